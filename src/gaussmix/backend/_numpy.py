@@ -1,0 +1,82 @@
+"""numpy/scipy implementation of the backend interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import linalg
+from scipy.special import logsumexp as _logsumexp
+
+from gaussmix.backend._base import CholeskyError
+
+
+class NumpyBackend:
+    """Computes with numpy and scipy."""
+
+    name = "numpy"
+
+    def asarray(self, x: Any, dtype: Any = None, like: Any = None) -> np.ndarray:
+        return np.asarray(x, dtype=dtype)
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        return np.asarray(x)
+
+    def float64(self, x: Any) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64)
+
+    def astype(self, x: Any, dtype: Any) -> np.ndarray:
+        return np.asarray(x, dtype=dtype)
+
+    def zeros(self, shape: tuple[int, ...], dtype: Any, like: Any) -> np.ndarray:
+        return np.zeros(shape, dtype=dtype)
+
+    def eye(self, n: int, dtype: Any, like: Any) -> np.ndarray:
+        return np.eye(n, dtype=dtype)
+
+    def logsumexp(self, a: np.ndarray, axis: int) -> np.ndarray:
+        return _logsumexp(a, axis=axis)
+
+    def cholesky(self, a: np.ndarray) -> np.ndarray:
+        try:
+            return np.linalg.cholesky(a)
+        except np.linalg.LinAlgError as exc:
+            raise CholeskyError(str(exc)) from exc
+
+    def solve_triangular(self, a: np.ndarray, b: np.ndarray, lower: bool) -> np.ndarray:
+        if a.ndim == 2:
+            return linalg.solve_triangular(a, b, lower=lower, check_finite=False)
+        rhs = np.broadcast_to(b, a.shape[:1] + b.shape[-2:])
+        return np.stack(
+            [
+                linalg.solve_triangular(a_k, b_k, lower=lower, check_finite=False)
+                for a_k, b_k in zip(a, rhs, strict=True)
+            ]
+        )
+
+    def log(self, a: np.ndarray) -> np.ndarray:
+        return np.log(a)
+
+    def exp(self, a: np.ndarray) -> np.ndarray:
+        return np.exp(a)
+
+    def sqrt(self, a: np.ndarray) -> np.ndarray:
+        return np.sqrt(a)
+
+    def matrix_transpose(self, a: np.ndarray) -> np.ndarray:
+        return np.swapaxes(a, -1, -2)
+
+    def permute(self, a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+        return np.transpose(a, axes)
+
+    def argmax(self, a: np.ndarray, axis: int) -> np.ndarray:
+        return np.argmax(a, axis=axis)
+
+    def diagonal(self, a: np.ndarray) -> np.ndarray:
+        return np.diagonal(a, axis1=-2, axis2=-1)
+
+    def dtype_eps(self, x: Any) -> float:
+        return float(np.finfo(np.asarray(x).dtype).eps)
+
+
+NUMPY_BACKEND = NumpyBackend()

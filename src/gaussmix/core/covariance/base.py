@@ -1,0 +1,144 @@
+"""The interface of a covariance family and the registry that names them.
+
+A family couples two things: a *representation* (how covariances and the
+Cholesky factors of the precisions are stored, and how log-densities are
+evaluated from them) and an *M-step* (how covariances are estimated from
+:class:`~gaussmix.core.stats.Stats`). scikit-learn's four types and mclust's
+parsimonious models are families; the E-step and the drivers only talk to this
+interface.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from gaussmix._typing import Array
+from gaussmix.core.stats import Stats
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+#: How the scatter part of Stats is accumulated. ``"full"``: one D x D matrix
+#: per component about its own shift; ``"diag"``: its diagonal only;
+#: ``"pooled"``: a single D x D matrix about one shared shift.
+SCATTER_KINDS = ("full", "diag", "pooled")
+
+
+class CovarianceFamily:
+    """Base class of the covariance families.
+
+    Subclasses set :attr:`name`, :attr:`scatter_kind` and implement the
+    representation methods and :meth:`estimate`.
+    """
+
+    name: ClassVar[str]
+    scatter_kind: ClassVar[str]
+    #: Names under which the family is also known (e.g. mclust's ``"VVV"``).
+    aliases: ClassVar[tuple[str, ...]] = ()
+    #: True when covariances are stored as matrices, False for variances.
+    matrix_layout: ClassVar[bool] = True
+
+    # -- representation ---------------------------------------------------
+    @staticmethod
+    def covariance_shape(n_components: int, n_features: int) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    @staticmethod
+    def precision_cholesky(covariances: np.ndarray) -> np.ndarray:
+        """Cholesky factors of the precisions (upper, as in scikit-learn).
+
+        Raises :class:`gaussmix.backend.CholeskyError` where a covariance is
+        not positive definite.
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def precisions(precisions_cholesky: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def cholesky_from_precisions(precisions: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def check_precisions(precisions: np.ndarray) -> None:
+        """Raise ValueError unless the user's precisions are valid."""
+        raise NotImplementedError
+
+    @staticmethod
+    def log_prob(X: Array, means: Array, precisions_cholesky: Array) -> Array:
+        """Per-component log-density, shape (n_samples, n_components)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def full_covariances(
+        covariances: np.ndarray, n_components: int, n_features: int
+    ) -> np.ndarray:
+        """The covariances as an (n_components, D, D) array."""
+        raise NotImplementedError
+
+    # -- estimation --------------------------------------------------------
+    @classmethod
+    def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:
+        """M-step: covariances (float64) from Stats and the new means."""
+        raise NotImplementedError
+
+    @staticmethod
+    def n_covariance_parameters(n_components: int, n_features: int) -> int:
+        raise NotImplementedError
+
+    @classmethod
+    def n_parameters(cls, n_components: int, n_features: int) -> int:
+        """Free parameters of the whole mixture: weights, means, covariances."""
+        return (
+            n_components
+            - 1
+            + n_components * n_features
+            + cls.n_covariance_parameters(n_components, n_features)
+        )
+
+    @classmethod
+    def replace_component(
+        cls, covariances: np.ndarray, index: int, healthy: np.ndarray
+    ) -> np.ndarray:
+        """Covariances with component ``index`` reset to the mean of ``healthy``.
+
+        A shared (pooled) covariance is returned unchanged.
+        """
+        out = np.array(covariances, copy=True)
+        if cls.scatter_kind != "pooled" and healthy.any():
+            out[index] = out[healthy].mean(axis=0)
+        return out
+
+
+_REGISTRY: dict[str, type[CovarianceFamily]] = {}
+
+
+def register(family: type[CovarianceFamily]) -> type[CovarianceFamily]:
+    """Class decorator that makes a family available by name and aliases."""
+    for key in (family.name, *family.aliases):
+        _REGISTRY[key] = family
+    return family
+
+
+def get_family(name: str) -> type[CovarianceFamily]:
+    """Return the family registered under ``name``; ValueError names the choices."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"covariance_type={name!r} is not supported; choose one of "
+            f"{sorted(_REGISTRY)}."
+        ) from None
+
+
+def available_families() -> list[str]:
+    """All registered names, aliases included."""
+    return sorted(_REGISTRY)
+
+
+def symmetric(a: Any) -> Any:
+    """The symmetric part of a (batch of) square matrices."""
+    return 0.5 * (a + np.swapaxes(a, -1, -2))

@@ -1,0 +1,100 @@
+"""Full covariances: one unconstrained covariance per component (mclust VVV)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaussmix._typing import Array
+from gaussmix.backend import get_backend
+from gaussmix.core.covariance.base import LOG_2PI, CovarianceFamily, register, symmetric
+from gaussmix.core.stats import Stats
+
+
+def _flip(a: np.ndarray) -> np.ndarray:
+    return a[..., ::-1, ::-1]
+
+
+class FullRepresentation(CovarianceFamily):
+    """Covariances stored as (K, D, D); precision factors upper-triangular."""
+
+    scatter_kind = "full"
+
+    @staticmethod
+    def covariance_shape(n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components, n_features, n_features)
+
+    @staticmethod
+    def precision_cholesky(covariances: Array) -> Array:
+        xp = get_backend(covariances)
+        lower = xp.cholesky(covariances)
+        eye = xp.eye(covariances.shape[-1], covariances.dtype, like=covariances)
+        # precision = L^-T L^-1 = U U^T with U = L^-T upper triangular
+        return xp.matrix_transpose(xp.solve_triangular(lower, eye, lower=True))
+
+    @staticmethod
+    def precisions(precisions_cholesky: np.ndarray) -> np.ndarray:
+        return precisions_cholesky @ np.swapaxes(precisions_cholesky, -1, -2)
+
+    @staticmethod
+    def cholesky_from_precisions(precisions: np.ndarray) -> np.ndarray:
+        # U with P = U U^T, U upper: the lower factor of the row/column-reversed P
+        return _flip(np.linalg.cholesky(_flip(precisions)))
+
+    @staticmethod
+    def check_precisions(precisions: np.ndarray) -> None:
+        for k, matrix in enumerate(
+            np.reshape(precisions, (-1, *precisions.shape[-2:]))
+        ):
+            if not (
+                np.allclose(matrix, matrix.T)
+                and np.all(np.linalg.eigvalsh(matrix) > 0.0)
+            ):
+                raise ValueError(
+                    f"precisions_init[{k}] must be a symmetric, positive-definite "
+                    "matrix."
+                )
+
+    @staticmethod
+    def log_prob(X: Array, means: Array, precisions_cholesky: Array) -> Array:
+        xp = get_backend(X)
+        n_components, n_features, _ = precisions_cholesky.shape
+        # all K whitening maps in one GEMM: X @ [U_1 ... U_K]
+        stacked = xp.permute(precisions_cholesky, (1, 0, 2)).reshape(
+            n_features, n_components * n_features
+        )
+        projected = (X @ stacked).reshape(X.shape[0], n_components, n_features)
+        projected = projected - (means[:, None, :] @ precisions_cholesky)[:, 0, :]
+        mahalanobis = (projected * projected).sum(-1)
+        log_det = xp.log(xp.diagonal(precisions_cholesky)).sum(-1)
+        return -0.5 * (n_features * LOG_2PI + mahalanobis) + log_det
+
+    @staticmethod
+    def full_covariances(
+        covariances: np.ndarray, n_components: int, n_features: int
+    ) -> np.ndarray:
+        return np.asarray(covariances)
+
+
+@register
+class Full(FullRepresentation):
+    """Each component has its own unconstrained covariance matrix."""
+
+    name = "full"
+    aliases = ("VVV",)
+
+    @classmethod
+    def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:
+        nk = stats.resp_sum + 10 * np.finfo(np.float64).eps
+        offset = means - stats.shift
+        covariances = (
+            stats.scatter
+            - stats.resp_sum[:, None, None] * np.einsum("ki,kj->kij", offset, offset)
+        ) / nk[:, None, None]
+        covariances = symmetric(covariances)
+        n_features = means.shape[1]
+        covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
+        return covariances
+
+    @staticmethod
+    def n_covariance_parameters(n_components: int, n_features: int) -> int:
+        return n_components * n_features * (n_features + 1) // 2

@@ -1,0 +1,77 @@
+"""Spherical covariances, one variance per component (mclust VII)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaussmix._typing import Array
+from gaussmix.backend import get_backend
+from gaussmix.core.covariance.base import LOG_2PI, CovarianceFamily, register
+from gaussmix.core.covariance.diag import check_positive, diagonal_covariances
+from gaussmix.core.stats import Stats
+
+
+class SphericalRepresentation(CovarianceFamily):
+    """One variance per component, (K,)."""
+
+    scatter_kind = "diag"
+    matrix_layout = False
+
+    @staticmethod
+    def covariance_shape(n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_components,)
+
+    @staticmethod
+    def precision_cholesky(covariances: Array) -> Array:
+        from gaussmix.backend import CholeskyError
+
+        if bool((covariances <= 0.0).any()):
+            raise CholeskyError("a variance is not positive")
+        return 1.0 / get_backend(covariances).sqrt(covariances)
+
+    @staticmethod
+    def precisions(precisions_cholesky: np.ndarray) -> np.ndarray:
+        return precisions_cholesky**2
+
+    @staticmethod
+    def cholesky_from_precisions(precisions: np.ndarray) -> np.ndarray:
+        return np.sqrt(precisions)
+
+    check_precisions = staticmethod(check_positive)
+
+    @staticmethod
+    def log_prob(X: Array, means: Array, precisions_cholesky: Array) -> Array:
+        xp = get_backend(X)
+        centre = means.mean(0)
+        Xc = X - centre
+        mc = means - centre
+        precisions = precisions_cholesky * precisions_cholesky
+        squared = (
+            (mc * mc).sum(1)[None, :] - 2.0 * (Xc @ mc.T) + (Xc * Xc).sum(1)[:, None]
+        )
+        n_features = X.shape[1]
+        log_det = n_features * xp.log(precisions_cholesky)
+        return -0.5 * (n_features * LOG_2PI + squared * precisions) + log_det
+
+    @staticmethod
+    def full_covariances(
+        covariances: np.ndarray, n_components: int, n_features: int
+    ) -> np.ndarray:
+        eye = np.eye(n_features)
+        return np.asarray(covariances)[:, None, None] * eye[None]
+
+
+@register
+class Spherical(SphericalRepresentation):
+    """Each component has its own single variance."""
+
+    name = "spherical"
+    aliases = ("VII",)
+
+    @classmethod
+    def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:
+        return diagonal_covariances(stats, means, reg_covar).mean(1)
+
+    @staticmethod
+    def n_covariance_parameters(n_components: int, n_features: int) -> int:
+        return n_components

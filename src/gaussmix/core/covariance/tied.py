@@ -1,0 +1,75 @@
+"""One covariance shared by all components (mclust EEE)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaussmix._typing import Array
+from gaussmix.backend import get_backend
+from gaussmix.core.covariance.base import LOG_2PI, CovarianceFamily, register, symmetric
+from gaussmix.core.covariance.full import FullRepresentation
+from gaussmix.core.stats import Stats
+
+
+class TiedRepresentation(CovarianceFamily):
+    """A single (D, D) covariance and its upper precision factor."""
+
+    scatter_kind = "pooled"
+
+    @staticmethod
+    def covariance_shape(n_components: int, n_features: int) -> tuple[int, ...]:
+        return (n_features, n_features)
+
+    @staticmethod
+    def precision_cholesky(covariances: Array) -> Array:
+        return FullRepresentation.precision_cholesky(covariances[None])[0]
+
+    @staticmethod
+    def precisions(precisions_cholesky: np.ndarray) -> np.ndarray:
+        return precisions_cholesky @ precisions_cholesky.T
+
+    @staticmethod
+    def cholesky_from_precisions(precisions: np.ndarray) -> np.ndarray:
+        return FullRepresentation.cholesky_from_precisions(precisions[None])[0]
+
+    @staticmethod
+    def check_precisions(precisions: np.ndarray) -> None:
+        FullRepresentation.check_precisions(precisions[None])
+
+    @staticmethod
+    def log_prob(X: Array, means: Array, precisions_cholesky: Array) -> Array:
+        xp = get_backend(X)
+        n_features = X.shape[1]
+        projected = X @ precisions_cholesky
+        centres = means @ precisions_cholesky
+        diff = projected[:, None, :] - centres[None, :, :]
+        mahalanobis = (diff * diff).sum(-1)
+        log_det = xp.log(xp.diagonal(precisions_cholesky)).sum()
+        return -0.5 * (n_features * LOG_2PI + mahalanobis) + log_det
+
+    @staticmethod
+    def full_covariances(
+        covariances: np.ndarray, n_components: int, n_features: int
+    ) -> np.ndarray:
+        return np.broadcast_to(covariances, (n_components, *covariances.shape)).copy()
+
+
+@register
+class Tied(TiedRepresentation):
+    """All components share one unconstrained covariance matrix."""
+
+    name = "tied"
+    aliases = ("EEE",)
+
+    @classmethod
+    def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:
+        nk = stats.resp_sum + 10 * np.finfo(np.float64).eps
+        offset = means - stats.shift[0]
+        between = np.einsum("k,ki,kj->ij", stats.resp_sum, offset, offset)
+        covariance = symmetric((stats.scatter - between) / nk.sum())
+        covariance[np.diag_indices_from(covariance)] += reg_covar
+        return covariance
+
+    @staticmethod
+    def n_covariance_parameters(n_components: int, n_features: int) -> int:
+        return n_features * (n_features + 1) // 2

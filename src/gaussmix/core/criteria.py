@@ -1,0 +1,48 @@
+"""Information criteria for choosing among fitted mixtures.
+
+scikit-learn's convention is used throughout: lower is better,
+``BIC = -2 log L + p log n`` and ``AIC = -2 log L + 2 p``. mclust reports
+``2 log L - p log n`` (higher is better), which is minus this BIC.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def bic(total_log_likelihood: float, n_parameters: int, n_samples: float) -> float:
+    """Bayesian information criterion (lower is better)."""
+    return -2.0 * total_log_likelihood + n_parameters * math.log(n_samples)
+
+
+def aic(total_log_likelihood: float, n_parameters: int) -> float:
+    """Akaike information criterion (lower is better)."""
+    return -2.0 * total_log_likelihood + 2.0 * n_parameters
+
+
+def classification_entropy(responsibilities: np.ndarray) -> float:
+    """``-sum_i sum_k z_ik log z_ik`` of soft responsibilities."""
+    r = np.asarray(responsibilities, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(r > 0, r * np.log(np.where(r > 0, r, 1.0)), 0.0)
+    return float(-terms.sum())
+
+
+def icl(
+    total_log_likelihood: float,
+    n_parameters: int,
+    n_samples: float,
+    responsibilities: np.ndarray,
+) -> float:
+    """Integrated completed likelihood in the lower-is-better convention.
+
+    ``ICL = BIC + 2 * sum_i log(1 / z_i,map)``: the BIC penalised by the
+    entropy of the hard (MAP) classification, as mclust's ``icl`` computes
+    it (mclust reports the negative).
+    """
+    r = np.asarray(responsibilities, dtype=np.float64)
+    best = r.max(axis=1)
+    hard_entropy = float(-np.log(np.clip(best, np.finfo(float).tiny, None)).sum())
+    return bic(total_log_likelihood, n_parameters, n_samples) + 2.0 * hard_entropy

@@ -1,0 +1,131 @@
+"""The E-step: log-densities, responsibilities, and Stats of a chunk of rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaussmix._typing import Array
+from gaussmix.backend import get_backend
+from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
+
+#: Elements of the largest per-chunk temporary (about 16 MB in float64).
+CHUNK_ELEMENTS = 1 << 21
+
+
+def default_chunk_size(n_components: int, n_features: int) -> int:
+    """Rows per chunk so the E-step's temporaries stay near CHUNK_ELEMENTS."""
+    per_row = max(1, n_components * max(n_features, 1))
+    return int(max(256, CHUNK_ELEMENTS // per_row))
+
+
+def weighted_log_prob(X: Array, params: MixtureParams) -> Array:
+    """``log w_k + log N(x_i | mu_k, Sigma_k)``, shape (n_samples, n_components).
+
+    ``params`` must live on ``X``'s backend and dtype (see MixtureParams.cast).
+    """
+    xp = get_backend(X)
+    log_prob = params.family.log_prob(X, params.means, params.precisions_cholesky)
+    return log_prob + xp.log(params.weights)[None, :]
+
+
+def log_responsibilities(X: Array, params: MixtureParams) -> tuple[Array, Array]:
+    """Per-row log-density ``log p(x_i)`` and log-responsibilities."""
+    xp = get_backend(X)
+    log_prob = weighted_log_prob(X, params)
+    log_norm = xp.logsumexp(log_prob, axis=1)
+    return log_norm, log_prob - log_norm[:, None]
+
+
+def chunk_stats(
+    X: Array,
+    sample_weight: Array | None,
+    params: MixtureParams,
+    shift: np.ndarray,
+) -> Stats:
+    """E-step on one chunk: its Stats under ``params``, about ``shift``."""
+    xp = get_backend(X)
+    log_norm, log_resp = log_responsibilities(X, params)
+    resp = xp.exp(log_resp)
+    if sample_weight is not None:
+        resp = resp * sample_weight[:, None]
+        row_log_lik = log_norm * sample_weight
+        positive = sample_weight > 0
+    else:
+        row_log_lik = log_norm
+        positive = None
+    stats = responsibility_stats(
+        X, resp, sample_weight, shift, params.family.scatter_kind
+    )
+    log_norm_np = np.asarray(xp.to_numpy(log_norm), dtype=np.float64)
+    if positive is not None:
+        log_norm_np = np.where(np.asarray(xp.to_numpy(positive)), log_norm_np, np.inf)
+    worst = int(np.argmin(log_norm_np)) if log_norm_np.size else 0
+    worst_value = float(log_norm_np[worst]) if log_norm_np.size else np.inf
+    return Stats(
+        resp_sum=stats.resp_sum,
+        weighted_sum=stats.weighted_sum,
+        scatter=stats.scatter,
+        shift=stats.shift,
+        scatter_kind=stats.scatter_kind,
+        log_likelihood=float(xp.to_numpy(xp.float64(row_log_lik).sum())),
+        total_weight=stats.total_weight,
+        worst_log_density=worst_value,
+        worst_point=(
+            np.asarray(xp.to_numpy(X[worst]), dtype=np.float64)
+            if np.isfinite(worst_value)
+            else None
+        ),
+    )
+
+
+def responsibility_stats(
+    X: Array,
+    weighted_resp: Array,
+    sample_weight: Array | None,
+    shift: np.ndarray,
+    scatter_kind: str,
+) -> Stats:
+    """Stats of a chunk from given (sample-weighted) responsibilities.
+
+    Products are formed in ``X``'s dtype; the chunk's sums are returned in
+    float64 so that adding many chunks does not lose precision.
+    """
+    xp = get_backend(X)
+    dtype = X.dtype
+    shift_x = xp.asarray(shift, dtype=dtype, like=X)
+    # the shift actually used, exactly representable in float64
+    shift_used = np.asarray(xp.to_numpy(shift_x), dtype=np.float64)
+
+    def to64(a: Array) -> np.ndarray:
+        return np.asarray(xp.to_numpy(xp.float64(a)), dtype=np.float64)
+
+    resp_sum = to64(weighted_resp.sum(0))
+    weighted_sum = to64(weighted_resp.T @ X)
+    if scatter_kind == "full":
+        parts = []
+        for k in range(weighted_resp.shape[1]):
+            diff = X - shift_x[k]
+            parts.append(to64((diff * weighted_resp[:, k : k + 1]).T @ diff))
+        scatter = np.stack(parts)
+    elif scatter_kind == "diag":
+        diff = X[:, None, :] - shift_x[None, :, :]
+        scatter = to64((weighted_resp[:, :, None] * (diff * diff)).sum(0))
+    elif scatter_kind == "pooled":
+        # sum_k r_ik is the row's weight in the E-step, but given
+        # responsibilities (initialisation) may leave rows out
+        diff = X - shift_x[0]
+        scatter = to64((diff * weighted_resp.sum(1)[:, None]).T @ diff)
+    else:
+        raise ValueError(f"unknown scatter kind {scatter_kind!r}")
+    total = (
+        float(to64(sample_weight.sum())) if sample_weight is not None else X.shape[0]
+    )
+    return Stats(
+        resp_sum=resp_sum,
+        weighted_sum=weighted_sum,
+        scatter=scatter,
+        shift=shift_used,
+        scatter_kind=scatter_kind,
+        total_weight=float(total),
+    )

@@ -1,0 +1,107 @@
+"""Initial responsibilities, the seeds EM starts from.
+
+Every method returns responsibilities; the first M-step turns them into
+parameters, exactly as scikit-learn does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from gaussmix.core.kmeans import kmeans, kmeans_plusplus
+
+InitMethod = Callable[
+    [np.ndarray, int, np.ndarray | None, np.random.RandomState], np.ndarray
+]
+
+
+def _weights(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    if sample_weight is None:
+        return np.ones(X.shape[0])
+    return np.asarray(sample_weight, dtype=np.float64)
+
+
+def init_kmeans(X, n_components, sample_weight, random_state):
+    """Hard labels of weighted k-means (k-means++ seeds, Lloyd iterations)."""
+    _, labels = kmeans(X, n_components, _weights(X, sample_weight), random_state)
+    resp = np.zeros((X.shape[0], n_components), dtype=X.dtype)
+    resp[np.arange(X.shape[0]), labels] = 1.0
+    return resp
+
+
+def init_kmeans_plusplus(X, n_components, sample_weight, random_state):
+    """One row per component, chosen by weighted greedy k-means++."""
+    indices = kmeans_plusplus(
+        np.asarray(X, dtype=np.float64),
+        n_components,
+        _weights(X, sample_weight),
+        random_state,
+    )
+    resp = np.zeros((X.shape[0], n_components), dtype=X.dtype)
+    resp[indices, np.arange(n_components)] = 1.0
+    return resp
+
+
+def init_random(X, n_components, sample_weight, random_state):
+    """Uniform random responsibilities, normalised per row."""
+    resp = random_state.uniform(size=(X.shape[0], n_components)).astype(X.dtype)
+    return resp / resp.sum(axis=1)[:, None]
+
+
+def init_random_from_data(X, n_components, sample_weight, random_state):
+    """One distinct row per component, drawn without replacement.
+
+    With sample weights, rows are drawn with probability proportional to
+    their weight (rows of zero weight are never drawn).
+    """
+    n_samples = X.shape[0]
+    if sample_weight is None:
+        indices = random_state.choice(n_samples, size=n_components, replace=False)
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        positive = np.flatnonzero(w > 0)
+        if positive.size < n_components:
+            raise ValueError(
+                f"init_params='random_from_data' needs at least n_components="
+                f"{n_components} rows of positive sample_weight, got "
+                f"{positive.size}."
+            )
+        indices = random_state.choice(
+            n_samples, size=n_components, replace=False, p=w / w.sum()
+        )
+    resp = np.zeros((n_samples, n_components), dtype=X.dtype)
+    resp[indices, np.arange(n_components)] = 1.0
+    return resp
+
+
+INIT_METHODS: dict[str, InitMethod] = {
+    "kmeans": init_kmeans,
+    "k-means++": init_kmeans_plusplus,
+    "random": init_random,
+    "random_from_data": init_random_from_data,
+}
+
+
+def register_init(name: str, method: InitMethod) -> None:
+    """Make an initialisation method available to ``init_params=name``."""
+    INIT_METHODS[name] = method
+
+
+def initial_responsibilities(
+    method: str,
+    X: np.ndarray,
+    n_components: int,
+    sample_weight: np.ndarray | None,
+    random_state: np.random.RandomState,
+) -> np.ndarray:
+    """Responsibilities (n_samples, n_components) from the named method."""
+    try:
+        init = INIT_METHODS[method]
+    except KeyError:
+        raise ValueError(
+            f"init_params={method!r} is not supported; choose one of "
+            f"{sorted(INIT_METHODS)}."
+        ) from None
+    return init(X, n_components, sample_weight, random_state)

@@ -1,0 +1,109 @@
+"""Weighted k-means: greedy k-means++ seeding and Lloyd iterations.
+
+Written for initialising EM: distances come from one GEMM per chunk of rows,
+so memory stays O(chunk * K), and sample weights are honoured everywhere
+(a row of integer weight w acts as w copies of the row).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+_CHUNK_ELEMENTS = 1 << 20
+
+
+def _chunks(n_rows: int, n_columns: int) -> Iterator[slice]:
+    step = max(256, _CHUNK_ELEMENTS // max(1, n_columns))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
+def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (n_samples, n_centers), clipped at zero."""
+    out = np.empty((X.shape[0], centers.shape[0]), dtype=np.float64)
+    centre = centers.mean(0)
+    c = centers - centre
+    c_norms = np.einsum("ij,ij->i", c, c)
+    for rows in _chunks(X.shape[0], centers.shape[0]):
+        x = np.asarray(X[rows], dtype=np.float64) - centre
+        block = np.einsum("ij,ij->i", x, x)[:, None] - 2.0 * (x @ c.T) + c_norms
+        out[rows] = np.maximum(block, 0.0)
+    return out
+
+
+def kmeans_plusplus(
+    X: np.ndarray,
+    n_clusters: int,
+    sample_weight: np.ndarray,
+    random_state: np.random.RandomState,
+    n_local_trials: int | None = None,
+) -> np.ndarray:
+    """Indices of ``n_clusters`` seeds chosen by greedy weighted k-means++."""
+    n_samples = X.shape[0]
+    if n_local_trials is None:
+        n_local_trials = 2 + int(math.log(n_clusters))
+    probabilities = sample_weight / sample_weight.sum()
+    first = int(random_state.choice(n_samples, p=probabilities))
+    indices = [first]
+    closest = squared_distances(X, X[[first]])[:, 0]
+    potential = float(sample_weight @ closest)
+    for _ in range(1, n_clusters):
+        cumulative = np.cumsum(sample_weight * closest)
+        if potential <= 0.0:
+            # every row coincides with a seed already: repeat one
+            indices.append(int(random_state.choice(n_samples, p=probabilities)))
+            continue
+        draws = random_state.uniform(size=n_local_trials) * potential
+        candidates = np.minimum(np.searchsorted(cumulative, draws), n_samples - 1)
+        candidate_distances = squared_distances(X, X[candidates])
+        new_closest = np.minimum(closest[:, None], candidate_distances)
+        potentials = sample_weight @ new_closest
+        best = int(np.argmin(potentials))
+        indices.append(int(candidates[best]))
+        closest = new_closest[:, best]
+        potential = float(potentials[best])
+    return np.asarray(indices)
+
+
+def kmeans(
+    X: np.ndarray,
+    n_clusters: int,
+    sample_weight: np.ndarray,
+    random_state: np.random.RandomState,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted Lloyd k-means from k-means++ seeds: (centers, labels).
+
+    Stops when the squared movement of the centres falls below ``tol`` times
+    the mean per-feature variance, as scikit-learn's KMeans does. A cluster
+    that loses every row keeps its previous centre.
+    """
+    X64 = np.asarray(X, dtype=np.float64)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    seeds = kmeans_plusplus(X64, n_clusters, w, random_state)
+    centers = X64[seeds].copy()
+    mean = (w @ X64) / w.sum()
+    variance = float(np.mean((w @ (X64 - mean) ** 2) / w.sum()))
+    threshold = tol * variance
+    labels = np.zeros(X64.shape[0], dtype=np.intp)
+    for _ in range(max_iter):
+        labels = np.argmin(squared_distances(X64, centers), axis=1)
+        counts = np.bincount(labels, weights=w, minlength=n_clusters)
+        sums = np.zeros_like(centers)
+        for column in range(X64.shape[1]):
+            sums[:, column] = np.bincount(
+                labels, weights=w * X64[:, column], minlength=n_clusters
+            )
+        occupied = counts > 0
+        new_centers = centers.copy()
+        new_centers[occupied] = sums[occupied] / counts[occupied, None]
+        shift = float(((new_centers - centers) ** 2).sum())
+        centers = new_centers
+        if shift <= threshold:
+            break
+    labels = np.argmin(squared_distances(X64, centers), axis=1)
+    return centers, labels

@@ -1,0 +1,152 @@
+"""The M-step: parameters from Stats, with repair of degenerate components."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gaussmix.backend import CholeskyError
+from gaussmix.core.covariance import CovarianceFamily, get_family
+from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
+
+logger = logging.getLogger(__name__)
+
+#: A component whose share of the total weight falls below this is empty.
+COLLAPSE_FRACTION = 1e-10
+
+
+class DegenerateComponentWarning(UserWarning):
+    """A mixture component collapsed and was repaired during EM."""
+
+
+@dataclass
+class RepairLog:
+    """What the M-step had to repair, for the caller's warning."""
+
+    reseeded: list[int] = field(default_factory=list)
+    jitter: float = 0.0
+    reseeds_left: int = 0
+
+
+def _means(stats: Stats) -> tuple[np.ndarray, np.ndarray]:
+    nk = stats.resp_sum + 10 * np.finfo(np.float64).eps
+    return nk, stats.weighted_sum / nk[:, None]
+
+
+def safe_precision_cholesky(
+    family: type[CovarianceFamily], covariances: np.ndarray, repairs: RepairLog
+) -> tuple[np.ndarray, np.ndarray]:
+    """Precision factors, adding diagonal jitter when a covariance is singular.
+
+    ``reg_covar`` normally keeps every covariance positive definite; with
+    ``reg_covar=0`` a constant column or a collapsed component would not be,
+    and a growing multiple of the identity is added until the factorisation
+    succeeds.
+    """
+    try:
+        return covariances, family.precision_cholesky(covariances)
+    except CholeskyError:
+        pass
+    scale = float(np.mean(np.abs(_diagonal_entries(covariances, family.matrix_layout))))
+    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+    for exponent in range(-12, 3):
+        jitter = scale * 10.0**exponent
+        candidate = add_to_diagonal(family, covariances, jitter)
+        try:
+            factor = family.precision_cholesky(candidate)
+        except CholeskyError:
+            continue
+        repairs.jitter = max(repairs.jitter, jitter)
+        return candidate, factor
+    raise ValueError(
+        "Fitting the mixture failed: a covariance stays singular even after "
+        "adding jitter. Check the data for infinite or extreme values, scale "
+        "the columns, or increase reg_covar."
+    )
+
+
+def _diagonal_entries(covariances: np.ndarray, matrix_layout: bool) -> np.ndarray:
+    if matrix_layout:
+        return np.diagonal(covariances, axis1=-2, axis2=-1)
+    return covariances
+
+
+def add_to_diagonal(
+    family: type[CovarianceFamily], covariances: np.ndarray, amount: float
+) -> np.ndarray:
+    """``covariances + amount * I`` in the family's own storage layout."""
+    out = np.array(covariances, dtype=np.float64, copy=True)
+    if family.matrix_layout:
+        idx = np.arange(out.shape[-1])
+        out[..., idx, idx] += amount
+    else:
+        out += amount
+    return out
+
+
+def m_step(
+    stats: Stats,
+    covariance_type: str,
+    reg_covar: float,
+    repairs: RepairLog | None = None,
+) -> MixtureParams:
+    """New parameters (float64) from Stats.
+
+    Components with (almost) no weight are re-seeded while ``repairs`` allows
+    it: their mean moves to the worst-explained row seen in the E-step, their
+    covariance to the average of the healthy components', their weight to the
+    average weight. Each re-seed is recorded in ``repairs`` for the caller to
+    warn about.
+    """
+    repairs = repairs if repairs is not None else RepairLog()
+    family = get_family(covariance_type)
+    nk, means = _means(stats)
+    covariances = family.estimate(stats, means, reg_covar)
+    weights = nk / nk.sum()
+
+    total = max(float(stats.resp_sum.sum()), np.finfo(np.float64).tiny)
+    collapsed = stats.resp_sum <= COLLAPSE_FRACTION * total
+    if collapsed.any() and repairs.reseeds_left > 0 and stats.worst_point is not None:
+        healthy = ~collapsed
+        for index in np.flatnonzero(collapsed)[: repairs.reseeds_left]:
+            means[index] = stats.worst_point
+            covariances = family.replace_component(covariances, int(index), healthy)
+            weights[index] = 1.0 / len(weights)
+            repairs.reseeded.append(int(index))
+            repairs.reseeds_left -= 1
+        weights = weights / weights.sum()
+
+    covariances, factors = safe_precision_cholesky(family, covariances, repairs)
+    return MixtureParams(
+        weights=weights,
+        means=means,
+        covariances=covariances,
+        precisions_cholesky=factors,
+        covariance_type=covariance_type,
+    )
+
+
+def warn_repairs(repairs: RepairLog) -> None:
+    """Turn what the M-step repaired into one warning."""
+    if repairs.reseeded:
+        components = sorted(set(repairs.reseeded))
+        warnings.warn(
+            f"Mixture components {components} lost all their weight during EM "
+            "and were re-seeded at the worst-explained data point. The data may "
+            "have fewer distinct clusters than n_components; consider fewer "
+            "components.",
+            DegenerateComponentWarning,
+            stacklevel=3,
+        )
+    if repairs.jitter > 0:
+        warnings.warn(
+            f"A covariance was singular (a constant column or a collapsed "
+            f"component); {repairs.jitter:.3g} was added to its diagonal. "
+            "Increase reg_covar to control this.",
+            DegenerateComponentWarning,
+            stacklevel=3,
+        )

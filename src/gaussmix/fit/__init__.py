@@ -1,0 +1,1 @@
+"""Drivers: the only place EM loops live."""

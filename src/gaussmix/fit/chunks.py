@@ -1,0 +1,101 @@
+"""Stats of a whole dataset, gathered chunk by chunk.
+
+Works for anything that slices by rows into arrays: in-memory numpy arrays,
+``numpy.memmap`` (rows are read from disk chunk by chunk), HDF5 and Zarr
+datasets, torch tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from gaussmix._typing import Array
+from gaussmix.backend import get_backend
+from gaussmix.core.estep import chunk_stats, default_chunk_size, responsibility_stats
+from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
+
+
+def row_slices(n_rows: int, chunk_size: int) -> Iterator[slice]:
+    """Consecutive row slices of at most ``chunk_size`` rows."""
+    for start in range(0, n_rows, chunk_size):
+        yield slice(start, min(start + chunk_size, n_rows))
+
+
+def resolve_chunk_size(
+    chunk_size: int | None, n_components: int, n_features: int
+) -> int:
+    if chunk_size is None:
+        return default_chunk_size(n_components, n_features)
+    return int(chunk_size)
+
+
+def _as_compute_array(chunk: Array, like: Array) -> Array:
+    """A chunk read from storage, as an array of ``like``'s backend."""
+    xp = get_backend(like)
+    if xp.name == "numpy":
+        return np.asarray(chunk)
+    return chunk
+
+
+def dataset_stats(
+    X: Array,
+    sample_weight: Array | None,
+    params: MixtureParams,
+    chunk_size: int | None = None,
+) -> Stats:
+    """E-step over all rows of ``X``: the Stats about the current means."""
+    size = resolve_chunk_size(chunk_size, params.n_components, params.n_features)
+    shift = np.asarray(get_backend(params.means).to_numpy(params.means), np.float64)
+    compute_params = params.cast(X)
+    total = None
+    for rows in row_slices(X.shape[0], size):
+        chunk = _as_compute_array(X[rows], X)
+        weights = None if sample_weight is None else sample_weight[rows]
+        part = chunk_stats(chunk, weights, compute_params, shift)
+        total = part if total is None else total + part
+    return total
+
+
+def responsibilities_stats(
+    X: Array,
+    resp: np.ndarray,
+    sample_weight: np.ndarray | None,
+    scatter_kind: str,
+    chunk_size: int | None = None,
+) -> Stats:
+    """Stats of given responsibilities (initialisation), in two passes.
+
+    The first pass finds the weighted means, the second accumulates the
+    scatter about them.
+    """
+    n_components = resp.shape[1]
+    size = resolve_chunk_size(chunk_size, n_components, X.shape[1])
+    resp_sum = np.zeros(n_components)
+    weighted_sum = np.zeros((n_components, X.shape[1]))
+    for rows in row_slices(X.shape[0], size):
+        r = _weighted(resp[rows], sample_weight, rows)
+        resp_sum += r.sum(0)
+        weighted_sum += r.T @ np.asarray(X[rows], dtype=np.float64)
+    means = weighted_sum / (resp_sum + 10 * np.finfo(np.float64).eps)[:, None]
+    if scatter_kind == "pooled":
+        overall = weighted_sum.sum(0) / max(resp_sum.sum(), np.finfo(float).tiny)
+        shift = np.broadcast_to(overall, means.shape).copy()
+    else:
+        shift = means
+    total = None
+    for rows in row_slices(X.shape[0], size):
+        chunk = np.asarray(X[rows])
+        r = _weighted(resp[rows], sample_weight, rows).astype(chunk.dtype)
+        weights = None if sample_weight is None else sample_weight[rows]
+        part = responsibility_stats(chunk, r, weights, shift, scatter_kind)
+        total = part if total is None else total + part
+    return total
+
+
+def _weighted(resp: np.ndarray, sample_weight: np.ndarray | None, rows: slice):
+    if sample_weight is None:
+        return np.asarray(resp, dtype=np.float64)
+    return np.asarray(resp, dtype=np.float64) * sample_weight[rows][:, None]

@@ -1,0 +1,522 @@
+"""GaussianMixture: a drop-in for scikit-learn's, on gaussmix's EM core."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from gaussmix._typing import Array, RandomStateLike
+from gaussmix.core.covariance import available_families, get_family
+from gaussmix.core.criteria import aic, bic
+from gaussmix.core.estep import log_responsibilities, weighted_log_prob
+from gaussmix.core.init import INIT_METHODS, initial_responsibilities
+from gaussmix.core.mstep import RepairLog, m_step, warn_repairs
+from gaussmix.core.params import MixtureParams
+from gaussmix.fit.batch import EMResult, run_em
+from gaussmix.fit.chunks import (
+    dataset_stats,
+    resolve_chunk_size,
+    responsibilities_stats,
+    row_slices,
+)
+from gaussmix.fit.progress import EMProgress
+from gaussmix.models import _validation as check
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fitted by expectation-maximisation.
+
+    Same parameters, attributes and methods as
+    :class:`sklearn.mixture.GaussianMixture`, plus sample weights, float32
+    end to end, chunked E-steps with bounded memory, every covariance family
+    registered with gaussmix, and :meth:`from_params`.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : str, default='full'
+        ``'full'``, ``'tied'``, ``'diag'``, ``'spherical'``, or another
+        registered covariance family (for example an mclust model name).
+    tol : float, default=1e-3
+        EM stops when the average log-likelihood gains less than this.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance, keeping them positive
+        definite.
+    max_iter : int, default=100
+        EM iterations per initialisation.
+    n_init : int, default=1
+        Initialisations; the one with the highest lower bound is kept.
+    init_params : str, default='kmeans'
+        How the initial responsibilities are chosen: ``'kmeans'``,
+        ``'k-means++'``, ``'random'`` or ``'random_from_data'``.
+    weights_init : array-like of shape (n_components,), default=None
+    means_init : array-like of shape (n_components, n_features), default=None
+    precisions_init : array-like, default=None
+        Initial precisions (inverse covariances), shaped as the covariances.
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+        Start each ``fit`` from the previous solution (``n_init`` is then 1).
+    verbose : int, default=0
+        1 shows a progress bar per initialisation, 2 also logs iterations.
+    verbose_interval : int, default=10
+        Iterations between log records when ``verbose >= 2``.
+    chunk_size : int or None, default=None
+        Rows per E-step chunk; None sizes chunks so temporaries stay about
+        16 MB. Memory beyond X is O(chunk_size * n_components * n_features).
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        full (K, D, D), tied (D, D), diag (K, D), spherical (K,).
+    precisions_ : ndarray
+        Inverses of the covariances, same shapes.
+    precisions_cholesky_ : ndarray
+        Upper Cholesky factors ``U`` of the precisions (``P = U U^T``).
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Average log-likelihood of the best run at its last iteration.
+    lower_bounds_ : list of float
+        The lower bound of every iteration of the best run.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names.
+
+    Notes
+    -----
+    float32 input gives float32 parameters; the sums behind each M-step are
+    accumulated in float64 and the M-step itself runs in float64, so float32
+    fits keep positive variances where float64 fits do.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init: Array | None = None,
+        means_init: Array | None = None,
+        precisions_init: Array | None = None,
+        random_state: RandomStateLike = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.chunk_size = chunk_size
+
+    # ------------------------------------------------------------------
+    # validation
+    def _check_hyperparameters(self) -> dict[str, Any]:
+        get_family(self.covariance_type)
+        return {
+            "n_components": check.check_int("n_components", self.n_components, 1),
+            "tol": check.check_float("tol", self.tol, 0.0, inclusive=True),
+            "reg_covar": check.check_float(
+                "reg_covar", self.reg_covar, 0.0, inclusive=True
+            ),
+            "max_iter": check.check_int("max_iter", self.max_iter, 0),
+            "n_init": check.check_int("n_init", self.n_init, 1),
+            "init_params": check.check_choice(
+                "init_params", self.init_params, sorted(INIT_METHODS)
+            ),
+            "verbose": check.check_int("verbose", self.verbose, 0),
+            "verbose_interval": check.check_int(
+                "verbose_interval", self.verbose_interval, 1
+            ),
+            "chunk_size": (
+                None
+                if self.chunk_size is None
+                else check.check_int("chunk_size", self.chunk_size, 1)
+            ),
+        }
+
+    def _validate_X(self, X: Array, reset: bool) -> np.ndarray:
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
+        )
+
+    # ------------------------------------------------------------------
+    # fitting
+    def fit(self, X: Array, y: Any = None, sample_weight: Array | None = None):
+        """Estimate the mixture's parameters with EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; an integer weight acts as that many copies
+            of the row, a zero weight as the row's absence.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        settings = self._check_hyperparameters()
+        X = self._validate_X(X, reset=True)
+        n_samples, n_features = X.shape
+        n_components = settings["n_components"]
+        if n_samples < n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{n_components}, n_samples = {n_samples}."
+            )
+        weights = check.check_sample_weight(sample_weight, n_samples, X.dtype)
+        user_init = self._check_user_init(n_components, n_features)
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = settings["n_init"] if do_init else 1
+        random_state = check_random_state(self.random_state)
+        chunk = settings["chunk_size"]
+
+        def compute_stats(params: MixtureParams):
+            return dataset_stats(X, weights, params, chunk)
+
+        best: EMResult | None = None
+        repairs = RepairLog(reseeds_left=4 * n_components)
+        with EMProgress(
+            settings["verbose"], settings["verbose_interval"], settings["max_iter"]
+        ) as progress:
+            for init in range(n_init):
+                progress.start_init(init)
+                if do_init:
+                    params = self._initial_params(
+                        X, weights, settings, user_init, random_state, repairs
+                    )
+                    start_bound = -math.inf
+                else:
+                    params = self._current_params()
+                    start_bound = self.lower_bound_
+                if settings["max_iter"] == 0:
+                    result = EMResult(params, 0, -math.inf, [], False)
+                else:
+                    result = run_em(
+                        compute_stats,
+                        params,
+                        reg_covar=settings["reg_covar"],
+                        tol=settings["tol"],
+                        max_iter=settings["max_iter"],
+                        lower_bound=start_bound,
+                        progress=progress,
+                        repairs=repairs,
+                    )
+                progress.end_init(result.lower_bound, result.converged)
+                if best is None or result.lower_bound > best.lower_bound:
+                    best = result
+
+        warn_repairs(repairs)
+        if not best.converged and settings["max_iter"] > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different "
+                "init parameters, or increase max_iter, tol, or check for "
+                "degenerate data.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._set_params_from(best.params, X.dtype)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bounds_ = best.lower_bounds
+        return self
+
+    def fit_predict(
+        self, X: Array, y: Any = None, sample_weight: Array | None = None
+    ) -> np.ndarray:
+        """Fit the mixture and return the most likely component of each row."""
+        return self.fit(X, y, sample_weight=sample_weight).predict(X)
+
+    def _check_user_init(self, n_components: int, n_features: int) -> dict[str, Any]:
+        return {
+            "weights": None
+            if self.weights_init is None
+            else check.check_weights_init(self.weights_init, n_components),
+            "means": None
+            if self.means_init is None
+            else check.check_means_init(self.means_init, n_components, n_features),
+            "precisions": None
+            if self.precisions_init is None
+            else check.check_precisions_init(
+                self.precisions_init, self.covariance_type, n_components, n_features
+            ),
+        }
+
+    def _initial_params(
+        self,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        settings: dict[str, Any],
+        user_init: dict[str, Any],
+        random_state: np.random.RandomState,
+        repairs: RepairLog,
+    ) -> MixtureParams:
+        family = get_family(self.covariance_type)
+        if all(value is not None for value in user_init.values()):
+            precisions = np.asarray(user_init["precisions"], dtype=np.float64)
+            factors = family.cholesky_from_precisions(precisions)
+            covariances = _invert_precisions(family, precisions)
+            return MixtureParams(
+                weights=np.asarray(user_init["weights"], dtype=np.float64),
+                means=np.asarray(user_init["means"], dtype=np.float64),
+                covariances=covariances,
+                precisions_cholesky=factors,
+                covariance_type=self.covariance_type,
+            )
+        resp = initial_responsibilities(
+            settings["init_params"],
+            X,
+            settings["n_components"],
+            sample_weight,
+            random_state,
+        )
+        stats = responsibilities_stats(
+            X, resp, sample_weight, family.scatter_kind, settings["chunk_size"]
+        )
+        params = m_step(stats, self.covariance_type, settings["reg_covar"], repairs)
+        weights, means, covariances, factors = (
+            params.weights,
+            params.means,
+            params.covariances,
+            params.precisions_cholesky,
+        )
+        if user_init["weights"] is not None:
+            weights = np.asarray(user_init["weights"], dtype=np.float64)
+        if user_init["means"] is not None:
+            means = np.asarray(user_init["means"], dtype=np.float64)
+        if user_init["precisions"] is not None:
+            precisions = np.asarray(user_init["precisions"], dtype=np.float64)
+            factors = family.cholesky_from_precisions(precisions)
+            covariances = _invert_precisions(family, precisions)
+        return MixtureParams(weights, means, covariances, factors, self.covariance_type)
+
+    def _current_params(self) -> MixtureParams:
+        return MixtureParams(
+            weights=self.weights_,
+            means=self.means_,
+            covariances=self.covariances_,
+            precisions_cholesky=self.precisions_cholesky_,
+            covariance_type=self.covariance_type,
+        ).to_numpy()
+
+    def _set_params_from(self, params: MixtureParams, dtype: Any) -> None:
+        params = params.to_numpy(dtype)
+        self.weights_ = params.weights
+        self.means_ = params.means
+        self.covariances_ = params.covariances
+        self.precisions_cholesky_ = params.precisions_cholesky
+        self.precisions_ = params.family.precisions(
+            params.precisions_cholesky.astype(np.float64)
+        ).astype(dtype)
+
+    # ------------------------------------------------------------------
+    # construction from known parameters
+    @classmethod
+    def from_params(
+        cls,
+        weights: Array,
+        means: Array,
+        covariances: Array,
+        covariance_type: str = "full",
+        **kwargs: Any,
+    ) -> GaussianMixture:
+        """A fitted mixture with the given parameters, ready to score or sample.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_components,)
+            Non-negative and summing to one.
+        means : array-like of shape (n_components, n_features)
+        covariances : array-like
+            Shaped for ``covariance_type`` (full (K, D, D), tied (D, D),
+            diag (K, D), spherical (K,)); each must be positive definite.
+        covariance_type : str, default='full'
+        **kwargs
+            Other constructor parameters (``random_state`` for ``sample``...).
+        """
+        family = get_family(covariance_type)
+        means = np.asarray(means)
+        if means.ndim != 2:
+            raise ValueError(
+                f"means must be 2-D (n_components, n_features), got {means.shape}."
+            )
+        n_components, n_features = means.shape
+        dtype = means.dtype if means.dtype in (np.float32, np.float64) else np.float64
+        weights = check.check_weights_init(weights, n_components)
+        covariances = np.asarray(covariances, dtype=np.float64)
+        expected = family.covariance_shape(n_components, n_features)
+        if covariances.shape != expected:
+            raise ValueError(
+                f"covariances for covariance_type={covariance_type!r} must have "
+                f"shape {expected}, got {covariances.shape}."
+            )
+        if not np.all(np.isfinite(covariances)) or not np.all(np.isfinite(means)):
+            raise ValueError("means and covariances must be finite.")
+        try:
+            factors = family.precision_cholesky(covariances)
+        except ValueError:
+            raise ValueError(
+                "covariances must be symmetric positive definite."
+            ) from None
+        model = cls(
+            n_components=n_components, covariance_type=covariance_type, **kwargs
+        )
+        params = MixtureParams(
+            np.asarray(weights, np.float64),
+            means.astype(np.float64),
+            covariances,
+            factors,
+            covariance_type,
+        )
+        model._set_params_from(params, dtype)
+        model.n_features_in_ = n_features
+        model.converged_ = True
+        model.n_iter_ = 0
+        model.lower_bound_ = -math.inf
+        model.lower_bounds_ = []
+        return model
+
+    # ------------------------------------------------------------------
+    # inference
+    def _fitted_params(self, like: np.ndarray) -> MixtureParams:
+        check_is_fitted(self)
+        return MixtureParams(
+            self.weights_,
+            self.means_,
+            self.covariances_,
+            self.precisions_cholesky_,
+            self.covariance_type,
+        ).cast(like)
+
+    def _chunked(self, X: np.ndarray, function) -> list:
+        size = resolve_chunk_size(self.chunk_size, len(self.weights_), X.shape[1])
+        params = self._fitted_params(X)
+        return [function(X[rows], params) for rows in row_slices(X.shape[0], size)]
+
+    def _estimate_weighted_log_prob(self, X: Array) -> np.ndarray:
+        X = self._validate_X(X, reset=False)
+        return np.concatenate(self._chunked(X, weighted_log_prob), axis=0)
+
+    def score_samples(self, X: Array) -> np.ndarray:
+        """Log-density of each row under the mixture, shape (n_samples,)."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        parts = self._chunked(X, lambda x, p: log_responsibilities(x, p)[0])
+        return np.concatenate(parts, axis=0)
+
+    def score(
+        self, X: Array, y: Any = None, sample_weight: Array | None = None
+    ) -> float:
+        """Average log-likelihood of the rows (weighted when weights are given)."""
+        values = self.score_samples(X)
+        if sample_weight is None:
+            return float(values.mean())
+        weights = check.check_sample_weight(sample_weight, len(values), np.float64)
+        return float(np.average(values, weights=weights))
+
+    def predict_proba(self, X: Array) -> np.ndarray:
+        """Posterior probability of each component, shape (n_samples, n_components)."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        parts = self._chunked(X, lambda x, p: np.exp(log_responsibilities(x, p)[1]))
+        return np.concatenate(parts, axis=0)
+
+    def predict(self, X: Array) -> np.ndarray:
+        """Most likely component of each row, shape (n_samples,)."""
+        return self._estimate_weighted_log_prob(X).argmax(axis=1)
+
+    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Draw rows from the fitted mixture.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+            The component each row came from.
+        """
+        check_is_fitted(self)
+        n_samples = check.check_int("n_samples", n_samples, 1)
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, np.asarray(self.weights_, np.float64))
+        n_features = self.means_.shape[1]
+        covariances = np.asarray(self.covariances_, dtype=np.float64)
+        blocks = []
+        for k, (mean, count) in enumerate(zip(self.means_, counts, strict=False)):
+            if self.covariance_type == "tied":
+                blocks.append(rng.multivariate_normal(mean, covariances, int(count)))
+            elif covariances.ndim == 3:
+                blocks.append(rng.multivariate_normal(mean, covariances[k], int(count)))
+            else:
+                scale = np.sqrt(covariances[k])
+                blocks.append(
+                    mean + rng.standard_normal(size=(count, n_features)) * scale
+                )
+        X = np.vstack(blocks).astype(self.means_.dtype, copy=False)
+        y = np.concatenate([np.full(c, k, dtype=int) for k, c in enumerate(counts)])
+        return X, y
+
+    # ------------------------------------------------------------------
+    # model selection
+    def _n_parameters(self) -> int:
+        """Free parameters of the fitted model."""
+        n_components, n_features = self.means_.shape
+        return get_family(self.covariance_type).n_parameters(n_components, n_features)
+
+    def n_parameters(self) -> int:
+        """Free parameters: weights, means and the covariance family's."""
+        check_is_fitted(self)
+        return self._n_parameters()
+
+    def bic(self, X: Array) -> float:
+        """Bayesian information criterion on X (lower is better)."""
+        n = np.shape(X)[0]
+        return bic(self.score(X) * n, self._n_parameters(), n)
+
+    def aic(self, X: Array) -> float:
+        """Akaike information criterion on X (lower is better)."""
+        return aic(self.score(X) * np.shape(X)[0], self._n_parameters())
+
+    @staticmethod
+    def supported_covariance_types() -> list[str]:
+        """Names accepted by ``covariance_type``."""
+        return available_families()
+
+
+def _invert_precisions(family, precisions: np.ndarray) -> np.ndarray:
+    """Covariances from user-given precisions, in the family's layout."""
+    if family.matrix_layout:
+        return np.linalg.inv(precisions)
+    return 1.0 / precisions

@@ -1,0 +1,36 @@
+"""Weighted k-means: weights act as repeated rows; well-separated blobs are found."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from gaussmix.core.kmeans import kmeans, squared_distances
+
+
+def test_recovers_separated_blobs():
+    X, y = make_blobs(n_samples=900, centers=5, cluster_std=0.5, random_state=1)
+    _, labels = kmeans(X, 5, np.ones(len(X)), np.random.RandomState(0))
+    assert adjusted_rand_score(y, labels) > 0.99
+
+
+def test_integer_weights_give_the_centres_of_repeated_rows():
+    X, _ = make_blobs(n_samples=200, centers=3, random_state=2)
+    w = np.random.RandomState(0).randint(1, 4, size=len(X))
+    centers_w, _ = kmeans(X, 3, w.astype(float), np.random.RandomState(0))
+    repeated = np.repeat(X, w, axis=0)
+    centers_r, _ = kmeans(repeated, 3, np.ones(len(repeated)), np.random.RandomState(5))
+    order_w = np.lexsort(centers_w.T)
+    order_r = np.lexsort(centers_r.T)
+    np.testing.assert_allclose(centers_w[order_w], centers_r[order_r], rtol=1e-10)
+
+
+def test_squared_distances_are_exact_and_non_negative():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 3)) + 1e4
+    C = X[:4]
+    expected = ((X[:, None, :] - C[None]) ** 2).sum(-1)
+    got = squared_distances(X, C)
+    assert np.all(got >= 0)
+    np.testing.assert_allclose(got, expected, atol=1e-6)

@@ -1,0 +1,126 @@
+"""Same start, same fit as scikit-learn; default starts as good as its."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+from gaussmix import GaussianMixture
+from tests.conftest import DATASETS
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+N_COMPONENTS = {"iris": 3, "wine": 3, "digits_pca10": 10, "blobs": 4}
+
+
+def _shared_start(X, n_components, covariance_type, seed=0):
+    """A start both libraries accept: a short scikit-learn run's parameters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        seed_model = SklearnGaussianMixture(
+            n_components,
+            covariance_type=covariance_type,
+            max_iter=2,
+            init_params="random_from_data",
+            random_state=seed,
+        ).fit(X)
+    return {
+        "weights_init": seed_model.weights_,
+        "means_init": seed_model.means_,
+        "precisions_init": seed_model.precisions_,
+    }
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_same_start_same_fit(name, covariance_type):
+    X = DATASETS[name]
+    k = N_COMPONENTS[name]
+    start = _shared_start(X, k, covariance_type)
+    settings = dict(covariance_type=covariance_type, tol=1e-6, max_iter=1000, **start)
+    theirs = SklearnGaussianMixture(k, **settings).fit(X)
+    ours = GaussianMixture(k, **settings).fit(X)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.converged_ == theirs.converged_
+    assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=1e-9)
+    np.testing.assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-9)
+    np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-6)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        ours.covariances_, theirs.covariances_, rtol=1e-6, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        ours.precisions_cholesky_, theirs.precisions_cholesky_, rtol=1e-6, atol=1e-8
+    )
+    np.testing.assert_allclose(
+        ours.score_samples(X), theirs.score_samples(X), rtol=1e-7
+    )
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    assert ours.bic(X) == pytest.approx(theirs.bic(X), rel=1e-9)
+    assert ours.aic(X) == pytest.approx(theirs.aic(X), rel=1e-9)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_default_initialisation_is_as_good_as_sklearn(name, covariance_type):
+    X = DATASETS[name]
+    k = N_COMPONENTS[name]
+    ours, theirs = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for seed in range(10):
+            ours.append(
+                GaussianMixture(k, covariance_type=covariance_type, random_state=seed)
+                .fit(X)
+                .score(X)
+            )
+            theirs.append(
+                SklearnGaussianMixture(
+                    k, covariance_type=covariance_type, random_state=seed
+                )
+                .fit(X)
+                .score(X)
+            )
+    assert np.median(ours) >= np.median(theirs) - 1e-3
+
+
+@pytest.mark.parametrize("init_params", ["random", "random_from_data"])
+def test_random_initialisations_draw_like_sklearn(init_params):
+    X = DATASETS["iris"]
+    kwargs = dict(init_params=init_params, random_state=7, tol=1e-8, max_iter=500)
+    ours = GaussianMixture(3, **kwargs).fit(X)
+    theirs = SklearnGaussianMixture(3, **kwargs).fit(X)
+    assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=1e-9)
+    assert ours.n_iter_ == theirs.n_iter_
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sample_draws_like_sklearn(covariance_type):
+    X = DATASETS["iris"]
+    start = _shared_start(X, 3, covariance_type)
+    kwargs = dict(covariance_type=covariance_type, random_state=3, **start)
+    ours = GaussianMixture(3, **kwargs).fit(X)
+    theirs = SklearnGaussianMixture(3, **kwargs).fit(X)
+    Xo, yo = ours.sample(500)
+    Xt, yt = theirs.sample(500)
+    np.testing.assert_array_equal(yo, yt)
+    np.testing.assert_allclose(Xo, Xt, rtol=1e-6, atol=1e-8)
+
+
+def test_warm_start_continues_where_it_stopped():
+    X = DATASETS["wine"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GaussianMixture(3, warm_start=True, max_iter=3, random_state=0)
+        theirs = SklearnGaussianMixture(3, warm_start=True, max_iter=3, random_state=0)
+        start = _shared_start(X, 3, "full")
+        ours.set_params(**start)
+        theirs.set_params(**start)
+        for _ in range(3):
+            ours.fit(X)
+            theirs.fit(X)
+            assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=1e-9)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-6)
