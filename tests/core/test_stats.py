@@ -26,7 +26,7 @@ def _params(covariance_type: str, rng) -> MixtureParams:
 
 def _assert_stats_close(a, b, rtol=1e-12):
     np.testing.assert_allclose(a.resp_sum, b.resp_sum, rtol=rtol)
-    np.testing.assert_allclose(a.weighted_sum, b.weighted_sum, rtol=rtol, atol=1e-10)
+    np.testing.assert_allclose(a.centred_sum, b.centred_sum, rtol=rtol, atol=1e-10)
     np.testing.assert_allclose(a.scatter, b.scatter, rtol=rtol, atol=1e-10)
     assert a.log_likelihood == pytest.approx(b.log_likelihood, rel=rtol)
     assert a.total_weight == pytest.approx(b.total_weight, rel=rtol)

@@ -64,7 +64,7 @@ def chunk_stats(
     worst_value = float(log_norm_np[worst]) if log_norm_np.size else np.inf
     return Stats(
         resp_sum=stats.resp_sum,
-        weighted_sum=stats.weighted_sum,
+        centred_sum=stats.centred_sum,
         scatter=stats.scatter,
         shift=stats.shift,
         scatter_kind=stats.scatter_kind,
@@ -93,6 +93,9 @@ def responsibility_stats(
     """
     xp = get_backend(X)
     dtype = X.dtype
+    if scatter_kind == "pooled":
+        # one scatter shared by all components needs one shift
+        shift = np.broadcast_to(np.mean(shift, axis=0), np.shape(shift))
     shift_x = xp.asarray(shift, dtype=dtype, like=X)
     # the shift actually used, exactly representable in float64
     shift_used = np.asarray(xp.to_numpy(shift_x), dtype=np.float64)
@@ -101,7 +104,13 @@ def responsibility_stats(
         return np.asarray(xp.to_numpy(xp.float64(a)), dtype=np.float64)
 
     resp_sum = to64(weighted_resp.sum(0))
-    weighted_sum = to64(weighted_resp.T @ X)
+    # first moments about the shifts' average in one GEMM, then moved to each
+    # component's own shift in float64
+    centre = xp.asarray(shift_used.mean(0), dtype=dtype, like=X)
+    centre_used = np.asarray(xp.to_numpy(centre), dtype=np.float64)
+    centred_sum = to64(weighted_resp.T @ (X - centre)) - resp_sum[:, None] * (
+        shift_used - centre_used
+    )
     if scatter_kind == "full":
         parts = []
         for k in range(weighted_resp.shape[1]):
@@ -123,7 +132,7 @@ def responsibility_stats(
     )
     return Stats(
         resp_sum=resp_sum,
-        weighted_sum=weighted_sum,
+        centred_sum=centred_sum,
         scatter=scatter,
         shift=shift_used,
         scatter_kind=scatter_kind,

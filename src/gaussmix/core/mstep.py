@@ -34,7 +34,7 @@ class RepairLog:
 
 def _means(stats: Stats) -> tuple[np.ndarray, np.ndarray]:
     nk = stats.resp_sum + 10 * np.finfo(np.float64).eps
-    return nk, stats.weighted_sum / nk[:, None]
+    return nk, stats.means()
 
 
 def safe_precision_cholesky(

@@ -24,8 +24,10 @@ class Stats:
     ----------
     resp_sum : ndarray of shape (n_components,)
         ``sum_i w_i r_ik``.
-    weighted_sum : ndarray of shape (n_components, n_features)
-        ``sum_i w_i r_ik x_i``.
+    centred_sum : ndarray of shape (n_components, n_features)
+        ``sum_i w_i r_ik (x_i - c_k)``, the first moment about ``shift``; the
+        weighted mean is ``c_k + centred_sum_k / resp_sum_k``. Summing about
+        the shift keeps float32 data far from the origin accurate.
     scatter : ndarray
         Second moments about ``shift``: ``sum_i w_i r_ik (x_i - c_k)(x_i - c_k)^T``
         of shape (n_components, n_features, n_features) for the ``"full"``
@@ -49,7 +51,7 @@ class Stats:
     """
 
     resp_sum: np.ndarray
-    weighted_sum: np.ndarray
+    centred_sum: np.ndarray
     scatter: np.ndarray
     shift: np.ndarray
     scatter_kind: str
@@ -57,6 +59,15 @@ class Stats:
     total_weight: float = 0.0
     worst_log_density: float = np.inf
     worst_point: np.ndarray | None = None
+
+    def means(self) -> np.ndarray:
+        """Weighted means of the components, (n_components, n_features).
+
+        The ``10 * eps`` added to each component's weight keeps an empty
+        component's mean finite (it is then its shift), as scikit-learn does.
+        """
+        nk = self.resp_sum + 10 * np.finfo(np.float64).eps
+        return self.shift + self.centred_sum / nk[:, None]
 
     def __add__(self, other: Stats) -> Stats:
         if not isinstance(other, Stats):
@@ -76,7 +87,7 @@ class Stats:
             worst = (self.worst_log_density, self.worst_point)
         return Stats(
             resp_sum=self.resp_sum + other.resp_sum,
-            weighted_sum=self.weighted_sum + other.weighted_sum,
+            centred_sum=self.centred_sum + other.centred_sum,
             scatter=self.scatter + other.scatter,
             shift=self.shift,
             scatter_kind=self.scatter_kind,
@@ -96,7 +107,7 @@ class Stats:
         """All sums multiplied by ``factor`` (used by stepwise EM)."""
         return Stats(
             resp_sum=self.resp_sum * factor,
-            weighted_sum=self.weighted_sum * factor,
+            centred_sum=self.centred_sum * factor,
             scatter=self.scatter * factor,
             shift=self.shift,
             scatter_kind=self.scatter_kind,
@@ -116,9 +127,8 @@ class Stats:
         new_shift = np.asarray(new_shift, dtype=np.float64)
         n = self.resp_sum
         safe_n = np.where(n > 0, n, 1.0)
-        mean = self.weighted_sum / safe_n[:, None]
-        old_d = mean - self.shift
-        new_d = mean - new_shift
+        old_d = self.centred_sum / safe_n[:, None]
+        new_d = old_d + (self.shift - new_shift)
         if self.scatter_kind == "full":
             scatter = self.scatter + n[:, None, None] * (
                 np.einsum("ki,kj->kij", new_d, new_d)
@@ -127,14 +137,14 @@ class Stats:
         elif self.scatter_kind == "diag":
             scatter = self.scatter + n[:, None] * (new_d**2 - old_d**2)
         else:
-            total = self.total_weight
-            overall = self.weighted_sum.sum(axis=0) / (total if total > 0 else 1.0)
-            od = overall - self.shift[0]
-            nd = overall - new_shift[0]
+            total = self.total_weight if self.total_weight > 0 else 1.0
+            od = self.centred_sum.sum(axis=0) / total
+            nd = od + (self.shift[0] - new_shift[0])
             scatter = self.scatter + total * (np.outer(nd, nd) - np.outer(od, od))
+        centred_sum = self.centred_sum + n[:, None] * (self.shift - new_shift)
         return Stats(
             resp_sum=self.resp_sum,
-            weighted_sum=self.weighted_sum,
+            centred_sum=centred_sum,
             scatter=scatter,
             shift=new_shift,
             scatter_kind=self.scatter_kind,
@@ -154,7 +164,7 @@ def empty_stats(n_components: int, n_features: int, scatter_kind: str, shift) ->
     }[scatter_kind]
     return Stats(
         resp_sum=np.zeros(n_components),
-        weighted_sum=np.zeros((n_components, n_features)),
+        centred_sum=np.zeros((n_components, n_features)),
         scatter=np.zeros(shape),
         shift=np.asarray(shift, dtype=np.float64),
         scatter_kind=scatter_kind,

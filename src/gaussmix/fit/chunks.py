@@ -74,14 +74,14 @@ def responsibilities_stats(
     n_components = resp.shape[1]
     size = resolve_chunk_size(chunk_size, n_components, X.shape[1])
     resp_sum = np.zeros(n_components)
-    weighted_sum = np.zeros((n_components, X.shape[1]))
+    first_moment = np.zeros((n_components, X.shape[1]))
     for rows in row_slices(X.shape[0], size):
         r = _weighted(resp[rows], sample_weight, rows)
         resp_sum += r.sum(0)
-        weighted_sum += r.T @ np.asarray(X[rows], dtype=np.float64)
-    means = weighted_sum / (resp_sum + 10 * np.finfo(np.float64).eps)[:, None]
+        first_moment += r.T @ np.asarray(X[rows], dtype=np.float64)
+    means = first_moment / (resp_sum + 10 * np.finfo(np.float64).eps)[:, None]
     if scatter_kind == "pooled":
-        overall = weighted_sum.sum(0) / max(resp_sum.sum(), np.finfo(float).tiny)
+        overall = first_moment.sum(0) / max(resp_sum.sum(), np.finfo(float).tiny)
         shift = np.broadcast_to(overall, means.shape).copy()
     else:
         shift = means

@@ -427,6 +427,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return [function(X[rows], params) for rows in row_slices(X.shape[0], size)]
 
     def _estimate_weighted_log_prob(self, X: Array) -> np.ndarray:
+        check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         return np.concatenate(self._chunked(X, weighted_log_prob), axis=0)
 

@@ -62,8 +62,13 @@ class FullRepresentation(CovarianceFamily):
         stacked = xp.permute(precisions_cholesky, (1, 0, 2)).reshape(
             n_features, n_components * n_features
         )
-        projected = (X @ stacked).reshape(X.shape[0], n_components, n_features)
-        projected = projected - (means[:, None, :] @ precisions_cholesky)[:, 0, :]
+        # centring first keeps float32 accurate for data far from the origin
+        centre = means.mean(0)
+        projected = ((X - centre) @ stacked).reshape(
+            X.shape[0], n_components, n_features
+        )
+        offsets = (means - centre)[:, None, :] @ precisions_cholesky
+        projected = projected - offsets[:, 0, :]
         mahalanobis = (projected * projected).sum(-1)
         log_det = xp.log(xp.diagonal(precisions_cholesky)).sum(-1)
         return -0.5 * (n_features * LOG_2PI + mahalanobis) + log_det

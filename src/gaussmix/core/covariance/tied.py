@@ -40,8 +40,10 @@ class TiedRepresentation(CovarianceFamily):
     def log_prob(X: Array, means: Array, precisions_cholesky: Array) -> Array:
         xp = get_backend(X)
         n_features = X.shape[1]
-        projected = X @ precisions_cholesky
-        centres = means @ precisions_cholesky
+        # centring first keeps float32 accurate for data far from the origin
+        centre = means.mean(0)
+        projected = (X - centre) @ precisions_cholesky
+        centres = (means - centre) @ precisions_cholesky
         diff = projected[:, None, :] - centres[None, :, :]
         mahalanobis = (diff * diff).sum(-1)
         log_det = xp.log(xp.diagonal(precisions_cholesky)).sum()
