@@ -71,3 +71,45 @@ def run_em(
             converged = True
             break
     return EMResult(params, n_iter, lower_bound, lower_bounds, converged)
+
+
+StartFunction = Callable[[], tuple[MixtureParams, float]]
+
+
+def fit_with_restarts(
+    compute_stats: StatsFunction,
+    start: StartFunction,
+    *,
+    n_init: int,
+    reg_covar: float,
+    tol: float,
+    max_iter: int,
+    progress: EMProgress,
+    repairs: RepairLog,
+) -> EMResult:
+    """Run EM from ``n_init`` starts and keep the highest final lower bound.
+
+    ``start()`` returns the parameters and lower bound a run begins from.
+    With ``max_iter=0`` the starting parameters are returned unchanged.
+    """
+    best: EMResult | None = None
+    for index in range(n_init):
+        progress.start_init(index)
+        params, lower_bound = start()
+        if max_iter == 0:
+            result = EMResult(params, 0, -math.inf, [], False)
+        else:
+            result = run_em(
+                compute_stats,
+                params,
+                reg_covar=reg_covar,
+                tol=tol,
+                max_iter=max_iter,
+                lower_bound=lower_bound,
+                progress=progress,
+                repairs=repairs,
+            )
+        progress.end_init(result.lower_bound, result.converged)
+        if best is None or result.lower_bound > best.lower_bound:
+            best = result
+    return best

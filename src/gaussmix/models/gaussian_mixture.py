@@ -10,24 +10,22 @@ import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.core.covariance import available_families, get_family
 from gaussmix.core.criteria import aic, bic
 from gaussmix.core.estep import log_responsibilities, weighted_log_prob
-from gaussmix.core.init import INIT_METHODS, initial_responsibilities
+from gaussmix.core.init import INIT_METHODS
 from gaussmix.core.mstep import RepairLog, m_step, warn_repairs
 from gaussmix.core.params import MixtureParams
-from gaussmix.fit.batch import EMResult, run_em
-from gaussmix.fit.chunks import (
-    dataset_stats,
-    resolve_chunk_size,
-    responsibilities_stats,
-    row_slices,
-)
+from gaussmix.fit.batch import fit_with_restarts
+from gaussmix.fit.chunks import resolve_chunk_size, row_slices
+from gaussmix.fit.initialise import initial_params
+from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
 from gaussmix.models import _validation as check
+from gaussmix.models._inputs import apply_by_rows, make_source
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -71,6 +69,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     chunk_size : int or None, default=None
         Rows per E-step chunk; None sizes chunks so temporaries stay about
         16 MB. Memory beyond X is O(chunk_size * n_components * n_features).
+    learning_decay : float, default=0.6
+        ``kappa`` in the step ``rho_t = (t + learning_offset) ** -kappa`` of
+        :meth:`partial_fit`; in (0.5, 1]. Smaller values forget old batches
+        faster.
+    learning_offset : float, default=10.0
+        ``t0`` in that step; larger values make early batches move the model
+        less.
 
     Attributes
     ----------
@@ -117,6 +122,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose: int = 0,
         verbose_interval: int = 10,
         chunk_size: int | None = None,
+        learning_decay: float = 0.6,
+        learning_offset: float = 10.0,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -133,6 +140,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.chunk_size = chunk_size
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------
     # validation
@@ -160,15 +169,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ),
         }
 
-    def _validate_X(self, X: Array, reset: bool) -> np.ndarray:
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2 if reset else 1,
-        )
-
     # ------------------------------------------------------------------
     # fitting
     def fit(self, X: Array, y: Any = None, sample_weight: Array | None = None):
@@ -187,57 +187,46 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self : GaussianMixture
         """
         settings = self._check_hyperparameters()
-        X = self._validate_X(X, reset=True)
-        n_samples, n_features = X.shape
+        source = make_source(self, X, sample_weight, settings["chunk_size"])
         n_components = settings["n_components"]
-        if n_samples < n_components:
+        if source.n_samples < n_components:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = "
-                f"{n_components}, n_samples = {n_samples}."
+                f"{n_components}, n_samples = {source.n_samples}."
             )
-        weights = check.check_sample_weight(sample_weight, n_samples, X.dtype)
-        user_init = self._check_user_init(n_components, n_features)
-
+        user_init = self._check_user_init(n_components, source.n_features)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = settings["n_init"] if do_init else 1
         random_state = check_random_state(self.random_state)
-        chunk = settings["chunk_size"]
-
-        def compute_stats(params: MixtureParams):
-            return dataset_stats(X, weights, params, chunk)
-
-        best: EMResult | None = None
         repairs = RepairLog(reseeds_left=4 * n_components)
+
+        def start() -> tuple[MixtureParams, float]:
+            if not do_init:
+                return self._current_params(), self.lower_bound_
+            params = initial_params(
+                source,
+                covariance_type=self.covariance_type,
+                init_params=settings["init_params"],
+                n_components=n_components,
+                reg_covar=settings["reg_covar"],
+                user_init=user_init,
+                random_state=random_state,
+                repairs=repairs,
+            )
+            return params, -math.inf
+
         with EMProgress(
             settings["verbose"], settings["verbose_interval"], settings["max_iter"]
         ) as progress:
-            for init in range(n_init):
-                progress.start_init(init)
-                if do_init:
-                    params = self._initial_params(
-                        X, weights, settings, user_init, random_state, repairs
-                    )
-                    start_bound = -math.inf
-                else:
-                    params = self._current_params()
-                    start_bound = self.lower_bound_
-                if settings["max_iter"] == 0:
-                    result = EMResult(params, 0, -math.inf, [], False)
-                else:
-                    result = run_em(
-                        compute_stats,
-                        params,
-                        reg_covar=settings["reg_covar"],
-                        tol=settings["tol"],
-                        max_iter=settings["max_iter"],
-                        lower_bound=start_bound,
-                        progress=progress,
-                        repairs=repairs,
-                    )
-                progress.end_init(result.lower_bound, result.converged)
-                if best is None or result.lower_bound > best.lower_bound:
-                    best = result
-
+            best = fit_with_restarts(
+                source.stats,
+                start,
+                n_init=settings["n_init"] if do_init else 1,
+                reg_covar=settings["reg_covar"],
+                tol=settings["tol"],
+                max_iter=settings["max_iter"],
+                progress=progress,
+                repairs=repairs,
+            )
         warn_repairs(repairs)
         if not best.converged and settings["max_iter"] > 0:
             warnings.warn(
@@ -247,11 +236,65 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._set_params_from(best.params, X.dtype)
+        self._set_params_from(best.params, source.dtype)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = best.lower_bounds
+        self._running_stats = None
+        self.n_batches_ = 0
+        return self
+
+    def partial_fit(
+        self, X: Array, y: Any = None, sample_weight: Array | None = None
+    ) -> GaussianMixture:
+        """Update the mixture with one batch of rows (stepwise EM).
+
+        The first call on an unfitted model runs a full ``fit`` on the batch.
+        Each later batch is summarised by its Stats under the current
+        parameters, blended into running Stats with step
+        ``rho_t = (t + learning_offset) ** -learning_decay``, and one M-step
+        gives the new parameters. Memory does not grow with the number of
+        batches.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_batch_rows, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_batch_rows,), default=None
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        settings = self._check_hyperparameters()
+        decay = check.check_float("learning_decay", self.learning_decay, 0.5, False)
+        if decay > 1.0:
+            raise ValueError(f"learning_decay must be in (0.5, 1], got {decay}.")
+        offset = check.check_float("learning_offset", self.learning_offset, 0.0, True)
+        fresh = not hasattr(self, "converged_")
+        if fresh:
+            self.fit(X, sample_weight=sample_weight)
+        source = make_source(
+            self, X, sample_weight, settings["chunk_size"], reset=False
+        )
+        stats = source.stats(self._current_params())
+        if fresh:
+            # the batch has been fitted to convergence: only remember its Stats
+            self._running_stats = stepwise_update(None, stats, 1.0)
+            self.n_batches_ = 1
+            return self
+        running = getattr(self, "_running_stats", None)
+        batch_index = getattr(self, "n_batches_", 0) + 1
+        rho = 1.0 if running is None else step_size(batch_index, decay, offset)
+        running = stepwise_update(running, stats, rho)
+        repairs = RepairLog(reseeds_left=settings["n_components"])
+        params = m_step(running, self.covariance_type, settings["reg_covar"], repairs)
+        warn_repairs(repairs)
+        self._set_params_from(params, source.dtype)
+        self._running_stats = running
+        self.n_batches_ = batch_index
+        self.lower_bound_ = stats.log_likelihood / stats.total_weight
         return self
 
     def fit_predict(
@@ -274,54 +317,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 self.precisions_init, self.covariance_type, n_components, n_features
             ),
         }
-
-    def _initial_params(
-        self,
-        X: np.ndarray,
-        sample_weight: np.ndarray | None,
-        settings: dict[str, Any],
-        user_init: dict[str, Any],
-        random_state: np.random.RandomState,
-        repairs: RepairLog,
-    ) -> MixtureParams:
-        family = get_family(self.covariance_type)
-        if all(value is not None for value in user_init.values()):
-            precisions = np.asarray(user_init["precisions"], dtype=np.float64)
-            factors = family.cholesky_from_precisions(precisions)
-            covariances = _invert_precisions(family, precisions)
-            return MixtureParams(
-                weights=np.asarray(user_init["weights"], dtype=np.float64),
-                means=np.asarray(user_init["means"], dtype=np.float64),
-                covariances=covariances,
-                precisions_cholesky=factors,
-                covariance_type=self.covariance_type,
-            )
-        resp = initial_responsibilities(
-            settings["init_params"],
-            X,
-            settings["n_components"],
-            sample_weight,
-            random_state,
-        )
-        stats = responsibilities_stats(
-            X, resp, sample_weight, family.scatter_kind, settings["chunk_size"]
-        )
-        params = m_step(stats, self.covariance_type, settings["reg_covar"], repairs)
-        weights, means, covariances, factors = (
-            params.weights,
-            params.means,
-            params.covariances,
-            params.precisions_cholesky,
-        )
-        if user_init["weights"] is not None:
-            weights = np.asarray(user_init["weights"], dtype=np.float64)
-        if user_init["means"] is not None:
-            means = np.asarray(user_init["means"], dtype=np.float64)
-        if user_init["precisions"] is not None:
-            precisions = np.asarray(user_init["precisions"], dtype=np.float64)
-            factors = family.cholesky_from_precisions(precisions)
-            covariances = _invert_precisions(family, precisions)
-        return MixtureParams(weights, means, covariances, factors, self.covariance_type)
 
     def _current_params(self) -> MixtureParams:
         return MixtureParams(
@@ -421,43 +416,50 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.covariance_type,
         ).cast(like)
 
-    def _chunked(self, X: np.ndarray, function) -> list:
-        size = resolve_chunk_size(self.chunk_size, len(self.weights_), X.shape[1])
-        params = self._fitted_params(X)
-        return [function(X[rows], params) for rows in row_slices(X.shape[0], size)]
-
-    def _estimate_weighted_log_prob(self, X: Array) -> np.ndarray:
+    def _apply(self, X: Array, row_function, n_outputs: int | None) -> Any:
+        """``row_function(chunk, params)`` over validated rows of X, chunk by chunk."""
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return np.concatenate(self._chunked(X, weighted_log_prob), axis=0)
+        n_components = len(self.weights_)
 
-    def score_samples(self, X: Array) -> np.ndarray:
-        """Log-density of each row under the mixture, shape (n_samples,)."""
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        parts = self._chunked(X, lambda x, p: log_responsibilities(x, p)[0])
-        return np.concatenate(parts, axis=0)
+        def on_array(A: np.ndarray) -> np.ndarray:
+            size = resolve_chunk_size(self.chunk_size, n_components, A.shape[1])
+            params = self._fitted_params(A)
+            parts = [row_function(A[rows], params) for rows in row_slices(len(A), size)]
+            return np.concatenate(parts, axis=0)
+
+        return apply_by_rows(self, X, on_array, n_outputs, self.means_.dtype)
+
+    def _estimate_weighted_log_prob(self, X: Array) -> Any:
+        return self._apply(X, weighted_log_prob, len(self.weights_))
+
+    def score_samples(self, X: Array) -> Any:
+        """Log-density of each row under the mixture, shape (n_samples,).
+
+        A dask array gives a dask array; other inputs give numpy arrays.
+        """
+        return self._apply(X, lambda x, p: log_responsibilities(x, p)[0], None)
 
     def score(
         self, X: Array, y: Any = None, sample_weight: Array | None = None
     ) -> float:
         """Average log-likelihood of the rows (weighted when weights are given)."""
-        values = self.score_samples(X)
+        values = np.asarray(self.score_samples(X))
         if sample_weight is None:
             return float(values.mean())
         weights = check.check_sample_weight(sample_weight, len(values), np.float64)
         return float(np.average(values, weights=weights))
 
-    def predict_proba(self, X: Array) -> np.ndarray:
+    def predict_proba(self, X: Array) -> Any:
         """Posterior probability of each component, shape (n_samples, n_components)."""
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        parts = self._chunked(X, lambda x, p: np.exp(log_responsibilities(x, p)[1]))
-        return np.concatenate(parts, axis=0)
+        return self._apply(
+            X, lambda x, p: np.exp(log_responsibilities(x, p)[1]), len(self.weights_)
+        )
 
-    def predict(self, X: Array) -> np.ndarray:
+    def predict(self, X: Array) -> Any:
         """Most likely component of each row, shape (n_samples,)."""
-        return self._estimate_weighted_log_prob(X).argmax(axis=1)
+        check_is_fitted(self)
+        return self._apply(X, lambda x, p: weighted_log_prob(x, p).argmax(axis=1), None)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw rows from the fitted mixture.
@@ -514,10 +516,3 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def supported_covariance_types() -> list[str]:
         """Names accepted by ``covariance_type``."""
         return available_families()
-
-
-def _invert_precisions(family, precisions: np.ndarray) -> np.ndarray:
-    """Covariances from user-given precisions, in the family's layout."""
-    if family.matrix_layout:
-        return np.linalg.inv(precisions)
-    return 1.0 / precisions

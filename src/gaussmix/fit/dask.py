@@ -1,0 +1,182 @@
+"""EM on Dask arrays: Stats per block on the workers, summed in a tree.
+
+Only parameters (to the workers) and Stats (back) move each iteration:
+O(K * D^2) numbers, whatever the number of rows. Computations run on the
+scheduler Dask would use anyway: the current ``dask.distributed.Client`` if
+there is one, else Dask's default.
+
+Initialisation never gathers the data: k-means runs on a uniform sample of
+at most ``INIT_SAMPLE_SIZE`` rows, then one distributed pass assigns every
+row to its nearest centre.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
+from gaussmix.fit.chunks import dataset_stats
+from gaussmix.fit.sources import (
+    INIT_SAMPLE_SIZE,
+    assignment_chunk_stats,
+    compute_dtype,
+    random_chunk_stats,
+    sampled_initial_stats,
+)
+
+
+def import_dask() -> Any:
+    try:
+        import dask
+        import dask.array
+    except ImportError as exc:  # pragma: no cover - exercised without dask
+        raise ImportError(
+            "Fitting dask arrays needs dask: pip install 'gaussmix[dask]'."
+        ) from exc
+    return dask
+
+
+def is_dask_array(X: Any) -> bool:
+    return type(X).__module__.startswith("dask.array")
+
+
+def _tree_sum(parts: list) -> Any:
+    """Pairwise sum of delayed values: depth log2(n) instead of n."""
+    dask = import_dask()
+    while len(parts) > 1:
+        paired = [
+            dask.delayed(_add)(parts[i], parts[i + 1])
+            for i in range(0, len(parts) - 1, 2)
+        ]
+        if len(parts) % 2:
+            paired.append(parts[-1])
+        parts = paired
+    return parts[0]
+
+
+def _add(a: Stats, b: Stats) -> Stats:
+    return a + b
+
+
+def _block_stats(block, weights, params, chunk_size) -> Stats:
+    block = np.asarray(block)
+    return dataset_stats(block, weights, params, chunk_size)
+
+
+class DaskSource:
+    """A 2-D dask array (and optional weights) as a source of Stats."""
+
+    def __init__(self, X: Any, sample_weight: Any, chunk_size: int | None) -> None:
+        dask = import_dask()
+        da = dask.array
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected 2D array, got a {X.ndim}-D dask array. Reshape your data "
+                "to (n_samples, n_features)."
+            )
+        if any(np.isnan(size) for size in X.shape):
+            X = X.compute_chunk_sizes()
+        self.dtype = compute_dtype(X.dtype)
+        self.X = X.astype(self.dtype).rechunk({1: -1})
+        self.n_samples, self.n_features = (int(n) for n in self.X.shape)
+        if sample_weight is not None and not hasattr(sample_weight, "dask"):
+            sample_weight = da.from_array(
+                np.asarray(sample_weight), chunks=(self.X.chunks[0],)
+            )
+        elif sample_weight is not None:
+            sample_weight = sample_weight.rechunk((self.X.chunks[0],))
+        self.sample_weight = sample_weight
+        self.chunk_size = chunk_size
+
+    def _blocks(self) -> list[tuple[Any, Any]]:
+        blocks = list(self.X.to_delayed().ravel())
+        if self.sample_weight is None:
+            return [(b, None) for b in blocks]
+        return list(zip(blocks, self.sample_weight.to_delayed().ravel(), strict=True))
+
+    def validate(self) -> None:
+        """Check on the cluster that every value (and weight) is usable."""
+        dask = import_dask()
+        da = dask.array
+        checks = [da.isfinite(self.X).all()]
+        if self.sample_weight is not None:
+            w = self.sample_weight
+            checks += [da.isfinite(w).all(), (w >= 0).all(), w.sum()]
+        results = dask.compute(*checks)
+        if not results[0]:
+            raise ValueError(
+                "Input X contains NaN or infinity; remove or impute those rows "
+                "before fitting."
+            )
+        if self.sample_weight is not None:
+            if not results[1]:
+                raise ValueError("sample_weight contains NaN or infinity.")
+            if not results[2]:
+                raise ValueError("sample_weight contains negative values.")
+            if not results[3] > 0:
+                raise ValueError("sample_weight sums to zero.")
+
+    def _map(self, function, *args) -> Stats:
+        dask = import_dask()
+        parts = [dask.delayed(function)(b, w, *args) for b, w in self._blocks()]
+        return _tree_sum(parts).compute()
+
+    def stats(self, params: MixtureParams) -> Stats:
+        return self._map(_block_stats, params.to_numpy(), self.chunk_size)
+
+    def initial_stats(self, method, n_components, scatter_kind, random_state) -> Stats:
+        return sampled_initial_stats(
+            self, method, n_components, scatter_kind, random_state
+        )
+
+    def sample(self, random_state: np.random.RandomState):
+        dask = import_dask()
+        size = min(self.n_samples, INIT_SAMPLE_SIZE)
+        chosen = np.sort(random_state.choice(self.n_samples, size, replace=False))
+        if self.sample_weight is None:
+            return np.asarray(self.X[chosen].compute()), None
+        rows, weights = dask.compute(self.X[chosen], self.sample_weight[chosen])
+        return np.asarray(rows), np.asarray(weights)
+
+    def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
+        return self._map(_assignment, centers, scatter_kind)
+
+    def random_stats(self, n_components, scatter_kind, random_state) -> Stats:
+        dask = import_dask()
+        centre = np.asarray(self.X[: min(self.n_samples, 1024)].mean(0).compute())
+        parts = [
+            dask.delayed(_random)(
+                b,
+                w,
+                n_components,
+                scatter_kind,
+                centre,
+                random_state.randint(2**31 - 1),
+            )
+            for b, w in self._blocks()
+        ]
+        return _tree_sum(parts).compute()
+
+
+def _assignment(block, weights, centers, scatter_kind) -> Stats:
+    return assignment_chunk_stats(np.asarray(block), weights, centers, scatter_kind)
+
+
+def _random(block, weights, n_components, scatter_kind, centre, seed) -> Stats:
+    return random_chunk_stats(
+        np.asarray(block), weights, n_components, scatter_kind, centre, seed
+    )
+
+
+def map_rows(X: Any, function, n_outputs: int | None, dtype) -> Any:
+    """Apply a numpy row function block by block, returning a dask array.
+
+    ``n_outputs`` is the width of a 2-D result, None for one value per row.
+    """
+    X = X.rechunk({1: -1})
+    if n_outputs is None:
+        return X.map_blocks(function, drop_axis=1, dtype=dtype)
+    return X.map_blocks(function, chunks=(X.chunks[0], (n_outputs,)), dtype=dtype)

@@ -1,0 +1,121 @@
+"""Turning what users pass to ``fit`` and ``predict`` into data sources.
+
+In-memory arrays are validated as scikit-learn validates them; on-disk
+arrays (memmap, HDF5, Zarr) are checked chunk by chunk while streaming;
+dask arrays are checked on the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from gaussmix.fit.dask import DaskSource, is_dask_array, map_rows
+from gaussmix.fit.sources import (
+    DataSource,
+    InMemorySource,
+    StreamingSource,
+    compute_dtype,
+    validate_stream,
+)
+from gaussmix.fit.storage import RowReader, is_out_of_core
+from gaussmix.models._validation import check_sample_weight
+
+
+def _remember_features(estimator: Any, n_features: int) -> None:
+    estimator.n_features_in_ = n_features
+    if hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+
+
+def _check_n_features(estimator: Any, n_features: int) -> None:
+    expected = estimator.n_features_in_
+    if n_features != expected:
+        raise ValueError(
+            f"X has {n_features} features, but {type(estimator).__name__} is "
+            f"expecting {expected} features as input."
+        )
+
+
+def validate_in_memory(estimator: Any, X: Any, reset: bool) -> np.ndarray:
+    return validate_data(
+        estimator,
+        X,
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        ensure_min_samples=2 if reset else 1,
+    )
+
+
+def make_source(
+    estimator: Any,
+    X: Any,
+    sample_weight: Any,
+    chunk_size: int | None,
+    reset: bool = True,
+) -> DataSource:
+    """A validated data source for fitting ``estimator`` on X."""
+    if is_dask_array(X):
+        source = DaskSource(X, sample_weight, chunk_size)
+        source.validate()
+    elif is_out_of_core(X):
+        reader = RowReader(X)
+        n_samples = reader.shape[0]
+        if n_samples < (2 if reset else 1):
+            raise ValueError(
+                f"Found array with {n_samples} sample(s) (shape={reader.shape}) "
+                "while a minimum of 2 is required."
+            )
+        weights = check_sample_weight(
+            sample_weight, n_samples, compute_dtype(reader.dtype)
+        )
+        source = StreamingSource(reader, weights, chunk_size)
+        validate_stream(source)
+    else:
+        X = validate_in_memory(estimator, X, reset)
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        return InMemorySource(X, weights, chunk_size)
+    if reset:
+        _remember_features(estimator, source.n_features)
+    else:
+        _check_n_features(estimator, source.n_features)
+    return source
+
+
+def apply_by_rows(
+    estimator: Any,
+    X: Any,
+    function: Callable[[np.ndarray], np.ndarray],
+    n_outputs: int | None,
+    dtype: Any,
+) -> Any:
+    """``function`` of validated rows: numpy for arrays and files, dask for dask.
+
+    ``function`` takes an in-memory 2-D array and returns one value per row
+    (``n_outputs=None``) or ``n_outputs`` values per row.
+    """
+    if is_dask_array(X):
+        _check_n_features(estimator, X.shape[1])
+
+        def on_block(block: np.ndarray) -> np.ndarray:
+            return function(_checked_block(np.asarray(block)))
+
+        return map_rows(X, on_block, n_outputs, dtype)
+    if is_out_of_core(X):
+        reader = RowReader(X)
+        _check_n_features(estimator, reader.shape[1])
+        source = StreamingSource(reader, None, None)
+        parts = [function(_checked_block(chunk)) for _, chunk in source.chunks()]
+        return np.concatenate(parts, axis=0)
+    return function(validate_in_memory(estimator, X, reset=False))
+
+
+def _checked_block(block: np.ndarray) -> np.ndarray:
+    if not np.all(np.isfinite(block)):
+        raise ValueError(
+            "Input X contains NaN or infinity; remove or impute those rows first."
+        )
+    return np.asarray(block, dtype=compute_dtype(block.dtype))

@@ -1,0 +1,168 @@
+"""Fitting on-disk arrays streams them and gives the in-memory model."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
+
+from gaussmix import GaussianMixture
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, _ = make_blobs(n_samples=3000, centers=4, n_features=3, random_state=0)
+    return X
+
+
+def _start(X, covariance_type):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        seed = GaussianMixture(
+            4,
+            covariance_type=covariance_type,
+            max_iter=1,
+            init_params="random_from_data",
+            random_state=1,
+        ).fit(X)
+    return dict(
+        weights_init=seed.weights_,
+        means_init=seed.means_,
+        precisions_init=seed.precisions_,
+    )
+
+
+def _assert_same(a, b):
+    assert a.n_iter_ == b.n_iter_
+    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=1e-10)
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(
+            getattr(a, name), getattr(b, name), rtol=1e-8, atol=1e-12
+        )
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_npy_memmap_fit_equals_in_memory_fit(tmp_path, data, covariance_type):
+    path = tmp_path / "rows.npy"
+    np.save(path, data)
+    on_disk = np.load(path, mmap_mode="r")
+    kwargs = dict(covariance_type=covariance_type, tol=1e-8, chunk_size=450)
+    start = _start(data, covariance_type)
+    streamed = GaussianMixture(4, **kwargs, **start).fit(on_disk)
+    in_memory = GaussianMixture(4, **kwargs, **start).fit(data)
+    _assert_same(streamed, in_memory)
+    np.testing.assert_allclose(
+        streamed.score_samples(on_disk), in_memory.score_samples(data), rtol=1e-10
+    )
+    np.testing.assert_array_equal(streamed.predict(on_disk), in_memory.predict(data))
+
+
+def test_raw_memmap_with_offset_and_float32(tmp_path, data):
+    path = tmp_path / "rows.bin"
+    header = 24
+    values = data.astype(np.float32)
+    with open(path, "wb") as handle:
+        handle.write(b"\0" * header)
+        values.tofile(handle)
+    mapped = np.memmap(
+        path, dtype=np.float32, mode="r", offset=header, shape=values.shape
+    )
+    start = _start(data, "diag")
+    streamed = GaussianMixture(4, covariance_type="diag", chunk_size=333, **start)
+    streamed.fit(mapped)
+    in_memory = GaussianMixture(4, covariance_type="diag", chunk_size=333, **start)
+    in_memory.fit(values)
+    assert streamed.means_.dtype == np.float32
+    _assert_same(streamed, in_memory)
+
+
+def test_a_slice_of_a_memmap_reads_its_own_rows(tmp_path, data):
+    path = tmp_path / "rows.npy"
+    np.save(path, data)
+    view = np.load(path, mmap_mode="r")[1000:2500]
+    start = _start(data[1000:2500], "full")
+    a = GaussianMixture(4, tol=1e-8, **start).fit(view)
+    b = GaussianMixture(4, tol=1e-8, **start).fit(data[1000:2500])
+    _assert_same(a, b)
+
+
+def test_hdf5_dataset_fit_equals_in_memory_fit(tmp_path, data):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "rows.h5", "w") as handle:
+        handle.create_dataset("X", data=data, chunks=(500, 3))
+    start = _start(data, "full")
+    with h5py.File(tmp_path / "rows.h5", "r") as handle:
+        streamed = GaussianMixture(4, tol=1e-8, chunk_size=700, **start)
+        streamed.fit(handle["X"])
+        labels = streamed.predict(handle["X"])
+    in_memory = GaussianMixture(4, tol=1e-8, **start).fit(data)
+    _assert_same(streamed, in_memory)
+    np.testing.assert_array_equal(labels, in_memory.predict(data))
+
+
+def test_zarr_array_fit_equals_in_memory_fit(tmp_path, data):
+    zarr = pytest.importorskip("zarr")
+    stored = zarr.open_array(
+        str(tmp_path / "rows.zarr"),
+        mode="w",
+        shape=data.shape,
+        chunks=(512, 3),
+        dtype="f8",
+    )
+    stored[:] = data
+    start = _start(data, "tied")
+    streamed = GaussianMixture(4, covariance_type="tied", tol=1e-8, **start)
+    streamed.fit(stored)
+    in_memory = GaussianMixture(4, covariance_type="tied", tol=1e-8, **start).fit(data)
+    _assert_same(streamed, in_memory)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random_from_data"])
+def test_default_initialisations_on_disk_reach_a_good_fit(tmp_path, init_params):
+    data, _ = make_blobs(
+        n_samples=3000,
+        centers=[[0, 0, 0], [8, 0, 0], [0, 8, 0], [0, 0, 8]],
+        random_state=0,
+    )
+    path = tmp_path / "rows.npy"
+    np.save(path, data)
+    on_disk = np.load(path, mmap_mode="r")
+    model = GaussianMixture(4, init_params=init_params, random_state=0, max_iter=500)
+    model.fit(on_disk)
+    reference = GaussianMixture(4, n_init=3, random_state=0).fit(data)
+    # the blobs are well separated: every start should find the same optimum
+    assert model.score(data) == pytest.approx(reference.score(data), abs=0.05)
+
+
+def test_random_responsibilities_on_disk_fit_a_valid_mixture(tmp_path, data):
+    # random responsibilities start every component near the global mean, a
+    # poor start in memory too; the streamed version must still run EM soundly
+    path = tmp_path / "rows.npy"
+    np.save(path, data)
+    model = GaussianMixture(4, init_params="random", random_state=0, max_iter=300)
+    model.fit(np.load(path, mmap_mode="r"))
+    single = GaussianMixture(1).fit(data)
+    assert model.score(data) >= single.score(data) - 1e-9
+    assert np.all(np.diff(model.lower_bounds_) >= -1e-10)
+
+
+def test_nan_on_disk_is_reported_with_its_row(tmp_path, data):
+    bad = data.copy()
+    bad[1234, 1] = np.nan
+    path = tmp_path / "bad.npy"
+    np.save(path, bad)
+    with pytest.raises(ValueError, match="row 1234"):
+        GaussianMixture(2).fit(np.load(path, mmap_mode="r"))
+
+
+def test_wrong_width_on_disk_at_predict_time(tmp_path, data):
+    model = GaussianMixture(2, random_state=0).fit(data)
+    path = tmp_path / "narrow.npy"
+    np.save(path, data[:, :2])
+    with pytest.raises(ValueError, match="2 features"):
+        model.predict(np.load(path, mmap_mode="r"))
