@@ -23,8 +23,8 @@ demo: $(VENV)/.demo-installed
 	MPLBACKEND=Agg $(BIN)/python examples/demo.py --output gaussmix-demo.png
 
 test: $(VENV)/.test-installed
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check $(wildcard src tests benchmarks examples)
+	$(BIN)/ruff format --check $(wildcard src tests benchmarks examples)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
 
 bench: $(VENV)/.test-installed

@@ -1,0 +1,143 @@
+"""EM on dask arrays, run on a real local cluster of worker processes."""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
+
+from gaussmix import GaussianMixture
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+@pytest.fixture(scope="module")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+    with distributed.Client(cluster) as connected:
+        yield connected
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, _ = make_blobs(n_samples=4000, centers=4, n_features=3, random_state=0)
+    return X
+
+
+def _start(X, covariance_type):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        seed = GaussianMixture(
+            4,
+            covariance_type=covariance_type,
+            max_iter=1,
+            init_params="random_from_data",
+            random_state=1,
+        ).fit(X)
+    return dict(
+        weights_init=seed.weights_,
+        means_init=seed.means_,
+        precisions_init=seed.precisions_,
+    )
+
+
+def _assert_same(a, b):
+    assert a.n_iter_ == b.n_iter_
+    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=1e-10)
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_dask_fit_equals_in_memory_fit(client, data, covariance_type):
+    X = da.from_array(data, chunks=(700, 3))
+    start = _start(data, covariance_type)
+    kwargs = dict(covariance_type=covariance_type, tol=1e-8, **start)
+    distributed_fit = GaussianMixture(4, **kwargs).fit(X)
+    in_memory = GaussianMixture(4, **kwargs).fit(data)
+    _assert_same(distributed_fit, in_memory)
+
+
+def test_weighted_dask_fit_equals_in_memory_fit(client, data):
+    w = np.random.RandomState(0).randint(0, 3, size=len(data)).astype(float)
+    start = _start(data, "full")
+    a = GaussianMixture(4, tol=1e-8, **start).fit(
+        da.from_array(data, chunks=(1000, 3)), sample_weight=da.from_array(w, 1000)
+    )
+    b = GaussianMixture(4, tol=1e-8, **start).fit(data, sample_weight=w)
+    _assert_same(a, b)
+
+
+def test_predictions_on_dask_arrays_are_dask_arrays(client, data):
+    X = da.from_array(data, chunks=(900, 3))
+    model = GaussianMixture(4, random_state=0).fit(X)
+    labels = model.predict(X)
+    proba = model.predict_proba(X)
+    density = model.score_samples(X)
+    for result in (labels, proba, density):
+        assert isinstance(result, da.Array)
+    np.testing.assert_array_equal(labels.compute(), model.predict(data))
+    np.testing.assert_allclose(proba.compute(), model.predict_proba(data), rtol=1e-12)
+    np.testing.assert_allclose(density.compute(), model.score_samples(data), rtol=1e-12)
+
+
+def test_default_initialisation_on_dask_finds_the_blobs(client, data):
+    X = da.from_array(data, chunks=(1000, 3))
+    model = GaussianMixture(4, random_state=0, n_init=2).fit(X)
+    reference = GaussianMixture(4, random_state=0, n_init=2).fit(data)
+    assert model.score(data) == pytest.approx(reference.score(data), abs=0.02)
+
+
+def test_nan_in_a_dask_array_is_refused(client, data):
+    bad = data.copy()
+    bad[10, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        GaussianMixture(2).fit(da.from_array(bad, chunks=(1000, 3)))
+
+
+def test_a_killed_worker_does_not_change_the_result(client, data):
+    big = np.vstack([data] * 10)
+    X = da.from_array(big, chunks=(2000, 3))
+    start = _start(data, "full")
+    kwargs = dict(tol=0.0, max_iter=60, **start)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = GaussianMixture(4, **kwargs).fit(big)
+
+        before = set(client.scheduler_info()["workers"])
+        killed = []
+
+        def kill_one_worker():
+            time.sleep(1.0)
+            victim = sorted(before)[0]
+            killed.append(victim)
+            try:
+                client.run(lambda: __import__("os")._exit(1), workers=[victim])
+            except Exception:  # the worker dies before it can answer
+                pass
+
+        killer = threading.Thread(target=kill_one_worker)
+        killer.start()
+        survived = GaussianMixture(4, **kwargs).fit(X)
+        killer.join()
+    assert killed and killed[0] not in client.scheduler_info()["workers"]
+    assert survived.n_iter_ == reference.n_iter_ == 60
+    assert survived.lower_bound_ == pytest.approx(reference.lower_bound_, rel=1e-10)
+    np.testing.assert_allclose(survived.means_, reference.means_, rtol=1e-8)
