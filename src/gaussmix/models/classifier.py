@@ -90,11 +90,14 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
     n_components_ : ndarray of shape (n_classes,)
         Components of each class's mixture (chosen by BIC for candidates).
     n_iter_ : int
-        EM iterations over class labels; 0 when every row has a label and
-        covariances are not shared (each class is then fitted on its own).
+        Iterations of the last EM run: over class labels when some rows are
+        unlabelled or covariances are shared, otherwise the most any class's
+        own fit took.
     converged_ : bool
+        Whether that run (or every class's fit) converged.
     lower_bounds_ : list of float
-        Average observed log-likelihood at each EM iteration over labels.
+        Average observed log-likelihood at each EM iteration over labels
+        (empty when that EM did not run).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
@@ -256,7 +259,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
 
         labelled = []
         mixtures = []
-        for index, label in enumerate(classes):
+        for index, label in enumerate(classes.tolist()):
             rows = ~unlabelled & (y == label)
             X_c = X[rows]
             w_c = None if weights is None else weights[rows]
@@ -280,8 +283,8 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         label_weights = np.array([data.labelled_weight(c) for c in range(len(classes))])
         start_priors = label_weights / label_weights.sum() if priors is None else priors
 
-        self.n_iter_ = 0
-        self.converged_ = True
+        self.n_iter_ = max(mixture.n_iter_ for mixture in mixtures)
+        self.converged_ = all(mixture.converged_ for mixture in mixtures)
         self.lower_bounds_ = []
         if data.unlabelled is not None or shared:
             result = run_class_em(
@@ -340,6 +343,11 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
                 f"n_components={min(candidates)}; lower n_components for it."
             )
         total = n_rows if sample_weight is None else float(sample_weight.sum())
+        if total <= 0:
+            raise ValueError(
+                f"class {label!r} has a total sample_weight of zero; every class "
+                "needs rows of positive weight (drop the class from y instead)."
+            )
         best, best_bic = None, np.inf
         for n_components in feasible:
             mixture = GaussianMixture(
@@ -384,7 +392,8 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Array) -> np.ndarray:
         """Most probable class of each row, shape (n_samples,)."""
-        return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
+        log_proba = self.predict_log_proba(X)
+        return self.classes_[np.argmax(log_proba, axis=1)]
 
 
 def _mixture_settings(settings: dict[str, Any], seed: Any) -> dict[str, Any]:

@@ -51,6 +51,8 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
     scale_ : ndarray of shape (n_features_in_ + n_outputs_,)
         Divides the centred joint columns (ones when not standardising).
     n_outputs_ : int
+    n_iter_ : int
+        EM iterations of the joint mixture's best run.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
@@ -80,6 +82,11 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         self.init_params = init_params
         self.random_state = random_state
         self.chunk_size = chunk_size
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def fit(self, X: Array, y: Array, sample_weight: Array | None = None):
         """Fit the joint mixture of ``[X, y]``.
@@ -125,6 +132,7 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         self.center_ = center
         self.scale_ = scale
         self.n_outputs_ = targets.shape[1]
+        self.n_iter_ = self.mixture_.n_iter_
         self._single_output = y.ndim == 1
         return self
 
