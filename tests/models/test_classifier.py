@@ -247,3 +247,16 @@ def test_semi_supervised_digits_beats_labelled_only():
     semi = GaussianMixtureClassifier(**settings).fit(X, np.where(kept, y, -1))
     hidden = ~kept
     assert semi.score(X[hidden], y[hidden]) > alone.score(X[hidden], y[hidden]) + 0.01
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "shared"])
+def test_float32_rows_give_float32_mixtures_and_the_same_answer(covariance_type):
+    X, _, partial = _elongated_classes()
+    single = GaussianMixtureClassifier(covariance_type=covariance_type).fit(
+        X.astype(np.float32), partial
+    )
+    double = GaussianMixtureClassifier(covariance_type=covariance_type).fit(X, partial)
+    assert single.mixtures_[0].means_.dtype == np.float32
+    np.testing.assert_allclose(
+        single.predict_proba(X), double.predict_proba(X), atol=1e-3
+    )

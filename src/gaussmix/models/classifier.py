@@ -23,7 +23,6 @@ from gaussmix.core.discriminant import (
 )
 from gaussmix.core.init import INIT_METHODS
 from gaussmix.core.mstep import warn_repairs
-from gaussmix.core.params import MixtureParams
 from gaussmix.fit.class_em import ClassData, run_class_em
 from gaussmix.models import _validation as check
 from gaussmix.models.gaussian_mixture import GaussianMixture
@@ -289,7 +288,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         if data.unlabelled is not None or shared:
             result = run_class_em(
                 data,
-                [_params_of(mixture) for mixture in mixtures],
+                [mixture._current_params() for mixture in mixtures],
                 start_priors,
                 estimate_priors=priors is None,
                 shared_covariance=shared,
@@ -406,14 +405,3 @@ def _mixture_settings(settings: dict[str, Any], seed: Any) -> dict[str, Any]:
         "chunk_size": settings["chunk_size"],
         "random_state": seed,
     }
-
-
-def _params_of(mixture: GaussianMixture) -> MixtureParams:
-    """A fitted mixture's parameters as the EM core's value (float64)."""
-    return MixtureParams(
-        mixture.weights_,
-        mixture.means_,
-        mixture.covariances_,
-        mixture.precisions_cholesky_,
-        mixture.covariance_type,
-    ).to_numpy()
