@@ -3,9 +3,21 @@
 The public names are re-exported here; see the README for a tour.
 """
 
+from gaussmix.core.conditioning import ConditionalMixture
 from gaussmix.core.mstep import DegenerateComponentWarning
-from gaussmix.models import GaussianMixture
+from gaussmix.models import (
+    GaussianMixture,
+    GaussianMixtureClassifier,
+    GaussianMixtureRegressor,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["DegenerateComponentWarning", "GaussianMixture", "__version__"]
+__all__ = [
+    "ConditionalMixture",
+    "DegenerateComponentWarning",
+    "GaussianMixture",
+    "GaussianMixtureClassifier",
+    "GaussianMixtureRegressor",
+    "__version__",
+]

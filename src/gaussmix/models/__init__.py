@@ -1,5 +1,7 @@
 """scikit-learn estimators built on the EM core."""
 
+from gaussmix.models.classifier import GaussianMixtureClassifier
 from gaussmix.models.gaussian_mixture import GaussianMixture
+from gaussmix.models.regressor import GaussianMixtureRegressor
 
-__all__ = ["GaussianMixture"]
+__all__ = ["GaussianMixture", "GaussianMixtureClassifier", "GaussianMixtureRegressor"]

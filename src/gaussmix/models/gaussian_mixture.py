@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -516,3 +517,47 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def supported_covariance_types() -> list[str]:
         """Names accepted by ``covariance_type``."""
         return available_families()
+
+    # ------------------------------------------------------------------
+    # conditioning and marginals
+    def condition(self, input_indices: Sequence[int], values: Array):
+        """The mixture of the other variables given some variables' values.
+
+        Parameters
+        ----------
+        input_indices : sequence of int
+            Columns whose values are known, in the order of ``values``.
+        values : array-like of shape (n_rows, len(input_indices))
+
+        Returns
+        -------
+        ConditionalMixture
+            Per row, the weights (n_rows, n_components) and means
+            (n_rows, n_components, n_outputs) of the mixture of the remaining
+            columns (in increasing order), with covariances shared by all rows.
+        """
+        from gaussmix.core.conditioning import condition
+
+        check_is_fitted(self)
+        return condition(self._current_params(), input_indices, values)
+
+    def marginal(self, indices: Sequence[int]) -> GaussianMixture:
+        """The fitted mixture of the variables ``indices`` (in that order).
+
+        Returns
+        -------
+        GaussianMixture
+            Same weights and covariance type (an unstructured family gives
+            ``'full'``), ``len(indices)`` features.
+        """
+        from gaussmix.core.conditioning import marginal_params
+
+        check_is_fitted(self)
+        params = marginal_params(self._current_params(), indices)
+        return GaussianMixture.from_params(
+            params.weights,
+            params.means.astype(self.means_.dtype),
+            params.covariances,
+            params.covariance_type,
+            random_state=self.random_state,
+        )

@@ -1,0 +1,407 @@
+"""GaussianMixtureClassifier: one Gaussian mixture per class, Bayes' rule."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from gaussmix._typing import Array, RandomStateLike
+from gaussmix.core.covariance import get_family
+from gaussmix.core.criteria import bic
+from gaussmix.core.discriminant import (
+    SHARED_FAMILY,
+    class_log_posteriors,
+    log_priors_from,
+)
+from gaussmix.core.init import INIT_METHODS
+from gaussmix.core.mstep import warn_repairs
+from gaussmix.fit.class_em import ClassData, run_class_em
+from gaussmix.models import _validation as check
+from gaussmix.models.gaussian_mixture import GaussianMixture
+
+logger = logging.getLogger(__name__)
+
+#: ``covariance_type`` value for one covariance shared by all classes.
+SHARED = "shared"
+
+
+class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
+    """Classifier with one Gaussian mixture per class (mixture discriminant).
+
+    Each class ``c`` has a density ``p_c(x)``, a Gaussian mixture, and a prior
+    ``pi_c``; a row is assigned the class of highest ``pi_c p_c(x)``. With one
+    full-covariance component per class this is quadratic discriminant
+    analysis, with ``covariance_type='shared'`` and one component it is
+    linear discriminant analysis, and with more components it models
+    classes made of several clusters (mclust's ``MclustDA``).
+
+    Rows labelled ``unlabeled_label`` (scikit-learn's ``-1`` by default) are
+    used too: EM over their unknown classes fits the mixtures and priors to
+    labelled and unlabelled rows together (semi-supervised learning).
+
+    Parameters
+    ----------
+    n_components : int, sequence of int, or dict, default=1
+        Components per class. An int applies to every class; a sequence of
+        ints (``range(1, 6)``) lists candidates, and each class keeps the one
+        of lowest BIC on its labelled rows; a dict maps each class label to an
+        int or a sequence of candidates.
+    covariance_type : str or dict, default='full'
+        Covariance family of each class's mixture (``'full'``, ``'tied'``,
+        ``'diag'``, ``'spherical'`` or another registered family), a dict
+        mapping each class label to one, or ``'shared'``: a single covariance
+        for all components of all classes.
+    priors : array-like of shape (n_classes,), default=None
+        Class priors, positive and summing to one, in the order of
+        ``classes_``; None estimates them from the (weighted) class counts,
+        including the unlabelled rows' posteriors.
+    unlabeled_label : int, str or None, default=-1
+        The label marking rows without a class. None: every label is a class.
+    tol : float, default=1e-3
+        Convergence threshold of EM (per class and over class labels).
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance.
+    max_iter : int, default=100
+        EM iterations (per class, and over class labels).
+    n_init : int, default=1
+        Initialisations of each class's mixture; the best is kept.
+    init_params : str, default='kmeans'
+        Initialisation of each class's mixture, as in
+        :class:`~gaussmix.GaussianMixture`.
+    random_state : int, RandomState instance or None, default=None
+    chunk_size : int or None, default=None
+        Rows per E-step chunk, as in :class:`~gaussmix.GaussianMixture`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    priors_ : ndarray of shape (n_classes,)
+    mixtures_ : list of GaussianMixture
+        The fitted density of each class, in the order of ``classes_``.
+    n_components_ : ndarray of shape (n_classes,)
+        Components of each class's mixture (chosen by BIC for candidates).
+    n_iter_ : int
+        Iterations of the last EM run: over class labels when some rows are
+        unlabelled or covariances are shared, otherwise the most any class's
+        own fit took.
+    converged_ : bool
+        Whether that run (or every class's fit) converged.
+    lower_bounds_ : list of float
+        Average observed log-likelihood at each EM iteration over labels
+        (empty when that EM did not run).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names.
+    """
+
+    def __init__(
+        self,
+        n_components: int | Any = 1,
+        *,
+        covariance_type: str | Mapping[Any, str] = "full",
+        priors: Array | None = None,
+        unlabeled_label: Any = -1,
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        random_state: RandomStateLike = None,
+        chunk_size: int | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.priors = priors
+        self.unlabeled_label = unlabeled_label
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.chunk_size = chunk_size
+
+    # ------------------------------------------------------------------
+    # validation
+    def _check_settings(self) -> dict[str, Any]:
+        return {
+            "tol": check.check_float("tol", self.tol, 0.0, inclusive=True),
+            "reg_covar": check.check_float(
+                "reg_covar", self.reg_covar, 0.0, inclusive=True
+            ),
+            "max_iter": check.check_int("max_iter", self.max_iter, 1),
+            "n_init": check.check_int("n_init", self.n_init, 1),
+            "init_params": check.check_choice(
+                "init_params", self.init_params, sorted(INIT_METHODS)
+            ),
+            "chunk_size": (
+                None
+                if self.chunk_size is None
+                else check.check_int("chunk_size", self.chunk_size, 1)
+            ),
+        }
+
+    def _split_labels(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The classes and a mask of the unlabelled rows."""
+        marker = self.unlabeled_label
+        if marker is None:
+            unlabelled = np.zeros(y.shape[0], dtype=bool)
+        elif y.dtype.kind in "OUS":
+            unlabelled = np.array([value == marker for value in y.tolist()], bool)
+        else:
+            unlabelled = y == marker
+        labelled = y[~unlabelled]
+        check_classification_targets(labelled)
+        classes = np.unique(labelled)
+        if classes.size < 2:
+            raise ValueError(
+                f"y has only one class ({classes.tolist()}) among its labelled "
+                "rows; a classifier needs at least two classes."
+            )
+        return classes, unlabelled
+
+    def _check_priors(self, n_classes: int) -> np.ndarray | None:
+        if self.priors is None:
+            return None
+        priors = np.asarray(self.priors)
+        if not np.issubdtype(priors.dtype, np.number) or np.iscomplexobj(priors):
+            raise TypeError("priors must be real numbers.")
+        priors = priors.astype(np.float64)
+        if priors.shape != (n_classes,):
+            raise ValueError(
+                f"priors must have one entry per class ({n_classes}), got shape "
+                f"{priors.shape}."
+            )
+        if not np.all(np.isfinite(priors)) or np.any(priors <= 0):
+            raise ValueError("priors must be finite and strictly positive.")
+        if abs(priors.sum() - 1.0) > 1e-8:
+            raise ValueError(f"priors must sum to 1, got {priors.sum():.8g}.")
+        return priors
+
+    def _per_class(self, value: Any, name: str, classes: np.ndarray) -> list[Any]:
+        if not isinstance(value, Mapping):
+            return [value] * len(classes)
+        missing = [c for c in classes.tolist() if c not in value]
+        unknown = [key for key in value if key not in set(classes.tolist())]
+        if missing or unknown:
+            raise ValueError(
+                f"{name} as a dict needs one entry per class {classes.tolist()}; "
+                f"missing {missing}, unknown {unknown}."
+            )
+        return [value[c] for c in classes.tolist()]
+
+    def _component_candidates(self, classes: np.ndarray) -> list[list[int]]:
+        candidates = []
+        for value in self._per_class(self.n_components, "n_components", classes):
+            if isinstance(value, str) or not (
+                isinstance(value, numbers.Integral) or np.iterable(value)
+            ):
+                raise TypeError(
+                    "n_components must be an int, a sequence of candidate ints "
+                    f"(chosen by BIC), or a dict of those per class; got {value!r}."
+                )
+            values = [value] if isinstance(value, numbers.Integral) else list(value)
+            if not values:
+                raise ValueError("n_components must list at least one candidate.")
+            candidates.append([check.check_int("n_components", k, 1) for k in values])
+        return candidates
+
+    def _covariance_types(self, classes: np.ndarray) -> tuple[list[str], bool]:
+        if isinstance(self.covariance_type, str) and self.covariance_type == SHARED:
+            return [SHARED_FAMILY] * len(classes), True
+        types = self._per_class(self.covariance_type, "covariance_type", classes)
+        for value in types:
+            if value == SHARED:
+                raise ValueError(
+                    "covariance_type='shared' applies to all classes at once; "
+                    "give it as a string, not inside a dict."
+                )
+            get_family(value)
+        return list(types), False
+
+    # ------------------------------------------------------------------
+    # fitting
+    def fit(self, X: Array, y: Array, sample_weight: Array | None = None):
+        """Fit each class's mixture, then EM over the labels of unlabelled rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels; ``unlabeled_label`` marks rows without one.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GaussianMixtureClassifier
+        """
+        settings = self._check_settings()
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2
+        )
+        classes, unlabelled = self._split_labels(y)
+        priors = self._check_priors(len(classes))
+        candidates = self._component_candidates(classes)
+        covariance_types, shared = self._covariance_types(classes)
+        weights = check.check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=len(classes)
+        )
+
+        labelled = []
+        mixtures = []
+        for index, label in enumerate(classes.tolist()):
+            rows = ~unlabelled & (y == label)
+            X_c = X[rows]
+            w_c = None if weights is None else weights[rows]
+            labelled.append((X_c, w_c))
+            mixtures.append(
+                self._fit_class(
+                    label,
+                    X_c,
+                    w_c,
+                    candidates[index],
+                    covariance_types[index],
+                    settings,
+                    int(seeds[index]),
+                )
+            )
+        data = ClassData(
+            labelled,
+            X[unlabelled] if unlabelled.any() else None,
+            None if weights is None or not unlabelled.any() else weights[unlabelled],
+        )
+        label_weights = np.array([data.labelled_weight(c) for c in range(len(classes))])
+        start_priors = label_weights / label_weights.sum() if priors is None else priors
+
+        self.n_iter_ = max(mixture.n_iter_ for mixture in mixtures)
+        self.converged_ = all(mixture.converged_ for mixture in mixtures)
+        self.lower_bounds_ = []
+        if data.unlabelled is not None or shared:
+            result = run_class_em(
+                data,
+                [mixture._current_params() for mixture in mixtures],
+                start_priors,
+                estimate_priors=priors is None,
+                shared_covariance=shared,
+                reg_covar=settings["reg_covar"],
+                tol=settings["tol"],
+                max_iter=settings["max_iter"],
+                chunk_size=settings["chunk_size"],
+            )
+            warn_repairs(result.repairs)
+            mixtures = [
+                GaussianMixture.from_params(
+                    params.weights,
+                    params.means.astype(X.dtype),
+                    params.covariances,
+                    params.covariance_type,
+                    **_mixture_settings(settings, mixture.random_state),
+                )
+                for params, mixture in zip(result.class_params, mixtures, strict=True)
+            ]
+            start_priors = result.priors
+            self.n_iter_ = result.n_iter
+            self.converged_ = result.converged
+            self.lower_bounds_ = result.lower_bounds
+        self.classes_ = classes
+        self.priors_ = np.asarray(start_priors, dtype=np.float64)
+        self.mixtures_ = mixtures
+        self.n_components_ = np.array([len(m.weights_) for m in mixtures])
+        return self
+
+    def _fit_class(
+        self,
+        label: Any,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        candidates: list[int],
+        covariance_type: str,
+        settings: dict[str, Any],
+        seed: int,
+    ) -> GaussianMixture:
+        """The class's mixture; among several sizes, the one of lowest BIC."""
+        n_rows = X.shape[0]
+        if n_rows < 2:
+            raise ValueError(
+                f"class {label!r} has {n_rows} labelled row; each class needs at "
+                "least 2 labelled rows to fit its mixture."
+            )
+        feasible = [k for k in candidates if k <= n_rows]
+        if not feasible:
+            raise ValueError(
+                f"class {label!r} has {n_rows} labelled rows, fewer than "
+                f"n_components={min(candidates)}; lower n_components for it."
+            )
+        total = n_rows if sample_weight is None else float(sample_weight.sum())
+        if total <= 0:
+            raise ValueError(
+                f"class {label!r} has a total sample_weight of zero; every class "
+                "needs rows of positive weight (drop the class from y instead)."
+            )
+        best, best_bic = None, np.inf
+        for n_components in feasible:
+            mixture = GaussianMixture(
+                n_components,
+                covariance_type=covariance_type,
+                **_mixture_settings(settings, seed),
+            ).fit(X, sample_weight=sample_weight)
+            if len(feasible) == 1:
+                return mixture
+            score = bic(
+                mixture.score(X, sample_weight=sample_weight) * total,
+                mixture.n_parameters(),
+                total,
+            )
+            logger.debug(
+                "class %r, %d components: BIC %.6g", label, n_components, score
+            )
+            if score < best_bic:
+                best, best_bic = mixture, score
+        logger.info("class %r: %d components by BIC", label, len(best.weights_))
+        return best
+
+    # ------------------------------------------------------------------
+    # inference
+    def predict_log_proba(self, X: Array) -> np.ndarray:
+        """Log posterior of each class, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        class_log_likelihood = np.stack(
+            [
+                np.asarray(mixture.score_samples(X), np.float64)
+                for mixture in self.mixtures_
+            ],
+            axis=1,
+        )
+        log_priors = log_priors_from(self.priors_)
+        return class_log_posteriors(class_log_likelihood, log_priors)[1]
+
+    def predict_proba(self, X: Array) -> np.ndarray:
+        """Posterior probability of each class, shape (n_samples, n_classes)."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X: Array) -> np.ndarray:
+        """Most probable class of each row, shape (n_samples,)."""
+        log_proba = self.predict_log_proba(X)
+        return self.classes_[np.argmax(log_proba, axis=1)]
+
+
+def _mixture_settings(settings: dict[str, Any], seed: Any) -> dict[str, Any]:
+    return {
+        "tol": settings["tol"],
+        "reg_covar": settings["reg_covar"],
+        "max_iter": settings["max_iter"],
+        "n_init": settings["n_init"],
+        "init_params": settings["init_params"],
+        "chunk_size": settings["chunk_size"],
+        "random_state": seed,
+    }

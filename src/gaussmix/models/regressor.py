@@ -1,0 +1,225 @@
+"""GaussianMixtureRegressor: Gaussian mixture regression (GMR).
+
+A Gaussian mixture is fitted to the joint rows ``[x, y]``; a prediction is the
+mixture of ``y`` conditioned on ``x``. Its mean is the usual point prediction,
+and the whole conditional mixture keeps every branch of a multi-valued map
+that a mean would average away.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from gaussmix._typing import Array, RandomStateLike
+from gaussmix.core.conditioning import ConditionalMixture
+from gaussmix.models import _validation as check
+from gaussmix.models.gaussian_mixture import GaussianMixture
+
+
+class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
+    """Regression by conditioning a Gaussian mixture of inputs and outputs.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Components of the joint mixture. One component gives linear
+        regression (the conditional mean of a Gaussian is linear in x); more
+        give a locally linear, heteroscedastic, possibly multi-modal model.
+    covariance_type : str, default='full'
+        Covariance family of the joint mixture. ``'diag'`` and
+        ``'spherical'`` make inputs and outputs independent within a
+        component, so the prediction depends on x only through the weights.
+    standardize : bool, default=True
+        Centre and scale every input and output column (with the sample
+        weights) before fitting, so that ``reg_covar`` and the k-means
+        initialisation treat all columns alike; predictions are returned in
+        the original units either way.
+    tol, reg_covar, max_iter, n_init, init_params, random_state, chunk_size
+        As in :class:`~gaussmix.GaussianMixture`, for the joint mixture.
+
+    Attributes
+    ----------
+    mixture_ : GaussianMixture
+        The joint mixture of ``[X, y]`` (standardised when ``standardize``),
+        inputs first.
+    center_ : ndarray of shape (n_features_in_ + n_outputs_,)
+        Subtracted from the joint columns before fitting (zeros when not
+        standardising).
+    scale_ : ndarray of shape (n_features_in_ + n_outputs_,)
+        Divides the centred joint columns (ones when not standardising).
+    n_outputs_ : int
+    n_iter_ : int
+        EM iterations of the joint mixture's best run.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        standardize: bool = True,
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        random_state: RandomStateLike = None,
+        chunk_size: int | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.standardize = standardize
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.chunk_size = chunk_size
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X: Array, y: Array, sample_weight: Array | None = None):
+        """Fit the joint mixture of ``[X, y]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GaussianMixtureRegressor
+        """
+        if not isinstance(self.standardize, bool | np.bool_):
+            raise TypeError(f"standardize must be a bool, got {self.standardize!r}.")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+        )
+        targets = y.reshape(-1, 1) if y.ndim == 1 else y
+        joint = np.hstack([X, targets.astype(X.dtype, copy=False)])
+        weights = check.check_sample_weight(sample_weight, X.shape[0], np.float64)
+        center, scale = _column_center_scale(joint, weights, self.standardize)
+        mixture = GaussianMixture(
+            self.n_components,
+            covariance_type=self.covariance_type,
+            tol=self.tol,
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            n_init=self.n_init,
+            init_params=self.init_params,
+            random_state=self.random_state,
+            chunk_size=self.chunk_size,
+        )
+        standardised = ((joint - center) / scale).astype(X.dtype, copy=False)
+        self.mixture_ = mixture.fit(standardised, sample_weight=weights)
+        self.center_ = center
+        self.scale_ = scale
+        self.n_outputs_ = targets.shape[1]
+        self.n_iter_ = self.mixture_.n_iter_
+        self._single_output = y.ndim == 1
+        return self
+
+    def predict_distribution(self, X: Array) -> ConditionalMixture:
+        """The conditional mixture of y given each row of X, in y's units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ConditionalMixture
+            ``weights`` (n_samples, n_components), ``means``
+            (n_samples, n_components, n_outputs) and shared covariances;
+            ``mean()``, ``covariance()``, ``log_prob(Y)`` and ``sample()``
+            summarise or use it.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        n_inputs = self.n_features_in_
+        standardised = (X - self.center_[:n_inputs]) / self.scale_[:n_inputs]
+        conditional = self.mixture_.condition(np.arange(n_inputs), standardised)
+        return conditional.rescaled(self.scale_[n_inputs:], self.center_[n_inputs:])
+
+    def predict(
+        self, X: Array, return_std: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Conditional mean of y given X (and its standard deviation).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the standard deviation of the conditional mixture,
+            which includes the spread between its components.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        y_std : ndarray, same shape, only when ``return_std``
+        """
+        distribution = self.predict_distribution(X)
+        mean = self._shaped(distribution.mean())
+        if not return_std:
+            return mean
+        return mean, self._shaped(np.sqrt(distribution.variance()))
+
+    def sample_y(
+        self, X: Array, n_samples: int = 1, random_state: RandomStateLike = 0
+    ) -> np.ndarray:
+        """Draw y from its conditional mixture given each row of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples_X, n_features)
+        n_samples : int, default=1
+            Draws per row.
+        random_state : int, RandomState instance or None, default=0
+
+        Returns
+        -------
+        ndarray of shape (n_samples_X, n_samples) for a 1-D y, else
+        (n_samples_X, n_outputs, n_samples)
+        """
+        n_samples = check.check_int("n_samples", n_samples, 1)
+        draws = self.predict_distribution(X).sample(
+            n_samples, check_random_state(random_state)
+        )
+        if self._single_output:
+            return draws[:, :, 0]
+        return np.swapaxes(draws, 1, 2)
+
+    def _shaped(self, values: np.ndarray) -> np.ndarray:
+        return values[:, 0] if self._single_output else values
+
+
+def _column_center_scale(
+    joint: np.ndarray, weights: np.ndarray | None, standardize: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted column means and standard deviations (ones for constants)."""
+    n_columns = joint.shape[1]
+    if not standardize:
+        return np.zeros(n_columns), np.ones(n_columns)
+    values = np.asarray(joint, dtype=np.float64)
+    center = np.average(values, axis=0, weights=weights)
+    spread = np.sqrt(np.average((values - center) ** 2, axis=0, weights=weights))
+    # a constant column keeps its units; reg_covar then sets its variance
+    scale = np.where(spread > 0, spread, 1.0)
+    return center, scale
