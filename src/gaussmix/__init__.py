@@ -5,7 +5,14 @@ The public names are re-exported here; see the README for a tour.
 
 from gaussmix.core.mstep import DegenerateComponentWarning
 from gaussmix.models import GaussianMixture
+from gaussmix.models.selection import ModelSelectionResult, select_model
 
 __version__ = "0.1.0"
 
-__all__ = ["DegenerateComponentWarning", "GaussianMixture", "__version__"]
+__all__ = [
+    "DegenerateComponentWarning",
+    "GaussianMixture",
+    "ModelSelectionResult",
+    "__version__",
+    "select_model",
+]

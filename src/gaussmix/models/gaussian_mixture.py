@@ -471,13 +471,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_samples = check.check_int("n_samples", n_samples, 1)
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, np.asarray(self.weights_, np.float64))
-        n_features = self.means_.shape[1]
+        n_components, n_features = self.means_.shape
+        family = get_family(self.covariance_type)
         covariances = np.asarray(self.covariances_, dtype=np.float64)
+        if family.matrix_layout:
+            covariances = family.full_covariances(covariances, n_components, n_features)
         blocks = []
         for k, (mean, count) in enumerate(zip(self.means_, counts, strict=False)):
-            if self.covariance_type == "tied":
-                blocks.append(rng.multivariate_normal(mean, covariances, int(count)))
-            elif covariances.ndim == 3:
+            if family.matrix_layout:
                 blocks.append(rng.multivariate_normal(mean, covariances[k], int(count)))
             else:
                 scale = np.sqrt(covariances[k])

@@ -17,7 +17,6 @@ iteration's parameters. See :mod:`mclust_parts` for how ``reg_covar`` enters.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -152,15 +151,16 @@ def common_orientation(
     """``Sigma_k = D diag(delta_k) D^T`` with one orthogonal ``D`` for all k.
 
     Alternates ``delta_k = diagonal_estimate(diag(D^T S_k D))`` with a sweep
-    of plane rotations of ``D`` (:func:`_rotation_sweep`). Both steps lower
+    of plane rotations of ``D`` (:func:`rotation_sweep`). Both steps lower
     ``sum_k w_k (log|diag(delta_k)| + tr(D^T S_k D diag(delta_k)^-1))``.
     """
     scale = parts.mean_scale(weights, np.diagonal(covariances, axis1=1, axis2=2))
     pooled = np.einsum("k,kij->ij", weights, covariances)
-    orientation = parts.sorted_eigen(pooled[None], scale)[1][0].copy()
+    orientation = parts.sorted_eigen(pooled[None], scale)[1][0]
+    schedule = _round_robin(covariances.shape[-1])
     previous = np.inf
     for _ in range(parts.INNER_MAX_ITER):
-        rotated = np.einsum("ji,kjl,lm->kim", orientation, covariances, orientation)
+        rotated = orientation.T @ covariances @ orientation
         variances = parts.floored(np.diagonal(rotated, axis1=1, axis2=2), scale)
         diagonals = diagonal_estimate(weights, variances)
         objective = float(
@@ -169,41 +169,68 @@ def common_orientation(
         if parts.converged(previous, objective):
             break
         previous = objective
-        _rotation_sweep(weights, rotated, 1.0 / diagonals, orientation)
+        orientation = rotation_sweep(
+            weights, rotated, 1.0 / diagonals, orientation, schedule
+        )
     return parts.from_eigen(np.broadcast_to(orientation, covariances.shape), diagonals)
 
 
-def _rotation_sweep(
+def _round_robin(n_features: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Rounds of disjoint axis pairs that together visit every pair once."""
+    players = list(range(n_features + n_features % 2))
+    rounds = []
+    for _ in range(len(players) - 1):
+        half = len(players) // 2
+        pairs = [
+            (min(a, b), max(a, b))
+            for a, b in zip(players[:half], players[::-1][:half], strict=True)
+            if max(a, b) < n_features
+        ]
+        if pairs:
+            rounds.append(tuple(np.array(side) for side in zip(*pairs, strict=True)))
+        players = [players[0], players[-1], *players[1:-1]]
+    return rounds
+
+
+def rotation_sweep(
     weights: np.ndarray,
     rotated: np.ndarray,
     inverse: np.ndarray,
     orientation: np.ndarray,
-) -> None:
-    """Rotate each pair of axes by the angle minimising ``f``, in place.
+    schedule: list[tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """``D`` after turning each pair of axes by the angle minimising ``f``.
 
     ``f(D) = sum_k w_k tr(D^T S_k D M_k)`` with ``M_k = diag(inverse[k])``
     fixed and ``rotated[k] = D^T S_k D``. Turning axes p and q by ``theta``
     changes ``f`` by ``alpha cos(2 theta) + beta sin(2 theta)`` (plus a
     constant), which is smallest at ``2 theta = atan2(-beta, -alpha)``: the
     Jacobi idea behind Flury & Gautschi's common principal components
-    algorithm, applied to the fixed-``M`` objective. A sweep visits every pair
-    once; ``f`` cannot increase.
+    algorithm, applied to the fixed-``M`` objective. Disjoint pairs do not
+    interact, so each round of ``schedule`` turns its pairs at once; ``f``
+    cannot increase.
     """
-    n_features = orientation.shape[0]
-    for p in range(n_features - 1):
-        for q in range(p + 1, n_features):
-            contrast = weights * (inverse[:, p] - inverse[:, q])
-            alpha = 0.5 * contrast @ (rotated[:, p, p] - rotated[:, q, q])
-            beta = contrast @ rotated[:, p, q]
-            if math.hypot(alpha, beta) == 0.0:
-                continue
-            theta = 0.5 * math.atan2(-beta, -alpha)
-            cos, sin = math.cos(theta), math.sin(theta)
-            turn = np.array([[cos, -sin], [sin, cos]])
-            pair = [p, q]
-            orientation[:, pair] = orientation[:, pair] @ turn
-            rotated[:, :, pair] = rotated[:, :, pair] @ turn
-            rotated[:, pair, :] = turn.T @ rotated[:, pair, :]
+    eye = np.eye(orientation.shape[0])
+    for first, second in schedule:
+        contrast = weights[:, None] * (inverse[:, first] - inverse[:, second])
+        alpha = 0.5 * np.einsum(
+            "km,km->m",
+            contrast,
+            rotated[:, first, first] - rotated[:, second, second],
+        )
+        beta = np.einsum("km,km->m", contrast, rotated[:, first, second])
+        theta = np.where(
+            np.hypot(alpha, beta) > 0, 0.5 * np.arctan2(-beta, -alpha), 0.0
+        )
+        cos, sin = np.cos(theta), np.sin(theta)
+        turn = eye.copy()
+        turn[first, first] = cos
+        turn[second, second] = cos
+        turn[first, second] = -sin
+        turn[second, first] = sin
+        orientation = orientation @ turn
+        rotated = turn.T @ rotated @ turn
+    return orientation
 
 
 @register
