@@ -56,7 +56,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Initialisations; the one with the highest lower bound is kept.
     init_params : str, default='kmeans'
         How the initial responsibilities are chosen: ``'kmeans'``,
-        ``'k-means++'``, ``'random'`` or ``'random_from_data'``.
+        ``'k-means++'``, ``'random'``, ``'random_from_data'`` or ``'hc'``
+        (mclust's model-based hierarchical clustering, see
+        :mod:`gaussmix.core.hierarchical`).
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
@@ -456,6 +458,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict(self, X: Array) -> np.ndarray:
         """Most likely component of each row, shape (n_samples,)."""
+        check_is_fitted(self)
         return self._estimate_weighted_log_prob(X).argmax(axis=1)
 
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
