@@ -6,13 +6,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from gaussmix import select_model  # noqa: E402
-from gaussmix.plot import plot_bic  # noqa: E402
-from tests.conftest import DATASETS  # noqa: E402
+from gaussmix import select_model
+from gaussmix.plot import plot_bic
+from tests.conftest import DATASETS
 
 
 @pytest.fixture(scope="module")
