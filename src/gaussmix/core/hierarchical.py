@@ -158,12 +158,10 @@ class _Agglomeration:
         delta = self.means[others] - self.means[i]
         traces = self.traces[i] + self.traces[others] + factor * (delta**2).sum(1)
         log_dets = np.full(len(others), -np.inf)
-        for block in np.array_split(
-            np.flatnonzero(merged > self.n_features),
-            max(1, int(np.ceil((merged > self.n_features).sum() / PAIR_BLOCK))),
-        ):
-            if block.size == 0:
-                continue
+        # a cluster of at most d rows has a singular scatter: no determinant
+        needs_det = np.flatnonzero(merged > self.n_features)
+        for start in range(0, needs_det.size, PAIR_BLOCK):
+            block = needs_det[start : start + PAIR_BLOCK]
             scatter = (
                 self.scatter[i]
                 + self.scatter[others[block]]

@@ -172,16 +172,26 @@ def select_model(
     """Fit every (covariance model, number of components) pair; pick by BIC.
 
     Each pair is fitted by EM from each start in ``init_params`` and the
-    start reaching the highest likelihood is kept. ``"hc"`` is mclust's
-    default start: the model-based hierarchical tree of the rows
+    start reaching the highest likelihood is kept. The default, ``"hc"``, is
+    mclust's own start: the model-based hierarchical tree of the rows
     (:mod:`gaussmix.core.hierarchical`) is grown once, cut at each K, and EM
-    starts from the M-step of that partition. Any other name is one start of
-    :class:`GaussianMixture` with that ``init_params``.
+    starts from the M-step of that partition, so the tables follow mclust's.
+    Any other name adds one start of :class:`GaussianMixture` with that
+    ``init_params``; ``init_params=("hc", "kmeans")`` guards against a poor
+    hierarchical start at the price of a second fit per pair.
 
-    A fit fails (NaN in the tables) when EM raises an error, when a
-    component had to be re-seeded or jittered, or when a fitted covariance
-    has an eigenvalue below ``COLLAPSE_FACTOR * reg_covar``: the component
-    sits on too few points, the counterpart of mclust's singular covariances.
+    The best model is the one of lowest BIC in scikit-learn's convention,
+    which is the highest in mclust's; ties go to the model listed first,
+    then to fewer components.
+
+    A fit fails (NaN in the tables, absent from ``models``) when EM raises
+    an error, when a component had to be re-seeded or jittered, or when a
+    fitted covariance has an eigenvalue below ``COLLAPSE_FACTOR * reg_covar``
+    (below ``sqrt(eps)`` times the largest eigenvalue when ``reg_covar=0``):
+    the component sits on too few points or a constant direction, the
+    counterpart of the singular covariances for which mclust reports NA.
+    ``reg_covar`` is thus also the scale below which variances count as
+    zero; scale the columns of data measured in tiny units.
 
     Parameters
     ----------
