@@ -10,6 +10,7 @@ from gaussmix.models import (
     GaussianMixtureClassifier,
     GaussianMixtureRegressor,
 )
+from gaussmix.models.selection import ModelSelectionResult, select_model
 
 __version__ = "0.1.0"
 
@@ -19,5 +20,7 @@ __all__ = [
     "GaussianMixture",
     "GaussianMixtureClassifier",
     "GaussianMixtureRegressor",
+    "ModelSelectionResult",
     "__version__",
+    "select_model",
 ]

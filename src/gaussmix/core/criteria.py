@@ -35,14 +35,19 @@ def icl(
     n_parameters: int,
     n_samples: float,
     responsibilities: np.ndarray,
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """Integrated completed likelihood in the lower-is-better convention.
 
-    ``ICL = BIC + 2 * sum_i log(1 / z_i,map)``: the BIC penalised by the
+    ``ICL = BIC + 2 * sum_i w_i log(1 / z_i,map)``: the BIC penalised by the
     entropy of the hard (MAP) classification, as mclust's ``icl`` computes
-    it (mclust reports the negative).
+    it (mclust reports the negative); ``w_i`` are the sample weights (1 when
+    None).
     """
     r = np.asarray(responsibilities, dtype=np.float64)
     best = r.max(axis=1)
-    hard_entropy = float(-np.log(np.clip(best, np.finfo(float).tiny, None)).sum())
+    log_best = np.log(np.clip(best, np.finfo(float).tiny, None))
+    if sample_weight is not None:
+        log_best = log_best * np.asarray(sample_weight, dtype=np.float64)
+    hard_entropy = float(-log_best.sum())
     return bic(total_log_likelihood, n_parameters, n_samples) + 2.0 * hard_entropy

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gaussmix.core.hierarchical import init_hc
 from gaussmix.core.kmeans import kmeans, kmeans_plusplus
 
 InitMethod = Callable[
@@ -81,6 +82,7 @@ INIT_METHODS: dict[str, InitMethod] = {
     "k-means++": init_kmeans_plusplus,
     "random": init_random,
     "random_from_data": init_random_from_data,
+    "hc": init_hc,
 }
 
 

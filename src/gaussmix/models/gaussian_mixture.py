@@ -55,7 +55,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Initialisations; the one with the highest lower bound is kept.
     init_params : str, default='kmeans'
         How the initial responsibilities are chosen: ``'kmeans'``,
-        ``'k-means++'``, ``'random'`` or ``'random_from_data'``.
+        ``'k-means++'``, ``'random'``, ``'random_from_data'`` or ``'hc'``
+        (mclust's model-based hierarchical clustering, see
+        :mod:`gaussmix.core.hierarchical`).
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
@@ -475,13 +477,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_samples = check.check_int("n_samples", n_samples, 1)
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, np.asarray(self.weights_, np.float64))
-        n_features = self.means_.shape[1]
+        n_components, n_features = self.means_.shape
+        family = get_family(self.covariance_type)
         covariances = np.asarray(self.covariances_, dtype=np.float64)
+        if family.matrix_layout:
+            covariances = family.full_covariances(covariances, n_components, n_features)
         blocks = []
         for k, (mean, count) in enumerate(zip(self.means_, counts, strict=False)):
-            if self.covariance_type == "tied":
-                blocks.append(rng.multivariate_normal(mean, covariances, int(count)))
-            elif covariances.ndim == 3:
+            if family.matrix_layout:
                 blocks.append(rng.multivariate_normal(mean, covariances[k], int(count)))
             else:
                 scale = np.sqrt(covariances[k])

@@ -1,0 +1,372 @@
+"""Model selection over covariance models and numbers of components.
+
+:func:`select_model` fits a grid of Gaussian mixtures, as mclust's ``Mclust``
+does, and picks the one with the best BIC.
+
+Sign conventions
+----------------
+scikit-learn's ``bic()`` is ``-2 log L + p log n``: lower is better. mclust
+reports ``2 log L - p log n``: higher is better. The result holds both
+(:attr:`ModelSelectionResult.bic` and :attr:`ModelSelectionResult.mclust_bic`,
+likewise for ICL); the choice is the same either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+
+from gaussmix._typing import Array, RandomStateLike
+from gaussmix.core.covariance import get_family
+from gaussmix.core.covariance.mclust_parts import MCLUST_MODELS
+from gaussmix.core.criteria import bic, icl
+from gaussmix.core.hierarchical import hierarchical_tree, partition_responsibilities
+from gaussmix.core.init import INIT_METHODS
+from gaussmix.core.mstep import DegenerateComponentWarning, m_step
+from gaussmix.fit.chunks import responsibilities_stats
+from gaussmix.models import _validation as check
+from gaussmix.models.gaussian_mixture import GaussianMixture
+
+logger = logging.getLogger(__name__)
+
+#: A fitted covariance with an eigenvalue below this multiple of
+#: ``reg_covar`` has collapsed onto too few points: the fit is treated as
+#: failed, as mclust treats a singular covariance.
+COLLAPSE_FACTOR = 10.0
+
+
+@dataclass
+class ModelSelectionResult:
+    """The grid of fitted mixtures and their information criteria.
+
+    Tables have one row per covariance model and one column per number of
+    components; a fit that failed or collapsed is NaN.
+
+    Attributes
+    ----------
+    covariance_types : tuple of str, length n_models
+    n_components : tuple of int, length n_counts
+    bic : ndarray of shape (n_models, n_counts)
+        scikit-learn's convention, ``-2 log L + p log n`` (lower is better).
+    icl : ndarray of shape (n_models, n_counts)
+        BIC plus twice the entropy of the hard classification (lower is
+        better).
+    log_likelihood : ndarray of shape (n_models, n_counts)
+        Total (weighted) log-likelihood of each fit.
+    n_parameters : ndarray of shape (n_models, n_counts)
+        Free parameters of each model (``df`` in mclust).
+    best_model : GaussianMixture
+        The fitted mixture with the lowest BIC.
+    models : dict
+        Every successful fit, keyed by ``(covariance_type, n_components)``.
+    n_samples : float
+        Number of rows (total sample weight when weights are given).
+    """
+
+    covariance_types: tuple[str, ...]
+    n_components: tuple[int, ...]
+    bic: np.ndarray
+    icl: np.ndarray
+    log_likelihood: np.ndarray
+    n_parameters: np.ndarray
+    best_model: GaussianMixture
+    models: dict[tuple[str, int], GaussianMixture] = field(repr=False)
+    n_samples: float = 0.0
+
+    @property
+    def mclust_bic(self) -> np.ndarray:
+        """BIC in mclust's convention, ``2 log L - p log n`` (higher is better)."""
+        return -self.bic
+
+    @property
+    def mclust_icl(self) -> np.ndarray:
+        """ICL in mclust's convention (higher is better)."""
+        return -self.icl
+
+    @property
+    def best_covariance_type(self) -> str:
+        return str(self.best_model.covariance_type)
+
+    @property
+    def best_n_components(self) -> int:
+        return int(self.best_model.n_components)
+
+    def ranking(self, criterion: str = "bic") -> list[tuple[str, int, float]]:
+        """All successful fits, best first, as ``(model, K, mclust value)``."""
+        table = self._mclust_table(criterion)
+        cells = [
+            (model, k, float(table[i, j]))
+            for i, model in enumerate(self.covariance_types)
+            for j, k in enumerate(self.n_components)
+            if np.isfinite(table[i, j])
+        ]
+        return sorted(cells, key=lambda cell: -cell[2])
+
+    def _mclust_table(self, criterion: str) -> np.ndarray:
+        tables = {"bic": self.mclust_bic, "icl": self.mclust_icl}
+        if criterion not in tables:
+            raise ValueError(f"criterion must be 'bic' or 'icl', got {criterion!r}.")
+        return tables[criterion]
+
+    def summary(self, n_best: int = 3, criterion: str = "bic") -> str:
+        """The best models by BIC (or ICL), in mclust's layout and convention."""
+        name = criterion.upper()
+        top = self.ranking(criterion)[:n_best]
+        if not top:
+            return f"No model could be fitted; no {name} values."
+        labels = [f"{model},{k}" for model, k, _ in top]
+        values = [value for _, _, value in top]
+        width = max(12, *(len(label) + 2 for label in labels))
+        rows = [
+            " " * 10 + "".join(label.rjust(width) for label in labels),
+            f"{name:<10}" + "".join(f"{v:{width}.4f}" for v in values),
+            f"{name + ' diff':<10}"
+            + "".join(f"{v - values[0]:{width}.4f}" for v in values),
+        ]
+        return (
+            f"Best {name} values (mclust convention, higher is better):\n"
+            + "\n".join(rows)
+        )
+
+    def format_table(self, criterion: str = "bic") -> str:
+        """The whole table, one row per K and one column per model (as mclust)."""
+        table = self._mclust_table(criterion)
+        width = max(11, *(len(model) + 2 for model in self.covariance_types))
+        lines = ["   " + "".join(model.rjust(width) for model in self.covariance_types)]
+        for j, k in enumerate(self.n_components):
+            cells = "".join(
+                f"{v:{width}.3f}" if np.isfinite(v) else "NA".rjust(width)
+                for v in table[:, j]
+            )
+            lines.append(f"{k:<3}" + cells)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return (
+            "Bayesian Information Criterion (BIC), mclust convention:\n"
+            + self.format_table("bic")
+            + "\n\n"
+            + self.summary()
+        )
+
+
+def select_model(
+    X: Array,
+    n_components: int | Iterable[int] = range(1, 10),
+    covariance_types: str | Sequence[str] = MCLUST_MODELS,
+    *,
+    init_params: str | Sequence[str] = "hc",
+    sample_weight: Array | None = None,
+    reg_covar: float = 1e-6,
+    tol: float = 1e-5,
+    max_iter: int = 1000,
+    random_state: RandomStateLike = None,
+) -> ModelSelectionResult:
+    """Fit every (covariance model, number of components) pair; pick by BIC.
+
+    Each pair is fitted by EM from each start in ``init_params`` and the
+    start reaching the highest likelihood is kept. The default, ``"hc"``, is
+    mclust's own start: the model-based hierarchical tree of the rows
+    (:mod:`gaussmix.core.hierarchical`) is grown once, cut at each K, and EM
+    starts from the M-step of that partition, so the tables follow mclust's.
+    Any other name adds one start of :class:`GaussianMixture` with that
+    ``init_params``; ``init_params=("hc", "kmeans")`` guards against a poor
+    hierarchical start at the price of a second fit per pair.
+
+    The best model is the one of lowest BIC in scikit-learn's convention,
+    which is the highest in mclust's; ties go to the model listed first,
+    then to fewer components.
+
+    A fit fails (NaN in the tables, absent from ``models``) when EM raises
+    an error, when a component had to be re-seeded or jittered, or when a
+    fitted covariance has an eigenvalue below ``COLLAPSE_FACTOR * reg_covar``
+    (below ``sqrt(eps)`` times the largest eigenvalue when ``reg_covar=0``):
+    the component sits on too few points or a constant direction, the
+    counterpart of the singular covariances for which mclust reports NA.
+    ``reg_covar`` is thus also the scale below which variances count as
+    zero; scale the columns of data measured in tiny units.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : int or iterable of int, default=range(1, 10)
+    covariance_types : str or sequence of str, default=all 14 mclust models
+        Registered covariance families (mclust or scikit-learn names).
+    init_params : str or sequence of str, default="hc"
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the rows; n in the BIC is their sum.
+    reg_covar : float, default=1e-6
+    tol : float, default=1e-5
+        EM stops when the average log-likelihood gains less than this.
+    max_iter : int, default=1000
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    ModelSelectionResult
+        ``str(result)`` prints the BIC table and the three best models.
+    """
+    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    weights = check.check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    counts = _check_counts(n_components)
+    models = _check_models(covariance_types)
+    starts = _check_starts(init_params)
+    reg_covar = check.check_float("reg_covar", reg_covar, 0.0, inclusive=True)
+    random_state = check_random_state(random_state)
+    n_samples = float(X.shape[0] if weights is None else weights.sum())
+
+    tree = None
+    if "hc" in starts:
+        tree = hierarchical_tree(X, weights, random_state)
+    shape = (len(models), len(counts))
+    tables = {name: np.full(shape, np.nan) for name in ("bic", "icl", "loglik")}
+    n_parameters = np.array(
+        [[get_family(m).n_parameters(k, X.shape[1]) for k in counts] for m in models]
+    )
+    fitted: dict[tuple[str, int], GaussianMixture] = {}
+    settings = dict(reg_covar=reg_covar, tol=tol, max_iter=max_iter)
+    for j, k in enumerate(counts):
+        hc_resp = _hc_responsibilities(tree, X.shape[0], k)
+        for i, model in enumerate(models):
+            best, best_score = None, -math.inf
+            for start in starts:
+                model_fit = _fit_one(
+                    X, weights, model, k, start, hc_resp, settings, random_state
+                )
+                if model_fit is None:
+                    continue
+                score = model_fit.score(X, sample_weight=weights)
+                if score > best_score:
+                    best, best_score = model_fit, score
+            if best is None:
+                logger.info("%s with %d components failed", model, k)
+                continue
+            total = best_score * n_samples
+            tables["loglik"][i, j] = total
+            tables["bic"][i, j] = bic(total, n_parameters[i, j], n_samples)
+            tables["icl"][i, j] = icl(
+                total,
+                n_parameters[i, j],
+                n_samples,
+                best.predict_proba(X),
+                sample_weight=weights,
+            )
+            fitted[model, k] = best
+    if not fitted:
+        raise ValueError(
+            "No mixture could be fitted on this grid; check the data for "
+            "constant or duplicated rows, or try fewer components."
+        )
+    i, j = np.unravel_index(np.nanargmin(tables["bic"]), shape)
+    return ModelSelectionResult(
+        covariance_types=tuple(models),
+        n_components=tuple(counts),
+        bic=tables["bic"],
+        icl=tables["icl"],
+        log_likelihood=tables["loglik"],
+        n_parameters=n_parameters,
+        best_model=fitted[models[i], counts[j]],
+        models=fitted,
+        n_samples=n_samples,
+    )
+
+
+def _hc_responsibilities(tree, n_samples: int, n_components: int):
+    if tree is None:
+        return None
+    hc_tree, rows = tree
+    try:
+        return partition_responsibilities(hc_tree, rows, n_samples, n_components)
+    except ValueError as error:
+        logger.info("no hierarchical start for %d components: %s", n_components, error)
+        return None
+
+
+def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
+    """One EM fit from one start; None when it fails or collapses."""
+    if start == "hc":
+        if hc_resp is None:
+            return None
+        family = get_family(model)
+        stats = responsibilities_stats(X, hc_resp, weights, family.scatter_kind)
+        params = m_step(stats, model, settings["reg_covar"])
+        estimator = GaussianMixture(
+            n_components,
+            covariance_type=model,
+            weights_init=params.weights,
+            means_init=params.means,
+            precisions_init=family.precisions(params.precisions_cholesky),
+            **settings,
+        )
+    else:
+        estimator = GaussianMixture(
+            n_components,
+            covariance_type=model,
+            init_params=start,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+            **settings,
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DegenerateComponentWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            estimator.fit(X, sample_weight=weights)
+        except ValueError as error:
+            logger.info("%s, K=%d, start %s: %s", model, n_components, start, error)
+            return None
+    if any(issubclass(w.category, DegenerateComponentWarning) for w in caught):
+        return None
+    if _collapsed(estimator, settings["reg_covar"]):
+        return None
+    return estimator
+
+
+def _collapsed(estimator: GaussianMixture, reg_covar: float) -> bool:
+    """Whether a fitted covariance is (nearly) singular beyond ``reg_covar``."""
+    family = get_family(estimator.covariance_type)
+    n_components, n_features = estimator.means_.shape
+    covariances = family.full_covariances(
+        np.asarray(estimator.covariances_, dtype=np.float64), n_components, n_features
+    )
+    eigenvalues = np.linalg.eigvalsh(covariances)
+    if reg_covar > 0:
+        floor = COLLAPSE_FACTOR * reg_covar
+    else:
+        floor = math.sqrt(np.finfo(np.float64).eps) * float(eigenvalues.max())
+    return bool(eigenvalues.min() <= floor)
+
+
+def _check_counts(n_components) -> list[int]:
+    values = [n_components] if np.isscalar(n_components) else list(n_components)
+    if not values:
+        raise ValueError("n_components must hold at least one number of components.")
+    return sorted({check.check_int("n_components", k, 1) for k in values})
+
+
+def _check_models(covariance_types) -> list[str]:
+    names = (
+        [covariance_types]
+        if isinstance(covariance_types, str)
+        else list(covariance_types)
+    )
+    if not names:
+        raise ValueError("covariance_types must name at least one model.")
+    for name in names:
+        get_family(name)
+    return list(dict.fromkeys(names))
+
+
+def _check_starts(init_params) -> list[str]:
+    names = [init_params] if isinstance(init_params, str) else list(init_params)
+    if not names:
+        raise ValueError("init_params must name at least one initialisation.")
+    for name in names:
+        check.check_choice("init_params", name, sorted(INIT_METHODS))
+    return list(dict.fromkeys(names))

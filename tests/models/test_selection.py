@@ -1,0 +1,123 @@
+"""select_model: mclust's choice on iris, both sign conventions, failed fits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gaussmix import ModelSelectionResult, select_model
+from gaussmix.core.covariance.mclust_parts import MCLUST_MODELS
+from tests.conftest import DATASETS
+
+# mclust 6, summary(mclustBIC(iris[, 1:4])): the three best models and the
+# best model's log-likelihood and df
+MCLUST_IRIS_TOP3 = [("VEV", 2, -561.7285), ("VEV", 3, -562.5514), ("VVV", 2, -574.0178)]
+MCLUST_IRIS_LOGLIK = -215.726
+MCLUST_IRIS_DF = 26
+
+
+@pytest.fixture(scope="module")
+def iris_selection() -> ModelSelectionResult:
+    return select_model(DATASETS["iris"], range(1, 10), MCLUST_MODELS)
+
+
+def test_iris_selects_mclusts_model(iris_selection):
+    result = iris_selection
+    assert (result.best_covariance_type, result.best_n_components) == ("VEV", 2)
+    i, j = MCLUST_MODELS.index("VEV"), 1
+    assert result.mclust_bic[i, j] == pytest.approx(-561.7285, abs=0.01)
+    assert result.log_likelihood[i, j] == pytest.approx(MCLUST_IRIS_LOGLIK, abs=0.01)
+    assert result.n_parameters[i, j] == MCLUST_IRIS_DF
+    assert result.best_model.n_parameters() == MCLUST_IRIS_DF
+
+
+def test_iris_top_three_match_mclust(iris_selection):
+    top = iris_selection.ranking()[:3]
+    assert [(m, k) for m, k, _ in top] == [(m, k) for m, k, _ in MCLUST_IRIS_TOP3]
+    for (_, _, ours), (_, _, theirs) in zip(top, MCLUST_IRIS_TOP3, strict=True):
+        assert ours == pytest.approx(theirs, abs=0.01)
+
+
+def test_tables_hold_both_conventions(iris_selection):
+    result = iris_selection
+    X = DATASETS["iris"]
+    assert result.bic.shape == result.icl.shape == (14, 9)
+    np.testing.assert_array_equal(result.mclust_bic, -result.bic)
+    np.testing.assert_array_equal(result.mclust_icl, -result.icl)
+    # the best model's sklearn-convention bic() is the table's entry
+    assert result.best_model.bic(X) == pytest.approx(np.nanmin(result.bic), rel=1e-9)
+    expected = -2 * result.log_likelihood + result.n_parameters * math.log(150)
+    np.testing.assert_allclose(result.bic, expected, rtol=1e-12)
+    # ICL adds the entropy of the hard classification, never less than BIC
+    finite = np.isfinite(result.bic)
+    assert np.all(result.icl[finite] >= result.bic[finite] - 1e-9)
+    # a one-component fit classifies with certainty: ICL equals BIC
+    np.testing.assert_allclose(result.icl[:, 0], result.bic[:, 0])
+
+
+def test_summary_prints_the_top_three_like_mclust(iris_selection):
+    text = iris_selection.summary()
+    assert "VEV,2" in text and "VEV,3" in text and "VVV,2" in text
+    assert text.index("VEV,2") < text.index("VEV,3") < text.index("VVV,2")
+    assert "-561.7285" in text
+    assert "higher is better" in text
+    full = str(iris_selection)
+    assert full.count("\n") > 10 and "EII" in full and text in full
+
+
+def test_a_collapsed_component_is_a_failed_fit_not_a_crash(rng):
+    # one far outlier: with two components hc gives it a component of its own
+    X = np.vstack([rng.normal(size=(60, 2)), [[40.0, 40.0]]])
+    result = select_model(X, [1, 2], ["VVV"])
+    assert np.isfinite(result.bic[0, 0])
+    assert np.isnan(result.bic[0, 1]) and np.isnan(result.icl[0, 1])
+    assert result.best_n_components == 1
+    assert ("VVV", 2) not in result.models
+    assert "NA" in result.format_table()
+
+
+def test_more_components_than_distinct_rows_are_missing(rng):
+    X = np.repeat(rng.normal(size=(4, 2)), 10, axis=0)
+    result = select_model(X, [1, 2, 6], ["EII", "VII"])
+    assert np.all(np.isnan(result.bic[:, 2]))
+    assert np.all(np.isfinite(result.bic[:, 0]))
+
+
+def test_extra_kmeans_starts_never_lower_the_likelihood():
+    X = DATASETS["wine"][:, :4]
+    models = ["EEE", "VVV"]
+    hc_only = select_model(X, [3, 4], models)
+    both = select_model(X, [3, 4], models, init_params=("hc", "kmeans"), random_state=0)
+    finite = np.isfinite(hc_only.log_likelihood)
+    assert np.all(both.log_likelihood[finite] >= hc_only.log_likelihood[finite] - 1e-9)
+
+
+def test_sample_weight_sets_n_in_the_bic(rng):
+    X = DATASETS["iris"]
+    w = rng.randint(1, 4, size=len(X)).astype(float)
+    result = select_model(X, [2], ["VEV"], sample_weight=w)
+    assert result.n_samples == w.sum()
+    expected = -2 * result.log_likelihood + 26 * math.log(w.sum())
+    np.testing.assert_allclose(result.bic, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"covariance_types": ["VEV", "XYZ"]}, "choose one of"),
+        ({"n_components": [0, 1]}, "n_components must be >= 1"),
+        ({"n_components": []}, "at least one"),
+        ({"init_params": "nearest"}, "init_params must be one of"),
+        ({"reg_covar": -1.0}, "reg_covar"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        select_model(DATASETS["iris"], **kwargs)
+
+
+def test_unknown_criterion_is_named(iris_selection):
+    with pytest.raises(ValueError, match="criterion"):
+        iris_selection.summary(criterion="aic")
