@@ -1,0 +1,24 @@
+"""Plots of fitted mixtures (matplotlib, imported when a plot is drawn).
+
+Each function draws on the ``ax`` it is given (a new figure when None) and
+returns its Axes, or its Figure for grids.
+"""
+
+from gaussmix.plot.clusters import (
+    covariance_ellipse,
+    plot_clusters,
+    plot_density,
+    plot_uncertainty,
+)
+from gaussmix.plot.curves import plot_bic_curve
+from gaussmix.plot.projections import plot_pairs, plot_pca
+
+__all__ = [
+    "covariance_ellipse",
+    "plot_bic_curve",
+    "plot_clusters",
+    "plot_density",
+    "plot_pairs",
+    "plot_pca",
+    "plot_uncertainty",
+]
