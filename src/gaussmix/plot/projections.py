@@ -72,9 +72,7 @@ def plot_pairs(
                 if X is not None:
                     scatter_labelled(ax, X[:, [j, i]], labels, colors)
                 basis = selection((j, i), n_features)
-                centres, blocks = project(
-                    means, covariances, basis, np.zeros(n_features)
-                )
+                centres, blocks = project(means, covariances, basis)
                 draw_components(ax, centres, blocks, colors, n_std)
             if i == n_features - 1:
                 ax.set_xlabel(names[j])
