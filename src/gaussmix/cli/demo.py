@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+import numpy as np
 
 from gaussmix.cli.commands import SKLEARN_TYPES
 from gaussmix.cli.options import (
@@ -10,7 +11,7 @@ from gaussmix.cli.options import (
     progress_option,
     progress_settings,
 )
-from gaussmix.cli.report import bic_table, fit_summary
+from gaussmix.cli.report import bic_table, fit_summary, format_table
 
 
 @click.command()
@@ -53,9 +54,22 @@ def demo(output: str, max_components: int, progress: bool | None) -> None:
         )
     click.echo(bic_table(selection.ks, selection.bic) + "\n")
     click.echo(fit_summary(model, X, names) + "\n")
-    agreement = adjusted_rand_score(iris.target, model.predict(X))
+    clusters = model.predict(X)
+    counts = [
+        [
+            species,
+            *(
+                str(int(np.sum((iris.target == s) & (clusters == k))))
+                for k in range(model.n_components)
+            ),
+        ]
+        for s, species in enumerate(iris.target_names)
+    ]
+    header = ["species", *(f"cluster {k}" for k in range(model.n_components))]
+    click.echo(format_table(header, counts))
+    agreement = adjusted_rand_score(iris.target, clusters)
     click.echo(
-        f"Agreement of the clusters with the species (adjusted Rand index): "
+        f"\nAgreement of the clusters with the species (adjusted Rand index): "
         f"{agreement:.3f}"
     )
     save_figure(model, X, names, selection, output)
