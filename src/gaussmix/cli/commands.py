@@ -164,7 +164,7 @@ def predict(
             probabilities = model.predict_proba(X)
             names += [f"p_{k}" for k in range(probabilities.shape[1])]
             values += list(probabilities.T)
-    write_table(output, names, values)
+    _write(output, names, values)
 
 
 @click.command()
@@ -207,7 +207,7 @@ def score(
             f"below {cut:.6g}.",
             err=True,
         )
-    write_table(output, names, values)
+    _write(output, names, values)
 
 
 @click.command()
@@ -235,11 +235,11 @@ def sample(
         model.set_params(random_state=seed)
     X, components = _method(model, "sample")(n_samples)
     if output is not None and output.lower().endswith(".npy"):
-        with input_errors():
+        with input_errors(f"cannot write {output}"):
             np.save(output, X, allow_pickle=False)
         return
     names = info.get("columns") or [str(j) for j in range(X.shape[1])]
-    write_table(output, [*names, "component"], [*X.T, components])
+    _write(output, [*names, "component"], [*X.T, components])
 
 
 @click.command()
@@ -303,6 +303,11 @@ def save_figure(model, X, names, selection, path: str) -> None:
     with input_errors(f"cannot write {path}"):
         figure.savefig(path, dpi=110)
     click.echo(f"wrote figure to {path}", err=True)
+
+
+def _write(path: str | None, names: list[str], columns: list[np.ndarray]) -> None:
+    with input_errors(f"cannot write {path}"):
+        write_table(path, names, columns)
 
 
 def _method(model: Any, name: str):

@@ -29,7 +29,8 @@ def input_errors(context: str | None = None) -> Iterator[None]:
     except (ValueError, OSError) as exc:
         message = str(exc) or type(exc).__name__
         if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-            message = f"{exc.filename}: {exc.strerror}"
+            # the context already names the file
+            message = exc.strerror if context else f"{exc.filename}: {exc.strerror}"
         raise InputError(
             message if context is None else f"{context}: {message}"
         ) from exc
