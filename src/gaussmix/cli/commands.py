@@ -20,6 +20,7 @@ from gaussmix.cli.options import (
     split_columns,
 )
 from gaussmix.cli.report import bic_table, components_table, fit_summary
+from gaussmix.cli.selection import Selection
 
 logger = logging.getLogger("gaussmix")
 
@@ -78,7 +79,6 @@ def fit(
     lowest BIC is chosen.
     """
     from gaussmix.core.covariance import get_family
-    from gaussmix.fit.progress import progress_bar_delay
 
     table = load_table(data, header, delimiter)
     X, names = table.matrix(split_columns(columns))
@@ -86,18 +86,9 @@ def fit(
     with input_errors():
         for name in types:
             get_family(name)
-    show, delay = progress_settings(progress)
-    params = dict(
-        n_init=n_init,
-        max_iter=max_iter,
-        tol=tol,
-        random_state=seed,
-        verbose=int(show),
-    )
-    with progress_bar_delay(delay), input_errors():
-        model, selection = fit_or_select(
-            X, k, types, max_components, params, show, delay
-        )
+    params = dict(n_init=n_init, max_iter=max_iter, tol=tol, random_state=seed)
+    with input_errors():
+        model, selection = fit_or_select(X, k, types, max_components, params, progress)
     click.echo(fit_summary(model, X, names))
     if selection is not None:
         click.echo("\n" + bic_table(selection.ks, selection.bic))
@@ -110,28 +101,43 @@ def fit(
         save_figure(model, X, names, selection, plot)
 
 
-def fit_or_select(X, k, types, max_components, params, show: bool, delay: float):
-    """One fit, or a selection by BIC when K or the type is 'auto'."""
-    from gaussmix.cli.selection import select_by_bic
-    from gaussmix.models import GaussianMixture
+def fit_or_select(
+    X: np.ndarray,
+    k: int | str,
+    types: list[str],
+    max_components: int,
+    params: dict[str, Any],
+    progress: bool | None,
+) -> tuple[Any, Selection | None]:
+    """One fit, or a selection by BIC when K or the covariance type is 'auto'.
 
-    if k != "auto" and len(types) == 1:
-        model = GaussianMixture(k, covariance_type=types[0], **params).fit(X)
-        return model, None
-    ks = list(range(1, max_components + 1)) if k == "auto" else [k]
+    ``params`` go to every GaussianMixture; ``progress`` is the --progress
+    choice (None: automatic).
+    """
     from tqdm.auto import tqdm
 
-    with tqdm(
-        total=len(ks) * len(types),
-        desc="models",
-        unit="fit",
-        disable=not show,
-        delay=delay,
-        leave=False,
-    ) as bar:
-        selection = select_by_bic(
-            X, ks, types, on_candidate=lambda: bar.update(1), **params
-        )
+    from gaussmix.cli.selection import select_by_bic
+    from gaussmix.fit.progress import progress_bar_delay
+    from gaussmix.models import GaussianMixture
+
+    show, delay = progress_settings(progress)
+    params = {**params, "verbose": int(show)}
+    with progress_bar_delay(delay):
+        if k != "auto" and len(types) == 1:
+            model = GaussianMixture(k, covariance_type=types[0], **params).fit(X)
+            return model, None
+        ks = list(range(1, max_components + 1)) if k == "auto" else [k]
+        with tqdm(
+            total=len(ks) * len(types),
+            desc="models",
+            unit="fit",
+            disable=not show,
+            delay=delay,
+            leave=False,
+        ) as bar:
+            selection = select_by_bic(
+                X, ks, types, on_candidate=lambda: bar.update(1), **params
+            )
     return selection.model, selection
 
 

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import click
-import numpy as np
 
-from gaussmix.cli.commands import SKLEARN_TYPES
-from gaussmix.cli.options import (
-    max_components_option,
-    progress_option,
-    progress_settings,
-)
+from gaussmix.cli.commands import SKLEARN_TYPES, fit_or_select, save_figure
+from gaussmix.cli.options import max_components_option, progress_option
 from gaussmix.cli.report import bic_table, fit_summary, format_table
 
 
@@ -36,9 +31,7 @@ def demo(output: str, max_components: int, progress: bool | None) -> None:
     """
     from sklearn.datasets import load_iris
     from sklearn.metrics import adjusted_rand_score
-
-    from gaussmix.cli.commands import fit_or_select, save_figure
-    from gaussmix.fit.progress import progress_bar_delay
+    from sklearn.metrics.cluster import contingency_matrix
 
     iris = load_iris()
     X = iris.data
@@ -46,24 +39,16 @@ def demo(output: str, max_components: int, progress: bool | None) -> None:
     click.echo(
         f"Iris: {X.shape[0]} flowers, {X.shape[1]} measurements (cm), 3 species.\n"
     )
-    show, delay = progress_settings(progress)
-    params = dict(random_state=0, verbose=int(show))
-    with progress_bar_delay(delay):
-        model, selection = fit_or_select(
-            X, "auto", list(SKLEARN_TYPES), max_components, params, show, delay
-        )
+    model, selection = fit_or_select(
+        X, "auto", list(SKLEARN_TYPES), max_components, {"random_state": 0}, progress
+    )
     click.echo(bic_table(selection.ks, selection.bic) + "\n")
     click.echo(fit_summary(model, X, names) + "\n")
     clusters = model.predict(X)
+    table = contingency_matrix(iris.target, clusters)
     counts = [
-        [
-            species,
-            *(
-                str(int(np.sum((iris.target == s) & (clusters == k))))
-                for k in range(model.n_components)
-            ),
-        ]
-        for s, species in enumerate(iris.target_names)
+        [species, *map(str, row)]
+        for species, row in zip(iris.target_names, table, strict=True)
     ]
     header = ["species", *(f"cluster {k}" for k in range(model.n_components))]
     click.echo(format_table(header, counts))
