@@ -270,7 +270,10 @@ def info(model_file: str) -> None:
     if extra.get("columns"):
         click.echo(f"columns: {', '.join(extra['columns'])}")
     if not hasattr(model, "weights_"):
-        click.echo("not fitted")
+        fitted = sorted(k for k in vars(model) if k.endswith("_") and k[0] != "_")
+        click.echo(
+            f"fitted attributes: {', '.join(fitted)}" if fitted else "not fitted"
+        )
         return
     click.echo(
         f"converged: {'yes' if model.converged_ else 'no'} after "
