@@ -20,7 +20,7 @@ $(VENV)/.test-installed: $(BIN)/activate pyproject.toml
 	touch $@
 
 demo: $(VENV)/.demo-installed
-	MPLBACKEND=Agg $(BIN)/python examples/demo.py --output gaussmix-demo.png
+	MPLBACKEND=Agg $(BIN)/gaussmix demo --output gaussmix-demo.png
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check $(wildcard src tests benchmarks examples)

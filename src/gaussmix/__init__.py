@@ -5,6 +5,7 @@ The public names are re-exported here; see the README for a tour.
 
 from gaussmix.core.conditioning import ConditionalMixture
 from gaussmix.core.mstep import DegenerateComponentWarning
+from gaussmix.io import load, save
 from gaussmix.models import (
     GaussianMixture,
     GaussianMixtureClassifier,
@@ -22,5 +23,7 @@ __all__ = [
     "GaussianMixtureRegressor",
     "ModelSelectionResult",
     "__version__",
+    "load",
+    "save",
     "select_model",
 ]

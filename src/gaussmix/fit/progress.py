@@ -5,9 +5,28 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 
 logger = logging.getLogger("gaussmix")
+
+_bar_delay: ContextVar[float] = ContextVar("gaussmix_bar_delay", default=0.0)
+
+
+@contextmanager
+def progress_bar_delay(seconds: float) -> Iterator[None]:
+    """Within the block, a progress bar appears only once its run lasts ``seconds``.
+
+    Front ends that turn ``verbose`` on for every fit use this so that quick
+    fits stay silent and only long ones show a bar.
+    """
+    token = _bar_delay.set(float(seconds))
+    try:
+        yield
+    finally:
+        _bar_delay.reset(token)
 
 
 class EMProgress:
@@ -16,7 +35,8 @@ class EMProgress:
     ``verbose=0`` reports nothing but DEBUG log records; ``verbose>=1`` shows
     a tqdm progress bar per initialisation (iteration, lower bound and its
     change); ``verbose>=2`` also logs every ``verbose_interval`` iterations at
-    INFO level.
+    INFO level. Inside :func:`progress_bar_delay` a bar waits that long
+    before it appears.
     """
 
     def __init__(self, verbose: int, verbose_interval: int, max_iter: int) -> None:
@@ -26,6 +46,7 @@ class EMProgress:
         self._bar = None
         self._init_index = 0
         self._start = 0.0
+        self._delay = _bar_delay.get()
 
     def start_init(self, index: int) -> None:
         self._init_index = index
@@ -38,17 +59,19 @@ class EMProgress:
                 desc=f"EM init {index}",
                 unit="iter",
                 leave=False,
+                delay=self._delay,
             )
         logger.debug("initialisation %d started", index)
 
     def iteration(self, n_iter: int, lower_bound: float, change: float) -> None:
         if self._bar is not None:
-            self._bar.update(1)
+            # the postfix first, so that the bar drawn by update() is current
             self._bar.set_postfix(
                 lower_bound=f"{lower_bound:.6g}",
                 change=f"{change:.3g}" if math.isfinite(change) else "-",
                 refresh=False,
             )
+            self._bar.update(1)
         level = logging.INFO if self.verbose >= 2 else logging.DEBUG
         if n_iter % self.verbose_interval == 0:
             logger.log(
@@ -62,6 +85,9 @@ class EMProgress:
 
     def end_init(self, lower_bound: float, converged: bool) -> None:
         if self._bar is not None:
+            # update() redraws at most every 0.1 s: draw the final state once
+            if time.perf_counter() - self._start >= self._delay:
+                self._bar.refresh()
             self._bar.close()
             self._bar = None
         logger.log(

@@ -1,5 +1,26 @@
-"""Plots of fitted mixtures (matplotlib, imported when a plot is drawn)."""
+"""Plots of fitted mixtures (matplotlib, imported when a plot is drawn).
 
+Each function draws on the ``ax`` it is given (a new figure when None) and
+returns its Axes, or its Figure for grids.
+"""
+
+from gaussmix.plot.clusters import (
+    covariance_ellipse,
+    plot_clusters,
+    plot_density,
+    plot_uncertainty,
+)
+from gaussmix.plot.curves import plot_bic_curve
+from gaussmix.plot.projections import plot_pairs, plot_pca
 from gaussmix.plot.selection import plot_bic
 
-__all__ = ["plot_bic"]
+__all__ = [
+    "covariance_ellipse",
+    "plot_bic",
+    "plot_bic_curve",
+    "plot_clusters",
+    "plot_density",
+    "plot_pairs",
+    "plot_pca",
+    "plot_uncertainty",
+]

@@ -1,0 +1,363 @@
+"""The commands that work on data and model files: fit, predict, score, sample, info."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+import numpy as np
+
+from gaussmix.cli.data import Table, write_table
+from gaussmix.cli.errors import InputError, input_errors
+from gaussmix.cli.options import (
+    ComponentsType,
+    data_options,
+    load_table,
+    max_components_option,
+    progress_option,
+    progress_settings,
+    split_columns,
+)
+from gaussmix.cli.report import bic_table, components_table, fit_summary
+from gaussmix.cli.selection import Selection
+
+logger = logging.getLogger("gaussmix")
+
+SKLEARN_TYPES = ("full", "tied", "diag", "spherical")
+MODEL_PATH = click.Path(dir_okay=False)
+DATA_PATH = click.Path(exists=True, dir_okay=False, allow_dash=True)
+
+
+@click.command()
+@click.argument("data", type=DATA_PATH)
+@click.option(
+    "-k",
+    "--components",
+    "k",
+    type=ComponentsType(),
+    required=True,
+    help="Number of components, or 'auto' to choose it by BIC.",
+)
+@click.option(
+    "-t",
+    "--covariance-type",
+    default="full",
+    show_default=True,
+    help="full, tied, diag, spherical (or another registered covariance "
+    "family), or 'auto' to choose among the first four by BIC.",
+)
+@max_components_option(default=9)
+@click.option("--n-init", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--max-iter", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--tol", type=click.FloatRange(0), default=1e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("-o", "--output", type=MODEL_PATH, help="Write the model here (.gmm).")
+@click.option("--plot", type=MODEL_PATH, help="Write a figure here (.png, .pdf, .svg).")
+@data_options
+@progress_option
+def fit(
+    data: str,
+    k: int | str,
+    covariance_type: str,
+    max_components: int,
+    n_init: int,
+    max_iter: int,
+    tol: float,
+    seed: int,
+    output: str | None,
+    plot: str | None,
+    columns: str | None,
+    header: bool | None,
+    delimiter: str | None,
+    progress: bool | None,
+) -> None:
+    """Fit a Gaussian mixture to DATA (CSV, TSV, .npy or Parquet).
+
+    Prints the fitted components, convergence and BIC/AIC; with -k auto (and
+    -t auto) the number of components (and the covariance type) with the
+    lowest BIC is chosen.
+    """
+    from gaussmix.core.covariance import get_family
+
+    table = load_table(data, header, delimiter)
+    X, names = table.matrix(split_columns(columns))
+    types = list(SKLEARN_TYPES) if covariance_type == "auto" else [covariance_type]
+    with input_errors():
+        for name in types:
+            get_family(name)
+    params = dict(n_init=n_init, max_iter=max_iter, tol=tol, random_state=seed)
+    with input_errors():
+        model, selection = fit_or_select(X, k, types, max_components, params, progress)
+    click.echo(fit_summary(model, X, names))
+    if selection is not None:
+        click.echo("\n" + bic_table(selection.ks, selection.bic))
+    if output is not None:
+        info: dict[str, Any] = {"columns": names, "n_rows": int(X.shape[0])}
+        if selection is not None:
+            info["bic"] = {"ks": selection.ks, "by_covariance_type": selection.bic}
+        _save(model, output, info)
+    if plot is not None:
+        save_figure(model, X, names, selection, plot)
+
+
+def fit_or_select(
+    X: np.ndarray,
+    k: int | str,
+    types: list[str],
+    max_components: int,
+    params: dict[str, Any],
+    progress: bool | None,
+) -> tuple[Any, Selection | None]:
+    """One fit, or a selection by BIC when K or the covariance type is 'auto'.
+
+    ``params`` go to every GaussianMixture; ``progress`` is the --progress
+    choice (None: automatic).
+    """
+    from tqdm.auto import tqdm
+
+    from gaussmix.cli.selection import select_by_bic
+    from gaussmix.fit.progress import progress_bar_delay
+    from gaussmix.models import GaussianMixture
+
+    show, delay = progress_settings(progress)
+    params = {**params, "verbose": int(show)}
+    with progress_bar_delay(delay):
+        if k != "auto" and len(types) == 1:
+            model = GaussianMixture(k, covariance_type=types[0], **params).fit(X)
+            return model, None
+        ks = list(range(1, max_components + 1)) if k == "auto" else [k]
+        with tqdm(
+            total=len(ks) * len(types),
+            desc="models",
+            unit="fit",
+            disable=not show,
+            delay=delay,
+            leave=False,
+        ) as bar:
+            selection = select_by_bic(
+                X, ks, types, on_candidate=lambda: bar.update(1), **params
+            )
+    return selection.model, selection
+
+
+@click.command()
+@click.argument(
+    "model_file", metavar="MODEL", type=click.Path(exists=True, dir_okay=False)
+)
+@click.argument("data", type=DATA_PATH)
+@click.option("--proba", is_flag=True, help="Also write each component's probability.")
+@click.option("-o", "--output", type=MODEL_PATH, help="CSV file (default: stdout).")
+@data_options
+def predict(
+    model_file: str,
+    data: str,
+    proba: bool,
+    output: str | None,
+    columns: str | None,
+    header: bool | None,
+    delimiter: str | None,
+) -> None:
+    """Assign each row of DATA to a component of MODEL.
+
+    Writes a CSV with a 'label' column (and p_0, p_1, ... with --proba).
+    """
+    model, info = _load(model_file)
+    X = _model_matrix(model, info, load_table(data, header, delimiter), columns)
+    with input_errors():
+        names, values = ["label"], [model.predict(X)]
+        if proba:
+            probabilities = model.predict_proba(X)
+            names += [f"p_{k}" for k in range(probabilities.shape[1])]
+            values += list(probabilities.T)
+    _write(output, names, values)
+
+
+@click.command()
+@click.argument(
+    "model_file", metavar="MODEL", type=click.Path(exists=True, dir_okay=False)
+)
+@click.argument("data", type=DATA_PATH)
+@click.option(
+    "--threshold",
+    metavar="T|P%",
+    help="Flag rows whose log-density is below T, or the P%% least likely "
+    "rows; adds an 'anomaly' column (1 = flagged).",
+)
+@click.option("-o", "--output", type=MODEL_PATH, help="CSV file (default: stdout).")
+@data_options
+def score(
+    model_file: str,
+    data: str,
+    threshold: str | None,
+    output: str | None,
+    columns: str | None,
+    header: bool | None,
+    delimiter: str | None,
+) -> None:
+    """Log-density of each row of DATA under MODEL.
+
+    Writes a CSV with a 'log_density' column (and 'anomaly' with --threshold).
+    """
+    model, info = _load(model_file)
+    X = _model_matrix(model, info, load_table(data, header, delimiter), columns)
+    log_density = _method(model, "score_samples")(X)
+    names, values = ["log_density"], [log_density]
+    if threshold is not None:
+        cut = _threshold(threshold, log_density)
+        flagged = (log_density < cut).astype(np.int64)
+        names.append("anomaly")
+        values.append(flagged)
+        click.echo(
+            f"{int(flagged.sum())} of {len(flagged)} rows have a log-density "
+            f"below {cut:.6g}.",
+            err=True,
+        )
+    _write(output, names, values)
+
+
+@click.command()
+@click.argument(
+    "model_file", metavar="MODEL", type=click.Path(exists=True, dir_okay=False)
+)
+@click.option(
+    "-n", "n_samples", type=click.IntRange(1), required=True, help="Rows to draw."
+)
+@click.option(
+    "--seed", type=int, default=None, help="Random seed (default: the model's)."
+)
+@click.option(
+    "-o", "--output", type=MODEL_PATH, help="CSV or .npy file (default: CSV on stdout)."
+)
+def sample(
+    model_file: str, n_samples: int, seed: int | None, output: str | None
+) -> None:
+    """Draw N rows from MODEL.
+
+    Writes the model's columns plus the 'component' each row came from.
+    """
+    model, info = _load(model_file)
+    if seed is not None:
+        model.set_params(random_state=seed)
+    X, components = _method(model, "sample")(n_samples)
+    if output is not None and output.lower().endswith(".npy"):
+        with input_errors(f"cannot write {output}"):
+            np.save(output, X, allow_pickle=False)
+        return
+    names = info.get("columns") or [str(j) for j in range(X.shape[1])]
+    _write(output, [*names, "component"], [*X.T, components])
+
+
+@click.command()
+@click.argument(
+    "model_file", metavar="MODEL", type=click.Path(exists=True, dir_okay=False)
+)
+def info(model_file: str) -> None:
+    """Describe MODEL: its kind, parameters and components."""
+    from gaussmix.io import read_metadata
+
+    model, extra = _load(model_file)
+    with input_errors():
+        metadata = read_metadata(model_file)
+    click.echo(
+        f"{model_file}: gaussmix model file, format version "
+        f"{metadata['format_version']}, written by gaussmix "
+        f"{metadata.get('library_version', '?')}"
+    )
+    click.echo(f"estimator: {type(model).__name__}")
+    params = ", ".join(f"{k}={v!r}" for k, v in sorted(model.get_params().items()))
+    click.echo(f"parameters: {params}")
+    if extra.get("columns"):
+        click.echo(f"columns: {', '.join(extra['columns'])}")
+    if not hasattr(model, "weights_"):
+        fitted = sorted(k for k in vars(model) if k.endswith("_") and k[0] != "_")
+        click.echo(
+            f"fitted attributes: {', '.join(fitted)}" if fitted else "not fitted"
+        )
+        return
+    click.echo(
+        f"converged: {'yes' if model.converged_ else 'no'} after "
+        f"{model.n_iter_} iterations\n"
+    )
+    click.echo(components_table(model, extra.get("columns")))
+    if "bic" in extra:
+        selection = extra["bic"]
+        click.echo("\n" + bic_table(selection["ks"], selection["by_covariance_type"]))
+
+
+# ---------------------------------------------------------------------------
+
+
+def _load(path: str) -> tuple[Any, dict[str, Any]]:
+    from gaussmix.io import load, read_metadata
+
+    with input_errors(f"cannot load {path}"):
+        model = load(path)
+        info = read_metadata(path).get("info")
+    return model, info if isinstance(info, dict) else {}
+
+
+def _save(model: Any, path: str, info: dict[str, Any]) -> None:
+    from gaussmix.io import save
+
+    with input_errors(f"cannot write {path}"):
+        save(model, path, info=info)
+    click.echo(f"wrote model to {path}", err=True)
+
+
+def save_figure(model, X, names, selection, path: str) -> None:
+    from gaussmix.cli.figures import summary_figure
+
+    figure = summary_figure(model, X, names, selection)
+    with input_errors(f"cannot write {path}"):
+        figure.savefig(path, dpi=110)
+    click.echo(f"wrote figure to {path}", err=True)
+
+
+def _write(path: str | None, names: list[str], columns: list[np.ndarray]) -> None:
+    with input_errors(f"cannot write {path}"):
+        write_table(path, names, columns)
+
+
+def _method(model: Any, name: str):
+    method = getattr(model, name, None)
+    if method is None:
+        raise InputError(f"a {type(model).__name__} model has no {name}.")
+    return method
+
+
+def _model_matrix(model: Any, info: dict, table: Table, columns: str | None):
+    """The columns of ``table`` that the model was fitted on, as an array."""
+    selected = split_columns(columns)
+    fitted_on = info.get("columns")
+    if (
+        selected is None
+        and table.has_header
+        and isinstance(fitted_on, list)
+        and set(fitted_on) <= set(table.names)
+    ):
+        selected = fitted_on
+    X, _ = table.matrix(selected)
+    expected = getattr(model, "n_features_in_", X.shape[1])
+    if X.shape[1] != expected:
+        described = f" ({', '.join(fitted_on)})" if fitted_on else ""
+        raise InputError(
+            f"the model was fitted on {expected} columns{described} but "
+            f"{X.shape[1]} are selected from {table.source}; choose them with "
+            "--columns."
+        )
+    return X
+
+
+def _threshold(text: str, log_density: np.ndarray) -> float:
+    try:
+        if text.endswith("%"):
+            share = float(text[:-1])
+            if not 0 <= share <= 100:
+                raise ValueError
+            return float(np.percentile(log_density, share))
+        return float(text)
+    except ValueError:
+        raise InputError(
+            f"--threshold {text!r} is neither a number nor a percentage like 5%."
+        ) from None

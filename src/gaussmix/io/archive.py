@@ -1,0 +1,179 @@
+"""Model files: a zip archive of ``metadata.json`` and one ``.npy`` per array."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+import zlib
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from gaussmix.io.codec import Decoder, Encoder
+
+FORMAT_NAME = "gaussmix-model"
+#: The version written; files of this version or older are read.
+FORMAT_VERSION = 1
+METADATA_NAME = "metadata.json"
+_MAX_METADATA_BYTES = 64 * 2**20
+
+PathLike = str | os.PathLike | BinaryIO
+
+
+def save(model: Any, path: PathLike, *, info: dict[str, Any] | None = None) -> None:
+    """Write an estimator to a model file, without pickle.
+
+    Parameters
+    ----------
+    model : estimator
+        An instance of a registered gaussmix estimator, fitted or not.
+    path : str, path-like or binary file object
+        Conventionally with the suffix ``.gmm``.
+    info : dict, default=None
+        Extra JSON-serialisable facts to keep with the model (for example the
+        names of the data's columns); read back with :func:`read_metadata`.
+
+    Raises
+    ------
+    TypeError
+        When the model, or a value in its state, cannot be stored. Nothing is
+        written in that case.
+    """
+    encoder = Encoder()
+    root = encoder.encode_estimator(model, type(model).__name__)
+    from gaussmix import __version__
+
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "library_version": __version__,
+        "model": root,
+        "info": {} if info is None else info,
+    }
+    try:
+        text = json.dumps(metadata, indent=1, allow_nan=False)
+    except ValueError:
+        raise TypeError("info must hold finite JSON values only.") from None
+    except TypeError as exc:
+        raise TypeError(f"info must be JSON-serialisable: {exc}") from None
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(METADATA_NAME, text)
+        for name, array in encoder.arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            archive.writestr(name, buffer.getvalue())
+
+
+def load(path: PathLike) -> Any:
+    """Read an estimator from a model file written by :func:`save`.
+
+    Loading never unpickles and never imports a class named in the file: only
+    registered gaussmix estimators are rebuilt, and each is checked (for a
+    :class:`~gaussmix.GaussianMixture`: shapes, finite values, weights that
+    sum to one, positive-definite covariances).
+
+    Raises
+    ------
+    ValueError
+        Naming the problem, when the file is not a gaussmix model file, is
+        truncated or corrupt, has an unknown format version, or holds an
+        invalid model.
+    """
+    with _open(path) as archive:
+        metadata = _read_metadata(archive)
+        decoder = Decoder(lambda name, where: _read_array(archive, name, where))
+        try:
+            return decoder.decode_estimator(metadata.get("model"), "model")
+        except RecursionError:
+            raise ValueError("the model file is nested too deeply.") from None
+
+
+def read_metadata(path: PathLike) -> dict[str, Any]:
+    """The metadata of a model file as JSON values, without rebuilding the model.
+
+    Returns
+    -------
+    dict
+        ``format``, ``format_version``, ``library_version``, ``model`` (the
+        encoded estimator: ``class``, ``params``, ``state``) and ``info``.
+    """
+    with _open(path) as archive:
+        return _read_metadata(archive)
+
+
+def _open(path: PathLike) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path, "r")
+    except zipfile.BadZipFile:
+        raise ValueError(
+            f"{_describe(path)} is not a gaussmix model file (not a zip archive; "
+            "it may be truncated or written by another program)."
+        ) from None
+
+
+def _describe(path: PathLike) -> str:
+    return repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else "file"
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int | None = None):
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise ValueError(f"the model file has no {name}.") from None
+    if limit is not None and info.file_size > limit:
+        raise ValueError(f"{name} is implausibly large ({info.file_size} bytes).")
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ValueError(
+            f"the model file is truncated or corrupt: cannot read {name} ({exc})."
+        ) from None
+
+
+def _read_metadata(archive: zipfile.ZipFile) -> dict[str, Any]:
+    raw = _read_member(archive, METADATA_NAME, _MAX_METADATA_BYTES)
+    try:
+        metadata = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{METADATA_NAME} is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise ValueError(f"{METADATA_NAME} is nested too deeply.") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
+        raise ValueError("the file is not a gaussmix model file (wrong format name).")
+    version = metadata.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"invalid model-file format version {version!r}.")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"the model file has format version {version}, newer than this "
+            f"gaussmix reads ({FORMAT_VERSION}); upgrade gaussmix to load it."
+        )
+    return metadata
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{METADATA_NAME} holds the non-standard JSON constant {name}.")
+
+
+def _read_array(archive: zipfile.ZipFile, name: str, where: str) -> np.ndarray:
+    raw = _read_member(archive, name)
+    try:
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise ValueError(
+                f"{where}: {name} holds pickled Python objects, which gaussmix "
+                "never loads."
+            ) from None
+        raise ValueError(
+            f"{where}: {name} is not a valid .npy array ({exc})."
+        ) from None
+    except (OSError, EOFError) as exc:
+        raise ValueError(
+            f"{where}: {name} is not a valid .npy array ({exc})."
+        ) from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"{where}: {name} is not a single .npy array.")
+    return array

@@ -1,0 +1,399 @@
+"""Model files: exact round trips, and hostile files refused without running code."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import zipfile
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+import gaussmix
+from gaussmix import GaussianMixture
+from gaussmix.io import read_metadata, register_estimator, registered_estimators
+from tests.conftest import DATASETS
+
+IRIS = DATASETS["iris"]
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+# ---------------------------------------------------------------------------
+# estimators defined here to exercise nesting and the state hooks
+
+
+class MixturePerClass(BaseEstimator):
+    """One mixture per class label: nested estimators in a dict."""
+
+    def __init__(self, n_components: int = 1) -> None:
+        self.n_components = n_components
+
+    def fit(self, X, y):
+        labels = np.unique(y)
+        self.classes_ = np.array([f"class {c}" for c in labels], dtype=object)
+        self.mixtures_ = {
+            label: GaussianMixture(self.n_components, random_state=0).fit(X[y == label])
+            for label in labels
+        }
+        self.priors_ = tuple(float(np.mean(y == label)) for label in labels)
+        self.summary_ = {"n_rows": len(X), "scale": np.float32(0.5), "dtype": X.dtype}
+        return self
+
+    def predict(self, X):
+        scores = [m.score_samples(X) for m in self.mixtures_.values()]
+        return np.argmax(np.log(self.priors_)[:, None] + np.array(scores), axis=0)
+
+
+class FractionHolder(BaseEstimator):
+    """Holds a value model files cannot store, converted by the hooks."""
+
+    def __init__(self, numerator: int = 1) -> None:
+        self.numerator = numerator
+
+    def fit(self, X=None):
+        self.ratio_ = Fraction(self.numerator, 3)
+        return self
+
+    def __gaussmix_state__(self):
+        return {"ratio": [self.ratio_.numerator, self.ratio_.denominator]}
+
+    def __gaussmix_restore__(self, state):
+        self.ratio_ = Fraction(*state["ratio"])
+
+
+register_estimator(MixturePerClass, name="tests.MixturePerClass")
+register_estimator(FractionHolder, name="tests.FractionHolder")
+TEST_CLASSES = {"tests.MixturePerClass", "tests.FractionHolder"}
+
+#: a fitted example of every estimator the library registers
+LIBRARY_EXAMPLES = {
+    "GaussianMixture": lambda: GaussianMixture(3, random_state=0).fit(IRIS),
+}
+
+
+def assert_identical(a, b, where="model"):
+    """Same types and values, arrays bit for bit, estimators attribute by attribute."""
+    assert type(a) is type(b), where
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape, where
+        if a.dtype == object:
+            assert a.tolist() == b.tolist(), where
+        else:
+            assert a.tobytes() == b.tobytes(), where
+    elif isinstance(a, (float, np.generic)):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), where
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_identical(x, y, f"{where}[{i}]")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key in a:
+            assert_identical(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, np.random.RandomState):
+        assert_identical(a.get_state(), b.get_state(), where)
+    elif isinstance(a, BaseEstimator):
+        assert_identical(vars(a), vars(b), where)
+    else:
+        assert a == b, where
+
+
+def round_trip(model, tmp_path):
+    path = tmp_path / "model.gmm"
+    gaussmix.save(model, path)
+    return gaussmix.load(path)
+
+
+# ---------------------------------------------------------------------------
+# exact round trips
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_gaussian_mixture_round_trip_is_exact(covariance_type, dtype, tmp_path):
+    X = IRIS.astype(dtype)
+    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    loaded = round_trip(model, tmp_path)
+    assert_identical(model, loaded)
+    assert loaded.score_samples(X).tobytes() == model.score_samples(X).tobytes()
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_round_trip_keeps_infinite_bounds_and_user_arrays(tmp_path):
+    model = GaussianMixture.from_params(
+        weights=[0.25, 0.75],
+        means=[[0.0, 1.0], [2.0, 3.0]],
+        covariances=[[1.0, 0.5], [2.0, 0.25]],
+        covariance_type="diag",
+        means_init=np.array([[0.0, 1.0], [2.0, 3.0]]),
+        weights_init=[0.5, 0.5],
+    )
+    assert model.lower_bound_ == -np.inf
+    loaded = round_trip(model, tmp_path)
+    assert_identical(model, loaded)
+    assert loaded.get_params()["weights_init"] == [0.5, 0.5]
+
+
+def test_random_state_object_round_trips_and_draws_the_same(tmp_path):
+    model = GaussianMixture(2, random_state=np.random.RandomState(7)).fit(IRIS)
+    loaded = round_trip(model, tmp_path)
+    drawn, drawn_again = model.sample(20)[0], loaded.sample(20)[0]
+    np.testing.assert_array_equal(drawn, drawn_again)
+
+
+def test_unfitted_estimator_round_trips(tmp_path):
+    model = GaussianMixture(4, covariance_type="tied", tol=1e-5)
+    loaded = round_trip(model, tmp_path)
+    assert loaded.get_params() == model.get_params()
+    assert not hasattr(loaded, "weights_")
+
+
+def test_nested_estimators_in_dicts_round_trip(tmp_path):
+    y = np.repeat([0, 1, 2], 50)
+    model = MixturePerClass(2).fit(IRIS, y)
+    loaded = round_trip(model, tmp_path)
+    assert_identical(model, loaded)
+    assert all(isinstance(k, np.int64) for k in loaded.mixtures_)
+    np.testing.assert_array_equal(loaded.predict(IRIS), model.predict(IRIS))
+
+
+def test_state_hooks_convert_what_files_cannot_hold(tmp_path):
+    loaded = round_trip(FractionHolder(2).fit(), tmp_path)
+    assert loaded.ratio_ == Fraction(2, 3)
+
+
+def test_file_objects_and_info(tmp_path):
+    model = GaussianMixture(2, random_state=0).fit(IRIS)
+    buffer = io.BytesIO()
+    gaussmix.save(model, buffer, info={"columns": ["a", "b", "c", "d"]})
+    buffer.seek(0)
+    assert read_metadata(buffer)["info"] == {"columns": ["a", "b", "c", "d"]}
+    buffer.seek(0)
+    assert_identical(model, gaussmix.load(buffer))
+
+
+def test_every_library_estimator_has_a_round_trip_example():
+    library = set(registered_estimators()) - TEST_CLASSES
+    assert library <= set(LIBRARY_EXAMPLES), library - set(LIBRARY_EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_EXAMPLES))
+def test_every_library_estimator_round_trips(name, tmp_path):
+    model = LIBRARY_EXAMPLES[name]()
+    assert_identical(model, round_trip(model, tmp_path))
+
+
+# ---------------------------------------------------------------------------
+# what cannot be saved
+
+
+def test_unregistered_estimator_is_refused():
+    model = SklearnGaussianMixture(2).fit(IRIS)
+    with pytest.raises(TypeError, match="register_estimator"):
+        gaussmix.save(model, io.BytesIO())
+
+
+def test_unstorable_state_is_refused_before_writing(tmp_path):
+    model = GaussianMixture(2, random_state=0).fit(IRIS)
+    model.callback_ = print
+    path = tmp_path / "model.gmm"
+    with pytest.raises(TypeError, match="callback_"):
+        gaussmix.save(model, path)
+    assert not path.exists()
+
+
+def test_info_must_be_json(tmp_path):
+    model = GaussianMixture(2)
+    with pytest.raises(TypeError, match="info"):
+        gaussmix.save(model, tmp_path / "m.gmm", info={"when": object()})
+
+
+# ---------------------------------------------------------------------------
+# hostile files
+
+
+class CreatesMarker:
+    """Unpickling this creates a directory: the proof that code ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+@pytest.fixture
+def saved(tmp_path):
+    path = tmp_path / "good.gmm"
+    gaussmix.save(GaussianMixture(3, random_state=0).fit(IRIS), path)
+    return path
+
+
+def rewrite(source, target, edit_metadata=None, members=None):
+    """Copy a model file, editing its metadata and replacing members."""
+    members = dict(members or {})
+    with zipfile.ZipFile(source) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    metadata = json.loads(contents["metadata.json"])
+    if edit_metadata is not None:
+        edit_metadata(metadata)
+    contents["metadata.json"] = json.dumps(metadata).encode()
+    contents.update(members)
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    return target
+
+
+def npy_bytes(array, allow_pickle=False):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def array_file(path, attribute):
+    return read_metadata(path)["model"]["state"][attribute]["file"]
+
+
+def test_a_pickle_file_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "ran"
+    payload = pickle.dumps(CreatesMarker(str(marker)))
+    path = tmp_path / "model.gmm"
+    path.write_bytes(payload)
+    with pytest.raises(ValueError, match="not a gaussmix model file"):
+        gaussmix.load(path)
+    assert not marker.exists()
+    pickle.loads(payload)  # the payload is live: unpickling does run it
+    assert marker.exists()
+
+
+def test_a_pickle_inside_the_archive_is_never_executed(saved, tmp_path):
+    marker = tmp_path / "ran"
+    hostile = np.array([CreatesMarker(str(marker))], dtype=object)
+    raw = npy_bytes(hostile, allow_pickle=True)
+    path = rewrite(
+        saved, tmp_path / "h.gmm", members={array_file(saved, "means_"): raw}
+    )
+    with pytest.raises(ValueError, match="pickled Python objects"):
+        gaussmix.load(path)
+    assert not marker.exists()
+    np.load(io.BytesIO(raw), allow_pickle=True)  # live payload
+    assert marker.exists()
+
+
+def test_a_class_named_in_the_file_is_never_imported(saved, tmp_path):
+    def edit(metadata):
+        metadata["model"]["class"] = "os.system"
+
+    with pytest.raises(ValueError, match="not a registered gaussmix estimator"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", edit))
+
+
+def test_wrong_shapes_are_refused(saved, tmp_path):
+    means = np.zeros((3, 5))
+    path = rewrite(
+        saved,
+        tmp_path / "h.gmm",
+        members={array_file(saved, "means_"): npy_bytes(means)},
+    )
+    with pytest.raises(ValueError, match="n_features_in_=4 but means_ has 5"):
+        gaussmix.load(path)
+
+
+def test_covariances_of_the_wrong_type_are_refused(saved, tmp_path):
+    covariances = np.ones((3, 4))
+    member = {array_file(saved, "covariances_"): npy_bytes(covariances)}
+    with pytest.raises(ValueError, match=r"covariances_ has shape \(3, 4\)"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", members=member))
+
+
+def test_a_non_positive_definite_covariance_is_refused(saved, tmp_path):
+    model = gaussmix.load(saved)
+    covariances = model.covariances_.copy()
+    covariances[1] = np.diag([1.0, 1.0, -1.0, 1.0])
+    member = {array_file(saved, "covariances_"): npy_bytes(covariances)}
+    with pytest.raises(ValueError, match="component 1 is not symmetric positive"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", members=member))
+
+
+def test_nan_weights_are_refused(saved, tmp_path):
+    member = {array_file(saved, "weights_"): npy_bytes(np.array([np.nan, 0.5, 0.5]))}
+    with pytest.raises(ValueError, match="weights_ contains NaN"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", members=member))
+
+
+def test_weights_must_sum_to_one(saved, tmp_path):
+    member = {array_file(saved, "weights_"): npy_bytes(np.array([0.5, 0.5, 0.5]))}
+    with pytest.raises(ValueError, match="sum to one"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", members=member))
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.5, 0.9])
+def test_a_truncated_file_is_refused(saved, tmp_path, fraction):
+    data = saved.read_bytes()
+    path = tmp_path / "truncated.gmm"
+    path.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(ValueError, match=r"not a gaussmix model file|truncated"):
+        gaussmix.load(path)
+
+
+def test_a_corrupt_member_is_refused(saved, tmp_path):
+    with zipfile.ZipFile(saved) as archive:
+        info = archive.getinfo(array_file(saved, "covariances_"))
+    data = bytearray(saved.read_bytes())
+    start = info.header_offset + 30 + len(info.filename)
+    for i in range(start, start + info.compress_size):
+        data[i] ^= 0x5A
+    path = tmp_path / "corrupt.gmm"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        gaussmix.load(path)
+
+
+def test_an_unknown_format_version_is_refused(saved, tmp_path):
+    def edit(metadata):
+        metadata["format_version"] = 99
+
+    with pytest.raises(ValueError, match="format version 99, newer"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", edit))
+
+
+@pytest.mark.parametrize("attribute", ["__class__", "predict", "not an identifier"])
+def test_attributes_that_would_change_behaviour_are_refused(saved, tmp_path, attribute):
+    def edit(metadata):
+        metadata["model"]["state"][attribute] = 1
+
+    with pytest.raises(ValueError, match="not allowed"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", edit))
+
+
+def test_unknown_parameters_are_refused(saved, tmp_path):
+    def edit(metadata):
+        metadata["model"]["params"]["n_clusters"] = 3
+
+    with pytest.raises(ValueError, match="parameters do not match"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", edit))
+
+
+def test_non_standard_json_is_refused(saved, tmp_path):
+    path = tmp_path / "h.gmm"
+    rewrite(saved, path)
+    with zipfile.ZipFile(path) as archive:
+        text = archive.read("metadata.json").decode()
+    text = text.replace('"lower_bound_": ', '"lower_bound_": NaN, "x": ', 1)
+    rewrite(path, path, members={"metadata.json": text.encode()})
+    with pytest.raises(ValueError, match="NaN"):
+        gaussmix.load(path)
+
+
+def test_another_zip_is_not_a_model_file(tmp_path):
+    path = tmp_path / "other.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"format": "something else"}))
+    with pytest.raises(ValueError, match="wrong format name"):
+        gaussmix.load(path)
