@@ -1,4 +1,4 @@
-"""Torch tests run single-threaded: small problems only lose time to threads."""
+"""Every torch module test runs single-threaded."""
 
 from __future__ import annotations
 
@@ -6,9 +6,5 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _single_torch_thread():
-    torch = pytest.importorskip("torch")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(single_thread):
     yield
-    torch.set_num_threads(previous)

@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gaussmix._typing import Array, RandomStateLike
+from gaussmix.backend import get_backend
 from gaussmix.core.covariance import available_families, get_family
 from gaussmix.core.criteria import aic, bic
 from gaussmix.core.estep import log_responsibilities, weighted_log_prob
@@ -28,6 +29,14 @@ from gaussmix.fit.chunks import (
 )
 from gaussmix.fit.progress import EMProgress
 from gaussmix.models import _validation as check
+from gaussmix.models._tensors import (
+    as_output,
+    is_tensor,
+    numpy_dtype,
+    sample_weight_like,
+    to_device,
+    validate_tensor,
+)
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -70,11 +79,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Iterations between log records when ``verbose >= 2``.
     chunk_size : int or None, default=None
         Rows per E-step chunk; None sizes chunks so temporaries stay about
-        16 MB. Memory beyond X is O(chunk_size * n_components * n_features).
+        16 MB (about 256 MB on a GPU). Memory beyond X is
+        O(chunk_size * n_components * n_features).
+    device : str or torch.device, default=None
+        A torch device (``'cuda'``, ``'cpu'``, ...) on which to compute for
+        numpy input; results and fitted attributes stay numpy. Needs the
+        ``torch`` extra. Torch tensors are always computed on their own
+        device and dtype, and then the fitted attributes are tensors there.
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
+    weights_ : ndarray or Tensor of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
         full (K, D, D), tied (D, D), diag (K, D), spherical (K,).
@@ -97,6 +112,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     float32 input gives float32 parameters; the sums behind each M-step are
     accumulated in float64 and the M-step itself runs in float64, so float32
     fits keep positive variances where float64 fits do.
+
+    With torch input every E-step runs on the tensors' device through the
+    same core; the M-step, on ``K * D**2`` numbers, runs in float64 on the
+    host, and the initialisation methods run on a host copy of the rows, so
+    a torch fit starts where a numpy fit of the same rows starts.
     """
 
     def __init__(
@@ -117,6 +137,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose: int = 0,
         verbose_interval: int = 10,
         chunk_size: int | None = None,
+        device: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -133,6 +154,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.chunk_size = chunk_size
+        self.device = device
 
     # ------------------------------------------------------------------
     # validation
@@ -160,14 +182,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ),
         }
 
-    def _validate_X(self, X: Array, reset: bool) -> np.ndarray:
-        return validate_data(
+    def _validate_X(self, X: Array, reset: bool) -> Array:
+        """X checked, on the array library and device to compute with."""
+        min_samples = 2 if reset else 1
+        if is_tensor(X):
+            return validate_tensor(self, X, reset=reset, ensure_min_samples=min_samples)
+        X = validate_data(
             self,
             X,
             reset=reset,
             dtype=[np.float64, np.float32],
-            ensure_min_samples=2 if reset else 1,
+            ensure_min_samples=min_samples,
         )
+        return X if self.device is None else to_device(X, self.device)
 
     # ------------------------------------------------------------------
     # fitting
@@ -187,6 +214,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self : GaussianMixture
         """
         settings = self._check_hyperparameters()
+        output_like = X
         X = self._validate_X(X, reset=True)
         n_samples, n_features = X.shape
         n_components = settings["n_components"]
@@ -195,7 +223,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"Expected n_samples >= n_components but got n_components = "
                 f"{n_components}, n_samples = {n_samples}."
             )
-        weights = check.check_sample_weight(sample_weight, n_samples, X.dtype)
+        weights = sample_weight_like(
+            sample_weight, n_samples, X, check.check_sample_weight
+        )
         user_init = self._check_user_init(n_components, n_features)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
@@ -247,7 +277,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._set_params_from(best.params, X.dtype)
+        self._set_params_from(
+            best.params, numpy_dtype(X), X if is_tensor(output_like) else None
+        )
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
@@ -332,15 +364,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             covariance_type=self.covariance_type,
         ).to_numpy()
 
-    def _set_params_from(self, params: MixtureParams, dtype: Any) -> None:
+    def _set_params_from(
+        self, params: MixtureParams, dtype: Any, like: Array | None = None
+    ) -> None:
+        """Set the fitted attributes, as numpy or on ``like``'s device."""
         params = params.to_numpy(dtype)
+        precisions = params.family.precisions(
+            params.precisions_cholesky.astype(np.float64)
+        ).astype(dtype)
+        if like is not None:
+            params = params.cast(like)
+            precisions = get_backend(like).asarray(precisions, like=like)
         self.weights_ = params.weights
         self.means_ = params.means
         self.covariances_ = params.covariances
         self.precisions_cholesky_ = params.precisions_cholesky
-        self.precisions_ = params.family.precisions(
-            params.precisions_cholesky.astype(np.float64)
-        ).astype(dtype)
+        self.precisions_ = precisions
 
     # ------------------------------------------------------------------
     # construction from known parameters
@@ -411,70 +450,84 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------------
     # inference
-    def _fitted_params(self, like: np.ndarray) -> MixtureParams:
+    def _fitted_params(self, like: Array) -> MixtureParams:
         check_is_fitted(self)
-        return MixtureParams(
+        params = MixtureParams(
             self.weights_,
             self.means_,
             self.covariances_,
             self.precisions_cholesky_,
             self.covariance_type,
-        ).cast(like)
+        )
+        if is_tensor(self.means_) and not is_tensor(like):
+            params = params.to_numpy()
+        return params.cast(like)
 
-    def _chunked(self, X: np.ndarray, function) -> list:
-        size = resolve_chunk_size(self.chunk_size, len(self.weights_), X.shape[1])
-        params = self._fitted_params(X)
-        return [function(X[rows], params) for rows in row_slices(X.shape[0], size)]
-
-    def _estimate_weighted_log_prob(self, X: Array) -> np.ndarray:
-        X = self._validate_X(X, reset=False)
-        return np.concatenate(self._chunked(X, weighted_log_prob), axis=0)
-
-    def score_samples(self, X: Array) -> np.ndarray:
-        """Log-density of each row under the mixture, shape (n_samples,)."""
+    def _chunked(self, X: Array, function) -> Array:
+        """``function(rows, params)`` over chunks of X, joined, as the caller's type."""
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        parts = self._chunked(X, lambda x, p: log_responsibilities(x, p)[0])
-        return np.concatenate(parts, axis=0)
+        data = self._validate_X(X, reset=False)
+        size = resolve_chunk_size(
+            self.chunk_size, len(self.weights_), data.shape[1], data
+        )
+        params = self._fitted_params(data)
+        parts = [
+            function(data[rows], params) for rows in row_slices(data.shape[0], size)
+        ]
+        return as_output(get_backend(data).concatenate(parts, axis=0), X)
+
+    def _estimate_weighted_log_prob(self, X: Array) -> Array:
+        return self._chunked(X, weighted_log_prob)
+
+    def score_samples(self, X: Array) -> Array:
+        """Log-density of each row under the mixture, shape (n_samples,)."""
+        return self._chunked(X, lambda x, p: log_responsibilities(x, p)[0])
 
     def score(
         self, X: Array, y: Any = None, sample_weight: Array | None = None
     ) -> float:
         """Average log-likelihood of the rows (weighted when weights are given)."""
         values = self.score_samples(X)
+        values = get_backend(values).to_numpy(values)
         if sample_weight is None:
             return float(values.mean())
         weights = check.check_sample_weight(sample_weight, len(values), np.float64)
         return float(np.average(values, weights=weights))
 
-    def predict_proba(self, X: Array) -> np.ndarray:
+    def predict_proba(self, X: Array) -> Array:
         """Posterior probability of each component, shape (n_samples, n_components)."""
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        parts = self._chunked(X, lambda x, p: np.exp(log_responsibilities(x, p)[1]))
-        return np.concatenate(parts, axis=0)
+        return self._chunked(
+            X, lambda x, p: get_backend(x).exp(log_responsibilities(x, p)[1])
+        )
 
-    def predict(self, X: Array) -> np.ndarray:
+    def predict(self, X: Array) -> Array:
         """Most likely component of each row, shape (n_samples,)."""
-        return self._estimate_weighted_log_prob(X).argmax(axis=1)
+        log_prob = self._estimate_weighted_log_prob(X)
+        return get_backend(log_prob).argmax(log_prob, axis=1)
 
-    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n_samples: int = 1) -> tuple[Array, Array]:
         """Draw rows from the fitted mixture.
+
+        Draws are made on the host with ``random_state``; after a torch fit
+        they are returned as tensors on the attributes' device.
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
+        X : ndarray or Tensor of shape (n_samples, n_features)
+        y : ndarray or Tensor of shape (n_samples,)
             The component each row came from.
         """
         check_is_fitted(self)
         n_samples = check.check_int("n_samples", n_samples, 1)
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, np.asarray(self.weights_, np.float64))
-        n_features = self.means_.shape[1]
-        covariances = np.asarray(self.covariances_, dtype=np.float64)
+        xp = get_backend(self.means_)
+        means = xp.to_numpy(self.means_)
+        weights = np.asarray(xp.to_numpy(self.weights_), np.float64)
+        counts = rng.multinomial(n_samples, weights)
+        n_features = means.shape[1]
+        covariances = np.asarray(xp.to_numpy(self.covariances_), dtype=np.float64)
         blocks = []
-        for k, (mean, count) in enumerate(zip(self.means_, counts, strict=False)):
+        for k, (mean, count) in enumerate(zip(means, counts, strict=False)):
             if self.covariance_type == "tied":
                 blocks.append(rng.multivariate_normal(mean, covariances, int(count)))
             elif covariances.ndim == 3:
@@ -484,9 +537,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 blocks.append(
                     mean + rng.standard_normal(size=(count, n_features)) * scale
                 )
-        X = np.vstack(blocks).astype(self.means_.dtype, copy=False)
+        X = np.vstack(blocks).astype(means.dtype, copy=False)
         y = np.concatenate([np.full(c, k, dtype=int) for k, c in enumerate(counts)])
-        return X, y
+        return xp.asarray(X, like=self.means_), xp.asarray(y, like=self.means_)
 
     # ------------------------------------------------------------------
     # model selection
