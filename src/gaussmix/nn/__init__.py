@@ -10,6 +10,7 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
         "gaussmix.nn needs PyTorch; install it with `pip install gaussmix[torch]`."
     ) from exc
 
+from gaussmix.nn.conditional import ConditionalMixture
 from gaussmix.nn.density import GaussianMixtureDensity
 from gaussmix.nn.functional import (
     diagonal_gaussian_log_prob,
@@ -20,9 +21,15 @@ from gaussmix.nn.functional import (
     sample_diagonal_mixture,
     sample_mixture,
 )
+from gaussmix.nn.mdn import MixtureDensityHead
+from gaussmix.nn.regressor import MixtureDensityNetwork, MixtureDensityRegressor
 
 __all__ = [
+    "ConditionalMixture",
     "GaussianMixtureDensity",
+    "MixtureDensityHead",
+    "MixtureDensityNetwork",
+    "MixtureDensityRegressor",
     "diagonal_gaussian_log_prob",
     "diagonal_mixture_log_prob",
     "gaussian_log_prob",
