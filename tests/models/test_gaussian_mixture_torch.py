@@ -69,6 +69,26 @@ def test_tensor_fit_equals_numpy_fit(name, covariance_type):
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_user_given_start_on_tensors(covariance_type):
+    X = DATASETS["digits_pca10"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = GaussianMixture(
+            5, covariance_type=covariance_type, max_iter=2, random_state=0
+        ).fit(X)
+    settings = dict(
+        covariance_type=covariance_type,
+        tol=1e-6,
+        weights_init=start.weights_,
+        means_init=start.means_,
+        precisions_init=start.precisions_,
+    )
+    expected = GaussianMixture(5, **settings).fit(X)
+    ours = GaussianMixture(5, **settings).fit(torch.as_tensor(X))
+    _assert_same_fit(ours, expected)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_sample_weight_chunks_and_random_init_on_tensors(covariance_type, rng):
     X = DATASETS["wine"]
     w = rng.uniform(0.0, 3.0, size=len(X))

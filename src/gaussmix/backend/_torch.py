@@ -50,8 +50,11 @@ class TorchBackend:
 
     def asarray(self, x: Any, dtype: Any = None, like: Any = None) -> torch.Tensor:
         device = like.device if isinstance(like, torch.Tensor) else None
-        if isinstance(x, np.ndarray) and not x.flags.writeable:
-            x = np.array(x)
+        if isinstance(x, np.ndarray) and not (
+            x.flags.writeable and x.flags.c_contiguous
+        ):
+            # torch refuses negative strides and warns on read-only memory
+            x = np.array(x, order="C")
         return torch.as_tensor(x, dtype=torch_dtype(dtype), device=device)
 
     def to_numpy(self, x: Any) -> np.ndarray:
