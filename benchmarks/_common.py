@@ -93,7 +93,9 @@ def machine_description() -> str:
         from threadpoolctl import threadpool_info
 
         blas = ", ".join(
-            f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')})"
+            "{} {} ({})".format(
+                info.get("internal_api"), info.get("version"), info.get("architecture")
+            )
             for info in threadpool_info()
             if info.get("user_api") == "blas"
         )

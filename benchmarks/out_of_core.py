@@ -78,11 +78,13 @@ def main() -> None:
         write_file(args.path, args.rows)
     size_gb = os.path.getsize(args.path) / 1e9
     print(
-        f"# out-of-core EM, {args.rows:,} x {N_FEATURES} float32 ({size_gb:.2f} GB), K={N_COMPONENTS}"
+        f"# out-of-core EM, {args.rows:,} x {N_FEATURES} float32 "
+        f"({size_gb:.2f} GB), K={N_COMPONENTS}"
     )
     print(f"# {machine_description()}")
     print(
-        "| covariance | streamed s/iter | peak RSS MiB | in-memory 1/10 s/iter x10 | ratio |"
+        "| covariance | streamed s/iter | peak RSS MiB "
+        "| in-memory 1/10 s/iter x10 | ratio |"
     )
     print("|---|---|---|---|---|")
     for covariance_type in ("diag", "full"):

@@ -31,3 +31,21 @@ def dataset(request) -> tuple[str, np.ndarray]:
 @pytest.fixture
 def rng() -> np.random.RandomState:
     return np.random.RandomState(0)
+
+
+@pytest.fixture
+def single_thread():
+    """BLAS and torch on one thread: small problems only lose time to threads."""
+    from threadpoolctl import threadpool_limits
+
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    previous = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    if torch is not None:
+        torch.set_num_threads(previous)

@@ -61,8 +61,23 @@ class Backend(Protocol):
     def argmax(self, a: Array, axis: int) -> Array:
         """Index of the largest entry along ``axis``."""
 
+    def argmin(self, a: Array, axis: int) -> Array:
+        """Index of the smallest entry along ``axis``."""
+
     def diagonal(self, a: Array) -> Array:
         """The diagonal of the last two axes."""
 
+    def where(self, condition: Array, a: Any, b: Any) -> Array:
+        """``a`` where ``condition`` holds, else ``b`` (scalars broadcast)."""
+
+    def concatenate(self, arrays: list[Array], axis: int) -> Array:
+        """Join arrays along an existing axis."""
+
+    def stack(self, arrays: list[Array], axis: int) -> Array:
+        """Join arrays along a new axis."""
+
     def dtype_eps(self, x: Array) -> float:
         """Machine epsilon of ``x``'s dtype."""
+
+    def chunk_elements(self, like: Array) -> int:
+        """Elements of the largest E-step temporary per chunk on ``like``'s device."""

@@ -10,6 +10,10 @@ from scipy.special import logsumexp as _logsumexp
 
 from gaussmix.backend._base import CholeskyError
 
+#: Elements of the largest E-step temporary per chunk (about 16 MB in
+#: float64): small enough to stay in cache-friendly sizes on a CPU.
+HOST_CHUNK_ELEMENTS = 1 << 21
+
 
 class NumpyBackend:
     """Computes with numpy and scipy."""
@@ -72,11 +76,26 @@ class NumpyBackend:
     def argmax(self, a: np.ndarray, axis: int) -> np.ndarray:
         return np.argmax(a, axis=axis)
 
+    def argmin(self, a: np.ndarray, axis: int) -> np.ndarray:
+        return np.argmin(a, axis=axis)
+
     def diagonal(self, a: np.ndarray) -> np.ndarray:
         return np.diagonal(a, axis1=-2, axis2=-1)
 
+    def where(self, condition: Any, a: Any, b: Any) -> np.ndarray:
+        return np.where(condition, a, b)
+
+    def concatenate(self, arrays: list[np.ndarray], axis: int) -> np.ndarray:
+        return np.concatenate(arrays, axis=axis)
+
+    def stack(self, arrays: list[np.ndarray], axis: int) -> np.ndarray:
+        return np.stack(arrays, axis=axis)
+
     def dtype_eps(self, x: Any) -> float:
         return float(np.finfo(np.asarray(x).dtype).eps)
+
+    def chunk_elements(self, like: Any) -> int:
+        return HOST_CHUNK_ELEMENTS
 
 
 NUMPY_BACKEND = NumpyBackend()

@@ -13,10 +13,12 @@ from gaussmix.core.stats import Stats
 CHUNK_ELEMENTS = 1 << 21
 
 
-def default_chunk_size(n_components: int, n_features: int) -> int:
-    """Rows per chunk so the E-step's temporaries stay near CHUNK_ELEMENTS."""
+def default_chunk_size(
+    n_components: int, n_features: int, elements: int = CHUNK_ELEMENTS
+) -> int:
+    """Rows per chunk so the E-step's temporaries stay near ``elements``."""
     per_row = max(1, n_components * max(n_features, 1))
-    return int(max(256, CHUNK_ELEMENTS // per_row))
+    return int(max(256, elements // per_row))
 
 
 def weighted_log_prob(X: Array, params: MixtureParams) -> Array:
@@ -57,11 +59,7 @@ def chunk_stats(
     stats = responsibility_stats(
         X, resp, sample_weight, shift, params.family.scatter_kind
     )
-    log_norm_np = np.asarray(xp.to_numpy(log_norm), dtype=np.float64)
-    if positive is not None:
-        log_norm_np = np.where(np.asarray(xp.to_numpy(positive)), log_norm_np, np.inf)
-    worst = int(np.argmin(log_norm_np)) if log_norm_np.size else 0
-    worst_value = float(log_norm_np[worst]) if log_norm_np.size else np.inf
+    worst_value, worst_point = _worst_row(X, log_norm, positive)
     return Stats(
         resp_sum=stats.resp_sum,
         centred_sum=stats.centred_sum,
@@ -71,12 +69,26 @@ def chunk_stats(
         log_likelihood=float(xp.to_numpy(xp.float64(row_log_lik).sum())),
         total_weight=stats.total_weight,
         worst_log_density=worst_value,
-        worst_point=(
-            np.asarray(xp.to_numpy(X[worst]), dtype=np.float64)
-            if np.isfinite(worst_value)
-            else None
-        ),
+        worst_point=worst_point,
     )
+
+
+def _worst_row(
+    X: Array, log_norm: Array, positive: Array | None
+) -> tuple[float, np.ndarray | None]:
+    """The lowest log-density among rows of positive weight, and that row.
+
+    Found on ``X``'s device so that only one row travels to the host.
+    """
+    xp = get_backend(X)
+    if X.shape[0] == 0:
+        return np.inf, None
+    candidates = log_norm if positive is None else xp.where(positive, log_norm, np.inf)
+    worst = int(xp.argmin(candidates, axis=0))
+    worst_value = float(candidates[worst])
+    if not np.isfinite(worst_value):
+        return worst_value, None
+    return worst_value, np.asarray(xp.to_numpy(X[worst]), dtype=np.float64)
 
 
 def responsibility_stats(
@@ -115,8 +127,9 @@ def responsibility_stats(
         parts = []
         for k in range(weighted_resp.shape[1]):
             diff = X - shift_x[k]
-            parts.append(to64((diff * weighted_resp[:, k : k + 1]).T @ diff))
-        scatter = np.stack(parts)
+            parts.append((diff * weighted_resp[:, k : k + 1]).T @ diff)
+        # one transfer for all components: each is a sync on an accelerator
+        scatter = to64(xp.stack(parts, axis=0))
     elif scatter_kind == "diag":
         diff = X[:, None, :] - shift_x[None, :, :]
         scatter = to64((weighted_resp[:, :, None] * (diff * diff)).sum(0))

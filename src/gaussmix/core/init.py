@@ -10,12 +10,18 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gaussmix.backend import get_backend
 from gaussmix.core.hierarchical import init_hc
 from gaussmix.core.kmeans import kmeans, kmeans_plusplus
 
 InitMethod = Callable[
     [np.ndarray, int, np.ndarray | None, np.random.RandomState], np.ndarray
 ]
+
+
+def _host(a: object) -> np.ndarray:
+    """``a`` as a numpy array, copied from its device if it is a tensor."""
+    return np.asarray(get_backend(a).to_numpy(a))
 
 
 def _weights(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
@@ -98,7 +104,14 @@ def initial_responsibilities(
     sample_weight: np.ndarray | None,
     random_state: np.random.RandomState,
 ) -> np.ndarray:
-    """Responsibilities (n_samples, n_components) from the named method."""
+    """Responsibilities (n_samples, n_components) from the named method.
+
+    The methods run on the host in numpy: a tensor ``X`` (or weights) is
+    copied there whole, so a torch fit starts from exactly the
+    responsibilities a numpy fit of the same rows and ``random_state`` would.
+    """
+    X = _host(X)
+    sample_weight = None if sample_weight is None else _host(sample_weight)
     try:
         init = INIT_METHODS[method]
     except KeyError:

@@ -25,10 +25,15 @@ def row_slices(n_rows: int, chunk_size: int) -> Iterator[slice]:
 
 
 def resolve_chunk_size(
-    chunk_size: int | None, n_components: int, n_features: int
+    chunk_size: int | None,
+    n_components: int,
+    n_features: int,
+    like: Array | None = None,
 ) -> int:
+    """``chunk_size``, or by default one sized for ``like``'s device."""
     if chunk_size is None:
-        return default_chunk_size(n_components, n_features)
+        elements = get_backend(like).chunk_elements(like)
+        return default_chunk_size(n_components, n_features, elements)
     return int(chunk_size)
 
 
@@ -47,7 +52,7 @@ def dataset_stats(
     chunk_size: int | None = None,
 ) -> Stats:
     """E-step over all rows of ``X``: the Stats about the current means."""
-    size = resolve_chunk_size(chunk_size, params.n_components, params.n_features)
+    size = resolve_chunk_size(chunk_size, params.n_components, params.n_features, X)
     shift = np.asarray(get_backend(params.means).to_numpy(params.means), np.float64)
     compute_params = params.cast(X)
     total = None
@@ -61,24 +66,27 @@ def dataset_stats(
 
 def responsibilities_stats(
     X: Array,
-    resp: np.ndarray,
-    sample_weight: np.ndarray | None,
+    resp: Array,
+    sample_weight: Array | None,
     scatter_kind: str,
     chunk_size: int | None = None,
 ) -> Stats:
     """Stats of given responsibilities (initialisation), in two passes.
 
     The first pass finds the weighted means, the second accumulates the
-    scatter about them.
+    scatter about them. ``resp`` and ``sample_weight`` may live on the host
+    while ``X`` is on a device: each chunk of them is moved to ``X``'s.
     """
+    xp = get_backend(X)
     n_components = resp.shape[1]
-    size = resolve_chunk_size(chunk_size, n_components, X.shape[1])
+    size = resolve_chunk_size(chunk_size, n_components, X.shape[1], X)
     resp_sum = np.zeros(n_components)
     first_moment = np.zeros((n_components, X.shape[1]))
     for rows in row_slices(X.shape[0], size):
-        r = _weighted(resp[rows], sample_weight, rows)
-        resp_sum += r.sum(0)
-        first_moment += r.T @ np.asarray(X[rows], dtype=np.float64)
+        chunk = _as_compute_array(X[rows], X)
+        r = _weighted(resp, sample_weight, rows, chunk)
+        resp_sum += _to64(xp, r.sum(0))
+        first_moment += _to64(xp, r.T @ xp.float64(chunk))
     means = first_moment / (resp_sum + 10 * np.finfo(np.float64).eps)[:, None]
     if scatter_kind == "pooled":
         overall = first_moment.sum(0) / max(resp_sum.sum(), np.finfo(float).tiny)
@@ -87,15 +95,28 @@ def responsibilities_stats(
         shift = means
     total = None
     for rows in row_slices(X.shape[0], size):
-        chunk = np.asarray(X[rows])
-        r = _weighted(resp[rows], sample_weight, rows).astype(chunk.dtype)
-        weights = None if sample_weight is None else sample_weight[rows]
+        chunk = _as_compute_array(X[rows], X)
+        r = xp.astype(_weighted(resp, sample_weight, rows, chunk), chunk.dtype)
+        weights = (
+            None
+            if sample_weight is None
+            else xp.asarray(sample_weight[rows], dtype=chunk.dtype, like=chunk)
+        )
         part = responsibility_stats(chunk, r, weights, shift, scatter_kind)
         total = part if total is None else total + part
     return total
 
 
-def _weighted(resp: np.ndarray, sample_weight: np.ndarray | None, rows: slice):
+def _to64(xp, a: Array) -> np.ndarray:
+    return np.asarray(xp.to_numpy(xp.float64(a)), dtype=np.float64)
+
+
+def _weighted(
+    resp: Array, sample_weight: Array | None, rows: slice, like: Array
+) -> Array:
+    """Rows ``rows`` of the weighted responsibilities, float64 on ``like``'s device."""
+    xp = get_backend(like)
+    r = xp.asarray(resp[rows], dtype=np.float64, like=like)
     if sample_weight is None:
-        return np.asarray(resp, dtype=np.float64)
-    return np.asarray(resp, dtype=np.float64) * sample_weight[rows][:, None]
+        return r
+    return r * xp.asarray(sample_weight[rows], dtype=np.float64, like=like)[:, None]

@@ -22,6 +22,13 @@ from gaussmix.fit.sources import (
     validate_stream,
 )
 from gaussmix.fit.storage import RowReader, is_out_of_core
+from gaussmix.models._tensors import (
+    as_output,
+    is_tensor,
+    sample_weight_like,
+    to_device,
+    validate_tensor,
+)
 from gaussmix.models._validation import check_sample_weight
 
 
@@ -40,14 +47,26 @@ def _check_n_features(estimator: Any, n_features: int) -> None:
         )
 
 
-def validate_in_memory(estimator: Any, X: Any, reset: bool) -> np.ndarray:
-    return validate_data(
+def validate_in_memory(estimator: Any, X: Any, reset: bool) -> Any:
+    """X checked, on the array library and device to compute with.
+
+    Tensors stay on their device; numpy input moves to the estimator's
+    ``device`` when it has one.
+    """
+    min_samples = 2 if reset else 1
+    if is_tensor(X):
+        return validate_tensor(
+            estimator, X, reset=reset, ensure_min_samples=min_samples
+        )
+    X = validate_data(
         estimator,
         X,
         reset=reset,
         dtype=[np.float64, np.float32],
-        ensure_min_samples=2 if reset else 1,
+        ensure_min_samples=min_samples,
     )
+    device = getattr(estimator, "device", None)
+    return X if device is None else to_device(X, device)
 
 
 def make_source(
@@ -76,7 +95,7 @@ def make_source(
         validate_stream(source)
     else:
         X = validate_in_memory(estimator, X, reset)
-        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        weights = sample_weight_like(sample_weight, X.shape[0], X, check_sample_weight)
         return InMemorySource(X, weights, chunk_size)
     if reset:
         _remember_features(estimator, source.n_features)
@@ -92,7 +111,9 @@ def apply_by_rows(
     n_outputs: int | None,
     dtype: Any,
 ) -> Any:
-    """``function`` of validated rows: numpy for arrays and files, dask for dask.
+    """``function`` of validated rows, returned as the caller's kind of array.
+
+    Numpy for arrays and files, tensors for tensors, dask arrays for dask.
 
     ``function`` takes an in-memory 2-D array and returns one value per row
     (``n_outputs=None``) or ``n_outputs`` values per row.
@@ -110,7 +131,7 @@ def apply_by_rows(
         source = StreamingSource(reader, None, None)
         parts = [function(_checked_block(chunk)) for _, chunk in source.chunks()]
         return np.concatenate(parts, axis=0)
-    return function(validate_in_memory(estimator, X, reset=False))
+    return as_output(function(validate_in_memory(estimator, X, reset=False)), X)
 
 
 def _checked_block(block: np.ndarray) -> np.ndarray:

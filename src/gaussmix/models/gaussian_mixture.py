@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array, RandomStateLike
+from gaussmix.backend import get_backend
 from gaussmix.core.covariance import available_families, get_family
 from gaussmix.core.criteria import aic, bic
 from gaussmix.core.estep import log_responsibilities, weighted_log_prob
@@ -27,6 +28,7 @@ from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
 from gaussmix.models import _validation as check
 from gaussmix.models._inputs import apply_by_rows, make_source
+from gaussmix.models._tensors import is_tensor, numpy_dtype
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -71,7 +73,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Iterations between log records when ``verbose >= 2``.
     chunk_size : int or None, default=None
         Rows per E-step chunk; None sizes chunks so temporaries stay about
-        16 MB. Memory beyond X is O(chunk_size * n_components * n_features).
+        16 MB (about 256 MB on a GPU). Memory beyond X is
+        O(chunk_size * n_components * n_features).
     learning_decay : float, default=0.6
         ``kappa`` in the step ``rho_t = (t + learning_offset) ** -kappa`` of
         :meth:`partial_fit`; in (0.5, 1]. Smaller values forget old batches
@@ -79,10 +82,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     learning_offset : float, default=10.0
         ``t0`` in that step; larger values make early batches move the model
         less.
+    device : str or torch.device, default=None
+        A torch device (``'cuda'``, ``'cpu'``, ...) on which to compute for
+        numpy input; results and fitted attributes stay numpy. Needs the
+        ``torch`` extra. Torch tensors are always computed on their own
+        device and dtype, and then the fitted attributes are tensors there.
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
+    weights_ : ndarray or Tensor of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
         full (K, D, D), tied (D, D), diag (K, D), spherical (K,).
@@ -105,6 +113,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     float32 input gives float32 parameters; the sums behind each M-step are
     accumulated in float64 and the M-step itself runs in float64, so float32
     fits keep positive variances where float64 fits do.
+
+    With torch input every E-step runs on the tensors' device through the
+    same core; the M-step, on ``K * D**2`` numbers, runs in float64 on the
+    host, and the initialisation methods run on a host copy of the rows, so
+    a torch fit starts where a numpy fit of the same rows starts.
     """
 
     def __init__(
@@ -127,6 +140,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         chunk_size: int | None = None,
         learning_decay: float = 0.6,
         learning_offset: float = 10.0,
+        device: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -145,6 +159,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.chunk_size = chunk_size
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.device = device
 
     # ------------------------------------------------------------------
     # validation
@@ -239,7 +254,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._set_params_from(best.params, source.dtype)
+        self._set_params_from(
+            best.params, numpy_dtype(source), source.X if is_tensor(X) else None
+        )
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
@@ -294,7 +311,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         repairs = RepairLog(reseeds_left=settings["n_components"])
         params = m_step(running, self.covariance_type, settings["reg_covar"], repairs)
         warn_repairs(repairs)
-        self._set_params_from(params, source.dtype)
+        self._set_params_from(
+            params, numpy_dtype(source), source.X if is_tensor(X) else None
+        )
         self._running_stats = running
         self.n_batches_ = batch_index
         self.lower_bound_ = stats.log_likelihood / stats.total_weight
@@ -330,15 +349,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             covariance_type=self.covariance_type,
         ).to_numpy()
 
-    def _set_params_from(self, params: MixtureParams, dtype: Any) -> None:
+    def _set_params_from(
+        self, params: MixtureParams, dtype: Any, like: Array | None = None
+    ) -> None:
+        """Set the fitted attributes, as numpy or on ``like``'s device."""
         params = params.to_numpy(dtype)
+        precisions = params.family.precisions(
+            params.precisions_cholesky.astype(np.float64)
+        ).astype(dtype)
+        if like is not None:
+            params = params.cast(like)
+            precisions = get_backend(like).asarray(precisions, like=like)
         self.weights_ = params.weights
         self.means_ = params.means
         self.covariances_ = params.covariances
         self.precisions_cholesky_ = params.precisions_cholesky
-        self.precisions_ = params.family.precisions(
-            params.precisions_cholesky.astype(np.float64)
-        ).astype(dtype)
+        self.precisions_ = precisions
 
     # ------------------------------------------------------------------
     # construction from known parameters
@@ -409,44 +435,58 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------------
     # inference
-    def _fitted_params(self, like: np.ndarray) -> MixtureParams:
+    def _fitted_params(self, like: Array) -> MixtureParams:
         check_is_fitted(self)
-        return MixtureParams(
+        params = MixtureParams(
             self.weights_,
             self.means_,
             self.covariances_,
             self.precisions_cholesky_,
             self.covariance_type,
-        ).cast(like)
+        )
+        if is_tensor(self.means_) and not is_tensor(like):
+            params = params.to_numpy()
+        return params.cast(like)
 
-    def _apply(self, X: Array, row_function, n_outputs: int | None) -> Any:
-        """``row_function(chunk, params)`` over validated rows of X, chunk by chunk."""
+    def _apply(self, X: Array, row_function, per_component: bool) -> Any:
+        """``row_function(chunk, params)`` over validated rows of X, chunk by chunk.
+
+        The function returns one value per row, or one per row and component
+        when ``per_component``.
+        """
         check_is_fitted(self)
         n_components = len(self.weights_)
 
-        def on_array(A: np.ndarray) -> np.ndarray:
-            size = resolve_chunk_size(self.chunk_size, n_components, A.shape[1])
+        def on_array(A: Array) -> Array:
+            size = resolve_chunk_size(self.chunk_size, n_components, A.shape[1], A)
             params = self._fitted_params(A)
-            parts = [row_function(A[rows], params) for rows in row_slices(len(A), size)]
-            return np.concatenate(parts, axis=0)
+            parts = [
+                row_function(A[rows], params) for rows in row_slices(A.shape[0], size)
+            ]
+            return get_backend(A).concatenate(parts, axis=0)
 
-        return apply_by_rows(self, X, on_array, n_outputs, self.means_.dtype)
+        n_outputs = n_components if per_component else None
+        return apply_by_rows(self, X, on_array, n_outputs, numpy_dtype(self.means_))
 
     def _estimate_weighted_log_prob(self, X: Array) -> Any:
-        return self._apply(X, weighted_log_prob, len(self.weights_))
+        return self._apply(X, weighted_log_prob, per_component=True)
 
     def score_samples(self, X: Array) -> Any:
         """Log-density of each row under the mixture, shape (n_samples,).
 
-        A dask array gives a dask array; other inputs give numpy arrays.
+        Tensors give tensors on their device, dask arrays give dask arrays,
+        everything else numpy arrays.
         """
-        return self._apply(X, lambda x, p: log_responsibilities(x, p)[0], None)
+        return self._apply(
+            X, lambda x, p: log_responsibilities(x, p)[0], per_component=False
+        )
 
     def score(
         self, X: Array, y: Any = None, sample_weight: Array | None = None
     ) -> float:
         """Average log-likelihood of the rows (weighted when weights are given)."""
-        values = np.asarray(self.score_samples(X))
+        values = self.score_samples(X)
+        values = np.asarray(get_backend(values).to_numpy(values))
         if sample_weight is None:
             return float(values.mean())
         weights = check.check_sample_weight(sample_weight, len(values), np.float64)
@@ -454,36 +494,46 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict_proba(self, X: Array) -> Any:
         """Posterior probability of each component, shape (n_samples, n_components)."""
-        check_is_fitted(self)
         return self._apply(
-            X, lambda x, p: np.exp(log_responsibilities(x, p)[1]), len(self.weights_)
+            X,
+            lambda x, p: get_backend(x).exp(log_responsibilities(x, p)[1]),
+            per_component=True,
         )
 
     def predict(self, X: Array) -> Any:
         """Most likely component of each row, shape (n_samples,)."""
-        check_is_fitted(self)
-        return self._apply(X, lambda x, p: weighted_log_prob(x, p).argmax(axis=1), None)
+        return self._apply(
+            X,
+            lambda x, p: get_backend(x).argmax(weighted_log_prob(x, p), axis=1),
+            per_component=False,
+        )
 
-    def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n_samples: int = 1) -> tuple[Array, Array]:
         """Draw rows from the fitted mixture.
+
+        Draws are made on the host with ``random_state``; after a torch fit
+        they are returned as tensors on the attributes' device.
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,)
+        X : ndarray or Tensor of shape (n_samples, n_features)
+        y : ndarray or Tensor of shape (n_samples,)
             The component each row came from.
         """
         check_is_fitted(self)
         n_samples = check.check_int("n_samples", n_samples, 1)
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, np.asarray(self.weights_, np.float64))
-        n_components, n_features = self.means_.shape
+        xp = get_backend(self.means_)
+        means = xp.to_numpy(self.means_)
+        weights = np.asarray(xp.to_numpy(self.weights_), np.float64)
+        counts = rng.multinomial(n_samples, weights)
+        n_components, n_features = means.shape
         family = get_family(self.covariance_type)
-        covariances = np.asarray(self.covariances_, dtype=np.float64)
+        covariances = np.asarray(xp.to_numpy(self.covariances_), dtype=np.float64)
         if family.matrix_layout:
             covariances = family.full_covariances(covariances, n_components, n_features)
         blocks = []
-        for k, (mean, count) in enumerate(zip(self.means_, counts, strict=False)):
+        for k, (mean, count) in enumerate(zip(means, counts, strict=False)):
             if family.matrix_layout:
                 blocks.append(rng.multivariate_normal(mean, covariances[k], int(count)))
             else:
@@ -491,9 +541,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 blocks.append(
                     mean + rng.standard_normal(size=(count, n_features)) * scale
                 )
-        X = np.vstack(blocks).astype(self.means_.dtype, copy=False)
+        X = np.vstack(blocks).astype(means.dtype, copy=False)
         y = np.concatenate([np.full(c, k, dtype=int) for k, c in enumerate(counts)])
-        return X, y
+        return xp.asarray(X, like=self.means_), xp.asarray(y, like=self.means_)
 
     # ------------------------------------------------------------------
     # model selection

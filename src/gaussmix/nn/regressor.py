@@ -1,0 +1,360 @@
+"""MixtureDensityRegressor: a scikit-learn estimator of p(y | x) by an MDN."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+from torch import nn
+
+from gaussmix._typing import Array, RandomStateLike
+from gaussmix.models import _validation as check
+from gaussmix.models._tensors import check_device
+from gaussmix.nn.conditional import ConditionalMixture
+from gaussmix.nn.density import COVARIANCE_TYPES
+from gaussmix.nn.mdn import MixtureDensityHead
+from gaussmix.nn.training import evaluate, train
+
+logger = logging.getLogger("gaussmix")
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU}
+
+#: Rows per forward pass at prediction time.
+PREDICT_BATCH = 4096
+
+
+class MixtureDensityNetwork(nn.Module):
+    """A multilayer perceptron body followed by a :class:`MixtureDensityHead`."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        n_components: int,
+        covariance_type: str,
+        hidden_layer_sizes: tuple[int, ...],
+        activation: str,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_features
+        for size in hidden_layer_sizes:
+            layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+            width = size
+        self.body = nn.Sequential(*layers)
+        self.head = MixtureDensityHead(
+            width, out_features, n_components, covariance_type
+        )
+
+    def forward(self, x: torch.Tensor) -> ConditionalMixture:
+        return self.head(self.body(x))
+
+
+class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
+    """Conditional density estimation with a mixture density network.
+
+    A small multilayer perceptron maps ``x`` to a Gaussian mixture over
+    ``y`` (Bishop's mixture density network), trained by minimising the
+    negative log-likelihood with Adam on minibatches. Inputs and targets are
+    standardised internally; every prediction is in the original units.
+
+    Parameters
+    ----------
+    n_components : int, default=5
+        Mixture components per input.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Covariances of the components over the targets.
+    hidden_layer_sizes : tuple of int, default=(64, 64)
+        Widths of the hidden layers; ``()`` makes the parameters linear in x.
+    activation : {'tanh', 'relu', 'gelu', 'silu'}, default='tanh'
+    learning_rate : float, default=3e-3
+    weight_decay : float, default=0.0
+    batch_size : int, default=128
+    max_epochs : int, default=300
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the rows and stop when their
+        negative log-likelihood has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs; the best epoch's weights are kept.
+        Without it the training loss is monitored the same way.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=20
+    tol : float, default=1e-4
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the validation split and the shuffling; the same
+        seed gives the same fit on the CPU.
+    device : str or torch.device, default=None
+        Where to train (``'cuda'``...); None trains on the CPU.
+    verbose : int, default=0
+        1 shows a progress bar over epochs, 2 also logs every epoch.
+
+    Attributes
+    ----------
+    network_ : MixtureDensityNetwork
+        The trained torch module (in standardised units).
+    n_features_in_ : int
+    n_outputs_ : int
+    n_epochs_ : int
+    best_epoch_ : int
+    loss_curve_ : list of float
+        Training loss (standardised units) per epoch.
+    validation_loss_curve_ : list of float
+        Held-out negative log-likelihood (standardised units) per epoch.
+
+    Notes
+    -----
+    ``score`` is the average log-likelihood of ``y`` given ``x`` (higher is
+    better), not scikit-learn's R²: a density model is judged by its
+    likelihood, and R² only sees the conditional mean.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 5,
+        *,
+        covariance_type: str = "full",
+        hidden_layer_sizes: tuple[int, ...] = (64, 64),
+        activation: str = "tanh",
+        learning_rate: float = 3e-3,
+        weight_decay: float = 0.0,
+        batch_size: int = 128,
+        max_epochs: int = 300,
+        early_stopping: bool = True,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 20,
+        tol: float = 1e-4,
+        random_state: RandomStateLike = None,
+        device: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _check_hyperparameters(self) -> dict[str, Any]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral):
+            sizes = (sizes,)
+        try:
+            sizes = tuple(check.check_int("hidden_layer_sizes", s, 1) for s in sizes)
+        except TypeError:
+            raise TypeError(
+                "hidden_layer_sizes must be a tuple of positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            ) from None
+        settings = {
+            "n_components": check.check_int("n_components", self.n_components, 1),
+            "covariance_type": check.check_choice(
+                "covariance_type", self.covariance_type, list(COVARIANCE_TYPES)
+            ),
+            "hidden_layer_sizes": sizes,
+            "activation": check.check_choice(
+                "activation", self.activation, sorted(ACTIVATIONS)
+            ),
+            "learning_rate": check.check_float(
+                "learning_rate", self.learning_rate, 0.0, inclusive=False
+            ),
+            "weight_decay": check.check_float(
+                "weight_decay", self.weight_decay, 0.0, inclusive=True
+            ),
+            "batch_size": check.check_int("batch_size", self.batch_size, 1),
+            "max_epochs": check.check_int("max_epochs", self.max_epochs, 1),
+            "n_iter_no_change": check.check_int(
+                "n_iter_no_change", self.n_iter_no_change, 1
+            ),
+            "tol": check.check_float("tol", self.tol, 0.0, inclusive=True),
+            "verbose": check.check_int("verbose", self.verbose, 0),
+            "device": check_device("cpu" if self.device is None else self.device),
+        }
+        fraction = check.check_float(
+            "validation_fraction", self.validation_fraction, 0.0, inclusive=False
+        )
+        if self.early_stopping and fraction >= 1.0:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
+        settings["validation_fraction"] = fraction
+        return settings
+
+    # ------------------------------------------------------------------
+    def fit(self, X: Array, y: Array) -> MixtureDensityRegressor:
+        """Train the network on rows ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self : MixtureDensityRegressor
+        """
+        settings = self._check_hyperparameters()
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, dtype=np.float64
+        )
+        self._y_is_1d = y.ndim == 1
+        Y = y.reshape(len(y), -1).astype(np.float64)
+        self.n_outputs_ = Y.shape[1]
+        self.x_mean_, self.x_scale_ = _location_scale(X)
+        self.y_mean_, self.y_scale_ = _location_scale(Y)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        device = settings["device"]
+
+        train_rows, validation_rows = self._split(len(X), settings, rng)
+        inputs = self._tensor((X - self.x_mean_) / self.x_scale_)
+        targets = self._tensor((Y - self.y_mean_) / self.y_scale_)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            network = MixtureDensityNetwork(
+                X.shape[1],
+                self.n_outputs_,
+                settings["n_components"],
+                settings["covariance_type"],
+                settings["hidden_layer_sizes"],
+                settings["activation"],
+            ).to(device)
+
+        def loss(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            return network(x).nll(t)
+
+        validation = (
+            None
+            if validation_rows is None
+            else (inputs[validation_rows], targets[validation_rows])
+        )
+        result = train(
+            network,
+            loss,
+            (inputs[train_rows], targets[train_rows]),
+            validation,
+            learning_rate=settings["learning_rate"],
+            weight_decay=settings["weight_decay"],
+            batch_size=settings["batch_size"],
+            max_epochs=settings["max_epochs"],
+            n_iter_no_change=settings["n_iter_no_change"],
+            tol=settings["tol"],
+            generator=torch.Generator().manual_seed(seed),
+            verbose=settings["verbose"],
+            description="MDN",
+        )
+        network.eval()
+        self.network_ = network
+        self.n_epochs_ = result.n_epochs
+        self.best_epoch_ = result.best_epoch
+        self.loss_curve_ = result.train_losses
+        self.validation_loss_curve_ = result.validation_losses
+        if validation is not None:
+            best = evaluate(loss, validation, PREDICT_BATCH)
+            logger.info(
+                "MDN kept epoch %d of %d (validation NLL %.4f, standardised)",
+                result.best_epoch,
+                result.n_epochs,
+                best,
+            )
+        return self
+
+    def _split(self, n_rows: int, settings: dict[str, Any], rng) -> tuple:
+        if not self.early_stopping:
+            return np.arange(n_rows), None
+        n_validation = round(settings["validation_fraction"] * n_rows)
+        if n_validation < 1 or n_validation >= n_rows:
+            raise ValueError(
+                f"early_stopping needs at least one validation row and one "
+                f"training row; validation_fraction="
+                f"{settings['validation_fraction']} of {n_rows} rows gives "
+                f"{n_validation}. Give more rows or set early_stopping=False."
+            )
+        order = rng.permutation(n_rows)
+        return np.sort(order[n_validation:]), np.sort(order[:n_validation])
+
+    def _tensor(self, values: np.ndarray) -> torch.Tensor:
+        device = check_device("cpu" if self.device is None else self.device)
+        return torch.as_tensor(values, dtype=torch.float32, device=device)
+
+    # ------------------------------------------------------------------
+    def predict_distribution(self, X: Array) -> ConditionalMixture:
+        """The predicted mixture ``p(y | x)`` of every row, in y's units.
+
+        Returns
+        -------
+        ConditionalMixture
+            On the CPU in float64, over ``n_outputs_`` dimensions: ``log_prob``,
+            ``mean``, ``mode``, ``covariance``, ``sample``, ``weights``,
+            ``means``, ``covariances``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        inputs = self._tensor((X - self.x_mean_) / self.x_scale_)
+        parts = []
+        with torch.no_grad():
+            for start in range(0, len(inputs), PREDICT_BATCH):
+                mixture = self.network_(inputs[start : start + PREDICT_BATCH])
+                parts.append(mixture.to("cpu", torch.float64))
+        joined = ConditionalMixture.concatenate(parts)
+        return joined.affine(
+            torch.as_tensor(self.y_mean_), torch.as_tensor(self.y_scale_)
+        )
+
+    def _shaped(self, values: torch.Tensor) -> np.ndarray:
+        out = values.numpy()
+        return out[:, 0] if self._y_is_1d else out
+
+    def predict(self, X: Array) -> np.ndarray:
+        """Conditional mean ``E[y | x]``, (n_samples,) or (n_samples, n_outputs)."""
+        return self._shaped(self.predict_distribution(X).mean())
+
+    def predict_mode(self, X: Array) -> np.ndarray:
+        """Most probable ``y`` given each row (the conditional density's mode)."""
+        return self._shaped(self.predict_distribution(X).mode())
+
+    def sample(self, X: Array, random_state: RandomStateLike = None) -> np.ndarray:
+        """One draw of ``y`` from ``p(y | x)`` for every row of X."""
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        draws = self.predict_distribution(X).sample(torch.Generator().manual_seed(seed))
+        return self._shaped(draws)
+
+    def score_samples(self, X: Array, y: Array) -> np.ndarray:
+        """``log p(y_i | x_i)`` of every row, shape (n_samples,)."""
+        distribution = self.predict_distribution(X)
+        Y = np.asarray(y, dtype=np.float64)
+        check_consistent_length(Y, np.empty(len(distribution)))
+        Y = Y.reshape(len(distribution), -1)
+        if Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs, but the model was fitted with "
+                f"{self.n_outputs_}."
+            )
+        return distribution.log_prob(torch.as_tensor(Y)).numpy()
+
+    def score(self, X: Array, y: Array, sample_weight: Array | None = None) -> float:
+        """Average log-likelihood ``log p(y | x)`` (higher is better; not R²)."""
+        values = self.score_samples(X, y)
+        return float(np.average(values, weights=sample_weight))
+
+
+def _location_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (1 for a constant column)."""
+    mean = values.mean(axis=0)
+    scale = values.std(axis=0)
+    return mean, np.where(scale > 0, scale, 1.0)

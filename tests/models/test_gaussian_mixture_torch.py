@@ -1,0 +1,205 @@
+"""GaussianMixture on torch tensors: the numpy fit, computed by torch."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+torch = pytest.importorskip("torch")
+
+from gaussmix import GaussianMixture  # noqa: E402
+from tests.conftest import DATASETS  # noqa: E402
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+N_COMPONENTS = {"iris": 3, "wine": 3, "digits_pca10": 10, "blobs": 4}
+
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+def _numpy(value):
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+
+
+def _assert_same_fit(ours, expected, rtol=1e-10):
+    assert ours.n_iter_ == expected.n_iter_
+    assert ours.converged_ == expected.converged_
+    assert ours.lower_bound_ == pytest.approx(expected.lower_bound_, rel=rtol)
+    np.testing.assert_allclose(ours.lower_bounds_, expected.lower_bounds_, rtol=rtol)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_allclose(
+            _numpy(getattr(ours, name)),
+            getattr(expected, name),
+            rtol=1e3 * rtol,
+            atol=1e-9,
+            err_msg=name,
+        )
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_tensor_fit_equals_numpy_fit(name, covariance_type):
+    X = DATASETS[name]
+    settings = dict(
+        covariance_type=covariance_type, tol=1e-6, max_iter=200, random_state=0
+    )
+    k = N_COMPONENTS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = GaussianMixture(k, **settings).fit(X)
+        ours = GaussianMixture(k, **settings).fit(torch.as_tensor(X))
+    _assert_same_fit(ours, expected)
+    for name in (
+        "weights_",
+        "means_",
+        "covariances_",
+        "precisions_",
+        "precisions_cholesky_",
+    ):
+        value = getattr(ours, name)
+        assert isinstance(value, torch.Tensor) and value.dtype == torch.float64
+    data = torch.as_tensor(X)
+    np.testing.assert_allclose(
+        ours.score_samples(data).numpy(), expected.score_samples(X), rtol=1e-10
+    )
+    np.testing.assert_array_equal(ours.predict(data).numpy(), expected.predict(X))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_user_given_start_on_tensors(covariance_type):
+    X = DATASETS["digits_pca10"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = GaussianMixture(
+            5, covariance_type=covariance_type, max_iter=2, random_state=0
+        ).fit(X)
+    settings = dict(
+        covariance_type=covariance_type,
+        tol=1e-6,
+        weights_init=start.weights_,
+        means_init=start.means_,
+        precisions_init=start.precisions_,
+    )
+    expected = GaussianMixture(5, **settings).fit(X)
+    ours = GaussianMixture(5, **settings).fit(torch.as_tensor(X))
+    _assert_same_fit(ours, expected)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sample_weight_chunks_and_random_init_on_tensors(covariance_type, rng):
+    X = DATASETS["wine"]
+    w = rng.uniform(0.0, 3.0, size=len(X))
+    settings = dict(
+        covariance_type=covariance_type,
+        init_params="random",
+        chunk_size=37,
+        tol=1e-8,
+        random_state=1,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        expected = GaussianMixture(3, **settings).fit(X, sample_weight=w)
+        ours = GaussianMixture(3, **settings).fit(
+            torch.as_tensor(X), sample_weight=torch.as_tensor(w)
+        )
+    _assert_same_fit(ours, expected)
+    assert ours.score(torch.as_tensor(X), sample_weight=w) == pytest.approx(
+        expected.score(X, sample_weight=w), rel=1e-10
+    )
+
+
+def test_warm_start_continues_on_tensors():
+    X = DATASETS["digits_pca10"]
+    settings = dict(warm_start=True, max_iter=3, tol=0.0, random_state=0)
+    expected = GaussianMixture(5, **settings)
+    ours = GaussianMixture(5, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for _ in range(3):
+            expected.fit(X)
+            ours.fit(torch.as_tensor(X))
+            _assert_same_fit(ours, expected)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float32_tensors_stay_float32(covariance_type):
+    X = DATASETS["blobs"].astype(np.float32)
+    expected = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(
+        X
+    )
+    ours = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(
+        torch.as_tensor(X)
+    )
+    assert ours.means_.dtype == torch.float32
+    assert ours.score_samples(torch.as_tensor(X)).dtype == torch.float32
+    assert ours.n_iter_ == expected.n_iter_
+    assert ours.lower_bound_ == pytest.approx(expected.lower_bound_, rel=1e-5)
+    np.testing.assert_allclose(
+        ours.means_.numpy(), expected.means_, rtol=1e-4, atol=1e-4
+    )
+
+
+def test_device_parameter_computes_with_torch_and_returns_numpy():
+    X = DATASETS["iris"]
+    expected = GaussianMixture(3, random_state=0, tol=1e-8).fit(X)
+    ours = GaussianMixture(3, random_state=0, tol=1e-8, device="cpu").fit(X)
+    assert ours.device == "cpu"
+    _assert_same_fit(ours, expected)
+    assert isinstance(ours.means_, np.ndarray)
+    for method in ("score_samples", "predict_proba", "predict"):
+        value = getattr(ours, method)(X)
+        assert isinstance(value, np.ndarray)
+        np.testing.assert_allclose(value, getattr(expected, method)(X), rtol=1e-10)
+
+
+def test_tensor_fitted_model_scores_numpy_and_samples_tensors():
+    X = DATASETS["iris"]
+    model = GaussianMixture(3, random_state=0).fit(torch.as_tensor(X))
+    reference = GaussianMixture(3, random_state=0).fit(X)
+    np.testing.assert_allclose(model.score_samples(X), reference.score_samples(X))
+    draws, labels = model.sample(10)
+    assert isinstance(draws, torch.Tensor) and draws.shape == (10, 4)
+    assert isinstance(labels, torch.Tensor)
+    assert model.bic(torch.as_tensor(X)) == pytest.approx(reference.bic(X), rel=1e-10)
+
+
+def test_integer_tensor_is_converted_like_numpy():
+    X = np.random.RandomState(0).randint(0, 20, size=(200, 2))
+    ours = GaussianMixture(2, random_state=0).fit(torch.as_tensor(X))
+    expected = GaussianMixture(2, random_state=0).fit(X)
+    assert ours.means_.dtype == torch.float64
+    assert ours.lower_bound_ == pytest.approx(expected.lower_bound_, rel=1e-10)
+
+
+def test_bad_tensor_input_is_reported():
+    model = GaussianMixture(2)
+    with pytest.raises(ValueError, match="2-D"):
+        model.fit(torch.zeros(10))
+    bad = torch.randn(10, 2, dtype=torch.float64)
+    bad[3, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad)
+    with pytest.raises(ValueError, match="minimum of 2"):
+        model.fit(torch.zeros(1, 2))
+    model.fit(torch.randn(20, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="expecting 2 features"):
+        model.predict(torch.zeros(3, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="sample_weight"):
+        GaussianMixture(2).fit(torch.randn(20, 2), sample_weight=-torch.ones(20))
+    with pytest.raises(ValueError, match="torch device"):
+        GaussianMixture(2, device="toaster").fit(np.zeros((5, 2)))
+    with pytest.raises(TypeError, match="device must be"):
+        GaussianMixture(2, device=3).fit(np.zeros((5, 2)))
+
+
+def test_degenerate_tensor_data_gives_finite_fit():
+    X = torch.zeros(50, 3, dtype=torch.float64)
+    X[25:, 0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = GaussianMixture(3, random_state=0).fit(X)
+    assert np.isfinite(model.lower_bound_)
+    assert torch.isfinite(model.score_samples(X)).all()

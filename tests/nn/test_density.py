@@ -1,0 +1,153 @@
+"""GaussianMixtureDensity: the estimator's density, in both directions."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+torch = pytest.importorskip("torch")
+
+from gaussmix import GaussianMixture  # noqa: E402
+from gaussmix.nn import GaussianMixtureDensity  # noqa: E402
+from tests.conftest import DATASETS  # noqa: E402
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+def _fitted(covariance_type, name="iris", n_components=3):
+    return GaussianMixture(
+        n_components, covariance_type=covariance_type, random_state=0
+    ).fit(DATASETS[name])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_from_estimator_log_prob_equals_score_samples(covariance_type):
+    X = DATASETS["iris"]
+    gmm = _fitted(covariance_type)
+    module = GaussianMixtureDensity.from_estimator(gmm)
+    ours = module.log_prob(torch.as_tensor(X)).detach().numpy()
+    np.testing.assert_allclose(ours, gmm.score_samples(X), rtol=1e-10, atol=0.0)
+    resp = module.log_responsibilities(torch.as_tensor(X)).exp().detach().numpy()
+    np.testing.assert_allclose(resp, gmm.predict_proba(X), atol=1e-10)
+
+
+def test_from_sklearn_estimator():
+    X = DATASETS["wine"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = SklearnGaussianMixture(3, covariance_type="full", random_state=0).fit(
+            X
+        )
+    module = GaussianMixtureDensity.from_estimator(theirs)
+    np.testing.assert_allclose(
+        module(torch.as_tensor(X)).detach().numpy(), theirs.score_samples(X), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_to_estimator_round_trip(covariance_type):
+    torch.manual_seed(0)
+    module = GaussianMixtureDensity(3, 4, covariance_type, dtype=torch.float64)
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.add_(0.3 * torch.randn_like(parameter))
+    X = np.random.RandomState(0).normal(size=(20, 4))
+    estimator = module.to_estimator()
+    assert estimator.covariance_type == covariance_type
+    np.testing.assert_allclose(
+        estimator.score_samples(X),
+        module.log_prob(torch.as_tensor(X)).detach().numpy(),
+        rtol=1e-10,
+    )
+    again = GaussianMixtureDensity.from_estimator(estimator)
+    torch.testing.assert_close(again.weights, module.weights, rtol=1e-10, atol=0.0)
+    torch.testing.assert_close(again.means, module.means, rtol=1e-12, atol=0.0)
+    torch.testing.assert_close(
+        again.covariances, module.covariances, rtol=1e-10, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_any_raw_parameters_give_a_valid_density(covariance_type):
+    torch.manual_seed(1)
+    module = GaussianMixtureDensity(2, 3, covariance_type, dtype=torch.float64)
+    with torch.no_grad():
+        module.raw_scale.copy_(3.0 * torch.randn_like(module.raw_scale))
+    expected_shape = {
+        "full": (2, 3, 3),
+        "tied": (3, 3),
+        "diag": (2, 3),
+        "spherical": (2,),
+    }[covariance_type]
+    covariances = module.covariances
+    assert covariances.shape == expected_shape
+    full = module.to_estimator().covariances_
+    if covariance_type in ("full", "tied"):
+        assert np.all(np.linalg.eigvalsh(full) > 0)
+    else:
+        assert np.all(full > 0)
+
+
+def test_gradient_ascent_reaches_the_em_optimum():
+    """Adam from a perturbed EM solution climbs back to EM's log-likelihood."""
+    X = DATASETS["blobs"]
+    gmm = GaussianMixture(4, covariance_type="full", tol=1e-10, random_state=0).fit(X)
+    module = GaussianMixtureDensity.from_estimator(gmm)
+    with torch.no_grad():
+        module.means.add_(0.3)
+        module.raw_scale.mul_(0.7)
+    data = torch.as_tensor(X)
+    start = module.log_prob(data).mean().item()
+    optimizer = torch.optim.Adam(module.parameters(), lr=0.05)
+    for _ in range(300):
+        optimizer.zero_grad()
+        loss = -module.log_prob(data).mean()
+        loss.backward()
+        optimizer.step()
+    final = module.log_prob(data).mean().item()
+    assert start < gmm.score(X) - 0.1
+    assert final == pytest.approx(gmm.score(X), abs=1e-3)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sample_shape_and_moments(covariance_type):
+    gmm = _fitted(covariance_type, "blobs", 4)
+    module = GaussianMixtureDensity.from_estimator(gmm)
+    draws = module.sample(100_000, generator=torch.Generator().manual_seed(0)).detach()
+    assert draws.shape == (100_000, 3)
+    reference, _ = gmm.sample(100_000)
+    np.testing.assert_allclose(draws.mean(0).numpy(), reference.mean(0), atol=0.1)
+    np.testing.assert_allclose(draws.std(0).numpy(), reference.std(0), rtol=0.02)
+
+
+def test_float32_module_and_device_arguments():
+    gmm = _fitted("diag")
+    module = GaussianMixtureDensity.from_estimator(
+        gmm, dtype=torch.float32, device="cpu"
+    )
+    assert module.means.dtype == torch.float32
+    values = module.log_prob(torch.as_tensor(DATASETS["iris"], dtype=torch.float32))
+    np.testing.assert_allclose(
+        values.detach().numpy(), gmm.score_samples(DATASETS["iris"]), rtol=1e-4
+    )
+    assert module.to_estimator().means_.dtype == np.float32
+
+
+def test_bad_input_is_reported():
+    module = GaussianMixtureDensity(2, 3)
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 3\)"):
+        module.log_prob(torch.zeros(4, 2))
+    with pytest.raises(TypeError, match=r"torch\.Tensor"):
+        module.log_prob(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="covariance_type"):
+        GaussianMixtureDensity(2, 3, "banana")
+    with pytest.raises(ValueError, match="n_components"):
+        GaussianMixtureDensity(0, 3)
+    with pytest.raises(ValueError, match="fit"):
+        GaussianMixtureDensity.from_estimator(GaussianMixture(2))
+    with pytest.raises(ValueError, match="scale_tril"):
+        _ = module.scale
