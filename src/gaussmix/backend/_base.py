@@ -37,6 +37,15 @@ class Backend(Protocol):
     def logsumexp(self, a: Array, axis: int) -> Array:
         """Stable ``log(sum(exp(a), axis))``."""
 
+    def normalize_log_rows(self, log_prob: Array) -> tuple[Array, Array]:
+        """Per row, ``logsumexp`` and the normalised probabilities (softmax).
+
+        May overwrite ``log_prob``.
+        """
+
+    def invert_lower(self, lower: Array) -> Array:
+        """Inverse of a (batch of) lower-triangular matrices."""
+
     def cholesky(self, a: Array) -> Array:
         """Lower Cholesky factor(s) of a (batch of) SPD matrix; CholeskyError if not."""
 

@@ -39,7 +39,31 @@ class NumpyBackend:
         return np.eye(n, dtype=dtype)
 
     def logsumexp(self, a: np.ndarray, axis: int) -> np.ndarray:
-        return _logsumexp(a, axis=axis)
+        if a.ndim != 2 or axis not in (1, -1):
+            return _logsumexp(a, axis=axis)
+        return self.normalize_log_rows(np.array(a, copy=True))[0]
+
+    def normalize_log_rows(self, log_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # one exp pass yields both the log-normaliser and the probabilities;
+        # the input buffer is reused for the probabilities
+        peak = log_prob.max(axis=1)
+        peak = np.where(np.isfinite(peak), peak, 0.0)
+        np.subtract(log_prob, peak[:, None], out=log_prob)
+        np.exp(log_prob, out=log_prob)
+        total = log_prob.sum(axis=1)
+        log_prob /= total[:, None]
+        with np.errstate(divide="ignore"):
+            return peak + np.log(total), log_prob
+
+    def invert_lower(self, lower: np.ndarray) -> np.ndarray:
+        invert = linalg.lapack.get_lapack_funcs("trtri", (lower,))
+        out = np.empty_like(lower)
+        for index in np.ndindex(lower.shape[:-2]):
+            inverse, info = invert(lower[index], lower=1)
+            if info != 0:
+                raise CholeskyError("triangular factor is singular")
+            out[index] = np.tril(inverse)
+        return out
 
     def cholesky(self, a: np.ndarray) -> np.ndarray:
         try:

@@ -77,6 +77,15 @@ class TorchBackend:
     def logsumexp(self, a: torch.Tensor, axis: int) -> torch.Tensor:
         return torch.logsumexp(a, dim=axis)
 
+    def normalize_log_rows(
+        self, log_prob: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.logsumexp(log_prob, dim=1), torch.softmax(log_prob, dim=1)
+
+    def invert_lower(self, lower: torch.Tensor) -> torch.Tensor:
+        eye = torch.eye(lower.shape[-1], dtype=lower.dtype, device=lower.device)
+        return torch.linalg.solve_triangular(lower, eye, upper=False)
+
     def cholesky(self, a: torch.Tensor) -> torch.Tensor:
         lower, info = torch.linalg.cholesky_ex(a)
         if bool((info != 0).any()):

@@ -39,6 +39,12 @@ def log_responsibilities(X: Array, params: MixtureParams) -> tuple[Array, Array]
     return log_norm, log_prob - log_norm[:, None]
 
 
+def responsibilities(X: Array, params: MixtureParams) -> tuple[Array, Array]:
+    """Per-row log-density ``log p(x_i)`` and responsibilities (rows sum to 1)."""
+    xp = get_backend(X)
+    return xp.normalize_log_rows(weighted_log_prob(X, params))
+
+
 def chunk_stats(
     X: Array,
     sample_weight: Array | None,
@@ -47,8 +53,7 @@ def chunk_stats(
 ) -> Stats:
     """E-step on one chunk: its Stats under ``params``, about ``shift``."""
     xp = get_backend(X)
-    log_norm, log_resp = log_responsibilities(X, params)
-    resp = xp.exp(log_resp)
+    log_norm, resp = responsibilities(X, params)
     if sample_weight is not None:
         resp = resp * sample_weight[:, None]
         row_log_lik = log_norm * sample_weight
@@ -116,29 +121,33 @@ def responsibility_stats(
         return np.asarray(xp.to_numpy(xp.float64(a)), dtype=np.float64)
 
     resp_sum = to64(weighted_resp.sum(0))
-    # first moments about the shifts' average in one GEMM, then moved to each
-    # component's own shift in float64
-    centre = xp.asarray(shift_used.mean(0), dtype=dtype, like=X)
-    centre_used = np.asarray(xp.to_numpy(centre), dtype=np.float64)
-    centred_sum = to64(weighted_resp.T @ (X - centre)) - resp_sum[:, None] * (
-        shift_used - centre_used
-    )
+    if scatter_kind == "diag":
+        centred_sum, scatter = _diagonal_moments(
+            X, weighted_resp, shift_used, resp_sum, xp
+        )
+    else:
+        # first moments about the shifts' average in one GEMM, then moved to
+        # each component's own shift in float64
+        centre = xp.asarray(shift_used.mean(0), dtype=dtype, like=X)
+        centre_used = np.asarray(xp.to_numpy(centre), dtype=np.float64)
+        centred_sum = to64(weighted_resp.T @ (X - centre)) - resp_sum[:, None] * (
+            shift_used - centre_used
+        )
     if scatter_kind == "full":
+        # centring on each component's own shift keeps float32 accurate; a
+        # loop of contiguous GEMMs beats one strided batched product
         parts = []
         for k in range(weighted_resp.shape[1]):
             diff = X - shift_x[k]
             parts.append((diff * weighted_resp[:, k : k + 1]).T @ diff)
         # one transfer for all components: each is a sync on an accelerator
         scatter = to64(xp.stack(parts, axis=0))
-    elif scatter_kind == "diag":
-        diff = X[:, None, :] - shift_x[None, :, :]
-        scatter = to64((weighted_resp[:, :, None] * (diff * diff)).sum(0))
     elif scatter_kind == "pooled":
         # sum_k r_ik is the row's weight in the E-step, but given
         # responsibilities (initialisation) may leave rows out
         diff = X - shift_x[0]
         scatter = to64((diff * weighted_resp.sum(1)[:, None]).T @ diff)
-    else:
+    elif scatter_kind != "diag":
         raise ValueError(f"unknown scatter kind {scatter_kind!r}")
     total = (
         float(to64(sample_weight.sum())) if sample_weight is not None else X.shape[0]
@@ -151,3 +160,22 @@ def responsibility_stats(
         scatter_kind=scatter_kind,
         total_weight=float(total),
     )
+
+
+def _diagonal_moments(
+    X: Array, weighted_resp: Array, shift: np.ndarray, resp_sum: np.ndarray, xp
+) -> tuple[np.ndarray, np.ndarray]:
+    """First moments and diagonal scatter about each component's shift.
+
+    Two GEMMs about one common centre, in float64 whatever X's dtype: the
+    move to each component's shift then loses nothing to cancellation, and a
+    float64 copy of the chunk costs only O(n D) next to the O(n K D) work.
+    """
+    centre = shift.mean(0)
+    centred = xp.float64(X) - xp.asarray(centre, dtype=np.float64, like=X)
+    resp64 = xp.float64(weighted_resp)
+    first = np.asarray(xp.to_numpy(xp.matrix_transpose(resp64) @ centred))
+    second = np.asarray(xp.to_numpy(xp.matrix_transpose(resp64) @ (centred * centred)))
+    offset = shift - centre
+    scatter = second - 2.0 * offset * first + resp_sum[:, None] * offset**2
+    return first - resp_sum[:, None] * offset, scatter

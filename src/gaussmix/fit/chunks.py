@@ -52,7 +52,8 @@ def dataset_stats(
     chunk_size: int | None = None,
 ) -> Stats:
     """E-step over all rows of ``X``: the Stats about the current means."""
-    size = resolve_chunk_size(chunk_size, params.n_components, params.n_features, X)
+    width = params.family.row_width(params.n_components, params.n_features)
+    size = resolve_chunk_size(chunk_size, width, 1, X)
     shift = np.asarray(get_backend(params.means).to_numpy(params.means), np.float64)
     compute_params = params.cast(X)
     total = None

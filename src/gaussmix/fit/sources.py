@@ -27,6 +27,10 @@ from gaussmix.fit.storage import RowReader
 #: Rows drawn from on-disk or distributed data to seed EM.
 INIT_SAMPLE_SIZE = 100_000
 
+#: In memory, k-means sees every row up to this many; beyond, it runs on a
+#: uniform sample of this size and one pass assigns every row to its centre.
+KMEANS_SAMPLE_SIZE = 20_000
+
 
 class DataSource(Protocol):
     """What the EM loop and the initialisation need from the data."""
@@ -49,7 +53,12 @@ class DataSource(Protocol):
 
 
 class InMemorySource:
-    """A validated array in memory; initialisation sees every row."""
+    """A validated array in memory.
+
+    Initialisation sees every row, except that k-means on more than
+    ``KMEANS_SAMPLE_SIZE`` numpy rows runs on a uniform sample of that size
+    (Lloyd's iterations on all rows would cost more than EM itself).
+    """
 
     def __init__(
         self, X: Any, sample_weight: np.ndarray | None, chunk_size: int | None
@@ -64,11 +73,39 @@ class InMemorySource:
         return dataset_stats(self.X, self.sample_weight, params, self.chunk_size)
 
     def initial_stats(self, method, n_components, scatter_kind, random_state) -> Stats:
+        sampled = (
+            method == "kmeans"
+            and self.n_samples > KMEANS_SAMPLE_SIZE
+            and isinstance(self.X, np.ndarray)
+        )
+        if sampled:
+            return sampled_initial_stats(
+                self, method, n_components, scatter_kind, random_state
+            )
         resp = initial_responsibilities(
             method, self.X, n_components, self.sample_weight, random_state
         )
         return responsibilities_stats(
             self.X, resp, self.sample_weight, scatter_kind, self.chunk_size
+        )
+
+    def sample(self, random_state: np.random.RandomState):
+        chosen = np.sort(
+            random_state.choice(self.n_samples, KMEANS_SAMPLE_SIZE, replace=False)
+        )
+        weights = None if self.sample_weight is None else self.sample_weight[chosen]
+        return self.X[chosen], weights
+
+    def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
+        size = resolve_chunk_size(self.chunk_size, len(centers), 1)
+        return sum(
+            assignment_chunk_stats(
+                self.X[rows],
+                None if self.sample_weight is None else self.sample_weight[rows],
+                centers,
+                scatter_kind,
+            )
+            for rows in row_slices(self.n_samples, size)
         )
 
 

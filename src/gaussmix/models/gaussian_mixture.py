@@ -458,7 +458,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_components = len(self.weights_)
 
         def on_array(A: Array) -> Array:
-            size = resolve_chunk_size(self.chunk_size, n_components, A.shape[1], A)
+            width = get_family(self.covariance_type).row_width(n_components, A.shape[1])
+            size = resolve_chunk_size(self.chunk_size, width, 1, A)
             params = self._fitted_params(A)
             parts = [
                 row_function(A[rows], params) for rows in row_slices(A.shape[0], size)

@@ -79,6 +79,17 @@ class CovarianceFamily:
         """The covariances as an (n_components, D, D) array."""
         raise NotImplementedError
 
+    @classmethod
+    def row_width(cls, n_components: int, n_features: int) -> int:
+        """Numbers held per row by the E-step's largest temporaries.
+
+        Matrix layouts whiten every row once per component, (n, K, D);
+        variance layouts only need (n, K) and (n, D) blocks.
+        """
+        if cls.matrix_layout:
+            return n_components * n_features
+        return n_components + n_features
+
     # -- estimation --------------------------------------------------------
     @classmethod
     def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:

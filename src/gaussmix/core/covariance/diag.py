@@ -53,13 +53,13 @@ class DiagRepresentation(CovarianceFamily):
         Xc = X - centre
         mc = means - centre
         precisions = precisions_cholesky * precisions_cholesky
-        mahalanobis = (
-            (mc * mc * precisions).sum(1)[None, :]
-            - 2.0 * (Xc @ (mc * precisions).T)
-            + (Xc * Xc) @ precisions.T
+        # the whole quadratic form in one GEMM: [x, x^2] @ [m p; -p/2]
+        features = xp.concatenate([Xc, Xc * Xc], axis=1)
+        coefficients = xp.concatenate([mc * precisions, -0.5 * precisions], axis=1)
+        constant = xp.log(precisions_cholesky).sum(1) - 0.5 * (
+            X.shape[1] * LOG_2PI + (mc * mc * precisions).sum(1)
         )
-        log_det = xp.log(precisions_cholesky).sum(1)
-        return -0.5 * (X.shape[1] * LOG_2PI + mahalanobis) + log_det
+        return features @ coefficients.T + constant[None, :]
 
     @staticmethod
     def full_covariances(

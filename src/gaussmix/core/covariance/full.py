@@ -27,9 +27,8 @@ class FullRepresentation(CovarianceFamily):
     def precision_cholesky(covariances: Array) -> Array:
         xp = get_backend(covariances)
         lower = xp.cholesky(covariances)
-        eye = xp.eye(covariances.shape[-1], covariances.dtype, like=covariances)
         # precision = L^-T L^-1 = U U^T with U = L^-T upper triangular
-        return xp.matrix_transpose(xp.solve_triangular(lower, eye, lower=True))
+        return xp.matrix_transpose(xp.invert_lower(lower))
 
     @staticmethod
     def precisions(precisions_cholesky: np.ndarray) -> np.ndarray:
@@ -68,8 +67,10 @@ class FullRepresentation(CovarianceFamily):
             X.shape[0], n_components, n_features
         )
         offsets = (means - centre)[:, None, :] @ precisions_cholesky
-        projected = projected - offsets[:, 0, :]
-        mahalanobis = (projected * projected).sum(-1)
+        # in place: the (n, K, D) block is the E-step's largest temporary
+        projected -= offsets[:, 0, :]
+        projected *= projected
+        mahalanobis = projected.sum(-1)
         log_det = xp.log(xp.diagonal(precisions_cholesky)).sum(-1)
         return -0.5 * (n_features * LOG_2PI + mahalanobis) + log_det
 
