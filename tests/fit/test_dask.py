@@ -12,6 +12,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import GaussianMixture
+from tests.fit.same_start import assert_same_fit, shared_start
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -41,48 +42,24 @@ def data():
     return X
 
 
-def _start(X, covariance_type):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        seed = GaussianMixture(
-            4,
-            covariance_type=covariance_type,
-            max_iter=1,
-            init_params="random_from_data",
-            random_state=1,
-        ).fit(X)
-    return dict(
-        weights_init=seed.weights_,
-        means_init=seed.means_,
-        precisions_init=seed.precisions_,
-    )
-
-
-def _assert_same(a, b):
-    assert a.n_iter_ == b.n_iter_
-    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=1e-10)
-    for name in ("weights_", "means_", "covariances_"):
-        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-8)
-
-
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_dask_fit_equals_in_memory_fit(client, data, covariance_type):
     X = da.from_array(data, chunks=(700, 3))
-    start = _start(data, covariance_type)
+    start = shared_start(data, covariance_type)
     kwargs = dict(covariance_type=covariance_type, tol=1e-8, **start)
     distributed_fit = GaussianMixture(4, **kwargs).fit(X)
     in_memory = GaussianMixture(4, **kwargs).fit(data)
-    _assert_same(distributed_fit, in_memory)
+    assert_same_fit(distributed_fit, in_memory)
 
 
 def test_weighted_dask_fit_equals_in_memory_fit(client, data):
     w = np.random.RandomState(0).randint(0, 3, size=len(data)).astype(float)
-    start = _start(data, "full")
+    start = shared_start(data, "full")
     a = GaussianMixture(4, tol=1e-8, **start).fit(
         da.from_array(data, chunks=(1000, 3)), sample_weight=da.from_array(w, 1000)
     )
     b = GaussianMixture(4, tol=1e-8, **start).fit(data, sample_weight=w)
-    _assert_same(a, b)
+    assert_same_fit(a, b)
 
 
 def test_predictions_on_dask_arrays_are_dask_arrays(client, data):
@@ -115,7 +92,7 @@ def test_nan_in_a_dask_array_is_refused(client, data):
 def test_a_killed_worker_does_not_change_the_result(client, data):
     big = np.vstack([data] * 10)
     X = da.from_array(big, chunks=(2000, 3))
-    start = _start(data, "full")
+    start = shared_start(data, "full")
     kwargs = dict(tol=0.0, max_iter=60, **start)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import GaussianMixture
+from tests.fit.same_start import assert_same_fit, shared_start
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -20,42 +18,16 @@ def data():
     return X
 
 
-def _start(X, covariance_type):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        seed = GaussianMixture(
-            4,
-            covariance_type=covariance_type,
-            max_iter=1,
-            init_params="random_from_data",
-            random_state=1,
-        ).fit(X)
-    return dict(
-        weights_init=seed.weights_,
-        means_init=seed.means_,
-        precisions_init=seed.precisions_,
-    )
-
-
-def _assert_same(a, b):
-    assert a.n_iter_ == b.n_iter_
-    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=1e-10)
-    for name in ("weights_", "means_", "covariances_"):
-        np.testing.assert_allclose(
-            getattr(a, name), getattr(b, name), rtol=1e-8, atol=1e-12
-        )
-
-
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_npy_memmap_fit_equals_in_memory_fit(tmp_path, data, covariance_type):
     path = tmp_path / "rows.npy"
     np.save(path, data)
     on_disk = np.load(path, mmap_mode="r")
     kwargs = dict(covariance_type=covariance_type, tol=1e-8, chunk_size=450)
-    start = _start(data, covariance_type)
+    start = shared_start(data, covariance_type)
     streamed = GaussianMixture(4, **kwargs, **start).fit(on_disk)
     in_memory = GaussianMixture(4, **kwargs, **start).fit(data)
-    _assert_same(streamed, in_memory)
+    assert_same_fit(streamed, in_memory)
     np.testing.assert_allclose(
         streamed.score_samples(on_disk), in_memory.score_samples(data), rtol=1e-10
     )
@@ -72,36 +44,36 @@ def test_raw_memmap_with_offset_and_float32(tmp_path, data):
     mapped = np.memmap(
         path, dtype=np.float32, mode="r", offset=header, shape=values.shape
     )
-    start = _start(data, "diag")
+    start = shared_start(data, "diag")
     streamed = GaussianMixture(4, covariance_type="diag", chunk_size=333, **start)
     streamed.fit(mapped)
     in_memory = GaussianMixture(4, covariance_type="diag", chunk_size=333, **start)
     in_memory.fit(values)
     assert streamed.means_.dtype == np.float32
-    _assert_same(streamed, in_memory)
+    assert_same_fit(streamed, in_memory)
 
 
 def test_a_slice_of_a_memmap_reads_its_own_rows(tmp_path, data):
     path = tmp_path / "rows.npy"
     np.save(path, data)
     view = np.load(path, mmap_mode="r")[1000:2500]
-    start = _start(data[1000:2500], "full")
+    start = shared_start(data[1000:2500], "full")
     a = GaussianMixture(4, tol=1e-8, **start).fit(view)
     b = GaussianMixture(4, tol=1e-8, **start).fit(data[1000:2500])
-    _assert_same(a, b)
+    assert_same_fit(a, b)
 
 
 def test_hdf5_dataset_fit_equals_in_memory_fit(tmp_path, data):
     h5py = pytest.importorskip("h5py")
     with h5py.File(tmp_path / "rows.h5", "w") as handle:
         handle.create_dataset("X", data=data, chunks=(500, 3))
-    start = _start(data, "full")
+    start = shared_start(data, "full")
     with h5py.File(tmp_path / "rows.h5", "r") as handle:
         streamed = GaussianMixture(4, tol=1e-8, chunk_size=700, **start)
         streamed.fit(handle["X"])
         labels = streamed.predict(handle["X"])
     in_memory = GaussianMixture(4, tol=1e-8, **start).fit(data)
-    _assert_same(streamed, in_memory)
+    assert_same_fit(streamed, in_memory)
     np.testing.assert_array_equal(labels, in_memory.predict(data))
 
 
@@ -115,11 +87,11 @@ def test_zarr_array_fit_equals_in_memory_fit(tmp_path, data):
         dtype="f8",
     )
     stored[:] = data
-    start = _start(data, "tied")
+    start = shared_start(data, "tied")
     streamed = GaussianMixture(4, covariance_type="tied", tol=1e-8, **start)
     streamed.fit(stored)
     in_memory = GaussianMixture(4, covariance_type="tied", tol=1e-8, **start).fit(data)
-    _assert_same(streamed, in_memory)
+    assert_same_fit(streamed, in_memory)
 
 
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random_from_data"])
