@@ -77,3 +77,13 @@ class MixtureParams:
             covariances=convert(self.covariances),
             precisions_cholesky=convert(self.precisions_cholesky),
         )
+
+    def contiguous(self) -> MixtureParams:
+        """These (numpy) parameters with every array C-contiguous."""
+        return replace(
+            self,
+            weights=np.ascontiguousarray(self.weights),
+            means=np.ascontiguousarray(self.means),
+            covariances=np.ascontiguousarray(self.covariances),
+            precisions_cholesky=np.ascontiguousarray(self.precisions_cholesky),
+        )

@@ -352,8 +352,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _set_params_from(
         self, params: MixtureParams, dtype: Any, like: Array | None = None
     ) -> None:
-        """Set the fitted attributes, as numpy or on ``like``'s device."""
-        params = params.to_numpy(dtype)
+        """Set the fitted attributes, as numpy or on ``like``'s device.
+
+        Arrays are stored C-contiguous so that a model and its saved copy
+        compute with the same memory layout, hence bit for bit the same.
+        """
+        params = params.to_numpy(dtype).contiguous()
         precisions = params.family.precisions(
             params.precisions_cholesky.astype(np.float64)
         ).astype(dtype)
