@@ -8,13 +8,14 @@ its modules from its hyperparameters and ``n_features_in_`` with
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
@@ -40,15 +41,18 @@ def seeded_generator(seed: int, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
-def build_seeded(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
-    """``build()`` with torch's global generator seeded, and then restored.
+@contextlib.contextmanager
+def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
+    """Torch's global generators seeded inside, and restored afterwards.
 
-    Layers draw their initial weights from the global generator; forking it
-    keeps a fit repeatable without changing the caller's random stream.
+    Initial weights and dropout masks come from the global generators;
+    forking them keeps a fit repeatable without changing the caller's
+    random stream.
     """
-    with torch.random.fork_rng(devices=[]):
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
-        return build()
+        yield
 
 
 def check_rows(estimator: Any, X: Array, *, reset: bool) -> np.ndarray:
@@ -123,3 +127,27 @@ def check_hidden_sizes(sizes: Any) -> tuple[int, ...] | None:
             "hidden_layer_sizes must be a tuple of positive integers or None, "
             f"got {sizes!r}."
         ) from None
+
+
+class PlainStateNetworkMixin:
+    """Seeded training and modules rebuilt from ``network_state_``.
+
+    The estimator provides ``_build_networks()`` (untrained modules from its
+    hyperparameters and ``n_features_in_``) and ``_train(X, settings,
+    seed)``, which sets ``network_state_``.
+    """
+
+    def _train_seeded(self, X: np.ndarray, settings: dict[str, Any]) -> None:
+        seed = draw_seed(self.random_state)
+        with seeded_torch(seed, settings["device"]):
+            self._train(X, settings, seed)
+
+    def _network(self) -> nn.Module:
+        """The trained modules, rebuilt from ``network_state_`` when needed."""
+        check_is_fitted(self, "network_state_")
+        cached = getattr(self, "_cached_network", None)
+        if cached is None or cached[0] is not self.network_state_:
+            network = load_numpy_state(self._build_networks(), self.network_state_)
+            network = network.to(resolve_device(self.device))
+            self._cached_network = (self.network_state_, network)
+        return self._cached_network[1]

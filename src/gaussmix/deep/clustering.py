@@ -24,7 +24,9 @@ from gaussmix.nn.training import train
 logger = logging.getLogger("gaussmix")
 
 
-class DeepGaussianMixtureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
+class DeepGaussianMixtureClustering(
+    common.PlainStateNetworkMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
     """Deep clustering with a Gaussian mixture prior on an autoencoder's codes.
 
     The variational deep embedding of Jiang et al. (2017, "VaDE"): ``fit``
@@ -205,18 +207,6 @@ class DeepGaussianMixtureClustering(ClusterMixin, TransformerMixin, BaseEstimato
             settings["reconstruction"],
         )
 
-    def _network(self) -> VariationalClusteringNetwork:
-        """The trained modules, rebuilt from ``network_state_`` when needed."""
-        check_is_fitted(self, "network_state_")
-        cached = getattr(self, "_cached_network", None)
-        if cached is None or cached[0] is not self.network_state_:
-            device = common.resolve_device(self.device)
-            network = common.load_numpy_state(
-                self._build_networks(), self.network_state_
-            ).to(device)
-            self._cached_network = (self.network_state_, network)
-        return self._cached_network[1]
-
     def _scaled(self, X: np.ndarray) -> np.ndarray:
         return (X - self.x_offset_) / self.x_scale_
 
@@ -241,9 +231,12 @@ class DeepGaussianMixtureClustering(ClusterMixin, TransformerMixin, BaseEstimato
                 f"X has {len(X)}. Lower n_clusters or give more rows."
             )
         self._set_scaling(X, settings["reconstruction"])
+        self._train_seeded(X, settings)
+        return self
+
+    def _train(self, X: np.ndarray, settings: dict[str, Any], seed: int) -> None:
         device = settings["device"]
-        seed = common.draw_seed(self.random_state)
-        network = common.build_seeded(seed, self._build_networks).to(device)
+        network = self._build_networks().to(device)
         rows = common.as_tensor(self._scaled(X), device)
         generator = torch.Generator().manual_seed(seed)
         draws = common.seeded_generator(seed, device)
@@ -306,7 +299,6 @@ class DeepGaussianMixtureClustering(ClusterMixin, TransformerMixin, BaseEstimato
         self.loss_curve_ = joint.train_losses if joint else []
         self._store(network)
         self.labels_ = self.predict(X)
-        return self
 
     def _set_scaling(self, X: np.ndarray, reconstruction: str) -> None:
         if reconstruction == "bernoulli":

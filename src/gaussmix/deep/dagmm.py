@@ -70,7 +70,7 @@ class DAGMMNetwork(nn.Module):
         return torch.softmax(self.estimator(features), dim=-1)
 
 
-class DAGMM(OutlierMixin, BaseEstimator):
+class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     """Deep autoencoding Gaussian mixture model for unsupervised anomaly detection.
 
     Follows scikit-learn's outlier detectors: ``score_samples`` is higher
@@ -220,16 +220,6 @@ class DAGMM(OutlierMixin, BaseEstimator):
         )
         return DAGMMNetwork(encoder, decoder, estimator)
 
-    def _network(self) -> DAGMMNetwork:
-        check_is_fitted(self, "network_state_")
-        cached = getattr(self, "_cached_network", None)
-        if cached is None or cached[0] is not self.network_state_:
-            network = common.load_numpy_state(
-                self._build_networks(), self.network_state_
-            ).to(common.resolve_device(self.device))
-            self._cached_network = (self.network_state_, network)
-        return self._cached_network[1]
-
     def fit(self, X: Array, y: Any = None) -> DAGMM:
         """Train the networks on rows assumed mostly normal.
 
@@ -245,9 +235,12 @@ class DAGMM(OutlierMixin, BaseEstimator):
         settings = self._settings()
         X = common.check_rows(self, X, reset=True)
         self.x_offset_, self.x_scale_ = common.centre_and_scale(X)
+        self._train_seeded(X, settings)
+        return self
+
+    def _train(self, X: np.ndarray, settings: dict[str, Any], seed: int) -> None:
         device = settings["device"]
-        seed = common.draw_seed(self.random_state)
-        network = common.build_seeded(seed, self._build_networks).to(device)
+        network = self._build_networks().to(device)
         rows = common.as_tensor((X - self.x_offset_) / self.x_scale_, device)
 
         def loss(x: torch.Tensor) -> torch.Tensor:
@@ -302,7 +295,6 @@ class DAGMM(OutlierMixin, BaseEstimator):
         self.offset_ = float(
             np.percentile(training_scores, 100.0 * settings["contamination"])
         )
-        return self
 
     def _features(self, X: np.ndarray) -> np.ndarray:
         network = self._network()
