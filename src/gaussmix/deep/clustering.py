@@ -1,0 +1,407 @@
+"""DeepGaussianMixtureClustering: clusters under a Gaussian mixture latent prior."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from gaussmix._typing import Array, RandomStateLike
+from gaussmix.deep import _common as common
+from gaussmix.deep.networks import ACTIVATIONS, default_hidden_sizes, mlp, output_width
+from gaussmix.deep.variational import VariationalClusteringNetwork
+from gaussmix.models import GaussianMixture
+from gaussmix.models import _validation as check
+from gaussmix.nn import GaussianMixtureDensity
+from gaussmix.nn.training import train
+
+logger = logging.getLogger("gaussmix")
+
+
+class DeepGaussianMixtureClustering(
+    common.PlainStateNetworkMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
+    """Deep clustering with a Gaussian mixture prior on an autoencoder's codes.
+
+    The variational deep embedding of Jiang et al. (2017, "VaDE"): ``fit``
+
+    1. pretrains the encoder and decoder as an autoencoder,
+    2. fits the latent mixture to the codes with gaussmix's EM
+       (:class:`gaussmix.GaussianMixture`, best of ``n_init`` starts),
+    3. trains encoder, decoder and mixture (a
+       :class:`gaussmix.nn.GaussianMixtureDensity`) together by maximising
+       the evidence lower bound.
+
+    A row's cluster is the component most responsible for its code.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    latent_dim : int, default=10
+        Dimension of the codes.
+    encoder : torch.nn.Module, optional
+        Maps rows ``(batch, n_features)`` to features ``(batch, width)``; two
+        linear heads giving the mean and log-variance of the code are added.
+        Default: an MLP of widths ``hidden_layer_sizes``. Copied, never
+        modified.
+    decoder : torch.nn.Module, optional
+        Maps codes ``(batch, latent_dim)`` to ``(batch, n_features)``.
+        Default: the mirror MLP of the default encoder.
+    hidden_layer_sizes : tuple of int, optional
+        Widths of the default encoder (the decoder reverses them); None sizes
+        them from the number of features (``networks.default_hidden_sizes``).
+    activation : {'relu', 'tanh', 'gelu', 'silu', 'elu'}, default='relu'
+    reconstruction : {'gaussian', 'bernoulli'}, default='gaussian'
+        Observation model. ``'gaussian'`` centres the features, divides them
+        by one common scale and learns one noise variance; ``'bernoulli'``
+        needs data in [0, 1] (pixel intensities) and is not rescaled.
+    covariance_type : {'diag', 'spherical'}, default='diag'
+        Covariances of the latent mixture's components.
+    pretrain_epochs : int, default=50
+    max_epochs : int, default=100
+        Epochs of joint training.
+    learning_rate : float, default=1e-3
+        Adam's step size, in both phases.
+    batch_size : int, default=128
+    n_init : int, default=5
+        EM starts of the initial latent mixture.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the batches, the draws of codes and the EM starts;
+        a seed gives the same fit on the CPU.
+    device : str or torch.device, default=None
+        Where to train; None is the CPU.
+    verbose : int, default=0
+        1 shows a progress bar per phase, 2 also logs every epoch.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Clusters of the training rows.
+    weights_ : ndarray of shape (n_clusters,)
+    means_ : ndarray of shape (n_clusters, latent_dim)
+    covariances_ : ndarray of shape (n_clusters, latent_dim) or (n_clusters,)
+        The latent mixture, in scikit-learn's layout for its covariance type.
+    network_state_ : dict of str to ndarray
+        Every trained weight; see Notes.
+    x_offset_ : ndarray of shape (n_features_in_,)
+    x_scale_ : float
+        The rows are ``(X - x_offset_) / x_scale_`` inside the networks.
+    pretrain_loss_curve_ : list of float
+    loss_curve_ : list of float
+        Negative evidence lower bound per epoch of joint training.
+    n_features_in_ : int
+
+    Notes
+    -----
+    The fitted state is plain (arrays and numbers). ``_build_networks()``
+    rebuilds the untrained modules from the hyperparameters and
+    ``n_features_in_``, and ``network_state_`` loads into them; the
+    estimator does this itself on first use after being restored.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        latent_dim: int = 10,
+        encoder: nn.Module | None = None,
+        decoder: nn.Module | None = None,
+        hidden_layer_sizes: tuple[int, ...] | None = None,
+        activation: str = "relu",
+        reconstruction: str = "gaussian",
+        covariance_type: str = "diag",
+        pretrain_epochs: int = 50,
+        max_epochs: int = 100,
+        learning_rate: float = 1e-3,
+        batch_size: int = 128,
+        n_init: int = 5,
+        n_neighbors: int = 10,
+        random_state: RandomStateLike = None,
+        device: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.encoder = encoder
+        self.decoder = decoder
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.reconstruction = reconstruction
+        self.covariance_type = covariance_type
+        self.pretrain_epochs = pretrain_epochs
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_init = n_init
+        self.n_neighbors = n_neighbors
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    def _settings(self) -> dict[str, Any]:
+        for name in ("encoder", "decoder"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, nn.Module):
+                raise TypeError(
+                    f"{name} must be a torch.nn.Module or None, got "
+                    f"{type(value).__name__}."
+                )
+        sizes = common.check_hidden_sizes(self.hidden_layer_sizes)
+        return {
+            "n_clusters": check.check_int("n_clusters", self.n_clusters, 1),
+            "latent_dim": check.check_int("latent_dim", self.latent_dim, 1),
+            "hidden_layer_sizes": sizes,
+            "activation": check.check_choice(
+                "activation", self.activation, sorted(ACTIVATIONS)
+            ),
+            "reconstruction": check.check_choice(
+                "reconstruction", self.reconstruction, ["gaussian", "bernoulli"]
+            ),
+            "covariance_type": check.check_choice(
+                "covariance_type", self.covariance_type, ["diag", "spherical"]
+            ),
+            "pretrain_epochs": check.check_int(
+                "pretrain_epochs", self.pretrain_epochs, 0
+            ),
+            "max_epochs": check.check_int("max_epochs", self.max_epochs, 0),
+            "learning_rate": check.check_float(
+                "learning_rate", self.learning_rate, 0.0, inclusive=False
+            ),
+            "batch_size": check.check_int("batch_size", self.batch_size, 1),
+            "n_init": check.check_int("n_init", self.n_init, 1),
+            "n_neighbors": check.check_int("n_neighbors", self.n_neighbors, 0),
+            "verbose": check.check_int("verbose", self.verbose, 0),
+            "device": common.resolve_device(self.device),
+        }
+
+    def _build_networks(self) -> VariationalClusteringNetwork:
+        """Untrained modules for ``n_features_in_`` rows (weights from torch's
+        global generator; seed it for repeatable weights)."""
+        settings = self._settings()
+        n_features, latent = self.n_features_in_, settings["latent_dim"]
+        sizes = settings["hidden_layer_sizes"] or default_hidden_sizes(n_features)
+        activation = settings["activation"]
+        if self.encoder is None:
+            encoder = mlp((n_features, *sizes), activation)
+        else:
+            encoder = copy.deepcopy(self.encoder)
+        if self.decoder is None:
+            widths = (latent, *reversed(sizes), n_features)
+            decoder = mlp(widths, activation, final_activation=False)
+        else:
+            decoder = copy.deepcopy(self.decoder)
+        return VariationalClusteringNetwork(
+            encoder,
+            decoder,
+            output_width(encoder, n_features),
+            latent,
+            settings["n_clusters"],
+            settings["covariance_type"],
+            settings["reconstruction"],
+        )
+
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.x_offset_) / self.x_scale_
+
+    # ------------------------------------------------------------------
+    def fit(self, X: Array, y: Any = None) -> DeepGaussianMixtureClustering:
+        """Pretrain, initialise the latent mixture by EM, and train jointly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : DeepGaussianMixtureClustering
+        """
+        settings = self._settings()
+        X = common.check_rows(self, X, reset=True)
+        if len(X) < settings["n_clusters"]:
+            raise ValueError(
+                f"n_clusters={settings['n_clusters']} needs at least as many rows; "
+                f"X has {len(X)}. Lower n_clusters or give more rows."
+            )
+        self._set_scaling(X, settings["reconstruction"])
+        self._train_seeded(X, settings)
+        return self
+
+    def _train(self, X: np.ndarray, settings: dict[str, Any], seed: int) -> None:
+        device = settings["device"]
+        network = self._build_networks().to(device)
+        rows = common.as_tensor(self._scaled(X), device)
+        generator = torch.Generator().manual_seed(seed)
+        draws = common.seeded_generator(seed, device)
+        neighbours = self._neighbours(rows, settings["n_neighbors"])
+
+        def target(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            if neighbours is None:
+                return x
+            column = torch.randint(
+                neighbours.shape[1], (len(index),), generator=draws, device=device
+            )
+            return rows[neighbours[index, column]]
+
+        def autoencoder_loss(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            return network.autoencoder_loss(x, target(x, index))
+
+        def negative_elbo(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            return -network.elbo(x, draws, target(x, index)).mean()
+
+        data = (rows, torch.arange(len(rows), device=device))
+        options = {
+            "learning_rate": settings["learning_rate"],
+            "weight_decay": 0.0,
+            "batch_size": settings["batch_size"],
+            "tol": 0.0,
+            "generator": generator,
+            "verbose": settings["verbose"],
+        }
+        pretrain = (
+            train(
+                network,
+                autoencoder_loss,
+                data,
+                None,
+                max_epochs=max(settings["pretrain_epochs"], 1),
+                n_iter_no_change=max(settings["pretrain_epochs"], 1),
+                description="autoencoder",
+                **options,
+            )
+            if settings["pretrain_epochs"]
+            else None
+        )
+        self._initialise_prior(network, rows, settings, seed)
+        joint = (
+            train(
+                network,
+                negative_elbo,
+                data,
+                None,
+                max_epochs=max(settings["max_epochs"], 1),
+                n_iter_no_change=max(settings["max_epochs"], 1),
+                description="deep clustering",
+                **options,
+            )
+            if settings["max_epochs"]
+            else None
+        )
+        network.eval()
+        self.pretrain_loss_curve_ = pretrain.train_losses if pretrain else []
+        self.loss_curve_ = joint.train_losses if joint else []
+        self._store(network)
+        self.labels_ = self.predict(X)
+
+    def _set_scaling(self, X: np.ndarray, reconstruction: str) -> None:
+        if reconstruction == "bernoulli":
+            if X.min() < 0 or X.max() > 1:
+                raise ValueError(
+                    "reconstruction='bernoulli' needs every value in [0, 1]; X "
+                    f"ranges over [{X.min():.4g}, {X.max():.4g}]. Divide by the "
+                    "largest intensity or use reconstruction='gaussian'."
+                )
+            self.x_offset_ = np.zeros(X.shape[1])
+            self.x_scale_ = 1.0
+            return
+        self.x_offset_, self.x_scale_ = common.centre_and_scale(X)
+
+    @staticmethod
+    def _neighbours(rows: torch.Tensor, n_neighbors: int) -> torch.Tensor | None:
+        """Each row's index and its ``n_neighbors`` nearest rows, (N, k + 1)."""
+        if n_neighbors == 0:
+            return None
+        if n_neighbors >= len(rows):
+            raise ValueError(
+                f"n_neighbors={n_neighbors} must be smaller than the number of rows "
+                f"({len(rows)}); lower it."
+            )
+        distances = torch.cdist(rows, rows)
+        # the row itself sorts first (distance 0) and stays a target
+        return distances.topk(n_neighbors + 1, largest=False).indices
+
+    def _initialise_prior(
+        self,
+        network: VariationalClusteringNetwork,
+        rows: torch.Tensor,
+        settings: dict[str, Any],
+        seed: int,
+    ) -> None:
+        with torch.no_grad():
+            codes = torch.cat(
+                [
+                    network.encode(rows[start : start + common.PREDICT_BATCH])[0]
+                    for start in range(0, len(rows), common.PREDICT_BATCH)
+                ]
+            )
+        codes = codes.to("cpu", torch.float64).numpy()
+        mixture = GaussianMixture(
+            settings["n_clusters"],
+            covariance_type=settings["covariance_type"],
+            n_init=settings["n_init"],
+            reg_covar=1e-4 * max(float(codes.var()), 1e-12),
+            random_state=seed,
+        ).fit(codes)
+        fitted = GaussianMixtureDensity.from_estimator(mixture, dtype=torch.float32)
+        network.prior.load_state_dict(fitted.state_dict())
+
+    def _store(self, network: VariationalClusteringNetwork) -> None:
+        self.network_state_ = common.state_to_numpy(network)
+        self._cached_network = (self.network_state_, network)
+        with torch.no_grad():
+            prior = network.prior
+            self.weights_ = prior.weights.to("cpu", torch.float64).numpy()
+            self.means_ = prior.means.to("cpu", torch.float64).numpy()
+            self.covariances_ = prior.covariances.to("cpu", torch.float64).numpy()
+
+    # ------------------------------------------------------------------
+    def _checked(self, X: Array) -> np.ndarray:
+        check_is_fitted(self, "network_state_")
+        return self._scaled(common.check_rows(self, X, reset=False))
+
+    def transform(self, X: Array) -> np.ndarray:
+        """Latent codes: the means of ``q(z | x)``, shape (n_samples, latent_dim)."""
+        network = self._network()
+        return common.batched(
+            lambda x: network.encode(x)[0], self._checked(X), _device(network)
+        )
+
+    def predict_proba(self, X: Array) -> np.ndarray:
+        """Cluster responsibilities at each row's code, (n_samples, n_clusters)."""
+        network = self._network()
+
+        def proba(x: torch.Tensor) -> torch.Tensor:
+            return network.prior.log_responsibilities(network.encode(x)[0]).exp()
+
+        return common.batched(proba, self._checked(X), _device(network))
+
+    def predict(self, X: Array) -> np.ndarray:
+        """The most responsible cluster of each row, shape (n_samples,)."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def score_samples(self, X: Array) -> np.ndarray:
+        """Evidence lower bound of each row at its posterior-mean code.
+
+        In the units of the rows as given (the scaling's Jacobian is taken
+        into account for the Gaussian model), shape (n_samples,). The
+        reconstruction term is evaluated at the code's mean rather than
+        averaged over draws, so the value is deterministic.
+        """
+        network = self._network()
+        values = common.batched(network.elbo, self._checked(X), _device(network))
+        return values - self.n_features_in_ * np.log(self.x_scale_)
+
+    def score(self, X: Array, y: Any = None) -> float:
+        """Average of :meth:`score_samples`."""
+        return float(np.mean(self.score_samples(X)))
+
+
+def _device(module: nn.Module) -> torch.device:
+    return next(module.parameters()).device

@@ -1,0 +1,333 @@
+"""DAGMM: anomaly scores from a mixture estimated inside an autoencoder.
+
+The deep autoencoding Gaussian mixture model of Zong et al. (2018). A
+compression network encodes each row and appends two reconstruction
+features (relative Euclidean error and cosine similarity); an estimation
+network assigns these codes soft memberships, from which a Gaussian mixture
+is estimated in closed form on every batch. The sample energy (the negative
+log-density of the code under that mixture) is trained down together with
+the reconstruction error, and scores anomalies afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from gaussmix._typing import Array, RandomStateLike
+from gaussmix.deep import _common as common
+from gaussmix.deep.energy import mixture_statistics, sample_energy
+from gaussmix.deep.networks import ACTIVATIONS, mlp
+from gaussmix.models import _validation as check
+from gaussmix.nn.training import train
+
+#: Floor of a row's norm in the relative error, per sqrt(feature): a row at
+#: the centre of the data would otherwise divide by zero.
+NORM_FLOOR = 1e-3
+
+
+class DAGMMNetwork(nn.Module):
+    """Compression and estimation networks of DAGMM.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Rows (B, D) to codes (B, latent_dim).
+    decoder : nn.Module
+        Codes (B, latent_dim) to rows (B, D).
+    estimator : nn.Module
+        Features (B, latent_dim + 2) to membership logits (B, K).
+    """
+
+    def __init__(
+        self, encoder: nn.Module, decoder: nn.Module, estimator: nn.Module
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.estimator = estimator
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reconstruction (B, D) and the features z (B, latent_dim + 2)."""
+        code = self.encoder(x)
+        reconstruction = self.decoder(code)
+        floor = NORM_FLOOR * x.shape[-1] ** 0.5
+        x_norm = x.norm(dim=-1).clamp_min(floor)
+        relative_error = (x - reconstruction).norm(dim=-1) / x_norm
+        cosine = (x * reconstruction).sum(-1) / (
+            x_norm * reconstruction.norm(dim=-1).clamp_min(floor)
+        )
+        features = torch.cat([code, relative_error[:, None], cosine[:, None]], dim=1)
+        return reconstruction, features
+
+    def membership(self, features: torch.Tensor) -> torch.Tensor:
+        """Soft memberships (B, K) from the estimation network."""
+        return torch.softmax(self.estimator(features), dim=-1)
+
+
+class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
+    """Deep autoencoding Gaussian mixture model for unsupervised anomaly detection.
+
+    Follows scikit-learn's outlier detectors: ``score_samples`` is higher
+    for normal rows (it is minus the sample energy, the log-density of a
+    row's features under the estimated mixture), ``decision_function`` is
+    negative for outliers, and ``predict`` returns +1 (inlier) or -1.
+
+    Parameters
+    ----------
+    n_components : int, default=4
+        Components of the mixture over the features.
+    latent_dim : int, default=2
+        Width of the compression network's code.
+    hidden_layer_sizes : tuple of int, optional
+        Widths of the encoder's hidden layers (the decoder mirrors them);
+        None uses ``(min(60, 2 D), 30, 10)`` for D features.
+    estimation_hidden : int, default=10
+        Width of the estimation network's hidden layer.
+    dropout : float, default=0.5
+        Dropout in the estimation network.
+    activation : {'tanh', 'relu', 'gelu', 'silu', 'elu'}, default='tanh'
+    lambda_energy : float, default=0.1
+        Weight of the mean sample energy in the loss.
+    lambda_covariance : float, default=0.005
+        Weight of the penalty ``sum_k sum_j 1 / Sigma_k[j, j]``, which keeps
+        the mixture from collapsing onto a point.
+    jitter : float, default=1e-6
+        Added to the diagonal of every covariance before its Cholesky factor.
+    contamination : float, default=0.1
+        Expected proportion of outliers in the training rows; sets ``offset_``.
+    learning_rate : float, default=1e-3
+    batch_size : int, default=128
+    max_epochs : int, default=200
+    random_state : int, RandomState instance or None, default=None
+    device : str or torch.device, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, latent_dim + 2)
+    covariances_ : ndarray of shape (n_components, latent_dim + 2, latent_dim + 2)
+        The mixture over :meth:`transform`'s features, estimated from all
+        training rows; the jitter is included.
+    offset_ : float
+        ``decision_function = score_samples - offset_``.
+    network_state_ : dict of str to ndarray
+        Every trained weight; ``_build_networks()`` rebuilds the modules.
+    x_offset_ : ndarray of shape (n_features_in_,)
+    x_scale_ : float
+        The networks see ``(X - x_offset_) / x_scale_``.
+    loss_curve_ : list of float
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        n_components: int = 4,
+        *,
+        latent_dim: int = 2,
+        hidden_layer_sizes: tuple[int, ...] | None = None,
+        estimation_hidden: int = 10,
+        dropout: float = 0.5,
+        activation: str = "tanh",
+        lambda_energy: float = 0.1,
+        lambda_covariance: float = 0.005,
+        jitter: float = 1e-6,
+        contamination: float = 0.1,
+        learning_rate: float = 1e-3,
+        batch_size: int = 128,
+        max_epochs: int = 200,
+        random_state: RandomStateLike = None,
+        device: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.n_components = n_components
+        self.latent_dim = latent_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.estimation_hidden = estimation_hidden
+        self.dropout = dropout
+        self.activation = activation
+        self.lambda_energy = lambda_energy
+        self.lambda_covariance = lambda_covariance
+        self.jitter = jitter
+        self.contamination = contamination
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _settings(self) -> dict[str, Any]:
+        sizes = common.check_hidden_sizes(self.hidden_layer_sizes)
+        contamination = check.check_float(
+            "contamination", self.contamination, 0.0, inclusive=False
+        )
+        if contamination > 0.5:
+            raise ValueError(f"contamination must be in (0, 0.5], got {contamination}.")
+        dropout = check.check_float("dropout", self.dropout, 0.0, inclusive=True)
+        if dropout >= 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+        return {
+            "n_components": check.check_int("n_components", self.n_components, 1),
+            "latent_dim": check.check_int("latent_dim", self.latent_dim, 1),
+            "hidden_layer_sizes": sizes,
+            "estimation_hidden": check.check_int(
+                "estimation_hidden", self.estimation_hidden, 1
+            ),
+            "dropout": dropout,
+            "activation": check.check_choice(
+                "activation", self.activation, sorted(ACTIVATIONS)
+            ),
+            "lambda_energy": check.check_float(
+                "lambda_energy", self.lambda_energy, 0.0, inclusive=True
+            ),
+            "lambda_covariance": check.check_float(
+                "lambda_covariance", self.lambda_covariance, 0.0, inclusive=True
+            ),
+            "jitter": check.check_float("jitter", self.jitter, 0.0, inclusive=False),
+            "contamination": contamination,
+            "learning_rate": check.check_float(
+                "learning_rate", self.learning_rate, 0.0, inclusive=False
+            ),
+            "batch_size": check.check_int("batch_size", self.batch_size, 2),
+            "max_epochs": check.check_int("max_epochs", self.max_epochs, 1),
+            "verbose": check.check_int("verbose", self.verbose, 0),
+            "device": common.resolve_device(self.device),
+        }
+
+    def _build_networks(self) -> DAGMMNetwork:
+        """Untrained networks for ``n_features_in_`` rows (weights from torch's
+        global generator)."""
+        settings = self._settings()
+        n_features, latent = self.n_features_in_, settings["latent_dim"]
+        sizes = settings["hidden_layer_sizes"] or (min(60, 2 * n_features), 30, 10)
+        activation = settings["activation"]
+        encoder = mlp((n_features, *sizes, latent), activation, final_activation=False)
+        decoder = mlp(
+            (latent, *reversed(sizes), n_features), activation, final_activation=False
+        )
+        estimator = nn.Sequential(
+            nn.Linear(latent + 2, settings["estimation_hidden"]),
+            ACTIVATIONS[activation](),
+            nn.Dropout(settings["dropout"]),
+            nn.Linear(settings["estimation_hidden"], settings["n_components"]),
+        )
+        return DAGMMNetwork(encoder, decoder, estimator)
+
+    def fit(self, X: Array, y: Any = None) -> DAGMM:
+        """Train the networks on rows assumed mostly normal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : DAGMM
+        """
+        settings = self._settings()
+        X = common.check_rows(self, X, reset=True)
+        self.x_offset_, self.x_scale_ = common.centre_and_scale(X)
+        self._train_seeded(X, settings)
+        return self
+
+    def _train(self, X: np.ndarray, settings: dict[str, Any], seed: int) -> None:
+        device = settings["device"]
+        network = self._build_networks().to(device)
+        rows = common.as_tensor((X - self.x_offset_) / self.x_scale_, device)
+
+        def loss(x: torch.Tensor) -> torch.Tensor:
+            reconstruction, features = network(x)
+            # the mixture is estimated in float64: a few numbers per batch,
+            # and its Cholesky factor stays stable when a component is tight
+            features = features.double()
+            membership = network.membership(features.float()).double()
+            weights, means, covariances = mixture_statistics(features, membership)
+            energy = sample_energy(
+                features, weights, means, covariances, settings["jitter"]
+            )
+            variances = torch.diagonal(covariances, dim1=-2, dim2=-1)
+            penalty = (1.0 / (variances + settings["jitter"])).sum()
+            error = (x - reconstruction).pow(2).sum(-1).mean()
+            return (
+                error
+                + settings["lambda_energy"] * energy.mean().float()
+                + settings["lambda_covariance"] * penalty.float()
+            )
+
+        result = train(
+            network,
+            loss,
+            (rows,),
+            None,
+            learning_rate=settings["learning_rate"],
+            weight_decay=0.0,
+            batch_size=settings["batch_size"],
+            max_epochs=settings["max_epochs"],
+            n_iter_no_change=settings["max_epochs"],
+            tol=0.0,
+            generator=torch.Generator().manual_seed(seed),
+            verbose=settings["verbose"],
+            description="DAGMM",
+        )
+        network.eval()
+        self.loss_curve_ = result.train_losses
+        self.network_state_ = common.state_to_numpy(network)
+        self._cached_network = (self.network_state_, network)
+        with torch.no_grad():
+            features = torch.as_tensor(self._features(X))
+            membership = network.membership(features.to(device, torch.float32))
+            weights, means, covariances = mixture_statistics(
+                features, membership.to("cpu", torch.float64)
+            )
+        eye = np.eye(features.shape[1])
+        self.weights_ = weights.numpy()
+        self.means_ = means.numpy()
+        self.covariances_ = covariances.numpy() + settings["jitter"] * eye
+        training_scores = self.score_samples(X)
+        self.offset_ = float(
+            np.percentile(training_scores, 100.0 * settings["contamination"])
+        )
+
+    def _features(self, X: np.ndarray) -> np.ndarray:
+        network = self._network()
+        device = next(network.parameters()).device
+        scaled = (X - self.x_offset_) / self.x_scale_
+        return common.batched(lambda x: network(x)[1], scaled, device)
+
+    def transform(self, X: Array) -> np.ndarray:
+        """The features the mixture models: code, relative error, cosine.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, latent_dim + 2)
+        """
+        check_is_fitted(self, "network_state_")
+        return self._features(common.check_rows(self, X, reset=False))
+
+    def score_samples(self, X: Array) -> np.ndarray:
+        """Minus the sample energy: higher is more normal, shape (n_samples,)."""
+        features = torch.as_tensor(self.transform(X))
+        energy = sample_energy(
+            features,
+            torch.as_tensor(self.weights_),
+            torch.as_tensor(self.means_),
+            torch.as_tensor(self.covariances_),
+            0.0,
+        )
+        return -energy.numpy()
+
+    def decision_function(self, X: Array) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Array) -> np.ndarray:
+        """+1 for inliers and -1 for outliers, shape (n_samples,)."""
+        return np.where(self.decision_function(X) < 0, -1, 1)

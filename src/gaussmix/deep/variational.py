@@ -1,0 +1,160 @@
+"""The network and the evidence lower bound of variational deep clustering.
+
+The generative model (VaDE, Jiang et al. 2017) draws a cluster
+``c ~ Cat(pi)``, a code ``z | c ~ N(mu_c, Sigma_c)`` and an observation
+``x | z`` from the decoder. The approximate posterior is
+``q(z, c | x) = q(z | x) q(c | x)`` with ``q(z | x) = N(m(x), diag s(x)^2)``
+from the encoder and ``q(c | x) = p(c | z)`` evaluated at a code drawn from
+``q(z | x)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as tf
+
+from gaussmix.nn import GaussianMixtureDensity
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+#: Smallest noise variance of the Gaussian decoder (in scaled units); keeps
+#: the likelihood bounded when a code reconstructs a row exactly.
+MIN_LOG_NOISE_VARIANCE = math.log(1e-4)
+
+
+class VariationalClusteringNetwork(nn.Module):
+    """Encoder heads, decoder and the latent Gaussian mixture prior.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Rows ``(B, D)`` to features ``(B, width)``.
+    decoder : nn.Module
+        Codes ``(B, latent_dim)`` to ``(B, D)``: means (Gaussian) or logits
+        (Bernoulli) of the observations.
+    encoder_width : int
+    latent_dim : int
+    n_clusters : int
+    covariance_type : {'diag', 'spherical'}
+        Covariances of the prior's components.
+    reconstruction : {'gaussian', 'bernoulli'}
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        encoder_width: int,
+        latent_dim: int,
+        n_clusters: int,
+        covariance_type: str,
+        reconstruction: str,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.mean_head = nn.Linear(encoder_width, latent_dim)
+        self.log_var_head = nn.Linear(encoder_width, latent_dim)
+        self.decoder = decoder
+        self.prior = GaussianMixtureDensity(n_clusters, latent_dim, covariance_type)
+        self.reconstruction = reconstruction
+        # one noise variance shared by all features, learned by maximum
+        # likelihood, balances reconstruction against the prior on any scale
+        self.log_noise_variance = nn.Parameter(torch.zeros(()))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of ``q(z | x)``, each (B, latent_dim)."""
+        features = self.encoder(x)
+        return self.mean_head(features), self.log_var_head(features)
+
+    def reconstruction_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``log p(x | z)`` of every row, shape (B,)."""
+        output = self.decoder(z)
+        if self.reconstruction == "bernoulli":
+            return -tf.binary_cross_entropy_with_logits(
+                output, x, reduction="none"
+            ).sum(-1)
+        log_var = self.log_noise_variance.clamp(min=MIN_LOG_NOISE_VARIANCE)
+        squared = (x - output).pow(2).sum(-1)
+        return -0.5 * (squared / log_var.exp() + x.shape[-1] * (LOG_2PI + log_var))
+
+    def autoencoder_loss(
+        self, x: torch.Tensor, target: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Negative reconstruction log-likelihood through the mean code."""
+        mean, _ = self.encode(x)
+        target = x if target is None else target
+        return -self.reconstruction_log_prob(target, mean).mean()
+
+    def elbo(
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator | None = None,
+        target: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Evidence lower bound of every row (B,), one reparameterised draw.
+
+        Without a generator the code is the posterior mean (a deterministic
+        value, used for scoring). ``target`` (default ``x``) is the row the
+        decoder must reconstruct.
+        """
+        mean, log_var = self.encode(x)
+        if generator is None:
+            z = mean
+        else:
+            noise = torch.randn(
+                mean.shape, generator=generator, dtype=mean.dtype, device=mean.device
+            )
+            z = mean + (0.5 * log_var).exp() * noise
+        log_resp = self.prior.log_responsibilities(z)
+        return evidence_lower_bound(
+            self.reconstruction_log_prob(x if target is None else target, z),
+            mean,
+            log_var,
+            self.prior,
+            log_resp,
+        )
+
+
+def evidence_lower_bound(
+    reconstruction_log_prob: torch.Tensor,
+    z_mean: torch.Tensor,
+    z_log_var: torch.Tensor,
+    prior: GaussianMixtureDensity,
+    log_resp: torch.Tensor,
+) -> torch.Tensor:
+    """VaDE's lower bound on ``log p(x)`` with the latent terms in closed form.
+
+    ``E_q[log p(x|z)] + E_q[log p(z|c)] + E_q[log pi_c] - E_q[log q(c|x)]
+    + H[q(z|x)]``, where the expectation of the log prior density under a
+    diagonal Gaussian is ``log N(m | mu_c, S_c) - sum(s^2 / (2 S_c))``.
+
+    Parameters
+    ----------
+    reconstruction_log_prob : Tensor of shape (B,)
+        An estimate of ``E_q[log p(x | z)]``.
+    z_mean, z_log_var : Tensor of shape (B, L)
+        ``q(z | x) = N(z_mean, diag(exp(z_log_var)))``.
+    prior : GaussianMixtureDensity
+        With ``'diag'`` or ``'spherical'`` covariances over the L latent
+        dimensions.
+    log_resp : Tensor of shape (B, K)
+        ``log q(c | x)``.
+
+    Returns
+    -------
+    Tensor of shape (B,)
+    """
+    latent_dim = z_mean.shape[-1]
+    prior_variance = prior.scale.pow(2)
+    trace = 0.5 * (z_log_var.exp().unsqueeze(-2) / prior_variance).sum(-1)
+    expected_log_prior = prior.component_log_prob(z_mean) - trace
+    log_weights = torch.log_softmax(prior.logits, dim=-1)
+    resp = log_resp.exp()
+    # a component with responsibility exp(-inf) = 0 contributes 0, not 0 * inf
+    log_resp = log_resp.clamp(min=-1e4)
+    cluster_terms = (resp * (expected_log_prior + log_weights - log_resp)).sum(-1)
+    entropy = 0.5 * (latent_dim * (1.0 + LOG_2PI) + z_log_var.sum(-1))
+    return reconstruction_log_prob + cluster_terms + entropy

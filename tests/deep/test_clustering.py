@@ -1,0 +1,123 @@
+"""DeepGaussianMixtureClustering through its public API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+torch = pytest.importorskip("torch")
+
+from gaussmix.deep import ConvEncoder, DeepGaussianMixtureClustering  # noqa: E402
+from tests.deep._restore import restored  # noqa: E402
+
+FAST = {
+    "hidden_layer_sizes": (16,),
+    "latent_dim": 2,
+    "pretrain_epochs": 15,
+    "max_epochs": 15,
+    "batch_size": 32,
+    "n_neighbors": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(
+        n_samples=150, centers=3, n_features=5, cluster_std=0.6, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs):
+    return DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(blobs[0])
+
+
+def test_recovers_separated_clusters(blobs, fitted):
+    assert adjusted_rand_score(blobs[1], fitted.labels_) > 0.95
+
+
+def test_outputs_are_consistent(blobs, fitted):
+    X = blobs[0]
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (150, 3)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(fitted.predict(X), proba.argmax(1))
+    np.testing.assert_array_equal(fitted.labels_, fitted.predict(X))
+    assert fitted.transform(X).shape == (150, 2)
+    scores = fitted.score_samples(X)
+    assert scores.shape == (150,) and np.all(np.isfinite(scores))
+    np.testing.assert_allclose(fitted.weights_.sum(), 1.0, rtol=1e-6)
+    assert fitted.means_.shape == (3, 2) and fitted.covariances_.shape == (3, 2)
+
+
+def test_rows_far_from_the_data_score_lower(blobs, fitted):
+    X = blobs[0]
+    far = X + 30.0
+    assert fitted.score_samples(far).max() < np.median(fitted.score_samples(X))
+
+
+def test_seed_repeats_the_fit(blobs, fitted):
+    again = DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(blobs[0])
+    np.testing.assert_array_equal(again.transform(blobs[0]), fitted.transform(blobs[0]))
+    assert again.loss_curve_ == fitted.loss_curve_
+
+
+def test_restores_from_plain_state(blobs, fitted):
+    copy = restored(fitted)
+    np.testing.assert_allclose(
+        copy.predict_proba(blobs[0]), fitted.predict_proba(blobs[0])
+    )
+
+
+def test_hyperparameters_are_not_modified(blobs):
+    model = DeepGaussianMixtureClustering(3, random_state=0, **FAST)
+    before = model.get_params()
+    model.fit(blobs[0])
+    assert model.get_params() == before
+
+
+def test_convolutional_encoder_on_images():
+    images = load_digits().data[:60] / 16.0
+    encoder = ConvEncoder((1, 8, 8), conv_channels=(4,), out_features=8)
+    model = DeepGaussianMixtureClustering(
+        3,
+        encoder=encoder,
+        reconstruction="bernoulli",
+        latent_dim=2,
+        pretrain_epochs=2,
+        max_epochs=2,
+        n_neighbors=0,
+        random_state=0,
+    ).fit(images)
+    assert model.transform(images).shape == (60, 2)
+    assert model.encoder is encoder  # copied, not trained in place
+    assert np.all(np.isfinite(model.score_samples(images)))
+
+
+@pytest.mark.filterwarnings("ignore::gaussmix.DegenerateComponentWarning")
+def test_constant_rows_do_not_give_nan():
+    X = np.ones((20, 3))
+    model = DeepGaussianMixtureClustering(2, random_state=0, **FAST).fit(X)
+    assert np.all(np.isfinite(model.predict_proba(X)))
+
+
+def test_bad_input_is_named(blobs, fitted):
+    X = blobs[0]
+    model = DeepGaussianMixtureClustering(3, **FAST)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(np.where(np.eye(150, 5) > 0, np.nan, X))
+    with pytest.raises(ValueError, match="2-D array"):
+        model.fit(X[:, :, None])
+    with pytest.raises(ValueError, match="expecting 5 features"):
+        fitted.predict(X[:, :4])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        DeepGaussianMixtureClustering(3, reconstruction="bernoulli").fit(X)
+    with pytest.raises(TypeError, match=r"torch\.nn\.Module"):
+        DeepGaussianMixtureClustering(encoder="mlp").fit(X)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        DeepGaussianMixtureClustering(2, **{**FAST, "n_neighbors": 20}).fit(X[:10])
+    with pytest.raises(ValueError, match="covariance_type"):
+        DeepGaussianMixtureClustering(covariance_type="full").fit(X)

@@ -1,0 +1,92 @@
+"""The variational lower bound against a Monte-Carlo computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+torch = pytest.importorskip("torch")
+
+from gaussmix.deep.networks import mlp  # noqa: E402
+from gaussmix.deep.variational import (  # noqa: E402
+    VariationalClusteringNetwork,
+    evidence_lower_bound,
+)
+from gaussmix.nn import GaussianMixtureDensity  # noqa: E402
+
+
+def _random_prior(covariance_type: str) -> GaussianMixtureDensity:
+    torch.manual_seed(1)
+    prior = GaussianMixtureDensity(3, 2, covariance_type, dtype=torch.float64)
+    with torch.no_grad():
+        prior.logits.copy_(torch.tensor([0.3, -0.5, 0.1]))
+        prior.raw_scale.add_(0.4 * torch.randn_like(prior.raw_scale))
+    return prior
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_latent_terms_equal_monte_carlo_expectation(covariance_type):
+    prior = _random_prior(covariance_type)
+    z_mean = torch.tensor([[0.2, -0.4], [1.0, 0.5]], dtype=torch.float64)
+    z_log_var = torch.tensor([[-1.0, -0.3], [0.2, -2.0]], dtype=torch.float64)
+    resp = torch.tensor([[0.2, 0.5, 0.3], [0.7, 0.1, 0.2]], dtype=torch.float64)
+    closed = evidence_lower_bound(
+        torch.zeros(2, dtype=torch.float64), z_mean, z_log_var, prior, resp.log()
+    )
+
+    # E_{z ~ q, c ~ resp}[log pi_c + log p(z | c) - log q(z) - log q(c)]
+    generator = torch.Generator().manual_seed(0)
+    n_draws = 200_000
+    std = (0.5 * z_log_var).exp()
+    noise = torch.randn((n_draws, 2, 2), generator=generator, dtype=torch.float64)
+    z = z_mean + std * noise
+    log_q = torch.distributions.Normal(z_mean, std).log_prob(z).sum(-1)
+    with torch.no_grad():
+        prior_std = prior.scale.expand(3, 2)
+        per_component = (
+            torch.distributions.Normal(prior.means, prior_std)
+            .log_prob(z[:, :, None, :])
+            .sum(-1)
+        )
+        log_weights = torch.log(torch.softmax(prior.logits, -1))
+    integrand = (resp * (log_weights + per_component - resp.log())).sum(-1) - log_q
+    estimate = integrand.mean(0)
+    standard_error = integrand.std(0) / math.sqrt(n_draws)
+    difference = (closed.detach() - estimate).abs()
+    assert torch.all(difference < 5 * standard_error + 1e-9), (closed, estimate)
+
+
+def test_gaussian_reconstruction_is_isotropic_normal_density():
+    torch.manual_seed(0)
+    decoder = mlp((2, 4, 3), final_activation=False).double()
+    network = VariationalClusteringNetwork(
+        mlp((3, 4)).double(), decoder, 4, 2, 3, "diag", "gaussian"
+    ).double()
+    with torch.no_grad():
+        network.log_noise_variance.fill_(math.log(0.3))
+    x = torch.randn(5, 3, dtype=torch.float64)
+    z = torch.randn(5, 2, dtype=torch.float64)
+    ours = network.reconstruction_log_prob(x, z).detach().numpy()
+    means = decoder(z).detach().numpy()
+    expected = [
+        multivariate_normal(mean, 0.3 * np.eye(3)).logpdf(row)
+        for mean, row in zip(means, x.numpy(), strict=True)
+    ]
+    np.testing.assert_allclose(ours, expected, rtol=1e-10)
+
+
+def test_bernoulli_reconstruction_is_binary_cross_entropy():
+    torch.manual_seed(0)
+    decoder = mlp((2, 3), final_activation=False).double()
+    network = VariationalClusteringNetwork(
+        mlp((3, 4)).double(), decoder, 4, 2, 2, "diag", "bernoulli"
+    ).double()
+    x = torch.rand(4, 3, dtype=torch.float64).round()
+    z = torch.randn(4, 2, dtype=torch.float64)
+    p = torch.sigmoid(decoder(z)).detach().numpy()
+    expected = (x.numpy() * np.log(p) + (1 - x.numpy()) * np.log(1 - p)).sum(1)
+    ours = network.reconstruction_log_prob(x, z).detach().numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-10)
