@@ -66,6 +66,20 @@ class FractionHolder(BaseEstimator):
         self.ratio_ = Fraction(*state["ratio"])
 
 
+@register_estimator(name="tests.SharedMixtures")
+class SharedMixtures(BaseEstimator):
+    """Registers itself; holds one mixture in two places."""
+
+    def __init__(self, n_components: int = 2) -> None:
+        self.n_components = n_components
+
+    def fit(self, X):
+        mixture = GaussianMixture(self.n_components, random_state=0).fit(X)
+        self.first_ = mixture
+        self.both_ = [mixture, mixture]
+        return self
+
+
 register_estimator(MixturePerClass, name="tests.MixturePerClass")
 register_estimator(FractionHolder, name="tests.FractionHolder")
 
@@ -125,6 +139,12 @@ def test_nested_estimators_in_dicts_round_trip(tmp_path):
 def test_state_hooks_convert_what_files_cannot_hold(tmp_path):
     loaded = round_trip(FractionHolder(2).fit(), tmp_path)
     assert loaded.ratio_ == Fraction(2, 3)
+
+
+def test_a_self_registered_class_keeps_one_object_in_two_places(tmp_path):
+    loaded = round_trip(SharedMixtures().fit(IRIS), tmp_path)
+    assert loaded.first_ is loaded.both_[0] is loaded.both_[1]
+    assert_identical(loaded.first_, SharedMixtures().fit(IRIS).first_)
 
 
 def test_file_objects_and_info(tmp_path):
@@ -322,3 +342,49 @@ def test_another_zip_is_not_a_model_file(tmp_path):
         archive.writestr("metadata.json", json.dumps({"format": "something else"}))
     with pytest.raises(ValueError, match="wrong format name"):
         gaussmix.load(path)
+
+
+@pytest.fixture
+def shared(tmp_path):
+    path = tmp_path / "shared.gmm"
+    gaussmix.save(SharedMixtures().fit(IRIS), path)
+    return path
+
+
+@pytest.mark.parametrize("index", [1, -1, "0", True, None])
+def test_references_only_reach_objects_already_read(shared, tmp_path, index):
+    def edit(metadata):
+        metadata["model"]["state"]["both_"][0] = {"kind": "same", "index": index}
+
+    with pytest.raises(ValueError, match="invalid reference"):
+        gaussmix.load(rewrite(shared, tmp_path / "h.gmm", edit))
+
+
+def test_a_reference_cannot_stand_for_the_model(shared, tmp_path):
+    def edit(metadata):
+        metadata["model"] = {"kind": "same", "index": 0}
+
+    with pytest.raises(ValueError, match="expected an estimator"):
+        gaussmix.load(rewrite(shared, tmp_path / "h.gmm", edit))
+
+
+def test_an_estimator_cannot_pose_as_a_record(saved, tmp_path):
+    def edit(metadata):
+        metadata["model"]["kind"] = "record"
+        metadata["model"]["fields"] = metadata["model"].pop("params")
+
+    with pytest.raises(ValueError, match="cannot be stored as 'record'"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", edit))
+
+
+def test_a_record_cannot_pose_as_an_estimator(tmp_path):
+    path = tmp_path / "selection.gmm"
+    gaussmix.save(gaussmix.select_model(IRIS, [1], ["EII"]), path)
+
+    def edit(metadata):
+        metadata["model"]["kind"] = "estimator"
+        metadata["model"]["params"] = metadata["model"].pop("fields")
+        metadata["model"]["state"] = {}
+
+    with pytest.raises(ValueError, match="cannot be stored as 'estimator'"):
+        gaussmix.load(rewrite(path, tmp_path / "h.gmm", edit))
