@@ -70,26 +70,22 @@ def test_gpu_tensors_load_on_the_cpu_with_the_same_values(tmp_path):
     assert torch.equal(loaded.predict(rows), model.predict(rows))
 
 
-def test_a_mixture_of_tensors_and_arrays_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("kind", "array", "are tensors but the other fitted arrays"),
+        ("requires_grad", "yes", "requires_grad must be true or false"),
+    ],
+)
+def test_invalid_tensor_entries_are_refused(key, value, message, tmp_path):
     path = tmp_path / "model.gmm"
-    gaussmix.save(fit_on_tensors(), path)
+    gaussmix.save(library_example("GaussianMixture on tensors"), path)
 
-    def means_as_array(metadata):
-        node_at(metadata, "state", "means_")["kind"] = "array"
+    def edit(metadata):
+        node_at(metadata, "state", "means_")[key] = value
 
-    with pytest.raises(ValueError, match="are tensors but the other fitted arrays"):
-        gaussmix.load(rewrite(path, tmp_path / "e.gmm", means_as_array))
-
-
-def test_a_tensor_flag_must_be_a_bool(tmp_path):
-    path = tmp_path / "model.gmm"
-    gaussmix.save(fit_on_tensors(), path)
-
-    def odd_flag(metadata):
-        node_at(metadata, "state", "means_")["requires_grad"] = "yes"
-
-    with pytest.raises(ValueError, match="requires_grad must be true or false"):
-        gaussmix.load(rewrite(path, tmp_path / "e.gmm", odd_flag))
+    with pytest.raises(ValueError, match=message):
+        gaussmix.load(rewrite(path, tmp_path / "e.gmm", edit))
 
 
 # ---------------------------------------------------------------------------
