@@ -113,8 +113,12 @@ def check_model_selection(result: Any) -> None:
     shape = (len(types), len(counts))
     for name in ("bic", "icl", "log_likelihood", "n_parameters"):
         table = getattr(result, name)
-        if not isinstance(table, np.ndarray) or table.shape != shape:
-            raise ValueError(f"{name} must be an array of shape {shape}.")
+        if (
+            not isinstance(table, np.ndarray)
+            or table.shape != shape
+            or table.dtype.kind not in "fiu"
+        ):
+            raise ValueError(f"{name} must be a numeric array of shape {shape}.")
     if not isinstance(result.models, dict):
         raise ValueError("models must be a dict.")
     for key, model in result.models.items():
