@@ -47,7 +47,8 @@ def test_tables_must_match_the_grid(selection_file, tmp_path):
     path = replace_array(
         selection_file, tmp_path / "e.gmm", ("fields", "bic"), np.zeros((1, 1))
     )
-    with pytest.raises(ValueError, match=r"bic must be a numeric array of shape \(2, 2\)"):
+    expected = r"bic must be a numeric array of shape \(2, 2\)"
+    with pytest.raises(ValueError, match=expected):
         gaussmix.load(path)
 
 
