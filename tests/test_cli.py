@@ -281,6 +281,24 @@ def test_info_describes_the_model(tmp_path, model_file):
         assert f"{weight:.4f}" in result.stdout
 
 
+def test_info_describes_a_stored_model_search(tmp_path):
+    result = gaussmix.select_model(IRIS, [1, 2], ["EII", "VVV"], random_state=0)
+    gaussmix.save(result, tmp_path / "search.gmm")
+    shown = run("info", "search.gmm", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "ModelSelectionResult" in shown.stdout
+    assert str(result) in shown.stdout
+
+
+def test_commands_for_mixtures_refuse_other_estimators(tmp_path, iris_csv):
+    classifier = gaussmix.GaussianMixtureClassifier(random_state=0).fit(IRIS, SPECIES)
+    gaussmix.save(classifier, tmp_path / "classifier.gmm")
+    result = run("predict", "classifier.gmm", iris_csv, cwd=tmp_path)
+    assert_input_error(
+        result, "holds a GaussianMixtureClassifier, not a GaussianMixture"
+    )
+
+
 def test_a_hostile_model_file_is_an_input_error(tmp_path, iris_csv):
     (tmp_path / "bad.gmm").write_bytes(b"\x80\x04\x95 not a model")
     result = run("predict", "bad.gmm", iris_csv, cwd=tmp_path)

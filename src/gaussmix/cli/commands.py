@@ -162,7 +162,7 @@ def predict(
 
     Writes a CSV with a 'label' column (and p_0, p_1, ... with --proba).
     """
-    model, info = _load(model_file)
+    model, info = _load_mixture(model_file)
     X = _model_matrix(model, info, load_table(data, header, delimiter), columns)
     with input_errors():
         names, values = ["label"], [model.predict(X)]
@@ -199,7 +199,7 @@ def score(
 
     Writes a CSV with a 'log_density' column (and 'anomaly' with --threshold).
     """
-    model, info = _load(model_file)
+    model, info = _load_mixture(model_file)
     X = _model_matrix(model, info, load_table(data, header, delimiter), columns)
     log_density = _method(model, "score_samples")(X)
     names, values = ["log_density"], [log_density]
@@ -236,7 +236,7 @@ def sample(
 
     Writes the model's columns plus the 'component' each row came from.
     """
-    model, info = _load(model_file)
+    model, info = _load_mixture(model_file)
     if seed is not None:
         model.set_params(random_state=seed)
     X, components = _method(model, "sample")(n_samples)
@@ -265,6 +265,10 @@ def info(model_file: str) -> None:
         f"{metadata.get('library_version', '?')}"
     )
     click.echo(f"estimator: {type(model).__name__}")
+    if not hasattr(model, "get_params"):
+        # a stored model search: its tables say what it holds
+        click.echo(str(model))
+        return
     params = ", ".join(f"{k}={v!r}" for k, v in sorted(model.get_params().items()))
     click.echo(f"parameters: {params}")
     if extra.get("columns"):
@@ -295,6 +299,19 @@ def _load(path: str) -> tuple[Any, dict[str, Any]]:
         model = load(path)
         info = read_metadata(path).get("info")
     return model, info if isinstance(info, dict) else {}
+
+
+def _load_mixture(path: str) -> tuple[Any, dict[str, Any]]:
+    """A model file holding a GaussianMixture, as predict, score and sample need."""
+    from gaussmix import GaussianMixture
+
+    model, info = _load(path)
+    if type(model) is not GaussianMixture:
+        raise InputError(
+            f"{path} holds a {type(model).__name__}, not a GaussianMixture; this "
+            "command needs a mixture (use other estimators from Python)."
+        )
+    return model, info
 
 
 def _save(model: Any, path: str, info: dict[str, Any]) -> None:

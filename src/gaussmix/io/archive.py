@@ -28,7 +28,8 @@ def save(model: Any, path: PathLike, *, info: dict[str, Any] | None = None) -> N
     Parameters
     ----------
     model : estimator
-        An instance of a registered gaussmix estimator, fitted or not.
+        An instance of a registered gaussmix estimator, fitted or not, or of
+        another registered class (a :class:`~gaussmix.ModelSelectionResult`).
     path : str, path-like or binary file object
         Conventionally with the suffix ``.gmm``.
     info : dict, default=None
@@ -42,7 +43,7 @@ def save(model: Any, path: PathLike, *, info: dict[str, Any] | None = None) -> N
         written in that case.
     """
     encoder = Encoder()
-    root = encoder.encode_estimator(model, type(model).__name__)
+    root = encoder.encode_registered(model, type(model).__name__)
     from gaussmix import __version__
 
     metadata = {
@@ -85,7 +86,7 @@ def load(path: PathLike) -> Any:
         metadata = _read_metadata(archive)
         decoder = Decoder(lambda name, where: _read_array(archive, name, where))
         try:
-            return decoder.decode_estimator(metadata.get("model"), "model")
+            return decoder.decode_registered(metadata.get("model"), "model")
         except RecursionError:
             raise ValueError("the model file is nested too deeply.") from None
 
@@ -97,7 +98,8 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
     -------
     dict
         ``format``, ``format_version``, ``library_version``, ``model`` (the
-        encoded estimator: ``class``, ``params``, ``state``) and ``info``.
+        encoded estimator: ``class``, ``params``, ``state``; or, for a
+        dataclass, ``class`` and ``fields``) and ``info``.
     """
     with _open(path) as archive:
         return _read_metadata(archive)

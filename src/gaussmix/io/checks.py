@@ -1,4 +1,4 @@
-"""Load-time checks of restored estimators: a file must describe a valid model."""
+"""Load-time checks of restored mixtures: a file must describe a valid model."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Any
 import numpy as np
 
 from gaussmix.core.covariance import get_family
+from gaussmix.core.stats import Stats
+from gaussmix.io import rules
+from gaussmix.io.tensors import is_tensor
 
 _ARRAY_ATTRIBUTES = (
     "weights_",
@@ -16,32 +19,29 @@ _ARRAY_ATTRIBUTES = (
     "precisions_",
     "precisions_cholesky_",
 )
+_SCATTER_SHAPES = {
+    "full": lambda k, d: (k, d, d),
+    "diag": lambda k, d: (k, d),
+    "pooled": lambda k, d: (d, d),
+}
+_FLOAT64 = (np.dtype(np.float64),)
 
 
 def check_gaussian_mixture(model: Any) -> None:
     """Raise ValueError unless a restored GaussianMixture is a valid mixture.
 
     An unfitted model (no fitted attributes) passes; a fitted one needs
-    consistent shapes, finite float arrays, weights in [0, 1] summing to one,
-    symmetric positive-definite covariances and precision factors with a
-    positive diagonal.
+    consistent shapes, finite float arrays (all numpy, or all tensors),
+    weights in [0, 1] summing to one, symmetric positive-definite covariances,
+    precision factors with a positive diagonal and, after ``partial_fit``,
+    running statistics of the model's shapes.
     """
     family = get_family(model.covariance_type)
-    present = [name for name in _ARRAY_ATTRIBUTES if hasattr(model, name)]
-    if not present:
+    if not rules.fitted_or_not(model, _ARRAY_ATTRIBUTES):
         return
-    missing = sorted(set(_ARRAY_ATTRIBUTES) - set(present))
-    if missing:
-        raise ValueError(f"the fitted model lacks {missing}.")
-    arrays = {name: getattr(model, name) for name in _ARRAY_ATTRIBUTES}
+    arrays = _host_arrays(model)
     for name, array in arrays.items():
-        if not isinstance(array, np.ndarray) or array.dtype not in (
-            np.float32,
-            np.float64,
-        ):
-            raise ValueError(f"{name} must be a float32 or float64 array.")
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{name} contains NaN or infinity.")
+        rules.require_float_array(name, array)
     weights, means = arrays["weights_"], arrays["means_"]
     if weights.ndim != 1 or means.ndim != 2 or means.shape[0] != weights.shape[0]:
         raise ValueError(
@@ -58,9 +58,60 @@ def check_gaussian_mixture(model: Any) -> None:
                 f"{model.covariance_type!r} with {n_components} components and "
                 f"{n_features} features needs {expected}."
             )
-    _check_weights(weights)
+    rules.require_probabilities("weights_", weights)
     _check_positive_definite(family, arrays["covariances_"], n_components, n_features)
     _check_factors(family, arrays["precisions_cholesky_"])
+    _check_streaming_state(model, family.scatter_kind, n_components, n_features)
+
+
+def check_stats(stats: Stats) -> None:
+    """Raise ValueError unless restored Stats are consistent sums.
+
+    float64 arrays (the sums are kept in float64 whatever the data's dtype)
+    of matching shapes, finite, with non-negative weights.
+    """
+    if stats.scatter_kind not in _SCATTER_SHAPES:
+        raise ValueError(
+            f"scatter_kind must be one of {sorted(_SCATTER_SHAPES)}, got "
+            f"{stats.scatter_kind!r}."
+        )
+    resp_sum = rules.require_float_array("resp_sum", stats.resp_sum, dtypes=_FLOAT64)
+    shift = rules.require_float_array("shift", stats.shift, dtypes=_FLOAT64)
+    if resp_sum.ndim != 1 or shift.ndim != 2 or shift.shape[0] != len(resp_sum):
+        raise ValueError(
+            f"resp_sum {resp_sum.shape} and shift {shift.shape} must have shapes "
+            "(n_components,) and (n_components, n_features)."
+        )
+    n_components, n_features = shift.shape
+    rules.require_float_array(
+        "centred_sum", stats.centred_sum, shift.shape, dtypes=_FLOAT64
+    )
+    scatter_shape = _SCATTER_SHAPES[stats.scatter_kind](n_components, n_features)
+    rules.require_float_array("scatter", stats.scatter, scatter_shape, _FLOAT64)
+    if np.any(resp_sum < 0):
+        raise ValueError("resp_sum must be non-negative.")
+    rules.require_real("log_likelihood", stats.log_likelihood)
+    if rules.require_real("total_weight", stats.total_weight) < 0:
+        raise ValueError("total_weight must be non-negative.")
+    rules.require_real("worst_log_density", stats.worst_log_density, finite=False)
+    if stats.worst_point is not None:
+        rules.require_float_array(
+            "worst_point", stats.worst_point, (n_features,), _FLOAT64
+        )
+
+
+def _host_arrays(model: Any) -> dict[str, Any]:
+    """The fitted arrays as numpy, for checking; all tensors or none."""
+    values = {name: getattr(model, name) for name in _ARRAY_ATTRIBUTES}
+    tensors = [name for name, value in values.items() if is_tensor(value)]
+    if not tensors:
+        return values
+    if len(tensors) < len(values):
+        raise ValueError(
+            f"{tensors} are tensors but the other fitted arrays are not; a "
+            "mixture's arrays are all tensors or all numpy arrays."
+        )
+    return {name: value.detach().cpu().numpy() for name, value in values.items()}
 
 
 def _check_counts(model: Any, n_components: int, n_features: int) -> None:
@@ -76,11 +127,25 @@ def _check_counts(model: Any, n_components: int, n_features: int) -> None:
         )
 
 
-def _check_weights(weights: np.ndarray) -> None:
-    tolerance = 1e-8 + 2 * len(weights) * np.finfo(weights.dtype).eps
-    if np.any(weights < 0) or abs(float(weights.sum(dtype=np.float64)) - 1) > tolerance:
+def _check_streaming_state(
+    model: Any, scatter_kind: str, n_components: int, n_features: int
+) -> None:
+    """Running Stats of ``partial_fit`` must be able to resume this model."""
+    if hasattr(model, "n_batches_"):
+        rules.require_int("n_batches_", model.n_batches_)
+    running = getattr(model, "_running_stats", None)
+    if running is None:
+        return
+    if not isinstance(running, Stats):
+        raise ValueError("_running_stats must be Stats or None.")
+    if running.scatter_kind != scatter_kind or running.shift.shape != (
+        n_components,
+        n_features,
+    ):
         raise ValueError(
-            f"weights_ must be non-negative and sum to one (sum {weights.sum():.8g})."
+            f"_running_stats ({running.scatter_kind!r}, shift "
+            f"{running.shift.shape}) do not fit a {model.covariance_type!r} "
+            f"mixture of {n_components} components and {n_features} features."
         )
 
 

@@ -17,7 +17,13 @@ scalar         ``file``: a 0-d ``.npy`` entry; decoded as the numpy scalar
 string_array   ``values`` and ``shape``: an object array of ``str``
 dtype          ``value``: a numpy dtype's string
 random_state   ``state``: the encoded ``RandomState.get_state()``
+tensor         ``file``, ``requires_grad``, ``device``: a torch tensor (see
+               :mod:`gaussmix.io.tensors`)
 estimator      ``class``, ``params``, ``state``: a registered gaussmix estimator
+record         ``class``, ``fields``: a registered dataclass
+same           ``index``: the ``index``-th estimator or record of the file
+               (counted in the order they finish decoding), for one object
+               held in several places
 =============  ==============================================================
 """
 
@@ -31,11 +37,14 @@ from typing import Any
 import numpy as np
 
 from gaussmix.io.registry import (
+    RegisteredEstimator,
+    constructor_arguments,
     entry_for_instance,
     entry_for_name,
     estimator_state,
     rebuild_estimator,
 )
+from gaussmix.io.tensors import decode_tensor, encode_tensor, is_tensor
 
 ARRAY_NAME = re.compile(r"arrays/[0-9]{1,9}\.npy")
 
@@ -45,6 +54,9 @@ class Encoder:
 
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
+        # objects already written, by id, and kept alive so ids stay unique
+        self._indices: dict[int, int] = {}
+        self._written: list[Any] = []
 
     def encode(self, value: Any, where: str) -> Any:
         if value is None or isinstance(value, (bool, int, str)):
@@ -73,31 +85,45 @@ class Encoder:
                 "kind": "random_state",
                 "state": self.encode(value.get_state(), where),
             }
-        entry = entry_for_instance(value)
-        if entry is not None:
-            return self.encode_estimator(value, where)
+        if entry_for_instance(value) is not None:
+            return self.encode_registered(value, where)
+        if is_tensor(value):
+            return encode_tensor(value, lambda array: self._store(array, where), where)
         raise TypeError(
             f"{where} is a {type(value).__module__}.{type(value).__qualname__}, "
             "which model files cannot hold; estimators keep other values out of "
             "their state or convert them in __gaussmix_state__."
         )
 
-    def encode_estimator(self, estimator: Any, where: str) -> dict[str, Any]:
-        entry = entry_for_instance(estimator)
+    def encode_registered(self, obj: Any, where: str) -> dict[str, Any]:
+        """An estimator or a dataclass of the registry, or a reference to it."""
+        if id(obj) in self._indices:
+            return {"kind": "same", "index": self._indices[id(obj)]}
+        entry = entry_for_instance(obj)
         if entry is None:
             raise TypeError(
-                f"{where} is a {type(estimator).__qualname__}, which is not a "
+                f"{where} is a {type(obj).__qualname__}, which is not a "
                 "registered gaussmix estimator; register it with "
                 "gaussmix.io.register_estimator."
             )
-        params = estimator.get_params(deep=False)
-        state = estimator_state(estimator, where)
-        return {
-            "kind": "estimator",
-            "class": entry.name,
-            "params": {k: self.encode(v, f"{where}.{k}") for k, v in params.items()},
-            "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()},
+        arguments = {
+            k: self.encode(v, f"{where}.{k}")
+            for k, v in constructor_arguments(obj, entry).items()
         }
+        if entry.is_record:
+            node = {"kind": "record", "class": entry.name, "fields": arguments}
+        else:
+            state = estimator_state(obj, where)
+            node = {
+                "kind": "estimator",
+                "class": entry.name,
+                "params": arguments,
+                "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()},
+            }
+        # numbered once written, as the decoder numbers them once rebuilt
+        self._indices[id(obj)] = len(self._written)
+        self._written.append(obj)
+        return node
 
     def _encode_array(self, array: np.ndarray, where: str) -> Any:
         if array.dtype.hasobject:
@@ -126,6 +152,7 @@ class Decoder:
     def __init__(self, read_array: Callable[[str, str], np.ndarray]) -> None:
         self._read_array = read_array
         self._used: set[str] = set()
+        self._rebuilt: list[Any] = []
 
     def decode(self, node: Any, where: str) -> Any:
         if node is None or isinstance(node, (bool, int, float, str)):
@@ -152,23 +179,52 @@ class Decoder:
             return self._decode_dtype(node, where)
         if kind == "random_state":
             return self._decode_random_state(node, where)
-        if kind == "estimator":
-            return self.decode_estimator(node, where)
+        if kind == "tensor":
+            return decode_tensor(node, self._array(node, where), where)
+        if kind in ("estimator", "record"):
+            return self.decode_registered(node, where)
+        if kind == "same":
+            return self._decode_same(node, where)
         raise ValueError(f"{where}: unknown value kind {kind!r}.")
 
-    def decode_estimator(self, node: Any, where: str) -> Any:
-        if not (
-            isinstance(node, dict)
-            and node.get("kind") == "estimator"
-            and isinstance(node.get("params"), dict)
-            and isinstance(node.get("state"), dict)
-        ):
-            raise ValueError(f"{where}: expected an estimator with params and state.")
+    def decode_registered(self, node: Any, where: str) -> Any:
+        """Rebuild an estimator or a dataclass; ValueError when it is invalid."""
+        kind = node.get("kind") if isinstance(node, dict) else None
+        if kind not in ("estimator", "record"):
+            raise ValueError(f"{where}: expected an estimator, not {kind!r}.")
         entry = entry_for_name(node.get("class"), where)
         where = f"{where} ({entry.name})"
-        params = {k: self.decode(v, f"{where}.{k}") for k, v in node["params"].items()}
-        state = {k: self.decode(v, f"{where}.{k}") for k, v in node["state"].items()}
-        return rebuild_estimator(entry, params, state, where)
+        if entry.is_record != (kind == "record"):
+            raise ValueError(f"{where}: {entry.name} cannot be stored as {kind!r}.")
+        arguments, state = self._arguments_and_state(node, entry, where)
+        obj = rebuild_estimator(entry, arguments, state, where)
+        self._rebuilt.append(obj)
+        return obj
+
+    def _arguments_and_state(
+        self, node: dict, entry: RegisteredEstimator, where: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        names = ("fields", None) if entry.is_record else ("params", "state")
+        parts = []
+        for name in names:
+            part = {} if name is None else node.get(name)
+            if not isinstance(part, dict):
+                raise ValueError(f"{where}: expected a dict of {name}.")
+            parts.append({k: self.decode(v, f"{where}.{k}") for k, v in part.items()})
+        return parts[0], parts[1]
+
+    def _decode_same(self, node: dict, where: str) -> Any:
+        index = node.get("index")
+        if (
+            isinstance(index, bool)
+            or not isinstance(index, int)
+            or not 0 <= index < len(self._rebuilt)
+        ):
+            raise ValueError(
+                f"{where}: invalid reference {index!r} to an earlier object of "
+                f"the file ({len(self._rebuilt)} so far)."
+            )
+        return self._rebuilt[index]
 
     def _array(self, node: dict, where: str) -> np.ndarray:
         name = node.get("file")

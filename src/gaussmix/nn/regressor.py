@@ -18,6 +18,9 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
+from gaussmix.io import register_estimator
+from gaussmix.io.checks_nn import check_mixture_density_regressor
+from gaussmix.io.torch_modules import restore_with_module, state_with_module
 from gaussmix.models import _validation as check
 from gaussmix.models._tensors import check_device
 from gaussmix.nn.conditional import ConditionalMixture
@@ -60,6 +63,7 @@ class MixtureDensityNetwork(nn.Module):
         return self.head(self.body(x))
 
 
+@register_estimator(validate=check_mixture_density_regressor)
 class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
     """Conditional density estimation with a mixture density network.
 
@@ -226,14 +230,7 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
         targets = self._tensor((Y - self.y_mean_) / self.y_scale_)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            network = MixtureDensityNetwork(
-                X.shape[1],
-                self.n_outputs_,
-                settings["n_components"],
-                settings["covariance_type"],
-                settings["hidden_layer_sizes"],
-                settings["activation"],
-            ).to(device)
+            network = self._new_network(settings).to(device)
 
         def loss(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             return network(x).nll(t)
@@ -273,6 +270,32 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
                 best,
             )
         return self
+
+    def _new_network(self, settings: dict[str, Any]) -> MixtureDensityNetwork:
+        """An untrained network for ``n_features_in_`` inputs, on the CPU."""
+        return MixtureDensityNetwork(
+            self.n_features_in_,
+            self.n_outputs_,
+            settings["n_components"],
+            settings["covariance_type"],
+            settings["hidden_layer_sizes"],
+            settings["activation"],
+        )
+
+    # model files hold arrays, never a pickled module: the network is saved as
+    # its weights and rebuilt from the hyperparameters (gaussmix.io)
+    def __gaussmix_state__(self) -> dict[str, Any]:
+        return state_with_module(self, "network_")
+
+    def __gaussmix_restore__(self, state: dict[str, Any]) -> None:
+        settings = self._check_hyperparameters()
+        restore_with_module(
+            self,
+            state,
+            "network_",
+            lambda: self._new_network(settings),
+            settings["device"],
+        )
 
     def _split(self, n_rows: int, settings: dict[str, Any], rng) -> tuple:
         if not self.early_stopping:
