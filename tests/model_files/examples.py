@@ -66,6 +66,27 @@ def _mixture_density_regressor() -> Any:
     ).fit(IRIS[:, :3], IRIS[:, 3])
 
 
+def _deep_clustering() -> Any:
+    from gaussmix.deep import DeepGaussianMixtureClustering
+
+    return DeepGaussianMixtureClustering(
+        3, latent_dim=2, pretrain_epochs=2, max_epochs=2, n_init=1, random_state=0
+    ).fit(IRIS)
+
+
+def _dagmm() -> Any:
+    from gaussmix.deep import DAGMM
+
+    return DAGMM(2, max_epochs=2, random_state=0).fit(IRIS)
+
+
+def _fisher_vector_encoder() -> Any:
+    from gaussmix.deep import FisherVectorEncoder
+
+    sets = [IRIS[i : i + 30] for i in range(0, 150, 30)]
+    return FisherVectorEncoder(2, random_state=0).fit(sets)
+
+
 #: a fitted example of each estimator (and state) the library can store
 LIBRARY_EXAMPLES: dict[str, Callable[[], Any]] = {
     "GaussianMixture": _mixture,
@@ -78,6 +99,9 @@ LIBRARY_EXAMPLES: dict[str, Callable[[], Any]] = {
 TORCH_EXAMPLES: dict[str, Callable[[], Any]] = {
     "GaussianMixture on tensors": _tensor_mixture,
     "MixtureDensityRegressor": _mixture_density_regressor,
+    "DeepGaussianMixtureClustering": _deep_clustering,
+    "DAGMM": _dagmm,
+    "FisherVectorEncoder": _fisher_vector_encoder,
 }
 if HAS_TORCH:
     LIBRARY_EXAMPLES.update(TORCH_EXAMPLES)

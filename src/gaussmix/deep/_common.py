@@ -9,6 +9,7 @@ its modules from its hyperparameters and ``n_features_in_`` with
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -145,9 +146,18 @@ class PlainStateNetworkMixin:
     def _network(self) -> nn.Module:
         """The trained modules, rebuilt from ``network_state_`` when needed."""
         check_is_fitted(self, "network_state_")
-        cached = getattr(self, "_cached_network", None)
+        cached = _NETWORKS.get(self)
         if cached is None or cached[0] is not self.network_state_:
             network = load_numpy_state(self._build_networks(), self.network_state_)
             network = network.to(resolve_device(self.device))
-            self._cached_network = (self.network_state_, network)
-        return self._cached_network[1]
+            self._remember_network(network)
+        return _NETWORKS[self][1]
+
+    def _remember_network(self, network: nn.Module) -> None:
+        # kept beside the estimator, not in it, so that its attributes stay
+        # plain data (model files, clone and pickle see no torch module)
+        _NETWORKS[self] = (self.network_state_, network)
+
+
+#: trained modules of fitted estimators, dropped with the estimator
+_NETWORKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -16,6 +16,8 @@ from gaussmix._typing import Array, RandomStateLike
 from gaussmix.deep import _common as common
 from gaussmix.deep.networks import ACTIVATIONS, default_hidden_sizes, mlp, output_width
 from gaussmix.deep.variational import VariationalClusteringNetwork
+from gaussmix.io import register_estimator
+from gaussmix.io.checks_deep import check_deep_clustering
 from gaussmix.models import GaussianMixture
 from gaussmix.models import _validation as check
 from gaussmix.nn import GaussianMixtureDensity
@@ -24,6 +26,7 @@ from gaussmix.nn.training import train
 logger = logging.getLogger("gaussmix")
 
 
+@register_estimator(validate=check_deep_clustering)
 class DeepGaussianMixtureClustering(
     common.PlainStateNetworkMixin, ClusterMixin, TransformerMixin, BaseEstimator
 ):
@@ -354,10 +357,12 @@ class DeepGaussianMixtureClustering(
 
     def _store(self, network: VariationalClusteringNetwork) -> None:
         self.network_state_ = common.state_to_numpy(network)
-        self._cached_network = (self.network_state_, network)
+        self._remember_network(network)
         with torch.no_grad():
             prior = network.prior
-            self.weights_ = prior.weights.to("cpu", torch.float64).numpy()
+            weights = prior.weights.to("cpu", torch.float64).numpy()
+            # a float32 softmax sums to one only to float32 rounding
+            self.weights_ = weights / weights.sum()
             self.means_ = prior.means.to("cpu", torch.float64).numpy()
             self.covariances_ = prior.covariances.to("cpu", torch.float64).numpy()
 

@@ -23,6 +23,8 @@ from gaussmix._typing import Array, RandomStateLike
 from gaussmix.deep import _common as common
 from gaussmix.deep.energy import mixture_statistics, sample_energy
 from gaussmix.deep.networks import ACTIVATIONS, mlp
+from gaussmix.io import register_estimator
+from gaussmix.io.checks_deep import check_dagmm
 from gaussmix.models import _validation as check
 from gaussmix.nn.training import train
 
@@ -70,6 +72,7 @@ class DAGMMNetwork(nn.Module):
         return torch.softmax(self.estimator(features), dim=-1)
 
 
+@register_estimator(validate=check_dagmm)
 class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     """Deep autoencoding Gaussian mixture model for unsupervised anomaly detection.
 
@@ -280,7 +283,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         network.eval()
         self.loss_curve_ = result.train_losses
         self.network_state_ = common.state_to_numpy(network)
-        self._cached_network = (self.network_state_, network)
+        self._remember_network(network)
         with torch.no_grad():
             features = torch.as_tensor(self._features(X))
             membership = network.membership(features.to(device, torch.float32))

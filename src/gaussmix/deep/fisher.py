@@ -10,12 +10,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import RandomStateLike
+from gaussmix.io import register_estimator
+from gaussmix.io.checks_deep import check_fisher_vector_encoder
 from gaussmix.models import GaussianMixture
 from gaussmix.models import _validation as check
 
 DescriptorSets = Sequence[np.ndarray] | np.ndarray
 
 
+@register_estimator(validate=check_fisher_vector_encoder)
 class FisherVectorEncoder(TransformerMixin, BaseEstimator):
     """Fisher vectors of descriptor sets under a diagonal Gaussian mixture.
 
