@@ -125,31 +125,6 @@ def test_bad_input_is_named(blobs, fitted):
         DeepGaussianMixtureClustering(init_smoothing=-1).fit(X)
 
 
-def test_initial_mixture_is_one_m_step_from_responsibilities():
-    from gaussmix.deep.clustering import _moments_from_responsibilities
-    from gaussmix.nn import GaussianMixtureDensity
-
-    rng = np.random.default_rng(0)
-    codes = rng.normal(size=(40, 3)) + 5.0
-    resp = rng.dirichlet(np.ones(2), size=40)
-    for covariance_type in ("diag", "spherical"):
-        prior = GaussianMixtureDensity(2, 3, covariance_type, dtype=torch.float64)
-        _moments_from_responsibilities(prior, codes, resp, 1e-3)
-        for k in range(2):
-            mean = np.average(codes, axis=0, weights=resp[:, k])
-            variance = np.average((codes - mean) ** 2, axis=0, weights=resp[:, k])
-            if covariance_type == "spherical":
-                variance = variance.mean(keepdims=True)
-            with torch.no_grad():
-                np.testing.assert_allclose(prior.means[k].numpy(), mean)
-                np.testing.assert_allclose(
-                    prior.scale[k].pow(2).numpy(), variance + 1e-3
-                )
-        np.testing.assert_allclose(
-            prior.weights.detach().numpy(), resp.mean(0), rtol=1e-10
-        )
-
-
 def test_neighbour_smoothed_start_recovers_clusters(blobs):
     model = DeepGaussianMixtureClustering(
         3, random_state=1, **{**FAST, "max_epochs": 0, "init_smoothing": 3}

@@ -13,9 +13,12 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
+from gaussmix.core.covariance import get_family
+from gaussmix.core.mstep import m_step
 from gaussmix.deep import _common as common
 from gaussmix.deep.networks import ACTIVATIONS, default_hidden_sizes, mlp, output_width
 from gaussmix.deep.variational import VariationalClusteringNetwork
+from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_deep import check_deep_clustering
 from gaussmix.models import GaussianMixture
@@ -382,10 +385,21 @@ class DeepGaussianMixtureClustering(
             reg_covar=reg_covar,
             random_state=seed,
         ).fit(smoothed)
-        fitted = GaussianMixtureDensity.from_estimator(mixture, dtype=torch.float64)
         if smoothed is not codes:
-            resp = mixture.predict_proba(smoothed)
-            _moments_from_responsibilities(fitted, codes, resp, reg_covar)
+            # one M-step of the core on the raw codes, with the responsibilities
+            # found on the smoothed ones: the prior starts on the codes' scale
+            family = get_family(settings["covariance_type"])
+            stats = responsibilities_stats(
+                codes, mixture.predict_proba(smoothed), None, family.scatter_kind
+            )
+            params = m_step(stats, settings["covariance_type"], reg_covar)
+            mixture = GaussianMixture.from_params(
+                params.weights,
+                params.means,
+                params.covariances,
+                covariance_type=settings["covariance_type"],
+            )
+        fitted = GaussianMixtureDensity.from_estimator(mixture, dtype=torch.float64)
         network.prior.load_state_dict(fitted.to(torch.float32).state_dict())
 
     def _store(self, network: VariationalClusteringNetwork) -> None:
@@ -439,26 +453,6 @@ class DeepGaussianMixtureClustering(
     def score(self, X: Array, y: Any = None) -> float:
         """Average of :meth:`score_samples`."""
         return float(np.mean(self.score_samples(X)))
-
-
-def _moments_from_responsibilities(
-    prior: GaussianMixtureDensity, codes: np.ndarray, resp: np.ndarray, reg: float
-) -> None:
-    """Set ``prior`` (diag or spherical) to one M-step on ``codes`` given ``resp``."""
-    counts = resp.sum(0) + 10 * np.finfo(float).eps
-    means = resp.T @ codes / counts[:, None]
-    # scatter about the means, not E[z^2] - mean^2, which cancels badly
-    variances = (
-        np.stack([r @ (codes - m) ** 2 for r, m in zip(resp.T, means, strict=True)])
-        / counts[:, None]
-        + reg
-    )
-    if prior.covariance_type == "spherical":
-        variances = variances.mean(1, keepdims=True)
-    with torch.no_grad():
-        prior.logits.copy_(torch.as_tensor(np.log(counts / counts.sum())))
-        prior.means.copy_(torch.as_tensor(means))
-        prior.raw_scale.copy_(torch.as_tensor(0.5 * np.log(np.maximum(variances, reg))))
 
 
 def _device(module: nn.Module) -> torch.device:
