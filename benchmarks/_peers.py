@@ -221,11 +221,18 @@ class Torchgmm:
     def import_modules(self) -> None:
         import torchgmm.bayes  # noqa: F401
 
+        quiet_warnings()  # Lightning sets its loggers' levels on import
+
     def _result(self, model, reported_loglik, n_iter) -> FittedMixture:
+        from torchgmm.bayes.core import covariance
+
+        # inverted in float64: a float32 inverse of a tight component's
+        # factor can come out indefinite
+        cholesky = model.precisions_cholesky.double()
         return FittedMixture(
             model.component_probs.double().numpy(),
             model.means.double().numpy(),
-            model.covariances.double().numpy(),
+            covariance(cholesky, model.covariance_type).numpy(),
             reported_loglik,
             n_iter,
         )

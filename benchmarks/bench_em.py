@@ -160,6 +160,7 @@ def time_default_fits(implementation, data_path, n_components, covariance_type, 
     """Child: [(seconds, FittedMixture)] of default fits, one per seed."""
     quiet_warnings()
     runner = IMPLEMENTATIONS[implementation][0]()
+    runner.import_modules()
     X = np.load(data_path)
 
     def fit(seed):
@@ -183,7 +184,10 @@ def as_full_covariances(covariances, covariance_type, n_components, n_features):
 
 
 def average_loglik(X: np.ndarray, fitted: FittedMixture, covariance_type: str) -> float:
-    """Mean log-density of the rows of X under the fitted mixture, in float64."""
+    """Mean log-density of the rows of X under the fitted mixture, in float64.
+
+    NaN when a final covariance is not positive definite.
+    """
     n_components, n_features = fitted.means.shape
     covariances = as_full_covariances(
         fitted.covariances, covariance_type, n_components, n_features
@@ -193,7 +197,10 @@ def average_loglik(X: np.ndarray, fitted: FittedMixture, covariance_type: str) -
         rows = np.asarray(X[start : start + 200_000], np.float64)
         log_density = np.empty((len(rows), n_components))
         for k in range(n_components):
-            factor = np.linalg.cholesky(covariances[k])
+            try:
+                factor = np.linalg.cholesky(covariances[k])
+            except np.linalg.LinAlgError:
+                return float("nan")
             whitened = solve_triangular(factor, (rows - fitted.means[k]).T, lower=True)
             log_det = 2.0 * np.log(np.diag(factor)).sum()
             log_density[:, k] = -0.5 * (
@@ -303,6 +310,11 @@ def number(value: float, digits: str) -> str:
     return "–" if np.isnan(value) else format(value, digits)
 
 
+def loglik_cell(value: float) -> str:
+    """NaN here means a final covariance was singular or not finite."""
+    return "degenerate fit" if np.isnan(value) else format(value, ".6f")
+
+
 def reference_times(rows: list[Row]) -> dict:
     return {row.implementation: row.seconds_per_iteration for row in rows}
 
@@ -319,6 +331,12 @@ def throughput_cells(row: Row, config: Config, rates: dict) -> tuple[str, str]:
     gflops = config.flops_per_iteration() / row.seconds_per_iteration / 1e9
     rate = rates[row.implementation.rsplit(" ", 1)[-1]]
     return number(gflops, ".1f"), number(100 * gflops * 1e9 / rate, ".0f")
+
+
+def default_loglik_cell(row: Row) -> str:
+    if row.default_note or np.isnan(row.default_seconds):
+        return "–"
+    return loglik_cell(row.default_loglik)
 
 
 TABLE_HEADER = (
@@ -338,12 +356,12 @@ def table_line(row: Row, config: Config, times: dict, rates: dict) -> str:
             *ratio_cells(row, times),
             *throughput_cells(row, config, rates),
             f"{row.peak_rss_mib:.0f} (+{row.fit_added_mib:.0f})",
-            number(row.loglik, ".6f"),
+            loglik_cell(row.loglik),
         ]
     default = [
         row.default_note or number(row.default_seconds, ".2f"),
         number(row.default_iterations, ".0f"),
-        number(row.default_loglik, ".6f"),
+        default_loglik_cell(row),
     ]
     return "| " + " | ".join([config.name, row.implementation, *fixed, *default]) + " |"
 
