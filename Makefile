@@ -27,9 +27,16 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff format --check $(wildcard src tests benchmarks examples)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
 
-bench: $(VENV)/.test-installed
-	$(BIN)/pip install --quiet -e ".[bench]"
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/bench_em.py
+# The peers pull torch in; the constraint keeps the pinned build installed above.
+$(VENV)/.bench-installed: $(VENV)/.test-installed pyproject.toml
+	echo "$(TORCH_PIN)" > $(VENV)/torch-constraint.txt
+	$(BIN)/pip install --quiet -c $(VENV)/torch-constraint.txt -e ".[bench]"
+	touch $@
+
+# make bench BENCH_ARGS="--scale 0.05 --configs a,c" for a quick run
+bench: $(VENV)/.bench-installed
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+		$(BIN)/python benchmarks/bench_em.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
