@@ -78,3 +78,16 @@ def test_invalid_learning_decay(stream, decay):
     train, _ = stream
     with pytest.raises(ValueError, match="learning_decay"):
         GaussianMixture(2, learning_decay=decay).partial_fit(train[:100])
+
+
+@pytest.mark.slow
+def test_two_hundred_batches_of_five_thousand_rows_match_full_batch_em():
+    centers = np.random.RandomState(7).uniform(-20, 20, size=(16, 4))
+    X, _ = make_blobs(n_samples=1_050_000, centers=centers, random_state=8)
+    train, held_out = X[:1_000_000], X[1_000_000:]
+    online = GaussianMixture(16, random_state=0)
+    for batch in np.split(train, 200):
+        online.partial_fit(batch)
+    full = GaussianMixture(16, random_state=0).fit(train)
+    gap = abs(online.score(held_out) - full.score(held_out))
+    assert gap <= 0.01 * abs(full.score(held_out))

@@ -4,34 +4,30 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.backend import get_backend
-from gaussmix.core.covariance import available_families, get_family
-from gaussmix.core.criteria import aic, bic
-from gaussmix.core.estep import log_responsibilities, weighted_log_prob
+from gaussmix.core.covariance import get_family
 from gaussmix.core.init import INIT_METHODS
 from gaussmix.core.mstep import RepairLog, m_step, warn_repairs
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import fit_with_restarts
-from gaussmix.fit.chunks import resolve_chunk_size, row_slices
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
 from gaussmix.models import _validation as check
-from gaussmix.models._inputs import apply_by_rows, make_source
+from gaussmix.models._fitted_mixture import FittedMixtureMixin
+from gaussmix.models._inputs import make_source
 from gaussmix.models._tensors import is_tensor, numpy_dtype
 
 
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by expectation-maximisation.
 
     Same parameters, attributes and methods as
@@ -436,186 +432,3 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         model.lower_bound_ = -math.inf
         model.lower_bounds_ = []
         return model
-
-    # ------------------------------------------------------------------
-    # inference
-    def _fitted_params(self, like: Array) -> MixtureParams:
-        check_is_fitted(self)
-        params = MixtureParams(
-            self.weights_,
-            self.means_,
-            self.covariances_,
-            self.precisions_cholesky_,
-            self.covariance_type,
-        )
-        if is_tensor(self.means_) and not is_tensor(like):
-            params = params.to_numpy()
-        return params.cast(like)
-
-    def _apply(self, X: Array, row_function, per_component: bool) -> Any:
-        """``row_function(chunk, params)`` over validated rows of X, chunk by chunk.
-
-        The function returns one value per row, or one per row and component
-        when ``per_component``.
-        """
-        check_is_fitted(self)
-        n_components = len(self.weights_)
-
-        def on_array(A: Array) -> Array:
-            width = get_family(self.covariance_type).row_width(n_components, A.shape[1])
-            size = resolve_chunk_size(self.chunk_size, width, 1, A)
-            params = self._fitted_params(A)
-            parts = [
-                row_function(A[rows], params) for rows in row_slices(A.shape[0], size)
-            ]
-            return get_backend(A).concatenate(parts, axis=0)
-
-        n_outputs = n_components if per_component else None
-        return apply_by_rows(self, X, on_array, n_outputs, numpy_dtype(self.means_))
-
-    def _estimate_weighted_log_prob(self, X: Array) -> Any:
-        return self._apply(X, weighted_log_prob, per_component=True)
-
-    def score_samples(self, X: Array) -> Any:
-        """Log-density of each row under the mixture, shape (n_samples,).
-
-        Tensors give tensors on their device, dask arrays give dask arrays,
-        everything else numpy arrays.
-        """
-        return self._apply(
-            X, lambda x, p: log_responsibilities(x, p)[0], per_component=False
-        )
-
-    def score(
-        self, X: Array, y: Any = None, sample_weight: Array | None = None
-    ) -> float:
-        """Average log-likelihood of the rows (weighted when weights are given)."""
-        values = self.score_samples(X)
-        values = np.asarray(get_backend(values).to_numpy(values))
-        if sample_weight is None:
-            return float(values.mean())
-        weights = check.check_sample_weight(sample_weight, len(values), np.float64)
-        return float(np.average(values, weights=weights))
-
-    def predict_proba(self, X: Array) -> Any:
-        """Posterior probability of each component, shape (n_samples, n_components)."""
-        return self._apply(
-            X,
-            lambda x, p: get_backend(x).exp(log_responsibilities(x, p)[1]),
-            per_component=True,
-        )
-
-    def predict(self, X: Array) -> Any:
-        """Most likely component of each row, shape (n_samples,)."""
-        return self._apply(
-            X,
-            lambda x, p: get_backend(x).argmax(weighted_log_prob(x, p), axis=1),
-            per_component=False,
-        )
-
-    def sample(self, n_samples: int = 1) -> tuple[Array, Array]:
-        """Draw rows from the fitted mixture.
-
-        Draws are made on the host with ``random_state``; after a torch fit
-        they are returned as tensors on the attributes' device.
-
-        Returns
-        -------
-        X : ndarray or Tensor of shape (n_samples, n_features)
-        y : ndarray or Tensor of shape (n_samples,)
-            The component each row came from.
-        """
-        check_is_fitted(self)
-        n_samples = check.check_int("n_samples", n_samples, 1)
-        rng = check_random_state(self.random_state)
-        xp = get_backend(self.means_)
-        means = xp.to_numpy(self.means_)
-        weights = np.asarray(xp.to_numpy(self.weights_), np.float64)
-        counts = rng.multinomial(n_samples, weights)
-        n_components, n_features = means.shape
-        family = get_family(self.covariance_type)
-        covariances = np.asarray(xp.to_numpy(self.covariances_), dtype=np.float64)
-        if family.matrix_layout:
-            covariances = family.full_covariances(covariances, n_components, n_features)
-        blocks = []
-        for k, (mean, count) in enumerate(zip(means, counts, strict=False)):
-            if family.matrix_layout:
-                blocks.append(rng.multivariate_normal(mean, covariances[k], int(count)))
-            else:
-                scale = np.sqrt(covariances[k])
-                blocks.append(
-                    mean + rng.standard_normal(size=(count, n_features)) * scale
-                )
-        X = np.vstack(blocks).astype(means.dtype, copy=False)
-        y = np.concatenate([np.full(c, k, dtype=int) for k, c in enumerate(counts)])
-        return xp.asarray(X, like=self.means_), xp.asarray(y, like=self.means_)
-
-    # ------------------------------------------------------------------
-    # model selection
-    def _n_parameters(self) -> int:
-        """Free parameters of the fitted model."""
-        n_components, n_features = self.means_.shape
-        return get_family(self.covariance_type).n_parameters(n_components, n_features)
-
-    def n_parameters(self) -> int:
-        """Free parameters: weights, means and the covariance family's."""
-        check_is_fitted(self)
-        return self._n_parameters()
-
-    def bic(self, X: Array) -> float:
-        """Bayesian information criterion on X (lower is better)."""
-        n = np.shape(X)[0]
-        return bic(self.score(X) * n, self._n_parameters(), n)
-
-    def aic(self, X: Array) -> float:
-        """Akaike information criterion on X (lower is better)."""
-        return aic(self.score(X) * np.shape(X)[0], self._n_parameters())
-
-    @staticmethod
-    def supported_covariance_types() -> list[str]:
-        """Names accepted by ``covariance_type``."""
-        return available_families()
-
-    # ------------------------------------------------------------------
-    # conditioning and marginals
-    def condition(self, input_indices: Sequence[int], values: Array):
-        """The mixture of the other variables given some variables' values.
-
-        Parameters
-        ----------
-        input_indices : sequence of int
-            Columns whose values are known, in the order of ``values``.
-        values : array-like of shape (n_rows, len(input_indices))
-
-        Returns
-        -------
-        ConditionalMixture
-            Per row, the weights (n_rows, n_components) and means
-            (n_rows, n_components, n_outputs) of the mixture of the remaining
-            columns (in increasing order), with covariances shared by all rows.
-        """
-        from gaussmix.core.conditioning import condition
-
-        check_is_fitted(self)
-        return condition(self._current_params(), input_indices, values)
-
-    def marginal(self, indices: Sequence[int]) -> GaussianMixture:
-        """The fitted mixture of the variables ``indices`` (in that order).
-
-        Returns
-        -------
-        GaussianMixture
-            Same weights and covariance type (an unstructured family gives
-            ``'full'``), ``len(indices)`` features.
-        """
-        from gaussmix.core.conditioning import marginal_params
-
-        check_is_fitted(self)
-        params = marginal_params(self._current_params(), indices)
-        return GaussianMixture.from_params(
-            params.weights,
-            params.means.astype(self.means_.dtype),
-            params.covariances,
-            params.covariance_type,
-            random_state=self.random_state,
-        )
