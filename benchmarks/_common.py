@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: data, shared starts, child processes."""
+"""Functions shared by the benchmark scripts: data, shared starts, child processes."""
 
 from __future__ import annotations
 
@@ -47,7 +47,19 @@ def shared_start(X: np.ndarray, n_components: int, covariance_type: str, seed: i
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process, MiB."""
+    """Peak resident memory of this process, MiB.
+
+    Read from /proc's VmHWM where there is one: ``ru_maxrss`` survives
+    ``exec``, so a child started from a large parent would report the
+    parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

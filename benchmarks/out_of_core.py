@@ -70,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=20_000_000)
     parser.add_argument("--path", default="/tmp/gaussmix-out-of-core.npy")
+    parser.add_argument("--covariance", default="diag,full")
     args = parser.parse_args()
     if (
         not os.path.exists(args.path)
@@ -87,7 +88,7 @@ def main() -> None:
         "| in-memory 1/10 s/iter x10 | ratio |"
     )
     print("|---|---|---|---|---|")
-    for covariance_type in ("diag", "full"):
+    for covariance_type in args.covariance.split(","):
         streamed, rss, _ = per_iteration(args.path, None, covariance_type)
         subset, _, _ = per_iteration(args.path, args.rows // 10, covariance_type)
         print(

@@ -142,6 +142,7 @@ class StreamingSource:
             self.sample_weight,
             params,
             self.chunk_size,
+            prefetch=True,
         )
 
     def sample(self, random_state: np.random.RandomState):
