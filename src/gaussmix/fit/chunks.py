@@ -8,7 +8,6 @@ datasets, torch tensors.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -51,42 +50,19 @@ def dataset_stats(
     sample_weight: Array | None,
     params: MixtureParams,
     chunk_size: int | None = None,
-    prefetch: bool = False,
 ) -> Stats:
-    """E-step over all rows of ``X``: the Stats about the current means.
-
-    With ``prefetch``, the next chunk is read in a background thread while
-    the current one is computed, so that reading rows from disk overlaps
-    with the arithmetic.
-    """
+    """E-step over all rows of ``X``: the Stats about the current means."""
     width = params.family.row_width(params.n_components, params.n_features)
     size = resolve_chunk_size(chunk_size, width, 1, X)
     shift = np.asarray(get_backend(params.means).to_numpy(params.means), np.float64)
     compute_params = params.cast(X)
     total = None
-    for rows, chunk in read_chunks(X, size, prefetch):
+    for rows in row_slices(X.shape[0], size):
+        chunk = _as_compute_array(X[rows], X)
         weights = None if sample_weight is None else sample_weight[rows]
         part = chunk_stats(chunk, weights, compute_params, shift)
         total = part if total is None else total + part
     return total
-
-
-def read_chunks(
-    X: Array, chunk_size: int, prefetch: bool = False
-) -> Iterator[tuple[slice, Array]]:
-    """(rows, chunk) pairs covering X, one chunk read ahead when ``prefetch``."""
-    slices = list(row_slices(X.shape[0], chunk_size))
-    if not prefetch or len(slices) < 2:
-        for rows in slices:
-            yield rows, _as_compute_array(X[rows], X)
-        return
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        pending = reader.submit(X.__getitem__, slices[0])
-        for index, rows in enumerate(slices):
-            chunk = pending.result()
-            if index + 1 < len(slices):
-                pending = reader.submit(X.__getitem__, slices[index + 1])
-            yield rows, _as_compute_array(chunk, X)
 
 
 def responsibilities_stats(

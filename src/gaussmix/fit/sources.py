@@ -142,7 +142,6 @@ class StreamingSource:
             self.sample_weight,
             params,
             self.chunk_size,
-            prefetch=True,
         )
 
     def sample(self, random_state: np.random.RandomState):
