@@ -99,7 +99,12 @@ def test_chunks_are_larger_on_accelerators_only():
 
 
 def _assert_stats_equal(ours, expected, rtol):
-    np.testing.assert_allclose(ours.resp_sum, expected.resp_sum, rtol=rtol)
+    # responsibilities far below the dtype's resolution may be rounded to
+    # zero on one side and kept on the other
+    negligible = 1e-20 * expected.total_weight
+    np.testing.assert_allclose(
+        ours.resp_sum, expected.resp_sum, rtol=rtol, atol=negligible
+    )
     np.testing.assert_allclose(
         ours.centred_sum, expected.centred_sum, rtol=rtol, atol=1e-9
     )

@@ -14,8 +14,10 @@ import numpy as np
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
 from gaussmix.core.estep import chunk_stats, default_chunk_size, responsibility_stats
+from gaussmix.core.kernels import fused_kernel
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
+from gaussmix.fit.parallel import ordered_map
 
 
 def row_slices(n_rows: int, chunk_size: int) -> Iterator[slice]:
@@ -51,18 +53,66 @@ def dataset_stats(
     params: MixtureParams,
     chunk_size: int | None = None,
 ) -> Stats:
-    """E-step over all rows of ``X``: the Stats about the current means."""
-    width = params.family.row_width(params.n_components, params.n_features)
-    size = resolve_chunk_size(chunk_size, width, 1, X)
+    """E-step over all rows of ``X``: the Stats about the current means.
+
+    numpy data runs through the fused kernels (when the family has one) with
+    the chunks spread over the host's cores; other backends run the generic
+    E-step chunk by chunk.
+    """
     shift = np.asarray(get_backend(params.means).to_numpy(params.means), np.float64)
-    compute_params = params.cast(X)
+    kernel = _host_kernel(X, params, shift)
+    if kernel is None:
+        width = params.family.row_width(params.n_components, params.n_features)
+        size = resolve_chunk_size(chunk_size, width, 1, X)
+        compute_params = params.cast(X)
+
+        def kernel(chunk: Array, weights: Array | None) -> Stats:
+            return chunk_stats(chunk, weights, compute_params, shift)
+
+        chunks = row_slices(X.shape[0], size)
+        parts = (_read_and_run(kernel, X, sample_weight, rows) for rows in chunks)
+    else:
+        size = chunk_size or fused_chunk_size(kernel.row_elements)
+        parts = ordered_map(
+            lambda rows: _read_and_run(kernel.partial, X, sample_weight, rows),
+            row_slices(X.shape[0], size),
+        )
+        return kernel.finish(_sum(parts))
+    return _sum(parts)
+
+
+def _sum(parts) -> Stats:
     total = None
-    for rows in row_slices(X.shape[0], size):
-        chunk = _as_compute_array(X[rows], X)
-        weights = None if sample_weight is None else sample_weight[rows]
-        part = chunk_stats(chunk, weights, compute_params, shift)
+    for part in parts:
         total = part if total is None else total + part
     return total
+
+
+#: Elements of a fused kernel's per-chunk blocks (about 8 MB in float64):
+#: large enough that per-call overheads vanish, small enough to stay within
+#: the last-level cache while each core works on its own chunk.
+FUSED_CHUNK_ELEMENTS = 1 << 20
+
+
+def fused_chunk_size(row_elements: int) -> int:
+    """Rows per chunk for a fused kernel holding ``row_elements`` per row."""
+    return int(max(256, FUSED_CHUNK_ELEMENTS // max(1, row_elements)))
+
+
+def _host_kernel(X: Array, params: MixtureParams, shift: np.ndarray):
+    """The fused kernel for numpy data, or None."""
+    if get_backend(X).name != "numpy":
+        return None
+    dtype = np.dtype(X.dtype)
+    if dtype not in (np.float32, np.float64):
+        return None
+    return fused_kernel(params.to_numpy(np.float64), shift, dtype)
+
+
+def _read_and_run(kernel, X: Array, sample_weight: Array | None, rows: slice) -> Stats:
+    chunk = _as_compute_array(X[rows], X)
+    weights = None if sample_weight is None else sample_weight[rows]
+    return kernel(chunk, weights)
 
 
 def responsibilities_stats(

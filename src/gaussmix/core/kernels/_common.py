@@ -1,0 +1,113 @@
+"""Pieces shared by the fused kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaussmix.core.stats import Stats
+
+
+def centred_rows(X: np.ndarray, centre: np.ndarray, extra_rows: int) -> np.ndarray:
+    """``(X - centre)^T`` as a (D + extra_rows, n) block in X's dtype.
+
+    The extra rows are left for the caller to fill (squares, a row of ones),
+    so that one GEMM against the block evaluates a whole quadratic form.
+    """
+    n_samples, n_features = X.shape
+    block = np.empty((n_features + extra_rows, n_samples), dtype=X.dtype)
+    np.subtract(X.T, centre[:, None], out=block[:n_features])
+    return block
+
+
+#: Log-responsibilities below these are raised to them before ``exp``:
+#: smaller ones would be subnormal, and arithmetic on subnormal numbers is
+#: up to a hundred times slower on x86 CPUs. The change is below the dtype's
+#: resolution of any sum it enters.
+_LOG_FLOOR = {np.dtype(np.float32): -69.0, np.dtype(np.float64): -600.0}
+
+
+def normalize_components(log_prob: np.ndarray) -> np.ndarray:
+    """Turn (K, n) log-probabilities into responsibilities, in place.
+
+    Returns the per-row log-normaliser ``log p(x_i)`` in float64; a row that
+    no component can explain keeps ``-inf``.
+    """
+    peak = log_prob.max(axis=0)
+    impossible = ~np.isfinite(peak)
+    if impossible.any():
+        peak[impossible] = 0.0
+    log_prob -= peak
+    np.maximum(log_prob, _LOG_FLOOR[log_prob.dtype], out=log_prob)
+    np.exp(log_prob, out=log_prob)
+    total = log_prob.sum(axis=0)
+    log_prob *= 1.0 / total
+    log_norm = peak.astype(np.float64) + np.log(total.astype(np.float64))
+    if impossible.any():
+        log_norm[impossible] = -np.inf
+    return log_norm
+
+
+def weigh(resp: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    """Responsibilities times the rows' weights, in place."""
+    if sample_weight is not None:
+        resp *= np.asarray(sample_weight, dtype=resp.dtype)
+    return resp
+
+
+def chunk_summary(
+    X: np.ndarray, log_norm: np.ndarray, sample_weight: np.ndarray | None
+) -> dict:
+    """The log-likelihood, total weight and worst-explained row of a chunk."""
+    if sample_weight is None:
+        log_likelihood = float(log_norm.sum())
+        total_weight = float(X.shape[0])
+        candidates = log_norm
+    else:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        log_likelihood = float((log_norm * weights).sum())
+        total_weight = float(weights.sum())
+        candidates = np.where(weights > 0, log_norm, np.inf)
+    worst_value, worst_point = np.inf, None
+    if X.shape[0]:
+        worst = int(np.argmin(candidates))
+        worst_value = float(candidates[worst])
+        if np.isfinite(worst_value):
+            worst_point = np.asarray(X[worst], dtype=np.float64)
+    return {
+        "log_likelihood": log_likelihood,
+        "total_weight": total_weight,
+        "worst_log_density": worst_value,
+        "worst_point": worst_point,
+    }
+
+
+def assemble(
+    resp_sum: np.ndarray,
+    centred_sum: np.ndarray,
+    scatter: np.ndarray,
+    shift: np.ndarray,
+    scatter_kind: str,
+    summary: dict,
+) -> Stats:
+    """Stats from the kernel's float64 sums and the chunk summary."""
+    return Stats(
+        resp_sum=resp_sum,
+        centred_sum=centred_sum,
+        scatter=scatter,
+        shift=shift,
+        scatter_kind=scatter_kind,
+        **summary,
+    )
+
+
+class KernelBase:
+    """``__call__`` and an identity ``finish`` for kernels that need no more."""
+
+    def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
+        raise NotImplementedError
+
+    def finish(self, partial: Stats) -> Stats:
+        return partial
+
+    def __call__(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
+        return self.finish(self.partial(X, sample_weight))

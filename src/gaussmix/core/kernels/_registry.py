@@ -1,0 +1,68 @@
+"""The registry of fused kernels, keyed by covariance representation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from gaussmix.core.covariance import CovarianceFamily
+from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
+
+
+class ChunkKernel(Protocol):
+    """Stats of chunks of rows under fixed parameters.
+
+    ``partial`` may return Stats whose scatter is still in a kernel-specific
+    basis; partials add like Stats, and ``finish`` turns their sum into
+    Stats proper. Deferring that change of basis to the end keeps its cost
+    independent of the number of chunks.
+    """
+
+    #: Numbers the kernel's per-chunk blocks hold per row.
+    row_elements: int
+
+    def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats: ...
+
+    def finish(self, partial: Stats) -> Stats: ...
+
+    def __call__(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats: ...
+
+
+#: Builds a kernel from float64 parameters, the shift and the data's dtype.
+KernelFactory = Callable[[MixtureParams, np.ndarray, np.dtype], ChunkKernel]
+
+_KERNELS: dict[type[CovarianceFamily], KernelFactory] = {}
+
+
+def register_kernel(
+    representation: type[CovarianceFamily],
+) -> Callable[[KernelFactory], KernelFactory]:
+    """Register a kernel factory for a representation and its subclasses."""
+
+    def decorate(factory: KernelFactory) -> KernelFactory:
+        _KERNELS[representation] = factory
+        return factory
+
+    return decorate
+
+
+def fused_kernel(
+    params: MixtureParams, shift: np.ndarray, dtype: np.dtype
+) -> ChunkKernel | None:
+    """The fused kernel for ``params``' family, prepared; None when there is none.
+
+    ``params`` are numpy float64 parameters; ``shift`` (n_components,
+    n_features) the centres the Stats are taken about; ``dtype`` the dtype of
+    the chunks the kernel will be called on (float32 or float64).
+    """
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        return None
+    for cls in params.family.__mro__:
+        factory = _KERNELS.get(cls)
+        if factory is not None:
+            return factory(params, np.asarray(shift, dtype=np.float64), dtype)
+    return None

@@ -1,0 +1,149 @@
+"""The fused numpy kernels against a direct evaluation with scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+from gaussmix import GaussianMixture
+from gaussmix.core.covariance import get_family
+from gaussmix.core.kernels import fused_kernel, normalize_components
+from gaussmix.core.kernels.full import weighted_gram
+from gaussmix.core.params import MixtureParams
+
+FAMILIES = ["full", "tied", "diag", "spherical", "VEV", "EEV", "EVI", "VEI", "EII"]
+
+
+def _fitted_params(covariance_type: str, X: np.ndarray) -> MixtureParams:
+    model = GaussianMixture(
+        3, covariance_type=covariance_type, tol=1e-2, random_state=0
+    ).fit(X)
+    return MixtureParams(
+        model.weights_,
+        model.means_,
+        model.covariances_,
+        model.precisions_cholesky_,
+        covariance_type,
+    )
+
+
+def _direct_stats(X, w, params):
+    """Stats written out from scipy's Gaussian log-densities."""
+    family = get_family(params.covariance_type)
+    n_components, n_features = params.means.shape
+    covariances = family.full_covariances(params.covariances, n_components, n_features)
+    log_prob = np.column_stack(
+        [
+            np.log(params.weights[k])
+            + multivariate_normal(params.means[k], covariances[k]).logpdf(X)
+            for k in range(n_components)
+        ]
+    )
+    log_norm = logsumexp(log_prob, axis=1)
+    resp = np.exp(log_prob - log_norm[:, None]) * w[:, None]
+    shift = params.means
+    if family.scatter_kind == "pooled":
+        shift = np.broadcast_to(params.means.mean(0), params.means.shape)
+    diff = X[None, :, :] - shift[:, None, :]
+    centred_sum = np.einsum("nk,kni->ki", resp, diff)
+    if family.scatter_kind == "full":
+        scatter = np.einsum("nk,kni,knj->kij", resp, diff, diff)
+    elif family.scatter_kind == "diag":
+        scatter = np.einsum("nk,kni->ki", resp, diff**2)
+    else:
+        scatter = np.einsum("n,ni,nj->ij", w, diff[0], diff[0])
+    return {
+        "resp_sum": resp.sum(0),
+        "centred_sum": centred_sum,
+        "scatter": scatter,
+        "log_likelihood": float((w * log_norm).sum()),
+    }
+
+
+def _data(rng, separation):
+    labels = rng.randint(3, size=400)
+    centres = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, -1.0], [-2.0, 1.0, 1.0]])
+    X = rng.normal(size=(400, 3)) * [1.0, 0.5, 2.0] + separation * centres[labels]
+    return X + 100.0  # far from the origin: centring must be right
+
+
+@pytest.mark.parametrize("separation", [1.0, 30.0], ids=["overlapping", "separated"])
+@pytest.mark.parametrize("covariance_type", FAMILIES)
+def test_kernel_stats_equal_direct_evaluation(covariance_type, separation, rng):
+    X = _data(rng, separation)
+    params = _fitted_params(covariance_type, X)
+    w = rng.uniform(0.0, 2.0, size=len(X))
+    w[:20] = 0.0
+    kernel = fused_kernel(params, params.means, np.dtype(np.float64))
+    ours = kernel(X, w)
+    expected = _direct_stats(X, w, params)
+    scale = np.abs(expected["scatter"]).max()
+    np.testing.assert_allclose(ours.resp_sum, expected["resp_sum"], rtol=1e-10)
+    np.testing.assert_allclose(
+        ours.centred_sum, expected["centred_sum"], rtol=1e-9, atol=1e-9 * scale
+    )
+    np.testing.assert_allclose(
+        ours.scatter, expected["scatter"], rtol=1e-9, atol=1e-9 * scale
+    )
+    assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=1e-11)
+    assert ours.total_weight == pytest.approx(w.sum())
+    # the worst row is the least likely among rows of positive weight
+    log_density = ours.worst_log_density
+    assert np.isfinite(log_density)
+    assert any(np.array_equal(ours.worst_point, row) for row in X[20:])
+
+
+@pytest.mark.parametrize("covariance_type", FAMILIES)
+def test_float32_kernel_is_within_float32_resolution(covariance_type, rng):
+    X = _data(rng, 5.0)
+    params = _fitted_params(covariance_type, X)
+    exact = fused_kernel(params, params.means, np.dtype(np.float64))(X, None)
+    single = fused_kernel(params, params.means, np.dtype(np.float32))(
+        X.astype(np.float32), None
+    )
+    assert single.scatter.dtype == np.float64
+    np.testing.assert_allclose(single.resp_sum, exact.resp_sum, rtol=1e-4)
+    np.testing.assert_allclose(single.scatter, exact.scatter, rtol=1e-4, atol=1e-6)
+    assert single.log_likelihood == pytest.approx(exact.log_likelihood, rel=1e-6)
+
+
+def test_kernel_of_no_rows_adds_nothing(rng):
+    X = _data(rng, 5.0)
+    params = _fitted_params("full", X)
+    kernel = fused_kernel(params, params.means, np.dtype(np.float64))
+    whole = kernel(X, None)
+    with_empty = kernel.finish(kernel.partial(X, None) + kernel.partial(X[:0], None))
+    np.testing.assert_allclose(with_empty.scatter, whole.scatter, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalized_columns_are_responsibilities(dtype, rng):
+    log_prob = rng.normal(scale=50.0, size=(4, 30)).astype(dtype)
+    log_prob[:, 0] = -np.inf  # a row no component can explain
+    expected_norm = logsumexp(log_prob[:, 1:].astype(np.float64), axis=0)
+    expected_resp = np.exp(log_prob[:, 1:] - expected_norm)
+    log_norm = normalize_components(log_prob)
+    assert log_norm[0] == -np.inf
+    np.testing.assert_allclose(log_norm[1:], expected_norm, rtol=1e-6)
+    np.testing.assert_allclose(log_prob[:, 1:], expected_resp, rtol=1e-5, atol=1e-20)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("active_share", [0.02, 0.9], ids=["sparse", "dense"])
+def test_weighted_gram_equals_dense_sum(dtype, active_share, rng):
+    n_components, n_features, n_samples = 4, 3, 500
+    whitened = rng.normal(size=(n_components, n_features, n_samples)).astype(dtype)
+    resp = rng.uniform(0.1, 1.0, size=(n_components, n_samples))
+    resp[rng.uniform(size=resp.shape) > active_share] = 0.0
+    expected = np.einsum("kn,kin,kjn->kij", resp, whitened, whitened)
+    gram = weighted_gram(whitened.copy(), np.sqrt(resp).astype(dtype))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(gram, expected, rtol=rtol, atol=rtol)
+
+
+def test_families_without_a_kernel_get_none(rng):
+    X = _data(rng, 5.0)
+    params = _fitted_params("full", X)
+    assert fused_kernel(params, params.means, np.dtype(np.float16)) is None
