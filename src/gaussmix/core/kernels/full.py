@@ -21,17 +21,34 @@ from gaussmix.core.kernels._registry import register_kernel
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 
+#: A pair (component, row) is skipped when even its log-density's upper
+#: bound falls this far below the row's best lower bound: its responsibility
+#: is then below exp(-margin), under the dtype's resolution. float32's
+#: responsibilities are floored at exp(-69) anyway.
+_PRUNE_MARGIN = {np.dtype(np.float32): 75.0, np.dtype(np.float64): 50.0}
+
+#: Largest share of kept pairs for which the pruned path is taken.
+PRUNED_SHARE = 0.5
+
 
 class FullKernel(KernelBase):
     """E-step and Stats for per-component precision factors ``U_k``.
 
-    Each row is whitened by every component in one GEMM,
-    ``a_ik = U_k^T (x_i - mu_k)``, with the centring folded into the product
-    through a row of ones. The same whitened rows give the scatter: with
-    ``T_k = sum_i r_ik a_ik a_ik^T`` the scatter about ``mu_k`` is
-    ``U_k^-T T_k U_k^-1``. Working in whitened coordinates keeps float32
-    accurate (``T_k`` is close to the identity) and the scatter needs no
-    second centring pass per component.
+    Rows are whitened by every component, ``a_ik = U_k^T (x_i - mu_k)``,
+    with the centring folded into the product through a row of ones. The
+    same whitened rows give the scatter: with ``T_k = sum_i r_ik a_ik a_ik^T``
+    the scatter about ``mu_k`` is ``U_k^-T T_k U_k^-1``, applied once to the
+    sum over all chunks (:meth:`finish`). Working in whitened coordinates
+    keeps float32 accurate (``T_k`` is close to the identity).
+
+    Clustered data leave most rows with a negligible responsibility under
+    most components. Before whitening, cheap bounds on every Mahalanobis
+    distance (the extreme eigenvalues of each precision times the squared
+    Euclidean distance, one small GEMM) find the pairs whose responsibility
+    is provably below the dtype's resolution; when they are the majority,
+    only the remaining pairs are whitened, component by component, which
+    turns ``K`` whitening products per row into about one. Otherwise every
+    pair is whitened in one GEMM.
     """
 
     def __init__(self, params: MixtureParams, shift: np.ndarray, dtype: np.dtype):
@@ -40,54 +57,170 @@ class FullKernel(KernelBase):
         self.dtype = dtype
         self.shift = shift
         self.centre = shift.mean(0).astype(dtype)
-        offsets = np.einsum("kd,kdj->kj", shift - self.centre, factors)
+        centred_means = shift - self.centre
+        offsets = np.einsum("kd,kdj->kj", centred_means, factors)
         coefficients = np.empty((n_components * n_features, n_features + 1), dtype)
         coefficients[:, :n_features] = factors.transpose(0, 2, 1).reshape(
             n_components * n_features, n_features
         )
         coefficients[:, n_features] = -offsets.reshape(-1)
         self.coefficients = coefficients
-        self.row_elements = n_components * n_features + n_features + 1
         log_det = np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(1)
         with np.errstate(divide="ignore"):
             log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
-        self.constant = (log_weights + log_det - 0.5 * n_features * LOG_2PI).astype(
-            dtype
-        )[:, None]
+        constant = log_weights + log_det - 0.5 * n_features * LOG_2PI
+        self.constant = constant.astype(dtype)[:, None]
         # U_k^-T, lower triangular: maps whitened scatter back to data units
         self.unwhiten = NUMPY_BACKEND.invert_lower(factors.transpose(0, 2, 1))
+        self.row_elements = n_components * n_features + n_features + 1
+        # chunks of one pass that found too few pairs to skip, in a row
+        self.dense_streak = 0
+        self.bounds = None
+        if n_components >= 4:
+            self.bounds = _log_density_bounds(factors, centred_means, constant, dtype)
 
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
+        n_features = X.shape[1]
+        rows = centred_rows(X, self.centre, extra_rows=2)
+        rows[n_features] = 1.0
+        kept = self._kept_pairs(rows)
+        rows = rows[: n_features + 1]
+        if kept is None:
+            return self._dense(X, rows, sample_weight)
+        return self._pruned(X, rows, sample_weight, kept)
+
+    def finish(self, partial: Stats) -> Stats:
+        """Map the summed whitened scatter back to data coordinates."""
+        scatter = self.unwhiten @ partial.scatter @ self.unwhiten.transpose(0, 2, 1)
+        return replace(partial, scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)))
+
+    def _kept_pairs(self, rows: np.ndarray) -> np.ndarray | None:
+        """Flat (component, row) indices that may matter, or None for all."""
+        if self.bounds is None or self.dense_streak >= 2:
+            # the bounds did not pay on this pass's first chunks
+            return None
+        n_features = rows.shape[0] - 2
+        centred = rows[:n_features]
+        np.einsum("dn,dn->n", centred, centred, out=rows[n_features + 1])
+        upper_coefficients, lower_coefficients, margin = self.bounds
+        best_lower = (lower_coefficients @ rows).max(axis=0)
+        upper = upper_coefficients @ rows
+        mask = upper >= best_lower - margin
+        if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
+            self.dense_streak += 1
+            return None
+        self.dense_streak = 0
+        return np.flatnonzero(mask)
+
+    def _dense(
+        self, X: np.ndarray, rows: np.ndarray, sample_weight: np.ndarray | None
+    ) -> Stats:
         n_samples, n_features = X.shape
         n_components = self.constant.shape[0]
-        rows = centred_rows(X, self.centre, extra_rows=1)
-        rows[n_features] = 1.0
         whitened = (self.coefficients @ rows).reshape(
             n_components, n_features, n_samples
         )
         log_prob = np.einsum("kdn,kdn->kn", whitened, whitened)
         log_prob *= -0.5
         log_prob += self.constant
+        return self._stats(X, rows, sample_weight, log_prob, whitened, None)
+
+    def _pruned(
+        self,
+        X: np.ndarray,
+        rows: np.ndarray,
+        sample_weight: np.ndarray | None,
+        kept: np.ndarray,
+    ) -> Stats:
+        n_samples, n_features = X.shape
+        n_components = self.constant.shape[0]
+        components, columns = np.divmod(kept, n_samples)
+        segments = _segments(components, n_components)
+        gathered = rows[:, columns]
+        whitened = np.empty((n_features, kept.size), self.dtype)
+        per_component = self.coefficients.reshape(
+            n_components, n_features, n_features + 1
+        )
+        for k, segment in segments:
+            np.matmul(per_component[k], gathered[:, segment], out=whitened[:, segment])
+        log_prob = np.full((n_components, n_samples), -np.inf, self.dtype)
+        flat = log_prob.reshape(-1)
+        flat[kept] = self.constant[components, 0] - 0.5 * np.einsum(
+            "dm,dm->m", whitened, whitened
+        )
+        return self._stats(X, rows, sample_weight, log_prob, whitened, (kept, segments))
+
+    def _stats(self, X, rows, sample_weight, log_prob, whitened, pairs) -> Stats:
+        n_features = X.shape[1]
         log_norm = normalize_components(log_prob)
         resp = weigh(log_prob, sample_weight)
         resp_sum = resp.sum(axis=1, dtype=np.float64)
         first = (resp @ rows[:n_features].T).astype(np.float64)
         centred_sum = first - resp_sum[:, None] * (self.shift - self.centre)
-        np.sqrt(resp, out=resp)
-        whitened_scatter = weighted_gram(whitened, resp).astype(np.float64)
+        if pairs is None:
+            np.sqrt(resp, out=resp)
+            gram = weighted_gram(whitened, resp)
+        else:
+            kept, segments = pairs
+            whitened *= np.sqrt(resp.reshape(-1)[kept])
+            gram = np.zeros((resp.shape[0], n_features, n_features), self.dtype)
+            for k, segment in segments:
+                block = whitened[:, segment]
+                np.dot(block, block.T, out=gram[k])
         return assemble(
             resp_sum,
             centred_sum,
-            whitened_scatter,
+            gram.astype(np.float64),
             self.shift,
             "full",
             chunk_summary(X, log_norm, sample_weight),
         )
 
-    def finish(self, partial: Stats) -> Stats:
-        """Map the summed whitened scatter back to data coordinates."""
-        scatter = self.unwhiten @ partial.scatter @ self.unwhiten.transpose(0, 2, 1)
-        return replace(partial, scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)))
+
+def _segments(components: np.ndarray, n_components: int) -> list[tuple[int, slice]]:
+    """(component, slice) of each non-empty run of sorted component indices."""
+    counts = np.bincount(components, minlength=n_components)
+    ends = np.cumsum(counts)
+    return [
+        (int(k), slice(int(ends[k] - counts[k]), int(ends[k])))
+        for k in np.flatnonzero(counts)
+    ]
+
+
+def _log_density_bounds(
+    factors: np.ndarray,
+    centred_means: np.ndarray,
+    constant: np.ndarray,
+    dtype: np.dtype,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Coefficients of upper and lower bounds of every log-density, and a margin.
+
+    With ``d = |x - mu_k|^2`` and the precision's extreme eigenvalues,
+    ``lam_min d <= (x - mu_k)^T P_k (x - mu_k) <= lam_max d``. Both bounds
+    are linear in ``[x; 1; |x|^2]`` (rows centred like the data), so each is
+    one GEMM. Their own rounding is covered by widening ``d`` by a relative
+    ``rel`` and the margin by the constants' rounding.
+    """
+    n_features = centred_means.shape[1]
+    eigenvalues = np.linalg.eigvalsh(factors @ factors.transpose(0, 2, 1))
+    smallest = np.maximum(eigenvalues[:, 0], 0.0)
+    largest = eigenvalues[:, -1]
+    eps = float(np.finfo(dtype).eps)
+    rel = 4.0 * (n_features + 2) * eps
+    mean_norms = (centred_means**2).sum(1)
+    finite = np.where(np.isfinite(constant), constant, 0.0)
+
+    def coefficients(scale: np.ndarray, widen: float) -> np.ndarray:
+        out = np.empty((len(scale), n_features + 2))
+        out[:, :n_features] = scale[:, None] * centred_means
+        out[:, n_features] = constant - 0.5 * scale * widen * mean_norms
+        out[:, n_features + 1] = -0.5 * scale * widen
+        return out.astype(dtype)
+
+    margin = _PRUNE_MARGIN[np.dtype(dtype)] + (n_features + 2) * eps * float(
+        np.abs(finite).max(initial=0.0)
+    )
+    return coefficients(smallest, 1.0 - rel), coefficients(largest, 1.0 + rel), margin
 
 
 #: Square roots of responsibilities below this (relative to a row's total
