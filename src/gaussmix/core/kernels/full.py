@@ -42,13 +42,14 @@ class FullKernel(KernelBase):
     keeps float32 accurate (``T_k`` is close to the identity).
 
     Clustered data leave most rows with a negligible responsibility under
-    most components. Before whitening, cheap bounds on every Mahalanobis
-    distance (the extreme eigenvalues of each precision times the squared
-    Euclidean distance, one small GEMM) find the pairs whose responsibility
-    is provably below the dtype's resolution; when they are the majority,
-    only the remaining pairs are whitened, component by component, which
-    turns ``K`` whitening products per row into about one. Otherwise every
-    pair is whitened in one GEMM.
+    most components. Before whitening, a cheap lower bound on every
+    Mahalanobis distance (from each precision's eigenvalues, exact along its
+    few longest axes; two small GEMMs) is compared with the exact density
+    under each row's likeliest component: pairs whose responsibility is
+    provably below the dtype's resolution are skipped. When they are the
+    majority, only the remaining pairs are whitened, component by component,
+    which turns ``K`` whitening products per row into about one. Otherwise
+    every pair is whitened in one GEMM.
     """
 
     def __init__(self, params: MixtureParams, shift: np.ndarray, dtype: np.dtype):
@@ -72,7 +73,9 @@ class FullKernel(KernelBase):
         self.constant = constant.astype(dtype)[:, None]
         # U_k^-T, lower triangular: maps whitened scatter back to data units
         self.unwhiten = NUMPY_BACKEND.invert_lower(factors.transpose(0, 2, 1))
-        self.row_elements = n_components * n_features + n_features + 1
+        # chunks of a few thousand rows: the pruned path's per-component
+        # calls need rows to amortise, the dense block must stay in cache
+        self.row_elements = max(n_components * n_features // 2 + 2 * n_features, 256)
         # chunks of one pass that found too few pairs to skip, in a row
         self.dense_streak = 0
         self.bounds = None
@@ -102,10 +105,22 @@ class FullKernel(KernelBase):
         n_features = rows.shape[0] - 2
         centred = rows[:n_features]
         np.einsum("dn,dn->n", centred, centred, out=rows[n_features + 1])
-        upper_coefficients, lower_coefficients, margin = self.bounds
-        best_lower = (lower_coefficients @ rows).max(axis=0)
+        upper_coefficients, typical_coefficients, loose, margin = self.bounds
         upper = upper_coefficients @ rows
-        mask = upper >= best_lower - margin
+        if loose is not None:
+            # give back the slack of the most elongated directions exactly
+            directions, weights = loose
+            projected = directions @ rows[: n_features + 1]
+            projected *= projected
+            upper += np.einsum(
+                "krn,kr->kn", projected.reshape(*weights.shape, -1), weights
+            )
+        # the exact log-density under the component that looks best (with
+        # each precision's average eigenvalue) bounds the row's best from
+        # below, and closely
+        likely = (typical_coefficients @ rows).argmax(axis=0)
+        best = self._exact_log_density(rows[: n_features + 1], likely)
+        mask = upper >= best - margin
         if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
             self.dense_streak += 1
             return None
@@ -132,23 +147,43 @@ class FullKernel(KernelBase):
         sample_weight: np.ndarray | None,
         kept: np.ndarray,
     ) -> Stats:
-        n_samples, n_features = X.shape
+        n_samples = X.shape[0]
         n_components = self.constant.shape[0]
         components, columns = np.divmod(kept, n_samples)
         segments = _segments(components, n_components)
-        gathered = rows[:, columns]
-        whitened = np.empty((n_features, kept.size), self.dtype)
-        per_component = self.coefficients.reshape(
-            n_components, n_features, n_features + 1
-        )
-        for k, segment in segments:
-            np.matmul(per_component[k], gathered[:, segment], out=whitened[:, segment])
+        whitened = self._whiten_pairs(rows[:, columns], segments)
         log_prob = np.full((n_components, n_samples), -np.inf, self.dtype)
         flat = log_prob.reshape(-1)
         flat[kept] = self.constant[components, 0] - 0.5 * np.einsum(
             "dm,dm->m", whitened, whitened
         )
         return self._stats(X, rows, sample_weight, log_prob, whitened, (kept, segments))
+
+    def _whiten_pairs(
+        self, gathered: np.ndarray, segments: list[tuple[int, slice]]
+    ) -> np.ndarray:
+        """Whitened columns of ``gathered``, each segment by its component."""
+        n_features = gathered.shape[0] - 1
+        per_component = self.coefficients.reshape(-1, n_features, n_features + 1)
+        whitened = np.empty((n_features, gathered.shape[1]), self.dtype)
+        for k, segment in segments:
+            np.matmul(per_component[k], gathered[:, segment], out=whitened[:, segment])
+        return whitened
+
+    def _exact_log_density(
+        self, rows: np.ndarray, components: np.ndarray
+    ) -> np.ndarray:
+        """``log w_k + log N(x_i | k)`` for one given component per row."""
+        order = np.argsort(components, kind="stable")
+        ordered = components[order]
+        whitened = self._whiten_pairs(
+            rows[:, order], _segments(ordered, self.constant.shape[0])
+        )
+        values = np.empty(rows.shape[1], self.dtype)
+        values[order] = self.constant[ordered, 0] - 0.5 * np.einsum(
+            "dm,dm->m", whitened, whitened
+        )
+        return values
 
     def _stats(self, X, rows, sample_weight, log_prob, whitened, pairs) -> Stats:
         n_features = X.shape[1]
@@ -187,40 +222,67 @@ def _segments(components: np.ndarray, n_components: int) -> list[tuple[int, slic
     ]
 
 
+#: Directions of largest variance per component handled exactly by the
+#: bound on the Mahalanobis distance.
+BOUND_DIRECTIONS = 3
+
+
 def _log_density_bounds(
     factors: np.ndarray,
     centred_means: np.ndarray,
     constant: np.ndarray,
     dtype: np.dtype,
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Coefficients of upper and lower bounds of every log-density, and a margin.
+) -> tuple[np.ndarray, np.ndarray, tuple | None, float]:
+    """An upper bound and an estimate of every log-density, as GEMM operands.
 
-    With ``d = |x - mu_k|^2`` and the precision's extreme eigenvalues,
-    ``lam_min d <= (x - mu_k)^T P_k (x - mu_k) <= lam_max d``. Both bounds
-    are linear in ``[x; 1; |x|^2]`` (rows centred like the data), so each is
-    one GEMM. Their own rounding is covered by widening ``d`` by a relative
-    ``rel`` and the margin by the constants' rounding.
+    With the precision's eigenvalues ``l_1 <= l_2 <= ...``, eigenvectors
+    ``v_j``, ``s_j = v_j^T (x - mu_k)`` and ``d = |x - mu_k|^2``,
+
+        (x - mu_k)^T P_k (x - mu_k) >= l_{r+1} d - sum_{j<=r} (l_{r+1} - l_j) s_j^2,
+
+    exact in the ``r`` directions of largest variance, where an elongated
+    component would make ``l_1 d`` useless. The ``d`` part is linear in
+    ``[x; 1; |x|^2]`` (rows centred like the data) and the ``s_j`` are one
+    small GEMM. Rounding is covered by shrinking the bound by a relative
+    ``rel`` of ``|x|^2 + |mu|^2`` and widening the margin by the constants'.
+    The estimate uses the average eigenvalue instead.
     """
     n_features = centred_means.shape[1]
-    eigenvalues = np.linalg.eigvalsh(factors @ factors.transpose(0, 2, 1))
-    smallest = np.maximum(eigenvalues[:, 0], 0.0)
-    largest = eigenvalues[:, -1]
+    eigenvalues, eigenvectors = np.linalg.eigh(factors @ factors.transpose(0, 2, 1))
+    eigenvalues = np.maximum(eigenvalues, 0.0)
+    n_exact = min(BOUND_DIRECTIONS, n_features - 1)
+    floor = eigenvalues[:, n_exact]
     eps = float(np.finfo(dtype).eps)
-    rel = 4.0 * (n_features + 2) * eps
+    rel = 8.0 * (n_features + 2) * eps
     mean_norms = (centred_means**2).sum(1)
-    finite = np.where(np.isfinite(constant), constant, 0.0)
 
-    def coefficients(scale: np.ndarray, widen: float) -> np.ndarray:
+    def coefficients(scale: np.ndarray, shrink: float) -> np.ndarray:
         out = np.empty((len(scale), n_features + 2))
         out[:, :n_features] = scale[:, None] * centred_means
-        out[:, n_features] = constant - 0.5 * scale * widen * mean_norms
-        out[:, n_features + 1] = -0.5 * scale * widen
+        out[:, n_features] = constant - 0.5 * scale * shrink * mean_norms
+        out[:, n_features + 1] = -0.5 * scale * shrink
         return out.astype(dtype)
 
+    loose = None
+    if n_exact > 0:
+        # rows [v_j, -v_j . mu_k] against [x; 1]; weights (l_{r+1} - l_j)/2
+        vectors = eigenvectors[:, :, :n_exact].transpose(0, 2, 1)
+        directions = np.empty((len(floor), n_exact, n_features + 1))
+        directions[:, :, :n_features] = vectors
+        directions[:, :, n_features] = -np.einsum("krd,kd->kr", vectors, centred_means)
+        weights = 0.5 * (floor[:, None] - eigenvalues[:, :n_exact]) * (1.0 + rel)
+        loose = (
+            directions.reshape(-1, n_features + 1).astype(dtype),
+            weights.astype(dtype),
+        )
+    finite = np.where(np.isfinite(constant), constant, 0.0)
     margin = _PRUNE_MARGIN[np.dtype(dtype)] + (n_features + 2) * eps * float(
         np.abs(finite).max(initial=0.0)
     )
-    return coefficients(smallest, 1.0 - rel), coefficients(largest, 1.0 + rel), margin
+    # the subtracted squares are at most 2(|x|^2 + |mu|^2) each: widen for them
+    shrink = 1.0 - rel * (1.0 + 2.0 * n_exact)
+    upper = coefficients(floor, shrink)
+    return upper, coefficients(eigenvalues.mean(1), 1.0), loose, margin
 
 
 #: Square roots of responsibilities below this (relative to a row's total
