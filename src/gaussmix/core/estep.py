@@ -138,8 +138,13 @@ def responsibility_stats(
         # loop of contiguous GEMMs beats one strided batched product
         parts = []
         for k in range(weighted_resp.shape[1]):
-            diff = X - shift_x[k]
-            parts.append((diff * weighted_resp[:, k : k + 1]).T @ diff)
+            rows = _rows_of(weighted_resp[:, k], xp)
+            chunk = X if rows is None else X[rows]
+            weights = weighted_resp[:, k : k + 1] if rows is None else None
+            diff = chunk - shift_x[k]
+            if weights is None:
+                weights = weighted_resp[rows, k : k + 1]
+            parts.append((diff * weights).T @ diff)
         # one transfer for all components: each is a sync on an accelerator
         scatter = to64(xp.stack(parts, axis=0))
     elif scatter_kind == "pooled":
@@ -160,6 +165,18 @@ def responsibility_stats(
         scatter_kind=scatter_kind,
         total_weight=float(total),
     )
+
+
+def _rows_of(weights: Array, xp) -> Array | None:
+    """Rows of non-zero weight when they are few (hard assignments), else None.
+
+    Gathering them turns a component's scatter over every row into one over
+    its own rows only.
+    """
+    if xp.name != "numpy":
+        return None
+    rows = np.flatnonzero(weights)
+    return rows if rows.size < 0.5 * weights.shape[0] else None
 
 
 def _diagonal_moments(

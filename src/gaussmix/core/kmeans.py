@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
+from scipy import sparse
 
 _CHUNK_ELEMENTS = 1 << 20
 
@@ -92,12 +93,11 @@ def kmeans(
     labels = np.zeros(X64.shape[0], dtype=np.intp)
     for _ in range(max_iter):
         labels = np.argmin(squared_distances(X64, centers), axis=1)
-        counts = np.bincount(labels, weights=w, minlength=n_clusters)
-        sums = np.zeros_like(centers)
-        for column in range(X64.shape[1]):
-            sums[:, column] = np.bincount(
-                labels, weights=w * X64[:, column], minlength=n_clusters
-            )
+        membership = sparse.csr_matrix(
+            (w, (labels, np.arange(len(labels)))), shape=(n_clusters, len(labels))
+        )
+        counts = np.asarray(membership.sum(axis=1)).ravel()
+        sums = membership @ X64
         occupied = counts > 0
         new_centers = centers.copy()
         new_centers[occupied] = sums[occupied] / counts[occupied, None]

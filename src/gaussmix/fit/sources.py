@@ -22,6 +22,7 @@ from gaussmix.fit.chunks import (
     responsibilities_stats,
     row_slices,
 )
+from gaussmix.fit.parallel import ordered_map
 from gaussmix.fit.storage import RowReader
 
 #: Rows drawn from on-disk or distributed data to seed EM.
@@ -30,6 +31,11 @@ INIT_SAMPLE_SIZE = 100_000
 #: In memory, k-means sees every row up to this many; beyond, it runs on a
 #: uniform sample of this size and one pass assigns every row to its centre.
 KMEANS_SAMPLE_SIZE = 20_000
+
+#: k-means runs on the sample, the one of least inertia kept: a sample is
+#: cheap enough to afford the restarts that make a poor local optimum (two
+#: clusters merged, another split) unlikely.
+KMEANS_SAMPLE_RESTARTS = 3
 
 
 class DataSource(Protocol):
@@ -225,10 +231,33 @@ def sampled_initial_stats(
         )
     if method == "kmeans":
         w = np.ones(len(sample)) if weights is None else weights
-        centers, _ = kmeans(sample, n_components, w, random_state)
-        return source.assignment_stats(centers, scatter_kind)
+        return source.assignment_stats(
+            _best_kmeans(sample, n_components, w, random_state), scatter_kind
+        )
     resp = initial_responsibilities(method, sample, n_components, weights, random_state)
     return responsibilities_stats(sample, resp, weights, scatter_kind)
+
+
+def _best_kmeans(
+    sample: np.ndarray,
+    n_components: int,
+    weights: np.ndarray,
+    random_state: np.random.RandomState,
+) -> np.ndarray:
+    """Centres of the k-means run of least weighted inertia on the sample.
+
+    The runs draw their own seeds first, so they can run on the host's cores
+    and still give the same centres.
+    """
+    seeds = random_state.randint(np.iinfo(np.int32).max, size=KMEANS_SAMPLE_RESTARTS)
+
+    def run(seed: int) -> tuple[float, np.ndarray]:
+        centers, _ = kmeans(sample, n_components, weights, np.random.RandomState(seed))
+        inertia = float(weights @ squared_distances(sample, centers).min(axis=1))
+        return inertia, centers
+
+    runs = list(ordered_map(run, seeds))
+    return min(runs, key=lambda result: result[0])[1]
 
 
 def _weighted_stats(chunk, resp, weights, shift, scatter_kind) -> Stats:
