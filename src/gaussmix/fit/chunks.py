@@ -73,6 +73,8 @@ def dataset_stats(
         parts = (_read_and_run(kernel, X, sample_weight, rows) for rows in chunks)
     else:
         size = chunk_size or fused_chunk_size(kernel.row_elements)
+        if X.shape[0]:
+            kernel.calibrate(_as_compute_array(X[: min(size, X.shape[0])], X))
         parts = ordered_map(
             lambda rows: _read_and_run(kernel.partial, X, sample_weight, rows),
             row_slices(X.shape[0], size),

@@ -106,6 +106,9 @@ class KernelBase:
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
         raise NotImplementedError
 
+    def calibrate(self, X: np.ndarray) -> None:
+        """Tune the kernel for this pass from a first chunk (nothing to tune)."""
+
     def finish(self, partial: Stats) -> Stats:
         return partial
 

@@ -76,16 +76,28 @@ class FullKernel(KernelBase):
         # chunks of a few thousand rows: the pruned path's per-component
         # calls need rows to amortise, the dense block must stay in cache
         self.row_elements = max(n_components * n_features // 2 + 2 * n_features, 256)
-        # chunks of one pass that found too few pairs to skip, in a row
-        self.dense_streak = 0
         self.bounds = None
         if n_components >= 4:
             self.bounds = _log_density_bounds(factors, centred_means, constant, dtype)
 
+    def calibrate(self, X: np.ndarray) -> None:
+        """Give up the bounds for this pass if they skip too little on ``X``.
+
+        Decided once, from one chunk, so that every chunk of the pass takes
+        its path whatever the order in which threads run them.
+        """
+        if self.bounds is not None and self._kept_pairs(self._rows(X)) is None:
+            self.bounds = None
+
+    def _rows(self, X: np.ndarray) -> np.ndarray:
+        """``[x - c; 1; (room for |x - c|^2)]``, (D + 2, n)."""
+        rows = centred_rows(X, self.centre, extra_rows=2)
+        rows[X.shape[1]] = 1.0
+        return rows
+
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
         n_features = X.shape[1]
-        rows = centred_rows(X, self.centre, extra_rows=2)
-        rows[n_features] = 1.0
+        rows = self._rows(X)
         kept = self._kept_pairs(rows)
         rows = rows[: n_features + 1]
         if kept is None:
@@ -99,8 +111,7 @@ class FullKernel(KernelBase):
 
     def _kept_pairs(self, rows: np.ndarray) -> np.ndarray | None:
         """Flat (component, row) indices that may matter, or None for all."""
-        if self.bounds is None or self.dense_streak >= 2:
-            # the bounds did not pay on this pass's first chunks
+        if self.bounds is None:
             return None
         n_features = rows.shape[0] - 2
         centred = rows[:n_features]
@@ -122,9 +133,7 @@ class FullKernel(KernelBase):
         best = self._exact_log_density(rows[: n_features + 1], likely)
         mask = upper >= best - margin
         if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
-            self.dense_streak += 1
             return None
-        self.dense_streak = 0
         return np.flatnonzero(mask)
 
     def _dense(
