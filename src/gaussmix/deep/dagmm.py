@@ -116,8 +116,13 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     dropout : float, default=0.5
         Dropout in the estimation network.
     activation : {'tanh', 'relu', 'gelu', 'silu', 'elu'}, default='tanh'
-    lambda_energy : float, default=0.1
-        Weight of the mean sample energy in the loss.
+    lambda_energy : float, default=1.0
+        Weight of the mean sample energy in the loss (the reconstruction
+        error is the squared error summed over the scaled features). The
+        paper's 0.1 leaves the energy too weak to shape the code on image
+        rows: on scikit-learn's digits (one-class, ``benchmarks/
+        dagmm_digits.py``) the mean AUROC rose from 0.942 at 0.1 to 0.957
+        at 1 and 3.
     lambda_covariance : float, default=0.005
         Weight of the penalty ``sum_k sum_j 1 / Sigma_k[j, j]``, which keeps
         the mixture from collapsing onto a point.
@@ -164,7 +169,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         estimation_hidden: int = 10,
         dropout: float = 0.5,
         activation: str = "tanh",
-        lambda_energy: float = 0.1,
+        lambda_energy: float = 1.0,
         lambda_covariance: float = 0.005,
         jitter: float = 1e-6,
         contamination: float = 0.1,
