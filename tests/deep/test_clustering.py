@@ -19,6 +19,7 @@ FAST = {
     "max_epochs": 15,
     "batch_size": 32,
     "n_neighbors": 5,
+    "n_autoencoders": 1,
 }
 
 
@@ -120,7 +121,9 @@ def test_bad_input_is_named(blobs, fitted):
     with pytest.raises(ValueError, match="n_neighbors"):
         DeepGaussianMixtureClustering(2, **{**FAST, "n_neighbors": 20}).fit(X[:10])
     with pytest.raises(ValueError, match="covariance_type"):
-        DeepGaussianMixtureClustering(covariance_type="full").fit(X)
+        DeepGaussianMixtureClustering(covariance_type="banded").fit(X)
+    with pytest.raises(ValueError, match="n_autoencoders"):
+        DeepGaussianMixtureClustering(n_autoencoders=0).fit(X)
     with pytest.raises(ValueError, match="init_smoothing"):
         DeepGaussianMixtureClustering(init_smoothing=-1).fit(X)
 
@@ -131,3 +134,28 @@ def test_neighbour_smoothed_start_recovers_clusters(blobs):
     ).fit(blobs[0])
     assert adjusted_rand_score(blobs[1], model.labels_) > 0.95
     assert model.loss_curve_ == []
+
+
+def test_full_covariance_prior(blobs):
+    X, y = blobs
+    model = DeepGaussianMixtureClustering(
+        3, covariance_type="full", random_state=0, **FAST
+    ).fit(X)
+    assert model.covariances_.shape == (3, 2, 2)
+    assert np.all(np.linalg.eigvalsh(model.covariances_) > 0)
+    assert np.all(np.isfinite(model.score_samples(X)))
+    start = DeepGaussianMixtureClustering(
+        3, covariance_type="full", random_state=0, **{**FAST, "max_epochs": 0}
+    ).fit(X)
+    assert adjusted_rand_score(y, start.labels_) == 1.0
+    np.testing.assert_allclose(restored(model).predict_proba(X), model.predict_proba(X))
+
+
+def test_start_from_several_autoencoders(blobs):
+    X, y = blobs
+    settings = {**FAST, "n_autoencoders": 3, "max_epochs": 0}
+    model = DeepGaussianMixtureClustering(3, random_state=0, **settings).fit(X)
+    assert adjusted_rand_score(y, model.labels_) == 1.0
+    # the kept network's own pretraining curve
+    assert len(model.pretrain_loss_curve_) == FAST["pretrain_epochs"]
+    assert model.get_params()["n_autoencoders"] == 3

@@ -98,3 +98,18 @@ def test_bad_input_is_named(digits, fitted):
         DAGMM(contamination=0.7).fit(X)
     with pytest.raises(TypeError, match="hidden_layer_sizes"):
         DAGMM(hidden_layer_sizes=("wide",)).fit(X)
+    with pytest.raises(ValueError, match="weight_decay"):
+        DAGMM(weight_decay=-1.0).fit(X)
+
+
+def test_default_sizes_follow_the_data(digits):
+    X, y = digits
+    model = DAGMM(random_state=0, max_epochs=2, hidden_layer_sizes=(16,))
+    model.fit(X[y == 0][:90])
+    assert model.n_components is None and model.latent_dim is None
+    assert model.latent_dim_ == 10 and model.n_components_ == 1
+    assert model.transform(X[:5]).shape == (5, 12)
+    assert model.means_.shape == (1, 12)
+    wide = DAGMM(random_state=0, max_epochs=1, hidden_layer_sizes=(4,))
+    wide.fit(np.random.default_rng(0).normal(size=(2000, 6)))
+    assert wide.latent_dim_ == 1 and wide.n_components_ == 4

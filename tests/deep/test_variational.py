@@ -27,7 +27,7 @@ def _random_prior(covariance_type: str) -> GaussianMixtureDensity:
     return prior
 
 
-@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_latent_terms_equal_monte_carlo_expectation(covariance_type):
     prior = _random_prior(covariance_type)
     z_mean = torch.tensor([[0.2, -0.4], [1.0, 0.5]], dtype=torch.float64)
@@ -45,12 +45,14 @@ def test_latent_terms_equal_monte_carlo_expectation(covariance_type):
     z = z_mean + std * noise
     log_q = torch.distributions.Normal(z_mean, std).log_prob(z).sum(-1)
     with torch.no_grad():
-        prior_std = prior.scale.expand(3, 2)
-        per_component = (
-            torch.distributions.Normal(prior.means, prior_std)
-            .log_prob(z[:, :, None, :])
-            .sum(-1)
-        )
+        covariances = prior.covariances
+        if covariance_type == "tied":
+            covariances = covariances.expand(3, 2, 2)
+        elif covariance_type != "full":
+            covariances = torch.diag_embed(covariances.reshape(3, -1).expand(3, 2))
+        per_component = torch.distributions.MultivariateNormal(
+            prior.means, covariance_matrix=covariances
+        ).log_prob(z[:, :, None, :])
         log_weights = torch.log(torch.softmax(prior.logits, -1))
     integrand = (resp * (log_weights + per_component - resp.log())).sum(-1) - log_q
     estimate = integrand.mean(0)

@@ -37,21 +37,28 @@ class DeepGaussianMixtureClustering(
 
     The variational deep embedding of Jiang et al. (2017, "VaDE"): ``fit``
 
-    1. pretrains the encoder and decoder as an autoencoder,
-    2. fits the latent mixture to the codes with gaussmix's EM
-       (:class:`gaussmix.GaussianMixture`, best of ``n_init`` starts) -- on
-       codes averaged over each row's input-space neighbours (see
-       ``init_smoothing``), then moved back to the raw codes by one M-step,
-    3. trains encoder, decoder and mixture (a
-       :class:`gaussmix.nn.GaussianMixtureDensity`) together by maximising
-       the evidence lower bound.
+    1. pretrains ``n_autoencoders`` encoder-decoder pairs from different
+       starts as autoencoders,
+    2. fits the latent mixture with gaussmix's EM
+       (:class:`gaussmix.GaussianMixture`, best of ``n_init`` starts) to the
+       codes of all of them side by side -- each averaged over every row's
+       input-space neighbours (see ``init_smoothing``) -- and moves the
+       responsibilities to each network's raw codes by one M-step,
+    3. keeps the network whose mixture gives the highest evidence lower
+       bound on the training rows, and trains its encoder, decoder and
+       mixture (a :class:`gaussmix.nn.GaussianMixtureDensity`) together by
+       maximising that bound.
 
     A row's cluster is the component most responsible for its code.
 
     Departures from the VaDE paper: the reconstruction target is a random
     neighbour of the row (``n_neighbors``), not the row itself, in both the
     pretraining and the lower bound; and the initial mixture comes from EM
-    on neighbour-averaged codes (``init_smoothing``), not from the raw codes.
+    on neighbour-averaged codes of several autoencoders, not from the raw
+    codes of one. A single autoencoder's codes depend much on its start, and
+    EM on them lands in different partitions (two digits merged, another
+    split); the codes of several side by side share the structure and
+    average out those accidents.
 
     Parameters
     ----------
@@ -74,8 +81,11 @@ class DeepGaussianMixtureClustering(
         Observation model. ``'gaussian'`` centres the features, divides them
         by one common scale and learns one noise variance; ``'bernoulli'``
         needs data in [0, 1] (pixel intensities) and is not rescaled.
-    covariance_type : {'diag', 'spherical'}, default='diag'
-        Covariances of the latent mixture's components.
+    covariance_type : {'diag', 'spherical', 'full'}, default='diag'
+        Covariances of the latent mixture's components. ``'full'`` is
+        supported in the lower bound but trains less stably: on the digits
+        benchmark, with one autoencoder, it reached accuracies 0.75 and 0.71
+        on two seeds where ``'diag'`` reached 0.91 and 0.85.
     pretrain_epochs : int, default=50
     max_epochs : int, default=100
         Epochs of joint training.
@@ -84,6 +94,11 @@ class DeepGaussianMixtureClustering(
     batch_size : int, default=128
     n_init : int, default=10
         EM starts of the initial latent mixture.
+    n_autoencoders : int, default=5
+        Autoencoders pretrained from different starts for the initial
+        mixture (step 2); only the one kept is trained further, so the cost
+        grows by ``pretrain_epochs`` per extra autoencoder. 1 is VaDE's
+        single pretraining.
     n_neighbors : int, default=10
         Each row's nearest rows in the (scaled) input space. In both phases
         the decoder reconstructs a row drawn at random from the row and its
@@ -96,7 +111,7 @@ class DeepGaussianMixtureClustering(
         that traps EM in poor local optima. The responsibilities found on
         the averaged codes then give the mixture's starting parameters on
         the raw codes by one M-step. 0, or ``n_neighbors=0``, fits the raw
-        codes as in VaDE.
+        codes.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the batches, the draws of codes and the EM starts;
         a seed gives the same fit on the CPU.
@@ -147,6 +162,7 @@ class DeepGaussianMixtureClustering(
         learning_rate: float = 1e-3,
         batch_size: int = 128,
         n_init: int = 10,
+        n_autoencoders: int = 5,
         n_neighbors: int = 10,
         init_smoothing: int = 3,
         random_state: RandomStateLike = None,
@@ -166,6 +182,7 @@ class DeepGaussianMixtureClustering(
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_init = n_init
+        self.n_autoencoders = n_autoencoders
         self.n_neighbors = n_neighbors
         self.init_smoothing = init_smoothing
         self.random_state = random_state
@@ -193,7 +210,9 @@ class DeepGaussianMixtureClustering(
                 "reconstruction", self.reconstruction, ["gaussian", "bernoulli"]
             ),
             "covariance_type": check.check_choice(
-                "covariance_type", self.covariance_type, ["diag", "spherical"]
+                "covariance_type",
+                self.covariance_type,
+                ["diag", "spherical", "full"],
             ),
             "pretrain_epochs": check.check_int(
                 "pretrain_epochs", self.pretrain_epochs, 0
@@ -204,6 +223,7 @@ class DeepGaussianMixtureClustering(
             ),
             "batch_size": check.check_int("batch_size", self.batch_size, 1),
             "n_init": check.check_int("n_init", self.n_init, 1),
+            "n_autoencoders": check.check_int("n_autoencoders", self.n_autoencoders, 1),
             "n_neighbors": check.check_int("n_neighbors", self.n_neighbors, 0),
             "init_smoothing": check.check_int("init_smoothing", self.init_smoothing, 0),
             "verbose": check.check_int("verbose", self.verbose, 0),
@@ -265,9 +285,7 @@ class DeepGaussianMixtureClustering(
 
     def _train(self, X: np.ndarray, settings: dict[str, Any], seed: int) -> None:
         device = settings["device"]
-        network = self._build_networks().to(device)
         rows = common.as_tensor(self._scaled(X), device)
-        generator = torch.Generator().manual_seed(seed)
         draws = common.seeded_generator(seed, device)
         neighbours = self._neighbours(rows, settings["n_neighbors"])
 
@@ -279,53 +297,68 @@ class DeepGaussianMixtureClustering(
             )
             return rows[neighbours[index, column]]
 
-        def autoencoder_loss(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-            return network.autoencoder_loss(x, target(x, index))
-
-        def negative_elbo(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-            return -network.elbo(x, draws, target(x, index)).mean()
-
         data = (rows, torch.arange(len(rows), device=device))
         options = {
             "learning_rate": settings["learning_rate"],
             "weight_decay": 0.0,
             "batch_size": settings["batch_size"],
             "tol": 0.0,
-            "generator": generator,
             "verbose": settings["verbose"],
         }
-        pretrain = (
-            train(
+
+        def run(
+            network: VariationalClusteringNetwork, loss: Any, epochs: int, **more: Any
+        ) -> list[float]:
+            if not epochs:
+                return []
+            result = train(
+                network,
+                loss,
+                data,
+                None,
+                max_epochs=epochs,
+                n_iter_no_change=epochs,
+                **options,
+                **more,
+            )
+            return result.train_losses
+
+        candidates = []
+        for start in range(settings["n_autoencoders"]):
+            network = self._build_networks().to(device)
+
+            def autoencoder_loss(
+                x: torch.Tensor,
+                index: torch.Tensor,
+                network: VariationalClusteringNetwork = network,
+            ) -> torch.Tensor:
+                return network.autoencoder_loss(x, target(x, index))
+
+            curve = run(
                 network,
                 autoencoder_loss,
-                data,
-                None,
-                max_epochs=max(settings["pretrain_epochs"], 1),
-                n_iter_no_change=max(settings["pretrain_epochs"], 1),
+                settings["pretrain_epochs"],
+                generator=torch.Generator().manual_seed(seed + start),
                 description="autoencoder",
-                **options,
             )
-            if settings["pretrain_epochs"]
-            else None
+            candidates.append((network, curve))
+        network, pretrain_curve = self._initialise_prior(
+            candidates, rows, neighbours, settings, seed
         )
-        self._initialise_prior(network, rows, neighbours, settings, seed)
-        joint = (
-            train(
-                network,
-                negative_elbo,
-                data,
-                None,
-                max_epochs=max(settings["max_epochs"], 1),
-                n_iter_no_change=max(settings["max_epochs"], 1),
-                description="deep clustering",
-                **options,
-            )
-            if settings["max_epochs"]
-            else None
+
+        def negative_elbo(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            return -network.elbo(x, draws, target(x, index)).mean()
+
+        joint_curve = run(
+            network,
+            negative_elbo,
+            settings["max_epochs"],
+            generator=torch.Generator().manual_seed(seed),
+            description="deep clustering",
         )
         network.eval()
-        self.pretrain_loss_curve_ = pretrain.train_losses if pretrain else []
-        self.loss_curve_ = joint.train_losses if joint else []
+        self.pretrain_loss_curve_ = pretrain_curve
+        self.loss_curve_ = joint_curve
         self._store(network)
         self.labels_ = self.predict(X)
 
@@ -358,40 +391,55 @@ class DeepGaussianMixtureClustering(
 
     def _initialise_prior(
         self,
-        network: VariationalClusteringNetwork,
+        candidates: list[tuple[VariationalClusteringNetwork, list[float]]],
         rows: torch.Tensor,
         neighbours: torch.Tensor | None,
         settings: dict[str, Any],
         seed: int,
-    ) -> None:
-        with torch.no_grad():
-            codes = torch.cat(
-                [
-                    network.encode(rows[start : start + common.PREDICT_BATCH])[0]
-                    for start in range(0, len(rows), common.PREDICT_BATCH)
-                ]
+    ) -> tuple[VariationalClusteringNetwork, list[float]]:
+        """Fit the starting mixture; return the pretrained network that keeps it.
+
+        EM runs on the codes of all pretrained networks side by side (each
+        neighbour-smoothed and divided by its overall spread); its
+        responsibilities give every network a mixture over its own raw codes
+        by one M-step, and the network with the highest evidence lower bound
+        under its mixture is kept.
+        """
+        raw_codes, blocks = [], []
+        for network, _ in candidates:
+            network.eval()
+            codes = common.batched(
+                lambda x, network=network: network.encode(x)[0],
+                rows.cpu().numpy(),
+                rows.device,
             )
-        codes = codes.to("cpu", torch.float64).numpy()
-        smoothed = codes
-        if neighbours is not None:
-            index = neighbours.cpu().numpy()
-            for _ in range(settings["init_smoothing"]):
-                smoothed = smoothed[index].mean(1)
-        reg_covar = 1e-4 * max(float(codes.var()), 1e-12)
-        mixture = GaussianMixture(
-            settings["n_clusters"],
-            covariance_type=settings["covariance_type"],
-            n_init=settings["n_init"],
-            reg_covar=reg_covar,
-            random_state=seed,
-        ).fit(smoothed)
-        if smoothed is not codes:
-            # one M-step of the core on the raw codes, with the responsibilities
-            # found on the smoothed ones: the prior starts on the codes' scale
-            family = get_family(settings["covariance_type"])
-            stats = responsibilities_stats(
-                codes, mixture.predict_proba(smoothed), None, family.scatter_kind
+            smoothed = codes
+            if neighbours is not None:
+                index = neighbours.cpu().numpy()
+                for _ in range(settings["init_smoothing"]):
+                    smoothed = smoothed[index].mean(1)
+            spread = max(float(smoothed.std()), 1e-12)
+            raw_codes.append(codes)
+            blocks.append((smoothed - smoothed.mean(0)) / spread)
+        stacked = np.hstack(blocks)
+        resp = (
+            GaussianMixture(
+                settings["n_clusters"],
+                covariance_type="diag",
+                n_init=settings["n_init"],
+                reg_covar=1e-4 * max(float(stacked.var()), 1e-12),
+                random_state=seed,
             )
+            .fit(stacked)
+            .predict_proba(stacked)
+        )
+        family = get_family(settings["covariance_type"])
+        best, best_elbo = candidates[0], -np.inf
+        for (network, curve), codes in zip(candidates, raw_codes, strict=True):
+            # one M-step of the core on this network's raw codes: its prior
+            # starts on its own codes' scale
+            reg_covar = 1e-4 * max(float(codes.var()), 1e-12)
+            stats = responsibilities_stats(codes, resp, None, family.scatter_kind)
             params = m_step(stats, settings["covariance_type"], reg_covar)
             mixture = GaussianMixture.from_params(
                 params.weights,
@@ -399,8 +447,14 @@ class DeepGaussianMixtureClustering(
                 params.covariances,
                 covariance_type=settings["covariance_type"],
             )
-        fitted = GaussianMixtureDensity.from_estimator(mixture, dtype=torch.float64)
-        network.prior.load_state_dict(fitted.to(torch.float32).state_dict())
+            fitted = GaussianMixtureDensity.from_estimator(mixture, dtype=torch.float64)
+            network.prior.load_state_dict(fitted.to(torch.float32).state_dict())
+            if len(candidates) == 1:
+                return network, curve
+            elbo = common.batched(network.elbo, rows.cpu().numpy(), rows.device)
+            if np.mean(elbo) > best_elbo:
+                best, best_elbo = (network, curve), float(np.mean(elbo))
+        return best
 
     def _store(self, network: VariationalClusteringNetwork) -> None:
         self.network_state_ = common.state_to_numpy(network)

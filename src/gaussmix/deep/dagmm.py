@@ -72,6 +72,23 @@ class DAGMMNetwork(nn.Module):
         return torch.softmax(self.estimator(features), dim=-1)
 
 
+def default_latent_dim(n_features: int) -> int:
+    """Code width for ``n_features`` inputs: one per six features, in [1, 10]."""
+    return int(min(10, max(1, n_features // 6)))
+
+
+def default_n_components(n_samples: int, dimension: int) -> int:
+    """Components the rows can support: at most 4, one per ten rows a parameter.
+
+    A full-covariance component over ``dimension`` features has
+    ``dimension * (dimension + 3) / 2`` free parameters; with fewer than ten
+    training rows for each, extra components fit noise, so small samples get
+    a single Gaussian.
+    """
+    parameters = dimension * (dimension + 3) // 2
+    return int(min(4, max(1, n_samples // (10 * parameters))))
+
+
 @register_estimator(validate=check_dagmm)
 class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     """Deep autoencoding Gaussian mixture model for unsupervised anomaly detection.
@@ -83,10 +100,14 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int, default=4
-        Components of the mixture over the features.
-    latent_dim : int, default=2
-        Width of the compression network's code.
+    n_components : int, optional
+        Components of the mixture over the features. None sizes it from the
+        training rows: one component per ten rows for each free parameter
+        of a full-covariance component, between 1 and 4
+        (``default_n_components``); a few hundred rows get one Gaussian.
+    latent_dim : int, optional
+        Width of the compression network's code. None gives one per six
+        input features, between 1 and 10 (``default_latent_dim``).
     hidden_layer_sizes : tuple of int, optional
         Widths of the encoder's hidden layers (the decoder mirrors them);
         None uses ``(min(60, 2 D), 30, 10)`` for D features.
@@ -95,8 +116,13 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     dropout : float, default=0.5
         Dropout in the estimation network.
     activation : {'tanh', 'relu', 'gelu', 'silu', 'elu'}, default='tanh'
-    lambda_energy : float, default=0.1
-        Weight of the mean sample energy in the loss.
+    lambda_energy : float, default=1.0
+        Weight of the mean sample energy in the loss (the reconstruction
+        error is the squared error summed over the scaled features). The
+        paper's 0.1 leaves the energy too weak to shape the code on image
+        rows: on scikit-learn's digits (one-class, ``benchmarks/
+        dagmm_digits.py``) the mean AUROC rose from 0.942 at 0.1 to 0.957
+        at 1 and 3.
     lambda_covariance : float, default=0.005
         Weight of the penalty ``sum_k sum_j 1 / Sigma_k[j, j]``, which keeps
         the mixture from collapsing onto a point.
@@ -105,17 +131,22 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     contamination : float, default=0.1
         Expected proportion of outliers in the training rows; sets ``offset_``.
     learning_rate : float, default=1e-3
+    weight_decay : float, default=0.0
+        Adam's L2 penalty on the weights.
     batch_size : int, default=128
-    max_epochs : int, default=200
+    max_epochs : int, default=500
     random_state : int, RandomState instance or None, default=None
     device : str or torch.device, default=None
     verbose : int, default=0
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
-    means_ : ndarray of shape (n_components, latent_dim + 2)
-    covariances_ : ndarray of shape (n_components, latent_dim + 2, latent_dim + 2)
+    n_components_ : int
+    latent_dim_ : int
+        The sizes used: the hyperparameters, or their defaults for the data.
+    weights_ : ndarray of shape (n_components_,)
+    means_ : ndarray of shape (n_components_, latent_dim_ + 2)
+    covariances_ : ndarray of shape (n_components_, latent_dim_ + 2, latent_dim_ + 2)
         The mixture over :meth:`transform`'s features, estimated from all
         training rows; the jitter is included.
     offset_ : float
@@ -131,20 +162,21 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_components: int = 4,
+        n_components: int | None = None,
         *,
-        latent_dim: int = 2,
+        latent_dim: int | None = None,
         hidden_layer_sizes: tuple[int, ...] | None = None,
         estimation_hidden: int = 10,
         dropout: float = 0.5,
         activation: str = "tanh",
-        lambda_energy: float = 0.1,
+        lambda_energy: float = 1.0,
         lambda_covariance: float = 0.005,
         jitter: float = 1e-6,
         contamination: float = 0.1,
         learning_rate: float = 1e-3,
+        weight_decay: float = 0.0,
         batch_size: int = 128,
-        max_epochs: int = 200,
+        max_epochs: int = 500,
         random_state: RandomStateLike = None,
         device: Any = None,
         verbose: int = 0,
@@ -160,6 +192,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         self.jitter = jitter
         self.contamination = contamination
         self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.random_state = random_state
@@ -177,8 +210,12 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         if dropout >= 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
         return {
-            "n_components": check.check_int("n_components", self.n_components, 1),
-            "latent_dim": check.check_int("latent_dim", self.latent_dim, 1),
+            "n_components": None
+            if self.n_components is None
+            else check.check_int("n_components", self.n_components, 1),
+            "latent_dim": None
+            if self.latent_dim is None
+            else check.check_int("latent_dim", self.latent_dim, 1),
             "hidden_layer_sizes": sizes,
             "estimation_hidden": check.check_int(
                 "estimation_hidden", self.estimation_hidden, 1
@@ -198,6 +235,9 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             "learning_rate": check.check_float(
                 "learning_rate", self.learning_rate, 0.0, inclusive=False
             ),
+            "weight_decay": check.check_float(
+                "weight_decay", self.weight_decay, 0.0, inclusive=True
+            ),
             "batch_size": check.check_int("batch_size", self.batch_size, 2),
             "max_epochs": check.check_int("max_epochs", self.max_epochs, 1),
             "verbose": check.check_int("verbose", self.verbose, 0),
@@ -208,7 +248,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         """Untrained networks for ``n_features_in_`` rows (weights from torch's
         global generator)."""
         settings = self._settings()
-        n_features, latent = self.n_features_in_, settings["latent_dim"]
+        n_features, latent = self.n_features_in_, self.latent_dim_
         sizes = settings["hidden_layer_sizes"] or (min(60, 2 * n_features), 30, 10)
         activation = settings["activation"]
         encoder = mlp((n_features, *sizes, latent), activation, final_activation=False)
@@ -219,7 +259,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             nn.Linear(latent + 2, settings["estimation_hidden"]),
             ACTIVATIONS[activation](),
             nn.Dropout(settings["dropout"]),
-            nn.Linear(settings["estimation_hidden"], settings["n_components"]),
+            nn.Linear(settings["estimation_hidden"], self.n_components_),
         )
         return DAGMMNetwork(encoder, decoder, estimator)
 
@@ -237,6 +277,10 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         """
         settings = self._settings()
         X = common.check_rows(self, X, reset=True)
+        self.latent_dim_ = settings["latent_dim"] or default_latent_dim(X.shape[1])
+        self.n_components_ = settings["n_components"] or default_n_components(
+            len(X), self.latent_dim_ + 2
+        )
         self.x_offset_, self.x_scale_ = common.centre_and_scale(X)
         self._train_seeded(X, settings)
         return self
@@ -271,7 +315,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             (rows,),
             None,
             learning_rate=settings["learning_rate"],
-            weight_decay=0.0,
+            weight_decay=settings["weight_decay"],
             batch_size=settings["batch_size"],
             max_epochs=settings["max_epochs"],
             n_iter_no_change=settings["max_epochs"],
@@ -310,7 +354,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, latent_dim + 2)
+        ndarray of shape (n_samples, latent_dim_ + 2)
         """
         check_is_fitted(self, "network_state_")
         return self._features(common.check_rows(self, X, reset=False))

@@ -38,7 +38,7 @@ class VariationalClusteringNetwork(nn.Module):
     encoder_width : int
     latent_dim : int
     n_clusters : int
-    covariance_type : {'diag', 'spherical'}
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
         Covariances of the prior's components.
     reconstruction : {'gaussian', 'bernoulli'}
     """
@@ -118,6 +118,20 @@ class VariationalClusteringNetwork(nn.Module):
         )
 
 
+def precision_diagonal(prior: GaussianMixtureDensity) -> torch.Tensor:
+    """Diagonals of the inverse covariances, (K, L) (or (1, L) when tied).
+
+    ``[Sigma^{-1}]_jj`` is the squared norm of column j of ``L^{-1}`` for the
+    Cholesky factor ``L``; diagonal and spherical covariances invert directly.
+    """
+    if not prior.uses_cholesky:
+        return prior.scale.pow(-2)
+    factor = prior.scale_tril
+    eye = torch.eye(factor.shape[-1], dtype=factor.dtype, device=factor.device)
+    inverse = torch.linalg.solve_triangular(factor, eye, upper=False)
+    return inverse.pow(2).sum(-2)
+
+
 def evidence_lower_bound(
     reconstruction_log_prob: torch.Tensor,
     z_mean: torch.Tensor,
@@ -129,7 +143,8 @@ def evidence_lower_bound(
 
     ``E_q[log p(x|z)] + E_q[log p(z|c)] + E_q[log pi_c] - E_q[log q(c|x)]
     + H[q(z|x)]``, where the expectation of the log prior density under a
-    diagonal Gaussian is ``log N(m | mu_c, S_c) - sum(s^2 / (2 S_c))``.
+    diagonal Gaussian ``N(m, diag s^2)`` is
+    ``log N(m | mu_c, Sigma_c) - sum_j s_j^2 [Sigma_c^{-1}]_jj / 2``.
 
     Parameters
     ----------
@@ -138,8 +153,7 @@ def evidence_lower_bound(
     z_mean, z_log_var : Tensor of shape (B, L)
         ``q(z | x) = N(z_mean, diag(exp(z_log_var)))``.
     prior : GaussianMixtureDensity
-        With ``'diag'`` or ``'spherical'`` covariances over the L latent
-        dimensions.
+        Over the L latent dimensions, any covariance type.
     log_resp : Tensor of shape (B, K)
         ``log q(c | x)``.
 
@@ -148,8 +162,7 @@ def evidence_lower_bound(
     Tensor of shape (B,)
     """
     latent_dim = z_mean.shape[-1]
-    prior_variance = prior.scale.pow(2)
-    trace = 0.5 * (z_log_var.exp().unsqueeze(-2) / prior_variance).sum(-1)
+    trace = 0.5 * (z_log_var.exp().unsqueeze(-2) * precision_diagonal(prior)).sum(-1)
     expected_log_prior = prior.component_log_prob(z_mean) - trace
     log_weights = torch.log_softmax(prior.logits, dim=-1)
     resp = log_resp.exp()

@@ -50,9 +50,9 @@ def check_dagmm(model: Any) -> None:
     if not rules.fitted_or_not(model, ["network_state_", "weights_", "means_"]):
         return
     _check_network_state(model)
-    n_components = rules.require_int("n_components", model.n_components, 1)
-    dimension = model.means_.shape[-1] if isinstance(model.means_, np.ndarray) else -1
-    _check_latent_mixture(model, n_components, dimension)
+    n_components = rules.require_int("n_components_", model.n_components_, 1)
+    latent_dim = rules.require_int("latent_dim_", model.latent_dim_, 1)
+    _check_latent_mixture(model, n_components, latent_dim + 2)
     rules.require_real("offset_", model.offset_)
 
 
