@@ -126,6 +126,9 @@ def test_bad_input_is_named(blobs, fitted):
         DeepGaussianMixtureClustering(n_autoencoders=0).fit(X)
     with pytest.raises(ValueError, match="init_smoothing"):
         DeepGaussianMixtureClustering(init_smoothing=-1).fit(X)
+    for fraction in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="input_dropout"):
+            DeepGaussianMixtureClustering(input_dropout=fraction).fit(X)
 
 
 def test_neighbour_smoothed_start_recovers_clusters(blobs):
@@ -159,3 +162,16 @@ def test_start_from_several_autoencoders(blobs):
     # the kept network's own pretraining curve
     assert len(model.pretrain_loss_curve_) == FAST["pretrain_epochs"]
     assert model.get_params()["n_autoencoders"] == 3
+
+
+def test_input_dropout_corrupts_only_the_pretraining_inputs(blobs):
+    X, y = blobs
+    settings = {**FAST, "max_epochs": 0}
+    plain = DeepGaussianMixtureClustering(3, random_state=0, **settings).fit(X)
+    settings["input_dropout"] = 0.5
+    denoising = DeepGaussianMixtureClustering(3, random_state=0, **settings).fit(X)
+    # reconstructing from half the features is harder than from all of them
+    assert denoising.pretrain_loss_curve_[-1] > plain.pretrain_loss_curve_[-1]
+    assert adjusted_rand_score(y, denoising.labels_) > 0.95
+    # the fitted encoder sees complete rows: predictions are deterministic
+    np.testing.assert_array_equal(denoising.predict(X), denoising.labels_)
