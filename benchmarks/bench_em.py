@@ -21,6 +21,7 @@ Usage:
     python benchmarks/bench_em.py [--scale 0.05] [--configs a,c,a-tied]
                                   [--seeds 3] [--repeats 1] [--threads N]
                                   [--json results.json] [--skip-default]
+                                  [--default-for gaussmix,scikit-learn]
 """
 
 from __future__ import annotations
@@ -295,7 +296,9 @@ def measure_config(config: Config, args, directory: str) -> list[Row]:
             row.note = row.default_note = reason
         else:
             measure_fixed(row, config, paths, args)
-            if not args.skip_default:
+            if not args.skip_default and implementation.startswith(
+                tuple(args.default_for.split(","))
+            ):
                 measure_default(row, config, paths, args)
         rows.append(row)
     for path in paths.values():
@@ -424,6 +427,11 @@ def parse_args():
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--skip-default", action="store_true")
+    parser.add_argument(
+        "--default-for",
+        default="gaussmix,scikit-learn,pomegranate,torchgmm",
+        help="implementations whose whole default fit is timed (name prefixes)",
+    )
     parser.add_argument("--json", help="also write every measurement here")
     args = parser.parse_args()
     unknown = set(args.configs.split(",")) - set(CONFIGS)
