@@ -33,10 +33,10 @@ class DiagonalKernel(KernelBase):
     on rows centred on the means' average so that the expansion does not
     cancel for data far from the origin. The moments (and the responsibility
     sums) are then one more GEMM against the same block, about that centre,
-    moved to each component's shift in float64. float32 data form that GEMM
-    in float32 unless a component sits so far from the centre, relative to
-    its spread, that moving the moments would amplify float32's rounding
-    (see :data:`FLOAT32_MOMENT_SPREAD`); then it is formed in float64.
+    moved to each component's shift in float64. float32 data are computed in
+    float32 unless a component sits so far from the centre, relative to its
+    spread, that moving the moments would amplify float32's rounding (see
+    :data:`FLOAT32_MOMENT_SPREAD`); then the chunk is computed in float64.
     """
 
     def __init__(
@@ -66,25 +66,27 @@ class DiagonalKernel(KernelBase):
         coefficients[:, 2 * n_features] = constant
         self.coefficients = coefficients
         self.row_elements = 2 * n_features + 1 + n_components
-        self.moments_dtype = (
+        # one dtype for the whole chunk: converting only the moments' inputs
+        # would cost more than float32 saves
+        self.compute_dtype = (
             dtype
             if dtype == np.float64 or spread.max(initial=0.0) <= FLOAT32_MOMENT_SPREAD
             else np.dtype(np.float64)
         )
+        self.coefficients = self.coefficients.astype(self.compute_dtype)
+        self.centre = self.centre.astype(self.compute_dtype)
 
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
         n_features = X.shape[1]
-        rows = centred_rows(X, self.centre, extra_rows=n_features + 1)
+        rows = centred_rows(
+            X.astype(self.compute_dtype, copy=False), self.centre, n_features + 1
+        )
         centred = rows[:n_features]
         np.multiply(centred, centred, out=rows[n_features : 2 * n_features])
         rows[2 * n_features] = 1.0
         log_prob = self.coefficients @ rows
         log_norm = normalize_components(log_prob)
         resp = weigh(log_prob, sample_weight)
-        if self.moments_dtype != self.dtype:
-            rows = rows.astype(self.moments_dtype)
-            np.multiply(rows[:n_features], rows[:n_features], out=rows[n_features:-1])
-            resp = resp.astype(self.moments_dtype)
         # [first moments, second moments, responsibility sums] in one GEMM
         moments = (resp @ rows.T).astype(np.float64)
         first, second = moments[:, :n_features], moments[:, n_features:-1]
