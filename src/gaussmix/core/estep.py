@@ -64,7 +64,7 @@ def chunk_stats(
     stats = responsibility_stats(
         X, resp, sample_weight, shift, params.family.scatter_kind
     )
-    worst_value, worst_point = _worst_row(X, log_norm, positive)
+    worst_value, worst_point = worst_row(X, log_norm, positive)
     return Stats(
         resp_sum=stats.resp_sum,
         centred_sum=stats.centred_sum,
@@ -78,7 +78,7 @@ def chunk_stats(
     )
 
 
-def _worst_row(
+def worst_row(
     X: Array, log_norm: Array, positive: Array | None
 ) -> tuple[float, np.ndarray | None]:
     """The lowest log-density among rows of positive weight, and that row.
@@ -139,11 +139,11 @@ def responsibility_stats(
         parts = []
         for k in range(weighted_resp.shape[1]):
             rows = _rows_of(weighted_resp[:, k], xp)
-            chunk = X if rows is None else X[rows]
-            weights = weighted_resp[:, k : k + 1] if rows is None else None
+            if rows is None:
+                chunk, weights = X, weighted_resp[:, k : k + 1]
+            else:
+                chunk, weights = X[rows], weighted_resp[rows, k : k + 1]
             diff = chunk - shift_x[k]
-            if weights is None:
-                weights = weighted_resp[rows, k : k + 1]
             parts.append((diff * weights).T @ diff)
         # one transfer for all components: each is a sync on an accelerator
         scatter = to64(xp.stack(parts, axis=0))

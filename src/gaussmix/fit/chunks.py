@@ -105,10 +105,7 @@ def _host_kernel(X: Array, params: MixtureParams, shift: np.ndarray):
     """The fused kernel for numpy data, or None."""
     if get_backend(X).name != "numpy":
         return None
-    dtype = np.dtype(X.dtype)
-    if dtype not in (np.float32, np.float64):
-        return None
-    return fused_kernel(params.to_numpy(np.float64), shift, dtype)
+    return fused_kernel(params.to_numpy(np.float64), shift, X.dtype)
 
 
 def _read_and_run(kernel, X: Array, sample_weight: Array | None, rows: slice) -> Stats:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gaussmix.core.estep import worst_row
 from gaussmix.core.stats import Stats
 
 
@@ -61,18 +62,13 @@ def chunk_summary(
     if sample_weight is None:
         log_likelihood = float(log_norm.sum())
         total_weight = float(X.shape[0])
-        candidates = log_norm
+        positive = None
     else:
         weights = np.asarray(sample_weight, dtype=np.float64)
         log_likelihood = float((log_norm * weights).sum())
         total_weight = float(weights.sum())
-        candidates = np.where(weights > 0, log_norm, np.inf)
-    worst_value, worst_point = np.inf, None
-    if X.shape[0]:
-        worst = int(np.argmin(candidates))
-        worst_value = float(candidates[worst])
-        if np.isfinite(worst_value):
-            worst_point = np.asarray(X[worst], dtype=np.float64)
+        positive = weights > 0
+    worst_value, worst_point = worst_row(X, log_norm, positive)
     return {
         "log_likelihood": log_likelihood,
         "total_weight": total_weight,

@@ -47,25 +47,11 @@ class DiagonalKernel(KernelBase):
         precisions: np.ndarray,
     ):
         n_components, n_features = shift.shape
-        self.dtype = dtype
         self.shift = shift
-        self.centre = shift.mean(0).astype(dtype)
-        offsets = shift - self.centre
+        centre = shift.mean(0).astype(dtype)
+        offsets = shift - centre
         self.offsets = offsets
         spread = offsets * offsets * precisions
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
-        constant = (
-            log_weights
-            + 0.5 * np.log(precisions).sum(1)
-            - 0.5 * (n_features * LOG_2PI + spread.sum(1))
-        )
-        coefficients = np.empty((n_components, 2 * n_features + 1), dtype)
-        coefficients[:, :n_features] = offsets * precisions
-        coefficients[:, n_features : 2 * n_features] = -0.5 * precisions
-        coefficients[:, 2 * n_features] = constant
-        self.coefficients = coefficients
-        self.row_elements = 2 * n_features + 1 + n_components
         # one dtype for the whole chunk: converting only the moments' inputs
         # would cost more than float32 saves
         self.compute_dtype = (
@@ -73,8 +59,20 @@ class DiagonalKernel(KernelBase):
             if dtype == np.float64 or spread.max(initial=0.0) <= FLOAT32_MOMENT_SPREAD
             else np.dtype(np.float64)
         )
-        self.coefficients = self.coefficients.astype(self.compute_dtype)
-        self.centre = self.centre.astype(self.compute_dtype)
+        self.centre = centre.astype(self.compute_dtype)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
+        constant = (
+            log_weights
+            + 0.5 * np.log(precisions).sum(1)
+            - 0.5 * (n_features * LOG_2PI + spread.sum(1))
+        )
+        coefficients = np.empty((n_components, 2 * n_features + 1), self.compute_dtype)
+        coefficients[:, :n_features] = offsets * precisions
+        coefficients[:, n_features : 2 * n_features] = -0.5 * precisions
+        coefficients[:, 2 * n_features] = constant
+        self.coefficients = coefficients
+        self.row_elements = 2 * n_features + 1 + n_components
 
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
         n_features = X.shape[1]

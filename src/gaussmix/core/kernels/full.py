@@ -207,10 +207,7 @@ class FullKernel(KernelBase):
         else:
             kept, segments = pairs
             whitened *= np.sqrt(resp.reshape(-1)[kept])
-            gram = np.zeros((resp.shape[0], n_features, n_features), self.dtype)
-            for k, segment in segments:
-                block = whitened[:, segment]
-                np.dot(block, block.T, out=gram[k])
+            gram = segment_grams(whitened, segments, resp.shape[0])
         return assemble(
             resp_sum,
             centred_sum,
@@ -312,21 +309,27 @@ def weighted_gram(whitened: np.ndarray, root_resp: np.ndarray) -> np.ndarray:
     rows, which turns K dense products into products over about n rows in
     all. ``whitened`` is overwritten.
     """
-    n_components, n_features, n_samples = whitened.shape
+    n_components, _, n_samples = whitened.shape
     active = np.flatnonzero(root_resp > _NEGLIGIBLE_ROOT[root_resp.dtype])
     if active.size > SPARSE_SHARE * root_resp.size:
         whitened *= root_resp[:, None, :]
         return np.matmul(whitened, whitened.transpose(0, 2, 1))
     components, columns = np.divmod(active, n_samples)
-    counts = np.bincount(components, minlength=n_components)
-    # every active (component, row) pair as one row, grouped by component
-    gathered = whitened[components, :, columns]
-    gathered *= root_resp.reshape(-1)[active][:, None]
-    bounds = np.concatenate(([0], np.cumsum(counts)))
-    gram = np.zeros((n_components, n_features, n_features), whitened.dtype)
-    for k in np.flatnonzero(counts):
-        block = gathered[bounds[k] : bounds[k + 1]]
-        np.dot(block.T, block, out=gram[k])
+    # every active (component, row) pair as one column, grouped by component
+    gathered = whitened[components, :, columns].T
+    gathered *= root_resp.reshape(-1)[active]
+    return segment_grams(gathered, _segments(components, n_components), n_components)
+
+
+def segment_grams(
+    columns: np.ndarray, segments: list[tuple[int, slice]], n_components: int
+) -> np.ndarray:
+    """``B_k B_k^T`` for each component's segment of the (D, m) ``columns``."""
+    n_features = columns.shape[0]
+    gram = np.zeros((n_components, n_features, n_features), columns.dtype)
+    for k, segment in segments:
+        block = columns[:, segment]
+        np.dot(block, block.T, out=gram[k])
     return gram
 
 
