@@ -170,3 +170,24 @@ def test_families_without_a_kernel_get_none(rng):
     X = _data(rng, 5.0)
     params = _fitted_params("full", X)
     assert fused_kernel(params, params.means, np.dtype(np.float16)) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_diagonal_kernel_takes_a_reference_centre_only_when_harmless(
+    covariance_type, dtype, rng
+):
+    X = _data(rng, 5.0)
+    params = _fitted_params(covariance_type, X)
+    average = params.means.mean(0)
+    near = average + 0.3
+    kernel = fused_kernel(params, params.means, np.dtype(dtype), reference=near)
+    np.testing.assert_array_equal(kernel.reference, near)
+    ours = kernel.partial_prepared(kernel.prepare(X.astype(dtype)), X, None)
+    expected = _direct_stats(X, np.ones(len(X)), params)
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(ours.scatter, expected["scatter"], rtol=rtol)
+    assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=rtol)
+    # moments about a centre a million deviations away would be noise
+    far = fused_kernel(params, params.means, np.dtype(dtype), reference=average + 1e6)
+    np.testing.assert_allclose(far.reference, average, rtol=1e-6)

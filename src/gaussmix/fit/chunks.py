@@ -7,6 +7,7 @@ datasets, torch tensors.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -47,20 +48,72 @@ def _as_compute_array(chunk: Array, like: Array) -> Array:
     return chunk
 
 
+#: Bytes of prepared blocks an in-memory fit keeps between passes at most.
+PREPARED_BYTES_LIMIT = 1 << 30
+
+
+class PreparedBlocks:
+    """Blocks a fused kernel prepared from the chunks of an in-memory array.
+
+    The rows do not change between EM passes, and for some kernels (the
+    diagonal one: centred rows and their squares) the part of a chunk's work
+    that depends on the rows alone is a quarter of a pass. The blocks are
+    kept as long as successive kernels report the same preparation key and
+    chunk size, up to ``limit_bytes`` in all; chunks beyond the limit are
+    prepared afresh in each pass.
+    """
+
+    def __init__(self, limit_bytes: int = PREPARED_BYTES_LIMIT) -> None:
+        self.limit_bytes = limit_bytes
+        self.reference: np.ndarray | None = None
+        self._key: tuple | None = None
+        self._blocks: dict[int, np.ndarray] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def kept_bytes(self) -> int:
+        """Bytes of blocks kept now."""
+        return self._bytes
+
+    def start_pass(self, kernel, chunk_size: int) -> None:
+        """Keep the blocks if ``kernel`` prepares the same ones, else drop them."""
+        key = (kernel.preparation_key, chunk_size)
+        if key != self._key:
+            self._key = key
+            self._blocks = {}
+            self._bytes = 0
+        self.reference = kernel.reference
+
+    def partial(self, kernel, start: int, chunk: np.ndarray, weights) -> Stats:
+        """``kernel``'s partial Stats of the chunk starting at row ``start``."""
+        block = self._blocks.get(start)
+        if block is None:
+            block = kernel.prepare(chunk)
+            with self._lock:
+                if self._bytes + block.nbytes <= self.limit_bytes:
+                    self._blocks[start] = block
+                    self._bytes += block.nbytes
+        return kernel.partial_prepared(block, chunk, weights)
+
+
 def dataset_stats(
     X: Array,
     sample_weight: Array | None,
     params: MixtureParams,
     chunk_size: int | None = None,
+    prepared: PreparedBlocks | None = None,
 ) -> Stats:
     """E-step over all rows of ``X``: the Stats about the current means.
 
     numpy data runs through the fused kernels (when the family has one) with
     the chunks spread over the host's cores; other backends run the generic
-    E-step chunk by chunk.
+    E-step chunk by chunk. ``prepared`` keeps the kernels' per-chunk blocks
+    between calls on the same ``X``.
     """
     shift = np.asarray(get_backend(params.means).to_numpy(params.means), np.float64)
-    kernel = _host_kernel(X, params, shift)
+    reference = None if prepared is None else prepared.reference
+    kernel = _host_kernel(X, params, shift, reference)
     if kernel is None:
         width = params.family.row_width(params.n_components, params.n_features)
         size = resolve_chunk_size(chunk_size, width, 1, X)
@@ -70,15 +123,23 @@ def dataset_stats(
             return chunk_stats(chunk, weights, compute_params, shift)
 
         chunks = row_slices(X.shape[0], size)
-        parts = (_read_and_run(kernel, X, sample_weight, rows) for rows in chunks)
+        parts = (kernel(*_read(X, sample_weight, rows)) for rows in chunks)
     else:
-        size = chunk_size or fused_chunk_size(kernel.row_elements)
+        size = chunk_size or fused_chunk_size(kernel)
         if X.shape[0]:
             kernel.calibrate(_as_compute_array(X[: min(size, X.shape[0])], X))
-        parts = ordered_map(
-            lambda rows: _read_and_run(kernel.partial, X, sample_weight, rows),
-            row_slices(X.shape[0], size),
-        )
+        if prepared is not None and kernel.preparation_key is not None:
+            prepared.start_pass(kernel, size)
+
+            def run(rows: slice) -> Stats:
+                chunk, weights = _read(X, sample_weight, rows)
+                return prepared.partial(kernel, rows.start, chunk, weights)
+        else:
+
+            def run(rows: slice) -> Stats:
+                return kernel.partial(*_read(X, sample_weight, rows))
+
+        parts = ordered_map(run, row_slices(X.shape[0], size))
         return kernel.finish(_sum(parts))
     return _sum(parts)
 
@@ -90,28 +151,27 @@ def _sum(parts) -> Stats:
     return total
 
 
-#: Elements of a fused kernel's per-chunk blocks (about 8 MB in float64):
-#: large enough that per-call overheads vanish, small enough to stay within
-#: the last-level cache while each core works on its own chunk.
-FUSED_CHUNK_ELEMENTS = 1 << 20
+def fused_chunk_size(kernel) -> int:
+    """Rows per chunk for a fused kernel: its preferred block size over its row size."""
+    return int(max(256, kernel.chunk_elements // max(1, kernel.row_elements)))
 
 
-def fused_chunk_size(row_elements: int) -> int:
-    """Rows per chunk for a fused kernel holding ``row_elements`` per row."""
-    return int(max(256, FUSED_CHUNK_ELEMENTS // max(1, row_elements)))
-
-
-def _host_kernel(X: Array, params: MixtureParams, shift: np.ndarray):
+def _host_kernel(
+    X: Array, params: MixtureParams, shift: np.ndarray, reference: np.ndarray | None
+):
     """The fused kernel for numpy data, or None."""
     if get_backend(X).name != "numpy":
         return None
-    return fused_kernel(params.to_numpy(np.float64), shift, X.dtype)
+    return fused_kernel(params.to_numpy(np.float64), shift, X.dtype, reference)
 
 
-def _read_and_run(kernel, X: Array, sample_weight: Array | None, rows: slice) -> Stats:
+def _read(
+    X: Array, sample_weight: Array | None, rows: slice
+) -> tuple[Array, Array | None]:
+    """Rows ``rows`` of X, as a compute array, and their weights."""
     chunk = _as_compute_array(X[rows], X)
     weights = None if sample_weight is None else sample_weight[rows]
-    return kernel(chunk, weights)
+    return chunk, weights
 
 
 def responsibilities_stats(

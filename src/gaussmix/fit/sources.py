@@ -17,6 +17,7 @@ from gaussmix.core.kmeans import kmeans, squared_distances
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 from gaussmix.fit.chunks import (
+    PreparedBlocks,
     dataset_stats,
     resolve_chunk_size,
     responsibilities_stats,
@@ -74,9 +75,14 @@ class InMemorySource:
         self.chunk_size = chunk_size
         self.n_samples, self.n_features = X.shape
         self.dtype = X.dtype
+        # the rows stay put for the whole fit, so per-chunk blocks that
+        # depend on them alone are worth keeping between EM passes
+        self.prepared = PreparedBlocks()
 
     def stats(self, params: MixtureParams) -> Stats:
-        return dataset_stats(self.X, self.sample_weight, params, self.chunk_size)
+        return dataset_stats(
+            self.X, self.sample_weight, params, self.chunk_size, self.prepared
+        )
 
     def initial_stats(self, method, n_components, scatter_kind, random_state) -> Stats:
         sampled = (
@@ -135,6 +141,9 @@ class StreamingSource:
         self.chunk_size = chunk_size
         self.n_samples, self.n_features = reader.shape
         self.dtype = compute_dtype(reader.dtype)
+        # no blocks kept (that would undo streaming), only the kernels'
+        # centres, so that the passes compute what an in-memory fit does
+        self.centres = PreparedBlocks(limit_bytes=0)
 
     def chunks(self, chunk_size: int | None = None):
         """(rows, chunk) pairs over the whole dataset, in the compute dtype."""
@@ -148,6 +157,7 @@ class StreamingSource:
             self.sample_weight,
             params,
             self.chunk_size,
+            self.centres,
         )
 
     def sample(self, random_state: np.random.RandomState):

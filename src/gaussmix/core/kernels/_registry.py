@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Protocol
 
 import numpy as np
@@ -24,7 +24,25 @@ class ChunkKernel(Protocol):
     #: Numbers the kernel's per-chunk blocks hold per row.
     row_elements: int
 
+    #: Numbers its per-chunk blocks should hold in all: the chunk size.
+    chunk_elements: int
+
+    #: Equal keys mean that ``prepare`` makes the same block of the same
+    #: chunk, so a block kept from an earlier pass may be passed to
+    #: ``partial_prepared``; None when there is nothing worth keeping.
+    preparation_key: Hashable | None
+
+    #: The centre the kernel's blocks are taken about, to offer the next
+    #: pass's kernel as ``reference``; None when there is none.
+    reference: np.ndarray | None
+
     def calibrate(self, X: np.ndarray) -> None: ...
+
+    def prepare(self, X: np.ndarray) -> np.ndarray: ...
+
+    def partial_prepared(
+        self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
+    ) -> Stats: ...
 
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats: ...
 
@@ -33,8 +51,11 @@ class ChunkKernel(Protocol):
     def __call__(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats: ...
 
 
-#: Builds a kernel from float64 parameters, the shift and the data's dtype.
-KernelFactory = Callable[[MixtureParams, np.ndarray, np.dtype], ChunkKernel]
+#: Builds a kernel from float64 parameters, the shift, the data's dtype and
+#: a preferred centre (or None).
+KernelFactory = Callable[
+    [MixtureParams, np.ndarray, np.dtype, np.ndarray | None], ChunkKernel
+]
 
 _KERNELS: dict[type[CovarianceFamily], KernelFactory] = {}
 
@@ -52,13 +73,19 @@ def register_kernel(
 
 
 def fused_kernel(
-    params: MixtureParams, shift: np.ndarray, dtype: np.dtype
+    params: MixtureParams,
+    shift: np.ndarray,
+    dtype: np.dtype,
+    reference: np.ndarray | None = None,
 ) -> ChunkKernel | None:
     """The fused kernel for ``params``' family, prepared; None when there is none.
 
     ``params`` are numpy float64 parameters; ``shift`` (n_components,
     n_features) the centres the Stats are taken about; ``dtype`` the dtype of
-    the chunks the kernel will be called on (float32 or float64).
+    the chunks the kernel will be called on (float32 or float64);
+    ``reference`` an earlier kernel's ``reference``, which the new kernel
+    takes as its centre when that costs no accuracy, so that blocks kept
+    from the earlier pass stay valid.
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
@@ -66,5 +93,7 @@ def fused_kernel(
     for cls in params.family.__mro__:
         factory = _KERNELS.get(cls)
         if factory is not None:
-            return factory(params, np.asarray(shift, dtype=np.float64), dtype)
+            return factory(
+                params, np.asarray(shift, dtype=np.float64), dtype, reference
+            )
     return None

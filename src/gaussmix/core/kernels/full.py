@@ -335,6 +335,10 @@ def segment_grams(
 
 @register_kernel(FullRepresentation)
 def full_kernel(
-    params: MixtureParams, shift: np.ndarray, dtype: np.dtype
+    params: MixtureParams,
+    shift: np.ndarray,
+    dtype: np.dtype,
+    reference: np.ndarray | None = None,
 ) -> FullKernel:
+    # its blocks depend on the parameters, so there is no centre to keep
     return FullKernel(params, shift, dtype)

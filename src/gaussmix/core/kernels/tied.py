@@ -75,6 +75,10 @@ class TiedKernel(KernelBase):
 
 @register_kernel(TiedRepresentation)
 def tied_kernel(
-    params: MixtureParams, shift: np.ndarray, dtype: np.dtype
+    params: MixtureParams,
+    shift: np.ndarray,
+    dtype: np.dtype,
+    reference: np.ndarray | None = None,
 ) -> TiedKernel:
+    # its blocks depend on the parameters, so there is no centre to keep
     return TiedKernel(params, shift, dtype)
