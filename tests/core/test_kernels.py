@@ -191,3 +191,30 @@ def test_diagonal_kernel_takes_a_reference_centre_only_when_harmless(
     # moments about a centre a million deviations away would be noise
     far = fused_kernel(params, params.means, np.dtype(dtype), reference=average + 1e6)
     np.testing.assert_allclose(far.reference, average, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_grouped_rows_skip_only_negligible_components(covariance_type, dtype, rng):
+    X = _data(rng, 30.0)
+    params = _fitted_params(covariance_type, X, 6)
+    kernel = fused_kernel(params, params.means, np.dtype(dtype))
+    block = kernel.prepare(X.astype(dtype))
+    labels = kernel.likeliest_components(block)
+    order = np.argsort(labels, kind="stable")
+    one_cluster = order[labels[order] == labels[0]]
+    w = rng.uniform(0.0, 2.0, size=len(one_cluster))
+    rows = X[one_cluster]
+    ours = kernel.partial_prepared(
+        kernel.prepare(rows.astype(dtype)), rows, w.astype(dtype), grouped=True
+    )
+    expected = _direct_stats(rows, w, params)
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    scale = np.abs(expected["scatter"]).max()
+    np.testing.assert_allclose(
+        ours.resp_sum, expected["resp_sum"], rtol=rtol, atol=rtol * w.sum()
+    )
+    np.testing.assert_allclose(
+        ours.scatter, expected["scatter"], rtol=rtol, atol=rtol * scale
+    )
+    assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=rtol)

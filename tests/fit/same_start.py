@@ -29,11 +29,18 @@ def shared_start(X, covariance_type: str, n_components: int = 4) -> dict:
     )
 
 
-def assert_same_fit(a: GaussianMixture, b: GaussianMixture) -> None:
-    """Same iterations, lower bound to 1e-10 and parameters to 1e-8."""
+def assert_same_fit(
+    a: GaussianMixture, b: GaussianMixture, float32: bool = False
+) -> None:
+    """Same iterations, lower bound to 1e-10 and parameters to 1e-8.
+
+    With ``float32``, fits whose sums may run in different orders agree to
+    float32's rounding: lower bound to 1e-6, parameters to 1e-5.
+    """
     assert a.n_iter_ == b.n_iter_
-    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=1e-10)
+    bound_rtol, rtol = (1e-6, 1e-5) if float32 else (1e-10, 1e-8)
+    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=bound_rtol)
     for name in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(
-            getattr(a, name), getattr(b, name), rtol=1e-8, atol=1e-12
+            getattr(a, name), getattr(b, name), rtol=rtol, atol=1e-12
         )

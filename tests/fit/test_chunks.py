@@ -10,7 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import GaussianMixture
 from gaussmix.core.params import MixtureParams
-from gaussmix.fit.chunks import PreparedBlocks, dataset_stats
+from gaussmix.fit.chunks import dataset_stats
+from gaussmix.fit.prepared import PreparedBlocks
 
 
 def _params_along_a_fit(X: np.ndarray, covariance_type: str) -> list[MixtureParams]:
@@ -58,6 +59,8 @@ def test_kept_blocks_give_the_stats_of_fresh_ones(covariance_type, dtype, rng):
             kept.scatter, fresh.scatter, rtol=rtol, atol=rtol * scale
         )
         assert kept.log_likelihood == pytest.approx(fresh.log_likelihood, rel=rtol)
+    # from the second pass on, diagonal kernels see rows grouped by component
+    assert prepared.grouped == (covariance_type in ("diag", "spherical"))
 
 
 def test_blocks_are_kept_across_passes_up_to_the_limit(rng):
@@ -66,8 +69,9 @@ def test_blocks_are_kept_across_passes_up_to_the_limit(rng):
     everything = PreparedBlocks()
     for params in passes:
         dataset_stats(X, None, params, 500, everything)
-    # six chunks of [x - c; (x - c)^2; 1], kept from the first pass on
-    assert everything.kept_bytes == X.shape[0] * (2 * X.shape[1] + 1) * 8
+    # six chunks of [x - c; (x - c)^2; 1] and the rows, regrouped
+    assert everything.grouped
+    assert everything.kept_bytes == X.shape[0] * (2 * X.shape[1] + 1) * 8 + X.nbytes
     limited = PreparedBlocks(limit_bytes=2 * 500 * 11 * 8)
     nothing = PreparedBlocks(limit_bytes=0)
     for params in passes:
@@ -75,6 +79,7 @@ def test_blocks_are_kept_across_passes_up_to_the_limit(rng):
         dataset_stats(X, None, params, 500, nothing)
     assert limited.kept_bytes == 2 * 500 * 11 * 8
     assert nothing.kept_bytes == 0
+    assert not limited.grouped and not nothing.grouped
 
 
 def test_a_new_chunk_size_drops_the_kept_blocks(rng):

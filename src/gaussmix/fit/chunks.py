@@ -7,8 +7,8 @@ datasets, torch tensors.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from gaussmix.core.kernels import fused_kernel
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 from gaussmix.fit.parallel import ordered_map
+
+if TYPE_CHECKING:
+    from gaussmix.fit.prepared import PreparedBlocks
 
 
 def row_slices(n_rows: int, chunk_size: int) -> Iterator[slice]:
@@ -46,55 +49,6 @@ def _as_compute_array(chunk: Array, like: Array) -> Array:
     if xp.name == "numpy":
         return np.asarray(chunk)
     return chunk
-
-
-#: Bytes of prepared blocks an in-memory fit keeps between passes at most.
-PREPARED_BYTES_LIMIT = 1 << 30
-
-
-class PreparedBlocks:
-    """Blocks a fused kernel prepared from the chunks of an in-memory array.
-
-    The rows do not change between EM passes, and for some kernels (the
-    diagonal one: centred rows and their squares) the part of a chunk's work
-    that depends on the rows alone is a quarter of a pass. The blocks are
-    kept as long as successive kernels report the same preparation key and
-    chunk size, up to ``limit_bytes`` in all; chunks beyond the limit are
-    prepared afresh in each pass.
-    """
-
-    def __init__(self, limit_bytes: int = PREPARED_BYTES_LIMIT) -> None:
-        self.limit_bytes = limit_bytes
-        self.reference: np.ndarray | None = None
-        self._key: tuple | None = None
-        self._blocks: dict[int, np.ndarray] = {}
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    @property
-    def kept_bytes(self) -> int:
-        """Bytes of blocks kept now."""
-        return self._bytes
-
-    def start_pass(self, kernel, chunk_size: int) -> None:
-        """Keep the blocks if ``kernel`` prepares the same ones, else drop them."""
-        key = (kernel.preparation_key, chunk_size)
-        if key != self._key:
-            self._key = key
-            self._blocks = {}
-            self._bytes = 0
-        self.reference = kernel.reference
-
-    def partial(self, kernel, start: int, chunk: np.ndarray, weights) -> Stats:
-        """``kernel``'s partial Stats of the chunk starting at row ``start``."""
-        block = self._blocks.get(start)
-        if block is None:
-            block = kernel.prepare(chunk)
-            with self._lock:
-                if self._bytes + block.nbytes <= self.limit_bytes:
-                    self._blocks[start] = block
-                    self._bytes += block.nbytes
-        return kernel.partial_prepared(block, chunk, weights)
 
 
 def dataset_stats(
@@ -129,15 +83,10 @@ def dataset_stats(
         if X.shape[0]:
             kernel.calibrate(_as_compute_array(X[: min(size, X.shape[0])], X))
         if prepared is not None and kernel.preparation_key is not None:
-            prepared.start_pass(kernel, size)
+            return kernel.finish(prepared.stats(kernel, X, sample_weight, size))
 
-            def run(rows: slice) -> Stats:
-                chunk, weights = _read(X, sample_weight, rows)
-                return prepared.partial(kernel, rows.start, chunk, weights)
-        else:
-
-            def run(rows: slice) -> Stats:
-                return kernel.partial(*_read(X, sample_weight, rows))
+        def run(rows: slice) -> Stats:
+            return kernel.partial(*_read(X, sample_weight, rows))
 
         parts = ordered_map(run, row_slices(X.shape[0], size))
         return kernel.finish(_sum(parts))

@@ -17,13 +17,13 @@ from gaussmix.core.kmeans import kmeans, squared_distances
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 from gaussmix.fit.chunks import (
-    PreparedBlocks,
     dataset_stats,
     resolve_chunk_size,
     responsibilities_stats,
     row_slices,
 )
 from gaussmix.fit.parallel import ordered_map
+from gaussmix.fit.prepared import PreparedBlocks
 from gaussmix.fit.storage import RowReader
 
 #: Rows drawn from on-disk or distributed data to seed EM.

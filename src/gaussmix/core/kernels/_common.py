@@ -29,17 +29,54 @@ def centred_rows(X: np.ndarray, centre: np.ndarray, extra_rows: int) -> np.ndarr
 _LOG_FLOOR = {np.dtype(np.float32): -69.0, np.dtype(np.float64): -600.0}
 
 
+#: Components whose log-responsibility stays below these for every row of a
+#: chunk are left out of it: even summed over a million rows they stay far
+#: below the resolution of any sum they would enter (e^-69 is 1e-30, e^-100
+#: 4e-44).
+_LOG_NEGLIGIBLE = {np.dtype(np.float32): -69.0, np.dtype(np.float64): -100.0}
+
+
 def normalize_components(log_prob: np.ndarray) -> np.ndarray:
     """Turn (K, n) log-probabilities into responsibilities, in place.
 
     Returns the per-row log-normaliser ``log p(x_i)`` in float64; a row that
     no component can explain keeps ``-inf``.
     """
+    peak, impossible = _subtract_peak(log_prob)
+    return _exponentiate(log_prob, peak, impossible)
+
+
+def normalize_active_components(
+    log_prob: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """:func:`normalize_components` for chunks that few components explain.
+
+    Components whose log-responsibility is negligible for every row are
+    left out (their responsibilities would be below the dtype's resolution
+    of any sum). Returns the kept components' responsibilities,
+    their indices (None when all are kept) and the log-normaliser.
+    ``log_prob`` is overwritten.
+    """
+    peak, impossible = _subtract_peak(log_prob)
+    active = np.flatnonzero(log_prob.max(axis=1) > _LOG_NEGLIGIBLE[log_prob.dtype])
+    if active.size == 0 or active.size == log_prob.shape[0]:
+        return log_prob, None, _exponentiate(log_prob, peak, impossible)
+    kept = log_prob[active]
+    return kept, active, _exponentiate(kept, peak, impossible)
+
+
+def _subtract_peak(log_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     peak = log_prob.max(axis=0)
     impossible = ~np.isfinite(peak)
     if impossible.any():
         peak[impossible] = 0.0
     log_prob -= peak
+    return peak, impossible
+
+
+def _exponentiate(
+    log_prob: np.ndarray, peak: np.ndarray, impossible: np.ndarray
+) -> np.ndarray:
     np.maximum(log_prob, _LOG_FLOOR[log_prob.dtype], out=log_prob)
     np.exp(log_prob, out=log_prob)
     total = log_prob.sum(axis=0)
@@ -116,10 +153,23 @@ class KernelBase:
         return X
 
     def partial_prepared(
-        self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
+        self,
+        block: np.ndarray,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        grouped: bool = False,
     ) -> Stats:
-        """``partial`` of a chunk whose ``prepare`` gave ``block``."""
+        """``partial`` of a chunk whose ``prepare`` gave ``block``.
+
+        ``grouped`` says that the chunk's rows mostly share their likeliest
+        component, so that looking for components negligible for all of
+        them is likely to pay.
+        """
         return self.partial(X, sample_weight)
+
+    def likeliest_components(self, block: np.ndarray) -> np.ndarray | None:
+        """Each row's likeliest component, from its block; None if not offered."""
+        return None
 
     def calibrate(self, X: np.ndarray) -> None:
         """Tune the kernel for this pass from a first chunk (nothing to tune)."""

@@ -41,8 +41,14 @@ class ChunkKernel(Protocol):
     def prepare(self, X: np.ndarray) -> np.ndarray: ...
 
     def partial_prepared(
-        self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
+        self,
+        block: np.ndarray,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        grouped: bool = False,
     ) -> Stats: ...
+
+    def likeliest_components(self, block: np.ndarray) -> np.ndarray | None: ...
 
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats: ...
 

@@ -12,6 +12,7 @@ from gaussmix.core.kernels._common import (
     assemble,
     centred_rows,
     chunk_summary,
+    normalize_active_components,
     normalize_components,
     weigh,
 )
@@ -107,17 +108,27 @@ class DiagonalKernel(KernelBase):
         return rows
 
     def partial_prepared(
-        self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
+        self,
+        block: np.ndarray,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        grouped: bool = False,
     ) -> Stats:
-        n_features = X.shape[1]
+        n_components, n_features = self.shift.shape
         log_prob = self.coefficients @ block
-        log_norm = normalize_components(log_prob)
-        resp = weigh(log_prob, sample_weight)
+        if grouped:
+            resp, active, log_norm = normalize_active_components(log_prob)
+        else:
+            resp, active = log_prob, None
+            log_norm = normalize_components(log_prob)
+        resp = weigh(resp, sample_weight)
         # (2D, K) = [first moments; second moments]: this orientation of the
         # GEMM, without the row of ones, is the faster one for OpenBLAS
         moments = (block[: 2 * n_features] @ resp.T).T.astype(np.float64)
-        first, second = moments[:, :n_features], moments[:, n_features:]
         resp_sum = resp.sum(axis=1, dtype=np.float64)
+        if active is not None:
+            moments, resp_sum = _scatter_rows(moments, resp_sum, active, n_components)
+        first, second = moments[:, :n_features], moments[:, n_features:]
         offset = self.offsets
         scatter = second - 2.0 * offset * first + resp_sum[:, None] * offset**2
         return assemble(
@@ -129,8 +140,22 @@ class DiagonalKernel(KernelBase):
             chunk_summary(X, log_norm, sample_weight),
         )
 
+    def likeliest_components(self, block: np.ndarray) -> np.ndarray:
+        return (self.coefficients @ block).argmax(axis=0)
+
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
         return self.partial_prepared(self.prepare(X), X, sample_weight)
+
+
+def _scatter_rows(
+    moments: np.ndarray, resp_sum: np.ndarray, active: np.ndarray, n_components: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kept components' sums in the rows of all components (zeros elsewhere)."""
+    all_moments = np.zeros((n_components, moments.shape[1]))
+    all_moments[active] = moments
+    all_resp_sum = np.zeros(n_components)
+    all_resp_sum[active] = resp_sum
+    return all_moments, all_resp_sum
 
 
 def _spread(shift: np.ndarray, centre: np.ndarray, precisions: np.ndarray) -> float:
