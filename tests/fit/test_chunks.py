@@ -59,8 +59,8 @@ def test_kept_blocks_give_the_stats_of_fresh_ones(covariance_type, dtype, rng):
             kept.scatter, fresh.scatter, rtol=rtol, atol=rtol * scale
         )
         assert kept.log_likelihood == pytest.approx(fresh.log_likelihood, rel=rtol)
-    # from the second pass on, diagonal kernels see rows grouped by component
-    assert prepared.grouped == (covariance_type in ("diag", "spherical"))
+    # from the second pass on, these kernels see rows grouped by component
+    assert prepared.grouped == (covariance_type in ("diag", "spherical", "full"))
 
 
 def test_blocks_are_kept_across_passes_up_to_the_limit(rng):

@@ -121,10 +121,8 @@ class PreparedBlocks:
         labels = [kernel.likeliest_components(self._blocks[start]) for start in starts]
         if any(part is None for part in labels):
             return
-        labels = np.concatenate(labels)
-        # a stable sort of small unsigned integers is numpy's radix sort
-        small = labels.astype(np.min_scalar_type(int(labels.max(initial=0))))
-        order = np.argsort(small, kind="stable")
+        # small unsigned labels: numpy's stable sort is a radix sort
+        order = np.argsort(np.concatenate(labels), kind="stable")
         weights = None
         if sample_weight is not None:
             weights = np.asarray(sample_weight)[order]

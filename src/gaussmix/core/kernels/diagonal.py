@@ -12,6 +12,7 @@ from gaussmix.core.kernels._common import (
     assemble,
     centred_rows,
     chunk_summary,
+    likeliest,
     normalize_active_components,
     normalize_components,
     weigh,
@@ -141,7 +142,7 @@ class DiagonalKernel(KernelBase):
         )
 
     def likeliest_components(self, block: np.ndarray) -> np.ndarray:
-        return (self.coefficients @ block).argmax(axis=0)
+        return likeliest(self.coefficients @ block)
 
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
         return self.partial_prepared(self.prepare(X), X, sample_weight)

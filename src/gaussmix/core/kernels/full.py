@@ -14,6 +14,7 @@ from gaussmix.core.kernels._common import (
     assemble,
     centred_rows,
     chunk_summary,
+    likeliest,
     normalize_components,
     weigh,
 )
@@ -29,6 +30,17 @@ _PRUNE_MARGIN = {np.dtype(np.float32): 75.0, np.dtype(np.float64): 50.0}
 
 #: Largest share of kept pairs for which the pruned path is taken.
 PRUNED_SHARE = 0.5
+
+#: Largest share of components that matter to some row of a chunk whose
+#: rows are grouped by likeliest component, for which those components
+#: alone are whitened densely.
+GROUPED_SHARE = 0.5
+
+#: A centre offered by an earlier pass is taken when no mean lies further
+#: from it, in its own deviations, than this (squared) or twice as far as
+#: from the means' average: whitening with the centring folded in loses
+#: about that distance times the dtype's resolution.
+REFERENCE_SPREAD = 100.0
 
 
 class FullKernel(KernelBase):
@@ -52,13 +64,26 @@ class FullKernel(KernelBase):
     every pair is whitened in one GEMM.
     """
 
-    def __init__(self, params: MixtureParams, shift: np.ndarray, dtype: np.dtype):
+    def __init__(
+        self,
+        params: MixtureParams,
+        shift: np.ndarray,
+        dtype: np.dtype,
+        reference: np.ndarray | None = None,
+    ):
         factors = np.asarray(params.precisions_cholesky, dtype=np.float64)
         n_components, n_features = shift.shape
         self.dtype = dtype
         self.shift = shift
-        self.centre = shift.mean(0).astype(dtype)
-        centred_means = shift - self.centre
+        centre = shift.mean(0).astype(dtype).astype(np.float64)
+        if reference is not None:
+            limit = max(2.0 * _spread(shift, centre, factors), REFERENCE_SPREAD)
+            if _spread(shift, reference, factors) <= limit:
+                centre = np.asarray(reference, dtype=np.float64)
+        self.reference = centre
+        self.preparation_key = ("full", np.dtype(dtype).str, centre.tobytes())
+        self.centre = centre.astype(dtype)
+        centred_means = shift - centre
         offsets = np.einsum("kd,kdj->kj", centred_means, factors)
         coefficients = np.empty((n_components * n_features, n_features + 1), dtype)
         coefficients[:, :n_features] = factors.transpose(0, 2, 1).reshape(
@@ -86,36 +111,59 @@ class FullKernel(KernelBase):
         Decided once, from one chunk, so that every chunk of the pass takes
         its path whatever the order in which threads run them.
         """
-        if self.bounds is not None and self._kept_pairs(self._rows(X)) is None:
+        if self.bounds is None:
+            return
+        mask = self._kept_mask(self.prepare(X))
+        if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
             self.bounds = None
 
-    def _rows(self, X: np.ndarray) -> np.ndarray:
-        """``[x - c; 1; (room for |x - c|^2)]``, (D + 2, n)."""
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        """``[x - c; 1; |x - c|^2]``, (D + 2, n): what depends on the rows only."""
+        n_features = X.shape[1]
         rows = centred_rows(X, self.centre, extra_rows=2)
-        rows[X.shape[1]] = 1.0
+        rows[n_features] = 1.0
+        centred = rows[:n_features]
+        np.einsum("dn,dn->n", centred, centred, out=rows[n_features + 1])
         return rows
 
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
-        n_features = X.shape[1]
-        rows = self._rows(X)
-        kept = self._kept_pairs(rows)
-        rows = rows[: n_features + 1]
-        if kept is None:
+        return self.partial_prepared(self.prepare(X), X, sample_weight)
+
+    def partial_prepared(
+        self,
+        block: np.ndarray,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        grouped: bool = False,
+    ) -> Stats:
+        n_components, n_features = self.shift.shape
+        rows = block[: n_features + 1]
+        if self.bounds is None:
             return self._dense(X, rows, sample_weight)
-        return self._pruned(X, rows, sample_weight, kept)
+        mask = self._kept_mask(block)
+        if grouped:
+            # rows sharing their likeliest component leave few components
+            # that matter to any of them: whiten densely by those alone
+            active = np.flatnonzero(mask.any(axis=1))
+            if active.size <= GROUPED_SHARE * n_components:
+                return self._dense(X, rows, sample_weight, active)
+        if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
+            return self._dense(X, rows, sample_weight)
+        return self._pruned(X, rows, sample_weight, np.flatnonzero(mask))
+
+    def likeliest_components(self, block: np.ndarray) -> np.ndarray | None:
+        if self.bounds is None:
+            return None
+        return likeliest(self.bounds[1] @ block)
 
     def finish(self, partial: Stats) -> Stats:
         """Map the summed whitened scatter back to data coordinates."""
         scatter = self.unwhiten @ partial.scatter @ self.unwhiten.transpose(0, 2, 1)
         return replace(partial, scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)))
 
-    def _kept_pairs(self, rows: np.ndarray) -> np.ndarray | None:
-        """Flat (component, row) indices that may matter, or None for all."""
-        if self.bounds is None:
-            return None
+    def _kept_mask(self, rows: np.ndarray) -> np.ndarray:
+        """(K, n): the (component, row) pairs that may matter."""
         n_features = rows.shape[0] - 2
-        centred = rows[:n_features]
-        np.einsum("dn,dn->n", centred, centred, out=rows[n_features + 1])
         upper_coefficients, typical_coefficients, loose, margin = self.bounds
         upper = upper_coefficients @ rows
         if loose is not None:
@@ -129,25 +177,29 @@ class FullKernel(KernelBase):
         # the exact log-density under the component that looks best (with
         # each precision's average eigenvalue) bounds the row's best from
         # below, and closely
-        likely = (typical_coefficients @ rows).argmax(axis=0)
+        likely = likeliest(typical_coefficients @ rows)
         best = self._exact_log_density(rows[: n_features + 1], likely)
-        mask = upper >= best - margin
-        if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
-            return None
-        return np.flatnonzero(mask)
+        return upper >= best - margin
 
     def _dense(
-        self, X: np.ndarray, rows: np.ndarray, sample_weight: np.ndarray | None
+        self,
+        X: np.ndarray,
+        rows: np.ndarray,
+        sample_weight: np.ndarray | None,
+        active: np.ndarray | None = None,
     ) -> Stats:
+        """Every row whitened by every component (or by the ``active`` ones)."""
         n_samples, n_features = X.shape
-        n_components = self.constant.shape[0]
-        whitened = (self.coefficients @ rows).reshape(
-            n_components, n_features, n_samples
-        )
+        coefficients, constant = self.coefficients, self.constant
+        if active is not None:
+            per_component = coefficients.reshape(-1, n_features, n_features + 1)
+            coefficients = per_component[active].reshape(-1, n_features + 1)
+            constant = constant[active]
+        whitened = (coefficients @ rows).reshape(len(constant), n_features, n_samples)
         log_prob = np.einsum("kdn,kdn->kn", whitened, whitened)
         log_prob *= -0.5
-        log_prob += self.constant
-        return self._stats(X, rows, sample_weight, log_prob, whitened, None)
+        log_prob += constant
+        return self._stats(X, rows, sample_weight, log_prob, whitened, None, active)
 
     def _pruned(
         self,
@@ -183,6 +235,7 @@ class FullKernel(KernelBase):
         self, rows: np.ndarray, components: np.ndarray
     ) -> np.ndarray:
         """``log w_k + log N(x_i | k)`` for one given component per row."""
+        # small unsigned components: a radix sort
         order = np.argsort(components, kind="stable")
         ordered = components[order]
         whitened = self._whiten_pairs(
@@ -194,28 +247,50 @@ class FullKernel(KernelBase):
         )
         return values
 
-    def _stats(self, X, rows, sample_weight, log_prob, whitened, pairs) -> Stats:
-        n_features = X.shape[1]
+    def _stats(
+        self, X, rows, sample_weight, log_prob, whitened, pairs, active=None
+    ) -> Stats:
+        n_components, n_features = self.shift.shape
         log_norm = normalize_components(log_prob)
         resp = weigh(log_prob, sample_weight)
         resp_sum = resp.sum(axis=1, dtype=np.float64)
         first = (resp @ rows[:n_features].T).astype(np.float64)
-        centred_sum = first - resp_sum[:, None] * (self.shift - self.centre)
         if pairs is None:
             np.sqrt(resp, out=resp)
-            gram = weighted_gram(whitened, resp)
+            gram = weighted_gram(whitened, resp).astype(np.float64)
         else:
             kept, segments = pairs
             whitened *= np.sqrt(resp.reshape(-1)[kept])
-            gram = segment_grams(whitened, segments, resp.shape[0])
+            gram = segment_grams(whitened, segments, resp.shape[0]).astype(np.float64)
+        if active is not None:
+            resp_sum, first, gram = (
+                _in_all_components(part, active, n_components)
+                for part in (resp_sum, first, gram)
+            )
+        centred_sum = first - resp_sum[:, None] * (self.shift - self.centre)
         return assemble(
             resp_sum,
             centred_sum,
-            gram.astype(np.float64),
+            gram,
             self.shift,
             "full",
             chunk_summary(X, log_norm, sample_weight),
         )
+
+
+def _in_all_components(
+    values: np.ndarray, active: np.ndarray, n_components: int
+) -> np.ndarray:
+    """Per-component sums of the ``active`` components, zeros for the others."""
+    out = np.zeros((n_components, *values.shape[1:]))
+    out[active] = values
+    return out
+
+
+def _spread(shift: np.ndarray, centre: np.ndarray, factors: np.ndarray) -> float:
+    """Largest squared Mahalanobis distance of a mean from ``centre``."""
+    whitened = np.einsum("kd,kdj->kj", shift - centre, factors)
+    return float((whitened * whitened).sum(1).max(initial=0.0))
 
 
 def _segments(components: np.ndarray, n_components: int) -> list[tuple[int, slice]]:
@@ -340,5 +415,4 @@ def full_kernel(
     dtype: np.dtype,
     reference: np.ndarray | None = None,
 ) -> FullKernel:
-    # its blocks depend on the parameters, so there is no centre to keep
-    return FullKernel(params, shift, dtype)
+    return FullKernel(params, shift, dtype, reference)
