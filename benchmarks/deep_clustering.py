@@ -26,8 +26,9 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from gaussmix import GaussianMixture
 from gaussmix.deep import DeepGaussianMixtureClustering
 
-#: The estimator's defaults: latent_dim=10, n_neighbors=10, init_smoothing=3,
-#: n_init=10, n_autoencoders=5, pretrain_epochs=50, max_epochs=100.
+#: The estimator's defaults: latent_dim=10, activation='gelu', n_neighbors=10,
+#: init_smoothing=3, n_init=10, n_autoencoders=5, pretrain_epochs=50,
+#: max_epochs=300.
 SETTINGS: dict = {}
 
 

@@ -76,7 +76,13 @@ class DeepGaussianMixtureClustering(
     hidden_layer_sizes : tuple of int, optional
         Widths of the default encoder (the decoder reverses them); None sizes
         them from the number of features (``networks.default_hidden_sizes``).
-    activation : {'relu', 'tanh', 'gelu', 'silu', 'elu'}, default='relu'
+    activation : {'relu', 'tanh', 'gelu', 'silu', 'elu'}, default='gelu'
+        Of the default networks. The codes of smooth activations suited the
+        latent mixture better than the piecewise-linear codes of ReLU
+        networks: on the digits benchmark (five seeds, 100 joint epochs,
+        other settings default) the mean accuracy was 0.896 with ``'gelu'``,
+        0.897 with ``'elu'`` (less even across seeds: 0.86 to 0.94) and 0.889
+        with ``'relu'``.
     reconstruction : {'gaussian', 'bernoulli'}, default='gaussian'
         Observation model. ``'gaussian'`` centres the features, divides them
         by one common scale and learns one noise variance; ``'bernoulli'``
@@ -84,11 +90,14 @@ class DeepGaussianMixtureClustering(
     covariance_type : {'diag', 'spherical', 'full'}, default='diag'
         Covariances of the latent mixture's components. ``'full'`` is
         supported in the lower bound but trains less stably: on the digits
-        benchmark, with one autoencoder, it reached accuracies 0.75 and 0.71
-        on two seeds where ``'diag'`` reached 0.91 and 0.85.
+        benchmark, with one ReLU autoencoder, it reached accuracies 0.75 and
+        0.71 on two seeds where ``'diag'`` reached 0.91 and 0.85.
     pretrain_epochs : int, default=50
-    max_epochs : int, default=100
-        Epochs of joint training.
+    max_epochs : int, default=300
+        Epochs of joint training; cheap next to the pretraining of several
+        autoencoders. On the digits benchmark 300 rather than 100 epochs
+        raised the mean accuracy over five seeds from 0.896 to 0.899 with
+        ``'gelu'`` (from 0.897 to 0.900 with ``'elu'``).
     learning_rate : float, default=1e-3
         Adam's step size, in both phases.
     batch_size : int, default=128
@@ -118,9 +127,9 @@ class DeepGaussianMixtureClustering(
         the autoencoders learn to reconstruct rows from incomplete copies
         (denoising autoencoders, as in DEC's pretraining). Joint training
         and the fitted networks see whole rows. 0 pretrains plain
-        autoencoders. On the digits benchmark it did not help: the mean
-        accuracy over five seeds was 0.889 with 0, 0.887 with 0.3 and 0.877
-        with 0.5.
+        autoencoders. On the digits benchmark, with ReLU networks and 100
+        joint epochs, it did not help: the mean accuracy over five seeds was
+        0.889 with 0, 0.887 with 0.3 and 0.877 with 0.5.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the batches, the draws of codes and the EM starts;
         a seed gives the same fit on the CPU.
@@ -163,11 +172,11 @@ class DeepGaussianMixtureClustering(
         encoder: nn.Module | None = None,
         decoder: nn.Module | None = None,
         hidden_layer_sizes: tuple[int, ...] | None = None,
-        activation: str = "relu",
+        activation: str = "gelu",
         reconstruction: str = "gaussian",
         covariance_type: str = "diag",
         pretrain_epochs: int = 50,
-        max_epochs: int = 100,
+        max_epochs: int = 300,
         learning_rate: float = 1e-3,
         batch_size: int = 128,
         n_init: int = 10,
