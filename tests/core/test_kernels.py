@@ -153,15 +153,17 @@ def test_normalized_columns_are_responsibilities(dtype, rng):
     np.testing.assert_allclose(log_prob[:, 1:], expected_resp, rtol=1e-5, atol=1e-20)
 
 
+@pytest.mark.parametrize("grouped", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("active_share", [0.02, 0.9], ids=["sparse", "dense"])
-def test_weighted_gram_equals_dense_sum(dtype, active_share, rng):
+def test_weighted_gram_equals_dense_sum(dtype, active_share, grouped, rng):
     n_components, n_features, n_samples = 4, 3, 500
     whitened = rng.normal(size=(n_components, n_features, n_samples)).astype(dtype)
     resp = rng.uniform(0.1, 1.0, size=(n_components, n_samples))
     resp[rng.uniform(size=resp.shape) > active_share] = 0.0
+    resp[3] = 0.0  # a component that matters to no row
     expected = np.einsum("kn,kin,kjn->kij", resp, whitened, whitened)
-    gram = weighted_gram(whitened.copy(), np.sqrt(resp).astype(dtype))
+    gram = weighted_gram(whitened.copy(), np.sqrt(resp).astype(dtype), grouped)
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(gram, expected, rtol=rtol, atol=rtol)
 

@@ -136,17 +136,15 @@ class FullKernel(KernelBase):
         sample_weight: np.ndarray | None,
         grouped: bool = False,
     ) -> Stats:
-        n_components, n_features = self.shift.shape
+        n_features = self.shift.shape[1]
         rows = block[: n_features + 1]
         if self.bounds is None:
             return self._dense(X, rows, sample_weight)
-        mask = self._kept_mask(block)
         if grouped:
-            # rows sharing their likeliest component leave few components
-            # that matter to any of them: whiten densely by those alone
-            active = np.flatnonzero(mask.any(axis=1))
-            if active.size <= GROUPED_SHARE * n_components:
-                return self._dense(X, rows, sample_weight, active)
+            stats = self._grouped(block, X, sample_weight)
+            if stats is not None:
+                return stats
+        mask = self._kept_mask(block)
         if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
             return self._dense(X, rows, sample_weight)
         return self._pruned(X, rows, sample_weight, np.flatnonzero(mask))
@@ -161,10 +159,37 @@ class FullKernel(KernelBase):
         scatter = self.unwhiten @ partial.scatter @ self.unwhiten.transpose(0, 2, 1)
         return replace(partial, scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)))
 
-    def _kept_mask(self, rows: np.ndarray) -> np.ndarray:
-        """(K, n): the (component, row) pairs that may matter."""
+    def _grouped(
+        self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
+    ) -> Stats | None:
+        """Stats of rows that share their likeliest components, or None.
+
+        Such rows leave few components that matter to any of them. The
+        components that look likeliest for some row are evaluated exactly,
+        densely; their best density bounds every row's best from below, so
+        the upper bounds then show which other components can matter, and
+        those are evaluated too. None when the first set is not small.
+        """
+        n_components, n_features = self.shift.shape
+        rows = block[: n_features + 1]
+        likely = likeliest(self.bounds[1] @ block)
+        candidates = np.flatnonzero(np.bincount(likely, minlength=n_components))
+        if candidates.size > GROUPED_SHARE * n_components:
+            return None
+        whitened, log_prob = self._log_densities(rows, candidates)
+        matter = self._upper_bounds(block) >= log_prob.max(axis=0) - self.bounds[3]
+        extra = np.setdiff1d(np.flatnonzero(matter.any(axis=1)), candidates)
+        if extra.size:
+            more_whitened, more_log_prob = self._log_densities(rows, extra)
+            candidates = np.concatenate([candidates, extra])
+            whitened = np.concatenate([whitened, more_whitened])
+            log_prob = np.concatenate([log_prob, more_log_prob])
+        return self._stats(X, rows, sample_weight, log_prob, whitened, None, candidates)
+
+    def _upper_bounds(self, rows: np.ndarray) -> np.ndarray:
+        """(K, n) upper bounds of ``log w_k + log N(x_i | k)``."""
         n_features = rows.shape[0] - 2
-        upper_coefficients, typical_coefficients, loose, margin = self.bounds
+        upper_coefficients, _, loose, _ = self.bounds
         upper = upper_coefficients @ rows
         if loose is not None:
             # give back the slack of the most elongated directions exactly
@@ -174,32 +199,44 @@ class FullKernel(KernelBase):
             upper += np.einsum(
                 "krn,kr->kn", projected.reshape(*weights.shape, -1), weights
             )
+        return upper
+
+    def _kept_mask(self, rows: np.ndarray) -> np.ndarray:
+        """(K, n): the (component, row) pairs that may matter."""
+        n_features = rows.shape[0] - 2
+        _, typical_coefficients, _, margin = self.bounds
         # the exact log-density under the component that looks best (with
         # each precision's average eigenvalue) bounds the row's best from
         # below, and closely
         likely = likeliest(typical_coefficients @ rows)
         best = self._exact_log_density(rows[: n_features + 1], likely)
-        return upper >= best - margin
+        return self._upper_bounds(rows) >= best - margin
 
-    def _dense(
-        self,
-        X: np.ndarray,
-        rows: np.ndarray,
-        sample_weight: np.ndarray | None,
-        active: np.ndarray | None = None,
-    ) -> Stats:
-        """Every row whitened by every component (or by the ``active`` ones)."""
-        n_samples, n_features = X.shape
-        coefficients, constant = self.coefficients, self.constant
-        if active is not None:
-            per_component = coefficients.reshape(-1, n_features, n_features + 1)
-            coefficients = per_component[active].reshape(-1, n_features + 1)
-            constant = constant[active]
-        whitened = (coefficients @ rows).reshape(len(constant), n_features, n_samples)
+    def _log_densities(
+        self, rows: np.ndarray, components: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Whitened rows (k, D, n) and log-densities (k, n) under ``components``."""
+        n_features, n_samples = rows.shape[0] - 1, rows.shape[1]
+        per_component = self.coefficients.reshape(-1, n_features, n_features + 1)
+        coefficients = per_component[components].reshape(-1, n_features + 1)
+        whitened = (coefficients @ rows).reshape(len(components), n_features, n_samples)
         log_prob = np.einsum("kdn,kdn->kn", whitened, whitened)
         log_prob *= -0.5
-        log_prob += constant
-        return self._stats(X, rows, sample_weight, log_prob, whitened, None, active)
+        log_prob += self.constant[components]
+        return whitened, log_prob
+
+    def _dense(
+        self, X: np.ndarray, rows: np.ndarray, sample_weight: np.ndarray | None
+    ) -> Stats:
+        n_samples, n_features = X.shape
+        n_components = self.constant.shape[0]
+        whitened = (self.coefficients @ rows).reshape(
+            n_components, n_features, n_samples
+        )
+        log_prob = np.einsum("kdn,kdn->kn", whitened, whitened)
+        log_prob *= -0.5
+        log_prob += self.constant
+        return self._stats(X, rows, sample_weight, log_prob, whitened, None)
 
     def _pruned(
         self,
@@ -257,7 +294,8 @@ class FullKernel(KernelBase):
         first = (resp @ rows[:n_features].T).astype(np.float64)
         if pairs is None:
             np.sqrt(resp, out=resp)
-            gram = weighted_gram(whitened, resp).astype(np.float64)
+            gram = weighted_gram(whitened, resp, active is not None)
+            gram = gram.astype(np.float64)
         else:
             kept, segments = pairs
             whitened *= np.sqrt(resp.reshape(-1)[kept])
@@ -376,15 +414,21 @@ _NEGLIGIBLE_ROOT = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 3e-8}
 SPARSE_SHARE = 0.3
 
 
-def weighted_gram(whitened: np.ndarray, root_resp: np.ndarray) -> np.ndarray:
+def weighted_gram(
+    whitened: np.ndarray, root_resp: np.ndarray, grouped: bool = False
+) -> np.ndarray:
     """``sum_i r_ik a_ik a_ik^T`` for every k, from (K, D, n) and sqrt(r) (K, n).
 
     Clustered data give most rows a negligible responsibility under most
     components; those pairs are then skipped by gathering each component's
     rows, which turns K dense products into products over about n rows in
-    all. ``whitened`` is overwritten.
+    all. With ``grouped`` rows (in order of their likeliest component) each
+    component's rows that matter lie in one short run, and the product
+    covers that run alone, without gathering. ``whitened`` is overwritten.
     """
     n_components, _, n_samples = whitened.shape
+    if grouped:
+        return _run_grams(whitened, root_resp)
     active = np.flatnonzero(root_resp > _NEGLIGIBLE_ROOT[root_resp.dtype])
     if active.size > SPARSE_SHARE * root_resp.size:
         whitened *= root_resp[:, None, :]
@@ -394,6 +438,21 @@ def weighted_gram(whitened: np.ndarray, root_resp: np.ndarray) -> np.ndarray:
     gathered = whitened[components, :, columns].T
     gathered *= root_resp.reshape(-1)[active]
     return segment_grams(gathered, _segments(components, n_components), n_components)
+
+
+def _run_grams(whitened: np.ndarray, root_resp: np.ndarray) -> np.ndarray:
+    """:func:`weighted_gram` over each component's run of rows that matter."""
+    n_components, n_features, _ = whitened.shape
+    gram = np.zeros((n_components, n_features, n_features), whitened.dtype)
+    significant = root_resp > _NEGLIGIBLE_ROOT[root_resp.dtype]
+    for k in range(n_components):
+        rows = np.flatnonzero(significant[k])
+        if rows.size:
+            run = slice(rows[0], rows[-1] + 1)
+            block = whitened[k][:, run]
+            block *= root_resp[k, run]
+            np.dot(block, block.T, out=gram[k])
+    return gram
 
 
 def segment_grams(
