@@ -35,10 +35,10 @@ def assert_same_fit(
     """Same iterations, lower bound to 1e-10 and parameters to 1e-8.
 
     With ``float32``, fits whose sums may run in different orders agree to
-    float32's rounding: lower bound to 1e-6, parameters to 1e-5.
+    float32's accuracy: lower bound to 1e-6, parameters to 1e-4.
     """
     assert a.n_iter_ == b.n_iter_
-    bound_rtol, rtol = (1e-6, 1e-5) if float32 else (1e-10, 1e-8)
+    bound_rtol, rtol = (1e-6, 1e-4) if float32 else (1e-10, 1e-8)
     assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=bound_rtol)
     for name in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(

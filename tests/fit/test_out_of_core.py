@@ -50,7 +50,7 @@ def test_raw_memmap_with_offset_and_float32(tmp_path, data):
     in_memory = GaussianMixture(4, covariance_type="diag", chunk_size=333, **start)
     in_memory.fit(values)
     assert streamed.means_.dtype == np.float32
-    # in memory, later passes sum the rows grouped by component
+    # both group rows by component, streamed within windows, in memory once
     assert_same_fit(streamed, in_memory, float32=True)
 
 

@@ -26,6 +26,13 @@ PREPARED_BYTES_LIMIT = 1 << 30
 #: fewer, each chunk would still hold many groups.
 GROUPING_MIN_CHUNKS = 4
 
+#: Chunks per window when nothing is kept (streamed data): enough that most
+#: chunks of a window hold one group once sorted. Kernels whose
+#: per-row work dwarfs preparing a block twice put each window's rows in
+#: order of their likeliest component before computing its chunks, which
+#: gives the chunks most of the benefit of grouping.
+WINDOW_CHUNKS = 64
+
 
 class PreparedBlocks:
     """What a fused kernel prepared from the chunks of one in-memory array.
@@ -75,6 +82,8 @@ class PreparedBlocks:
             self._blocks = {}
             self._block_bytes = 0
         self.reference = kernel.reference
+        if self.limit_bytes <= 0:
+            return self._windowed_stats(kernel, X, sample_weight, chunk_size)
         starts = range(0, X.shape[0], chunk_size)
         if self._grouped is None and self._may_group(X, sample_weight, starts):
             self._group(kernel, X, sample_weight, starts)
@@ -90,6 +99,53 @@ class PreparedBlocks:
 
         total = None
         for part in ordered_map(run, starts):
+            total = part if total is None else total + part
+        return total
+
+    def _windowed_stats(
+        self,
+        kernel: ChunkKernel,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        chunk_size: int,
+    ) -> Stats:
+        """The pass without kept blocks: rows grouped within windows."""
+        window = WINDOW_CHUNKS * chunk_size
+
+        def run(start: int) -> Stats:
+            rows = np.asarray(X[start : start + window])
+            weights = None
+            if sample_weight is not None:
+                weights = np.asarray(sample_weight[start : start + window])
+            parts = [
+                slice(part, part + chunk_size)
+                for part in range(0, rows.shape[0], chunk_size)
+            ]
+            grouped = False
+            if kernel.groups_streamed_rows and len(parts) > 1:
+                labels = [
+                    kernel.likeliest_components(kernel.prepare(rows[part]))
+                    for part in parts
+                ]
+                grouped = all(part is not None for part in labels)
+            if grouped:
+                order = np.argsort(np.concatenate(labels), kind="stable")
+                rows = rows[order]
+                weights = None if weights is None else weights[order]
+            total = None
+            for part in parts:
+                chunk = rows[part]
+                stats = kernel.partial_prepared(
+                    kernel.prepare(chunk),
+                    chunk,
+                    None if weights is None else weights[part],
+                    grouped,
+                )
+                total = stats if total is None else total + stats
+            return total
+
+        total = None
+        for part in ordered_map(run, range(0, X.shape[0], window)):
             total = part if total is None else total + part
         return total
 

@@ -156,6 +156,7 @@ class KernelBase:
     #: overheads vanish, small enough to stay within the last-level cache
     #: while each core works on its own chunk.
     chunk_elements: int = 1 << 20
+    groups_streamed_rows: bool = False
     preparation_key: Hashable | None = None
     reference: np.ndarray | None = None
 

@@ -32,6 +32,10 @@ class ChunkKernel(Protocol):
     #: ``partial_prepared``; None when there is nothing worth keeping.
     preparation_key: Hashable | None
 
+    #: Whether streamed chunks are worth putting in order of their rows'
+    #: likeliest components, at the cost of preparing their blocks twice.
+    groups_streamed_rows: bool
+
     #: The centre the kernel's blocks are taken about, to offer the next
     #: pass's kernel as ``reference``; None when there is none.
     reference: np.ndarray | None

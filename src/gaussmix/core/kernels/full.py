@@ -64,6 +64,9 @@ class FullKernel(KernelBase):
     every pair is whitened in one GEMM.
     """
 
+    #: Whitening costs D^2 per pair, preparing a block D per row.
+    groups_streamed_rows = True
+
     def __init__(
         self,
         params: MixtureParams,
