@@ -27,8 +27,8 @@ from gaussmix import GaussianMixture
 from gaussmix.deep import DeepGaussianMixtureClustering
 
 #: The estimator's defaults: latent_dim=10, activation='gelu', n_neighbors=10,
-#: init_smoothing=3, n_init=10, n_autoencoders=5, pretrain_epochs=50,
-#: max_epochs=300.
+#: init_smoothing=3, n_init=10, init_components=None (2 * n_clusters, merged
+#: down to n_clusters), n_autoencoders=5, pretrain_epochs=50, max_epochs=300.
 SETTINGS: dict = {}
 
 

@@ -126,6 +126,8 @@ def test_bad_input_is_named(blobs, fitted):
         DeepGaussianMixtureClustering(n_autoencoders=0).fit(X)
     with pytest.raises(ValueError, match="init_smoothing"):
         DeepGaussianMixtureClustering(init_smoothing=-1).fit(X)
+    with pytest.raises(ValueError, match="init_components"):
+        DeepGaussianMixtureClustering(3, init_components=2).fit(X)
     for fraction in (-0.1, 1.0):
         with pytest.raises(ValueError, match="input_dropout"):
             DeepGaussianMixtureClustering(input_dropout=fraction).fit(X)
@@ -137,6 +139,16 @@ def test_neighbour_smoothed_start_recovers_clusters(blobs):
     ).fit(blobs[0])
     assert adjusted_rand_score(blobs[1], model.labels_) > 0.95
     assert model.loss_curve_ == []
+
+
+@pytest.mark.parametrize("init_components", [3, 12])
+def test_over_clustered_start_merges_back_to_the_clusters(blobs, init_components):
+    X, y = blobs
+    settings = {**FAST, "max_epochs": 0, "init_components": init_components}
+    model = DeepGaussianMixtureClustering(3, random_state=0, **settings).fit(X)
+    # twelve components split the three blobs; merging regroups them whole
+    assert adjusted_rand_score(y, model.labels_) == 1.0
+    np.testing.assert_allclose(model.weights_, 1 / 3, atol=0.02)
 
 
 def test_full_covariance_prior(blobs):
