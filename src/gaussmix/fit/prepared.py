@@ -27,10 +27,11 @@ PREPARED_BYTES_LIMIT = 1 << 30
 GROUPING_MIN_CHUNKS = 4
 
 #: Chunks per window when nothing is kept (streamed data): enough that most
-#: chunks of a window hold one group once sorted. Kernels whose
-#: per-row work dwarfs preparing a block twice put each window's rows in
-#: order of their likeliest component before computing its chunks, which
-#: gives the chunks most of the benefit of grouping.
+#: chunks of a window hold one group once sorted. Kernels whose per-row
+#: work dwarfs preparing a block put each window's rows in order of their
+#: likeliest component (found in the first such pass, then kept: one byte
+#: per row) before computing its chunks, which gives the chunks most of the
+#: benefit of grouping.
 WINDOW_CHUNKS = 64
 
 
@@ -52,6 +53,9 @@ class PreparedBlocks:
         self._blocks: dict[int, np.ndarray] = {}
         self._block_bytes = 0
         self._grouped: tuple[np.ndarray, np.ndarray | None] | None = None
+        # streamed windows' row labels (a byte per row), found once: the
+        # order they give stays good enough as the parameters move
+        self._window_labels: dict[tuple[int, int], np.ndarray] = {}
         self._lock = threading.Lock()
 
     @property
@@ -121,15 +125,16 @@ class PreparedBlocks:
                 slice(part, part + chunk_size)
                 for part in range(0, rows.shape[0], chunk_size)
             ]
-            grouped = False
+            labels = None
             if kernel.groups_streamed_rows and len(parts) > 1:
-                labels = [
-                    kernel.likeliest_components(kernel.prepare(rows[part]))
-                    for part in parts
-                ]
-                grouped = all(part is not None for part in labels)
+                labels = self._window_labels.get((start, window))
+                if labels is None:
+                    labels = self._label_window(kernel, rows, parts)
+                    if labels is not None:
+                        self._window_labels[(start, window)] = labels
+            grouped = labels is not None
             if grouped:
-                order = np.argsort(np.concatenate(labels), kind="stable")
+                order = np.argsort(labels, kind="stable")
                 rows = rows[order]
                 weights = None if weights is None else weights[order]
             total = None
@@ -148,6 +153,15 @@ class PreparedBlocks:
         for part in ordered_map(run, range(0, X.shape[0], window)):
             total = part if total is None else total + part
         return total
+
+    @staticmethod
+    def _label_window(
+        kernel: ChunkKernel, rows: np.ndarray, parts: list[slice]
+    ) -> np.ndarray | None:
+        labels = [kernel.likeliest_components(kernel.prepare(rows[p])) for p in parts]
+        if any(part is None for part in labels):
+            return None
+        return np.concatenate(labels)
 
     def _block(self, kernel: ChunkKernel, start: int, chunk: np.ndarray) -> np.ndarray:
         block = self._blocks.get(start)
