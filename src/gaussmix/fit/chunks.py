@@ -89,11 +89,12 @@ def dataset_stats(
             return kernel.partial(*_read(X, sample_weight, rows))
 
         parts = ordered_map(run, row_slices(X.shape[0], size))
-        return kernel.finish(_sum(parts))
-    return _sum(parts)
+        return kernel.finish(sum_in_order(parts))
+    return sum_in_order(parts)
 
 
-def _sum(parts) -> Stats:
+def sum_in_order(parts) -> Stats:
+    """The sum of Stats in the given order, whatever thread computed each."""
     total = None
     for part in parts:
         total = part if total is None else total + part

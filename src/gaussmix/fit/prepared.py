@@ -17,6 +17,7 @@ import numpy as np
 
 from gaussmix.core.kernels import ChunkKernel
 from gaussmix.core.stats import Stats
+from gaussmix.fit.chunks import sum_in_order
 from gaussmix.fit.parallel import ordered_map
 
 #: Bytes of blocks (and the regrouped copy of the rows) kept at most.
@@ -101,10 +102,7 @@ class PreparedBlocks:
             block = self._block(kernel, start, chunk)
             return kernel.partial_prepared(block, chunk, chunk_weights, grouped)
 
-        total = None
-        for part in ordered_map(run, starts):
-            total = part if total is None else total + part
-        return total
+        return sum_in_order(ordered_map(run, starts))
 
     def _windowed_stats(
         self,
@@ -137,22 +135,17 @@ class PreparedBlocks:
                 order = np.argsort(labels, kind="stable")
                 rows = rows[order]
                 weights = None if weights is None else weights[order]
-            total = None
-            for part in parts:
-                chunk = rows[part]
-                stats = kernel.partial_prepared(
-                    kernel.prepare(chunk),
-                    chunk,
+            return sum_in_order(
+                kernel.partial_prepared(
+                    kernel.prepare(rows[part]),
+                    rows[part],
                     None if weights is None else weights[part],
                     grouped,
                 )
-                total = stats if total is None else total + stats
-            return total
+                for part in parts
+            )
 
-        total = None
-        for part in ordered_map(run, range(0, X.shape[0], window)):
-            total = part if total is None else total + part
-        return total
+        return sum_in_order(ordered_map(run, range(0, X.shape[0], window)))
 
     @staticmethod
     def _label_window(

@@ -101,6 +101,15 @@ def likeliest(scores: np.ndarray) -> np.ndarray:
     return hits.max(axis=0).astype(index_type)
 
 
+def in_all_components(
+    values: np.ndarray, active: np.ndarray, n_components: int
+) -> np.ndarray:
+    """Float64 sums of the ``active`` components in the rows of all, zeros elsewhere."""
+    out = np.zeros((n_components, *values.shape[1:]))
+    out[active] = values
+    return out
+
+
 def weigh(resp: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
     """Responsibilities times the rows' weights, in place."""
     if sample_weight is not None:

@@ -12,6 +12,7 @@ from gaussmix.core.kernels._common import (
     assemble,
     centred_rows,
     chunk_summary,
+    in_all_components,
     likeliest,
     normalize_active_components,
     normalize_components,
@@ -128,7 +129,8 @@ class DiagonalKernel(KernelBase):
         moments = (block[: 2 * n_features] @ resp.T).T.astype(np.float64)
         resp_sum = resp.sum(axis=1, dtype=np.float64)
         if active is not None:
-            moments, resp_sum = _scatter_rows(moments, resp_sum, active, n_components)
+            moments = in_all_components(moments, active, n_components)
+            resp_sum = in_all_components(resp_sum, active, n_components)
         first, second = moments[:, :n_features], moments[:, n_features:]
         offset = self.offsets
         scatter = second - 2.0 * offset * first + resp_sum[:, None] * offset**2
@@ -146,17 +148,6 @@ class DiagonalKernel(KernelBase):
 
     def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
         return self.partial_prepared(self.prepare(X), X, sample_weight)
-
-
-def _scatter_rows(
-    moments: np.ndarray, resp_sum: np.ndarray, active: np.ndarray, n_components: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The kept components' sums in the rows of all components (zeros elsewhere)."""
-    all_moments = np.zeros((n_components, moments.shape[1]))
-    all_moments[active] = moments
-    all_resp_sum = np.zeros(n_components)
-    all_resp_sum[active] = resp_sum
-    return all_moments, all_resp_sum
 
 
 def _spread(shift: np.ndarray, centre: np.ndarray, precisions: np.ndarray) -> float:

@@ -14,6 +14,7 @@ from gaussmix.core.kernels._common import (
     assemble,
     centred_rows,
     chunk_summary,
+    in_all_components,
     likeliest,
     normalize_components,
     weigh,
@@ -305,7 +306,7 @@ class FullKernel(KernelBase):
             gram = segment_grams(whitened, segments, resp.shape[0]).astype(np.float64)
         if active is not None:
             resp_sum, first, gram = (
-                _in_all_components(part, active, n_components)
+                in_all_components(part, active, n_components)
                 for part in (resp_sum, first, gram)
             )
         centred_sum = first - resp_sum[:, None] * (self.shift - self.centre)
@@ -317,15 +318,6 @@ class FullKernel(KernelBase):
             "full",
             chunk_summary(X, log_norm, sample_weight),
         )
-
-
-def _in_all_components(
-    values: np.ndarray, active: np.ndarray, n_components: int
-) -> np.ndarray:
-    """Per-component sums of the ``active`` components, zeros for the others."""
-    out = np.zeros((n_components, *values.shape[1:]))
-    out[active] = values
-    return out
 
 
 def _spread(shift: np.ndarray, centre: np.ndarray, factors: np.ndarray) -> float:
