@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import Phase, settings
 from sklearn.datasets import load_digits, load_iris, load_wine, make_blobs
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
@@ -49,3 +52,14 @@ def single_thread():
         yield
     if torch is not None:
         torch.set_num_threads(previous)
+
+
+# Property tests draw the same examples on every run by default, so that a
+# test run is repeatable; GAUSSMIX_HYPOTHESIS=explore draws new ones (more of
+# them, with shrinking), and =quick skips shrinking to list failures fast.
+settings.register_profile("repeatable", derandomize=True, max_examples=40)
+settings.register_profile("explore", max_examples=300)
+settings.register_profile(
+    "quick", max_examples=60, derandomize=True, phases=[Phase.explicit, Phase.generate]
+)
+settings.load_profile(os.environ.get("GAUSSMIX_HYPOTHESIS", "repeatable"))
