@@ -257,3 +257,30 @@ def test_degenerate_scatter_gives_finite_covariances(model):
     params = m_step(stats, model, 0.0)
     assert np.all(np.isfinite(params.covariances))
     assert np.all(np.isfinite(params.precisions_cholesky))
+
+
+@pytest.mark.parametrize("model", MCLUST_MODELS)
+def test_one_component_on_badly_scaled_columns_is_the_sample_covariance(model):
+    # columns in units a million apart and a constant one: with one component
+    # every model with free orientation (or axes, or a sphere) reaches its
+    # closed form however the iterations scale the pooled matrix
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(40, 3)) * [1e3, 0.0, 5e2]
+    X[:, 1] = 7e3
+    X[:, 2] += 0.1 * X[:, 0]
+    resp = np.ones((40, 1))
+    family = get_family(model)
+    stats = responsibilities_stats(X, resp, None, family.scatter_kind)
+    reg = 1e-6
+    covariance = np.cov(X, rowvar=False, bias=True) + reg * np.eye(3)
+    _, shape, orientation = model
+    if shape == "I":
+        expected = np.eye(3) * np.trace(covariance) / 3
+    elif orientation == "I":
+        expected = np.diag(np.diag(covariance))
+    else:
+        expected = covariance
+    got = family.full_covariances(m_step(stats, model, reg).covariances, 1, 3)[0]
+    np.testing.assert_allclose(
+        np.linalg.eigvalsh(got), np.linalg.eigvalsh(expected), rtol=1e-6
+    )

@@ -111,7 +111,10 @@ class VEE(FullRepresentation):
         previous = np.inf
         for _ in range(parts.INNER_MAX_ITER):
             pooled = np.einsum("k,kij->ij", weights / volumes, covariances)
-            values, vectors = parts.sorted_eigen(pooled[None], scale)
+            # the floor follows the pooled matrix's own scale, which the
+            # volumes divide out: the data's scale would floor real variances
+            pooled_scale = float(np.trace(pooled)) / len(pooled)
+            values, vectors = parts.sorted_eigen(pooled[None], pooled_scale)
             shape = parts.unit_shape(values[0])
             # tr(S_k C^-1) with C = V diag(shape) V^T
             rotated = np.einsum("ji,kjl,li->ki", vectors[0], covariances, vectors[0])
