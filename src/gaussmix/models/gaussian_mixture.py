@@ -14,7 +14,6 @@ from sklearn.utils import check_random_state
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.backend import get_backend
 from gaussmix.core.covariance import get_family
-from gaussmix.core.init import INIT_METHODS
 from gaussmix.core.mstep import RepairLog, m_step, warn_repairs
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import fit_with_restarts
@@ -160,26 +159,28 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # validation
     def _check_hyperparameters(self) -> dict[str, Any]:
-        get_family(self.covariance_type)
+        """Every hyperparameter checked, before any data is read."""
+        owner = type(self).__name__
+        settings = check.check_em_settings(self)
+        decay = check.check_float(
+            "learning_decay", self.learning_decay, 0.5, False, owner=owner, maximum=1.0
+        )
         return {
-            "n_components": check.check_int("n_components", self.n_components, 1),
-            "tol": check.check_float("tol", self.tol, 0.0, inclusive=True),
-            "reg_covar": check.check_float(
-                "reg_covar", self.reg_covar, 0.0, inclusive=True
+            **settings,
+            "n_components": check.check_int(
+                "n_components", self.n_components, 1, owner=owner
             ),
-            "max_iter": check.check_int("max_iter", self.max_iter, 0),
-            "n_init": check.check_int("n_init", self.n_init, 1),
-            "init_params": check.check_choice(
-                "init_params", self.init_params, sorted(INIT_METHODS)
+            "covariance_type": check.check_covariance_type(
+                self.covariance_type, owner=owner
             ),
-            "verbose": check.check_int("verbose", self.verbose, 0),
+            "warm_start": check.check_bool("warm_start", self.warm_start, owner=owner),
+            "verbose": check.check_int("verbose", self.verbose, 0, owner=owner),
             "verbose_interval": check.check_int(
-                "verbose_interval", self.verbose_interval, 1
+                "verbose_interval", self.verbose_interval, 1, owner=owner
             ),
-            "chunk_size": (
-                None
-                if self.chunk_size is None
-                else check.check_int("chunk_size", self.chunk_size, 1)
+            "learning_decay": decay,
+            "learning_offset": check.check_float(
+                "learning_offset", self.learning_offset, 0.0, True, owner=owner
             ),
         }
 
@@ -284,10 +285,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self : GaussianMixture
         """
         settings = self._check_hyperparameters()
-        decay = check.check_float("learning_decay", self.learning_decay, 0.5, False)
-        if decay > 1.0:
-            raise ValueError(f"learning_decay must be in (0.5, 1], got {decay}.")
-        offset = check.check_float("learning_offset", self.learning_offset, 0.0, True)
+        decay, offset = settings["learning_decay"], settings["learning_offset"]
         fresh = not hasattr(self, "converged_")
         if fresh:
             self.fit(X, sample_weight=sample_weight)
