@@ -54,7 +54,11 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         How the initial responsibilities are chosen: ``'kmeans'``,
         ``'k-means++'``, ``'random'``, ``'random_from_data'`` or ``'hc'``
         (mclust's model-based hierarchical clustering, see
-        :mod:`gaussmix.core.hierarchical`).
+        :mod:`gaussmix.core.hierarchical`). Beyond 20,000 rows (k-means) or
+        100,000 rows (the others) the initialisation sees a uniform sample of
+        that many rows, chosen from the number of rows and ``random_state``
+        alone: in memory, on disk and on Dask the same rows give the same
+        start.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
