@@ -65,7 +65,10 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         Initial precisions (inverse covariances), shaped as the covariances.
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
-        Start each ``fit`` from the previous solution (``n_init`` is then 1).
+        Start each ``fit`` from the previous solution (``n_init`` is then 1)
+        when it has the current ``n_components``, ``covariance_type`` and
+        number of features; otherwise ``fit`` starts anew, as the first fit
+        did.
     verbose : int, default=0
         1 shows a progress bar per initialisation, 2 also logs iterations.
     verbose_interval : int, default=10
@@ -109,6 +112,11 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
     Notes
     -----
+    The fitted attributes define the model until the next fit: after
+    ``set_params(n_components=...)`` or ``set_params(covariance_type=...)``,
+    ``predict``, ``score_samples`` and ``sample`` still use the fitted
+    mixture.
+
     float32 input gives float32 parameters; the sums behind each M-step are
     accumulated in float64 and the M-step itself runs in float64, so float32
     fits keep positive variances where float64 fits do.
@@ -214,7 +222,12 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 f"{n_components}, n_samples = {source.n_samples}."
             )
         user_init = self._check_user_init(n_components, source.n_features)
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        # a warm start needs a previous solution of the same shape and family;
+        # otherwise the fit starts anew, as the first one did
+        do_init = not (
+            settings["warm_start"]
+            and self._fitted_matches(n_components, source.n_features)
+        )
         random_state = check_random_state(self.random_state)
         repairs = RepairLog(reseeds_left=4 * n_components)
 
@@ -278,6 +291,11 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         gives the new parameters. Memory does not grow with the number of
         batches.
 
+        A later call continues the fitted mixture: it raises ``ValueError``
+        when ``n_components`` or ``covariance_type`` were changed since the
+        fit (call ``fit`` to start the new model), and when X has another
+        number of features.
+
         Parameters
         ----------
         X : array-like of shape (n_batch_rows, n_features)
@@ -293,6 +311,8 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         fresh = not hasattr(self, "converged_")
         if fresh:
             self.fit(X, sample_weight=sample_weight)
+        else:
+            self._check_continuable(settings["n_components"])
         source = make_source(
             self, X, sample_weight, settings["chunk_size"], reset=False
         )
@@ -338,13 +358,38 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
             ),
         }
 
+    def _fitted_matches(self, n_components: int, n_features: int) -> bool:
+        """Whether a previous fit has these shapes and the current family."""
+        if not hasattr(self, "converged_"):
+            return False
+        return (
+            tuple(self.means_.shape) == (n_components, n_features)
+            and self._fitted_covariance_type() == self.covariance_type
+        )
+
+    def _check_continuable(self, n_components: int) -> None:
+        """Raise unless partial_fit can continue the fitted mixture."""
+        fitted = {
+            "n_components": len(self.weights_),
+            "covariance_type": self._fitted_covariance_type(),
+        }
+        wanted = {"n_components": n_components, "covariance_type": self.covariance_type}
+        for name, value in fitted.items():
+            if wanted[name] != value:
+                raise ValueError(
+                    f"{name}={wanted[name]!r} but the fitted mixture has "
+                    f"{name}={value!r}; partial_fit continues the fitted mixture. "
+                    f"Call fit to start a new one with {name}={wanted[name]!r}, "
+                    f"or set {name} back to {value!r}."
+                )
+
     def _current_params(self) -> MixtureParams:
         return MixtureParams(
             weights=self.weights_,
             means=self.means_,
             covariances=self.covariances_,
             precisions_cholesky=self.precisions_cholesky_,
-            covariance_type=self.covariance_type,
+            covariance_type=self._fitted_covariance_type(),
         ).to_numpy()
 
     def _set_params_from(
@@ -367,6 +412,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.covariances_ = params.covariances
         self.precisions_cholesky_ = params.precisions_cholesky
         self.precisions_ = precisions
+        self._covariance_type_fitted = params.covariance_type
 
     # ------------------------------------------------------------------
     # construction from known parameters
