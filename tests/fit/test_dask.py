@@ -12,6 +12,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import GaussianMixture
+from gaussmix.fit import sources
 from tests.fit.same_start import assert_same_fit, shared_start
 
 da = pytest.importorskip("dask.array")
@@ -80,6 +81,32 @@ def test_default_initialisation_on_dask_finds_the_blobs(client, data):
     model = GaussianMixture(4, random_state=0, n_init=2).fit(X)
     reference = GaussianMixture(4, random_state=0, n_init=2).fit(data)
     assert model.score(data) == pytest.approx(reference.score(data), abs=0.02)
+
+
+@pytest.mark.parametrize("sampled", [False, True], ids=["all rows", "sampled"])
+@pytest.mark.parametrize(
+    "init_params", ["kmeans", "k-means++", "random", "random_from_data", "hc"]
+)
+def test_same_seed_gives_the_in_memory_fit(
+    client, data, monkeypatch, init_params, sampled
+):
+    # no shared start: the initialisation itself must pick the same rows;
+    # three iterations from it show the same EM follows (each iteration is a
+    # round trip to the cluster, so the fit is not run to convergence here)
+    if sampled:
+        monkeypatch.setattr(sources, "KMEANS_SAMPLE_SIZE", 400)
+        monkeypatch.setattr(sources, "INIT_SAMPLE_SIZE", 500)
+    data = data[:1000]
+    weights = np.random.RandomState(2).randint(1, 3, size=len(data)).astype(float)
+    kwargs = dict(init_params=init_params, random_state=5, tol=0.0, max_iter=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        distributed_fit = GaussianMixture(4, **kwargs).fit(
+            da.from_array(data, chunks=(300, 3)),
+            sample_weight=da.from_array(weights, chunks=300),
+        )
+        in_memory = GaussianMixture(4, **kwargs).fit(data, sample_weight=weights)
+    assert_same_fit(distributed_fit, in_memory)
 
 
 def test_nan_in_a_dask_array_is_refused(client, data):

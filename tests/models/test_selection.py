@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -106,11 +107,29 @@ def test_sample_weight_sets_n_in_the_bic(rng):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"covariance_types": ["VEV", "XYZ"]}, "choose one of"),
-        ({"n_components": [0, 1]}, "n_components must be >= 1"),
+        ({"covariance_types": ["VEV", "XYZ"]}, "'covariance_types' parameter"),
+        ({"n_components": [0, 1]}, r"'n_components' parameter .* range \[1, inf\)"),
         ({"n_components": []}, "at least one"),
-        ({"init_params": "nearest"}, "init_params must be one of"),
+        ({"init_params": "nearest"}, "'init_params' parameter of select_model"),
         ({"reg_covar": -1.0}, "reg_covar"),
+        (
+            {"tol": float("nan")},
+            re.escape(
+                "The 'tol' parameter of select_model must be a float in the range "
+                "[0.0, inf). Got nan instead."
+            ),
+        ),
+        (
+            {"max_iter": -1},
+            re.escape(
+                "The 'max_iter' parameter of select_model must be an int in the "
+                "range [0, inf). Got -1 instead."
+            ),
+        ),
+        ({"tol": float("inf")}, "'tol' parameter .* Got inf instead"),
+        ({"reg_covar": float("nan")}, "'reg_covar' parameter .* Got nan instead"),
+        ({"max_iter": 2.5}, "'max_iter' parameter .* Got 2.5 instead"),
+        ({"random_state": "seed"}, "'random_state' parameter of select_model"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):

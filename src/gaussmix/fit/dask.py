@@ -5,9 +5,11 @@ O(K * D^2) numbers, whatever the number of rows. Computations run on the
 scheduler Dask would use anyway: the current ``dask.distributed.Client`` if
 there is one, else Dask's default.
 
-Initialisation never gathers the data: k-means runs on a uniform sample of
-at most ``INIT_SAMPLE_SIZE`` rows, then one distributed pass assigns every
-row to its nearest centre.
+Initialisation sees the rows an in-memory fit of the same rows and
+``random_state`` would see (see :func:`gaussmix.fit.sources.initial_rows`):
+beyond a few tens of thousands of rows a uniform sample is gathered to the
+client, never the whole data, and for k-means one distributed pass then
+assigns every row to its nearest centre.
 """
 
 from __future__ import annotations
@@ -19,13 +21,7 @@ import numpy as np
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 from gaussmix.fit.chunks import dataset_stats
-from gaussmix.fit.sources import (
-    INIT_SAMPLE_SIZE,
-    assignment_chunk_stats,
-    compute_dtype,
-    random_chunk_stats,
-    sampled_initial_stats,
-)
+from gaussmix.fit.sources import assignment_chunk_stats, compute_dtype, seed_stats
 
 
 def import_dask() -> Any:
@@ -128,47 +124,24 @@ class DaskSource:
         return self._map(_block_stats, params.to_numpy(), self.chunk_size)
 
     def initial_stats(self, method, n_components, scatter_kind, random_state) -> Stats:
-        return sampled_initial_stats(
-            self, method, n_components, scatter_kind, random_state
-        )
+        return seed_stats(self, method, n_components, scatter_kind, random_state)
 
-    def sample(self, random_state: np.random.RandomState):
+    def rows(self, chosen: np.ndarray | None) -> tuple[np.ndarray, Any]:
+        """The rows ``chosen`` (sorted indices; None: all), gathered here."""
         dask = import_dask()
-        size = min(self.n_samples, INIT_SAMPLE_SIZE)
-        chosen = np.sort(random_state.choice(self.n_samples, size, replace=False))
+        X = self.X if chosen is None else self.X[chosen]
         if self.sample_weight is None:
-            return np.asarray(self.X[chosen].compute()), None
-        rows, weights = dask.compute(self.X[chosen], self.sample_weight[chosen])
+            return np.asarray(X.compute()), None
+        w = self.sample_weight if chosen is None else self.sample_weight[chosen]
+        rows, weights = dask.compute(X, w)
         return np.asarray(rows), np.asarray(weights)
 
     def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
         return self._map(_assignment, centers, scatter_kind)
 
-    def random_stats(self, n_components, scatter_kind, random_state) -> Stats:
-        dask = import_dask()
-        centre = np.asarray(self.X[: min(self.n_samples, 1024)].mean(0).compute())
-        parts = [
-            dask.delayed(_random)(
-                b,
-                w,
-                n_components,
-                scatter_kind,
-                centre,
-                random_state.randint(2**31 - 1),
-            )
-            for b, w in self._blocks()
-        ]
-        return _tree_sum(parts).compute()
-
 
 def _assignment(block, weights, centers, scatter_kind) -> Stats:
     return assignment_chunk_stats(np.asarray(block), weights, centers, scatter_kind)
-
-
-def _random(block, weights, n_components, scatter_kind, centre, seed) -> Stats:
-    return random_chunk_stats(
-        np.asarray(block), weights, n_components, scatter_kind, centre, seed
-    )
 
 
 def map_rows(X: Any, function, n_outputs: int | None, dtype) -> Any:

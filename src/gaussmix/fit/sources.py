@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from gaussmix.backend import get_backend
 from gaussmix.core.estep import responsibility_stats
 from gaussmix.core.init import initial_responsibilities
 from gaussmix.core.kmeans import kmeans, squared_distances
@@ -26,11 +27,12 @@ from gaussmix.fit.parallel import ordered_map
 from gaussmix.fit.prepared import PreparedBlocks
 from gaussmix.fit.storage import RowReader
 
-#: Rows drawn from on-disk or distributed data to seed EM.
+#: The initialisations other than k-means see every row up to this many;
+#: beyond, a uniform sample of this size.
 INIT_SAMPLE_SIZE = 100_000
 
-#: In memory, k-means sees every row up to this many; beyond, it runs on a
-#: uniform sample of this size and one pass assigns every row to its centre.
+#: k-means sees every row up to this many; beyond, it runs on a uniform
+#: sample of this size and one pass assigns every row to its centre.
 KMEANS_SAMPLE_SIZE = 20_000
 
 #: k-means runs on the sample, the one of least inertia kept: a sample is
@@ -60,12 +62,7 @@ class DataSource(Protocol):
 
 
 class InMemorySource:
-    """A validated array in memory.
-
-    Initialisation sees every row, except that k-means on more than
-    ``KMEANS_SAMPLE_SIZE`` numpy rows runs on a uniform sample of that size
-    (Lloyd's iterations on all rows would cost more than EM itself).
-    """
+    """A validated array in memory (numpy, or a tensor on its device)."""
 
     def __init__(
         self, X: Any, sample_weight: np.ndarray | None, chunk_size: int | None
@@ -85,35 +82,26 @@ class InMemorySource:
         )
 
     def initial_stats(self, method, n_components, scatter_kind, random_state) -> Stats:
-        sampled = (
-            method == "kmeans"
-            and self.n_samples > KMEANS_SAMPLE_SIZE
-            and isinstance(self.X, np.ndarray)
-        )
-        if sampled:
-            return sampled_initial_stats(
-                self, method, n_components, scatter_kind, random_state
-            )
-        resp = initial_responsibilities(
-            method, self.X, n_components, self.sample_weight, random_state
-        )
-        return responsibilities_stats(
-            self.X, resp, self.sample_weight, scatter_kind, self.chunk_size
-        )
+        return seed_stats(self, method, n_components, scatter_kind, random_state)
 
-    def sample(self, random_state: np.random.RandomState):
-        chosen = np.sort(
-            random_state.choice(self.n_samples, KMEANS_SAMPLE_SIZE, replace=False)
+    def rows(self, chosen: np.ndarray | None) -> tuple[Any, Any]:
+        if chosen is None:
+            return self.X, self.sample_weight
+        weights = (
+            None
+            if self.sample_weight is None
+            else self.sample_weight[_indices_like(chosen, self.sample_weight)]
         )
-        weights = None if self.sample_weight is None else self.sample_weight[chosen]
-        return self.X[chosen], weights
+        return _host(self.X[_indices_like(chosen, self.X)]), _host_or_none(weights)
 
     def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
         size = resolve_chunk_size(self.chunk_size, len(centers), 1)
         return sum(
             assignment_chunk_stats(
-                self.X[rows],
-                None if self.sample_weight is None else self.sample_weight[rows],
+                _host(self.X[rows]),
+                _host_or_none(
+                    None if self.sample_weight is None else self.sample_weight[rows]
+                ),
                 centers,
                 scatter_kind,
             )
@@ -124,10 +112,8 @@ class InMemorySource:
 class StreamingSource:
     """Rows read from disk chunk by chunk; memory does not grow with the data.
 
-    Initialisation runs on a uniform sample of at most ``INIT_SAMPLE_SIZE``
-    rows (k-means, k-means++ or random rows of the sample); with
-    ``init_params='random'`` each chunk draws its own random
-    responsibilities.
+    Initialisation reads the rows an in-memory fit would see (all of them,
+    or a uniform sample: :func:`initial_rows`), at most ``INIT_SAMPLE_SIZE``.
     """
 
     def __init__(
@@ -160,10 +146,11 @@ class StreamingSource:
             self.centres,
         )
 
-    def sample(self, random_state: np.random.RandomState):
-        """A uniform sample of rows (and their weights) in one pass."""
-        size = min(self.n_samples, INIT_SAMPLE_SIZE)
-        chosen = np.sort(random_state.choice(self.n_samples, size, replace=False))
+    def rows(self, chosen: np.ndarray | None) -> tuple[np.ndarray, Any]:
+        """The rows ``chosen`` (sorted indices; None: all), read in one pass."""
+        if chosen is None:
+            parts = [chunk for _, chunk in self.chunks()]
+            return np.concatenate(parts, axis=0), self.sample_weight
         parts = []
         for rows, chunk in self.chunks():
             lo, hi = np.searchsorted(chosen, [rows.start, rows.stop])
@@ -172,32 +159,14 @@ class StreamingSource:
         return np.concatenate(parts, axis=0), weights
 
     def initial_stats(self, method, n_components, scatter_kind, random_state) -> Stats:
-        return sampled_initial_stats(
-            self, method, n_components, scatter_kind, random_state
-        )
+        return seed_stats(self, method, n_components, scatter_kind, random_state)
 
     def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
+        # the chunks of an in-memory fit, so that both add the same partial sums
+        size = resolve_chunk_size(self.chunk_size, len(centers), 1)
         parts = (
             assignment_chunk_stats(chunk, self._weights(rows), centers, scatter_kind)
-            for rows, chunk in self.chunks()
-        )
-        return sum(parts)
-
-    def random_stats(
-        self, n_components: int, scatter_kind: str, random_state: np.random.RandomState
-    ) -> Stats:
-        first = self.reader.read(slice(0, min(self.n_samples, 1024)))
-        centre = np.asarray(first, dtype=np.float64).mean(0)
-        parts = (
-            random_chunk_stats(
-                chunk,
-                self._weights(rows),
-                n_components,
-                scatter_kind,
-                centre,
-                random_state.randint(0, 2**31 - 1),
-            )
-            for rows, chunk in self.chunks()
+            for rows, chunk in self.chunks(size)
         )
         return sum(parts)
 
@@ -205,47 +174,64 @@ class StreamingSource:
         return None if self.sample_weight is None else self.sample_weight[rows]
 
 
-class SampledSource(Protocol):
-    """A source that seeds EM from a sample of its rows."""
+class SeededSource(Protocol):
+    """What the initialisation reads from a source."""
 
-    def sample(self, random_state: np.random.RandomState) -> tuple[Any, Any]: ...
+    n_samples: int
+    chunk_size: int | None
 
-    def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats: ...
+    def rows(self, chosen: np.ndarray | None) -> tuple[Any, Any]:
+        """The rows ``chosen`` (sorted indices, None for all) and their weights."""
 
-    def random_stats(
-        self, n_components: int, scatter_kind: str, random_state: np.random.RandomState
-    ) -> Stats: ...
+    def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
+        """Stats of every row assigned to its nearest centre."""
 
 
-def sampled_initial_stats(
-    source: SampledSource,
+def initial_rows(
+    method: str, n_samples: int, random_state: np.random.RandomState
+) -> np.ndarray | None:
+    """Sorted indices of the rows an initialisation sees; None for all rows.
+
+    The choice depends on the method, the number of rows and the random
+    state alone, never on where the rows are stored, so that the same rows
+    and the same ``random_state`` start EM from the same parameters in
+    memory, from files and on a cluster. The random state is drawn from
+    only when a sample is taken.
+    """
+    limit = KMEANS_SAMPLE_SIZE if method == "kmeans" else INIT_SAMPLE_SIZE
+    if n_samples <= limit:
+        return None
+    return np.sort(random_state.choice(n_samples, limit, replace=False))
+
+
+def seed_stats(
+    source: SeededSource,
     method: str,
     n_components: int,
     scatter_kind: str,
     random_state: np.random.RandomState,
 ) -> Stats:
-    """Initial Stats for data too large to seed from every row.
+    """Stats of the initial partition, read from any storage.
 
-    ``kmeans`` runs weighted k-means on a uniform sample, then assigns every
-    row to its nearest centre in one pass; ``k-means++`` and
-    ``random_from_data`` pick their single-row seeds from the sample;
-    ``random`` draws random responsibilities chunk by chunk.
+    Up to a method's limit (see :func:`initial_rows`) the method sees every
+    row. Beyond, ``kmeans`` runs weighted k-means on a uniform sample, keeps
+    the best of ``KMEANS_SAMPLE_RESTARTS`` runs and assigns every row to its
+    nearest centre in one pass; the other methods seed from the sample
+    alone.
     """
-    if method == "random":
-        return source.random_stats(n_components, scatter_kind, random_state)
-    sample, weights = source.sample(random_state)
-    if sample.shape[0] < n_components:
+    chosen = initial_rows(method, source.n_samples, random_state)
+    rows, weights = source.rows(chosen)
+    if rows.shape[0] < n_components:
         raise ValueError(
             f"Expected n_samples >= n_components but got n_components = "
-            f"{n_components}, n_samples = {sample.shape[0]}."
+            f"{n_components}, n_samples = {rows.shape[0]}."
         )
-    if method == "kmeans":
-        w = np.ones(len(sample)) if weights is None else weights
-        return source.assignment_stats(
-            _best_kmeans(sample, n_components, w, random_state), scatter_kind
-        )
-    resp = initial_responsibilities(method, sample, n_components, weights, random_state)
-    return responsibilities_stats(sample, resp, weights, scatter_kind)
+    if chosen is not None and method == "kmeans":
+        w = np.ones(len(rows)) if weights is None else weights
+        centers = _best_kmeans(rows, n_components, w, random_state)
+        return source.assignment_stats(centers, scatter_kind)
+    resp = initial_responsibilities(method, rows, n_components, weights, random_state)
+    return responsibilities_stats(rows, resp, weights, scatter_kind, source.chunk_size)
 
 
 def _best_kmeans(
@@ -288,24 +274,6 @@ def assignment_chunk_stats(
     return _weighted_stats(chunk, resp, weights, centers, scatter_kind)
 
 
-def random_chunk_stats(
-    chunk: np.ndarray,
-    weights: np.ndarray | None,
-    n_components: int,
-    scatter_kind: str,
-    centre: np.ndarray,
-    seed: int,
-) -> Stats:
-    """Stats of a chunk under uniform random responsibilities.
-
-    Every chunk accumulates about the same ``centre`` so that their Stats add.
-    """
-    resp = np.random.RandomState(seed).uniform(size=(chunk.shape[0], n_components))
-    resp = (resp / resp.sum(1, keepdims=True)).astype(chunk.dtype)
-    shift = np.broadcast_to(centre, (n_components, chunk.shape[1]))
-    return _weighted_stats(chunk, resp, weights, shift, scatter_kind)
-
-
 class _TypedRows:
     """Row slicing of a reader, converted to the compute dtype."""
 
@@ -316,6 +284,20 @@ class _TypedRows:
 
     def __getitem__(self, rows: slice) -> np.ndarray:
         return np.asarray(self.reader.read(rows), dtype=self.dtype)
+
+
+def _host(a: Any) -> np.ndarray:
+    """``a`` as a numpy array: the initialisation methods run on the host."""
+    return np.asarray(get_backend(a).to_numpy(a))
+
+
+def _host_or_none(a: Any) -> np.ndarray | None:
+    return None if a is None else _host(a)
+
+
+def _indices_like(indices: np.ndarray, X: Any) -> Any:
+    """Row indices in the array library of ``X`` (tensors index by tensors)."""
+    return get_backend(X).asarray(indices, like=X)
 
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:

@@ -6,6 +6,7 @@ inherits these methods.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,8 +31,22 @@ class FittedMixtureMixin:
 
     Expects ``weights_``, ``means_``, ``covariances_``,
     ``precisions_cholesky_``, ``covariance_type``, ``chunk_size`` and
-    ``random_state`` on the instance.
+    ``random_state`` on the instance; the fitted attributes define the
+    mixture, whatever the hyperparameters were set to since the fit.
     """
+
+    def _fitted_covariance_type(self) -> str:
+        """The covariance family of the fitted attributes.
+
+        ``set_params`` may change ``covariance_type`` after a fit; until the
+        next fit the fitted attributes, not the hyperparameters, define the
+        model. Models restored from files written before the family was
+        recorded use ``covariance_type``, which their files check.
+        """
+        fitted = getattr(self, "_covariance_type_fitted", None)
+        if isinstance(fitted, str) and fitted in available_families():
+            return fitted
+        return self.covariance_type
 
     # ------------------------------------------------------------------
     # inference
@@ -42,7 +57,7 @@ class FittedMixtureMixin:
             self.means_,
             self.covariances_,
             self.precisions_cholesky_,
-            self.covariance_type,
+            self._fitted_covariance_type(),
         )
         if is_tensor(self.means_) and not is_tensor(like):
             params = params.to_numpy()
@@ -57,8 +72,10 @@ class FittedMixtureMixin:
         check_is_fitted(self)
         n_components = len(self.weights_)
 
+        family = get_family(self._fitted_covariance_type())
+
         def on_array(A: Array) -> Array:
-            width = get_family(self.covariance_type).row_width(n_components, A.shape[1])
+            width = family.row_width(n_components, A.shape[1])
             size = resolve_chunk_size(self.chunk_size, width, 1, A)
             params = self._fitted_params(A)
             parts = [
@@ -122,6 +139,12 @@ class FittedMixtureMixin:
             The component each row came from.
         """
         check_is_fitted(self)
+        if isinstance(n_samples, numbers.Integral) and n_samples < 1:
+            # scikit-learn's wording, so that code matching it keeps working
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples} . The sampling "
+                "requires at least one sample."
+            )
         n_samples = check.check_int("n_samples", n_samples, 1)
         rng = check_random_state(self.random_state)
         xp = get_backend(self.means_)
@@ -129,7 +152,7 @@ class FittedMixtureMixin:
         weights = np.asarray(xp.to_numpy(self.weights_), np.float64)
         counts = rng.multinomial(n_samples, weights)
         n_components, n_features = means.shape
-        family = get_family(self.covariance_type)
+        family = get_family(self._fitted_covariance_type())
         covariances = np.asarray(xp.to_numpy(self.covariances_), dtype=np.float64)
         if family.matrix_layout:
             covariances = family.full_covariances(covariances, n_components, n_features)
@@ -151,7 +174,8 @@ class FittedMixtureMixin:
     def _n_parameters(self) -> int:
         """Free parameters of the fitted model."""
         n_components, n_features = self.means_.shape
-        return get_family(self.covariance_type).n_parameters(n_components, n_features)
+        family = get_family(self._fitted_covariance_type())
+        return family.n_parameters(n_components, n_features)
 
     def n_parameters(self) -> int:
         """Free parameters: weights, means and the covariance family's."""

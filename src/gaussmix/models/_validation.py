@@ -2,46 +2,179 @@
 
 Each check returns a validated copy; estimators never overwrite their
 hyperparameters with the result.
+
+Hyperparameter errors use scikit-learn's wording and exception type
+(``InvalidParameterError``, a subclass of both ``ValueError`` and
+``TypeError``), so that code written against scikit-learn's estimators
+catches and recognises them.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from sklearn.utils import check_array
 
-from gaussmix.core.covariance import get_family
+from gaussmix.core.covariance import available_families, get_family
+from gaussmix.core.init import INIT_METHODS
+
+try:
+    from sklearn.utils._param_validation import InvalidParameterError
+except ImportError:  # pragma: no cover - every supported scikit-learn has it
+
+    class InvalidParameterError(ValueError, TypeError):
+        """A hyperparameter of the wrong type or out of its range."""
 
 
-def check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+_SEED_MAX = 2**32 - 1
+
+
+def _invalid(name: str, owner: str | None, expected: str, value: object):
+    where = f"The {name!r} parameter" + (f" of {owner}" if owner else "")
+    return InvalidParameterError(f"{where} must be {expected}. Got {value!r} instead.")
+
+
+def _bound(value: float | None, integer: bool) -> str:
+    if value is None:
+        return "inf"
+    return str(int(value)) if integer else repr(float(value))
+
+
+def _interval(kind: str, minimum, maximum, left_closed: bool, right_closed: bool):
+    integer = kind == "int"
+    left = "[" if left_closed else "("
+    right = "]" if right_closed and maximum is not None else ")"
+    return (
+        f"{'an' if integer else 'a'} {kind} in the range {left}"
+        f"{_bound(minimum, integer)}, {_bound(maximum, integer)}{right}"
+    )
+
+
+def check_int(
+    name: str,
+    value: object,
+    minimum: int,
+    *,
+    owner: str | None = None,
+    maximum: int | None = None,
+    allow_none: bool = False,
+) -> int | None:
+    """``value`` as an int in ``[minimum, maximum]`` (None when allowed)."""
+    if allow_none and value is None:
+        return None
+    if (
+        isinstance(value, bool | np.bool_)
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        expected = _interval("int", minimum, maximum, True, True)
+        raise _invalid(
+            name, owner, expected + (" or None" if allow_none else ""), value
+        )
     return int(value)
 
 
-def check_float(name: str, value: object, minimum: float, inclusive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}.")
-    value = float(value)
+def check_float(
+    name: str,
+    value: object,
+    minimum: float,
+    inclusive: bool,
+    *,
+    owner: str | None = None,
+    maximum: float | None = None,
+) -> float:
+    """``value`` as a finite float above ``minimum`` and at most ``maximum``.
+
+    NaN and infinities are refused: every float hyperparameter of the
+    library must be a finite number.
+    """
+    number = (
+        float(value)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+        else None
+    )
     if (
-        not np.isfinite(value)
-        or value < minimum
-        or (not inclusive and value == minimum)
+        number is None
+        or not np.isfinite(number)
+        or number < minimum
+        or (not inclusive and number == minimum)
+        or (maximum is not None and number > maximum)
     ):
-        relation = ">=" if inclusive else ">"
-        raise ValueError(
-            f"{name} must be finite and {relation} {minimum}, got {value}."
-        )
+        expected = _interval("float", minimum, maximum, inclusive, True)
+        raise _invalid(name, owner, expected, value)
+    return number
+
+
+def check_choice(
+    name: str, value: object, choices: Iterable[str], *, owner: str | None = None
+) -> str:
+    """``value``, one of the strings ``choices``."""
+    choices = sorted(choices)
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise _invalid(name, owner, f"a str among {{{options}}}", value)
     return value
 
 
-def check_choice(name: str, value: object, choices: list[str]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
-    return str(value)
+def check_bool(name: str, value: object, *, owner: str | None = None) -> bool:
+    """``value``, a Python or numpy bool."""
+    if not isinstance(value, bool | np.bool_):
+        expected = "an instance of 'bool' or an instance of 'numpy.bool'"
+        raise _invalid(name, owner, expected, value)
+    return bool(value)
+
+
+def check_seed(name: str, value: object, *, owner: str | None = None) -> None:
+    """Raise unless ``value`` can seed ``sklearn.utils.check_random_state``."""
+    if value is None or isinstance(value, np.random.RandomState):
+        return
+    if (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool | np.bool_)
+        and 0 <= value <= _SEED_MAX
+    ):
+        return
+    expected = (
+        f"an int in the range [0, {_SEED_MAX}], an instance of "
+        "'numpy.random.mtrand.RandomState' or None"
+    )
+    raise _invalid(name, owner, expected, value)
+
+
+def check_covariance_type(
+    value: object, *, owner: str | None = None, name: str = "covariance_type"
+) -> str:
+    """A registered covariance family name."""
+    return check_choice(name, value, available_families(), owner=owner)
+
+
+def check_em_settings(estimator: Any, *, min_iter: int = 0) -> dict[str, Any]:
+    """The EM hyperparameters every mixture estimator shares, validated.
+
+    ``tol``, ``reg_covar``, ``max_iter`` (at least ``min_iter``), ``n_init``,
+    ``init_params``, ``random_state`` and ``chunk_size``, read from
+    ``estimator`` and named with its class in errors.
+    """
+    owner = type(estimator).__name__
+    check_seed("random_state", estimator.random_state, owner=owner)
+    return {
+        "tol": check_float("tol", estimator.tol, 0.0, True, owner=owner),
+        "reg_covar": check_float(
+            "reg_covar", estimator.reg_covar, 0.0, True, owner=owner
+        ),
+        "max_iter": check_int("max_iter", estimator.max_iter, min_iter, owner=owner),
+        "n_init": check_int("n_init", estimator.n_init, 1, owner=owner),
+        "init_params": check_choice(
+            "init_params", estimator.init_params, INIT_METHODS, owner=owner
+        ),
+        "chunk_size": check_int(
+            "chunk_size", estimator.chunk_size, 1, owner=owner, allow_none=True
+        ),
+    }
 
 
 def check_sample_weight(
@@ -76,28 +209,28 @@ def check_sample_weight(
 
 def check_weights_init(weights, n_components: int) -> np.ndarray:
     weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
-    if weights.shape != (n_components,):
-        raise ValueError(
-            f"weights_init must have shape ({n_components},), got {weights.shape}."
-        )
+    _check_shape(weights, (n_components,), "weights", "weights_init")
     if np.any(weights < 0) or np.any(weights > 1):
+        # scikit-learn's exact sentence (which calls the minimum "max value"),
+        # so that code matching it keeps working; the bracket says it plainly
+        low, high = weights.min(), weights.max()
         raise ValueError(
-            "weights_init must lie in [0, 1], got values in "
-            f"[{weights.min():.5g}, {weights.max():.5g}]."
+            "The parameter 'weights' should be in the range [0, 1], but got max "
+            f"value {low:.5f}, min value {high:.5f} (weights_init holds values "
+            f"from {low:.5g} to {high:.5g}; each must lie in [0, 1])."
         )
     atol = 1e-6 if weights.dtype == np.float32 else 1e-8
     if abs(1.0 - float(weights.sum())) > atol:
-        raise ValueError(f"weights_init must sum to 1, got {weights.sum():.8g}.")
+        raise ValueError(
+            "The parameter 'weights' should be normalized, but got sum(weights) = "
+            f"{weights.sum():.5f} (weights_init must sum to 1)."
+        )
     return weights
 
 
 def check_means_init(means, n_components: int, n_features: int) -> np.ndarray:
     means = check_array(means, dtype=[np.float64, np.float32], ensure_2d=False)
-    if means.shape != (n_components, n_features):
-        raise ValueError(
-            f"means_init must have shape ({n_components}, {n_features}), got "
-            f"{means.shape}."
-        )
+    _check_shape(means, (n_components, n_features), "means", "means_init")
     return means
 
 
@@ -112,10 +245,22 @@ def check_precisions_init(
         allow_nd=True,
     )
     expected = family.covariance_shape(n_components, n_features)
-    if precisions.shape != expected:
-        raise ValueError(
-            f"precisions_init for covariance_type={covariance_type!r} must have "
-            f"shape {expected}, got {precisions.shape}."
+    name = f"{covariance_type} precision"
+    _check_shape(precisions, expected, name, "precisions_init")
+    try:
+        family.check_precisions(precisions)
+    except ValueError as error:
+        requirement = (
+            "symmetric, positive-definite" if family.matrix_layout else "positive"
         )
-    family.check_precisions(precisions)
+        raise ValueError(f"'{name}' should be {requirement}: {error}") from None
     return precisions
+
+
+def _check_shape(value: np.ndarray, expected: tuple, name: str, argument: str) -> None:
+    # scikit-learn's wording, so that code matching its messages keeps working
+    if value.shape != expected:
+        raise ValueError(
+            f"The parameter '{name}' should have the shape of {expected}, but got "
+            f"{value.shape}: give {argument} of shape {expected}."
+        )

@@ -14,14 +14,12 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.core.covariance import get_family
 from gaussmix.core.criteria import bic
 from gaussmix.core.discriminant import (
     SHARED_FAMILY,
     class_log_posteriors,
     log_priors_from,
 )
-from gaussmix.core.init import INIT_METHODS
 from gaussmix.core.mstep import warn_repairs
 from gaussmix.fit.class_em import ClassData, run_class_em
 from gaussmix.models import _validation as check
@@ -132,22 +130,8 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # validation
     def _check_settings(self) -> dict[str, Any]:
-        return {
-            "tol": check.check_float("tol", self.tol, 0.0, inclusive=True),
-            "reg_covar": check.check_float(
-                "reg_covar", self.reg_covar, 0.0, inclusive=True
-            ),
-            "max_iter": check.check_int("max_iter", self.max_iter, 1),
-            "n_init": check.check_int("n_init", self.n_init, 1),
-            "init_params": check.check_choice(
-                "init_params", self.init_params, sorted(INIT_METHODS)
-            ),
-            "chunk_size": (
-                None
-                if self.chunk_size is None
-                else check.check_int("chunk_size", self.chunk_size, 1)
-            ),
-        }
+        """The EM hyperparameters, checked before any data is read."""
+        return check.check_em_settings(self, min_iter=1)
 
     def _split_labels(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The classes and a mask of the unlabelled rows."""
@@ -211,7 +195,12 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
             values = [value] if isinstance(value, numbers.Integral) else list(value)
             if not values:
                 raise ValueError("n_components must list at least one candidate.")
-            candidates.append([check.check_int("n_components", k, 1) for k in values])
+            candidates.append(
+                [
+                    check.check_int("n_components", k, 1, owner=type(self).__name__)
+                    for k in values
+                ]
+            )
         return candidates
 
     def _covariance_types(self, classes: np.ndarray) -> tuple[list[str], bool]:
@@ -224,7 +213,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
                     "covariance_type='shared' applies to all classes at once; "
                     "give it as a string, not inside a dict."
                 )
-            get_family(value)
+            check.check_covariance_type(value, owner=type(self).__name__)
         return list(types), False
 
     # ------------------------------------------------------------------

@@ -14,7 +14,6 @@ from sklearn.utils import check_random_state
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.backend import get_backend
 from gaussmix.core.covariance import get_family
-from gaussmix.core.init import INIT_METHODS
 from gaussmix.core.mstep import RepairLog, m_step, warn_repairs
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import fit_with_restarts
@@ -55,14 +54,21 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         How the initial responsibilities are chosen: ``'kmeans'``,
         ``'k-means++'``, ``'random'``, ``'random_from_data'`` or ``'hc'``
         (mclust's model-based hierarchical clustering, see
-        :mod:`gaussmix.core.hierarchical`).
+        :mod:`gaussmix.core.hierarchical`). Beyond 20,000 rows (k-means) or
+        100,000 rows (the others) the initialisation sees a uniform sample of
+        that many rows, chosen from the number of rows and ``random_state``
+        alone: in memory, on disk and on Dask the same rows give the same
+        start.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
         Initial precisions (inverse covariances), shaped as the covariances.
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
-        Start each ``fit`` from the previous solution (``n_init`` is then 1).
+        Start each ``fit`` from the previous solution (``n_init`` is then 1)
+        when it has the current ``n_components``, ``covariance_type`` and
+        number of features; otherwise ``fit`` starts anew, as the first fit
+        did.
     verbose : int, default=0
         1 shows a progress bar per initialisation, 2 also logs iterations.
     verbose_interval : int, default=10
@@ -106,6 +112,11 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
     Notes
     -----
+    The fitted attributes define the model until the next fit: after
+    ``set_params(n_components=...)`` or ``set_params(covariance_type=...)``,
+    ``predict``, ``score_samples`` and ``sample`` still use the fitted
+    mixture.
+
     float32 input gives float32 parameters; the sums behind each M-step are
     accumulated in float64 and the M-step itself runs in float64, so float32
     fits keep positive variances where float64 fits do.
@@ -160,26 +171,28 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # validation
     def _check_hyperparameters(self) -> dict[str, Any]:
-        get_family(self.covariance_type)
+        """Every hyperparameter checked, before any data is read."""
+        owner = type(self).__name__
+        settings = check.check_em_settings(self)
+        decay = check.check_float(
+            "learning_decay", self.learning_decay, 0.5, False, owner=owner, maximum=1.0
+        )
         return {
-            "n_components": check.check_int("n_components", self.n_components, 1),
-            "tol": check.check_float("tol", self.tol, 0.0, inclusive=True),
-            "reg_covar": check.check_float(
-                "reg_covar", self.reg_covar, 0.0, inclusive=True
+            **settings,
+            "n_components": check.check_int(
+                "n_components", self.n_components, 1, owner=owner
             ),
-            "max_iter": check.check_int("max_iter", self.max_iter, 0),
-            "n_init": check.check_int("n_init", self.n_init, 1),
-            "init_params": check.check_choice(
-                "init_params", self.init_params, sorted(INIT_METHODS)
+            "covariance_type": check.check_covariance_type(
+                self.covariance_type, owner=owner
             ),
-            "verbose": check.check_int("verbose", self.verbose, 0),
+            "warm_start": check.check_bool("warm_start", self.warm_start, owner=owner),
+            "verbose": check.check_int("verbose", self.verbose, 0, owner=owner),
             "verbose_interval": check.check_int(
-                "verbose_interval", self.verbose_interval, 1
+                "verbose_interval", self.verbose_interval, 1, owner=owner
             ),
-            "chunk_size": (
-                None
-                if self.chunk_size is None
-                else check.check_int("chunk_size", self.chunk_size, 1)
+            "learning_decay": decay,
+            "learning_offset": check.check_float(
+                "learning_offset", self.learning_offset, 0.0, True, owner=owner
             ),
         }
 
@@ -209,7 +222,12 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 f"{n_components}, n_samples = {source.n_samples}."
             )
         user_init = self._check_user_init(n_components, source.n_features)
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        # a warm start needs a previous solution of the same shape and family;
+        # otherwise the fit starts anew, as the first one did
+        do_init = not (
+            settings["warm_start"]
+            and self._fitted_matches(n_components, source.n_features)
+        )
         random_state = check_random_state(self.random_state)
         repairs = RepairLog(reseeds_left=4 * n_components)
 
@@ -273,6 +291,11 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         gives the new parameters. Memory does not grow with the number of
         batches.
 
+        A later call continues the fitted mixture: it raises ``ValueError``
+        when ``n_components`` or ``covariance_type`` were changed since the
+        fit (call ``fit`` to start the new model), and when X has another
+        number of features.
+
         Parameters
         ----------
         X : array-like of shape (n_batch_rows, n_features)
@@ -284,13 +307,12 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self : GaussianMixture
         """
         settings = self._check_hyperparameters()
-        decay = check.check_float("learning_decay", self.learning_decay, 0.5, False)
-        if decay > 1.0:
-            raise ValueError(f"learning_decay must be in (0.5, 1], got {decay}.")
-        offset = check.check_float("learning_offset", self.learning_offset, 0.0, True)
+        decay, offset = settings["learning_decay"], settings["learning_offset"]
         fresh = not hasattr(self, "converged_")
         if fresh:
             self.fit(X, sample_weight=sample_weight)
+        else:
+            self._check_continuable(settings["n_components"])
         source = make_source(
             self, X, sample_weight, settings["chunk_size"], reset=False
         )
@@ -336,13 +358,38 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
             ),
         }
 
+    def _fitted_matches(self, n_components: int, n_features: int) -> bool:
+        """Whether a previous fit has these shapes and the current family."""
+        if not hasattr(self, "converged_"):
+            return False
+        return (
+            tuple(self.means_.shape) == (n_components, n_features)
+            and self._fitted_covariance_type() == self.covariance_type
+        )
+
+    def _check_continuable(self, n_components: int) -> None:
+        """Raise unless partial_fit can continue the fitted mixture."""
+        fitted = {
+            "n_components": len(self.weights_),
+            "covariance_type": self._fitted_covariance_type(),
+        }
+        wanted = {"n_components": n_components, "covariance_type": self.covariance_type}
+        for name, value in fitted.items():
+            if wanted[name] != value:
+                raise ValueError(
+                    f"{name}={wanted[name]!r} but the fitted mixture has "
+                    f"{name}={value!r}; partial_fit continues the fitted mixture. "
+                    f"Call fit to start a new one with {name}={wanted[name]!r}, "
+                    f"or set {name} back to {value!r}."
+                )
+
     def _current_params(self) -> MixtureParams:
         return MixtureParams(
             weights=self.weights_,
             means=self.means_,
             covariances=self.covariances_,
             precisions_cholesky=self.precisions_cholesky_,
-            covariance_type=self.covariance_type,
+            covariance_type=self._fitted_covariance_type(),
         ).to_numpy()
 
     def _set_params_from(
@@ -365,6 +412,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.covariances_ = params.covariances
         self.precisions_cholesky_ = params.precisions_cholesky
         self.precisions_ = precisions
+        self._covariance_type_fitted = params.covariance_type
 
     # ------------------------------------------------------------------
     # construction from known parameters

@@ -101,8 +101,12 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         -------
         self : GaussianMixtureRegressor
         """
-        if not isinstance(self.standardize, bool | np.bool_):
-            raise TypeError(f"standardize must be a bool, got {self.standardize!r}.")
+        # checked here, so that errors name this estimator, not its mixture
+        owner = type(self).__name__
+        settings = check.check_em_settings(self)
+        check.check_int("n_components", self.n_components, 1, owner=owner)
+        check.check_covariance_type(self.covariance_type, owner=owner)
+        check.check_bool("standardize", self.standardize, owner=owner)
         X, y = validate_data(
             self,
             X,
@@ -119,13 +123,8 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         mixture = GaussianMixture(
             self.n_components,
             covariance_type=self.covariance_type,
-            tol=self.tol,
-            reg_covar=self.reg_covar,
-            max_iter=self.max_iter,
-            n_init=self.n_init,
-            init_params=self.init_params,
+            **settings,
             random_state=self.random_state,
-            chunk_size=self.chunk_size,
         )
         standardised = ((joint - center) / scale).astype(X.dtype, copy=False)
         self.mixture_ = mixture.fit(standardised, sample_weight=weights)

@@ -36,6 +36,8 @@ from gaussmix.models.gaussian_mixture import GaussianMixture
 
 logger = logging.getLogger(__name__)
 
+_OWNER = "select_model"
+
 #: A fitted covariance with an eigenvalue below this multiple of
 #: ``reg_covar`` has collapsed onto too few points: the fit is treated as
 #: failed, as mclust treats a singular covariance.
@@ -213,12 +215,17 @@ def select_model(
     ModelSelectionResult
         ``str(result)`` prints the BIC table and the three best models.
     """
-    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-    weights = check.check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    # every argument is checked before any fit, so that a bad one is named
+    # rather than reported as a grid on which nothing could be fitted
     counts = _check_counts(n_components)
     models = _check_models(covariance_types)
     starts = _check_starts(init_params)
-    reg_covar = check.check_float("reg_covar", reg_covar, 0.0, inclusive=True)
+    reg_covar = check.check_float("reg_covar", reg_covar, 0.0, True, owner=_OWNER)
+    tol = check.check_float("tol", tol, 0.0, True, owner=_OWNER)
+    max_iter = check.check_int("max_iter", max_iter, 0, owner=_OWNER)
+    check.check_seed("random_state", random_state, owner=_OWNER)
+    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    weights = check.check_sample_weight(sample_weight, X.shape[0], X.dtype)
     random_state = check_random_state(random_state)
     n_samples = float(X.shape[0] if weights is None else weights.sum())
 
@@ -343,30 +350,38 @@ def _collapsed(estimator: GaussianMixture, reg_covar: float) -> bool:
     return bool(eigenvalues.min() <= floor)
 
 
-def _check_counts(n_components) -> list[int]:
-    values = [n_components] if np.isscalar(n_components) else list(n_components)
+def _listed(name: str, value: object) -> list:
+    """A scalar as a one-item list, an iterable as a non-empty list."""
+    if isinstance(value, str) or np.isscalar(value):
+        return [value]
+    if not isinstance(value, Iterable):
+        raise check.InvalidParameterError(
+            f"The {name!r} parameter of {_OWNER} must be a value or an iterable "
+            f"of values. Got {value!r} instead."
+        )
+    values = list(value)
     if not values:
-        raise ValueError("n_components must hold at least one number of components.")
-    return sorted({check.check_int("n_components", k, 1) for k in values})
+        raise check.InvalidParameterError(
+            f"The {name!r} parameter of {_OWNER} must list at least one value. "
+            "Got an empty list instead."
+        )
+    return values
+
+
+def _check_counts(n_components) -> list[int]:
+    values = _listed("n_components", n_components)
+    return sorted({check.check_int("n_components", k, 1, owner=_OWNER) for k in values})
 
 
 def _check_models(covariance_types) -> list[str]:
-    names = (
-        [covariance_types]
-        if isinstance(covariance_types, str)
-        else list(covariance_types)
-    )
-    if not names:
-        raise ValueError("covariance_types must name at least one model.")
+    names = _listed("covariance_types", covariance_types)
     for name in names:
-        get_family(name)
+        check.check_covariance_type(name, owner=_OWNER, name="covariance_types")
     return list(dict.fromkeys(names))
 
 
 def _check_starts(init_params) -> list[str]:
-    names = [init_params] if isinstance(init_params, str) else list(init_params)
-    if not names:
-        raise ValueError("init_params must name at least one initialisation.")
+    names = _listed("init_params", init_params)
     for name in names:
-        check.check_choice("init_params", name, sorted(INIT_METHODS))
+        check.check_choice("init_params", name, INIT_METHODS, owner=_OWNER)
     return list(dict.fromkeys(names))
