@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import zipfile
 from typing import Any, BinaryIO
 
@@ -118,7 +119,8 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
 def _open(path: PathLike) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path, "r")
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, struct.error):
+        # a damaged directory also shows as an unsupported zip version
         raise ValueError(
             f"{_describe(path)} is not a gaussmix model file (not a zip archive; "
             "it may be truncated or written by another program)."

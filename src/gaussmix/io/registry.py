@@ -260,8 +260,9 @@ def rebuild_estimator(
             restore_fitted_state(estimator, state)
         if entry.validate is not None:
             entry.validate(estimator)
-    except (TypeError, ValueError, KeyError) as exc:
-        # whatever the file holds, a bad value is a bad file
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # whatever the file holds, a bad value is a bad file; a missing
+        # attribute is a missing value
         message = f"lacks {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"{where}: {message}") from None
     return estimator
