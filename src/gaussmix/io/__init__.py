@@ -53,9 +53,11 @@ its restored state (a function that raises ``ValueError``)::
 The name written to files is the class's ``__name__`` unless ``name=`` says
 otherwise; it must not change later. A module of ``gaussmix.nn`` or
 ``gaussmix.deep`` (:data:`gaussmix.io.registry.OPTIONAL_PACKAGES`, which need
-torch) is imported only when a file names a class not registered yet, so
-importing ``gaussmix.io`` or loading a plain mixture never imports torch; such
-a module must be imported by its package's ``__init__`` to be found. A
+torch) is imported only when a file names one of its classes, listed with
+their package in :data:`gaussmix.io.registry.OPTIONAL_ESTIMATORS`, so
+importing ``gaussmix.io``, loading a plain mixture or refusing an unknown
+class never imports torch; such a module must be imported by its package's
+``__init__`` to be found, and its classes added to that table. A
 dataclass of values may be registered the same way: it is stored by its
 fields and rebuilt by calling the class with them.
 

@@ -140,9 +140,12 @@ def _check_settings(model: Any, n_components: int, n_features: int) -> None:
 
     rules.require_settings(model._check_hyperparameters)
     rules.require_settings(lambda: model._check_user_init(n_components, n_features))
+    decay = model.learning_decay
     rules.require_settings(
-        lambda: check.check_float("learning_decay", model.learning_decay, 0.5, False)
+        lambda: check.check_float("learning_decay", decay, 0.5, False)
     )
+    if decay > 1:
+        raise ValueError(f"learning_decay must be in (0.5, 1], got {decay}.")
     rules.require_settings(
         lambda: check.check_float("learning_offset", model.learning_offset, 0, True)
     )
