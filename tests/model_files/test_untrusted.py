@@ -178,6 +178,7 @@ NAN = {"kind": "float", "value": "nan"}
         (("params", "warm_start"), "yes", "warm_start must be true or false"),
         (("params", "learning_decay"), 2, "learning_decay"),
         (("params", "device"), 3, "device must be None or a device name"),
+        (("params", "device"), "x", "device must be None or a device name"),
         (("params", "means_init"), [["a"]], "invalid hyperparameter"),
     ],
 )

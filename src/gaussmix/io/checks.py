@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import re
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,11 @@ _SCATTER_SHAPES = {
     "pooled": lambda k, d: (d, d),
 }
 _FLOAT64 = (np.dtype(np.float64),)
+#: torch's device types (its own error message lists them), with an index
+_DEVICE_NAME = re.compile(
+    r"(cpu|cuda|mps|xpu|xla|hip|meta|hpu|mtia|ipu|maia|lazy|vulkan|ve|fpga"
+    r"|opengl|opencl|ideep|mkldnn|privateuseone)(:[0-9]+)?"
+)
 _FIT_RECORD = {
     "n_iter_": rules.require_int,
     "converged_": rules.require_bool,
@@ -160,17 +166,12 @@ def _check_settings(model: Any, n_components: int, n_features: int) -> None:
 
 
 def _check_device(device: Any) -> None:
-    if not isinstance(device, str):
-        raise ValueError(f"device must be None or a device name, got {device!r}.")
-    try:
-        from gaussmix.models._tensors import check_device
-    except ImportError:
-        return
-    try:
-        rules.require_settings(lambda: check_device(device))
-    except ImportError:
-        # without torch the model fails with that message when it computes
-        return
+    # the form of a torch device name, checked without importing torch: a
+    # model on a device needs torch only once it computes
+    if not (isinstance(device, str) and _DEVICE_NAME.fullmatch(device)):
+        raise ValueError(
+            f"device must be None or a device name such as 'cuda:0', got {device!r}."
+        )
 
 
 def _check_streaming_state(
