@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 import gaussmix
 from gaussmix import GaussianMixture
 from gaussmix.cli import CLOSED_PIPE_STATUS, main
+from tests.model_files.editing import array_file, rewrite
 
 SOURCE_ROOT = Path(gaussmix.__file__).resolve().parents[1]
 
@@ -186,3 +188,17 @@ def test_extreme_values_give_no_raw_numpy_warnings(tmp_path, capsys):
     assert "encountered" not in err
     if status != 0:
         assert len(err.strip().splitlines()) == 1, err
+
+
+def test_a_model_file_claiming_a_huge_array_is_an_input_error(
+    data, model, tmp_path, capsys
+):
+    member = array_file(model, "state", "means_")
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)}
+    )
+    crafted = header.getvalue() + bytes(32)
+    bad = rewrite(model, tmp_path / "bad.gmm", members={member: crafted})
+    result = run_main(["predict", bad, data], capsys)
+    assert_usage_error(result, "cannot load", "declares shape (1000000, 1000000)")
