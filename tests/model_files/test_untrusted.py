@@ -265,3 +265,19 @@ def test_every_optional_estimator_is_listed_with_its_package():
         if cls.__module__.startswith(OPTIONAL_PACKAGES)
     }
     assert optional == OPTIONAL_ESTIMATORS
+
+
+def test_metadata_that_expands_a_thousandfold_is_refused_unparsed(saved, tmp_path):
+    with zipfile.ZipFile(saved) as archive:
+        text = archive.read("metadata.json")
+    # valid JSON: 16 MiB of trailing blanks, deflated to about 16 kB
+    padded = text + b" " * 2**24
+    path = tmp_path / "bomb.gmm"
+    with (
+        zipfile.ZipFile(saved) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+    ):
+        for name in source.namelist():
+            data = padded if name == "metadata.json" else source.read(name)
+            archive.writestr(name, data)
+    refused_quickly(path, "metadata.json is implausibly large")

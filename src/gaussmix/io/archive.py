@@ -167,7 +167,9 @@ def _array_names(node: Any) -> dict[str, str]:
 
 
 def _read_metadata(archive: zipfile.ZipFile) -> dict[str, Any]:
-    raw = read_member(archive, METADATA_NAME, _MAX_METADATA_BYTES)
+    raw = read_member(
+        archive, METADATA_NAME, _MAX_METADATA_BYTES, _archive_bytes(archive)
+    )
     try:
         metadata = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

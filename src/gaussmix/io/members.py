@@ -77,7 +77,11 @@ class ArrayPlan:
 def plan_arrays(
     archive: zipfile.ZipFile, names: Mapping[str, str], archive_bytes: int
 ) -> dict[str, ArrayPlan]:
-    """Check the members ``names`` before reading any of their data.
+    """Check the members ``names``: their declared sizes together before any
+    is opened, then each one's header before its data is read.
+
+    Members of up to 1 MiB are read whole with their header; larger ones are
+    read by :func:`read_array` when the decoder reaches them.
 
     Parameters
     ----------
@@ -139,11 +143,22 @@ def member_info(
     return info
 
 
-def read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    """The bytes of a small member, at most ``limit`` of them."""
+def read_member(
+    archive: zipfile.ZipFile, name: str, limit: int, archive_bytes: int
+) -> bytes:
+    """The bytes of a small member: at most ``limit``, and at most
+    :data:`RATIO_LIMIT` times its compressed size plus 1 MiB."""
     info = member_info(archive, name)
-    if info.file_size > limit:
-        raise ValueError(f"{name} is implausibly large ({info.file_size} bytes).")
+    if info.compress_size > archive_bytes:
+        raise ValueError(
+            f"{name} claims {info.compress_size} compressed bytes in an archive "
+            f"of {archive_bytes}; the file is corrupt or crafted."
+        )
+    if info.file_size > min(limit, RATIO_LIMIT * info.compress_size + 2**20):
+        raise ValueError(
+            f"{name} is implausibly large ({info.file_size} bytes from "
+            f"{info.compress_size} compressed); the file is corrupt or a zip bomb."
+        )
     with _open(archive, info) as stream:
         data = _read_exactly(stream, info.file_size, name)
         _require_end(stream, name)
