@@ -11,9 +11,13 @@ A model file (conventionally ``.gmm``) is a zip archive holding
 
 Loading an untrusted file cannot run code: nothing is unpickled, and a class
 named in the file is only looked up in the registry of gaussmix classes,
-never imported. Each rebuilt object is checked (shapes, finite values,
-probabilities that sum to one, ...) and a file describing an invalid model
-is refused with a ``ValueError`` that names the problem. The round trip is
+never imported. Before any array data is read, every array's declared
+size is checked against its ``.npy`` header and against the archive, so that
+a crafted or damaged file cannot make loading allocate or decompress without
+bound (see :mod:`gaussmix.io.members`). Each rebuilt object is checked
+(shapes, finite values, probabilities that sum to one, hyperparameters a fit
+could have used, ...) and a file describing an invalid model is refused with
+a ``ValueError`` that names the problem. The round trip is
 exact: arrays keep their dtype, shape and bits, Python floats their value.
 
 What a file can hold
