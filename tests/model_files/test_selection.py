@@ -47,7 +47,7 @@ def test_tables_must_match_the_grid(selection_file, tmp_path):
     path = replace_array(
         selection_file, tmp_path / "e.gmm", ("fields", "bic"), np.zeros((1, 1))
     )
-    expected = r"bic must be a numeric array of shape \(2, 2\)"
+    expected = r"bic must be a float array of shape \(2, 2\)"
     with pytest.raises(ValueError, match=expected):
         gaussmix.load(path)
 

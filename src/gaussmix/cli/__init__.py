@@ -1,16 +1,22 @@
 """The ``gaussmix`` command: fit, predict, score, sample, info and demo.
 
 Exit status: 0 on success, 2 for a usage or input error (one line on
-stderr, no traceback), 1 for anything else. ``-v`` logs progress messages,
-``-vv`` also debugging details and the traceback of unexpected errors.
+stderr, no traceback), 1 for anything else, and 141 (as for SIGPIPE), with
+nothing printed, when the reader of the output goes away early
+(``gaussmix predict ... | head``). ``-v`` logs progress messages, ``-vv``
+also debugging details and the traceback of unexpected errors. numpy's
+floating-point warnings are not shown: the library checks its results and
+reports a problem that matters as an error; its own warnings are shown once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -22,6 +28,24 @@ _handler = logging.StreamHandler(sys.stderr)
 _handler.setFormatter(logging.Formatter("gaussmix: %(message)s"))
 
 
+#: Exit status when the output's reader has gone: 128 + SIGPIPE, as a shell
+#: reports a command that a closed pipe stopped.
+CLOSED_PIPE_STATUS = 141
+
+
+class _OutputClosed(Exception):
+    """The reader of standard output went away (raised past click, which
+    would otherwise exit with status 1)."""
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _OutputClosed from None
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -31,7 +55,7 @@ def _version() -> str:
         return "unknown"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", count=True, help="More messages (-vv for debugging).")
 @click.version_option(version=_version(), prog_name="gaussmix")
 def cli(verbose: int) -> None:
@@ -56,9 +80,22 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line and exit with its status."""
-    warnings.showwarning = _show_warning
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        warnings.simplefilter("once")
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        status = _run(argv)
+    sys.exit(status)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         status = cli.main(args=argv, prog_name="gaussmix", standalone_mode=False)
+        # a reader that left shows here when the last output is flushed
+        sys.stdout.flush()
+    except (_OutputClosed, BrokenPipeError):
+        _discard_output()
+        return CLOSED_PIPE_STATUS
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.format_message(), err=True)
         status = exc.exit_code
@@ -76,4 +113,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         logger.debug("unexpected error", exc_info=True)
         click.echo(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
         status = 1
-    sys.exit(status if isinstance(status, int) else 0)
+    return status if isinstance(status, int) else 0
+
+
+def _discard_output() -> None:
+    """Point standard output at the null device, so that the interpreter's
+    last flush at exit cannot fail on the closed pipe again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        # not a real file (a test's capture): nothing is flushed at exit
+        pass

@@ -12,6 +12,8 @@ from gaussmix.cli.data import Table, write_table
 from gaussmix.cli.errors import InputError, input_errors
 from gaussmix.cli.options import (
     ComponentsType,
+    OutputPath,
+    Threshold,
     data_options,
     load_table,
     max_components_option,
@@ -25,7 +27,8 @@ from gaussmix.cli.selection import Selection
 logger = logging.getLogger("gaussmix")
 
 SKLEARN_TYPES = ("full", "tied", "diag", "spherical")
-MODEL_PATH = click.Path(dir_okay=False)
+MODEL_PATH = OutputPath()
+FIGURE_PATH = OutputPath(figure=True)
 DATA_PATH = click.Path(exists=True, dir_okay=False, allow_dash=True)
 
 
@@ -53,7 +56,9 @@ DATA_PATH = click.Path(exists=True, dir_okay=False, allow_dash=True)
 @click.option("--tol", type=click.FloatRange(0), default=1e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("-o", "--output", type=MODEL_PATH, help="Write the model here (.gmm).")
-@click.option("--plot", type=MODEL_PATH, help="Write a figure here (.png, .pdf, .svg).")
+@click.option(
+    "--plot", type=FIGURE_PATH, help="Write a figure here (.png, .pdf, .svg)."
+)
 @data_options
 @progress_option
 def fit(
@@ -180,7 +185,7 @@ def predict(
 @click.argument("data", type=DATA_PATH)
 @click.option(
     "--threshold",
-    metavar="T|P%",
+    type=Threshold(),
     help="Flag rows whose log-density is below T, or the P%% least likely "
     "rows; adds an 'anomaly' column (1 = flagged).",
 )
@@ -189,7 +194,7 @@ def predict(
 def score(
     model_file: str,
     data: str,
-    threshold: str | None,
+    threshold: tuple[str, float] | None,
     output: str | None,
     columns: str | None,
     header: bool | None,
@@ -366,15 +371,9 @@ def _model_matrix(model: Any, info: dict, table: Table, columns: str | None):
     return X
 
 
-def _threshold(text: str, log_density: np.ndarray) -> float:
-    try:
-        if text.endswith("%"):
-            share = float(text[:-1])
-            if not 0 <= share <= 100:
-                raise ValueError
-            return float(np.percentile(log_density, share))
-        return float(text)
-    except ValueError:
-        raise InputError(
-            f"--threshold {text!r} is neither a number nor a percentage like 5%."
-        ) from None
+def _threshold(threshold: tuple[str, float], log_density: np.ndarray) -> float:
+    """The log-density below which rows are flagged (see :class:`Threshold`)."""
+    kind, number = threshold
+    if kind == "percent":
+        return float(np.percentile(log_density, number))
+    return number

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gaussmix.cli.commands import SKLEARN_TYPES, fit_or_select, save_figure
-from gaussmix.cli.options import max_components_option, progress_option
+from gaussmix.cli.options import OutputPath, max_components_option, progress_option
 from gaussmix.cli.report import bic_table, fit_summary, format_table
 
 
@@ -13,7 +13,7 @@ from gaussmix.cli.report import bic_table, fit_summary, format_table
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=OutputPath(figure=True),
     default="gaussmix-demo.png",
     show_default=True,
     help="Where to write the figure.",

@@ -26,6 +26,9 @@ def input_errors(context: str | None = None) -> Iterator[None]:
     """
     try:
         yield
+    except BrokenPipeError:
+        # the reader left (``| head``): not an input error; main exits quietly
+        raise
     except (ValueError, OSError) as exc:
         message = str(exc) or type(exc).__name__
         if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:

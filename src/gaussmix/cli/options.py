@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import math
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -51,8 +54,9 @@ def data_options(command: Callable) -> Callable:
         click.option(
             "--delimiter",
             metavar="CHAR",
-            help="Field separator of text data. Default: tab for .tsv/.tab, "
-            "comma otherwise.",
+            callback=check_delimiter,
+            help="Field separator of text data: one character ('\\t' for a "
+            "tab). Default: tab for .tsv/.tab, comma otherwise.",
         ),
     ]
     for decorate in reversed(decorators):
@@ -99,3 +103,90 @@ def split_columns(columns: str | None) -> list[str] | None:
 def load_table(path: str, header: bool | None, delimiter: str | None) -> Table:
     with input_errors(f"cannot read {path}"):
         return read_table(path, header=header, delimiter=delimiter)
+
+
+def check_delimiter(ctx: Any, param: Any, value: str | None) -> str | None:
+    """--delimiter as the one character the CSV reader accepts."""
+    if value is None:
+        return None
+    if value == "\\t":
+        value = "\t"
+    try:
+        csv.reader([], delimiter=value)
+    except (TypeError, csv.Error):
+        raise click.BadParameter(
+            f"{value!r} is not a single character; give one, such as ';' or '\\t'.",
+            ctx,
+            param,
+        ) from None
+    if value in ('"', "\r", "\n"):
+        raise click.BadParameter(
+            f"{value!r} cannot separate fields; give another character.", ctx, param
+        )
+    return value
+
+
+class Threshold(click.ParamType):
+    """--threshold: a finite log-density T, or a percentage P% in [0, 100].
+
+    Converted to ``("value", T)`` or ``("percent", P)``.
+    """
+
+    name = "T|P%"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> tuple[str, float]:
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        percent = text.endswith("%")
+        try:
+            number = float(text[:-1] if percent else text)
+        except ValueError:
+            number = math.nan
+        if percent and 0 <= number <= 100:
+            return "percent", number
+        if not percent and math.isfinite(number):
+            return "value", number
+        self.fail(
+            f"{text!r} is neither a finite log-density nor a percentage from 0% "
+            "to 100% (such as 5%).",
+            param,
+            ctx,
+        )
+
+
+class OutputPath(click.Path):
+    """A file to write, checked before any work: its folder exists and is
+    writable, and for a figure its extension is a format matplotlib writes."""
+
+    def __init__(self, figure: bool = False) -> None:
+        super().__init__(dir_okay=False)
+        self.figure = figure
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        path = super().convert(value, param, ctx)
+        folder = os.path.dirname(os.path.abspath(os.fsdecode(path)))
+        if not os.path.isdir(folder):
+            self.fail(f"the folder {folder!r} does not exist.", param, ctx)
+        if not os.access(folder, os.W_OK):
+            self.fail(f"the folder {folder!r} is not writable.", param, ctx)
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            self.fail(f"{os.fsdecode(path)!r} is not writable.", param, ctx)
+        if self.figure:
+            self._check_format(os.fsdecode(path), param, ctx)
+        return path
+
+    def _check_format(self, path: str, param: Any, ctx: Any) -> None:
+        suffix = os.path.splitext(path)[1].lower().lstrip(".")
+        if not suffix:
+            return  # matplotlib writes its default format, PNG
+        from matplotlib.figure import Figure
+
+        formats = Figure().canvas.get_supported_filetypes()
+        if suffix not in formats:
+            self.fail(
+                f"matplotlib cannot write .{suffix} figures; use one of "
+                f"{', '.join('.' + name for name in sorted(formats))}.",
+                param,
+                ctx,
+            )

@@ -11,9 +11,13 @@ A model file (conventionally ``.gmm``) is a zip archive holding
 
 Loading an untrusted file cannot run code: nothing is unpickled, and a class
 named in the file is only looked up in the registry of gaussmix classes,
-never imported. Each rebuilt object is checked (shapes, finite values,
-probabilities that sum to one, ...) and a file describing an invalid model
-is refused with a ``ValueError`` that names the problem. The round trip is
+never imported. Before any array data is read, every array's declared
+size is checked against its ``.npy`` header and against the archive, so that
+a crafted or damaged file cannot make loading allocate or decompress without
+bound (see :mod:`gaussmix.io.members`). Each rebuilt object is checked
+(shapes, finite values, probabilities that sum to one, hyperparameters a fit
+could have used, ...) and a file describing an invalid model is refused with
+a ``ValueError`` that names the problem. The round trip is
 exact: arrays keep their dtype, shape and bits, Python floats their value.
 
 What a file can hold
@@ -53,9 +57,11 @@ its restored state (a function that raises ``ValueError``)::
 The name written to files is the class's ``__name__`` unless ``name=`` says
 otherwise; it must not change later. A module of ``gaussmix.nn`` or
 ``gaussmix.deep`` (:data:`gaussmix.io.registry.OPTIONAL_PACKAGES`, which need
-torch) is imported only when a file names a class not registered yet, so
-importing ``gaussmix.io`` or loading a plain mixture never imports torch; such
-a module must be imported by its package's ``__init__`` to be found. A
+torch) is imported only when a file names one of its classes, listed with
+their package in :data:`gaussmix.io.registry.OPTIONAL_ESTIMATORS`, so
+importing ``gaussmix.io``, loading a plain mixture or refusing an unknown
+class never imports torch; such a module must be imported by its package's
+``__init__`` to be found, and its classes added to that table. A
 dataclass of values may be registered the same way: it is stored by its
 fields and rebuilt by calling the class with them.
 

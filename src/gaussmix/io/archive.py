@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import zipfile
-import zlib
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from gaussmix.io.codec import Decoder, Encoder
+from gaussmix.io.codec import ARRAY_NAME, Decoder, Encoder
+from gaussmix.io.members import plan_arrays, read_array, read_member
 
 FORMAT_NAME = "gaussmix-model"
 #: The version written; files of this version or older are read.
@@ -84,9 +85,19 @@ def load(path: PathLike) -> Any:
     """
     with _open(path) as archive:
         metadata = _read_metadata(archive)
-        decoder = Decoder(lambda name, where: _read_array(archive, name, where))
+        # every size is checked before any array data is read
+        plans = plan_arrays(
+            archive, _array_names(metadata.get("model")), _archive_bytes(archive)
+        )
+
+        def read(name: str, where: str) -> np.ndarray:
+            try:
+                return read_array(archive, plans[name])
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+
         try:
-            return decoder.decode_registered(metadata.get("model"), "model")
+            return Decoder(read).decode_registered(metadata.get("model"), "model")
         except RecursionError:
             raise ValueError("the model file is nested too deeply.") from None
 
@@ -108,7 +119,8 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
 def _open(path: PathLike) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path, "r")
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, struct.error):
+        # a damaged directory also shows as an unsupported zip version
         raise ValueError(
             f"{_describe(path)} is not a gaussmix model file (not a zip archive; "
             "it may be truncated or written by another program)."
@@ -119,23 +131,45 @@ def _describe(path: PathLike) -> str:
     return repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else "file"
 
 
-def _read_member(archive: zipfile.ZipFile, name: str, limit: int | None = None):
+def _archive_bytes(archive: zipfile.ZipFile) -> int:
+    """The archive's length, which its members' compressed data must fit in."""
+    stream = archive.fp
     try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise ValueError(f"the model file has no {name}.") from None
-    if limit is not None and info.file_size > limit:
-        raise ValueError(f"{name} is implausibly large ({info.file_size} bytes).")
-    try:
-        return archive.read(info)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        return stream.seek(0, io.SEEK_END)
+    except (AttributeError, OSError, ValueError):
         raise ValueError(
-            f"the model file is truncated or corrupt: cannot read {name} ({exc})."
+            "cannot measure the model file; give a seekable file."
         ) from None
 
 
+def _array_names(node: Any) -> dict[str, str]:
+    """The archive members a metadata tree refers to, with the field holding each.
+
+    Walked without recursion, so that a deeply nested file cannot exhaust
+    the stack here.
+    """
+    names: dict[str, str] = {}
+    pending = [(node, "model")]
+    while pending:
+        node, where = pending.pop()
+        if isinstance(node, list):
+            pending.extend((value, where) for value in node)
+        elif isinstance(node, dict):
+            name = node.get("file")
+            if isinstance(name, str) and ARRAY_NAME.fullmatch(name):
+                names.setdefault(name, where)
+            for key, value in node.items():
+                if key in ("params", "state", "fields") and isinstance(value, dict):
+                    pending.extend((v, f"{where}.{k}") for k, v in value.items())
+                else:
+                    pending.append((value, where))
+    return names
+
+
 def _read_metadata(archive: zipfile.ZipFile) -> dict[str, Any]:
-    raw = _read_member(archive, METADATA_NAME, _MAX_METADATA_BYTES)
+    raw = read_member(
+        archive, METADATA_NAME, _MAX_METADATA_BYTES, _archive_bytes(archive)
+    )
     try:
         metadata = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -157,25 +191,3 @@ def _read_metadata(archive: zipfile.ZipFile) -> dict[str, Any]:
 
 def _refuse_constant(name: str) -> float:
     raise ValueError(f"{METADATA_NAME} holds the non-standard JSON constant {name}.")
-
-
-def _read_array(archive: zipfile.ZipFile, name: str, where: str) -> np.ndarray:
-    raw = _read_member(archive, name)
-    try:
-        array = np.load(io.BytesIO(raw), allow_pickle=False)
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise ValueError(
-                f"{where}: {name} holds pickled Python objects, which gaussmix "
-                "never loads."
-            ) from None
-        raise ValueError(
-            f"{where}: {name} is not a valid .npy array ({exc})."
-        ) from None
-    except (OSError, EOFError) as exc:
-        raise ValueError(
-            f"{where}: {name} is not a valid .npy array ({exc})."
-        ) from None
-    if not isinstance(array, np.ndarray):
-        raise ValueError(f"{where}: {name} is not a single .npy array.")
-    return array

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import re
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,17 @@ _SCATTER_SHAPES = {
     "pooled": lambda k, d: (d, d),
 }
 _FLOAT64 = (np.dtype(np.float64),)
+#: torch's device types (its own error message lists them), with an index
+_DEVICE_NAME = re.compile(
+    r"(cpu|cuda|mps|xpu|xla|hip|meta|hpu|mtia|ipu|maia|lazy|vulkan|ve|fpga"
+    r"|opengl|opencl|ideep|mkldnn|privateuseone)(:[0-9]+)?"
+)
+_FIT_RECORD = {
+    "n_iter_": rules.require_int,
+    "converged_": rules.require_bool,
+    "lower_bound_": lambda name, value: rules.require_real(name, value, finite=False),
+    "lower_bounds_": rules.require_reals,
+}
 
 
 def check_gaussian_mixture(model: Any) -> None:
@@ -50,6 +62,7 @@ def check_gaussian_mixture(model: Any) -> None:
         )
     n_components, n_features = means.shape
     _check_counts(model, n_components, n_features)
+    _check_settings(model, n_components, n_features)
     expected = family.covariance_shape(n_components, n_features)
     for name in ("covariances_", "precisions_", "precisions_cholesky_"):
         if arrays[name].shape != expected:
@@ -124,6 +137,40 @@ def _check_counts(model: Any, n_components: int, n_features: int) -> None:
         raise ValueError(
             f"n_features_in_={model.n_features_in_!r} but means_ has "
             f"{n_features} features."
+        )
+
+
+def _check_settings(model: Any, n_components: int, n_features: int) -> None:
+    """The hyperparameters of a fitted mixture are ones it could be fitted with."""
+    from gaussmix.models import _validation as check
+
+    rules.require_settings(model._check_hyperparameters)
+    rules.require_settings(lambda: model._check_user_init(n_components, n_features))
+    decay = model.learning_decay
+    rules.require_settings(
+        lambda: check.check_float("learning_decay", decay, 0.5, False)
+    )
+    if decay > 1:
+        raise ValueError(f"learning_decay must be in (0.5, 1], got {decay}.")
+    rules.require_settings(
+        lambda: check.check_float("learning_offset", model.learning_offset, 0, True)
+    )
+    rules.require_bool("warm_start", model.warm_start)
+    rules.require_random_state("random_state", model.random_state)
+    if model.device is not None:
+        _check_device(model.device)
+    # files written before some of these existed lack them
+    for name, check_value in _FIT_RECORD.items():
+        if hasattr(model, name):
+            check_value(name, getattr(model, name))
+
+
+def _check_device(device: Any) -> None:
+    # the form of a torch device name, checked without importing torch: a
+    # model on a device needs torch only once it computes
+    if not (isinstance(device, str) and _DEVICE_NAME.fullmatch(device)):
+        raise ValueError(
+            f"device must be None or a device name such as 'cuda:0', got {device!r}."
         )
 
 

@@ -46,8 +46,7 @@ def check_classifier(model: Any) -> None:
     classes = model.classes_
     if not isinstance(classes, np.ndarray) or classes.ndim != 1 or len(classes) < 2:
         raise ValueError("classes_ must be a 1-d array of at least two labels.")
-    if len(set(classes.tolist())) != len(classes):
-        raise ValueError("classes_ must hold distinct labels.")
+    _check_labels(classes)
     n_classes = len(classes)
     priors = rules.require_float_array("priors_", model.priors_, (n_classes,))
     rules.require_probabilities("priors_", priors)
@@ -72,6 +71,8 @@ def check_classifier(model: Any) -> None:
     rules.require_int("n_iter_", model.n_iter_)
     rules.require_bool("converged_", model.converged_)
     rules.require_reals("lower_bounds_", model.lower_bounds_)
+    rules.require_settings(model._check_settings)
+    rules.require_random_state("random_state", model.random_state)
 
 
 def check_regressor(model: Any) -> None:
@@ -111,14 +112,24 @@ def check_model_selection(result: Any) -> None:
     for count in counts:
         rules.require_int("n_components", count, 1)
     shape = (len(types), len(counts))
-    for name in ("bic", "icl", "log_likelihood", "n_parameters"):
+    n_parameters = result.n_parameters
+    if not (
+        isinstance(n_parameters, np.ndarray)
+        and n_parameters.shape == shape
+        and n_parameters.dtype.kind in "iu"
+        and np.all(n_parameters >= 1)
+    ):
+        raise ValueError(
+            f"n_parameters must be an array of positive integers of shape {shape}."
+        )
+    for name in ("bic", "icl", "log_likelihood"):
         table = getattr(result, name)
         if (
             not isinstance(table, np.ndarray)
             or table.shape != shape
-            or table.dtype.kind not in "fiu"
+            or table.dtype.kind != "f"
         ):
-            raise ValueError(f"{name} must be a numeric array of shape {shape}.")
+            raise ValueError(f"{name} must be a float array of shape {shape}.")
     if not isinstance(result.models, dict):
         raise ValueError("models must be a dict.")
     for key, model in result.models.items():
@@ -129,10 +140,29 @@ def check_model_selection(result: Any) -> None:
         _require_fitted_mixture(f"models[{key!r}]", model)
         if (model.covariance_type, model.n_components) != key:
             raise ValueError(f"models[{key!r}] is a mixture of another model.")
+        cell = (types.index(key[0]), counts.index(key[1]))
+        for name in ("bic", "icl", "log_likelihood"):
+            # NaN marks a model that could not be fitted, not a stored one
+            if not np.isfinite(getattr(result, name)[cell]):
+                raise ValueError(f"{name} of models[{key!r}] is not finite.")
     if not any(result.best_model is model for model in result.models.values()):
         raise ValueError("best_model must be one of models.")
     if rules.require_real("n_samples", result.n_samples) < 0:
         raise ValueError("n_samples must be non-negative.")
+
+
+def _check_labels(classes: np.ndarray) -> None:
+    """Distinct labels that compare equal to themselves (no NaN)."""
+    if classes.dtype.kind not in "biufUSO":
+        raise ValueError(f"classes_ must hold labels, not {classes.dtype} values.")
+    if classes.dtype.kind == "f" and not np.all(np.isfinite(classes)):
+        raise ValueError("classes_ contains NaN or infinity.")
+    if classes.dtype.kind == "O" and not all(
+        isinstance(label, str) for label in classes.tolist()
+    ):
+        raise ValueError("classes_ of Python objects must be strings.")
+    if len(set(classes.tolist())) != len(classes):
+        raise ValueError("classes_ must hold distinct labels.")
 
 
 def _require_fitted_mixture(name: str, mixture: Any, n_features: int | None = None):

@@ -35,6 +35,14 @@ Validator = Callable[[Any], None]
 #: exist is skipped, so that a package still to come is picked up once it
 #: lands.
 OPTIONAL_PACKAGES = ("gaussmix.nn", "gaussmix.deep")
+#: The file names of the estimators those packages register, and where each
+#: lives: a file naming another class is refused without importing torch.
+OPTIONAL_ESTIMATORS = {
+    "MixtureDensityRegressor": "gaussmix.nn",
+    "DeepGaussianMixtureClustering": "gaussmix.deep",
+    "DAGMM": "gaussmix.deep",
+    "FisherVectorEncoder": "gaussmix.deep",
+}
 
 
 @dataclass(frozen=True)
@@ -133,9 +141,9 @@ def _register_builtins() -> None:
     register_estimator(Stats, validate=check_stats)
 
 
-def _import_optional_packages() -> None:
+def _import_optional_packages(packages: tuple[str, ...] = OPTIONAL_PACKAGES) -> None:
     """Import the optional packages not tried yet, noting why any failed."""
-    for package in OPTIONAL_PACKAGES:
+    for package in packages:
         if package in _imported_packages:
             continue
         _imported_packages.add(package)
@@ -176,8 +184,8 @@ def entry_for_instance(estimator: Any) -> RegisteredEstimator | None:
 def entry_for_name(name: object, where: str) -> RegisteredEstimator:
     """The registration a file refers to; ValueError when there is none."""
     _register_builtins()
-    if isinstance(name, str) and name not in _REGISTRY:
-        _import_optional_packages()
+    if isinstance(name, str) and name not in _REGISTRY and name in OPTIONAL_ESTIMATORS:
+        _import_optional_packages((OPTIONAL_ESTIMATORS[name],))
     if not isinstance(name, str) or name not in _REGISTRY:
         missing = "".join(
             f"; {package} could not be imported ({reason})"
@@ -260,8 +268,9 @@ def rebuild_estimator(
             restore_fitted_state(estimator, state)
         if entry.validate is not None:
             entry.validate(estimator)
-    except (TypeError, ValueError, KeyError) as exc:
-        # whatever the file holds, a bad value is a bad file
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        # whatever the file holds, a bad value is a bad file; a missing
+        # attribute is a missing value
         message = f"lacks {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"{where}: {message}") from None
     return estimator

@@ -101,3 +101,30 @@ def require_features(model: Any, n_features: int) -> None:
         and all(isinstance(name, str) for name in names.tolist())
     ):
         raise ValueError(f"feature_names_in_ must be an array of {n_features} strings.")
+
+
+def require_random_state(name: str, value: Any) -> None:
+    """None, a seed numpy accepts, or a ``RandomState``."""
+    if value is None or isinstance(value, np.random.RandomState):
+        return
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= value < 2**32
+    ):
+        raise ValueError(
+            f"{name} must be None, an integer seed in [0, 2**32) or a "
+            f"RandomState, got {value!r}."
+        )
+
+
+def require_settings(check: Any) -> None:
+    """Run an estimator's own check of its hyperparameters, as a ValueError.
+
+    A fitted model was fitted with valid hyperparameters, so a file holding
+    a fitted model with invalid ones is damaged or crafted.
+    """
+    try:
+        check()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"invalid hyperparameter: {exc}") from None
