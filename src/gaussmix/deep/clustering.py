@@ -148,7 +148,9 @@ class DeepGaussianMixtureClustering(
         0.889 with 0, 0.887 with 0.3 and 0.877 with 0.5.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the batches, the draws of codes and the EM starts;
-        a seed gives the same fit on the CPU.
+        a seed gives the same fit on the CPU with the same number of threads
+        (torch's and BLAS's: another count may round differently, and
+        training carries the difference on).
     device : str or torch.device, default=None
         Where to train; None is the CPU.
     verbose : int, default=0
