@@ -10,6 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 torch = pytest.importorskip("torch")
 
 from gaussmix.deep import ConvEncoder, DeepGaussianMixtureClustering  # noqa: E402
+from gaussmix.deep.clustering import _merge_components  # noqa: E402
 from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
 
@@ -182,6 +183,20 @@ def test_over_clustered_start_merges_back_to_the_clusters(blobs, init_components
     # twelve components split the three blobs; merging regroups them whole
     assert adjusted_rand_score(y, model.labels_) == 1.0
     np.testing.assert_allclose(model.weights_, 1 / 3, atol=0.02)
+
+
+def test_merge_criterion_is_the_same_far_from_the_origin():
+    # inside fit the merge sees standardised codes, so this checks the helper
+    # itself: with the rows 1e8 from the origin, variances taken as
+    # E[x^2] - mean^2 cancelled and the wrong pair was merged
+    rng = np.random.RandomState(0)
+    centres = [[0.0, 0.0], [0.0, 3.0], [40.0, 0.0], [40.0, 8.0]]
+    X = np.vstack([rng.normal(size=(50, 2)) + centre for centre in centres])
+    resp = np.repeat(np.eye(4), 50, axis=0)
+    expected = np.repeat(np.eye(2), 100, axis=0)
+    for shift in (0.0, 1e8):
+        merged = _merge_components(resp, X + shift, 2, reg_covar=1e-6)
+        np.testing.assert_array_equal(merged, expected)
 
 
 def test_full_covariance_prior(blobs):
