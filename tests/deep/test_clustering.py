@@ -88,7 +88,7 @@ def test_seed_repeats_the_fit(blobs, fitted):
 
 def test_seed_repeats_the_fit_on_two_threads(blobs):
     X = blobs[0]
-    settings = {**FAST, "pretrain_epochs": 4, "max_epochs": 4, "n_autoencoders": 2}
+    settings = {**FAST, "pretrain_epochs": 2, "max_epochs": 2, "n_autoencoders": 2}
     with threads(2):
         fits = [
             DeepGaussianMixtureClustering(3, random_state=0, **settings).fit(X)

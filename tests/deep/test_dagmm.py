@@ -83,11 +83,11 @@ def test_seed_repeats_and_state_restores(digits, fitted):
 
 def test_seed_repeats_the_fit_on_two_threads(digits):
     X, y = digits
-    settings = {**FAST, "max_epochs": 4}
+    settings = {**FAST, "max_epochs": 2}
     with threads(2):
         scores = [
             DAGMM(2, contamination=0.1, random_state=0, **settings)
-            .fit(X[y == 0][:120])
+            .fit(X[y == 0][:64])
             .score_samples(X[:30])
             for _ in range(2)
         ]
