@@ -11,6 +11,8 @@ from sklearn.datasets import load_digits, load_iris, load_wine, make_blobs
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
+from tests._threads import threads
+
 
 def _datasets() -> dict[str, np.ndarray]:
     digits = load_digits().data
@@ -36,22 +38,16 @@ def rng() -> np.random.RandomState:
     return np.random.RandomState(0)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def single_thread():
-    """BLAS and torch on one thread: small problems only lose time to threads."""
-    from threadpoolctl import threadpool_limits
+    """BLAS and torch on one thread for a whole module: small problems only
+    lose time to threads.
 
-    try:
-        import torch
-    except ImportError:
-        torch = None
-    previous = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(1)
-    with threadpool_limits(1):
+    Module-scoped, so that the module's own module-scoped fixtures (fits
+    shared by several tests) run with the same thread count as its tests.
+    """
+    with threads(1):
         yield
-    if torch is not None:
-        torch.set_num_threads(previous)
 
 
 # Property tests draw the same examples on every run by default, so that a

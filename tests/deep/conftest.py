@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(autouse=True)
+# module scope: the fits that module-scoped fixtures share run single-threaded
+# too, like the tests that compare against them
+@pytest.fixture(scope="module", autouse=True)
 def _one_thread(single_thread):
     yield

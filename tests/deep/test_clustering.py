@@ -10,6 +10,8 @@ from sklearn.metrics import adjusted_rand_score
 torch = pytest.importorskip("torch")
 
 from gaussmix.deep import ConvEncoder, DeepGaussianMixtureClustering  # noqa: E402
+from gaussmix.deep.clustering import _merge_components  # noqa: E402
+from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
 
 FAST = {
@@ -60,10 +62,42 @@ def test_rows_far_from_the_data_score_lower(blobs, fitted):
     assert fitted.score_samples(far).max() < np.median(fitted.score_samples(X))
 
 
+def _thread_counts():
+    from threadpoolctl import threadpool_info
+
+    counts = sorted(info["num_threads"] for info in threadpool_info())
+    return torch.get_num_threads(), counts
+
+
+@pytest.fixture(scope="module")
+def shared_fit_threads(fitted):
+    return _thread_counts()
+
+
+def test_shared_fit_runs_with_the_tests_thread_count(shared_fit_threads):
+    # the seed test compares the shared fit with one made inside the test;
+    # torch and BLAS may round differently with another thread count
+    assert shared_fit_threads == _thread_counts()
+
+
 def test_seed_repeats_the_fit(blobs, fitted):
     again = DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(blobs[0])
     np.testing.assert_array_equal(again.transform(blobs[0]), fitted.transform(blobs[0]))
     assert again.loss_curve_ == fitted.loss_curve_
+
+
+def test_seed_repeats_the_fit_on_two_threads(blobs):
+    X = blobs[0]
+    settings = {**FAST, "pretrain_epochs": 2, "max_epochs": 2, "n_autoencoders": 2}
+    with threads(2):
+        fits = [
+            DeepGaussianMixtureClustering(3, random_state=0, **settings).fit(X)
+            for _ in range(2)
+        ]
+        codes = [model.transform(X) for model in fits]
+    np.testing.assert_array_equal(codes[1], codes[0])
+    assert fits[1].loss_curve_ == fits[0].loss_curve_
+    assert fits[1].pretrain_loss_curve_ == fits[0].pretrain_loss_curve_
 
 
 def test_restores_from_plain_state(blobs, fitted):
@@ -149,6 +183,20 @@ def test_over_clustered_start_merges_back_to_the_clusters(blobs, init_components
     # twelve components split the three blobs; merging regroups them whole
     assert adjusted_rand_score(y, model.labels_) == 1.0
     np.testing.assert_allclose(model.weights_, 1 / 3, atol=0.02)
+
+
+def test_merge_criterion_is_the_same_far_from_the_origin():
+    # inside fit the merge sees standardised codes, so this checks the helper
+    # itself: with the rows 1e8 from the origin, variances taken as
+    # E[x^2] - mean^2 cancelled and the wrong pair was merged
+    rng = np.random.RandomState(0)
+    centres = [[0.0, 0.0], [0.0, 3.0], [40.0, 0.0], [40.0, 8.0]]
+    X = np.vstack([rng.normal(size=(50, 2)) + centre for centre in centres])
+    resp = np.repeat(np.eye(4), 50, axis=0)
+    expected = np.repeat(np.eye(2), 100, axis=0)
+    for shift in (0.0, 1e8):
+        merged = _merge_components(resp, X + shift, 2, reg_covar=1e-6)
+        np.testing.assert_array_equal(merged, expected)
 
 
 def test_full_covariance_prior(blobs):

@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 torch = pytest.importorskip("torch")
 
 from gaussmix.deep import DAGMM  # noqa: E402
+from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
 
 FAST = {
@@ -78,6 +79,19 @@ def test_seed_repeats_and_state_restores(digits, fitted):
     np.testing.assert_allclose(
         restored(fitted).score_samples(X[:30]), fitted.score_samples(X[:30])
     )
+
+
+def test_seed_repeats_the_fit_on_two_threads(digits):
+    X, y = digits
+    settings = {**FAST, "max_epochs": 2}
+    with threads(2):
+        scores = [
+            DAGMM(2, contamination=0.1, random_state=0, **settings)
+            .fit(X[y == 0][:64])
+            .score_samples(X[:30])
+            for _ in range(2)
+        ]
+    np.testing.assert_array_equal(scores[1], scores[0])
 
 
 def test_constant_rows_do_not_give_nan():

@@ -7,6 +7,7 @@ import pytest
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from gaussmix.deep.fisher import FisherVectorEncoder
+from tests._threads import threads
 from tests.deep._restore import restored
 
 skimage_feature = pytest.importorskip("skimage.feature")
@@ -61,6 +62,22 @@ def test_restores_from_plain_state():
     np.testing.assert_array_equal(
         restored(encoder).transform(sets), encoder.transform(sets)
     )
+
+
+def test_seed_gives_the_same_vectors_with_one_thread_or_two():
+    # enough descriptors for several chunks, so that two threads share the
+    # E-step; its Stats are added in chunk order whatever the thread count
+    rng = np.random.RandomState(3)
+    centres = rng.normal(scale=1.5, size=(4, 3))
+    sets = [centres[rng.randint(4, size=15000)] + rng.normal(size=(15000, 3))]
+    sets.append(rng.normal(size=(15000, 3)))
+    vectors = []
+    for n_threads in (1, 2, 2):
+        with threads(n_threads):
+            encoder = FisherVectorEncoder(4, tol=1e-6, random_state=0).fit(sets)
+            vectors.append(encoder.transform(sets))
+    np.testing.assert_array_equal(vectors[1], vectors[0])
+    np.testing.assert_array_equal(vectors[2], vectors[0])
 
 
 def test_bad_input_is_named():

@@ -12,6 +12,7 @@ from sklearn.exceptions import NotFittedError
 torch = pytest.importorskip("torch")
 
 from gaussmix.nn import ConditionalMixture, MixtureDensityRegressor  # noqa: E402
+from tests._threads import threads  # noqa: E402
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=30, random_state=0)
 
@@ -63,6 +64,15 @@ def test_same_seed_same_fit_and_different_seed_different_fit():
     other = MixtureDensityRegressor(2, **dict(settings, random_state=1)).fit(X, y)
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, other.predict(X))
+
+
+def test_same_seed_same_fit_on_two_threads():
+    X, y, _ = two_branch(200, seed=2)
+    settings = dict(FAST, max_epochs=3)
+    with threads(2):
+        fits = [MixtureDensityRegressor(2, **settings).fit(X, y) for _ in range(2)]
+        scores = [model.score_samples(X, y) for model in fits]
+    np.testing.assert_array_equal(scores[1], scores[0])
 
 
 def test_linear_gaussian_with_correlated_outputs():

@@ -148,7 +148,9 @@ class DeepGaussianMixtureClustering(
         0.889 with 0, 0.887 with 0.3 and 0.877 with 0.5.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the batches, the draws of codes and the EM starts;
-        a seed gives the same fit on the CPU.
+        a seed gives the same fit on the CPU with the same number of threads
+        (torch's and BLAS's: another count may round differently, and
+        training carries the difference on).
     device : str or torch.device, default=None
         Where to train; None is the CPU.
     verbose : int, default=0
@@ -598,21 +600,28 @@ def _merge_components(
     """
     resp = resp.copy()
     while resp.shape[1] > n_clusters:
-        counts = np.maximum(resp.sum(0), 1e-12)
-        means = resp.T @ codes / counts[:, None]
-        squares = resp.T @ (codes * codes) / counts[:, None]
+        # each component's scatter about its own mean, from the core
+        stats = responsibilities_stats(codes, resp, None, "diag")
+        counts = np.maximum(stats.resp_sum, 1e-12)
+        means, scatter = stats.means(), stats.scatter
 
-        def log_det(n, mean, square):
-            return n * np.log(np.maximum(square - mean * mean, 0) + reg_covar).sum(-1)
+        def cost(n: np.ndarray, squares: np.ndarray) -> np.ndarray:
+            return n * np.log(squares / n[..., None] + reg_covar).sum(-1)
 
+        # a pair's scatter about its common mean is the two scatters plus
+        # the spread of the two means: a sum of positive terms, where
+        # E[x^2] - mean^2 would cancel for components far from the origin
         pair_counts = counts[:, None] + counts[None, :]
-        share = counts[:, None, None] / pair_counts[..., None]
-        pair_means = share * means[:, None] + (1 - share) * means[None, :]
-        pair_squares = share * squares[:, None] + (1 - share) * squares[None, :]
-        own = log_det(counts, means, squares)
-        cost = log_det(pair_counts, pair_means, pair_squares) - own[:, None] - own
-        cost[np.diag_indices_from(cost)] = np.inf
-        a, b = np.unravel_index(np.argmin(cost), cost.shape)
+        spread = (counts[:, None] * counts[None, :] / pair_counts)[..., None] * (
+            means[:, None] - means[None, :]
+        ) ** 2
+        pair_scatter = scatter[:, None] + scatter[None, :] + spread
+        own = cost(counts, scatter)
+        costs = cost(pair_counts, pair_scatter) - own[:, None] - own
+        # each pair once, so that rounding cannot choose between (a, b) and
+        # (b, a): the lower column is kept
+        costs[np.tril_indices_from(costs)] = np.inf
+        a, b = np.unravel_index(np.argmin(costs), costs.shape)
         resp[:, a] += resp[:, b]
         resp = np.delete(resp, b, axis=1)
     return resp

@@ -136,6 +136,9 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     batch_size : int, default=128
     max_epochs : int, default=500
     random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the dropout and the batches; a seed gives the same
+        fit on the CPU with the same number of threads (torch's and BLAS's:
+        another count may round differently).
     device : str or torch.device, default=None
     verbose : int, default=0
 

@@ -46,6 +46,8 @@ class FisherVectorEncoder(TransformerMixin, BaseEstimator):
     max_iter, n_init, reg_covar, tol :
         Passed to the mixture's EM.
     random_state : int, RandomState instance or None, default=None
+        Seeds the mixture's EM starts; a seed gives the same fit with one
+        thread or many (the E-step adds its chunks in order).
 
     Attributes
     ----------

@@ -95,7 +95,8 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
     tol : float, default=1e-4
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the validation split and the shuffling; the same
-        seed gives the same fit on the CPU.
+        seed gives the same fit on the CPU with the same number of threads
+        (torch's and BLAS's: another count may round differently).
     device : str or torch.device, default=None
         Where to train (``'cuda'``...); None trains on the CPU.
     verbose : int, default=0
