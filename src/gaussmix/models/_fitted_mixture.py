@@ -90,7 +90,9 @@ class FittedMixtureMixin:
         values = np.asarray(get_backend(values).to_numpy(values))
         if sample_weight is None:
             return float(values.mean())
-        weights = check.check_sample_weight(sample_weight, len(values), np.float64)
+        weights = check.check_sample_weight(
+            sample_weight, len(values), np.float64, normalise=True
+        )
         return float(np.average(values, weights=weights))
 
     def predict_proba(self, X: Array) -> Any:
