@@ -1,5 +1,7 @@
 """GaussianMixture on extreme but legal input: weights, outliers, far rows."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,90 @@ def test_huge_weights_work_with_every_initialisation(init_params):
     assert model.score(X, sample_weight=1e307 * weights) == pytest.approx(
         reference.score(X)
     )
+
+
+# ----------------------------------------------------------------------
+# rows far from every component
+
+
+def exact_log_joint(model, x):
+    """``log w_k p_k(x)`` less its largest, per component, in exact rationals.
+
+    The quadratic forms are evaluated exactly from the fitted float64
+    means and precisions; only the small constants are floats.
+    """
+    n_components, n_features = model.means_.shape
+    precisions = np.asarray(model.precisions_, dtype=np.float64)
+    if precisions.ndim == 2 and model.covariance_type in ("tied", "EEE"):
+        precisions = np.broadcast_to(precisions, (n_components, n_features, n_features))
+    elif precisions.ndim == 2:
+        precisions = np.stack([np.diag(p) for p in precisions])
+    elif precisions.ndim == 1:
+        precisions = precisions[:, None, None] * np.eye(n_features)
+    values = []
+    for k in range(n_components):
+        diff = [
+            Fraction(float(a)) - Fraction(float(m))
+            for a, m in zip(x, model.means_[k], strict=True)
+        ]
+        quadratic = sum(
+            diff[i] * Fraction(float(precisions[k, i, j])) * diff[j]
+            for i in range(n_features)
+            for j in range(n_features)
+        )
+        constant = np.log(model.weights_[k]) + 0.5 * np.linalg.slogdet(precisions[k])[1]
+        values.append(Fraction(float(constant)) - quadratic / 2)
+    best = max(values)
+    return [value - best for value in values], best
+
+
+def exact_posterior(model, x):
+    differences, _ = exact_log_joint(model, x)
+    weights = np.array([np.exp(float(d)) if d > -800 else 0.0 for d in differences])
+    return weights / weights.sum()
+
+
+FAR_ROWS = np.array(
+    [[1e200, 1e200], [-1e200, 1e200], [1e30, -1e30], [1e100, 3.0], [-3e307, 1e307]]
+)
+
+
+@pytest.mark.parametrize(
+    "covariance_type", ["full", "tied", "diag", "spherical", "EEE", "VVI", "EEV"]
+)
+def test_far_rows_get_exact_posteriors(covariance_type):
+    model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+    model.fit(two_clusters())
+    proba = model.predict_proba(FAR_ROWS)
+    expected = np.array([exact_posterior(model, x) for x in FAR_ROWS])
+    np.testing.assert_allclose(proba, expected, atol=1e-12)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_array_equal(model.predict(FAR_ROWS), expected.argmax(axis=1))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_far_rows_log_density_is_finite_where_float64_holds_it(covariance_type):
+    model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+    model.fit(two_clusters())
+    rows = np.array([[1e100, 0.0], [1e150, -1e150], [1e160, 0.0]])
+    log_density = model.score_samples(rows)
+    for x, value in zip(rows, log_density, strict=True):
+        differences, best = exact_log_joint(model, x)
+        weights = sum(np.exp(float(d)) for d in differences if d > -800)
+        exact = best + Fraction(float(np.log(weights)))
+        if exact < -np.finfo(np.float64).max:
+            assert value == -np.inf
+        else:
+            assert value == pytest.approx(float(exact), rel=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_float32_rows_whose_squares_overflow_get_exact_posteriors(covariance_type):
+    model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+    model.fit(two_clusters(np.float32))
+    rows = np.array([[1e19, 1e19], [3e38, -3e38], [9.96921e36, 1.0]], np.float32)
+    proba = model.predict_proba(rows)
+    assert proba.dtype == np.float32
+    expected = np.array([exact_posterior(model, x) for x in rows.astype(np.float64)])
+    np.testing.assert_allclose(proba, expected, atol=1e-6)
+    np.testing.assert_array_equal(model.predict(rows), expected.argmax(axis=1))

@@ -6,6 +6,11 @@ import numpy as np
 
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
+from gaussmix.core.far_rows import (
+    component_forms,
+    exact_log_responsibilities,
+    imprecise_rows,
+)
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 
@@ -27,22 +32,92 @@ def weighted_log_prob(X: Array, params: MixtureParams) -> Array:
     ``params`` must live on ``X``'s backend and dtype (see MixtureParams.cast).
     """
     xp = get_backend(X)
-    log_prob = params.family.log_prob(X, params.means, params.precisions_cholesky)
+    # rows far from every component may overflow here; the callers that
+    # normalise find and recompute them (see gaussmix.core.far_rows)
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_prob = params.family.log_prob(X, params.means, params.precisions_cholesky)
     return log_prob + xp.log(params.weights)[None, :]
 
 
 def log_responsibilities(X: Array, params: MixtureParams) -> tuple[Array, Array]:
-    """Per-row log-density ``log p(x_i)`` and log-responsibilities."""
+    """Per-row log-density ``log p(x_i)`` and log-responsibilities.
+
+    The log-responsibilities are taken from the log-densities less their
+    row's largest, so that they stay exact however large the log-densities;
+    rows far from every component are recomputed (see
+    :mod:`gaussmix.core.far_rows`).
+    """
     xp = get_backend(X)
     log_prob = weighted_log_prob(X, params)
-    log_norm = xp.logsumexp(log_prob, axis=1)
-    return log_norm, log_prob - log_norm[:, None]
+    peak = xp.amax(log_prob, axis=1)
+    peak = xp.where(abs(peak) < np.inf, peak, 0.0)
+    shifted = log_prob - peak[:, None]
+    with np.errstate(invalid="ignore"):
+        log_total = xp.logsumexp(shifted, axis=1)
+        log_norm = peak + log_total
+        log_resp = shifted - log_total[:, None]
+    return _far_rows_redone(X, params, log_norm, log_resp, log=True)
 
 
 def responsibilities(X: Array, params: MixtureParams) -> tuple[Array, Array]:
     """Per-row log-density ``log p(x_i)`` and responsibilities (rows sum to 1)."""
     xp = get_backend(X)
-    return xp.normalize_log_rows(weighted_log_prob(X, params))
+    with np.errstate(invalid="ignore"):
+        log_norm, resp = xp.normalize_log_rows(weighted_log_prob(X, params))
+    return _far_rows_redone(X, params, log_norm, resp, log=False)
+
+
+def likeliest_components(X: Array, params: MixtureParams) -> Array:
+    """Each row's most likely component, shape (n_samples,)."""
+    xp = get_backend(X)
+    log_prob = weighted_log_prob(X, params)
+    with np.errstate(invalid="ignore"):
+        log_norm = xp.logsumexp(log_prob, axis=1)
+    labels = xp.argmax(log_prob, axis=1)
+    host_norm = np.asarray(xp.to_numpy(log_norm))
+    rows = imprecise_rows(host_norm, host_norm.dtype)
+    if rows.size:
+        _, log_resp = _exact_rows(X, params, rows)
+        labels[xp.asarray(rows, like=X)] = xp.asarray(
+            np.argmax(log_resp, axis=1), dtype=labels.dtype, like=X
+        )
+    return labels
+
+
+def _exact_rows(
+    X: Array, params: MixtureParams, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    xp = get_backend(X)
+    host = params.to_numpy()
+    precisions = host.family.precisions(host.precisions_cholesky)
+    forms = component_forms(
+        host.weights, host.means, precisions, host.family.matrix_layout
+    )
+    chosen = xp.to_numpy(X[xp.asarray(rows, like=X)])
+    return exact_log_responsibilities(np.asarray(chosen, np.float64), *forms)
+
+
+def _far_rows_redone(
+    X: Array, params: MixtureParams, log_norm: Array, per_component: Array, log: bool
+) -> tuple[Array, Array]:
+    """Rows whose log-density cannot be trusted, recomputed without overflow.
+
+    Deciding costs one look at the log-densities already computed; only
+    the rare rows far from every component pay for the exact computation.
+    """
+    xp = get_backend(X)
+    host_norm = np.asarray(xp.to_numpy(log_norm))
+    rows = imprecise_rows(host_norm, host_norm.dtype)
+    if rows.size == 0:
+        return log_norm, per_component
+    exact_norm, exact_log_resp = _exact_rows(X, params, rows)
+    values = exact_log_resp if log else np.exp(exact_log_resp)
+    index = xp.asarray(rows, like=X)
+    with np.errstate(over="ignore"):
+        # a log-density beyond float32's range is -inf there, as it should be
+        log_norm[index] = xp.asarray(exact_norm, dtype=log_norm.dtype, like=X)
+        per_component[index] = xp.asarray(values, dtype=per_component.dtype, like=X)
+    return log_norm, per_component
 
 
 def chunk_stats(

@@ -179,7 +179,7 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         mean = self._shaped(distribution.mean())
         if not return_std:
             return mean
-        return mean, self._shaped(np.sqrt(distribution.variance()))
+        return mean, self._shaped(distribution.std())
 
     def sample_y(
         self, X: Array, n_samples: int = 1, random_state: RandomStateLike = 0
