@@ -21,7 +21,9 @@ from gaussmix.fit.batch import fit_with_restarts
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
+from gaussmix.fit.sources import InMemorySource
 from gaussmix.models import _validation as check
+from gaussmix.models._data_scale import data_scale
 from gaussmix.models._fitted_mixture import FittedMixtureMixin
 from gaussmix.models._inputs import make_source
 from gaussmix.models._tensors import is_tensor, numpy_dtype
@@ -212,16 +214,31 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         random_state = check_random_state(self.random_state)
         repairs = RepairLog(reseeds_left=4 * n_components)
+        dtype = numpy_dtype(source)
+        reg_covar = settings["reg_covar"]
+        scale = data_scale(source.X) if isinstance(source, InMemorySource) else None
+        log_shift = 0.0
+        if scale is not None:
+            # squares of these rows would overflow: fit them rescaled
+            source = InMemorySource(
+                scale.rows(source.X), source.sample_weight, settings["chunk_size"]
+            )
+            reg_covar = scale.reg_covar(reg_covar)
+            user_init = scale.user_init(user_init)
+            log_shift = scale.log_density_shift(source.n_features)
 
         def start() -> tuple[MixtureParams, float]:
             if not do_init:
-                return self._current_params(), self.lower_bound_
+                current = self._current_params()
+                if scale is not None:
+                    current = scale.to_rescaled(current)
+                return current, self.lower_bound_ - log_shift
             params = initial_params(
                 source,
                 covariance_type=self.covariance_type,
                 init_params=settings["init_params"],
                 n_components=n_components,
-                reg_covar=settings["reg_covar"],
+                reg_covar=reg_covar,
                 user_init=user_init,
                 random_state=random_state,
                 repairs=repairs,
@@ -235,7 +252,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 source.stats,
                 start,
                 n_init=settings["n_init"] if do_init else 1,
-                reg_covar=settings["reg_covar"],
+                reg_covar=reg_covar,
                 tol=settings["tol"],
                 max_iter=settings["max_iter"],
                 progress=progress,
@@ -250,13 +267,14 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._set_params_from(
-            best.params, numpy_dtype(source), source.X if is_tensor(X) else None
-        )
+        params = best.params
+        if scale is not None:
+            params = scale.to_data_units(params, dtype)
+        self._set_params_from(params, dtype, source.X if is_tensor(X) else None)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = best.lower_bounds
+        self.lower_bound_ = best.lower_bound + log_shift
+        self.lower_bounds_ = [value + log_shift for value in best.lower_bounds]
         self._running_stats = None
         self.n_batches_ = 0
         return self

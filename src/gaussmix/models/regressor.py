@@ -113,7 +113,9 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
             ensure_min_samples=2,
         )
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
-        joint = np.hstack([X, targets.astype(X.dtype, copy=False)])
+        # standardised in float64: y in units beyond X's float32 range (1e40)
+        # is brought back to unit scale before the mixture sees X's dtype
+        joint = np.hstack([X, targets]).astype(np.float64, copy=False)
         weights = check.check_sample_weight(sample_weight, X.shape[0], np.float64)
         center, scale = _column_center_scale(joint, weights, self.standardize)
         mixture = GaussianMixture(
@@ -127,7 +129,14 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
             random_state=self.random_state,
             chunk_size=self.chunk_size,
         )
-        standardised = ((joint - center) / scale).astype(X.dtype, copy=False)
+        with np.errstate(over="ignore"):
+            standardised = ((joint - center) / scale).astype(X.dtype, copy=False)
+        if not np.all(np.isfinite(standardised[:, X.shape[1] :])):
+            raise ValueError(
+                f"y holds values up to {np.max(np.abs(targets)):.3g}, beyond the "
+                f"range of X's dtype {X.dtype.name}; pass X as float64 or set "
+                "standardize=True."
+            )
         self.mixture_ = mixture.fit(standardised, sample_weight=weights)
         self.center_ = center
         self.scale_ = scale
@@ -218,8 +227,16 @@ def _column_center_scale(
     if not standardize:
         return np.zeros(n_columns), np.ones(n_columns)
     values = np.asarray(joint, dtype=np.float64)
-    center = np.average(values, axis=0, weights=weights)
-    spread = np.sqrt(np.average((values - center) ** 2, axis=0, weights=weights))
+    # halves, then a power of two per column: neither the mean nor the
+    # squares overflow for columns of values near float64's limit
+    center = 2.0 * np.average(values / 2.0, axis=0, weights=weights)
+    deviations = values / 2.0 - center / 2.0
+    unit = np.ldexp(1.0, np.frexp(np.abs(deviations).max(axis=0))[1])
+    spread = (
+        2.0
+        * unit
+        * np.sqrt(np.average((deviations / unit) ** 2, axis=0, weights=weights))
+    )
     # a constant column keeps its units; reg_covar then sets its variance
     scale = np.where(spread > 0, spread, 1.0)
     return center, scale
