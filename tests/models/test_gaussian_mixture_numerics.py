@@ -1,9 +1,11 @@
 """GaussianMixture on extreme but legal input: weights, outliers, far rows."""
 
+import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import GaussianMixture
 
@@ -140,3 +142,120 @@ def test_float32_rows_whose_squares_overflow_get_exact_posteriors(covariance_typ
     expected = np.array([exact_posterior(model, x) for x in rows.astype(np.float64)])
     np.testing.assert_allclose(proba, expected, atol=1e-6)
     np.testing.assert_array_equal(model.predict(rows), expected.argmax(axis=1))
+
+
+# ----------------------------------------------------------------------
+# one extreme cell
+
+
+def fit_from(X, covariance_type, means_init, precisions):
+    """EM from given weights, means and (per component, isotropic) precisions."""
+    n_components = len(means_init)
+    precisions = np.asarray(precisions, dtype=np.float64)
+    if covariance_type == "full":
+        precisions_init = precisions[:, None, None] * np.eye(2)
+    elif covariance_type in ("diag", "VVI"):
+        precisions_init = np.repeat(precisions[:, None], 2, axis=1)
+    else:
+        precisions_init = precisions
+    model = GaussianMixture(
+        n_components,
+        covariance_type=covariance_type,
+        weights_init=np.full(n_components, 1 / n_components),
+        means_init=means_init,
+        precisions_init=precisions_init,
+        tol=0.0,
+        max_iter=30,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "outlier"),
+    [
+        (np.float64, 1e12),
+        (np.float64, 1e19),
+        (np.float64, 1e160),
+        (np.float32, 1e19),
+        (np.float32, 9.96921e36),
+        (np.float32, 3e38),
+    ],
+)
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "VVI", "VII"])
+def test_an_outlier_gets_its_own_component(covariance_type, dtype, outlier):
+    X = two_clusters(dtype)
+    X[0, 0] = outlier
+    starts = [[0.0, 0.0], [4.0, 4.0]]
+    model = fit_from(
+        X, covariance_type, [*starts, X[0].astype(np.float64)], [1.0, 1.0, 1e6]
+    )
+    # the outlier explains no other row and no other component explains
+    # it: the two clusters are fitted as if it were not there
+    expected = fit_from(X[1:].astype(np.float64), covariance_type, starts, [1.0, 1.0])
+    tolerance = 1e-5 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(model.means_[:2], expected.means_, rtol=tolerance)
+    np.testing.assert_allclose(
+        model.covariances_[:2], expected.covariances_, rtol=tolerance
+    )
+    np.testing.assert_allclose(
+        model.weights_, [*(expected.weights_ * 79 / 80), 1 / 80], rtol=tolerance
+    )
+    np.testing.assert_array_equal(model.means_[2], X[0])
+    reg_covar = np.full_like(model.covariances_[2], 0.0)
+    if covariance_type == "full":
+        reg_covar += np.eye(2) * 1e-6
+    else:
+        reg_covar += 1e-6
+    np.testing.assert_allclose(model.covariances_[2], reg_covar, rtol=1e-5)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert np.all(np.isfinite(model.score_samples(X)))
+    assert model.predict(X)[0] == 2
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_data_at_1e150_fit_as_in_their_own_units(covariance_type):
+    # squares of X * 2**500 overflow float64, those of X * 2**100 do not:
+    # the two fits are the same fit in units 2**400 apart (exact factors)
+    X = two_clusters()
+    small, large = 2.0**100, 2.0**500
+    reference = GaussianMixture(
+        2, covariance_type=covariance_type, reg_covar=1e-6 / large**2, random_state=0
+    ).fit(X * small)
+    model = GaussianMixture(
+        2, covariance_type=covariance_type, reg_covar=1e-6 / small**2, random_state=0
+    ).fit(X * large)
+    ratio = large / small
+    np.testing.assert_allclose(model.means_, reference.means_ * ratio, rtol=1e-12)
+    np.testing.assert_allclose(
+        model.covariances_,
+        reference.covariances_ * ratio**2,
+        rtol=1e-12,
+        atol=1e-12 * large**2,
+    )
+    np.testing.assert_allclose(model.weights_, reference.weights_, rtol=1e-12)
+    assert model.lower_bound_ == pytest.approx(
+        reference.lower_bound_ - 2 * np.log(ratio), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_covariances_beyond_float64_are_a_clear_error(covariance_type):
+    X = two_clusters() * 1e160
+    model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+    with pytest.raises(ValueError, match=r"span up to \d\.\d+e\+160.*float64"):
+        model.fit(X)
+
+
+def test_float32_covariances_beyond_float32_name_the_fix():
+    X = two_clusters(np.float32)
+    X[0, 0] = 3e38
+    # one component must hold the outlier and a cluster: its variance,
+    # about 1e75, exists in float64 only
+    model = GaussianMixture(1, covariance_type="diag")
+    with pytest.raises(ValueError, match=r"float32.*pass X as float64"):
+        model.fit(X)
+    model.fit(X.astype(np.float64))
+    assert np.all(np.isfinite(model.covariances_))

@@ -160,12 +160,20 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
             ``mean()``, ``covariance()``, ``log_prob(Y)`` and ``sample()``
             summarise or use it.
         """
+        n_inputs = self.n_features_in_
+        with np.errstate(over="ignore"):
+            # y's variances may exceed float64 where its deviations do not
+            return self._standardised_distribution(X).rescaled(
+                self.scale_[n_inputs:], self.center_[n_inputs:]
+            )
+
+    def _standardised_distribution(self, X: Array) -> ConditionalMixture:
+        """The conditional mixture of the standardised targets."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         n_inputs = self.n_features_in_
         standardised = (X - self.center_[:n_inputs]) / self.scale_[:n_inputs]
-        conditional = self.mixture_.condition(np.arange(n_inputs), standardised)
-        return conditional.rescaled(self.scale_[n_inputs:], self.center_[n_inputs:])
+        return self.mixture_.condition(np.arange(n_inputs), standardised)
 
     def predict(
         self, X: Array, return_std: bool = False
@@ -184,11 +192,15 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         y_mean : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         y_std : ndarray, same shape, only when ``return_std``
         """
-        distribution = self.predict_distribution(X)
-        mean = self._shaped(distribution.mean())
+        # moments in standardised units, then scaled: a standard deviation
+        # of 1e300 stays finite although its variance would not
+        distribution = self._standardised_distribution(X)
+        n_inputs = self.n_features_in_
+        scale, center = self.scale_[n_inputs:], self.center_[n_inputs:]
+        mean = self._shaped(center + scale * distribution.mean())
         if not return_std:
             return mean
-        return mean, self._shaped(distribution.std())
+        return mean, self._shaped(scale * distribution.std())
 
     def sample_y(
         self, X: Array, n_samples: int = 1, random_state: RandomStateLike = 0

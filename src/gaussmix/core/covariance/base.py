@@ -52,7 +52,9 @@ def mean_spread(means: Array, factors: Array, matrix_layout: bool) -> float:
         whitened = offsets * factors
     else:
         whitened = offsets * factors[:, None]
-    return float(np.max((whitened * whitened).sum(1), initial=0.0))
+    with np.errstate(over="ignore"):
+        # an infinite spread is an answer: far beyond any limit
+        return float(np.max((whitened * whitened).sum(1), initial=0.0))
 
 
 #: How the scatter part of Stats is accumulated. ``"full"``: one D x D matrix
