@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from gaussmix import GaussianMixture
+from gaussmix import DegenerateComponentWarning, GaussianMixture, RegCovarWarning
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical", "EII", "VVI", "EEE", "VVV"]
 
@@ -259,3 +259,26 @@ def test_float32_covariances_beyond_float32_name_the_fix():
         model.fit(X)
     model.fit(X.astype(np.float64))
     assert np.all(np.isfinite(model.covariances_))
+
+
+# ----------------------------------------------------------------------
+# reg_covar against the data's units
+
+
+def test_reg_covar_dominating_small_units_is_reported():
+    X = two_clusters() * 1e-4
+    model = GaussianMixture(2, random_state=0)
+    with pytest.warns(RegCovarWarning, match=r"reg_covar=1e-06 .*column\(s\) 0, 1"):
+        model.fit(X)
+    # the warning is right: the clusters, 4e-4 apart, have merged
+    assert np.abs(model.means_[0] - model.means_[1]).max() < 1e-5
+
+
+def test_reg_covar_is_not_reported_for_ordinary_or_constant_columns():
+    X = two_clusters()
+    X[:, 1] = 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        warnings.simplefilter("error", RegCovarWarning)
+        GaussianMixture(2, random_state=0).fit(X)
+        GaussianMixture(2, reg_covar=0.0, random_state=0).fit(X * 1e-4)

@@ -13,10 +13,12 @@ spread never take this path.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gaussmix.core.mstep import RegCovarWarning
 from gaussmix.core.params import MixtureParams
 
 #: The data are rescaled when the square of their largest spread comes
@@ -110,19 +112,30 @@ class DataScale:
         return data_units
 
 
-def data_scale(X: object) -> DataScale | None:
-    """The rescaling X needs to be fitted without overflow, or None.
+def column_halves(X: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """Halves of the columns' minima and maxima in float64, or None.
 
-    One pass for the columns' minima and one for their maxima; None for
-    numpy arrays of ordinary spread and for anything but numpy arrays.
+    One pass for the minima and one for the maxima; halves stay finite even
+    for values near float64's limit. None for anything but a non-empty numpy
+    array.
     """
     if not isinstance(X, np.ndarray) or X.dtype not in (np.float32, np.float64):
         return None
     if X.size == 0:
         return None
-    low = X.min(axis=0).astype(np.float64) / 2.0
-    high = X.max(axis=0).astype(np.float64) / 2.0
-    # halves: finite even for values near float64's limit
+    return X.min(axis=0).astype(np.float64) / 2.0, X.max(axis=0).astype(
+        np.float64
+    ) / 2.0
+
+
+def data_scale(
+    X: np.ndarray, halves: tuple[np.ndarray, np.ndarray]
+) -> DataScale | None:
+    """The rescaling X needs to be fitted without overflow, or None.
+
+    ``halves`` are X's :func:`column_halves`.
+    """
+    low, high = halves
     half_spread = float(np.max(high - low))
     if 2.0 * half_spread <= _limit(X.dtype):
         return None
@@ -133,6 +146,43 @@ def data_scale(X: object) -> DataScale | None:
     # an outlier) would round their offsets away; EM centres on its own
     return DataScale(
         centre=np.zeros(X.shape[1]), exponent=exponent, spread=2.0 * half_spread
+    )
+
+
+#: ``reg_covar`` is reported when it reaches this fraction of a column's
+#: largest possible variance, the square of half its range.
+REG_COVAR_FRACTION = 0.01
+
+
+def warn_dominant_reg_covar(
+    reg_covar: float, halves: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """Warn when ``reg_covar`` dominates the variance of some column.
+
+    A column's variance is at most the square of half its range, so the
+    warning needs no pass beyond the one that found the ranges; constant
+    columns, whose variance ``reg_covar`` is meant to set, are left out.
+    """
+    low, high = halves
+    half_range = high - low
+    with np.errstate(over="ignore"):
+        # a range whose square overflows is dominated by nothing
+        largest_variance = half_range * half_range
+    dominated = np.flatnonzero(
+        (half_range > 0) & (reg_covar >= REG_COVAR_FRACTION * largest_variance)
+    )
+    if dominated.size == 0:
+        return
+    shown = ", ".join(str(int(i)) for i in dominated[:5])
+    more = "" if dominated.size <= 5 else f" and {dominated.size - 5} more"
+    warnings.warn(
+        f"reg_covar={reg_covar:.3g} is at least {REG_COVAR_FRACTION:.0%} of the "
+        f"variance of column(s) {shown}{more} (range down to "
+        f"{2 * float(half_range[dominated].min()):.3g}): it dominates their "
+        "covariances and may merge clusters. Scale those columns (for example "
+        "with sklearn.preprocessing.StandardScaler) or lower reg_covar.",
+        RegCovarWarning,
+        stacklevel=3,
     )
 
 

@@ -23,7 +23,11 @@ from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
 from gaussmix.fit.sources import InMemorySource
 from gaussmix.models import _validation as check
-from gaussmix.models._data_scale import data_scale
+from gaussmix.models._data_scale import (
+    column_halves,
+    data_scale,
+    warn_dominant_reg_covar,
+)
 from gaussmix.models._fitted_mixture import FittedMixtureMixin
 from gaussmix.models._inputs import make_source
 from gaussmix.models._tensors import is_tensor, numpy_dtype
@@ -216,7 +220,10 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         repairs = RepairLog(reseeds_left=4 * n_components)
         dtype = numpy_dtype(source)
         reg_covar = settings["reg_covar"]
-        scale = data_scale(source.X) if isinstance(source, InMemorySource) else None
+        halves = column_halves(source.X) if isinstance(source, InMemorySource) else None
+        scale = None if halves is None else data_scale(source.X, halves)
+        if halves is not None and reg_covar > 0:
+            warn_dominant_reg_covar(reg_covar, halves)
         log_shift = 0.0
         if scale is not None:
             # squares of these rows would overflow: fit them rescaled
