@@ -282,3 +282,51 @@ def test_reg_covar_is_not_reported_for_ordinary_or_constant_columns():
         warnings.simplefilter("error", RegCovarWarning)
         GaussianMixture(2, random_state=0).fit(X)
         GaussianMixture(2, reg_covar=0.0, random_state=0).fit(X * 1e-4)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "VVV", "EEI"])
+def test_variance_scaled_reg_covar_ignores_the_units_of_each_column(covariance_type):
+    X = two_clusters()
+    units = np.array([1e-8, 1e6])
+    settings = {"covariance_type": covariance_type, "reg_covar_scale": "variance"}
+    reference = GaussianMixture(2, random_state=0, **settings).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RegCovarWarning)
+        model = GaussianMixture(2, random_state=0, **settings).fit(X * units)
+    np.testing.assert_array_equal(model.predict(X * units), reference.predict(X))
+    np.testing.assert_allclose(model.means_, reference.means_ * units, rtol=1e-9)
+    np.testing.assert_allclose(model.weights_, reference.weights_, rtol=1e-9)
+    if covariance_type in ("full", "tied", "VVV"):
+        in_reference_units = model.covariances_ / np.multiply.outer(units, units)
+    else:
+        in_reference_units = model.covariances_ / units**2
+    np.testing.assert_allclose(
+        in_reference_units, reference.covariances_, rtol=1e-9, atol=1e-12
+    )
+    assert model.lower_bound_ == pytest.approx(
+        reference.lower_bound_ - np.log(units).sum(), rel=1e-9
+    )
+
+
+def test_variance_scaled_reg_covar_is_reg_covar_times_each_variance():
+    # one component: the covariance is the weighted scatter plus
+    # reg_covar times each column's variance
+    X = two_clusters() * [1e-4, 10.0]
+    model = GaussianMixture(1, covariance_type="diag", reg_covar=0.5)
+    model.set_params(reg_covar_scale="variance").fit(X)
+    np.testing.assert_allclose(model.covariances_[0], 1.5 * X.var(axis=0), rtol=1e-9)
+
+
+def test_reg_covar_scale_is_checked_and_saved(tmp_path):
+    import gaussmix
+
+    with pytest.raises(ValueError, match="reg_covar_scale must be one of"):
+        GaussianMixture(reg_covar_scale="relative").fit(two_clusters())
+    model = GaussianMixture(2, reg_covar_scale="variance", random_state=0)
+    model.fit(two_clusters())
+    gaussmix.save(model, tmp_path / "model.gmm")
+    loaded = gaussmix.load(tmp_path / "model.gmm")
+    assert loaded.get_params()["reg_covar_scale"] == "variance"
+    np.testing.assert_array_equal(
+        loaded.predict_proba(two_clusters()), model.predict_proba(two_clusters())
+    )

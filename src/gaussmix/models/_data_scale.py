@@ -29,53 +29,79 @@ HEADROOM = 2.0**64
 
 @dataclass(frozen=True)
 class DataScale:
-    """Data units ``x = centre + 2**exponent * y`` of a rescaled fit."""
+    """Data units ``x = units * y`` of a rescaled fit, column by column.
 
-    centre: np.ndarray
-    exponent: int
+    ``reg_covar_factor`` turns the ``reg_covar`` of the data's units into
+    the one of the rescaled rows.
+    """
+
+    units: np.ndarray
+    reg_covar_factor: float = 1.0
     #: The largest range of a column, for messages.
     spread: float = 0.0
 
-    @property
-    def factor(self) -> float:
-        return float(np.ldexp(1.0, self.exponent))
-
     def rows(self, X: np.ndarray) -> np.ndarray:
-        """``(X - centre) / 2**exponent`` in float64."""
-        # scaled first, so that values near float64's limit cannot overflow
-        X = np.asarray(X, dtype=np.float64)
-        return np.ldexp(X, -self.exponent) - np.ldexp(self.centre, -self.exponent)
+        """``X / units`` in float64."""
+        return np.asarray(X, dtype=np.float64) / self.units
 
     def reg_covar(self, reg_covar: float) -> float:
-        return float(np.ldexp(reg_covar, -2 * self.exponent))
+        return float(reg_covar * self.reg_covar_factor)
 
     def log_density_shift(self, n_features: int) -> float:
         """What a log-density in rescaled units gains in data units."""
-        return -n_features * self.exponent * float(np.log(2.0))
+        return -float(np.log(self.units).sum())
 
-    def user_init(self, user_init: dict) -> dict:
+    def then(self, other: DataScale | None) -> DataScale:
+        """This rescaling followed by ``other`` (applied to the rescaled rows)."""
+        if other is None:
+            return self
+        return DataScale(
+            self.units * other.units,
+            self.reg_covar_factor * other.reg_covar_factor,
+            other.spread,
+        )
+
+    def _scaled(self, params: MixtureParams, power: int) -> MixtureParams:
+        """Parameters with the data's units raised to ``power`` (1 or -1)."""
+        units = self.units**power
+        covariances = np.asarray(params.covariances, np.float64)
+        factors = np.asarray(params.precisions_cholesky, np.float64)
+        if params.family.matrix_layout:
+            covariances = covariances * np.multiply.outer(units, units)
+            # P = U U^T scales as S^-1 P S^-1: the rows of U by 1 / units
+            factors = factors / units[:, None]
+        elif covariances.ndim == 2:
+            covariances = covariances * units**2
+            factors = factors / units
+        else:
+            covariances = covariances * units[0] ** 2
+            factors = factors / units[0]
+        return replace(
+            params,
+            means=np.asarray(params.means, np.float64) * units,
+            covariances=covariances,
+            precisions_cholesky=factors,
+        )
+
+    def user_init(self, user_init: dict, matrix_layout: bool) -> dict:
         """Given starting means and precisions, in rescaled units."""
         out = dict(user_init)
         if out.get("means") is not None:
             out["means"] = self.rows(out["means"])
         if out.get("precisions") is not None:
-            out["precisions"] = np.ldexp(
-                np.asarray(out["precisions"], np.float64), 2 * self.exponent
-            )
+            precisions = np.asarray(out["precisions"], np.float64)
+            if matrix_layout:
+                precisions = precisions * np.multiply.outer(self.units, self.units)
+            elif precisions.ndim == 2:
+                precisions = precisions * self.units**2
+            else:
+                precisions = precisions * self.units[0] ** 2
+            out["precisions"] = precisions
         return out
 
     def to_rescaled(self, params: MixtureParams) -> MixtureParams:
         """Parameters in data units, as parameters of the rescaled rows."""
-        return replace(
-            params,
-            means=self.rows(params.means),
-            covariances=np.ldexp(
-                np.asarray(params.covariances, np.float64), -2 * self.exponent
-            ),
-            precisions_cholesky=np.ldexp(
-                np.asarray(params.precisions_cholesky, np.float64), self.exponent
-            ),
-        )
+        return self._scaled(params, -1)
 
     def to_data_units(self, params: MixtureParams, dtype) -> MixtureParams:
         """Parameters of the rescaled rows, in data units and ``dtype``.
@@ -83,33 +109,25 @@ class DataScale:
         Raises ValueError when they do not fit in ``dtype``.
         """
         with np.errstate(over="ignore"):
-            means = self.centre + np.ldexp(np.asarray(params.means), self.exponent)
-            covariances = np.ldexp(np.asarray(params.covariances), 2 * self.exponent)
-            factors = np.ldexp(np.asarray(params.precisions_cholesky), -self.exponent)
-            data_units = replace(
-                params,
-                means=means,
-                covariances=covariances,
-                precisions_cholesky=factors,
-            ).to_numpy(dtype)
-        arrays = (data_units.means, data_units.covariances)
-        if not all(np.all(np.isfinite(a)) for a in arrays):
-            in_float64 = replace(params, means=means, covariances=covariances)
-            fits_float64 = all(
-                np.all(np.isfinite(a))
-                for a in (in_float64.means, in_float64.covariances)
-            )
-            advice = (
-                "pass X as float64"
-                if np.dtype(dtype) == np.float32 and fits_float64
-                else "divide X by a common factor"
-            )
-            raise ValueError(
-                f"X's columns span up to {self.spread:.3g}: the fitted "
-                f"covariances exceed {np.dtype(dtype).name}'s range. Remove the "
-                f"extreme values or {advice}."
-            )
-        return data_units
+            in_float64 = self._scaled(params, 1)
+            data_units = in_float64.to_numpy(dtype)
+        if all(
+            np.all(np.isfinite(a)) for a in (data_units.means, data_units.covariances)
+        ):
+            return data_units
+        fits_float64 = all(
+            np.all(np.isfinite(a)) for a in (in_float64.means, in_float64.covariances)
+        )
+        advice = (
+            "pass X as float64"
+            if np.dtype(dtype) == np.float32 and fits_float64
+            else "divide X by a common factor"
+        )
+        raise ValueError(
+            f"X's columns span up to {self.spread:.3g}: the fitted covariances "
+            f"exceed {np.dtype(dtype).name}'s range. Remove the extreme values "
+            f"or {advice}."
+        )
 
 
 def column_halves(X: object) -> tuple[np.ndarray, np.ndarray] | None:
@@ -143,10 +161,43 @@ def data_scale(
     # are scaled down just enough, so that small values keep their digits
     exponent = max(0, int(np.frexp(half_spread)[1]) + 1 - _limit_exponent())
     # no shift: a shift far from the bulk of the rows (their midrange, with
-    # an outlier) would round their offsets away; EM centres on its own
+    # an outlier) would round their offsets away; EM centres on its own.
+    # a power of two: the rescaling is exact
     return DataScale(
-        centre=np.zeros(X.shape[1]), exponent=exponent, spread=2.0 * half_spread
+        units=np.full(X.shape[1], np.ldexp(1.0, exponent)),
+        reg_covar_factor=float(np.ldexp(1.0, -2 * exponent)),
+        spread=2.0 * half_spread,
     )
+
+
+#: Families whose models stay the same model when each column is scaled on
+#: its own; the others (spherical components, shared orientations or
+#: shapes) are rescaled by one common unit.
+PER_COLUMN_FAMILIES = frozenset({"full", "tied", "diag", "EEI", "VEI", "EVI"})
+
+
+def variance_units(
+    X: np.ndarray, sample_weight: np.ndarray | None, per_column: bool
+) -> DataScale:
+    """Units in which each column (or, not ``per_column``, the average column)
+    has unit weighted variance; constant columns keep their units.
+
+    Deviations are taken in units of a power of two near the largest, so
+    that neither the mean nor the squares overflow for any finite data.
+    """
+    values = np.asarray(X, dtype=np.float64)
+    weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+    centre = 2.0 * np.average(values / 2.0, axis=0, weights=weights)
+    deviations = values / 2.0 - centre / 2.0
+    unit = np.ldexp(1.0, np.frexp(np.abs(deviations).max(axis=0))[1])
+    scaled = np.average((deviations / unit) ** 2, axis=0, weights=weights)
+    deviation = 2.0 * unit * np.sqrt(scaled)
+    if not per_column:
+        largest = deviation.max()
+        common = largest * np.sqrt(np.mean((deviation / largest) ** 2))
+        deviation = np.full_like(deviation, common)
+    units = np.where(deviation > 0, deviation, 1.0)
+    return DataScale(units=units, reg_covar_factor=1.0)
 
 
 #: ``reg_covar`` is reported when it reaches this fraction of a column's

@@ -24,8 +24,11 @@ from gaussmix.fit.progress import EMProgress
 from gaussmix.fit.sources import InMemorySource
 from gaussmix.models import _validation as check
 from gaussmix.models._data_scale import (
+    PER_COLUMN_FAMILIES,
+    DataScale,
     column_halves,
     data_scale,
+    variance_units,
     warn_dominant_reg_covar,
 )
 from gaussmix.models._fitted_mixture import FittedMixtureMixin
@@ -52,7 +55,17 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         EM stops when the average log-likelihood gains less than this.
     reg_covar : float, default=1e-6
         Added to the diagonal of every covariance, keeping them positive
-        definite.
+        definite. In the data's units unless ``reg_covar_scale='variance'``.
+    reg_covar_scale : {'absolute', 'variance'}, default='absolute'
+        ``'absolute'`` (scikit-learn's behaviour) adds ``reg_covar`` as is,
+        which dominates columns of variance near or below it (data in small
+        units; a :class:`~gaussmix.RegCovarWarning` says so). ``'variance'``
+        adds ``reg_covar`` times each column's weighted variance, so that the
+        fit does not depend on the units of any column: the columns are
+        fitted in units of their own deviation (one common unit, their
+        root-mean-square deviation, for the families that are not the same
+        model in every column's units: spherical ones and mclust's models
+        with shared orientations or shapes). Needs X in memory as numpy.
     max_iter : int, default=100
         EM iterations per initialisation.
     n_init : int, default=1
@@ -129,6 +142,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         covariance_type: str = "full",
         tol: float = 1e-3,
         reg_covar: float = 1e-6,
+        reg_covar_scale: str = "absolute",
         max_iter: int = 100,
         n_init: int = 1,
         init_params: str = "kmeans",
@@ -148,6 +162,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.covariance_type = covariance_type
         self.tol = tol
         self.reg_covar = reg_covar
+        self.reg_covar_scale = reg_covar_scale
         self.max_iter = max_iter
         self.n_init = n_init
         self.init_params = init_params
@@ -172,6 +187,9 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
             "tol": check.check_float("tol", self.tol, 0.0, inclusive=True),
             "reg_covar": check.check_float(
                 "reg_covar", self.reg_covar, 0.0, inclusive=True
+            ),
+            "reg_covar_scale": check.check_choice(
+                "reg_covar_scale", self.reg_covar_scale, ["absolute", "variance"]
             ),
             "max_iter": check.check_int("max_iter", self.max_iter, 0),
             "n_init": check.check_int("n_init", self.n_init, 1),
@@ -220,18 +238,17 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         repairs = RepairLog(reseeds_left=4 * n_components)
         dtype = numpy_dtype(source)
         reg_covar = settings["reg_covar"]
-        halves = column_halves(source.X) if isinstance(source, InMemorySource) else None
-        scale = None if halves is None else data_scale(source.X, halves)
-        if halves is not None and reg_covar > 0:
-            warn_dominant_reg_covar(reg_covar, halves)
+        scale = self._data_scale(source, settings)
         log_shift = 0.0
         if scale is not None:
-            # squares of these rows would overflow: fit them rescaled
+            # fit the rows in other units (see gaussmix.models._data_scale)
             source = InMemorySource(
                 scale.rows(source.X), source.sample_weight, settings["chunk_size"]
             )
             reg_covar = scale.reg_covar(reg_covar)
-            user_init = scale.user_init(user_init)
+            user_init = scale.user_init(
+                user_init, get_family(self.covariance_type).matrix_layout
+            )
             log_shift = scale.log_density_shift(source.n_features)
 
         def start() -> tuple[MixtureParams, float]:
@@ -345,6 +362,27 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
     ) -> np.ndarray:
         """Fit the mixture and return the most likely component of each row."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
+
+    def _data_scale(self, source, settings: dict[str, Any]) -> DataScale | None:
+        """The units to fit in: the columns' deviations with
+        ``reg_covar_scale='variance'``, a power of two where squares would
+        overflow, or None (the data's own).
+        """
+        in_memory = isinstance(source, InMemorySource)
+        halves = column_halves(source.X) if in_memory else None
+        if settings["reg_covar_scale"] == "absolute":
+            if halves is not None and settings["reg_covar"] > 0:
+                warn_dominant_reg_covar(settings["reg_covar"], halves)
+            return None if halves is None else data_scale(source.X, halves)
+        if not (in_memory and isinstance(source.X, np.ndarray)):
+            raise ValueError(
+                "reg_covar_scale='variance' needs X as an in-memory numpy array; "
+                "scale the columns beforehand and use reg_covar_scale='absolute'."
+            )
+        per_column = get_family(self.covariance_type).name in PER_COLUMN_FAMILIES
+        units = variance_units(source.X, source.sample_weight, per_column)
+        rows = units.rows(source.X)
+        return units.then(data_scale(rows, column_halves(rows)))
 
     def _check_user_init(self, n_components: int, n_features: int) -> dict[str, Any]:
         return {
