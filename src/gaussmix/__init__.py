@@ -4,7 +4,7 @@ The public names are re-exported here; see the README for a tour.
 """
 
 from gaussmix.core.conditioning import ConditionalMixture
-from gaussmix.core.mstep import DegenerateComponentWarning
+from gaussmix.core.mstep import DegenerateComponentWarning, RegCovarWarning
 from gaussmix.io import load, save
 from gaussmix.models import (
     GaussianMixture,
@@ -22,6 +22,7 @@ __all__ = [
     "GaussianMixtureClassifier",
     "GaussianMixtureRegressor",
     "ModelSelectionResult",
+    "RegCovarWarning",
     "__version__",
     "load",
     "save",

@@ -260,3 +260,23 @@ def test_float32_rows_give_float32_mixtures_and_the_same_answer(covariance_type)
     np.testing.assert_allclose(
         single.predict_proba(X), double.predict_proba(X), atol=1e-3
     )
+
+
+def test_far_rows_get_lda_posteriors():
+    # squared distances of these rows overflow float64; LDA's linear
+    # decision function does not, and its posteriors are the exact answer
+    X, y = _iris()
+    ours = GaussianMixtureClassifier(covariance_type="shared", reg_covar=0.0).fit(X, y)
+    lda = LinearDiscriminantAnalysis(solver="lsqr").fit(X, y)
+    rows = np.array(
+        [
+            [1e200, 1e200, 1e200, 1e200],
+            [-1e200, 0.0, 0.0, 1e200],
+            [1e30, -1e30, 1e30, -1e30],
+            [5.0, 3.0, 1e160, 1.0],
+        ]
+    )
+    proba = ours.predict_proba(rows)
+    np.testing.assert_allclose(proba, lda.predict_proba(rows), atol=1e-12)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-15)
+    np.testing.assert_array_equal(ours.predict(rows), lda.predict(rows))

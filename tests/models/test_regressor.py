@@ -146,3 +146,54 @@ def test_bad_input_gets_a_clear_error():
         GaussianMixtureRegressor(standardize="yes").fit(X, y)
     with pytest.raises(ValueError, match="n_components"):
         GaussianMixtureRegressor(0).fit(X, y)
+
+
+def test_far_rows_predict_finite_means_and_deviations():
+    X, y = _linear_data()
+    model = GaussianMixtureRegressor(reg_covar=0.0).fit(X, y)
+    ols = LinearRegression().fit(X, y)
+    rows = np.array([[1e200, 0.0, 0.0], [0.0, -1e200, 1e199], [1e150, 1e150, 0.0]])
+    mean, std = model.predict(rows, return_std=True)
+    np.testing.assert_allclose(mean, ols.predict(rows), rtol=1e-8)
+    residual_variance = np.mean((y - ols.predict(X)) ** 2)
+    np.testing.assert_allclose(std, np.sqrt(residual_variance), rtol=1e-8)
+
+
+def test_far_rows_keep_the_deviation_of_the_branch_that_explains_them():
+    # far out along a direction one component explains the rows alone: its
+    # conditional deviation does not depend on how far
+    X, y = _inverse_problem(400, seed=0)
+    model = GaussianMixtureRegressor(n_components=3, random_state=0).fit(X, y)
+    direction = np.array([[1.0], [-1.0]])
+    _, near = model.predict(direction * 1e6, return_std=True)
+    mean, far = model.predict(direction * 1e200, return_std=True)
+    assert np.all(np.isfinite(mean))
+    np.testing.assert_allclose(far, near, rtol=1e-6)
+
+
+def test_targets_beyond_float32_fit_in_their_own_units():
+    X, y = _linear_data()
+    X = X.astype(np.float32)
+    reference = GaussianMixtureRegressor(n_components=2, random_state=0).fit(X, y)
+    model = GaussianMixtureRegressor(n_components=2, random_state=0).fit(X, y * 1e40)
+    mean, std = model.predict(X[:5], return_std=True)
+    expected_mean, expected_std = reference.predict(X[:5], return_std=True)
+    np.testing.assert_allclose(mean, expected_mean * 1e40, rtol=1e-5)
+    np.testing.assert_allclose(std, expected_std * 1e40, rtol=1e-5)
+
+
+def test_targets_beyond_float32_unstandardised_name_y():
+    X, y = _linear_data()
+    model = GaussianMixtureRegressor(standardize=False)
+    with pytest.raises(ValueError, match=r"^y holds values up to .*float64"):
+        model.fit(X.astype(np.float32), y * 1e40)
+
+
+def test_columns_near_float64_limit_are_standardised():
+    X, y = _linear_data()
+    reference = GaussianMixtureRegressor(random_state=0).fit(X, y)
+    model = GaussianMixtureRegressor(random_state=0).fit(X * 1e300, y * 1e300)
+    mean, std = model.predict(X[:5] * 1e300, return_std=True)
+    expected_mean, expected_std = reference.predict(X[:5], return_std=True)
+    np.testing.assert_allclose(mean, expected_mean * 1e300, rtol=1e-8)
+    np.testing.assert_allclose(std, expected_std * 1e300, rtol=1e-8)

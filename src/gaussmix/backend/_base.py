@@ -67,6 +67,9 @@ class Backend(Protocol):
     def permute(self, a: Array, axes: tuple[int, ...]) -> Array:
         """Reorder the axes."""
 
+    def amax(self, a: Array, axis: int) -> Array:
+        """Largest entry along ``axis`` (NaN where the slice holds a NaN)."""
+
     def argmax(self, a: Array, axis: int) -> Array:
         """Index of the largest entry along ``axis``."""
 

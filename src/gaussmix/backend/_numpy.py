@@ -97,6 +97,9 @@ class NumpyBackend:
     def permute(self, a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
         return np.transpose(a, axes)
 
+    def amax(self, a: np.ndarray, axis: int) -> np.ndarray:
+        return np.max(a, axis=axis)
+
     def argmax(self, a: np.ndarray, axis: int) -> np.ndarray:
         return np.argmax(a, axis=axis)
 

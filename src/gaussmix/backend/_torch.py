@@ -112,6 +112,9 @@ class TorchBackend:
     def permute(self, a: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
         return a.permute(*axes)
 
+    def amax(self, a: torch.Tensor, axis: int) -> torch.Tensor:
+        return torch.amax(a, dim=axis)
+
     def argmax(self, a: torch.Tensor, axis: int) -> torch.Tensor:
         return torch.argmax(a, dim=axis)
 

@@ -100,12 +100,34 @@ class ConditionalMixture:
         return symmetric(within + between)
 
     def variance(self) -> np.ndarray:
-        """Variance of each output per row, shape (n_rows, n_outputs)."""
+        """Variance of each output per row, shape (n_rows, n_outputs).
+
+        ``inf`` where it exceeds float64's range (see :meth:`std`).
+        """
+        with np.errstate(over="ignore"):
+            return self.std() ** 2
+
+    def std(self) -> np.ndarray:
+        """Standard deviation of each output per row, shape (n_rows, n_outputs).
+
+        The law of total variance, taken in units of a power of two near the
+        largest term so that rows far from the data, whose component means
+        spread over 1e200, keep a finite deviation.
+        """
         spread = self.means - self.mean()[:, None, :]
         component = np.diagonal(self.full_covariances(), axis1=-2, axis2=-1)
-        return np.einsum("nk,kd->nd", self.weights, component) + np.einsum(
-            "nk,nkd->nd", self.weights, spread * spread
+        # sqrt(w_k) * spread: a component of weight zero adds nothing, even
+        # where its mean is infinitely far
+        weighted = np.sqrt(self.weights)[:, :, None] * spread
+        largest = np.maximum(
+            np.abs(weighted).max(axis=1), np.sqrt(component.max(axis=0))
         )
+        unit = np.ldexp(1.0, np.frexp(largest)[1])[:, None, :]
+        with np.errstate(under="ignore"):
+            within = np.einsum("nk,nkd->nd", self.weights, (component / unit) / unit)
+            between = ((weighted / unit) ** 2).sum(axis=1)
+        total = within + between
+        return unit[:, 0, :] * np.sqrt(total)
 
     def log_prob(self, Y: np.ndarray) -> np.ndarray:
         """Log-density of row ``i`` of ``Y`` under row ``i``'s mixture.

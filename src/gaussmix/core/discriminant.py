@@ -17,6 +17,7 @@ from gaussmix._typing import Array
 from gaussmix.backend import get_backend
 from gaussmix.core.covariance import get_family
 from gaussmix.core.estep import log_responsibilities
+from gaussmix.core.far_rows import component_forms, exact_log_responsibilities
 from gaussmix.core.mstep import RepairLog, safe_precision_cholesky
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
@@ -44,11 +45,56 @@ def class_log_posteriors(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row ``log p(x_i)`` and the log class posteriors (n_samples, n_classes).
 
-    Classes of prior zero get a log posterior of ``-inf``.
+    Classes of prior zero get a log posterior of ``-inf``. The posteriors are
+    taken from the joint log-densities less their row's largest, so that
+    they stay exact however large the log-densities are; rows that no class
+    can explain in float64 are left to :func:`exact_class_log_posteriors`.
     """
     joint = class_log_likelihood + np.asarray(log_priors)[None, :]
-    log_norm = logsumexp(joint, axis=1)
-    return log_norm, joint - log_norm[:, None]
+    peak = joint.max(axis=1)
+    peak[~np.isfinite(peak)] = 0.0
+    shifted = joint - peak[:, None]
+    with np.errstate(invalid="ignore"):
+        log_total = logsumexp(shifted, axis=1)
+        return peak + log_total, shifted - log_total[:, None]
+
+
+def exact_class_log_posteriors(
+    X: np.ndarray, class_params: Sequence[MixtureParams], log_priors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`class_log_posteriors` of rows far from every class, without overflow.
+
+    All classes' components form one mixture, weighted by the class priors;
+    a class's posterior gathers its components' responsibilities.
+    """
+    constants, means, precisions, owners = [], [], [], []
+    for index, params in enumerate(class_params):
+        host = params.to_numpy()
+        forms = component_forms(
+            host.weights,
+            host.means,
+            host.family.precisions(host.precisions_cholesky),
+            host.family.matrix_layout,
+        )
+        constants.append(forms[0] + log_priors[index])
+        means.append(forms[1])
+        precisions.append(forms[2])
+        owners.extend([index] * host.n_components)
+    log_norm, log_resp = exact_log_responsibilities(
+        X,
+        np.concatenate(constants),
+        np.concatenate(means),
+        np.concatenate(precisions),
+    )
+    owners = np.asarray(owners)
+    log_post = np.stack(
+        [
+            logsumexp(log_resp[:, owners == index], axis=1)
+            for index in range(len(class_params))
+        ],
+        axis=1,
+    )
+    return log_norm, log_post
 
 
 def log_priors_from(priors: np.ndarray) -> np.ndarray:

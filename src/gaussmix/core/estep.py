@@ -6,6 +6,12 @@ import numpy as np
 
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
+from gaussmix.core.covariance.base import expansion_cancels, mean_spread
+from gaussmix.core.far_rows import (
+    component_forms,
+    exact_log_responsibilities,
+    imprecise_rows,
+)
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 
@@ -27,22 +33,92 @@ def weighted_log_prob(X: Array, params: MixtureParams) -> Array:
     ``params`` must live on ``X``'s backend and dtype (see MixtureParams.cast).
     """
     xp = get_backend(X)
-    log_prob = params.family.log_prob(X, params.means, params.precisions_cholesky)
+    # rows far from every component may overflow here; the callers that
+    # normalise find and recompute them (see gaussmix.core.far_rows)
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_prob = params.family.log_prob(X, params.means, params.precisions_cholesky)
     return log_prob + xp.log(params.weights)[None, :]
 
 
 def log_responsibilities(X: Array, params: MixtureParams) -> tuple[Array, Array]:
-    """Per-row log-density ``log p(x_i)`` and log-responsibilities."""
+    """Per-row log-density ``log p(x_i)`` and log-responsibilities.
+
+    The log-responsibilities are taken from the log-densities less their
+    row's largest, so that they stay exact however large the log-densities;
+    rows far from every component are recomputed (see
+    :mod:`gaussmix.core.far_rows`).
+    """
     xp = get_backend(X)
     log_prob = weighted_log_prob(X, params)
-    log_norm = xp.logsumexp(log_prob, axis=1)
-    return log_norm, log_prob - log_norm[:, None]
+    peak = xp.amax(log_prob, axis=1)
+    peak = xp.where(abs(peak) < np.inf, peak, 0.0)
+    shifted = log_prob - peak[:, None]
+    with np.errstate(invalid="ignore"):
+        log_total = xp.logsumexp(shifted, axis=1)
+        log_norm = peak + log_total
+        log_resp = shifted - log_total[:, None]
+    return _far_rows_redone(X, params, log_norm, log_resp, log=True)
 
 
 def responsibilities(X: Array, params: MixtureParams) -> tuple[Array, Array]:
     """Per-row log-density ``log p(x_i)`` and responsibilities (rows sum to 1)."""
     xp = get_backend(X)
-    return xp.normalize_log_rows(weighted_log_prob(X, params))
+    with np.errstate(invalid="ignore"):
+        log_norm, resp = xp.normalize_log_rows(weighted_log_prob(X, params))
+    return _far_rows_redone(X, params, log_norm, resp, log=False)
+
+
+def likeliest_components(X: Array, params: MixtureParams) -> Array:
+    """Each row's most likely component, shape (n_samples,)."""
+    xp = get_backend(X)
+    log_prob = weighted_log_prob(X, params)
+    with np.errstate(invalid="ignore"):
+        log_norm = xp.logsumexp(log_prob, axis=1)
+    labels = xp.argmax(log_prob, axis=1)
+    host_norm = np.asarray(xp.to_numpy(log_norm))
+    rows = imprecise_rows(host_norm, host_norm.dtype)
+    if rows.size:
+        _, log_resp = _exact_rows(X, params, rows)
+        labels[xp.asarray(rows, like=X)] = xp.asarray(
+            np.argmax(log_resp, axis=1), dtype=labels.dtype, like=X
+        )
+    return labels
+
+
+def _exact_rows(
+    X: Array, params: MixtureParams, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    xp = get_backend(X)
+    host = params.to_numpy()
+    precisions = host.family.precisions(host.precisions_cholesky)
+    forms = component_forms(
+        host.weights, host.means, precisions, host.family.matrix_layout
+    )
+    chosen = xp.to_numpy(X[xp.asarray(rows, like=X)])
+    return exact_log_responsibilities(np.asarray(chosen, np.float64), *forms)
+
+
+def _far_rows_redone(
+    X: Array, params: MixtureParams, log_norm: Array, per_component: Array, log: bool
+) -> tuple[Array, Array]:
+    """Rows whose log-density cannot be trusted, recomputed without overflow.
+
+    Deciding costs one look at the log-densities already computed; only
+    the rare rows far from every component pay for the exact computation.
+    """
+    xp = get_backend(X)
+    host_norm = np.asarray(xp.to_numpy(log_norm))
+    rows = imprecise_rows(host_norm, host_norm.dtype)
+    if rows.size == 0:
+        return log_norm, per_component
+    exact_norm, exact_log_resp = _exact_rows(X, params, rows)
+    values = exact_log_resp if log else np.exp(exact_log_resp)
+    index = xp.asarray(rows, like=X)
+    with np.errstate(over="ignore"):
+        # a log-density beyond float32's range is -inf there, as it should be
+        log_norm[index] = xp.asarray(exact_norm, dtype=log_norm.dtype, like=X)
+        per_component[index] = xp.asarray(values, dtype=per_component.dtype, like=X)
+    return log_norm, per_component
 
 
 def chunk_stats(
@@ -62,7 +138,12 @@ def chunk_stats(
         row_log_lik = log_norm
         positive = None
     stats = responsibility_stats(
-        X, resp, sample_weight, shift, params.family.scatter_kind
+        X,
+        resp,
+        sample_weight,
+        shift,
+        params.family.scatter_kind,
+        own_centres=means_far_apart(params, xp.dtype_eps(X)),
     )
     worst_value, worst_point = worst_row(X, log_norm, positive)
     return Stats(
@@ -96,17 +177,34 @@ def worst_row(
     return worst_value, np.asarray(xp.to_numpy(X[worst]), dtype=np.float64)
 
 
+def means_far_apart(params: MixtureParams, eps: float) -> bool:
+    """Whether a mean lies so far from the means' average, in its own
+    deviations, that moments taken about that average would cancel.
+    """
+    xp = get_backend(params.means)
+    spread = mean_spread(
+        xp.to_numpy(params.means),
+        xp.to_numpy(params.precisions_cholesky),
+        params.family.matrix_layout,
+    )
+    return expansion_cancels(spread, eps)
+
+
 def responsibility_stats(
     X: Array,
     weighted_resp: Array,
     sample_weight: Array | None,
     shift: np.ndarray,
     scatter_kind: str,
+    own_centres: bool = False,
 ) -> Stats:
     """Stats of a chunk from given (sample-weighted) responsibilities.
 
     Products are formed in ``X``'s dtype; the chunk's sums are returned in
-    float64 so that adding many chunks does not lose precision.
+    float64 so that adding many chunks does not lose precision. With
+    ``own_centres`` the first moments (and diagonal scatter) are taken about
+    each component's own shift rather than moved there from a common centre:
+    slower, but exact when the shifts lie far apart.
     """
     xp = get_backend(X)
     dtype = X.dtype
@@ -121,7 +219,13 @@ def responsibility_stats(
         return np.asarray(xp.to_numpy(xp.float64(a)), dtype=np.float64)
 
     resp_sum = to64(weighted_resp.sum(0))
-    if scatter_kind == "diag":
+    if scatter_kind not in ("full", "diag", "pooled"):
+        raise ValueError(f"unknown scatter kind {scatter_kind!r}")
+    if own_centres and scatter_kind != "pooled":
+        centred_sum, scatter = _own_centre_moments(
+            X, weighted_resp, shift_used, xp, full=scatter_kind == "full"
+        )
+    elif scatter_kind == "diag":
         centred_sum, scatter = _diagonal_moments(
             X, weighted_resp, shift_used, resp_sum, xp
         )
@@ -133,27 +237,7 @@ def responsibility_stats(
         centred_sum = to64(weighted_resp.T @ (X - centre)) - resp_sum[:, None] * (
             shift_used - centre_used
         )
-    if scatter_kind == "full":
-        # centring on each component's own shift keeps float32 accurate; a
-        # loop of contiguous GEMMs beats one strided batched product
-        parts = []
-        for k in range(weighted_resp.shape[1]):
-            rows = _rows_of(weighted_resp[:, k], xp)
-            if rows is None:
-                chunk, weights = X, weighted_resp[:, k : k + 1]
-            else:
-                chunk, weights = X[rows], weighted_resp[rows, k : k + 1]
-            diff = chunk - shift_x[k]
-            parts.append((diff * weights).T @ diff)
-        # one transfer for all components: each is a sync on an accelerator
-        scatter = to64(xp.stack(parts, axis=0))
-    elif scatter_kind == "pooled":
-        # sum_k r_ik is the row's weight in the E-step, but given
-        # responsibilities (initialisation) may leave rows out
-        diff = X - shift_x[0]
-        scatter = to64((diff * weighted_resp.sum(1)[:, None]).T @ diff)
-    elif scatter_kind != "diag":
-        raise ValueError(f"unknown scatter kind {scatter_kind!r}")
+        scatter = _scatter(X, weighted_resp, shift_x, scatter_kind, xp)
     total = (
         float(to64(sample_weight.sum())) if sample_weight is not None else X.shape[0]
     )
@@ -167,6 +251,30 @@ def responsibility_stats(
     )
 
 
+def _scatter(X: Array, weighted_resp: Array, shift_x: Array, scatter_kind: str, xp):
+    """Float64 scatter of the "full" or "pooled" kind about ``shift_x``."""
+    if scatter_kind == "pooled":
+        # sum_k r_ik is the row's weight in the E-step, but given
+        # responsibilities (initialisation) may leave rows out
+        diff = X - shift_x[0]
+        pooled = (diff * weighted_resp.sum(1)[:, None]).T @ diff
+        return np.asarray(xp.to_numpy(xp.float64(pooled)), dtype=np.float64)
+    # centring on each component's own shift keeps float32 accurate; a
+    # loop of contiguous GEMMs beats one strided batched product
+    parts = []
+    for k in range(weighted_resp.shape[1]):
+        rows = _rows_of(weighted_resp[:, k], xp)
+        if rows is None:
+            chunk, weights = X, weighted_resp[:, k : k + 1]
+        else:
+            chunk, weights = X[rows], weighted_resp[rows, k : k + 1]
+        diff = chunk - shift_x[k]
+        parts.append((diff * weights).T @ diff)
+    # one transfer for all components: each is a sync on an accelerator
+    stacked = xp.stack(parts, axis=0)
+    return np.asarray(xp.to_numpy(xp.float64(stacked)), dtype=np.float64)
+
+
 def _rows_of(weights: Array, xp) -> Array | None:
     """Rows of non-zero weight when they are few (hard assignments), else None.
 
@@ -177,6 +285,27 @@ def _rows_of(weights: Array, xp) -> Array | None:
         return None
     rows = np.flatnonzero(weights)
     return rows if rows.size < 0.5 * weights.shape[0] else None
+
+
+def _own_centre_moments(
+    X: Array, weighted_resp: Array, shift: np.ndarray, xp, full: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """First moments and scatter about each component's own shift, in float64.
+
+    The scatter is (K, D, D) when ``full``, else its diagonal (K, D).
+    """
+    X64 = xp.float64(X)
+    resp64 = xp.float64(weighted_resp)
+    first, scatter = [], []
+    for k in range(shift.shape[0]):
+        diff = X64 - xp.asarray(shift[k], dtype=np.float64, like=X)
+        weighted = diff * resp64[:, k : k + 1]
+        first.append(np.asarray(xp.to_numpy(weighted.sum(0))))
+        second = (
+            xp.matrix_transpose(weighted) @ diff if full else (weighted * diff).sum(0)
+        )
+        scatter.append(np.asarray(xp.to_numpy(second)))
+    return np.stack(first), np.stack(scatter)
 
 
 def _diagonal_moments(

@@ -23,6 +23,15 @@ class DegenerateComponentWarning(UserWarning):
     """A mixture component collapsed and was repaired during EM."""
 
 
+class RegCovarWarning(UserWarning):
+    """``reg_covar`` is a large part of some feature's variance.
+
+    Added to every covariance, it then dominates that feature and can merge
+    clusters that differ only there (data in very small units, or columns in
+    very different units).
+    """
+
+
 @dataclass
 class RepairLog:
     """What the M-step had to repair, for the caller's warning."""

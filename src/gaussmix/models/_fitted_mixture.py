@@ -18,7 +18,11 @@ from gaussmix._typing import Array
 from gaussmix.backend import get_backend
 from gaussmix.core.covariance import available_families, get_family
 from gaussmix.core.criteria import aic, bic
-from gaussmix.core.estep import log_responsibilities, weighted_log_prob
+from gaussmix.core.estep import (
+    likeliest_components,
+    log_responsibilities,
+    weighted_log_prob,
+)
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.chunks import resolve_chunk_size, row_slices
 from gaussmix.models import _validation as check
@@ -107,7 +111,9 @@ class FittedMixtureMixin:
         values = np.asarray(get_backend(values).to_numpy(values))
         if sample_weight is None:
             return float(values.mean())
-        weights = check.check_sample_weight(sample_weight, len(values), np.float64)
+        weights = check.check_sample_weight(
+            sample_weight, len(values), np.float64, normalise=True
+        )
         return float(np.average(values, weights=weights))
 
     def predict_proba(self, X: Array) -> Any:
@@ -120,11 +126,7 @@ class FittedMixtureMixin:
 
     def predict(self, X: Array) -> Any:
         """Most likely component of each row, shape (n_samples,)."""
-        return self._apply(
-            X,
-            lambda x, p: get_backend(x).argmax(weighted_log_prob(x, p), axis=1),
-            per_component=False,
-        )
+        return self._apply(X, likeliest_components, per_component=False)
 
     def sample(self, n_samples: int = 1) -> tuple[Array, Array]:
         """Draw rows from the fitted mixture.

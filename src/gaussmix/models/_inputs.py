@@ -8,6 +8,7 @@ dask arrays are checked on the cluster.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -89,13 +90,15 @@ def make_source(
                 "while a minimum of 2 is required."
             )
         weights = check_sample_weight(
-            sample_weight, n_samples, compute_dtype(reader.dtype)
+            sample_weight, n_samples, compute_dtype(reader.dtype), normalise=True
         )
         source = StreamingSource(reader, weights, chunk_size)
         validate_stream(source)
     else:
         X = validate_in_memory(estimator, X, reset)
-        weights = sample_weight_like(sample_weight, X.shape[0], X, check_sample_weight)
+        weights = sample_weight_like(
+            sample_weight, X.shape[0], X, partial(check_sample_weight, normalise=True)
+        )
         return InMemorySource(X, weights, chunk_size)
     if reset:
         _remember_features(estimator, source.n_features)

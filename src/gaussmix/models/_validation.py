@@ -178,14 +178,22 @@ def check_em_settings(estimator: Any, *, min_iter: int = 0) -> dict[str, Any]:
 
 
 def check_sample_weight(
-    sample_weight: object, n_samples: int, dtype
+    sample_weight: object, n_samples: int, dtype, normalise: bool = False
 ) -> np.ndarray | None:
-    """A validated 1-D array of non-negative, finite weights (or None)."""
+    """A validated 1-D array of non-negative, finite weights (or None).
+
+    The weights are checked in float64 before they are cast to ``dtype``, so
+    that weights too large for float32 are reported as such and not as
+    infinities. With ``normalise``, they are multiplied by the power of two
+    that brings the largest into [1, 2): a maximum-likelihood fit does not
+    depend on the weights' scale, and exact rescaling keeps tiny or huge
+    weights from underflowing or overflowing the sums they enter.
+    """
     if sample_weight is None:
         return None
     weights = np.asarray(sample_weight)
     if weights.ndim == 0:
-        weights = np.full(n_samples, float(weights))
+        weights = np.full(n_samples, weights)
     if weights.ndim != 1 or weights.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight must be 1-D with one weight per row of X "
@@ -193,18 +201,26 @@ def check_sample_weight(
         )
     if not np.issubdtype(weights.dtype, np.number) or np.iscomplexobj(weights):
         raise TypeError("sample_weight must hold real numbers.")
-    weights = weights.astype(dtype)
+    weights = weights.astype(np.float64)
     if not np.all(np.isfinite(weights)):
         raise ValueError("sample_weight contains NaN or infinity; give finite weights.")
     if np.any(weights < 0):
         raise ValueError(
             "sample_weight contains negative values; weights must be >= 0."
         )
-    if weights.sum() <= 0:
+    largest = weights.max(initial=0.0)
+    if largest <= 0:
         raise ValueError(
             "sample_weight sums to zero; give at least one positive weight."
         )
-    return weights
+    if normalise:
+        weights = np.ldexp(weights, 1 - np.frexp(largest)[1])
+    elif largest > np.finfo(dtype).max / max(n_samples, 1):
+        raise ValueError(
+            f"sample_weight holds values up to {largest:.3g}, whose sum overflows "
+            f"{np.dtype(dtype).name}; divide the weights by a common factor."
+        )
+    return weights.astype(dtype)
 
 
 def check_weights_init(weights, n_components: int) -> np.ndarray:

@@ -18,8 +18,10 @@ from gaussmix.core.criteria import bic
 from gaussmix.core.discriminant import (
     SHARED_FAMILY,
     class_log_posteriors,
+    exact_class_log_posteriors,
     log_priors_from,
 )
+from gaussmix.core.far_rows import imprecise_rows
 from gaussmix.core.mstep import warn_repairs
 from gaussmix.fit.class_em import ClassData, run_class_em
 from gaussmix.models import _validation as check
@@ -372,7 +374,15 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
             axis=1,
         )
         log_priors = log_priors_from(self.priors_)
-        return class_log_posteriors(class_log_likelihood, log_priors)[1]
+        log_norm, log_post = class_log_posteriors(class_log_likelihood, log_priors)
+        rows = imprecise_rows(log_norm, X.dtype)
+        if rows.size:
+            log_post[rows] = exact_class_log_posteriors(
+                X[rows],
+                [mixture._current_params() for mixture in self.mixtures_],
+                log_priors,
+            )[1]
+        return log_post
 
     def predict_proba(self, X: Array) -> np.ndarray:
         """Posterior probability of each class, shape (n_samples, n_classes)."""

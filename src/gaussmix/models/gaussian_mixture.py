@@ -20,7 +20,16 @@ from gaussmix.fit.batch import fit_with_restarts
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
+from gaussmix.fit.sources import InMemorySource
 from gaussmix.models import _validation as check
+from gaussmix.models._data_scale import (
+    PER_COLUMN_FAMILIES,
+    DataScale,
+    column_halves,
+    data_scale,
+    variance_units,
+    warn_dominant_reg_covar,
+)
 from gaussmix.models._fitted_mixture import FittedMixtureMixin
 from gaussmix.models._inputs import make_source
 from gaussmix.models._tensors import is_tensor, numpy_dtype
@@ -45,7 +54,17 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         EM stops when the average log-likelihood gains less than this.
     reg_covar : float, default=1e-6
         Added to the diagonal of every covariance, keeping them positive
-        definite.
+        definite. In the data's units unless ``reg_covar_scale='variance'``.
+    reg_covar_scale : {'absolute', 'variance'}, default='absolute'
+        ``'absolute'`` (scikit-learn's behaviour) adds ``reg_covar`` as is,
+        which dominates columns of variance near or below it (data in small
+        units; a :class:`~gaussmix.RegCovarWarning` says so). ``'variance'``
+        adds ``reg_covar`` times each column's weighted variance, so that the
+        fit does not depend on the units of any column: the columns are
+        fitted in units of their own deviation (one common unit, their
+        root-mean-square deviation, for the families that are not the same
+        model in every column's units: spherical ones and mclust's models
+        with shared orientations or shapes). Needs X in memory as numpy.
     max_iter : int, default=100
         EM iterations per initialisation.
     n_init : int, default=1
@@ -134,6 +153,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         covariance_type: str = "full",
         tol: float = 1e-3,
         reg_covar: float = 1e-6,
+        reg_covar_scale: str = "absolute",
         max_iter: int = 100,
         n_init: int = 1,
         init_params: str = "kmeans",
@@ -153,6 +173,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         self.covariance_type = covariance_type
         self.tol = tol
         self.reg_covar = reg_covar
+        self.reg_covar_scale = reg_covar_scale
         self.max_iter = max_iter
         self.n_init = n_init
         self.init_params = init_params
@@ -184,6 +205,12 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
             ),
             "covariance_type": check.check_covariance_type(
                 self.covariance_type, owner=owner
+            ),
+            "reg_covar_scale": check.check_choice(
+                "reg_covar_scale",
+                self.reg_covar_scale,
+                ["absolute", "variance"],
+                owner=owner,
             ),
             "warm_start": check.check_bool("warm_start", self.warm_start, owner=owner),
             "verbose": check.check_int("verbose", self.verbose, 0, owner=owner),
@@ -230,16 +257,33 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         )
         random_state = check_random_state(self.random_state)
         repairs = RepairLog(reseeds_left=4 * n_components)
+        dtype = numpy_dtype(source)
+        reg_covar = settings["reg_covar"]
+        scale = self._data_scale(source, settings)
+        log_shift = 0.0
+        if scale is not None:
+            # fit the rows in other units (see gaussmix.models._data_scale)
+            source = InMemorySource(
+                scale.rows(source.X), source.sample_weight, settings["chunk_size"]
+            )
+            reg_covar = scale.reg_covar(reg_covar)
+            user_init = scale.user_init(
+                user_init, get_family(self.covariance_type).matrix_layout
+            )
+            log_shift = scale.log_density_shift(source.n_features)
 
         def start() -> tuple[MixtureParams, float]:
             if not do_init:
-                return self._current_params(), self.lower_bound_
+                current = self._current_params()
+                if scale is not None:
+                    current = scale.to_rescaled(current)
+                return current, self.lower_bound_ - log_shift
             params = initial_params(
                 source,
                 covariance_type=self.covariance_type,
                 init_params=settings["init_params"],
                 n_components=n_components,
-                reg_covar=settings["reg_covar"],
+                reg_covar=reg_covar,
                 user_init=user_init,
                 random_state=random_state,
                 repairs=repairs,
@@ -253,7 +297,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 source.stats,
                 start,
                 n_init=settings["n_init"] if do_init else 1,
-                reg_covar=settings["reg_covar"],
+                reg_covar=reg_covar,
                 tol=settings["tol"],
                 max_iter=settings["max_iter"],
                 progress=progress,
@@ -268,13 +312,14 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._set_params_from(
-            best.params, numpy_dtype(source), source.X if is_tensor(X) else None
-        )
+        params = best.params
+        if scale is not None:
+            params = scale.to_data_units(params, dtype)
+        self._set_params_from(params, dtype, source.X if is_tensor(X) else None)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = best.lower_bounds
+        self.lower_bound_ = best.lower_bound + log_shift
+        self.lower_bounds_ = [value + log_shift for value in best.lower_bounds]
         self._running_stats = None
         self.n_batches_ = 0
         return self
@@ -342,6 +387,27 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
     ) -> np.ndarray:
         """Fit the mixture and return the most likely component of each row."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
+
+    def _data_scale(self, source, settings: dict[str, Any]) -> DataScale | None:
+        """The units to fit in: the columns' deviations with
+        ``reg_covar_scale='variance'``, a power of two where squares would
+        overflow, or None (the data's own).
+        """
+        in_memory = isinstance(source, InMemorySource)
+        halves = column_halves(source.X) if in_memory else None
+        if settings["reg_covar_scale"] == "absolute":
+            if halves is not None and settings["reg_covar"] > 0:
+                warn_dominant_reg_covar(settings["reg_covar"], halves)
+            return None if halves is None else data_scale(source.X, halves)
+        if not (in_memory and isinstance(source.X, np.ndarray)):
+            raise ValueError(
+                "reg_covar_scale='variance' needs X as an in-memory numpy array; "
+                "scale the columns beforehand and use reg_covar_scale='absolute'."
+            )
+        per_column = get_family(self.covariance_type).name in PER_COLUMN_FAMILIES
+        units = variance_units(source.X, source.sample_weight, per_column)
+        rows = units.rows(source.X)
+        return units.then(data_scale(rows, column_halves(rows)))
 
     def _check_user_init(self, n_components: int, n_features: int) -> dict[str, Any]:
         return {

@@ -117,7 +117,9 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
             ensure_min_samples=2,
         )
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
-        joint = np.hstack([X, targets.astype(X.dtype, copy=False)])
+        # standardised in float64: y in units beyond X's float32 range (1e40)
+        # is brought back to unit scale before the mixture sees X's dtype
+        joint = np.hstack([X, targets]).astype(np.float64, copy=False)
         weights = check.check_sample_weight(sample_weight, X.shape[0], np.float64)
         center, scale = _column_center_scale(joint, weights, self.standardize)
         mixture = GaussianMixture(
@@ -126,7 +128,14 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
             **settings,
             random_state=self.random_state,
         )
-        standardised = ((joint - center) / scale).astype(X.dtype, copy=False)
+        with np.errstate(over="ignore"):
+            standardised = ((joint - center) / scale).astype(X.dtype, copy=False)
+        if not np.all(np.isfinite(standardised[:, X.shape[1] :])):
+            raise ValueError(
+                f"y holds values up to {np.max(np.abs(targets)):.3g}, beyond the "
+                f"range of X's dtype {X.dtype.name}; pass X as float64 or set "
+                "standardize=True."
+            )
         self.mixture_ = mixture.fit(standardised, sample_weight=weights)
         self.center_ = center
         self.scale_ = scale
@@ -150,12 +159,20 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
             ``mean()``, ``covariance()``, ``log_prob(Y)`` and ``sample()``
             summarise or use it.
         """
+        n_inputs = self.n_features_in_
+        with np.errstate(over="ignore"):
+            # y's variances may exceed float64 where its deviations do not
+            return self._standardised_distribution(X).rescaled(
+                self.scale_[n_inputs:], self.center_[n_inputs:]
+            )
+
+    def _standardised_distribution(self, X: Array) -> ConditionalMixture:
+        """The conditional mixture of the standardised targets."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         n_inputs = self.n_features_in_
         standardised = (X - self.center_[:n_inputs]) / self.scale_[:n_inputs]
-        conditional = self.mixture_.condition(np.arange(n_inputs), standardised)
-        return conditional.rescaled(self.scale_[n_inputs:], self.center_[n_inputs:])
+        return self.mixture_.condition(np.arange(n_inputs), standardised)
 
     def predict(
         self, X: Array, return_std: bool = False
@@ -174,11 +191,15 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         y_mean : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         y_std : ndarray, same shape, only when ``return_std``
         """
-        distribution = self.predict_distribution(X)
-        mean = self._shaped(distribution.mean())
+        # moments in standardised units, then scaled: a standard deviation
+        # of 1e300 stays finite although its variance would not
+        distribution = self._standardised_distribution(X)
+        n_inputs = self.n_features_in_
+        scale, center = self.scale_[n_inputs:], self.center_[n_inputs:]
+        mean = self._shaped(center + scale * distribution.mean())
         if not return_std:
             return mean
-        return mean, self._shaped(np.sqrt(distribution.variance()))
+        return mean, self._shaped(scale * distribution.std())
 
     def sample_y(
         self, X: Array, n_samples: int = 1, random_state: RandomStateLike = 0
@@ -217,8 +238,16 @@ def _column_center_scale(
     if not standardize:
         return np.zeros(n_columns), np.ones(n_columns)
     values = np.asarray(joint, dtype=np.float64)
-    center = np.average(values, axis=0, weights=weights)
-    spread = np.sqrt(np.average((values - center) ** 2, axis=0, weights=weights))
+    # halves, then a power of two per column: neither the mean nor the
+    # squares overflow for columns of values near float64's limit
+    center = 2.0 * np.average(values / 2.0, axis=0, weights=weights)
+    deviations = values / 2.0 - center / 2.0
+    unit = np.ldexp(1.0, np.frexp(np.abs(deviations).max(axis=0))[1])
+    spread = (
+        2.0
+        * unit
+        * np.sqrt(np.average((deviations / unit) ** 2, axis=0, weights=weights))
+    )
     # a constant column keeps its units; reg_covar then sets its variance
     scale = np.where(spread > 0, spread, 1.0)
     return center, scale

@@ -20,6 +20,43 @@ from gaussmix.core.stats import Stats
 
 LOG_2PI = math.log(2.0 * math.pi)
 
+#: Log-densities are expanded about the means' average (one GEMM for all
+#: components) unless a mean lies so far from it, in its own deviations, that
+#: the expansion's rounding, ``spread * eps``, would exceed this many nats;
+#: then each component's rows are centred on its own mean.
+EXPANSION_ROUNDING_LIMIT = 1e-3
+
+
+def expansion_cancels(spread: float, eps: float) -> bool:
+    """Whether a squared spread makes the expanded quadratic form inaccurate.
+
+    ``eps`` is the machine epsilon of the data's dtype; a NaN spread counts.
+    """
+    return not spread * eps <= EXPANSION_ROUNDING_LIMIT
+
+
+def mean_spread(means: Array, factors: Array, matrix_layout: bool) -> float:
+    """Largest squared Mahalanobis distance of a mean from the means' average.
+
+    ``factors`` are the precision Cholesky factors in the family's layout;
+    each mean is measured in its own component's deviations. O(K D^2).
+    """
+    means = np.asarray(means, dtype=np.float64)
+    factors = np.asarray(factors, dtype=np.float64)
+    offsets = means - means.mean(0)
+    if factors.ndim == 3:
+        whitened = np.einsum("kd,kde->ke", offsets, factors)
+    elif matrix_layout:
+        whitened = offsets @ factors
+    elif factors.ndim == 2:
+        whitened = offsets * factors
+    else:
+        whitened = offsets * factors[:, None]
+    with np.errstate(over="ignore"):
+        # an infinite spread is an answer: far beyond any limit
+        return float(np.max((whitened * whitened).sum(1), initial=0.0))
+
+
 #: How the scatter part of Stats is accumulated. ``"full"``: one D x D matrix
 #: per component about its own shift; ``"diag"``: its diagonal only;
 #: ``"pooled"``: a single D x D matrix about one shared shift.

@@ -6,7 +6,12 @@ import numpy as np
 
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
-from gaussmix.core.covariance.base import LOG_2PI, CovarianceFamily, register
+from gaussmix.core.covariance.base import (
+    LOG_2PI,
+    CovarianceFamily,
+    expansion_cancels,
+    register,
+)
 from gaussmix.core.stats import Stats
 
 
@@ -53,6 +58,18 @@ class DiagRepresentation(CovarianceFamily):
         Xc = X - centre
         mc = means - centre
         precisions = precisions_cholesky * precisions_cholesky
+        spread = float(xp.to_numpy(xp.amax((mc * mc * precisions).reshape(-1), 0)))
+        if expansion_cancels(spread, xp.dtype_eps(X)):
+            # means far apart (an outlier's component): each on its own
+            squared = xp.stack(
+                [
+                    (((X - m) ** 2) * p).sum(1)
+                    for m, p in zip(means, precisions, strict=True)
+                ],
+                axis=1,
+            )
+            log_det = xp.log(precisions_cholesky).sum(1)
+            return -0.5 * (X.shape[1] * LOG_2PI + squared) + log_det[None, :]
         # the whole quadratic form in one GEMM: [x, x^2] @ [m p; -p/2]
         features = xp.concatenate([Xc, Xc * Xc], axis=1)
         coefficients = xp.concatenate([mc * precisions, -0.5 * precisions], axis=1)

@@ -6,7 +6,13 @@ import numpy as np
 
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
-from gaussmix.core.covariance.base import LOG_2PI, CovarianceFamily, register, symmetric
+from gaussmix.core.covariance.base import (
+    LOG_2PI,
+    CovarianceFamily,
+    expansion_cancels,
+    register,
+    symmetric,
+)
 from gaussmix.core.stats import Stats
 
 
@@ -63,12 +69,20 @@ class FullRepresentation(CovarianceFamily):
         )
         # centring first keeps float32 accurate for data far from the origin
         centre = means.mean(0)
-        projected = ((X - centre) @ stacked).reshape(
-            X.shape[0], n_components, n_features
-        )
         offsets = (means - centre)[:, None, :] @ precisions_cholesky
-        # in place: the (n, K, D) block is the E-step's largest temporary
-        projected -= offsets[:, 0, :]
+        spread = float(xp.to_numpy(xp.amax((offsets * offsets).sum(-1).reshape(-1), 0)))
+        if expansion_cancels(spread, xp.dtype_eps(X)):
+            # means far apart (an outlier's component): each on its own
+            projected = xp.stack(
+                [(X - m) @ u for m, u in zip(means, precisions_cholesky, strict=True)],
+                axis=1,
+            )
+        else:
+            projected = ((X - centre) @ stacked).reshape(
+                X.shape[0], n_components, n_features
+            )
+            # in place: the (n, K, D) block is the E-step's largest temporary
+            projected -= offsets[:, 0, :]
         projected *= projected
         mahalanobis = projected.sum(-1)
         log_det = xp.log(xp.diagonal(precisions_cholesky)).sum(-1)

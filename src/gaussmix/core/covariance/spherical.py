@@ -6,7 +6,12 @@ import numpy as np
 
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
-from gaussmix.core.covariance.base import LOG_2PI, CovarianceFamily, register
+from gaussmix.core.covariance.base import (
+    LOG_2PI,
+    CovarianceFamily,
+    expansion_cancels,
+    register,
+)
 from gaussmix.core.covariance.diag import check_positive, diagonal_covariances
 from gaussmix.core.stats import Stats
 
@@ -46,11 +51,16 @@ class SphericalRepresentation(CovarianceFamily):
         Xc = X - centre
         mc = means - centre
         precisions = precisions_cholesky * precisions_cholesky
+        n_features = X.shape[1]
+        log_det = n_features * xp.log(precisions_cholesky)
+        spread = float(xp.to_numpy(xp.amax((mc * mc).sum(1) * precisions, 0)))
+        if expansion_cancels(spread, xp.dtype_eps(X)):
+            # means far apart (an outlier's component): each on its own
+            squared = xp.stack([((X - m) ** 2).sum(1) for m in means], axis=1)
+            return -0.5 * (n_features * LOG_2PI + squared * precisions) + log_det
         squared = (
             (mc * mc).sum(1)[None, :] - 2.0 * (Xc @ mc.T) + (Xc * Xc).sum(1)[:, None]
         )
-        n_features = X.shape[1]
-        log_det = n_features * xp.log(precisions_cholesky)
         return -0.5 * (n_features * LOG_2PI + squared * precisions) + log_det
 
     @staticmethod

@@ -6,7 +6,13 @@ import numpy as np
 
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
-from gaussmix.core.covariance.base import LOG_2PI, CovarianceFamily, register, symmetric
+from gaussmix.core.covariance.base import (
+    LOG_2PI,
+    CovarianceFamily,
+    expansion_cancels,
+    register,
+    symmetric,
+)
 from gaussmix.core.covariance.full import FullRepresentation
 from gaussmix.core.stats import Stats
 
@@ -42,9 +48,14 @@ class TiedRepresentation(CovarianceFamily):
         n_features = X.shape[1]
         # centring first keeps float32 accurate for data far from the origin
         centre = means.mean(0)
-        projected = (X - centre) @ precisions_cholesky
         centres = (means - centre) @ precisions_cholesky
-        diff = projected[:, None, :] - centres[None, :, :]
+        spread = float(xp.to_numpy(xp.amax((centres * centres).sum(1), 0)))
+        if expansion_cancels(spread, xp.dtype_eps(X)):
+            # means far apart (an outlier's component): each on its own
+            diff = xp.stack([(X - m) @ precisions_cholesky for m in means], axis=1)
+        else:
+            projected = (X - centre) @ precisions_cholesky
+            diff = projected[:, None, :] - centres[None, :, :]
         mahalanobis = (diff * diff).sum(-1)
         log_det = xp.log(xp.diagonal(precisions_cholesky)).sum()
         return -0.5 * (n_features * LOG_2PI + mahalanobis) + log_det

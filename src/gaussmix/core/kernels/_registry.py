@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from gaussmix.core.covariance import CovarianceFamily
+from gaussmix.core.covariance.base import mean_spread
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 
@@ -67,6 +68,12 @@ KernelFactory = Callable[
     [MixtureParams, np.ndarray, np.dtype, np.ndarray | None], ChunkKernel
 ]
 
+#: Largest squared distance, in a component's own deviations, between a
+#: mean and the means' average that the fused kernels accept; beyond it the
+#: E-step takes the generic path, which centres on each mean. Even float64
+#: moments moved over that distance would lose about 1e-8 of a variance.
+FUSED_SPREAD_LIMIT = 1e8
+
 _KERNELS: dict[type[CovarianceFamily], KernelFactory] = {}
 
 
@@ -99,6 +106,12 @@ def fused_kernel(
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
+        return None
+    family = params.family
+    spread = mean_spread(params.means, params.precisions_cholesky, family.matrix_layout)
+    if not spread <= FUSED_SPREAD_LIMIT:
+        # the kernels expand every quadratic form about the means' average,
+        # which cancels when one mean (an outlier's) lies that far away
         return None
     for cls in params.family.__mro__:
         factory = _KERNELS.get(cls)

@@ -1,0 +1,147 @@
+"""Responsibilities of rows far from every component, computed without overflow.
+
+The E-step forms each ``log p_k(x)`` on its own, in the data's dtype. For a
+row far from every component (a query at 1e200, a float32 cell at 1e19) the
+squared Mahalanobis distances overflow, or are so large that their rounding
+swamps the differences between components that the responsibilities depend
+on: rows come out NaN, or as two equal halves where one component is
+certain. Such rows are rare and cheap to detect from the row's largest
+log-density; this module recomputes only them, in float64, from the
+differences ``log p_k(x) - log p_r(x)`` to a reference component ``r``,
+taken in units scaled by a power of two so that nothing overflows:
+
+    q_k - q_r = v^T (P_k - P_r) v - 2 v^T P_k d_k + d_k^T P_k d_k
+
+with ``v = x - mu_r``, ``d_k = mu_k - mu_r`` and ``P`` the precisions. The
+quadratic terms cancel exactly where the precisions are equal (tied
+models), so the linear term that separates the components survives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaussmix.core.covariance.base import LOG_2PI
+
+#: A row's log-densities are recomputed when the rounding of its largest,
+#: ``|log p| * eps``, exceeds this many nats: beyond it the responsibilities
+#: formed from them would be off by about as much.
+LOG_DENSITY_ROUNDING_LIMIT = 1e-2
+
+
+def imprecise_rows(peak: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Indices of rows whose largest log-density ``peak`` cannot be trusted.
+
+    Those are rows with a NaN or an infinite peak (every component's
+    density overflowed) and rows whose peak is so large that its rounding
+    exceeds :data:`LOG_DENSITY_ROUNDING_LIMIT`.
+    """
+    limit = LOG_DENSITY_ROUNDING_LIMIT / np.finfo(dtype).eps
+    with np.errstate(invalid="ignore"):
+        trusted = np.abs(peak) <= limit
+    return np.flatnonzero(~trusted)
+
+
+def component_forms(
+    weights: np.ndarray,
+    means: np.ndarray,
+    precisions: np.ndarray,
+    matrix_layout: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Constants, means and full precision matrices of the components.
+
+    ``precisions`` may be in any family's layout: matrices (K, D, D) or
+    tied (D, D) when ``matrix_layout``, else variances' inverses, diagonal
+    (K, D) or spherical (K,). The constant of component ``k`` is
+    ``log w_k + log|P_k| / 2 - D log(2 pi) / 2``.
+    """
+    means = np.asarray(means, dtype=np.float64)
+    n_components, n_features = means.shape
+    precisions = np.asarray(precisions, dtype=np.float64)
+    if matrix_layout:
+        matrices = np.broadcast_to(precisions, (n_components, n_features, n_features))
+    elif precisions.ndim == 2:
+        matrices = precisions[:, :, None] * np.eye(n_features)
+    else:
+        matrices = precisions.reshape(-1, 1, 1) * np.eye(n_features)
+    _, log_det = np.linalg.slogdet(matrices)
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(np.asarray(weights, dtype=np.float64))
+    constants = log_weights + 0.5 * log_det - 0.5 * n_features * LOG_2PI
+    return constants, means, np.ascontiguousarray(matrices)
+
+
+def exact_log_responsibilities(
+    X: np.ndarray,
+    constants: np.ndarray,
+    means: np.ndarray,
+    precisions: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``log p(x_i)`` and log-responsibilities of rows, without overflow.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+    constants, means, precisions
+        As returned by :func:`component_forms`.
+
+    Returns
+    -------
+    log_norm : ndarray of shape (n_rows,)
+        ``-inf`` only where the log-density is below float64's range.
+    log_resp : ndarray of shape (n_rows, n_components)
+        Finite or ``-inf``; their exponentials sum to one in every row.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n_rows = X.shape[0]
+    # the row's own power of two brings it and the means to about unit size
+    size = np.maximum(np.abs(X).max(axis=1, initial=0.0), np.abs(means).max())
+    scale = np.ldexp(1.0, np.frexp(size)[1] - 1)
+    reference = np.zeros(n_rows, dtype=np.intp)
+    for _ in range(2):
+        # a first pass against component 0 finds the likeliest component;
+        # differences to it are then all <= 0 and cannot overflow upwards
+        differences, reference_log = _differences(
+            X, scale, reference, constants, means, precisions
+        )
+        reference = np.argmax(differences, axis=1)
+    peak = differences[np.arange(n_rows), reference]
+    differences -= peak[:, None]
+    differences[np.isnan(differences)] = -np.inf
+    with np.errstate(under="ignore"):
+        total = np.exp(differences).sum(axis=1)
+    log_total = np.log(total)
+    log_norm = reference_log + peak + log_total
+    return log_norm, differences - log_total[:, None]
+
+
+def _differences(
+    X: np.ndarray,
+    scale: np.ndarray,
+    reference: np.ndarray,
+    constants: np.ndarray,
+    means: np.ndarray,
+    precisions: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``log w_k p_k(x) - log w_r p_r(x)`` per row and ``log w_r p_r(x)``."""
+    n_rows = X.shape[0]
+    differences = np.empty((n_rows, means.shape[0]))
+    reference_log = np.empty(n_rows)
+    for r in np.unique(reference):
+        rows = np.flatnonzero(reference == r)
+        s = scale[rows]
+        v = X[rows] / s[:, None] - means[r] / s[:, None]
+        d = (means[None, :, :] - means[r][None, None, :]) / s[:, None, None]
+        change = precisions - precisions[r]
+        quadratic = np.einsum("ni,kij,nj->nk", v, change, v)
+        linear = np.einsum("ni,kij,nkj->nk", v, precisions, d)
+        offset = np.einsum("nki,kij,nkj->nk", d, precisions, d)
+        scaled = quadratic - 2.0 * linear + offset
+        with np.errstate(over="ignore", invalid="ignore"):
+            # (s * q) * s overflows only to -inf: the row is that improbable
+            differences[rows] = (constants - constants[r]) - 0.5 * (
+                (scaled * s[:, None]) * s[:, None]
+            )
+            own = np.einsum("ni,ij,nj->n", v, precisions[r], v)
+            reference_log[rows] = constants[r] - 0.5 * ((own * s) * s)
+    return differences, reference_log

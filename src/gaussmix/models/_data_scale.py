@@ -1,0 +1,246 @@
+"""Fitting data whose spread would overflow the squares EM forms.
+
+A float32 cell at 1e19 (or a netCDF fill value, 9.97e36) squares beyond
+float32's range; float64 data at 1e160 square beyond float64's. Such data
+are fitted as ``Y = X / 2**e`` in float64, with ``2**e`` the smallest
+power of two that brings their squares back within float64's range (1 for
+float32 data, which only need float64), and ``reg_covar / 4**e`` in place
+of ``reg_covar``. Scaling by a power of two is exact and EM is equivariant
+under it, so the fit is the one the data's own units would give without
+overflow; its parameters are mapped back at the end. Data of ordinary
+spread never take this path.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from gaussmix.core.mstep import RegCovarWarning
+from gaussmix.core.params import MixtureParams
+
+#: The data are rescaled when the square of their largest spread comes
+#: within this factor of the dtype's largest number: sums over rows and
+#: features, and products with precisions, need the room.
+HEADROOM = 2.0**64
+
+
+@dataclass(frozen=True)
+class DataScale:
+    """Data units ``x = units * y`` of a rescaled fit, column by column.
+
+    ``reg_covar_factor`` turns the ``reg_covar`` of the data's units into
+    the one of the rescaled rows.
+    """
+
+    units: np.ndarray
+    reg_covar_factor: float = 1.0
+    #: The largest range of a column, for messages.
+    spread: float = 0.0
+
+    def rows(self, X: np.ndarray) -> np.ndarray:
+        """``X / units`` in float64."""
+        return np.asarray(X, dtype=np.float64) / self.units
+
+    def reg_covar(self, reg_covar: float) -> float:
+        return float(reg_covar * self.reg_covar_factor)
+
+    def log_density_shift(self, n_features: int) -> float:
+        """What a log-density in rescaled units gains in data units."""
+        return -float(np.log(self.units).sum())
+
+    def then(self, other: DataScale | None) -> DataScale:
+        """This rescaling followed by ``other`` (applied to the rescaled rows)."""
+        if other is None:
+            return self
+        return DataScale(
+            self.units * other.units,
+            self.reg_covar_factor * other.reg_covar_factor,
+            other.spread,
+        )
+
+    def _scaled(self, params: MixtureParams, power: int) -> MixtureParams:
+        """Parameters with the data's units raised to ``power`` (1 or -1)."""
+        units = self.units**power
+        covariances = np.asarray(params.covariances, np.float64)
+        factors = np.asarray(params.precisions_cholesky, np.float64)
+        if params.family.matrix_layout:
+            covariances = covariances * np.multiply.outer(units, units)
+            # P = U U^T scales as S^-1 P S^-1: the rows of U by 1 / units
+            factors = factors / units[:, None]
+        elif covariances.ndim == 2:
+            covariances = covariances * units**2
+            factors = factors / units
+        else:
+            covariances = covariances * units[0] ** 2
+            factors = factors / units[0]
+        return replace(
+            params,
+            means=np.asarray(params.means, np.float64) * units,
+            covariances=covariances,
+            precisions_cholesky=factors,
+        )
+
+    def user_init(self, user_init: dict, matrix_layout: bool) -> dict:
+        """Given starting means and precisions, in rescaled units."""
+        out = dict(user_init)
+        if out.get("means") is not None:
+            out["means"] = self.rows(out["means"])
+        if out.get("precisions") is not None:
+            precisions = np.asarray(out["precisions"], np.float64)
+            if matrix_layout:
+                precisions = precisions * np.multiply.outer(self.units, self.units)
+            elif precisions.ndim == 2:
+                precisions = precisions * self.units**2
+            else:
+                precisions = precisions * self.units[0] ** 2
+            out["precisions"] = precisions
+        return out
+
+    def to_rescaled(self, params: MixtureParams) -> MixtureParams:
+        """Parameters in data units, as parameters of the rescaled rows."""
+        return self._scaled(params, -1)
+
+    def to_data_units(self, params: MixtureParams, dtype) -> MixtureParams:
+        """Parameters of the rescaled rows, in data units and ``dtype``.
+
+        Raises ValueError when they do not fit in ``dtype``.
+        """
+        with np.errstate(over="ignore"):
+            in_float64 = self._scaled(params, 1)
+            data_units = in_float64.to_numpy(dtype)
+        if all(
+            np.all(np.isfinite(a)) for a in (data_units.means, data_units.covariances)
+        ):
+            return data_units
+        fits_float64 = all(
+            np.all(np.isfinite(a)) for a in (in_float64.means, in_float64.covariances)
+        )
+        advice = (
+            "pass X as float64"
+            if np.dtype(dtype) == np.float32 and fits_float64
+            else "divide X by a common factor"
+        )
+        raise ValueError(
+            f"X's columns span up to {self.spread:.3g}: the fitted covariances "
+            f"exceed {np.dtype(dtype).name}'s range. Remove the extreme values "
+            f"or {advice}."
+        )
+
+
+def column_halves(X: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """Halves of the columns' minima and maxima in float64, or None.
+
+    One pass for the minima and one for the maxima; halves stay finite even
+    for values near float64's limit. None for anything but a non-empty numpy
+    array.
+    """
+    if not isinstance(X, np.ndarray) or X.dtype not in (np.float32, np.float64):
+        return None
+    if X.size == 0:
+        return None
+    return X.min(axis=0).astype(np.float64) / 2.0, X.max(axis=0).astype(
+        np.float64
+    ) / 2.0
+
+
+def data_scale(
+    X: np.ndarray, halves: tuple[np.ndarray, np.ndarray]
+) -> DataScale | None:
+    """The rescaling X needs to be fitted without overflow, or None.
+
+    ``halves`` are X's :func:`column_halves`.
+    """
+    low, high = halves
+    half_spread = float(np.max(high - low))
+    if 2.0 * half_spread <= _limit(X.dtype):
+        return None
+    # float32 rows only need float64 to hold their squares; float64 rows
+    # are scaled down just enough, so that small values keep their digits
+    exponent = max(0, int(np.frexp(half_spread)[1]) + 1 - _limit_exponent())
+    # no shift: a shift far from the bulk of the rows (their midrange, with
+    # an outlier) would round their offsets away; EM centres on its own.
+    # a power of two: the rescaling is exact
+    return DataScale(
+        units=np.full(X.shape[1], np.ldexp(1.0, exponent)),
+        reg_covar_factor=float(np.ldexp(1.0, -2 * exponent)),
+        spread=2.0 * half_spread,
+    )
+
+
+#: Families whose models stay the same model when each column is scaled on
+#: its own; the others (spherical components, shared orientations or
+#: shapes) are rescaled by one common unit.
+PER_COLUMN_FAMILIES = frozenset({"full", "tied", "diag", "EEI", "VEI", "EVI"})
+
+
+def variance_units(
+    X: np.ndarray, sample_weight: np.ndarray | None, per_column: bool
+) -> DataScale:
+    """Units in which each column (or, not ``per_column``, the average column)
+    has unit weighted variance; constant columns keep their units.
+
+    Deviations are taken in units of a power of two near the largest, so
+    that neither the mean nor the squares overflow for any finite data.
+    """
+    values = np.asarray(X, dtype=np.float64)
+    weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+    centre = 2.0 * np.average(values / 2.0, axis=0, weights=weights)
+    deviations = values / 2.0 - centre / 2.0
+    unit = np.ldexp(1.0, np.frexp(np.abs(deviations).max(axis=0))[1])
+    scaled = np.average((deviations / unit) ** 2, axis=0, weights=weights)
+    deviation = 2.0 * unit * np.sqrt(scaled)
+    if not per_column:
+        largest = deviation.max()
+        common = largest * np.sqrt(np.mean((deviation / largest) ** 2))
+        deviation = np.full_like(deviation, common)
+    units = np.where(deviation > 0, deviation, 1.0)
+    return DataScale(units=units, reg_covar_factor=1.0)
+
+
+#: ``reg_covar`` is reported when it reaches this fraction of a column's
+#: largest possible variance, the square of half its range.
+REG_COVAR_FRACTION = 0.01
+
+
+def warn_dominant_reg_covar(
+    reg_covar: float, halves: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """Warn when ``reg_covar`` dominates the variance of some column.
+
+    A column's variance is at most the square of half its range, so the
+    warning needs no pass beyond the one that found the ranges; constant
+    columns, whose variance ``reg_covar`` is meant to set, are left out.
+    """
+    low, high = halves
+    half_range = high - low
+    with np.errstate(over="ignore"):
+        # a range whose square overflows is dominated by nothing
+        largest_variance = half_range * half_range
+    dominated = np.flatnonzero(
+        (half_range > 0) & (reg_covar >= REG_COVAR_FRACTION * largest_variance)
+    )
+    if dominated.size == 0:
+        return
+    shown = ", ".join(str(int(i)) for i in dominated[:5])
+    more = "" if dominated.size <= 5 else f" and {dominated.size - 5} more"
+    warnings.warn(
+        f"reg_covar={reg_covar:.3g} is at least {REG_COVAR_FRACTION:.0%} of the "
+        f"variance of column(s) {shown}{more} (range down to "
+        f"{2 * float(half_range[dominated].min()):.3g}): it dominates their "
+        "covariances and may merge clusters. Scale those columns (for example "
+        "with sklearn.preprocessing.StandardScaler) or lower reg_covar.",
+        RegCovarWarning,
+        stacklevel=3,
+    )
+
+
+def _limit(dtype) -> float:
+    """The largest spread whose squares keep :data:`HEADROOM` in ``dtype``."""
+    return float(np.sqrt(np.finfo(dtype).max / HEADROOM))
+
+
+def _limit_exponent() -> int:
+    return int(np.frexp(_limit(np.float64))[1]) - 1
