@@ -320,7 +320,8 @@ def test_variance_scaled_reg_covar_is_reg_covar_times_each_variance():
 def test_reg_covar_scale_is_checked_and_saved(tmp_path):
     import gaussmix
 
-    with pytest.raises(ValueError, match="'reg_covar_scale' parameter of GaussianMixture must be a str among"):
+    expected = "'reg_covar_scale' parameter of GaussianMixture must be a str among"
+    with pytest.raises(ValueError, match=expected):
         GaussianMixture(reg_covar_scale="relative").fit(two_clusters())
     model = GaussianMixture(2, reg_covar_scale="variance", random_state=0)
     model.fit(two_clusters())
