@@ -92,11 +92,6 @@ INIT_METHODS: dict[str, InitMethod] = {
 }
 
 
-def register_init(name: str, method: InitMethod) -> None:
-    """Make an initialisation method available to ``init_params=name``."""
-    INIT_METHODS[name] = method
-
-
 def initial_responsibilities(
     method: str,
     X: np.ndarray,
