@@ -32,6 +32,15 @@ def _weights(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
     return np.asarray(sample_weight, dtype=np.float64)
 
 
+def _one_hot(
+    X: np.ndarray, n_components: int, rows: np.ndarray, columns: np.ndarray
+) -> np.ndarray:
+    """Responsibilities in ``X``'s dtype: 1 at ``(rows, columns)``, 0 elsewhere."""
+    resp = np.zeros((X.shape[0], n_components), dtype=X.dtype)
+    resp[rows, columns] = 1.0
+    return resp
+
+
 def init_kmeans(
     X: np.ndarray,
     n_components: int,
@@ -40,9 +49,7 @@ def init_kmeans(
 ) -> np.ndarray:
     """Hard labels of weighted k-means (k-means++ seeds, Lloyd iterations)."""
     _, labels = kmeans(X, n_components, _weights(X, sample_weight), random_state)
-    resp = np.zeros((X.shape[0], n_components), dtype=X.dtype)
-    resp[np.arange(X.shape[0]), labels] = 1.0
-    return resp
+    return _one_hot(X, n_components, np.arange(X.shape[0]), labels)
 
 
 def init_kmeans_plusplus(
@@ -58,9 +65,7 @@ def init_kmeans_plusplus(
         _weights(X, sample_weight),
         random_state,
     )
-    resp = np.zeros((X.shape[0], n_components), dtype=X.dtype)
-    resp[indices, np.arange(n_components)] = 1.0
-    return resp
+    return _one_hot(X, n_components, indices, np.arange(n_components))
 
 
 def init_random(
@@ -100,9 +105,7 @@ def init_random_from_data(
         indices = random_state.choice(
             n_samples, size=n_components, replace=False, p=w / w.sum()
         )
-    resp = np.zeros((n_samples, n_components), dtype=X.dtype)
-    resp[indices, np.arange(n_components)] = 1.0
-    return resp
+    return _one_hot(X, n_components, indices, np.arange(n_components))
 
 
 INIT_METHODS: dict[str, InitMethod] = {
