@@ -292,9 +292,6 @@ class DeepGaussianMixtureClustering(
             settings["reconstruction"],
         )
 
-    def _scaled(self, X: np.ndarray) -> np.ndarray:
-        return (X - self.x_offset_) / self.x_scale_
-
     # ------------------------------------------------------------------
     def fit(self, X: Array, y: Any = None) -> DeepGaussianMixtureClustering:
         """Pretrain, initialise the latent mixture by EM, and train jointly.
@@ -360,7 +357,9 @@ class DeepGaussianMixtureClustering(
         """Latent codes: the means of ``q(z | x)``, shape (n_samples, latent_dim)."""
         network = self._network()
         return common.batched(
-            lambda x: network.encode(x)[0], self._checked(X), _device(network)
+            lambda x: network.encode(x)[0],
+            self._checked(X),
+            common.module_device(network),
         )
 
     def predict_proba(self, X: Array) -> np.ndarray:
@@ -370,7 +369,7 @@ class DeepGaussianMixtureClustering(
         def proba(x: torch.Tensor) -> torch.Tensor:
             return network.prior.log_responsibilities(network.encode(x)[0]).exp()
 
-        return common.batched(proba, self._checked(X), _device(network))
+        return common.batched(proba, self._checked(X), common.module_device(network))
 
     def predict(self, X: Array) -> np.ndarray:
         """The most responsible cluster of each row, shape (n_samples,)."""
@@ -385,7 +384,9 @@ class DeepGaussianMixtureClustering(
         averaged over draws, so the value is deterministic.
         """
         network = self._network()
-        values = common.batched(network.elbo, self._checked(X), _device(network))
+        values = common.batched(
+            network.elbo, self._checked(X), common.module_device(network)
+        )
         return values - self.n_features_in_ * np.log(self.x_scale_)
 
     def score(self, X: Array, y: Any = None) -> float:
@@ -410,7 +411,3 @@ def _check_init_components(value: Any, n_clusters: Any) -> int | None:
             "None fits twice as many."
         )
     return value
-
-
-def _device(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device
