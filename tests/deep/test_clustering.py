@@ -10,7 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 torch = pytest.importorskip("torch")
 
 from gaussmix.deep import ConvEncoder, DeepGaussianMixtureClustering  # noqa: E402
-from gaussmix.deep.clustering import _merge_components  # noqa: E402
+from gaussmix.deep.clustering_start import merge_components  # noqa: E402
 from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
 
@@ -195,7 +195,7 @@ def test_merge_criterion_is_the_same_far_from_the_origin():
     resp = np.repeat(np.eye(4), 50, axis=0)
     expected = np.repeat(np.eye(2), 100, axis=0)
     for shift in (0.0, 1e8):
-        merged = _merge_components(resp, X + shift, 2, reg_covar=1e-6)
+        merged = merge_components(resp, X + shift, 2, reg_covar=1e-6)
         np.testing.assert_array_equal(merged, expected)
 
 

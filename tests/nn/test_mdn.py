@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gaussmix.nn import ConditionalMixture, MixtureDensityHead  # noqa: E402
+from gaussmix.nn import ConditionalMixtureDensity, MixtureDensityHead  # noqa: E402
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -81,7 +81,7 @@ def test_mode_of_a_one_dimensional_mixture_solves_the_stationarity_equation():
     logits = torch.tensor([[0.3, 0.0]], dtype=torch.float64)
     means = torch.tensor([[[-1.0], [2.0]]], dtype=torch.float64)
     scale = torch.tensor([[[0.7], [1.1]]], dtype=torch.float64)
-    mixture = ConditionalMixture(logits, means, scale=scale)
+    mixture = ConditionalMixtureDensity(logits, means, scale=scale)
     mode = mixture.mode(n_steps=200).requires_grad_(True)
     (gradient,) = torch.autograd.grad(mixture.log_prob(mode).sum(), mode)
     assert abs(gradient.item()) < 1e-8
@@ -146,4 +146,4 @@ def test_bad_input_is_reported():
     with pytest.raises(ValueError, match=r"shape \(\.\.\., 2\)"):
         head(torch.zeros(4, 3)).log_prob(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="exactly one"):
-        ConditionalMixture(torch.zeros(1, 2), torch.zeros(1, 2, 2))
+        ConditionalMixtureDensity(torch.zeros(1, 2), torch.zeros(1, 2, 2))

@@ -11,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 torch = pytest.importorskip("torch")
 
-from gaussmix.nn import ConditionalMixture, MixtureDensityRegressor  # noqa: E402
+from gaussmix.nn import ConditionalMixtureDensity, MixtureDensityRegressor  # noqa: E402
 from tests._threads import threads  # noqa: E402
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=30, random_state=0)
@@ -117,7 +117,7 @@ def test_outputs_have_the_targets_shape_and_units():
     assert model.sample(X[:7], random_state=0).shape == (7,)
     assert model.score_samples(X[:7], y[:7]).shape == (7,)
     distribution = model.predict_distribution(X[:7])
-    assert isinstance(distribution, ConditionalMixture)
+    assert isinstance(distribution, ConditionalMixtureDensity)
     assert distribution.means.dtype == torch.float64
     assert 80.0 < float(distribution.mean().mean()) < 120.0
     assert model.n_outputs_ == 1 and model.n_features_in_ == 1

@@ -22,14 +22,6 @@ def aic(total_log_likelihood: float, n_parameters: int) -> float:
     return -2.0 * total_log_likelihood + 2.0 * n_parameters
 
 
-def classification_entropy(responsibilities: np.ndarray) -> float:
-    """``-sum_i sum_k z_ik log z_ik`` of soft responsibilities."""
-    r = np.asarray(responsibilities, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(r > 0, r * np.log(np.where(r > 0, r, 1.0)), 0.0)
-    return float(-terms.sum())
-
-
 def icl(
     total_log_likelihood: float,
     n_parameters: int,

@@ -76,6 +76,11 @@ def as_tensor(values: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values, dtype=np.float32), device=device)
 
 
+def module_device(module: nn.Module) -> torch.device:
+    """The device of ``module``'s weights (all on one device)."""
+    return next(module.parameters()).device
+
+
 def state_to_numpy(module: nn.Module) -> dict[str, np.ndarray]:
     """A module's state dict as numpy arrays (a copy, on the host)."""
     return {
@@ -135,8 +140,13 @@ class PlainStateNetworkMixin:
 
     The estimator provides ``_build_networks()`` (untrained modules from its
     hyperparameters and ``n_features_in_``) and ``_train(X, settings,
-    seed)``, which sets ``network_state_``.
+    seed)``, which sets ``network_state_``; its fitted ``x_offset_`` and
+    ``x_scale_`` give the rows the networks see (:meth:`_scaled`).
     """
+
+    def _scaled(self, X: np.ndarray) -> np.ndarray:
+        """The rows as the networks see them, ``(X - x_offset_) / x_scale_``."""
+        return (X - self.x_offset_) / self.x_scale_
 
     def _train_seeded(self, X: np.ndarray, settings: dict[str, Any]) -> None:
         seed = draw_seed(self.random_state)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import logging
 from typing import Any
 
 import numpy as np
@@ -13,20 +12,13 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.core.covariance import get_family
-from gaussmix.core.mstep import m_step
 from gaussmix.deep import _common as common
+from gaussmix.deep.clustering_training import train_clustering
 from gaussmix.deep.networks import ACTIVATIONS, default_hidden_sizes, mlp, output_width
 from gaussmix.deep.variational import VariationalClusteringNetwork
-from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_deep import check_deep_clustering
-from gaussmix.models import GaussianMixture
 from gaussmix.models import _validation as check
-from gaussmix.nn import GaussianMixtureDensity
-from gaussmix.nn.training import train
-
-logger = logging.getLogger("gaussmix")
 
 
 @register_estimator(validate=check_deep_clustering)
@@ -300,9 +292,6 @@ class DeepGaussianMixtureClustering(
             settings["reconstruction"],
         )
 
-    def _scaled(self, X: np.ndarray) -> np.ndarray:
-        return (X - self.x_offset_) / self.x_scale_
-
     # ------------------------------------------------------------------
     def fit(self, X: Array, y: Any = None) -> DeepGaussianMixtureClustering:
         """Pretrain, initialise the latent mixture by EM, and train jointly.
@@ -328,91 +317,11 @@ class DeepGaussianMixtureClustering(
         return self
 
     def _train(self, X: np.ndarray, settings: dict[str, Any], seed: int) -> None:
-        device = settings["device"]
-        rows = common.as_tensor(self._scaled(X), device)
-        draws = common.seeded_generator(seed, device)
-        neighbours = self._neighbours(rows, settings["n_neighbors"])
-
-        def target(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-            if neighbours is None:
-                return x
-            column = torch.randint(
-                neighbours.shape[1], (len(index),), generator=draws, device=device
-            )
-            return rows[neighbours[index, column]]
-
-        dropout = settings["input_dropout"]
-
-        def corrupted(x: torch.Tensor) -> torch.Tensor:
-            if not dropout:
-                return x
-            # torch's global generator, seeded for the fit like the weights
-            kept = torch.rand_like(x) > dropout
-            return x * kept / (1.0 - dropout)
-
-        data = (rows, torch.arange(len(rows), device=device))
-        options = {
-            "learning_rate": settings["learning_rate"],
-            "weight_decay": 0.0,
-            "batch_size": settings["batch_size"],
-            "tol": 0.0,
-            "verbose": settings["verbose"],
-        }
-
-        def run(
-            network: VariationalClusteringNetwork, loss: Any, epochs: int, **more: Any
-        ) -> list[float]:
-            if not epochs:
-                return []
-            result = train(
-                network,
-                loss,
-                data,
-                None,
-                max_epochs=epochs,
-                n_iter_no_change=epochs,
-                **options,
-                **more,
-            )
-            return result.train_losses
-
-        candidates = []
-        for start in range(settings["n_autoencoders"]):
-            network = self._build_networks().to(device)
-
-            def autoencoder_loss(
-                x: torch.Tensor,
-                index: torch.Tensor,
-                network: VariationalClusteringNetwork = network,
-            ) -> torch.Tensor:
-                return network.autoencoder_loss(corrupted(x), target(x, index))
-
-            curve = run(
-                network,
-                autoencoder_loss,
-                settings["pretrain_epochs"],
-                generator=torch.Generator().manual_seed(seed + start),
-                description="autoencoder",
-            )
-            candidates.append((network, curve))
-        network, pretrain_curve = self._initialise_prior(
-            candidates, rows, neighbours, settings, seed
-        )
-
-        def negative_elbo(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-            return -network.elbo(x, draws, target(x, index)).mean()
-
-        joint_curve = run(
-            network,
-            negative_elbo,
-            settings["max_epochs"],
-            generator=torch.Generator().manual_seed(seed),
-            description="deep clustering",
-        )
-        network.eval()
-        self.pretrain_loss_curve_ = pretrain_curve
-        self.loss_curve_ = joint_curve
-        self._store(network)
+        rows = common.as_tensor(self._scaled(X), settings["device"])
+        trained = train_clustering(self._build_networks, rows, settings, seed)
+        self.pretrain_loss_curve_ = trained.pretrain_losses
+        self.loss_curve_ = trained.losses
+        self._store(trained.network)
         self.labels_ = self.predict(X)
 
     def _set_scaling(self, X: np.ndarray, reconstruction: str) -> None:
@@ -427,93 +336,6 @@ class DeepGaussianMixtureClustering(
             self.x_scale_ = 1.0
             return
         self.x_offset_, self.x_scale_ = common.centre_and_scale(X)
-
-    @staticmethod
-    def _neighbours(rows: torch.Tensor, n_neighbors: int) -> torch.Tensor | None:
-        """Each row's index and its ``n_neighbors`` nearest rows, (N, k + 1)."""
-        if n_neighbors == 0:
-            return None
-        if n_neighbors >= len(rows):
-            raise ValueError(
-                f"n_neighbors={n_neighbors} must be smaller than the number of rows "
-                f"({len(rows)}); lower it."
-            )
-        distances = torch.cdist(rows, rows)
-        # the row itself sorts first (distance 0) and stays a target
-        return distances.topk(n_neighbors + 1, largest=False).indices
-
-    def _initialise_prior(
-        self,
-        candidates: list[tuple[VariationalClusteringNetwork, list[float]]],
-        rows: torch.Tensor,
-        neighbours: torch.Tensor | None,
-        settings: dict[str, Any],
-        seed: int,
-    ) -> tuple[VariationalClusteringNetwork, list[float]]:
-        """Fit the starting mixture; return the pretrained network that keeps it.
-
-        EM runs on the codes of all pretrained networks side by side (each
-        neighbour-smoothed and divided by its overall spread), with
-        ``init_components`` components merged down to ``n_clusters``; the
-        responsibilities give every network a mixture over its own raw codes
-        by one M-step, and the network with the highest evidence lower bound
-        under its mixture is kept.
-        """
-        raw_codes, blocks = [], []
-        for network, _ in candidates:
-            network.eval()
-            codes = common.batched(
-                lambda x, network=network: network.encode(x)[0],
-                rows.cpu().numpy(),
-                rows.device,
-            )
-            smoothed = codes
-            if neighbours is not None:
-                index = neighbours.cpu().numpy()
-                for _ in range(settings["init_smoothing"]):
-                    smoothed = smoothed[index].mean(1)
-            spread = max(float(smoothed.std()), 1e-12)
-            raw_codes.append(codes)
-            blocks.append((smoothed - smoothed.mean(0)) / spread)
-        stacked = np.hstack(blocks)
-        reg_covar = 1e-4 * max(float(stacked.var()), 1e-12)
-        n_components = min(
-            settings["init_components"] or 2 * settings["n_clusters"], len(stacked)
-        )
-        resp = (
-            GaussianMixture(
-                n_components,
-                covariance_type="diag",
-                n_init=settings["n_init"],
-                reg_covar=reg_covar,
-                random_state=seed,
-            )
-            .fit(stacked)
-            .predict_proba(stacked)
-        )
-        resp = _merge_components(resp, stacked, settings["n_clusters"], reg_covar)
-        family = get_family(settings["covariance_type"])
-        best, best_elbo = candidates[0], -np.inf
-        for (network, curve), codes in zip(candidates, raw_codes, strict=True):
-            # one M-step of the core on this network's raw codes: its prior
-            # starts on its own codes' scale
-            reg_covar = 1e-4 * max(float(codes.var()), 1e-12)
-            stats = responsibilities_stats(codes, resp, None, family.scatter_kind)
-            params = m_step(stats, settings["covariance_type"], reg_covar)
-            mixture = GaussianMixture.from_params(
-                params.weights,
-                params.means,
-                params.covariances,
-                covariance_type=settings["covariance_type"],
-            )
-            fitted = GaussianMixtureDensity.from_estimator(mixture, dtype=torch.float64)
-            network.prior.load_state_dict(fitted.to(torch.float32).state_dict())
-            if len(candidates) == 1:
-                return network, curve
-            elbo = common.batched(network.elbo, rows.cpu().numpy(), rows.device)
-            if np.mean(elbo) > best_elbo:
-                best, best_elbo = (network, curve), float(np.mean(elbo))
-        return best
 
     def _store(self, network: VariationalClusteringNetwork) -> None:
         self.network_state_ = common.state_to_numpy(network)
@@ -535,7 +357,9 @@ class DeepGaussianMixtureClustering(
         """Latent codes: the means of ``q(z | x)``, shape (n_samples, latent_dim)."""
         network = self._network()
         return common.batched(
-            lambda x: network.encode(x)[0], self._checked(X), _device(network)
+            lambda x: network.encode(x)[0],
+            self._checked(X),
+            common.module_device(network),
         )
 
     def predict_proba(self, X: Array) -> np.ndarray:
@@ -545,7 +369,7 @@ class DeepGaussianMixtureClustering(
         def proba(x: torch.Tensor) -> torch.Tensor:
             return network.prior.log_responsibilities(network.encode(x)[0]).exp()
 
-        return common.batched(proba, self._checked(X), _device(network))
+        return common.batched(proba, self._checked(X), common.module_device(network))
 
     def predict(self, X: Array) -> np.ndarray:
         """The most responsible cluster of each row, shape (n_samples,)."""
@@ -560,7 +384,9 @@ class DeepGaussianMixtureClustering(
         averaged over draws, so the value is deterministic.
         """
         network = self._network()
-        values = common.batched(network.elbo, self._checked(X), _device(network))
+        values = common.batched(
+            network.elbo, self._checked(X), common.module_device(network)
+        )
         return values - self.n_features_in_ * np.log(self.x_scale_)
 
     def score(self, X: Array, y: Any = None) -> float:
@@ -585,47 +411,3 @@ def _check_init_components(value: Any, n_clusters: Any) -> int | None:
             "None fits twice as many."
         )
     return value
-
-
-def _merge_components(
-    resp: np.ndarray, codes: np.ndarray, n_clusters: int, reg_covar: float
-) -> np.ndarray:
-    """Merge the columns of ``resp`` pairwise down to ``n_clusters``.
-
-    Each step merges the two components whose union, refitted as one
-    diagonal Gaussian to their rows (weighted by the summed
-    responsibilities), loses the least classification log-likelihood:
-    ``n_ab log|S_ab| - n_a log|S_a| - n_b log|S_b|``, the agglomeration
-    criterion of model-based hierarchical clustering.
-    """
-    resp = resp.copy()
-    while resp.shape[1] > n_clusters:
-        # each component's scatter about its own mean, from the core
-        stats = responsibilities_stats(codes, resp, None, "diag")
-        counts = np.maximum(stats.resp_sum, 1e-12)
-        means, scatter = stats.means(), stats.scatter
-
-        def cost(n: np.ndarray, squares: np.ndarray) -> np.ndarray:
-            return n * np.log(squares / n[..., None] + reg_covar).sum(-1)
-
-        # a pair's scatter about its common mean is the two scatters plus
-        # the spread of the two means: a sum of positive terms, where
-        # E[x^2] - mean^2 would cancel for components far from the origin
-        pair_counts = counts[:, None] + counts[None, :]
-        spread = (counts[:, None] * counts[None, :] / pair_counts)[..., None] * (
-            means[:, None] - means[None, :]
-        ) ** 2
-        pair_scatter = scatter[:, None] + scatter[None, :] + spread
-        own = cost(counts, scatter)
-        costs = cost(pair_counts, pair_scatter) - own[:, None] - own
-        # each pair once, so that rounding cannot choose between (a, b) and
-        # (b, a): the lower column is kept
-        costs[np.tril_indices_from(costs)] = np.inf
-        a, b = np.unravel_index(np.argmin(costs), costs.shape)
-        resp[:, a] += resp[:, b]
-        resp = np.delete(resp, b, axis=1)
-    return resp
-
-
-def _device(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device

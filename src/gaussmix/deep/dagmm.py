@@ -291,7 +291,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     def _train(self, X: np.ndarray, settings: dict[str, Any], seed: int) -> None:
         device = settings["device"]
         network = self._build_networks().to(device)
-        rows = common.as_tensor((X - self.x_offset_) / self.x_scale_, device)
+        rows = common.as_tensor(self._scaled(X), device)
 
         def loss(x: torch.Tensor) -> torch.Tensor:
             reconstruction, features = network(x)
@@ -348,9 +348,9 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
 
     def _features(self, X: np.ndarray) -> np.ndarray:
         network = self._network()
-        device = next(network.parameters()).device
-        scaled = (X - self.x_offset_) / self.x_scale_
-        return common.batched(lambda x: network(x)[1], scaled, device)
+        return common.batched(
+            lambda x: network(x)[1], self._scaled(X), common.module_device(network)
+        )
 
     def transform(self, X: Array) -> np.ndarray:
         """The features the mixture models: code, relative error, cosine.

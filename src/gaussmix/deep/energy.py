@@ -2,6 +2,14 @@
 
 Both functions are differentiable in every argument, so the gradient of the
 energy reaches the memberships, the codes and through them the networks.
+
+Why the moments are written here again rather than taken from the core's
+``Stats`` and M-step: those sums leave the array backend as float64 numpy
+arrays (they are accumulated on the host so that chunks add without losing
+digits), which cuts the autograd graph, and their M-step adds ``reg_covar``
+and repairs collapsed components, neither of which a loss may do behind the
+gradient's back. Here the memberships are the network's output and the
+moments must stay tensors of the graph, in the batch's dtype.
 """
 
 from __future__ import annotations

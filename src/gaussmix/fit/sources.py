@@ -13,9 +13,9 @@ import numpy as np
 
 from gaussmix.backend import get_backend
 from gaussmix.core.estep import responsibility_stats
-from gaussmix.core.init import initial_responsibilities
 from gaussmix.core.kmeans import kmeans, squared_distances
 from gaussmix.core.params import MixtureParams
+from gaussmix.core.seeding import initial_responsibilities
 from gaussmix.core.stats import Stats
 from gaussmix.fit.chunks import (
     dataset_stats,

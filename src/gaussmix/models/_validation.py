@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from gaussmix.core.covariance import available_families, get_family
-from gaussmix.core.init import INIT_METHODS
+from gaussmix.core.seeding import INIT_METHODS
 
 try:
     from sklearn.utils._param_validation import InvalidParameterError

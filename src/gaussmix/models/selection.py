@@ -28,8 +28,8 @@ from gaussmix.core.covariance import get_family
 from gaussmix.core.covariance.mclust_parts import MCLUST_MODELS
 from gaussmix.core.criteria import bic, icl
 from gaussmix.core.hierarchical import hierarchical_tree, partition_responsibilities
-from gaussmix.core.init import INIT_METHODS
 from gaussmix.core.mstep import DegenerateComponentWarning, m_step
+from gaussmix.core.seeding import INIT_METHODS
 from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.models import _validation as check
 from gaussmix.models.gaussian_mixture import GaussianMixture

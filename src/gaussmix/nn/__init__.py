@@ -10,7 +10,7 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
         "gaussmix.nn needs PyTorch; install it with `pip install gaussmix[torch]`."
     ) from exc
 
-from gaussmix.nn.conditional import ConditionalMixture
+from gaussmix.nn.conditional import ConditionalMixtureDensity
 from gaussmix.nn.density import GaussianMixtureDensity
 from gaussmix.nn.functional import (
     diagonal_gaussian_log_prob,
@@ -25,7 +25,7 @@ from gaussmix.nn.mdn import MixtureDensityHead
 from gaussmix.nn.regressor import MixtureDensityNetwork, MixtureDensityRegressor
 
 __all__ = [
-    "ConditionalMixture",
+    "ConditionalMixtureDensity",
     "GaussianMixtureDensity",
     "MixtureDensityHead",
     "MixtureDensityNetwork",

@@ -10,10 +10,14 @@ from gaussmix.nn import functional as F
 
 
 @dataclass(frozen=True)
-class ConditionalMixture:
-    """Gaussian mixtures ``p(y | x_i)``, one per row of a batch.
+class ConditionalMixtureDensity:
+    """Gaussian mixtures ``p(y | x_i)``, one per row of a batch, in torch.
 
-    Exactly one of ``scale_tril`` and ``scale`` is set.
+    What a mixture density network predicts: every row has its own weights,
+    means and covariances, held as tensors so that the log-density stays
+    differentiable. (:class:`gaussmix.ConditionalMixture` is the numpy
+    result of conditioning one fitted mixture, whose covariances all rows
+    share.) Exactly one of ``scale_tril`` and ``scale`` is set.
 
     Attributes
     ----------
@@ -139,7 +143,9 @@ class ConditionalMixture:
             return F.sample_mixture(self.logits, self.means, self.scale_tril, generator)
         return F.sample_diagonal_mixture(self.logits, self.means, self.scale, generator)
 
-    def affine(self, loc: torch.Tensor, scale: torch.Tensor) -> ConditionalMixture:
+    def affine(
+        self, loc: torch.Tensor, scale: torch.Tensor
+    ) -> ConditionalMixtureDensity:
         """The mixtures of ``loc + scale * y`` for ``y`` from these, per feature.
 
         ``loc`` and ``scale`` have shape (D,); ``scale`` must be positive. A
@@ -152,21 +158,21 @@ class ConditionalMixture:
             )
         return replace(self, means=means, scale=scale * self.scale)
 
-    def detach(self) -> ConditionalMixture:
+    def detach(self) -> ConditionalMixtureDensity:
         """These mixtures with no autograd history."""
         return self.map(torch.Tensor.detach)
 
-    def to(self, *args, **kwargs) -> ConditionalMixture:
+    def to(self, *args, **kwargs) -> ConditionalMixtureDensity:
         """These mixtures moved like ``Tensor.to`` (device, dtype)."""
         return self.map(lambda t: t.to(*args, **kwargs))
 
-    def map(self, function) -> ConditionalMixture:
+    def map(self, function) -> ConditionalMixtureDensity:
         """``function`` applied to every tensor."""
 
         def apply(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else function(t)
 
-        return ConditionalMixture(
+        return ConditionalMixtureDensity(
             apply(self.logits),
             apply(self.means),
             apply(self.scale_tril),
@@ -174,7 +180,9 @@ class ConditionalMixture:
         )
 
     @classmethod
-    def concatenate(cls, parts: list[ConditionalMixture]) -> ConditionalMixture:
+    def concatenate(
+        cls, parts: list[ConditionalMixtureDensity]
+    ) -> ConditionalMixtureDensity:
         """The rows of several batches of mixtures, in order."""
 
         def join(name: str) -> torch.Tensor | None:
@@ -186,6 +194,6 @@ class ConditionalMixture:
     def __len__(self) -> int:
         return int(self.means.shape[0])
 
-    def __getitem__(self, rows) -> ConditionalMixture:
+    def __getitem__(self, rows) -> ConditionalMixtureDensity:
         """The mixtures of some rows (any index a tensor accepts on axis 0)."""
         return self.map(lambda t: t[rows])

@@ -7,7 +7,7 @@ import numbers
 import torch
 from torch import nn
 
-from gaussmix.nn.conditional import ConditionalMixture
+from gaussmix.nn.conditional import ConditionalMixtureDensity
 from gaussmix.nn.density import COVARIANCE_TYPES
 
 
@@ -96,7 +96,7 @@ class MixtureDensityHead(nn.Module):
     def uses_cholesky(self) -> bool:
         return self.covariance_type in ("full", "tied")
 
-    def forward(self, features: torch.Tensor) -> ConditionalMixture:
+    def forward(self, features: torch.Tensor) -> ConditionalMixtureDensity:
         """The mixture of each row, for ``features`` of shape (N, in_features)."""
         if features.dim() != 2 or features.shape[1] != self.in_features:
             raise ValueError(
@@ -109,12 +109,14 @@ class MixtureDensityHead(nn.Module):
         scales = nn.functional.softplus(self.scales(features)) + self.min_scale
         if not self.uses_cholesky:
             width = d if self.covariance_type == "diag" else 1
-            return ConditionalMixture(logits, means, scale=scales.reshape(n, k, width))
+            return ConditionalMixtureDensity(
+                logits, means, scale=scales.reshape(n, k, width)
+            )
         factors = torch.diag_embed(scales.reshape(n, self._n_factors, d))
         if self.off_diagonal is not None:
             lower = self.off_diagonal(features).reshape(n, self._n_factors, -1)
             factors[:, :, self._rows, self._columns] = lower
-        return ConditionalMixture(logits, means, scale_tril=factors)
+        return ConditionalMixtureDensity(logits, means, scale_tril=factors)
 
     def loss(self, features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Average negative log-likelihood of ``targets`` (N, D) given ``features``."""

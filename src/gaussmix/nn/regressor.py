@@ -23,7 +23,7 @@ from gaussmix.io.checks_nn import check_mixture_density_regressor
 from gaussmix.io.torch_modules import restore_with_module, state_with_module
 from gaussmix.models import _validation as check
 from gaussmix.models._tensors import check_device
-from gaussmix.nn.conditional import ConditionalMixture
+from gaussmix.nn.conditional import ConditionalMixtureDensity
 from gaussmix.nn.density import COVARIANCE_TYPES
 from gaussmix.nn.mdn import MixtureDensityHead
 from gaussmix.nn.training import evaluate, train
@@ -59,7 +59,7 @@ class MixtureDensityNetwork(nn.Module):
             width, out_features, n_components, covariance_type
         )
 
-    def forward(self, x: torch.Tensor) -> ConditionalMixture:
+    def forward(self, x: torch.Tensor) -> ConditionalMixtureDensity:
         return self.head(self.body(x))
 
 
@@ -317,12 +317,12 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
         return torch.as_tensor(values, dtype=torch.float32, device=device)
 
     # ------------------------------------------------------------------
-    def predict_distribution(self, X: Array) -> ConditionalMixture:
+    def predict_distribution(self, X: Array) -> ConditionalMixtureDensity:
         """The predicted mixture ``p(y | x)`` of every row, in y's units.
 
         Returns
         -------
-        ConditionalMixture
+        ConditionalMixtureDensity
             On the CPU in float64, over ``n_outputs_`` dimensions: ``log_prob``,
             ``mean``, ``mode``, ``covariance``, ``sample``, ``weights``,
             ``means``, ``covariances``.
@@ -335,7 +335,7 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
             for start in range(0, len(inputs), PREDICT_BATCH):
                 mixture = self.network_(inputs[start : start + PREDICT_BATCH])
                 parts.append(mixture.to("cpu", torch.float64))
-        joined = ConditionalMixture.concatenate(parts)
+        joined = ConditionalMixtureDensity.concatenate(parts)
         return joined.affine(
             torch.as_tensor(self.y_mean_), torch.as_tensor(self.y_scale_)
         )

@@ -57,12 +57,6 @@ def mean_spread(means: Array, factors: Array, matrix_layout: bool) -> float:
         return float(np.max((whitened * whitened).sum(1), initial=0.0))
 
 
-#: How the scatter part of Stats is accumulated. ``"full"``: one D x D matrix
-#: per component about its own shift; ``"diag"``: its diagonal only;
-#: ``"pooled"``: a single D x D matrix about one shared shift.
-SCATTER_KINDS = ("full", "diag", "pooled")
-
-
 class CovarianceFamily:
     """Base class of the covariance families.
 

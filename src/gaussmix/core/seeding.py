@@ -1,7 +1,9 @@
-"""Initial responsibilities, the seeds EM starts from.
+"""Seeding: the initial responsibilities EM starts from.
 
-Every method returns responsibilities; the first M-step turns them into
-parameters, exactly as scikit-learn does.
+k-means, k-means++, random, random rows of the data and mclust's
+hierarchical clustering; every method returns responsibilities, which the
+first M-step (in ``fit.initialise``) turns into parameters, exactly as
+scikit-learn does.
 """
 
 from __future__ import annotations
@@ -30,15 +32,32 @@ def _weights(X: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
     return np.asarray(sample_weight, dtype=np.float64)
 
 
-def init_kmeans(X, n_components, sample_weight, random_state):
-    """Hard labels of weighted k-means (k-means++ seeds, Lloyd iterations)."""
-    _, labels = kmeans(X, n_components, _weights(X, sample_weight), random_state)
+def _one_hot(
+    X: np.ndarray, n_components: int, rows: np.ndarray, columns: np.ndarray
+) -> np.ndarray:
+    """Responsibilities in ``X``'s dtype: 1 at ``(rows, columns)``, 0 elsewhere."""
     resp = np.zeros((X.shape[0], n_components), dtype=X.dtype)
-    resp[np.arange(X.shape[0]), labels] = 1.0
+    resp[rows, columns] = 1.0
     return resp
 
 
-def init_kmeans_plusplus(X, n_components, sample_weight, random_state):
+def init_kmeans(
+    X: np.ndarray,
+    n_components: int,
+    sample_weight: np.ndarray | None,
+    random_state: np.random.RandomState,
+) -> np.ndarray:
+    """Hard labels of weighted k-means (k-means++ seeds, Lloyd iterations)."""
+    _, labels = kmeans(X, n_components, _weights(X, sample_weight), random_state)
+    return _one_hot(X, n_components, np.arange(X.shape[0]), labels)
+
+
+def init_kmeans_plusplus(
+    X: np.ndarray,
+    n_components: int,
+    sample_weight: np.ndarray | None,
+    random_state: np.random.RandomState,
+) -> np.ndarray:
     """One row per component, chosen by weighted greedy k-means++."""
     indices = kmeans_plusplus(
         np.asarray(X, dtype=np.float64),
@@ -46,18 +65,26 @@ def init_kmeans_plusplus(X, n_components, sample_weight, random_state):
         _weights(X, sample_weight),
         random_state,
     )
-    resp = np.zeros((X.shape[0], n_components), dtype=X.dtype)
-    resp[indices, np.arange(n_components)] = 1.0
-    return resp
+    return _one_hot(X, n_components, indices, np.arange(n_components))
 
 
-def init_random(X, n_components, sample_weight, random_state):
+def init_random(
+    X: np.ndarray,
+    n_components: int,
+    sample_weight: np.ndarray | None,
+    random_state: np.random.RandomState,
+) -> np.ndarray:
     """Uniform random responsibilities, normalised per row."""
     resp = random_state.uniform(size=(X.shape[0], n_components)).astype(X.dtype)
     return resp / resp.sum(axis=1)[:, None]
 
 
-def init_random_from_data(X, n_components, sample_weight, random_state):
+def init_random_from_data(
+    X: np.ndarray,
+    n_components: int,
+    sample_weight: np.ndarray | None,
+    random_state: np.random.RandomState,
+) -> np.ndarray:
     """One distinct row per component, drawn without replacement.
 
     With sample weights, rows are drawn with probability proportional to
@@ -78,9 +105,7 @@ def init_random_from_data(X, n_components, sample_weight, random_state):
         indices = random_state.choice(
             n_samples, size=n_components, replace=False, p=w / w.sum()
         )
-    resp = np.zeros((n_samples, n_components), dtype=X.dtype)
-    resp[indices, np.arange(n_components)] = 1.0
-    return resp
+    return _one_hot(X, n_components, indices, np.arange(n_components))
 
 
 INIT_METHODS: dict[str, InitMethod] = {
@@ -90,11 +115,6 @@ INIT_METHODS: dict[str, InitMethod] = {
     "random_from_data": init_random_from_data,
     "hc": init_hc,
 }
-
-
-def register_init(name: str, method: InitMethod) -> None:
-    """Make an initialisation method available to ``init_params=name``."""
-    INIT_METHODS[name] = method
 
 
 def initial_responsibilities(

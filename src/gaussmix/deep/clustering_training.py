@@ -1,0 +1,160 @@
+"""The training of deep clustering: pretrained autoencoders, then the joint bound.
+
+Several autoencoders are pretrained from different starts, the starting
+latent mixture picks one of them (:mod:`gaussmix.deep.clustering_start`), and
+its encoder, decoder and mixture are then trained together by maximising the
+evidence lower bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import torch
+
+from gaussmix.deep import _common as common
+from gaussmix.deep.clustering_start import starting_network
+from gaussmix.deep.variational import VariationalClusteringNetwork
+from gaussmix.nn.training import train
+
+
+class TrainedClustering(NamedTuple):
+    """The trained network and its loss curves.
+
+    Attributes
+    ----------
+    network : VariationalClusteringNetwork
+        In evaluation mode.
+    pretrain_losses : list of float
+        Autoencoder loss per epoch of the kept network's pretraining.
+    losses : list of float
+        Negative evidence lower bound per epoch of joint training.
+    """
+
+    network: VariationalClusteringNetwork
+    pretrain_losses: list[float]
+    losses: list[float]
+
+
+def neighbours(rows: torch.Tensor, n_neighbors: int) -> torch.Tensor | None:
+    """Each row's index and its ``n_neighbors`` nearest rows, (N, k + 1).
+
+    None when ``n_neighbors`` is 0 (every row is its own target).
+    """
+    if n_neighbors == 0:
+        return None
+    if n_neighbors >= len(rows):
+        raise ValueError(
+            f"n_neighbors={n_neighbors} must be smaller than the number of rows "
+            f"({len(rows)}); lower it."
+        )
+    distances = torch.cdist(rows, rows)
+    # the row itself sorts first (distance 0) and stays a target
+    return distances.topk(n_neighbors + 1, largest=False).indices
+
+
+def train_clustering(
+    build_network: Callable[[], VariationalClusteringNetwork],
+    rows: torch.Tensor,
+    settings: dict[str, Any],
+    seed: int,
+) -> TrainedClustering:
+    """Pretrain, pick the starting mixture, and train the kept network jointly.
+
+    Parameters
+    ----------
+    build_network : callable
+        Returns a new untrained network; its weights come from torch's
+        global generator, which the caller seeds.
+    rows : Tensor of shape (n_samples, n_features)
+        The scaled training rows, on ``settings["device"]``.
+    settings : dict
+        The estimator's validated hyperparameters.
+    seed : int
+        Seeds the batches, the draws of targets and codes and the EM starts.
+
+    Returns
+    -------
+    TrainedClustering
+    """
+    device = settings["device"]
+    draws = common.seeded_generator(seed, device)
+    near = neighbours(rows, settings["n_neighbors"])
+
+    def target(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        if near is None:
+            return x
+        column = torch.randint(
+            near.shape[1], (len(index),), generator=draws, device=device
+        )
+        return rows[near[index, column]]
+
+    dropout = settings["input_dropout"]
+
+    def corrupted(x: torch.Tensor) -> torch.Tensor:
+        if not dropout:
+            return x
+        # torch's global generator, seeded for the fit like the weights
+        kept = torch.rand_like(x) > dropout
+        return x * kept / (1.0 - dropout)
+
+    data = (rows, torch.arange(len(rows), device=device))
+    options = {
+        "learning_rate": settings["learning_rate"],
+        "weight_decay": 0.0,
+        "batch_size": settings["batch_size"],
+        "tol": 0.0,
+        "verbose": settings["verbose"],
+    }
+
+    def run(
+        network: VariationalClusteringNetwork, loss: Any, epochs: int, **more: Any
+    ) -> list[float]:
+        if not epochs:
+            return []
+        result = train(
+            network,
+            loss,
+            data,
+            None,
+            max_epochs=epochs,
+            n_iter_no_change=epochs,
+            **options,
+            **more,
+        )
+        return result.train_losses
+
+    candidates = []
+    for start in range(settings["n_autoencoders"]):
+        network = build_network().to(device)
+
+        def autoencoder_loss(
+            x: torch.Tensor,
+            index: torch.Tensor,
+            network: VariationalClusteringNetwork = network,
+        ) -> torch.Tensor:
+            return network.autoencoder_loss(corrupted(x), target(x, index))
+
+        curve = run(
+            network,
+            autoencoder_loss,
+            settings["pretrain_epochs"],
+            generator=torch.Generator().manual_seed(seed + start),
+            description="autoencoder",
+        )
+        candidates.append((network, curve))
+    network, pretrain_curve = starting_network(candidates, rows, near, settings, seed)
+
+    def negative_elbo(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return -network.elbo(x, draws, target(x, index)).mean()
+
+    joint_curve = run(
+        network,
+        negative_elbo,
+        settings["max_epochs"],
+        generator=torch.Generator().manual_seed(seed),
+        description="deep clustering",
+    )
+    network.eval()
+    return TrainedClustering(network, pretrain_curve, joint_curve)
