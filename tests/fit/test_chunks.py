@@ -68,23 +68,34 @@ def test_kept_blocks_give_the_stats_of_fresh_ones(
     assert prepared.grouped == groups
 
 
+def kept_after_passes(X, passes, chunk_size, limit_bytes=None) -> PreparedBlocks:
+    """Blocks kept by EM passes over ``X``; each pass must not exceed the limit."""
+    prepared = PreparedBlocks() if limit_bytes is None else PreparedBlocks(limit_bytes)
+    for params in passes:
+        dataset_stats(X, None, params, chunk_size, prepared)
+        assert prepared.kept_bytes <= prepared.limit_bytes
+    return prepared
+
+
 def test_blocks_are_kept_across_passes_up_to_the_limit(rng):
     X = _blobs(rng, np.float64)
     passes = _params_along_a_fit(X, "diag")
-    everything = PreparedBlocks()
-    for params in passes:
-        dataset_stats(X, None, params, 500, everything)
-    # six chunks of [x - c; (x - c)^2; 1] and the rows, regrouped
-    assert everything.grouped
-    assert everything.kept_bytes == X.shape[0] * (2 * X.shape[1] + 1) * 8 + X.nbytes
-    limited = PreparedBlocks(limit_bytes=2 * 500 * 11 * 8)
-    nothing = PreparedBlocks(limit_bytes=0)
-    for params in passes:
-        dataset_stats(X, None, params, 500, limited)
-        dataset_stats(X, None, params, 500, nothing)
-    assert limited.kept_bytes == 2 * 500 * 11 * 8
-    assert nothing.kept_bytes == 0
-    assert not limited.grouped and not nothing.grouped
+    # one pass keeps every block of the six 500-row chunks, all of a size
+    all_blocks = kept_after_passes(X, passes[:1], 500).kept_bytes
+    assert all_blocks > 0
+    block = all_blocks / 6
+    # with room to spare, the rows are regrouped and the copy is kept too
+    everything = kept_after_passes(X, passes, 500)
+    assert everything.grouped and everything.kept_bytes > all_blocks
+    # a limit that holds the blocks but not the copy: no regrouping
+    exactly = kept_after_passes(X, passes, 500, limit_bytes=all_blocks)
+    assert exactly.kept_bytes == all_blocks and not exactly.grouped
+    # a limit between blocks: as many blocks as fit, no more
+    for limit in (int(2.5 * block), int(4 * block)):
+        limited = kept_after_passes(X, passes, 500, limit_bytes=limit)
+        assert limit - block < limited.kept_bytes <= limit
+        assert not limited.grouped
+    assert kept_after_passes(X, passes, 500, limit_bytes=0).kept_bytes == 0
 
 
 def test_a_new_chunk_size_drops_the_kept_blocks(rng):
@@ -94,6 +105,10 @@ def test_a_new_chunk_size_drops_the_kept_blocks(rng):
     dataset_stats(X, None, params, 500, prepared)
     first = prepared.kept_bytes
     stats = dataset_stats(X, None, params, 700, prepared)
-    assert prepared.kept_bytes == first  # same rows, re-chunked
+    # the blocks of 500-row chunks are gone: only those of 700-row chunks
+    # remain, as many bytes as a first pass in 700-row chunks keeps, and the
+    # same rows re-chunked keep as much as before
+    assert prepared.kept_bytes == kept_after_passes(X, [params], 700).kept_bytes
+    assert prepared.kept_bytes == first
     expected = dataset_stats(X, None, params, 700)
     np.testing.assert_allclose(stats.scatter, expected.scatter, rtol=1e-12)

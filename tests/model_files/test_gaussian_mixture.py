@@ -1,0 +1,98 @@
+"""GaussianMixture files: exact round trips, invalid fitted arrays refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gaussmix
+from gaussmix import GaussianMixture
+from tests.model_files.editing import array_file, npy_bytes, replace_array, rewrite
+from tests.model_files.examples import IRIS, assert_identical, round_trip
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_gaussian_mixture_round_trip_is_exact(covariance_type, dtype, tmp_path):
+    X = IRIS.astype(dtype)
+    model = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    loaded = round_trip(model, tmp_path)
+    assert_identical(model, loaded)
+    assert loaded.score_samples(X).tobytes() == model.score_samples(X).tobytes()
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_round_trip_keeps_infinite_bounds_and_user_arrays(tmp_path):
+    model = GaussianMixture.from_params(
+        weights=[0.25, 0.75],
+        means=[[0.0, 1.0], [2.0, 3.0]],
+        covariances=[[1.0, 0.5], [2.0, 0.25]],
+        covariance_type="diag",
+        means_init=np.array([[0.0, 1.0], [2.0, 3.0]]),
+        weights_init=[0.5, 0.5],
+    )
+    assert model.lower_bound_ == -np.inf
+    loaded = round_trip(model, tmp_path)
+    assert_identical(model, loaded)
+    assert loaded.get_params()["weights_init"] == [0.5, 0.5]
+
+
+def test_random_state_object_round_trips_and_draws_the_same(tmp_path):
+    model = GaussianMixture(2, random_state=np.random.RandomState(7)).fit(IRIS)
+    loaded = round_trip(model, tmp_path)
+    drawn, drawn_again = model.sample(20)[0], loaded.sample(20)[0]
+    np.testing.assert_array_equal(drawn, drawn_again)
+
+
+def test_unfitted_estimator_round_trips(tmp_path):
+    model = GaussianMixture(4, covariance_type="tied", tol=1e-5)
+    loaded = round_trip(model, tmp_path)
+    assert loaded.get_params() == model.get_params()
+    assert not hasattr(loaded, "weights_")
+
+
+# ---------------------------------------------------------------------------
+# invalid fitted arrays
+
+
+def test_wrong_shapes_are_refused(saved, tmp_path):
+    means = np.zeros((3, 5))
+    path = rewrite(
+        saved,
+        tmp_path / "h.gmm",
+        members={array_file(saved, "state", "means_"): npy_bytes(means)},
+    )
+    with pytest.raises(ValueError, match="n_features_in_=4 but means_ has 5"):
+        gaussmix.load(path)
+
+
+def test_covariances_of_the_wrong_type_are_refused(saved, tmp_path):
+    covariances = np.ones((3, 4))
+    member = {array_file(saved, "state", "covariances_"): npy_bytes(covariances)}
+    with pytest.raises(ValueError, match=r"covariances_ has shape \(3, 4\)"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", members=member))
+
+
+def test_a_non_positive_definite_covariance_is_refused(saved, tmp_path):
+    model = gaussmix.load(saved)
+    covariances = model.covariances_.copy()
+    covariances[1] = np.diag([1.0, 1.0, -1.0, 1.0])
+    member = {array_file(saved, "state", "covariances_"): npy_bytes(covariances)}
+    with pytest.raises(ValueError, match="component 1 is not symmetric positive"):
+        gaussmix.load(rewrite(saved, tmp_path / "h.gmm", members=member))
+
+
+def test_nan_weights_are_refused(saved, tmp_path):
+    weights = np.array([np.nan, 0.5, 0.5])
+    path = replace_array(saved, tmp_path / "h.gmm", ("state", "weights_"), weights)
+    with pytest.raises(ValueError, match="weights_ contains NaN"):
+        gaussmix.load(path)
+
+
+def test_weights_must_sum_to_one(saved, tmp_path):
+    weights = np.array([0.5, 0.5, 0.5])
+    path = replace_array(saved, tmp_path / "h.gmm", ("state", "weights_"), weights)
+    with pytest.raises(ValueError, match="sum to one"):
+        gaussmix.load(path)
