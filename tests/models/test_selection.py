@@ -140,3 +140,44 @@ def test_bad_arguments_are_named(kwargs, match):
 def test_unknown_criterion_is_named(iris_selection):
     with pytest.raises(ValueError, match="criterion"):
         iris_selection.summary(criterion="aic")
+
+
+def one_gaussian_log_likelihood(X: np.ndarray, reg_covar: float) -> float:
+    """Closed form: the maximum likelihood of one Gaussian with diagonal
+    covariance (the column variances plus ``reg_covar``)."""
+    variances = X.var(axis=0) + reg_covar
+    deviations = (X - X.mean(axis=0)) ** 2 / variances
+    return float(np.sum(-0.5 * np.log(2 * np.pi * variances) - 0.5 * deviations))
+
+
+def test_data_in_tiny_units_are_fitted():
+    # two groups 4e-3 apart, each 1e-4 wide: every variance is below the
+    # default reg_covar's collapse floor, yet the fits are genuine
+    X = np.array(
+        [
+            [0.0976, 0.0978, 0.1018, 0.1018, 0.0979, 0.1017],
+            [0.098, 0.1019, 0.0977, 0.102, 0.0978, 0.1019],
+        ]
+    ).reshape(-1, 1)
+    result = select_model(X, range(1, 4), ["tied", "spherical", "EEE"])
+    assert np.all(np.isfinite(result.bic[:, 0]))
+    np.testing.assert_allclose(
+        result.log_likelihood[:, 0], one_gaussian_log_likelihood(X, 1e-6), rtol=1e-9
+    )
+    assert result.best_model.bic(X) == pytest.approx(np.nanmin(result.bic))
+
+
+def test_a_constant_column_does_not_fail_every_fit(rng):
+    X = np.column_stack([rng.normal(size=30), np.full(30, 7.0)])
+    result = select_model(X, [1, 2], ["VVV", "VVI"])
+    np.testing.assert_allclose(
+        result.log_likelihood[:, 0], one_gaussian_log_likelihood(X, 1e-6), rtol=1e-9
+    )
+
+
+def test_a_grid_nothing_fits_says_why():
+    X = np.repeat([[0.0, 1.0], [2.0, 3.0]], 5, axis=0)
+    with pytest.raises(ValueError, match=r"VVV with 3 components .*lost its rows"):
+        select_model(X, [3], ["VVV"], init_params="kmeans")
+    with pytest.raises(ValueError, match="fewer distinct groups"):
+        select_model(X, [3], ["VVV"])
