@@ -181,3 +181,17 @@ def test_a_grid_nothing_fits_says_why():
         select_model(X, [3], ["VVV"], init_params="kmeans")
     with pytest.raises(ValueError, match="fewer distinct groups"):
         select_model(X, [3], ["VVV"])
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "tied", "full"])
+def test_float32_rows_whose_squares_overflow_are_selected_in_float64(
+    covariance_type,
+):
+    # the outlier's square overflows float32; float64 holds it
+    column = [1e20, 6.78, 1.43, -4.98, 3.99, 13.42, 9.85, -6.66, -12.28, -5.86]
+    X = np.array([*column, 0.79, -22.87, -1.81, -12.08, -6.95], np.float32)[:, None]
+    result = select_model(X, range(1, 4), [covariance_type])
+    reference = select_model(X.astype(np.float64), range(1, 4), [covariance_type])
+    assert np.isfinite(result.bic).any()
+    np.testing.assert_allclose(result.bic, reference.bic, rtol=1e-12)
+    assert result.best_model.bic(X) == pytest.approx(np.nanmin(result.bic))

@@ -33,6 +33,7 @@ from gaussmix.core.init import INIT_METHODS
 from gaussmix.core.mstep import DegenerateComponentWarning, m_step
 from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.models import _validation as check
+from gaussmix.models._data_scale import column_halves, data_scale
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
 logger = logging.getLogger(__name__)
@@ -211,6 +212,8 @@ def select_model(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        float32 rows whose squares would overflow float32 (a column spanning
+        beyond about 4e9) are fitted, and the best model returned, in float64.
     n_components : int or iterable of int, default=range(1, 10)
     covariance_types : str or sequence of str, default=all 14 mclust models
         Registered covariance families (mclust or scikit-learn names).
@@ -238,6 +241,10 @@ def select_model(
     max_iter = check.check_int("max_iter", max_iter, 0, owner=_OWNER)
     check.check_seed("random_state", random_state, owner=_OWNER)
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    if X.dtype == np.float32 and data_scale(X.dtype, column_halves(X)) is not None:
+        # the squares of these rows overflow float32: the starts' moments
+        # and the fitted covariances need float64
+        X = X.astype(np.float64)
     weights = check.check_sample_weight(sample_weight, X.shape[0], X.dtype)
     random_state = check_random_state(random_state)
     n_samples = float(X.shape[0] if weights is None else weights.sum())
@@ -371,9 +378,10 @@ class _DataSpread:
         values = np.asarray(X, dtype=np.float64)
         # halves: the deviation of two finite numbers can overflow, halves cannot
         half_deviations = values / 2.0 - np.average(values / 2.0, 0, weights)
-        largest = float(np.max(np.abs(half_deviations)))
         # rows in (-1, 1), in units of 2**exponent: a power of two (exact)
-        # that may itself exceed float64's range
+        # that may itself exceed float64's range; no smaller than reg_covar's
+        # deviation, so that variances in these units stay finite
+        largest = max(float(np.max(np.abs(half_deviations))), math.sqrt(reg_covar))
         exponent = int(np.frexp(largest)[1]) if largest > 0 else 0
         self.exponent = exponent + 1
         rows = np.ldexp(half_deviations, -exponent)
