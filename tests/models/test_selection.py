@@ -150,10 +150,11 @@ def one_gaussian_log_likelihood(X: np.ndarray, reg_covar: float) -> float:
     return float(np.sum(-0.5 * np.log(2 * np.pi * variances) - 0.5 * deviations))
 
 
-def test_data_in_tiny_units_are_fitted():
+@pytest.mark.parametrize("unit", [1.0, 1e-300])
+def test_data_in_tiny_units_are_fitted(unit):
     # two groups 4e-3 apart, each 1e-4 wide: every variance is below the
     # default reg_covar's collapse floor, yet the fits are genuine
-    X = np.array(
+    X = unit * np.array(
         [
             [0.0976, 0.0978, 0.1018, 0.1018, 0.0979, 0.1017],
             [0.098, 0.1019, 0.0977, 0.102, 0.0978, 0.1019],
