@@ -196,3 +196,34 @@ def test_float32_rows_whose_squares_overflow_are_selected_in_float64(
     assert np.isfinite(result.bic).any()
     np.testing.assert_allclose(result.bic, reference.bic, rtol=1e-12)
     assert result.best_model.bic(X) == pytest.approx(np.nanmin(result.bic))
+
+
+def test_a_constant_column_beside_large_ones_starts_from_the_tree():
+    # variances of 1e12 beside reg_covar's 1e-6: the start's precision
+    # matrix spans more than float64's digits
+    X = np.array(
+        [
+            [142619.2, 7e6, 553721.9],
+            [1341719.1, 7e6, -511608.4],
+            [-1227702.4, 7e6, 233452.8],
+            [-2287311.7, 7e6, -1053784.2],
+            [-694548.3, 7e6, -124173.4],
+            [449349.6, 7e6, 63592.1],
+            [1404182.5, 7e6, 543636.9],
+            [941189.2, 7e6, -551372.5],
+            [-884006.3, 7e6, 412321.9],
+            [-971899.1, 7e6, 32901.8],
+        ]
+    )
+    result = select_model(X, [1, 2], ["full"])
+    # one Gaussian: the rows' covariance plus reg_covar, block diagonal
+    # since the constant column's cross-covariances are exactly zero
+    deviations = X - X.mean(axis=0)
+    covariance = deviations.T @ deviations / len(X) + 1e-6 * np.eye(3)
+    mahalanobis = np.einsum(
+        "ij,ij->i", deviations, np.linalg.solve(covariance, deviations.T).T
+    )
+    expected = -0.5 * np.sum(
+        3 * np.log(2 * np.pi) + np.linalg.slogdet(covariance)[1] + mahalanobis
+    )
+    assert result.log_likelihood[0, 0] == pytest.approx(expected, rel=1e-9)

@@ -331,12 +331,15 @@ def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
         family = get_family(model)
         stats = responsibilities_stats(X, hc_resp, weights, family.scatter_kind)
         params = m_step(stats, model, settings["reg_covar"])
-        estimator = GaussianMixture(
-            n_components,
-            covariance_type=model,
-            weights_init=params.weights,
-            means_init=params.means,
-            precisions_init=family.precisions(params.precisions_cholesky),
+        # EM continues from the partition's parameters themselves: precision
+        # matrices would not survive a check of definiteness where the
+        # covariances span more than float64's digits (a constant column)
+        estimator = GaussianMixture.from_params(
+            params.weights,
+            params.means,
+            params.covariances,
+            model,
+            warm_start=True,
             **settings,
         )
     else:
@@ -357,7 +360,8 @@ def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
             return None, str(error)
     if any(issubclass(w.category, DegenerateComponentWarning) for w in caught):
         return None, "a component lost its rows or had to be jittered"
-    return estimator, None
+    # a refit of the returned model starts afresh, as for any other
+    return estimator.set_params(warm_start=False), None
 
 
 class _DataSpread:
