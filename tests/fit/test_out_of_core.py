@@ -195,3 +195,16 @@ def test_rows_whose_squares_overflow_fit_on_disk_as_in_memory(
     assert streamed.lower_bound_ == pytest.approx(wide.lower_bound_, rel=1e-6)
     np.testing.assert_allclose(streamed.means_, wide.means_, rtol=1e-6)
     np.testing.assert_allclose(streamed.covariances_, wide.covariances_, rtol=1e-5)
+
+
+def test_covariances_beyond_float32_are_refused_on_disk_as_in_memory(tmp_path):
+    # a variance of about 5e38 does not fit float32 (largest 3.4e38)
+    rows = np.array([[1e20], [0.5], [-1.5], [2.0], [0.0], [1.0]], dtype=np.float32)
+    path = tmp_path / "rows.npy"
+    np.save(path, rows)
+    messages = []
+    for X in (rows, np.load(path, mmap_mode="r")):
+        with pytest.raises(ValueError, match="pass X as float64") as raised:
+            GaussianMixture(1).fit(X)
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1]
