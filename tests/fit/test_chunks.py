@@ -9,8 +9,9 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import GaussianMixture
+from gaussmix.core.mstep import m_step
 from gaussmix.core.params import MixtureParams
-from gaussmix.fit.chunks import dataset_stats
+from gaussmix.fit.chunks import dataset_stats, responsibilities_stats
 from gaussmix.fit.prepared import PreparedBlocks
 
 
@@ -112,3 +113,44 @@ def test_a_new_chunk_size_drops_the_kept_blocks(rng):
     assert prepared.kept_bytes == first
     expected = dataset_stats(X, None, params, 700)
     np.testing.assert_allclose(stats.scatter, expected.scatter, rtol=1e-12)
+
+
+#: Three rows far apart next to the default reg_covar's deviation.
+FAR_APART_ROWS = np.array(
+    [
+        [-21926.66, 6121.97, 44983.37],
+        [-13385.91, 14434.57, 52344.58],
+        [31808.63, -16874.34, -34250.37],
+        [1.5, -2.5, 0.5],
+    ]
+)
+
+
+def test_pooled_start_of_single_rows_has_no_within_scatter():
+    # each group holds one row (the fourth row belongs to none): the pooled
+    # within-group scatter is zero, so the tied covariance is reg_covar alone
+    resp = np.zeros((4, 3))
+    resp[[0, 1, 2], [0, 1, 2]] = 1.0
+    stats = responsibilities_stats(FAR_APART_ROWS, resp, None, "pooled")
+    params = m_step(stats, "tied", 1e-6)
+    np.testing.assert_allclose(params.covariances, 1e-6 * np.eye(3), rtol=1e-9)
+    np.testing.assert_allclose(params.means, FAR_APART_ROWS[:3])
+
+
+def test_tied_start_in_float32_is_the_float64_start():
+    X = np.array(
+        [
+            [[6.78, 0.65], [-4.98, 3.22], [13.42, 9.07], [-6.66, -13.05]],
+            [[-5.86, 0.02], [-22.87, -2.58], [-12.08, -7.72], [-5.07, -3.56]],
+            [[4.49, 10.03], [-0.91, 13.27], [-6.27, 3.12], [9.41, 0.54]],
+        ],
+        dtype=np.float32,
+    ).reshape(-1, 2)
+    kwargs = dict(covariance_type="tied", init_params="k-means++", random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        narrow = GaussianMixture(2, max_iter=10, **kwargs).fit(np.asfortranarray(X))
+        wide = GaussianMixture(2, max_iter=10, **kwargs).fit(X.astype(np.float64))
+    assert narrow.n_iter_ == wide.n_iter_
+    assert narrow.lower_bounds_[0] == pytest.approx(wide.lower_bounds_[0], rel=1e-6)
+    np.testing.assert_allclose(narrow.covariances_, wide.covariances_, rtol=1e-5)

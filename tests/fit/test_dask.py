@@ -14,6 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 from gaussmix import GaussianMixture
 from gaussmix.fit import sources
 from tests.fit.same_start import assert_same_fit, shared_start
+from tests.fit.test_out_of_core import FAR_FLOAT32_ROWS
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -145,3 +146,18 @@ def test_a_killed_worker_does_not_change_the_result(client, data):
     assert survived.n_iter_ == reference.n_iter_ == 60
     assert survived.lower_bound_ == pytest.approx(reference.lower_bound_, rel=1e-10)
     np.testing.assert_allclose(survived.means_, reference.means_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_rows_whose_squares_overflow_fit_on_dask_as_in_memory(client, covariance_type):
+    kwargs = dict(covariance_type=covariance_type, init_params="k-means++")
+    kwargs.update(random_state=0, max_iter=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # one block: the cluster adds the sums the in-memory fit adds
+        distributed_fit = GaussianMixture(3, **kwargs).fit(
+            da.from_array(FAR_FLOAT32_ROWS)
+        )
+        in_memory = GaussianMixture(3, **kwargs).fit(FAR_FLOAT32_ROWS)
+    assert distributed_fit.means_.dtype == np.float32
+    assert_same_fit(distributed_fit, in_memory)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
 
-from gaussmix import GaussianMixture
+from gaussmix import DegenerateComponentWarning, GaussianMixture
 from tests.fit.same_start import assert_same_fit, shared_start
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -142,3 +145,66 @@ def test_wrong_width_on_disk_at_predict_time(tmp_path, data):
     np.save(path, data[:, :2])
     with pytest.raises(ValueError, match="2 features"):
         model.predict(np.load(path, mmap_mode="r"))
+
+
+#: float32 rows near -1e5 in three groups, one cell at 1e19: its square
+#: overflows float32, so the fit runs in float64, from disk as in memory.
+FAR_FLOAT32_ROWS = np.array(
+    [
+        [-99991.4, -99987.3],
+        [-99990.2, -99985.5],
+        [-99952.7, -99960.5],
+        [-99991.8, -99986.2],
+        [-99989.1, -99985.8],
+        [-99955.5, -99958.7],
+        [-99953.7, -99959.5],
+        [-99953.5, 1e19],
+        [-99990.9, -99985.8],
+        [-99952.8, -99960.5],
+        [-99952.0, -99962.2],
+        [-99989.4, -99984.9],
+    ],
+    dtype=np.float32,
+)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_rows_whose_squares_overflow_fit_on_disk_as_in_memory(
+    tmp_path, covariance_type
+):
+    path = tmp_path / "rows.npy"
+    np.save(path, FAR_FLOAT32_ROWS)
+    kwargs = dict(
+        covariance_type=covariance_type,
+        init_params="random",
+        random_state=0,
+        max_iter=10,
+    )
+    with warnings.catch_warnings():
+        # twelve rows for three components: re-seeding is expected, and
+        # must happen alike in both
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        streamed = GaussianMixture(3, **kwargs).fit(np.load(path, mmap_mode="r"))
+        in_memory = GaussianMixture(3, **kwargs).fit(FAR_FLOAT32_ROWS)
+        # float64 holds these squares: the same rows in float64 are the
+        # reference both must reach, to float32's rounding
+        wide = GaussianMixture(3, **kwargs).fit(FAR_FLOAT32_ROWS.astype(np.float64))
+    assert_same_fit(streamed, in_memory)
+    assert streamed.n_iter_ == wide.n_iter_
+    assert streamed.lower_bound_ == pytest.approx(wide.lower_bound_, rel=1e-6)
+    np.testing.assert_allclose(streamed.means_, wide.means_, rtol=1e-6)
+    np.testing.assert_allclose(streamed.covariances_, wide.covariances_, rtol=1e-5)
+
+
+def test_covariances_beyond_float32_are_refused_on_disk_as_in_memory(tmp_path):
+    # a variance of about 5e38 does not fit float32 (largest 3.4e38)
+    rows = np.array([[1e20], [0.5], [-1.5], [2.0], [0.0], [1.0]], dtype=np.float32)
+    path = tmp_path / "rows.npy"
+    np.save(path, rows)
+    messages = []
+    for X in (rows, np.load(path, mmap_mode="r")):
+        with pytest.raises(ValueError, match="pass X as float64") as raised:
+            GaussianMixture(1).fit(X)
+        messages.append(str(raised.value))
+    assert messages[0] == messages[1]

@@ -140,3 +140,90 @@ def test_bad_arguments_are_named(kwargs, match):
 def test_unknown_criterion_is_named(iris_selection):
     with pytest.raises(ValueError, match="criterion"):
         iris_selection.summary(criterion="aic")
+
+
+def one_gaussian_log_likelihood(X: np.ndarray, reg_covar: float) -> float:
+    """Closed form: the maximum likelihood of one Gaussian with diagonal
+    covariance (the column variances plus ``reg_covar``)."""
+    variances = X.var(axis=0) + reg_covar
+    deviations = (X - X.mean(axis=0)) ** 2 / variances
+    return float(np.sum(-0.5 * np.log(2 * np.pi * variances) - 0.5 * deviations))
+
+
+@pytest.mark.parametrize("unit", [1.0, 1e-300])
+def test_data_in_tiny_units_are_fitted(unit):
+    # two groups 4e-3 apart, each 1e-4 wide: every variance is below the
+    # default reg_covar's collapse floor, yet the fits are genuine
+    X = unit * np.array(
+        [
+            [0.0976, 0.0978, 0.1018, 0.1018, 0.0979, 0.1017],
+            [0.098, 0.1019, 0.0977, 0.102, 0.0978, 0.1019],
+        ]
+    ).reshape(-1, 1)
+    result = select_model(X, range(1, 4), ["tied", "spherical", "EEE"])
+    assert np.all(np.isfinite(result.bic[:, 0]))
+    np.testing.assert_allclose(
+        result.log_likelihood[:, 0], one_gaussian_log_likelihood(X, 1e-6), rtol=1e-9
+    )
+    assert result.best_model.bic(X) == pytest.approx(np.nanmin(result.bic))
+
+
+def test_a_constant_column_does_not_fail_every_fit(rng):
+    X = np.column_stack([rng.normal(size=30), np.full(30, 7.0)])
+    result = select_model(X, [1, 2], ["VVV", "VVI"])
+    np.testing.assert_allclose(
+        result.log_likelihood[:, 0], one_gaussian_log_likelihood(X, 1e-6), rtol=1e-9
+    )
+
+
+def test_a_grid_nothing_fits_says_why():
+    X = np.repeat([[0.0, 1.0], [2.0, 3.0]], 5, axis=0)
+    with pytest.raises(ValueError, match=r"VVV with 3 components .*lost its rows"):
+        select_model(X, [3], ["VVV"], init_params="kmeans")
+    with pytest.raises(ValueError, match="fewer distinct groups"):
+        select_model(X, [3], ["VVV"])
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "tied", "full"])
+def test_float32_rows_whose_squares_overflow_are_selected_in_float64(
+    covariance_type,
+):
+    # the outlier's square overflows float32; float64 holds it
+    column = [1e20, 6.78, 1.43, -4.98, 3.99, 13.42, 9.85, -6.66, -12.28, -5.86]
+    X = np.array([*column, 0.79, -22.87, -1.81, -12.08, -6.95], np.float32)[:, None]
+    result = select_model(X, range(1, 4), [covariance_type])
+    reference = select_model(X.astype(np.float64), range(1, 4), [covariance_type])
+    assert np.isfinite(result.bic).any()
+    np.testing.assert_allclose(result.bic, reference.bic, rtol=1e-12)
+    assert result.best_model.bic(X) == pytest.approx(np.nanmin(result.bic))
+
+
+def test_a_constant_column_beside_large_ones_starts_from_the_tree():
+    # variances of 1e12 beside reg_covar's 1e-6: the start's precision
+    # matrix spans more than float64's digits
+    X = np.array(
+        [
+            [142619.2, 7e6, 553721.9],
+            [1341719.1, 7e6, -511608.4],
+            [-1227702.4, 7e6, 233452.8],
+            [-2287311.7, 7e6, -1053784.2],
+            [-694548.3, 7e6, -124173.4],
+            [449349.6, 7e6, 63592.1],
+            [1404182.5, 7e6, 543636.9],
+            [941189.2, 7e6, -551372.5],
+            [-884006.3, 7e6, 412321.9],
+            [-971899.1, 7e6, 32901.8],
+        ]
+    )
+    result = select_model(X, [1, 2], ["full"])
+    # one Gaussian: the rows' covariance plus reg_covar, block diagonal
+    # since the constant column's cross-covariances are exactly zero
+    deviations = X - X.mean(axis=0)
+    covariance = deviations.T @ deviations / len(X) + 1e-6 * np.eye(3)
+    mahalanobis = np.einsum(
+        "ij,ij->i", deviations, np.linalg.solve(covariance, deviations.T).T
+    )
+    expected = -0.5 * np.sum(
+        3 * np.log(2 * np.pi) + np.linalg.slogdet(covariance)[1] + mahalanobis
+    )
+    assert result.log_likelihood[0, 0] == pytest.approx(expected, rel=1e-9)

@@ -8,6 +8,7 @@ datasets, torch tensors.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -136,7 +137,15 @@ def responsibilities_stats(
     The first pass finds the weighted means, the second accumulates the
     scatter about them. ``resp`` and ``sample_weight`` may live on the host
     while ``X`` is on a device: each chunk of them is moved to ``X``'s.
+
+    A pooled scatter is gathered about each component's own mean and then
+    pooled (:func:`pooled_from_components`): a start whose groups are tight
+    next to their distances (one row each) would otherwise keep only the
+    rounding of the rows' whole scatter.
     """
+    if scatter_kind == "pooled":
+        own = responsibilities_stats(X, resp, sample_weight, "full", chunk_size)
+        return pooled_from_components(own)
     xp = get_backend(X)
     n_components = resp.shape[1]
     size = resolve_chunk_size(chunk_size, n_components, X.shape[1], X)
@@ -147,12 +156,7 @@ def responsibilities_stats(
         r = _weighted(resp, sample_weight, rows, chunk)
         resp_sum += _to64(xp, r.sum(0))
         first_moment += _to64(xp, r.T @ xp.float64(chunk))
-    means = first_moment / (resp_sum + 10 * np.finfo(np.float64).eps)[:, None]
-    if scatter_kind == "pooled":
-        overall = first_moment.sum(0) / max(resp_sum.sum(), np.finfo(float).tiny)
-        shift = np.broadcast_to(overall, means.shape).copy()
-    else:
-        shift = means
+    shift = first_moment / (resp_sum + 10 * np.finfo(np.float64).eps)[:, None]
     total = None
     for rows in row_slices(X.shape[0], size):
         chunk = _as_compute_array(X[rows], X)
@@ -165,6 +169,31 @@ def responsibilities_stats(
         part = responsibility_stats(chunk, r, weights, shift, scatter_kind)
         total = part if total is None else total + part
     return total
+
+
+def pooled_from_components(own: Stats) -> Stats:
+    """Pooled Stats (one scatter about the means' average) from "full" Stats.
+
+    The pooled scatter is the sum of the components' scatters about their
+    shifts (``own`` is gathered about its first pass's means) plus the
+    between-means scatter, the latter formed exactly as the tied M-step
+    subtracts it: the within-component part survives that subtraction to
+    float64's rounding of the sum, whatever the layout or dtype of the rows.
+    The rounding that separates a shift from its mean is not subtracted:
+    its square would only add noise, and of either sign.
+    """
+    n = own.resp_sum
+    centre = np.broadcast_to(own.shift.mean(0), own.shift.shape).copy()
+    pooled = replace(
+        own,
+        centred_sum=own.centred_sum + n[:, None] * (own.shift - centre),
+        scatter=np.zeros_like(own.scatter[0]),
+        shift=centre,
+        scatter_kind="pooled",
+    )
+    between_offsets = pooled.means() - centre[0]
+    between = np.einsum("k,ki,kj->ij", n, between_offsets, between_offsets)
+    return replace(pooled, scatter=own.scatter.sum(0) + between)
 
 
 def _to64(xp, a: Array) -> np.ndarray:

@@ -86,6 +86,13 @@ class DaskSource:
             sample_weight = sample_weight.rechunk((self.X.chunks[0],))
         self.sample_weight = sample_weight
         self.chunk_size = chunk_size
+        #: The columns' minima and maxima in float64, once validated.
+        self.column_range: tuple[np.ndarray, np.ndarray] | None = None
+
+    def rescaled(self, units: np.ndarray) -> DaskSource:
+        """The same rows divided by ``units``, in float64, on the cluster."""
+        X = self.X.astype(np.float64) / units
+        return DaskSource(X, self.sample_weight, self.chunk_size)
 
     def _blocks(self) -> list[tuple[Any, Any]]:
         blocks = list(self.X.to_delayed().ravel())
@@ -94,25 +101,30 @@ class DaskSource:
         return list(zip(blocks, self.sample_weight.to_delayed().ravel(), strict=True))
 
     def validate(self) -> None:
-        """Check on the cluster that every value (and weight) is usable."""
+        """Check on the cluster that every value (and weight) is usable.
+
+        The same pass records the columns' ranges (``column_range``), which
+        tell the fit whether the rows' squares fit their dtype.
+        """
         dask = import_dask()
         da = dask.array
-        checks = [da.isfinite(self.X).all()]
+        checks = [da.isfinite(self.X).all(), self.X.min(axis=0), self.X.max(axis=0)]
         if self.sample_weight is not None:
             w = self.sample_weight
             checks += [da.isfinite(w).all(), (w >= 0).all(), w.sum()]
-        results = dask.compute(*checks)
-        if not results[0]:
+        finite, low, high, *results = dask.compute(*checks)
+        if not finite:
             raise ValueError(
                 "Input X contains NaN or infinity; remove or impute those rows "
                 "before fitting."
             )
+        self.column_range = (np.asarray(low, np.float64), np.asarray(high, np.float64))
         if self.sample_weight is not None:
-            if not results[1]:
+            if not results[0]:
                 raise ValueError("sample_weight contains NaN or infinity.")
-            if not results[2]:
+            if not results[1]:
                 raise ValueError("sample_weight contains negative values.")
-            if not results[3] > 0:
+            if not results[2] > 0:
                 raise ValueError("sample_weight sums to zero.")
 
     def _map(self, function, *args) -> Stats:

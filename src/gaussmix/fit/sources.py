@@ -76,6 +76,11 @@ class InMemorySource:
         # depend on them alone are worth keeping between EM passes
         self.prepared = PreparedBlocks()
 
+    def rescaled(self, units: np.ndarray) -> InMemorySource:
+        """The rows divided by ``units``, in float64 (numpy rows only)."""
+        rows = np.asarray(self.X, dtype=np.float64) / units
+        return InMemorySource(rows, self.sample_weight, self.chunk_size)
+
     def stats(self, params: MixtureParams) -> Stats:
         return dataset_stats(
             self.X, self.sample_weight, params, self.chunk_size, self.prepared
@@ -121,25 +126,35 @@ class StreamingSource:
         reader: RowReader,
         sample_weight: np.ndarray | None,
         chunk_size: int | None,
+        units: np.ndarray | None = None,
     ) -> None:
         self.reader = reader
         self.sample_weight = sample_weight
         self.chunk_size = chunk_size
         self.n_samples, self.n_features = reader.shape
-        self.dtype = compute_dtype(reader.dtype)
+        self.units = units
+        # rows in other units are float64, as an in-memory fit takes them
+        self.dtype = compute_dtype(np.float64 if units is not None else reader.dtype)
+        #: The columns' minima and maxima in float64, once validated.
+        self.column_range: tuple[np.ndarray, np.ndarray] | None = None
         # no blocks kept (that would undo streaming), only the kernels'
         # centres, so that the passes compute what an in-memory fit does
         self.centres = PreparedBlocks(limit_bytes=0)
 
+    def rescaled(self, units: np.ndarray) -> StreamingSource:
+        """The same rows divided by ``units`` (in float64), read as they go."""
+        return StreamingSource(self.reader, self.sample_weight, self.chunk_size, units)
+
     def chunks(self, chunk_size: int | None = None):
         """(rows, chunk) pairs over the whole dataset, in the compute dtype."""
         size = chunk_size or resolve_chunk_size(self.chunk_size, 16, self.n_features)
+        typed = _TypedRows(self.reader, self.dtype, self.units)
         for rows in row_slices(self.n_samples, size):
-            yield rows, np.asarray(self.reader.read(rows), dtype=self.dtype)
+            yield rows, typed[rows]
 
     def stats(self, params: MixtureParams) -> Stats:
         return dataset_stats(
-            _TypedRows(self.reader, self.dtype),
+            _TypedRows(self.reader, self.dtype, self.units),
             self.sample_weight,
             params,
             self.chunk_size,
@@ -275,15 +290,19 @@ def assignment_chunk_stats(
 
 
 class _TypedRows:
-    """Row slicing of a reader, converted to the compute dtype."""
+    """Row slicing of a reader, converted to the compute dtype (and units)."""
 
-    def __init__(self, reader: RowReader, dtype: np.dtype) -> None:
+    def __init__(
+        self, reader: RowReader, dtype: np.dtype, units: np.ndarray | None = None
+    ) -> None:
         self.reader = reader
         self.dtype = dtype
+        self.units = units
         self.shape = reader.shape
 
     def __getitem__(self, rows: slice) -> np.ndarray:
-        return np.asarray(self.reader.read(rows), dtype=self.dtype)
+        chunk = np.asarray(self.reader.read(rows), dtype=self.dtype)
+        return chunk if self.units is None else chunk / self.units
 
 
 def _host(a: Any) -> np.ndarray:
@@ -314,7 +333,14 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def validate_stream(source: StreamingSource) -> None:
-    """One pass over on-disk data checking every value is finite."""
+    """One pass over on-disk data checking every value is finite.
+
+    The same pass records the columns' ranges (``source.column_range``):
+    the fit needs them to tell whether the rows' squares fit their dtype,
+    as it does for rows in memory.
+    """
+    low = np.full(source.n_features, np.inf)
+    high = np.full(source.n_features, -np.inf)
     for rows, chunk in source.chunks():
         if not np.all(np.isfinite(chunk)):
             bad = rows.start + int(np.flatnonzero(~np.isfinite(chunk).all(1))[0])
@@ -322,3 +348,7 @@ def validate_stream(source: StreamingSource) -> None:
                 f"Input X contains NaN or infinity (first at row {bad}); remove or "
                 "impute those rows before fitting."
             )
+        if len(chunk):
+            low = np.minimum(low, chunk.min(axis=0))
+            high = np.maximum(high, chunk.max(axis=0))
+    source.column_range = (low, high)

@@ -146,16 +146,29 @@ def column_halves(X: object) -> tuple[np.ndarray, np.ndarray] | None:
     ) / 2.0
 
 
-def data_scale(
-    X: np.ndarray, halves: tuple[np.ndarray, np.ndarray]
-) -> DataScale | None:
-    """The rescaling X needs to be fitted without overflow, or None.
+def source_halves(source: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`column_halves` of a data source's rows, or None.
 
-    ``halves`` are X's :func:`column_halves`.
+    Sources read from files or a cluster record their columns' ranges while
+    they are validated; rows in memory are reduced here.
+    """
+    column_range = getattr(source, "column_range", None)
+    if column_range is not None:
+        low, high = column_range
+        return low / 2.0, high / 2.0
+    return column_halves(getattr(source, "X", None))
+
+
+def data_scale(
+    dtype: np.dtype, halves: tuple[np.ndarray, np.ndarray]
+) -> DataScale | None:
+    """The rescaling rows of ``dtype`` need to be fitted without overflow, or None.
+
+    ``halves`` are the rows' :func:`column_halves`.
     """
     low, high = halves
     half_spread = float(np.max(high - low))
-    if 2.0 * half_spread <= _limit(X.dtype):
+    if 2.0 * half_spread <= _limit(dtype):
         return None
     # float32 rows only need float64 to hold their squares; float64 rows
     # are scaled down just enough, so that small values keep their digits
@@ -164,7 +177,7 @@ def data_scale(
     # an outlier) would round their offsets away; EM centres on its own.
     # a power of two: the rescaling is exact
     return DataScale(
-        units=np.full(X.shape[1], np.ldexp(1.0, exponent)),
+        units=np.full(len(low), np.ldexp(1.0, exponent)),
         reg_covar_factor=float(np.ldexp(1.0, -2 * exponent)),
         spread=2.0 * half_spread,
     )

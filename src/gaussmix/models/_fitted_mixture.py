@@ -78,7 +78,13 @@ class FittedMixtureMixin:
 
         family = get_family(self._fitted_covariance_type())
 
+        model_dtype = np.dtype(numpy_dtype(self.means_))
+
         def on_array(A: Array) -> Array:
+            if isinstance(A, np.ndarray) and A.dtype.itemsize < model_dtype.itemsize:
+                # a float64 model scores float32 rows in float64, as numpy
+                # promotes them: its parameters may not fit float32
+                A = A.astype(model_dtype)
             width = family.row_width(n_components, A.shape[1])
             size = resolve_chunk_size(self.chunk_size, width, 1, A)
             params = self._fitted_params(A)
@@ -88,7 +94,7 @@ class FittedMixtureMixin:
             return get_backend(A).concatenate(parts, axis=0)
 
         n_outputs = n_components if per_component else None
-        return apply_by_rows(self, X, on_array, n_outputs, numpy_dtype(self.means_))
+        return apply_by_rows(self, X, on_array, n_outputs, model_dtype)
 
     def _estimate_weighted_log_prob(self, X: Array) -> Any:
         return self._apply(X, weighted_log_prob, per_component=True)

@@ -20,13 +20,13 @@ from gaussmix.fit.batch import fit_with_restarts
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
-from gaussmix.fit.sources import InMemorySource
 from gaussmix.models import _validation as check
 from gaussmix.models._data_scale import (
     PER_COLUMN_FAMILIES,
     DataScale,
     column_halves,
     data_scale,
+    source_halves,
     variance_units,
     warn_dominant_reg_covar,
 )
@@ -263,9 +263,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         log_shift = 0.0
         if scale is not None:
             # fit the rows in other units (see gaussmix.models._data_scale)
-            source = InMemorySource(
-                scale.rows(source.X), source.sample_weight, settings["chunk_size"]
-            )
+            source = source.rescaled(scale.units)
             reg_covar = scale.reg_covar(reg_covar)
             user_init = scale.user_init(
                 user_init, get_family(self.covariance_type).matrix_layout
@@ -393,13 +391,12 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         ``reg_covar_scale='variance'``, a power of two where squares would
         overflow, or None (the data's own).
         """
-        in_memory = isinstance(source, InMemorySource)
-        halves = column_halves(source.X) if in_memory else None
+        halves = source_halves(source)
         if settings["reg_covar_scale"] == "absolute":
             if halves is not None and settings["reg_covar"] > 0:
                 warn_dominant_reg_covar(settings["reg_covar"], halves)
-            return None if halves is None else data_scale(source.X, halves)
-        if not (in_memory and isinstance(source.X, np.ndarray)):
+            return None if halves is None else data_scale(source.dtype, halves)
+        if not isinstance(getattr(source, "X", None), np.ndarray):
             raise ValueError(
                 "reg_covar_scale='variance' needs X as an in-memory numpy array; "
                 "scale the columns beforehand and use reg_covar_scale='absolute'."
@@ -407,7 +404,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         per_column = get_family(self.covariance_type).name in PER_COLUMN_FAMILIES
         units = variance_units(source.X, source.sample_weight, per_column)
         rows = units.rows(source.X)
-        return units.then(data_scale(rows, column_halves(rows)))
+        return units.then(data_scale(rows.dtype, column_halves(rows)))
 
     def _check_user_init(self, n_components: int, n_features: int) -> dict[str, Any]:
         return {

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
@@ -32,6 +33,7 @@ from gaussmix.core.mstep import DegenerateComponentWarning, m_step
 from gaussmix.core.seeding import INIT_METHODS
 from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.models import _validation as check
+from gaussmix.models._data_scale import column_halves, data_scale
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,14 @@ _OWNER = "select_model"
 #: ``reg_covar`` has collapsed onto too few points: the fit is treated as
 #: failed, as mclust treats a singular covariance.
 COLLAPSE_FACTOR = 10.0
+
+#: ... provided that, in some direction, the component's variance is also
+#: below this fraction of the data's own variance plus ``reg_covar``. In
+#: data whose variances are not large next to ``reg_covar`` (tiny units),
+#: ``reg_covar`` sets every component's variance: a fit then gains little
+#: from a component on few rows, and one that has the data's own spread (as
+#: every one-component fit) is no collapse.
+RELATIVE_COLLAPSE = 1e-2
 
 
 @dataclass
@@ -190,14 +200,20 @@ def select_model(
     an error, when a component had to be re-seeded or jittered, or when a
     fitted covariance has an eigenvalue below ``COLLAPSE_FACTOR * reg_covar``
     (below ``sqrt(eps)`` times the largest eigenvalue when ``reg_covar=0``):
-    the component sits on too few points or a constant direction, the
-    counterpart of the singular covariances for which mclust reports NA.
-    ``reg_covar`` is thus also the scale below which variances count as
-    zero; scale the columns of data measured in tiny units.
+    the component sits on too few points, the counterpart of the singular
+    covariances for which mclust reports NA. With ``reg_covar > 0`` such an
+    eigenvalue counts only where the component's variance is also below
+    ``RELATIVE_COLLAPSE`` times the data's own (plus ``reg_covar``) in some
+    direction: a direction in which every row is constant, or data in units
+    so small that ``reg_covar`` sets every variance, do not make a fit fail.
+    Scale the columns of data measured in tiny units: ``reg_covar`` then
+    regularises without dominating.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        float32 rows whose squares would overflow float32 (a column spanning
+        beyond about 4e9) are fitted, and the best model returned, in float64.
     n_components : int or iterable of int, default=range(1, 10)
     covariance_types : str or sequence of str, default=all 14 mclust models
         Registered covariance families (mclust or scikit-learn names).
@@ -225,6 +241,10 @@ def select_model(
     max_iter = check.check_int("max_iter", max_iter, 0, owner=_OWNER)
     check.check_seed("random_state", random_state, owner=_OWNER)
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    if X.dtype == np.float32 and data_scale(X.dtype, column_halves(X)) is not None:
+        # the squares of these rows overflow float32: the starts' moments
+        # and the fitted covariances need float64
+        X = X.astype(np.float64)
     weights = check.check_sample_weight(sample_weight, X.shape[0], X.dtype)
     random_state = check_random_state(random_state)
     n_samples = float(X.shape[0] if weights is None else weights.sum())
@@ -239,15 +259,20 @@ def select_model(
     )
     fitted: dict[tuple[str, int], GaussianMixture] = {}
     settings = dict(reg_covar=reg_covar, tol=tol, max_iter=max_iter)
+    spread = _DataSpread(X, weights, reg_covar)
+    failures: list[str] = []
     for j, k in enumerate(counts):
         hc_resp = _hc_responsibilities(tree, X.shape[0], k)
         for i, model in enumerate(models):
             best, best_score = None, -math.inf
             for start in starts:
-                model_fit = _fit_one(
+                model_fit, failure = _fit_one(
                     X, weights, model, k, start, hc_resp, settings, random_state
                 )
+                if model_fit is not None and spread.collapsed(model_fit):
+                    model_fit, failure = None, "a covariance collapsed onto few rows"
                 if model_fit is None:
+                    failures.append(f"{model} with {k} components ({start}): {failure}")
                     continue
                 score = model_fit.score(X, sample_weight=weights)
                 if score > best_score:
@@ -267,9 +292,11 @@ def select_model(
             )
             fitted[model, k] = best
     if not fitted:
+        shown = "; ".join(failures[:3])
+        more = "" if len(failures) <= 3 else f"; and {len(failures) - 3} more"
         raise ValueError(
-            "No mixture could be fitted on this grid; check the data for "
-            "constant or duplicated rows, or try fewer components."
+            f"No mixture could be fitted on this grid: {shown}{more}. Check the "
+            "data for duplicated rows, or try fewer components."
         )
     i, j = np.unravel_index(np.nanargmin(tables["bic"]), shape)
     return ModelSelectionResult(
@@ -297,19 +324,22 @@ def _hc_responsibilities(tree, n_samples: int, n_components: int):
 
 
 def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
-    """One EM fit from one start; None when it fails or collapses."""
+    """One EM fit from one start, or None and why it failed."""
     if start == "hc":
         if hc_resp is None:
-            return None
+            return None, "the hierarchical tree has fewer distinct groups"
         family = get_family(model)
         stats = responsibilities_stats(X, hc_resp, weights, family.scatter_kind)
         params = m_step(stats, model, settings["reg_covar"])
-        estimator = GaussianMixture(
-            n_components,
-            covariance_type=model,
-            weights_init=params.weights,
-            means_init=params.means,
-            precisions_init=family.precisions(params.precisions_cholesky),
+        # EM continues from the partition's parameters themselves: precision
+        # matrices would not survive a check of definiteness where the
+        # covariances span more than float64's digits (a constant column)
+        estimator = GaussianMixture.from_params(
+            params.weights,
+            params.means,
+            params.covariances,
+            model,
+            warm_start=True,
             **settings,
         )
     else:
@@ -327,27 +357,72 @@ def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
             estimator.fit(X, sample_weight=weights)
         except ValueError as error:
             logger.info("%s, K=%d, start %s: %s", model, n_components, start, error)
-            return None
+            return None, str(error)
     if any(issubclass(w.category, DegenerateComponentWarning) for w in caught):
-        return None
-    if _collapsed(estimator, settings["reg_covar"]):
-        return None
-    return estimator
+        return None, "a component lost its rows or had to be jittered"
+    # a refit of the returned model starts afresh, as for any other
+    return estimator.set_params(warm_start=False), None
 
 
-def _collapsed(estimator: GaussianMixture, reg_covar: float) -> bool:
-    """Whether a fitted covariance is (nearly) singular beyond ``reg_covar``."""
-    family = get_family(estimator.covariance_type)
-    n_components, n_features = estimator.means_.shape
-    covariances = family.full_covariances(
-        np.asarray(estimator.covariances_, dtype=np.float64), n_components, n_features
-    )
-    eigenvalues = np.linalg.eigvalsh(covariances)
-    if reg_covar > 0:
-        floor = COLLAPSE_FACTOR * reg_covar
-    else:
-        floor = math.sqrt(np.finfo(np.float64).eps) * float(eigenvalues.max())
-    return bool(eigenvalues.min() <= floor)
+class _DataSpread:
+    """The data's covariance, to judge fitted covariances against.
+
+    Held in units of a power of two near the rows' largest deviation, so
+    that neither the deviations nor their squares overflow.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    weights : ndarray of shape (n_samples,) or None
+    reg_covar : float
+        Added to the data's variances, as to every fitted covariance.
+    """
+
+    def __init__(self, X: np.ndarray, weights: np.ndarray | None, reg_covar: float):
+        values = np.asarray(X, dtype=np.float64)
+        # halves: the deviation of two finite numbers can overflow, halves cannot
+        half_deviations = values / 2.0 - np.average(values / 2.0, 0, weights)
+        # rows in (-1, 1), in units of 2**exponent: a power of two (exact)
+        # that may itself exceed float64's range; no smaller than reg_covar's
+        # deviation, so that variances in these units stay finite
+        largest = max(float(np.max(np.abs(half_deviations))), math.sqrt(reg_covar))
+        exponent = int(np.frexp(largest)[1]) if largest > 0 else 0
+        self.exponent = exponent + 1
+        rows = np.ldexp(half_deviations, -exponent)
+        weighted = rows if weights is None else rows * weights[:, None]
+        total = float(len(rows) if weights is None else np.sum(weights))
+        covariance = weighted.T @ rows / total
+        # a constant direction still gets a positive variance to compare with
+        floor = max(self._in_units(reg_covar), np.finfo(np.float64).tiny)
+        self.reference = covariance + floor * np.eye(len(covariance))
+        self.reg_covar = reg_covar
+
+    def collapsed(self, estimator: GaussianMixture) -> bool:
+        """Whether a fitted covariance is (nearly) singular beyond ``reg_covar``."""
+        family = get_family(estimator.covariance_type)
+        n_components, n_features = estimator.means_.shape
+        covariances = family.full_covariances(
+            np.asarray(estimator.covariances_, dtype=np.float64),
+            n_components,
+            n_features,
+        )
+        eigenvalues = np.linalg.eigvalsh(covariances)
+        if self.reg_covar == 0:
+            floor = math.sqrt(np.finfo(np.float64).eps) * float(eigenvalues.max())
+            return bool(eigenvalues.min() <= floor)
+        if eigenvalues.min() > COLLAPSE_FACTOR * self.reg_covar:
+            return False
+        # the smallest ratio, over directions, of a component's variance to
+        # the data's: a generalised eigenvalue
+        relative = min(
+            float(linalg.eigh(self._in_units(c), self.reference, eigvals_only=True)[0])
+            for c in covariances
+        )
+        return relative <= RELATIVE_COLLAPSE
+
+    def _in_units(self, variance):
+        """A variance (or covariance) of the data, in the held units."""
+        return np.ldexp(variance, -2 * self.exponent)
 
 
 def _listed(name: str, value: object) -> list:
