@@ -144,6 +144,24 @@ def test_float32_rows_whose_squares_overflow_get_exact_posteriors(covariance_typ
     np.testing.assert_array_equal(model.predict(rows), expected.argmax(axis=1))
 
 
+def test_far_rows_go_to_the_widest_of_several_components():
+    # about one mean, every component but the widest is worse by an amount
+    # that overflows in nats: they must not tie at +inf
+    model = GaussianMixture.from_params(
+        [0.25, 0.25, 0.25, 0.25],
+        np.zeros((4, 2)),
+        [1.0, 4.0, 16.0, 64.0],
+        covariance_type="spherical",
+    )
+    rows = np.array([[1e200, 1e200], [-1e200, 3.0], [1e150, 0.0]])
+    expected = np.zeros((3, 4))
+    expected[:, 3] = 1.0
+    np.testing.assert_array_equal(model.predict_proba(rows), expected)
+    log_density = model.score_samples(rows)
+    assert log_density[0] == log_density[1] == -np.inf
+    assert log_density[2] == pytest.approx(-0.5 * 1e300 / 64.0, rel=1e-15)
+
+
 # ----------------------------------------------------------------------
 # one extreme cell
 
@@ -320,7 +338,10 @@ def test_variance_scaled_reg_covar_is_reg_covar_times_each_variance():
 def test_reg_covar_scale_is_checked_and_saved(tmp_path):
     import gaussmix
 
-    with pytest.raises(ValueError, match="'reg_covar_scale' parameter of GaussianMixture must be a str among"):
+    with pytest.raises(
+        ValueError,
+        match="'reg_covar_scale' parameter of GaussianMixture must be a str among",
+    ):
         GaussianMixture(reg_covar_scale="relative").fit(two_clusters())
     model = GaussianMixture(2, reg_covar_scale="variance", random_state=0)
     model.fit(two_clusters())
