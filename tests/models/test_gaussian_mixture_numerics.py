@@ -162,6 +162,35 @@ def test_far_rows_go_to_the_widest_of_several_components():
     assert log_density[2] == pytest.approx(-0.5 * 1e300 / 64.0, rel=1e-15)
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "VEV", "diag", "EEV"])
+def test_float32_fit_with_a_far_component_is_the_float64_fit(covariance_type):
+    # the initial partition puts the row at -1e9 on its own: moments moved
+    # from the two means' average would round away the others' spread
+    X = np.array(
+        [
+            [-99.99945, -100.00022],
+            [-100.00011, -100.00085],
+            [-100.00078, -100.00043],
+            [-99.99915, -99.99939],
+            [-100.00017, -99.99859],
+            [-100.00021, -1.0000001e9],
+        ],
+        dtype=np.float32,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RegCovarWarning)
+        single = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+        double = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+        single.fit(X)
+        double.fit(X.astype(np.float64))
+    # float32's resolution at 100 is 8e-6
+    np.testing.assert_allclose(single.means_, double.means_, rtol=1e-7, atol=1e-5)
+    largest = float(np.max(double.covariances_))
+    np.testing.assert_allclose(
+        single.covariances_, double.covariances_, rtol=1e-3, atol=1e-3 * largest
+    )
+
+
 # ----------------------------------------------------------------------
 # one extreme cell
 
