@@ -41,6 +41,26 @@ def test_scaling_all_weights_does_not_change_the_fit(covariance_type, dtype):
             )
 
 
+@pytest.mark.parametrize("factor", [7.0, 12.0, 1e3, 3 * 2.0**-40])
+@pytest.mark.parametrize("covariance_type", ["full", "EEV", "spherical"])
+def test_integer_weights_times_any_exact_factor_give_the_same_bits(
+    covariance_type, factor
+):
+    # c * w is exact for these weights: only its ratios reach the fit
+    X = two_clusters(np.float32)
+    weights = np.tile([1.0, 2.0, 3.0], len(X) // 3 + 1)[: len(X)]
+    fits = [
+        GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(
+            X, sample_weight=c * weights
+        )
+        for c in (1.0, factor)
+    ]
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_array_equal(
+            getattr(fits[1], name), getattr(fits[0], name), err_msg=name
+        )
+
+
 @pytest.mark.parametrize("init_params", ["random_from_data", "k-means++", "random"])
 def test_huge_weights_work_with_every_initialisation(init_params):
     X = two_clusters()
