@@ -93,6 +93,26 @@ def quietly(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
+def fitted(function, X: np.ndarray, *args, **kwargs) -> bool:
+    """Whether ``function(*args)`` fitted; False for the one documented refusal.
+
+    A float32 X whose half range squared exceeds float32's largest number
+    may need variances float32 cannot hold: fitting it must then raise a
+    ValueError that names X and float32 (not return infinities).
+    """
+    try:
+        quietly(function, *args, **kwargs)
+    except ValueError as error:
+        values = np.asarray(X, dtype=np.float64)
+        half_range = float(np.max(values.max(axis=0) - values.min(axis=0))) / 2
+        beyond = half_range**2 > float(np.finfo(np.float32).max)
+        message = str(error)
+        if X.dtype == np.float32 and beyond and "X" in message and "float32" in message:
+            return False
+        raise
+    return True
+
+
 def assert_probabilities(proba: np.ndarray, n_rows: int) -> None:
     proba = np.asarray(proba, dtype=np.float64)
     assert proba.shape[0] == n_rows
@@ -147,8 +167,8 @@ def test_every_fit_is_a_valid_mixture(
         max_iter=30,
         random_state=seed,
     )
-    quietly(model.fit, X)
-    assert_valid_mixture(model, X)
+    if fitted(model.fit, X, X):
+        assert_valid_mixture(model, X)
 
 
 @PROPERTY_SETTINGS
@@ -417,7 +437,8 @@ def test_partial_fit_stays_a_valid_mixture(X, covariance_type, n_components, n_b
     for batch in np.array_split(X, n_batches):
         if len(batch) < n_components:
             continue
-        quietly(model.partial_fit, batch)
+        if not fitted(model.partial_fit, X, batch):
+            return
         assert_valid_mixture(model, X)
 
 
