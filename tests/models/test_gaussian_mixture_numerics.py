@@ -211,6 +211,98 @@ def test_float32_fit_with_a_far_component_is_the_float64_fit(covariance_type):
     )
 
 
+# twelve values near 1000; with reg_covar=0, k-means++ leaves a component on
+# one of them, whose variance is then rounding noise
+NEAR_1000 = np.array(
+    [
+        999.9056142,
+        1000.67814172,
+        1000.14261918,
+        999.50204969,
+        1000.39931412,
+        1001.34171911,
+        1000.98480003,
+        999.33398383,
+        998.7722976,
+        999.4144446,
+        1000.07904505,
+        997.71268829,
+    ]
+)[:, None]
+
+
+@pytest.mark.parametrize(
+    ("X", "seed"),
+    [(NEAR_1000, 1), ((NEAR_1000 - 1000.0).astype(np.float32), 0)],
+    ids=["float64", "float32"],
+)
+@pytest.mark.parametrize("covariance_type", ["VEE", "full", "VVV"])
+def test_a_component_on_one_value_keeps_precisions_finite(X, seed, covariance_type):
+    model = GaussianMixture(
+        2,
+        covariance_type=covariance_type,
+        reg_covar=0.0,
+        init_params="k-means++",
+        random_state=seed,
+        max_iter=30,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        model.fit(X)
+    assert model.precisions_.dtype == X.dtype
+    for name in ("covariances_", "precisions_", "precisions_cholesky_"):
+        assert np.all(np.isfinite(getattr(model, name))), name
+    # no variance below what the dtype resolves at the data's values
+    resolution = np.finfo(X.dtype).eps * float(np.abs(X).max())
+    assert np.min(model.covariances_) >= resolution**2
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("X", "seed"),
+    [(NEAR_1000, 1), ((NEAR_1000 - 1000.0).astype(np.float32), 0)],
+    ids=["float64", "float32"],
+)
+def test_a_collapse_below_the_resolution_is_reported(X, seed):
+    model = GaussianMixture(
+        2,
+        covariance_type="VEE",
+        reg_covar=0.0,
+        init_params="k-means++",
+        random_state=seed,
+        max_iter=30,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(DegenerateComponentWarning, match=X.dtype.name):
+            model.fit(X)
+
+
+def test_one_row_per_component_keeps_equal_volume_shapes_finite():
+    # one row per component and reg_covar=0: every scatter is zero
+    X = np.array([[100.7, 99.9, 99.6], [100.7, 100.5, 100.0], [100.7, 100.1, 99.8]])
+    model = GaussianMixture(
+        1,
+        covariance_type="EVE",
+        reg_covar=0.0,
+        init_params="random_from_data",
+        random_state=972,
+        max_iter=1,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        model.fit(X)
+    assert np.all(np.isfinite(model.precisions_))
+    # one component is fitted to all rows: its variances are theirs
+    # (the constant first column only a floor far below them)
+    variances = np.diag(model.covariances_[0])
+    np.testing.assert_allclose(variances[1:], X[:, 1:].var(axis=0), rtol=1e-6)
+    assert 0 < variances[0] <= 1e-10 * variances.max()
+
+
 # ----------------------------------------------------------------------
 # one extreme cell
 
