@@ -169,12 +169,12 @@ def resolution_floor(
     spread less than that has collapsed onto one value, and a smaller
     variance is rounding noise whose inverse may not even be finite in
     ``dtype``. A positive ``reg_covar`` is the user's own floor and is
-    kept where it is lower; the floor never falls below ``tiny / eps`` nor
-    exceeds its inverse, so that the precisions and their factors stay
-    finite in ``dtype``.
+    kept where it is lower; the floor never falls below the dtype's
+    smallest normal number nor exceeds its inverse, so that the precisions
+    and their factors stay finite in ``dtype``.
     """
     info = np.finfo(dtype)
-    eps, lowest = float(info.eps), float(info.tiny) / float(info.eps)
+    eps, lowest = float(info.eps), float(info.tiny)
     magnitude = np.minimum(np.abs(means), 1.0 / (eps * np.sqrt(lowest)))
     floor = np.clip((eps * magnitude) ** 2, lowest, 1.0 / lowest)
     if reg_covar > 0:

@@ -303,6 +303,10 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 progress=progress,
                 repairs=repairs,
             )
+        params = best.params
+        if scale is not None:
+            params = scale.to_data_units(params, dtype)
+        # a fit that cannot be returned reports only why (raised just above)
         warn_repairs(repairs)
         if not best.converged and settings["max_iter"] > 0:
             warnings.warn(
@@ -312,9 +316,6 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        params = best.params
-        if scale is not None:
-            params = scale.to_data_units(params, dtype)
         self._set_params_from(params, dtype, source.X if is_tensor(X) else None)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
