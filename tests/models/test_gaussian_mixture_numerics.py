@@ -41,6 +41,26 @@ def test_scaling_all_weights_does_not_change_the_fit(covariance_type, dtype):
             )
 
 
+@pytest.mark.parametrize("factor", [7.0, 12.0, 1e3, 3 * 2.0**-40])
+@pytest.mark.parametrize("covariance_type", ["full", "EEV", "spherical"])
+def test_integer_weights_times_any_exact_factor_give_the_same_bits(
+    covariance_type, factor
+):
+    # c * w is exact for these weights: only its ratios reach the fit
+    X = two_clusters(np.float32)
+    weights = np.tile([1.0, 2.0, 3.0], len(X) // 3 + 1)[: len(X)]
+    fits = [
+        GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(
+            X, sample_weight=c * weights
+        )
+        for c in (1.0, factor)
+    ]
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_array_equal(
+            getattr(fits[1], name), getattr(fits[0], name), err_msg=name
+        )
+
+
 @pytest.mark.parametrize("init_params", ["random_from_data", "k-means++", "random"])
 def test_huge_weights_work_with_every_initialisation(init_params):
     X = two_clusters()
@@ -142,6 +162,145 @@ def test_float32_rows_whose_squares_overflow_get_exact_posteriors(covariance_typ
     expected = np.array([exact_posterior(model, x) for x in rows.astype(np.float64)])
     np.testing.assert_allclose(proba, expected, atol=1e-6)
     np.testing.assert_array_equal(model.predict(rows), expected.argmax(axis=1))
+
+
+def test_far_rows_go_to_the_widest_of_several_components():
+    # about one mean, every component but the widest is worse by an amount
+    # that overflows in nats: they must not tie at +inf
+    model = GaussianMixture.from_params(
+        [0.25, 0.25, 0.25, 0.25],
+        np.zeros((4, 2)),
+        [1.0, 4.0, 16.0, 64.0],
+        covariance_type="spherical",
+    )
+    rows = np.array([[1e200, 1e200], [-1e200, 3.0], [1e150, 0.0]])
+    expected = np.zeros((3, 4))
+    expected[:, 3] = 1.0
+    np.testing.assert_array_equal(model.predict_proba(rows), expected)
+    log_density = model.score_samples(rows)
+    assert log_density[0] == log_density[1] == -np.inf
+    assert log_density[2] == pytest.approx(-0.5 * 1e300 / 64.0, rel=1e-15)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "VEV", "diag", "EEV"])
+def test_float32_fit_with_a_far_component_is_the_float64_fit(covariance_type):
+    # the initial partition puts the row at -1e9 on its own: moments moved
+    # from the two means' average would round away the others' spread
+    X = np.array(
+        [
+            [-99.99945, -100.00022],
+            [-100.00011, -100.00085],
+            [-100.00078, -100.00043],
+            [-99.99915, -99.99939],
+            [-100.00017, -99.99859],
+            [-100.00021, -1.0000001e9],
+        ],
+        dtype=np.float32,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RegCovarWarning)
+        single = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+        double = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+        single.fit(X)
+        double.fit(X.astype(np.float64))
+    # float32's resolution at 100 is 8e-6
+    np.testing.assert_allclose(single.means_, double.means_, rtol=1e-7, atol=1e-5)
+    largest = float(np.max(double.covariances_))
+    np.testing.assert_allclose(
+        single.covariances_, double.covariances_, rtol=1e-3, atol=1e-3 * largest
+    )
+
+
+# twelve values near 1000; with reg_covar=0, k-means++ leaves a component on
+# one of them, whose variance is then rounding noise
+NEAR_1000 = np.array(
+    [
+        999.9056142,
+        1000.67814172,
+        1000.14261918,
+        999.50204969,
+        1000.39931412,
+        1001.34171911,
+        1000.98480003,
+        999.33398383,
+        998.7722976,
+        999.4144446,
+        1000.07904505,
+        997.71268829,
+    ]
+)[:, None]
+
+
+@pytest.mark.parametrize(
+    ("X", "seed"),
+    [(NEAR_1000, 1), ((NEAR_1000 - 1000.0).astype(np.float32), 0)],
+    ids=["float64", "float32"],
+)
+@pytest.mark.parametrize("covariance_type", ["VEE", "full", "VVV"])
+def test_a_component_on_one_value_keeps_precisions_finite(X, seed, covariance_type):
+    model = GaussianMixture(
+        2,
+        covariance_type=covariance_type,
+        reg_covar=0.0,
+        init_params="k-means++",
+        random_state=seed,
+        max_iter=30,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        model.fit(X)
+    assert model.precisions_.dtype == X.dtype
+    for name in ("covariances_", "precisions_", "precisions_cholesky_"):
+        assert np.all(np.isfinite(getattr(model, name))), name
+    # no variance below what the dtype resolves at the data's values
+    resolution = np.finfo(X.dtype).eps * float(np.abs(X).max())
+    assert np.min(model.covariances_) >= resolution**2
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("X", "seed"),
+    [(NEAR_1000, 1), ((NEAR_1000 - 1000.0).astype(np.float32), 0)],
+    ids=["float64", "float32"],
+)
+def test_a_collapse_below_the_resolution_is_reported(X, seed):
+    model = GaussianMixture(
+        2,
+        covariance_type="VEE",
+        reg_covar=0.0,
+        init_params="k-means++",
+        random_state=seed,
+        max_iter=30,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(DegenerateComponentWarning, match=X.dtype.name):
+            model.fit(X)
+
+
+def test_one_row_per_component_keeps_equal_volume_shapes_finite():
+    # one row per component and reg_covar=0: every scatter is zero
+    X = np.array([[100.7, 99.9, 99.6], [100.7, 100.5, 100.0], [100.7, 100.1, 99.8]])
+    model = GaussianMixture(
+        1,
+        covariance_type="EVE",
+        reg_covar=0.0,
+        init_params="random_from_data",
+        random_state=972,
+        max_iter=1,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        model.fit(X)
+    assert np.all(np.isfinite(model.precisions_))
+    # one component is fitted to all rows: its variances are theirs
+    # (the constant first column only a floor far below them)
+    variances = np.diag(model.covariances_[0])
+    np.testing.assert_allclose(variances[1:], X[:, 1:].var(axis=0), rtol=1e-6)
+    assert 0 < variances[0] <= 1e-10 * variances.max()
 
 
 # ----------------------------------------------------------------------

@@ -93,6 +93,26 @@ def quietly(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
+def fitted(function, X: np.ndarray, *args, **kwargs) -> bool:
+    """Whether ``function(*args)`` fitted; False for the one documented refusal.
+
+    A float32 X whose half range squared exceeds float32's largest number
+    may need variances float32 cannot hold: fitting it must then raise a
+    ValueError that names X and float32 (not return infinities).
+    """
+    try:
+        quietly(function, *args, **kwargs)
+    except ValueError as error:
+        values = np.asarray(X, dtype=np.float64)
+        half_range = float(np.max(values.max(axis=0) - values.min(axis=0))) / 2
+        beyond = half_range**2 > float(np.finfo(np.float32).max)
+        message = str(error)
+        if X.dtype == np.float32 and beyond and "X" in message and "float32" in message:
+            return False
+        raise
+    return True
+
+
 def assert_probabilities(proba: np.ndarray, n_rows: int) -> None:
     proba = np.asarray(proba, dtype=np.float64)
     assert proba.shape[0] == n_rows
@@ -147,8 +167,8 @@ def test_every_fit_is_a_valid_mixture(
         max_iter=30,
         random_state=seed,
     )
-    quietly(model.fit, X)
-    assert_valid_mixture(model, X)
+    if fitted(model.fit, X, X):
+        assert_valid_mixture(model, X)
 
 
 @PROPERTY_SETTINGS
@@ -165,10 +185,11 @@ def test_weights_act_by_their_ratios_only(
 ):
     weights = np.random.default_rng(weight_seed).integers(1, 4, len(X)).astype(float)
     kwargs = dict(covariance_type=covariance_type, max_iter=20, random_state=seed)
-    base = quietly(GaussianMixture(n_components, **kwargs).fit, X, None, weights)
-    scaled = quietly(
-        GaussianMixture(n_components, **kwargs).fit, X, None, weights * factor
-    )
+    base = GaussianMixture(n_components, **kwargs)
+    scaled = GaussianMixture(n_components, **kwargs)
+    if not fitted(base.fit, X, X, None, weights):
+        return
+    quietly(scaled.fit, X, None, weights * factor)
     assert_valid_mixture(scaled, X)
     assert_same_parameters(base, scaled)
 
@@ -374,7 +395,8 @@ def test_classifier_probabilities_are_distributions(
     classifier = GaussianMixtureClassifier(
         n_components=1, covariance_type=covariance_type, random_state=seed
     )
-    quietly(classifier.fit, X, y)
+    if not fitted(classifier.fit, X, X, y):
+        return
     assert_probabilities(classifier.predict_proba(X), len(X))
     assert set(classifier.predict(X)) <= set(range(n_classes))
     if X.dtype == np.float64:
@@ -393,7 +415,8 @@ def test_regressor_predictions_are_finite(X, n_components, y_scale, seed):
     noise = np.random.default_rng(seed).normal(size=len(X))
     y = (np.sin(np.asarray(X[:, 0], np.float64)) + 0.1 * noise) * y_scale
     regressor = GaussianMixtureRegressor(n_components=n_components, random_state=seed)
-    quietly(regressor.fit, X, y)
+    if not fitted(regressor.fit, X, X, y):
+        return
     queries = X if X.dtype == np.float32 else np.vstack([X, far_rows(X.shape[1])])
     mean, std = regressor.predict(queries, return_std=True)
     assert np.all(np.isfinite(mean)) and np.all(np.isfinite(std))
@@ -430,7 +453,8 @@ def test_partial_fit_stays_a_valid_mixture(X, covariance_type, n_components, n_b
     for batch in np.array_split(X, n_batches):
         if len(batch) < n_components:
             continue
-        quietly(model.partial_fit, batch)
+        if not fitted(model.partial_fit, X, batch):
+            return
         assert_valid_mixture(model, X)
 
 

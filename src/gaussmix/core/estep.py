@@ -229,15 +229,18 @@ def responsibility_stats(
         centred_sum, scatter = _diagonal_moments(
             X, weighted_resp, shift_used, resp_sum, xp
         )
+        if _moves_cancel(shift_used, scatter, resp_sum):
+            centred_sum, scatter = _own_centre_moments(
+                X, weighted_resp, shift_used, xp, full=False
+            )
+    elif scatter_kind == "full":
+        centred_sum, scatter = _full_moments(X, weighted_resp, shift_x, xp)
     else:
-        # first moments about the shifts' average in one GEMM, then moved to
-        # each component's own shift in float64
-        centre = xp.asarray(shift_used.mean(0), dtype=dtype, like=X)
-        centre_used = np.asarray(xp.to_numpy(centre), dtype=np.float64)
-        centred_sum = to64(weighted_resp.T @ (X - centre)) - resp_sum[:, None] * (
-            shift_used - centre_used
+        # one shift for all: first moments about it need no move
+        centred_sum = to64(weighted_resp.T @ (X - shift_x[0])) - resp_sum[:, None] * (
+            shift_used - shift_used[0]
         )
-        scatter = _scatter(X, weighted_resp, shift_x, scatter_kind, xp)
+        scatter = _pooled_scatter(X, weighted_resp, shift_x, xp)
     total = (
         float(to64(sample_weight.sum())) if sample_weight is not None else X.shape[0]
     )
@@ -251,17 +254,27 @@ def responsibility_stats(
     )
 
 
-def _scatter(X: Array, weighted_resp: Array, shift_x: Array, scatter_kind: str, xp):
-    """Float64 scatter of the "full" or "pooled" kind about ``shift_x``."""
-    if scatter_kind == "pooled":
-        # sum_k r_ik is the row's weight in the E-step, but given
-        # responsibilities (initialisation) may leave rows out
-        diff = X - shift_x[0]
-        pooled = (diff * weighted_resp.sum(1)[:, None]).T @ diff
-        return np.asarray(xp.to_numpy(xp.float64(pooled)), dtype=np.float64)
-    # centring on each component's own shift keeps float32 accurate; a
-    # loop of contiguous GEMMs beats one strided batched product
-    parts = []
+def _pooled_scatter(X: Array, weighted_resp: Array, shift_x: Array, xp) -> np.ndarray:
+    """Float64 scatter of the "pooled" kind about the common shift."""
+    # sum_k r_ik is the row's weight in the E-step, but given
+    # responsibilities (initialisation) may leave rows out
+    diff = X - shift_x[0]
+    pooled = (diff * weighted_resp.sum(1)[:, None]).T @ diff
+    return np.asarray(xp.to_numpy(xp.float64(pooled)), dtype=np.float64)
+
+
+def _full_moments(
+    X: Array, weighted_resp: Array, shift_x: Array, xp
+) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 first moments and scatter about each component's own shift.
+
+    Centring on each component's own shift keeps float32 accurate, and
+    first moments about it need no move from a common centre (which would
+    cancel where one shift lies far from the others: an outlier's
+    component). A loop of contiguous GEMMs beats one strided batched
+    product.
+    """
+    firsts, parts = [], []
     for k in range(weighted_resp.shape[1]):
         rows = _rows_of(weighted_resp[:, k], xp)
         if rows is None:
@@ -269,10 +282,16 @@ def _scatter(X: Array, weighted_resp: Array, shift_x: Array, scatter_kind: str, 
         else:
             chunk, weights = X[rows], weighted_resp[rows, k : k + 1]
         diff = chunk - shift_x[k]
-        parts.append((diff * weights).T @ diff)
+        weighted = diff * weights
+        firsts.append(weighted.sum(0))
+        parts.append(weighted.T @ diff)
     # one transfer for all components: each is a sync on an accelerator
+    first = xp.stack(firsts, axis=0)
     stacked = xp.stack(parts, axis=0)
-    return np.asarray(xp.to_numpy(xp.float64(stacked)), dtype=np.float64)
+    return (
+        np.asarray(xp.to_numpy(xp.float64(first)), dtype=np.float64),
+        np.asarray(xp.to_numpy(xp.float64(stacked)), dtype=np.float64),
+    )
 
 
 def _rows_of(weights: Array, xp) -> Array | None:
@@ -306,6 +325,21 @@ def _own_centre_moments(
         )
         scatter.append(np.asarray(xp.to_numpy(second)))
     return np.stack(first), np.stack(scatter)
+
+
+def _moves_cancel(shift: np.ndarray, scatter: np.ndarray, resp_sum: np.ndarray) -> bool:
+    """Whether diagonal moments moved from the shifts' average may have lost
+    more than ``sqrt(eps)`` of a variance.
+
+    Moving over a distance ``o`` costs about ``eps * o**2`` of a variance in
+    float64; ``sqrt(eps)`` is as well as EM's likelihood determines the
+    variances anyway. A component on one point (no variance) away from the
+    average counts as cancelled. O(K D) on the moments already computed.
+    """
+    offsets = shift - shift.mean(0)
+    kept = resp_sum > 0
+    loss = np.finfo(np.float64).eps * resp_sum[kept, None] * offsets[kept] ** 2
+    return bool(np.any(loss > np.sqrt(np.finfo(np.float64).eps) * scatter[kept]))
 
 
 def _diagonal_moments(

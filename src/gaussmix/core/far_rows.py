@@ -94,24 +94,47 @@ def exact_log_responsibilities(
     """
     X = np.asarray(X, dtype=np.float64)
     n_rows = X.shape[0]
-    # the row's own power of two brings it and the means to about unit size
+    rows = np.arange(n_rows)
+    # the row's own power of two brings it and the means to about unit size;
+    # never below 1, so that the constants in units of scale**2 stay finite
     size = np.maximum(np.abs(X).max(axis=1, initial=0.0), np.abs(means).max())
-    scale = np.ldexp(1.0, np.frexp(size)[1] - 1)
-    reference = np.zeros(n_rows, dtype=np.intp)
-    for _ in range(2):
-        # a first pass against component 0 finds the likeliest component;
-        # differences to it are then all <= 0 and cannot overflow upwards
-        differences, reference_log = _differences(
-            X, scale, reference, constants, means, precisions
+    scale = np.ldexp(1.0, np.frexp(np.maximum(size, 1.0))[1] - 1)
+    # a reference of positive weight, so that differences to it are not NaN
+    reference = np.full(n_rows, np.argmax(constants), dtype=np.intp)
+    # the differences are compared in units of scale**2, where they are
+    # finite: in nats, several could overflow to +inf and tie. Each pass
+    # moves a row to a likelier reference, and from the likeliest one the
+    # differences are all <= 0 and cannot overflow upwards; one pass per
+    # component suffices, with room for rounding to flip one comparison
+    relative, reference_log = _differences(
+        X, scale, reference, constants, means, precisions
+    )
+    for _ in range(len(constants)):
+        best = np.argmax(relative, axis=1)
+        moved = np.flatnonzero(best != reference)
+        if moved.size == 0:
+            break
+        reference[moved] = best[moved]
+        relative[moved], reference_log[moved] = _differences(
+            X[moved], scale[moved], reference[moved], constants, means, precisions
         )
-        reference = np.argmax(differences, axis=1)
-    peak = differences[np.arange(n_rows), reference]
-    differences -= peak[:, None]
-    differences[np.isnan(differences)] = -np.inf
+    best = np.argmax(relative, axis=1)
+    # rounding may still leave a difference slightly above the reference's
+    # zero; taking the largest keeps every difference <= 0
+    peak = relative[rows, best]
+    s = scale[:, None]
+    with np.errstate(over="ignore"):
+        # (d * s) * s overflows only to -inf: the component is that improbable
+        differences = ((relative - peak[:, None]) * s) * s
+        lift = (peak * scale) * scale
     with np.errstate(under="ignore"):
         total = np.exp(differences).sum(axis=1)
     log_total = np.log(total)
-    log_norm = reference_log + peak + log_total
+    # a reference log-density below float64's range stays there: the peak
+    # lies above it by rounding only
+    log_norm = np.where(
+        np.isneginf(reference_log), -np.inf, reference_log + lift + log_total
+    )
     return log_norm, differences - log_total[:, None]
 
 
@@ -123,9 +146,11 @@ def _differences(
     means: np.ndarray,
     precisions: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``log w_k p_k(x) - log w_r p_r(x)`` per row and ``log w_r p_r(x)``."""
+    """``log w_k p_k(x) - log w_r p_r(x)`` per row in units of ``scale**2``,
+    and ``log w_r p_r(x)`` in nats.
+    """
     n_rows = X.shape[0]
-    differences = np.empty((n_rows, means.shape[0]))
+    relative = np.empty((n_rows, means.shape[0]))
     reference_log = np.empty(n_rows)
     for r in np.unique(reference):
         rows = np.flatnonzero(reference == r)
@@ -137,11 +162,15 @@ def _differences(
         linear = np.einsum("ni,kij,nkj->nk", v, precisions, d)
         offset = np.einsum("nki,kij,nkj->nk", d, precisions, d)
         scaled = quadratic - 2.0 * linear + offset
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(under="ignore"):
+            # constants are a few nats: in units of a huge scale**2 they vanish
+            constant = ((constants - constants[r]) / s[:, None]) / s[:, None]
+        relative[rows] = constant - 0.5 * scaled
+        own = np.einsum("ni,ij,nj->n", v, precisions[r], v)
+        with np.errstate(over="ignore"):
             # (s * q) * s overflows only to -inf: the row is that improbable
-            differences[rows] = (constants - constants[r]) - 0.5 * (
-                (scaled * s[:, None]) * s[:, None]
-            )
-            own = np.einsum("ni,ij,nj->n", v, precisions[r], v)
             reference_log[rows] = constants[r] - 0.5 * ((own * s) * s)
-    return differences, reference_log
+    # a product of an overflowed and a vanishing term: such a component
+    # cannot be compared, and is not taken for the likeliest
+    relative[np.isnan(relative)] = -np.inf
+    return relative, reference_log

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -34,11 +35,17 @@ class RegCovarWarning(UserWarning):
 
 @dataclass
 class RepairLog:
-    """What the M-step had to repair, for the caller's warning."""
+    """What the M-step may repair, and what it had to, for the caller's warning.
+
+    ``dtype`` is the data's: variances below its resolution are raised to it
+    (see :func:`resolution_floor`); ``floored`` is the largest such floor.
+    """
 
     reseeded: list[int] = field(default_factory=list)
     jitter: float = 0.0
     reseeds_left: int = 0
+    dtype: Any = np.float64
+    floored: float = 0.0
 
 
 def _means(stats: Stats) -> tuple[np.ndarray, np.ndarray]:
@@ -85,9 +92,15 @@ def _diagonal_entries(covariances: np.ndarray, matrix_layout: bool) -> np.ndarra
 
 
 def add_to_diagonal(
-    family: type[CovarianceFamily], covariances: np.ndarray, amount: float
+    family: type[CovarianceFamily],
+    covariances: np.ndarray,
+    amount: float | np.ndarray,
 ) -> np.ndarray:
-    """``covariances + amount * I`` in the family's own storage layout."""
+    """``covariances + diag(amount)`` in the family's own storage layout.
+
+    ``amount`` broadcasts against the diagonals: a scalar, one value per
+    column, or one row of them per component.
+    """
     out = np.array(covariances, dtype=np.float64, copy=True)
     if family.matrix_layout:
         idx = np.arange(out.shape[-1])
@@ -130,6 +143,13 @@ def m_step(
         weights = weights / weights.sum()
 
     covariances, factors = safe_precision_cholesky(family, covariances, repairs)
+    covariances, factors = floored_to_resolution(
+        family,
+        covariances,
+        factors,
+        resolution_floor(means, repairs.dtype, reg_covar),
+        repairs,
+    )
     return MixtureParams(
         weights=weights,
         means=means,
@@ -137,6 +157,69 @@ def m_step(
         precisions_cholesky=factors,
         covariance_type=covariance_type,
     )
+
+
+def resolution_floor(
+    means: np.ndarray, dtype: Any, reg_covar: float = 0.0
+) -> np.ndarray:
+    """The smallest variances, (n_components, n_features), that data of
+    ``dtype`` can show about each component's mean.
+
+    Values near ``m`` are known to ``eps * |m|``: a component whose rows
+    spread less than that has collapsed onto one value, and a smaller
+    variance is rounding noise whose inverse may not even be finite in
+    ``dtype``. A positive ``reg_covar`` is the user's own floor and is
+    kept where it is lower; the floor never falls below the dtype's
+    smallest normal number nor exceeds its inverse, so that the precisions
+    and their factors stay finite in ``dtype``.
+    """
+    info = np.finfo(dtype)
+    eps, lowest = float(info.eps), float(info.tiny)
+    magnitude = np.minimum(np.abs(means), 1.0 / (eps * np.sqrt(lowest)))
+    floor = np.clip((eps * magnitude) ** 2, lowest, 1.0 / lowest)
+    if reg_covar > 0:
+        floor = np.minimum(floor, max(reg_covar, lowest))
+    return floor
+
+
+def floored_to_resolution(
+    family: type[CovarianceFamily],
+    covariances: np.ndarray,
+    factors: np.ndarray,
+    floor: np.ndarray,
+    repairs: RepairLog,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Covariances and precision factors with each component's ``floor``
+    added to its diagonal where a precision exceeds the floor's inverse.
+
+    Deciding costs one look at the factors; adding the floor bounds the
+    precision's diagonal by ``1 / floor``. A covariance shared by all
+    components takes the smallest floor of each column.
+    """
+    shared = covariances.ndim == (2 if family.matrix_layout else 0)
+    if family.matrix_layout:
+        amount = floor.min(axis=0) if shared else floor
+        # row d of U scaled by sqrt(floor_d): its squares sum to P_dd * floor_d
+        scaled = np.asarray(factors, np.float64) * np.sqrt(amount)[..., None]
+    else:
+        amount = floor if covariances.ndim == 2 else floor.max(axis=1)
+        scaled = np.asarray(factors, np.float64) * np.sqrt(amount)
+    with np.errstate(over="ignore"):
+        # a square beyond float64 is far beyond the bound: the answer
+        squares = scaled * scaled
+        bounded = squares.sum(axis=-1) if family.matrix_layout else squares
+    exceeded = bounded > 1.0
+    if not exceeded.any():
+        return covariances, factors
+    candidate = np.array(covariances, dtype=np.float64, copy=True)
+    if family.matrix_layout and shared:
+        candidate = add_to_diagonal(family, candidate, amount)
+    else:
+        # only the collapsed components: the others keep their bits
+        rows = exceeded.any(axis=-1) if exceeded.ndim == 2 else exceeded
+        candidate[rows] = add_to_diagonal(family, candidate[rows], amount[rows])
+    repairs.floored = max(repairs.floored, float(np.max(amount)))
+    return candidate, family.precision_cholesky(candidate)
 
 
 def warn_repairs(repairs: RepairLog) -> None:
@@ -156,6 +239,15 @@ def warn_repairs(repairs: RepairLog) -> None:
             f"A covariance was singular (a constant column or a collapsed "
             f"component); {repairs.jitter:.3g} was added to its diagonal. "
             "Increase reg_covar to control this.",
+            DegenerateComponentWarning,
+            stacklevel=3,
+        )
+    if repairs.floored > 0:
+        warnings.warn(
+            f"A component collapsed onto a single value: its variance fell "
+            f"below what {np.dtype(repairs.dtype).name} data can resolve, and "
+            f"up to {repairs.floored:.3g} was added to the diagonal of the "
+            "covariances. Increase reg_covar, or use fewer components.",
             DegenerateComponentWarning,
             stacklevel=3,
         )

@@ -184,10 +184,12 @@ def check_sample_weight(
 
     The weights are checked in float64 before they are cast to ``dtype``, so
     that weights too large for float32 are reported as such and not as
-    infinities. With ``normalise``, they are multiplied by the power of two
-    that brings the largest into [1, 2): a maximum-likelihood fit does not
-    depend on the weights' scale, and exact rescaling keeps tiny or huge
-    weights from underflowing or overflowing the sums they enter.
+    infinities. With ``normalise``, they are divided by the largest: a
+    maximum-likelihood fit does not depend on the weights' scale, weights
+    in (0, 1] cannot overflow the sums they enter, and ``c * w`` gives the
+    same normalised weights as ``w`` whenever ``c * w`` is exact (integer
+    weights times any integer, or times a power of two), since a correctly
+    rounded quotient depends on the ratio alone.
     """
     if sample_weight is None:
         return None
@@ -214,7 +216,7 @@ def check_sample_weight(
             "sample_weight sums to zero; give at least one positive weight."
         )
     if normalise:
-        weights = np.ldexp(weights, 1 - np.frexp(largest)[1])
+        weights = weights / largest
     elif largest > np.finfo(dtype).max / max(n_samples, 1):
         raise ValueError(
             f"sample_weight holds values up to {largest:.3g}, whose sum overflows "

@@ -256,8 +256,8 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
             and self._fitted_matches(n_components, source.n_features)
         )
         random_state = check_random_state(self.random_state)
-        repairs = RepairLog(reseeds_left=4 * n_components)
         dtype = numpy_dtype(source)
+        repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
         reg_covar = settings["reg_covar"]
         scale = self._data_scale(source, settings)
         log_shift = 0.0
@@ -301,6 +301,10 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 progress=progress,
                 repairs=repairs,
             )
+        params = best.params
+        if scale is not None:
+            params = scale.to_data_units(params, dtype)
+        # a fit that cannot be returned reports only why (raised just above)
         warn_repairs(repairs)
         if not best.converged and settings["max_iter"] > 0:
             warnings.warn(
@@ -310,9 +314,6 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        params = best.params
-        if scale is not None:
-            params = scale.to_data_units(params, dtype)
         self._set_params_from(params, dtype, source.X if is_tensor(X) else None)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
@@ -369,12 +370,11 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         batch_index = getattr(self, "n_batches_", 0) + 1
         rho = 1.0 if running is None else step_size(batch_index, decay, offset)
         running = stepwise_update(running, stats, rho)
-        repairs = RepairLog(reseeds_left=settings["n_components"])
+        dtype = numpy_dtype(source)
+        repairs = RepairLog(reseeds_left=settings["n_components"], dtype=dtype)
         params = m_step(running, self.covariance_type, settings["reg_covar"], repairs)
         warn_repairs(repairs)
-        self._set_params_from(
-            params, numpy_dtype(source), source.X if is_tensor(X) else None
-        )
+        self._set_params_from(params, dtype, source.X if is_tensor(X) else None)
         self._running_stats = running
         self.n_batches_ = batch_index
         self.lower_bound_ = stats.log_likelihood / stats.total_weight

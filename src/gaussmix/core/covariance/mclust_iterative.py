@@ -140,7 +140,8 @@ DiagonalEstimate = Callable[[np.ndarray, np.ndarray], np.ndarray]
 def _equal_volume_diagonals(weights: np.ndarray, variances: np.ndarray) -> np.ndarray:
     """EVI's estimate: one volume, a shape per component."""
     volumes = parts.geometric_mean(variances)
-    return float(weights @ volumes) * variances / volumes[:, None]
+    # shapes first: the product of two tiny variances would underflow to zero
+    return (variances / volumes[:, None]) * float(weights @ volumes)
 
 
 def _variable_diagonals(weights: np.ndarray, variances: np.ndarray) -> np.ndarray:

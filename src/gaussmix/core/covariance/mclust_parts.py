@@ -59,7 +59,8 @@ def component_variances(
 
 def floored(values: np.ndarray, scale: float) -> np.ndarray:
     """``values`` raised to at least ``RELATIVE_FLOOR * scale`` (never zero)."""
-    floor = RELATIVE_FLOOR * scale if scale > 0 else np.finfo(np.float64).tiny
+    # the relative floor of a subnormal scale underflows to zero
+    floor = max(RELATIVE_FLOOR * scale, np.finfo(np.float64).tiny)
     return np.maximum(values, floor)
 
 
