@@ -490,3 +490,32 @@ def test_reg_covar_scale_is_checked_and_saved(tmp_path):
     np.testing.assert_array_equal(
         loaded.predict_proba(two_clusters()), model.predict_proba(two_clusters())
     )
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "VEV"])
+def test_partial_fit_of_float32_rows_whose_squares_overflow(covariance_type):
+    # the second batch holds 1e20, whose square float32 cannot hold: the
+    # batch is summarised in float64, as fit does, and the model matches the
+    # same stream in float64 to float32's resolution
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(60, 2)) + np.repeat([[0.0, 0.0], [6.0, 2.0]], 30, axis=0)
+    rows = rows[rng.permutation(60)]
+    rows[45, 1] = 1e20
+    batches = np.array_split(rows, 3)
+    models = {}
+    for dtype in (np.float32, np.float64):
+        model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for batch in batches:
+                model.partial_fit(batch.astype(dtype))
+        models[dtype] = model
+    single, double = models[np.float32], models[np.float64]
+    assert single.means_.dtype == np.float32
+    for name in ("weights_", "means_", "covariances_"):
+        assert np.all(np.isfinite(getattr(single, name)))
+        np.testing.assert_allclose(
+            getattr(single, name), getattr(double, name), rtol=1e-4, atol=1e-6
+        )
+    proba = single.predict_proba(rows.astype(np.float32))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)

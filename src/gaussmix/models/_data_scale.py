@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
+from gaussmix.core.covariance import get_family
 from gaussmix.core.mstep import RegCovarWarning
 from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
 
 #: The data are rescaled when the square of their largest spread comes
 #: within this factor of the dtype's largest number: sums over rows and
@@ -257,3 +260,47 @@ def _limit(dtype) -> float:
 
 def _limit_exponent() -> int:
     return int(np.frexp(_limit(np.float64))[1]) - 1
+
+
+def fit_units(
+    source: Any, settings: dict[str, Any], covariance_type: str
+) -> DataScale | None:
+    """The units a fit of ``source`` runs in, or None (the data's own).
+
+    The columns' deviations with ``reg_covar_scale='variance'``; a power of
+    two (or float64) where the rows' squares would overflow their dtype.
+    """
+    halves = source_halves(source)
+    if settings["reg_covar_scale"] == "absolute":
+        if halves is not None and settings["reg_covar"] > 0:
+            warn_dominant_reg_covar(settings["reg_covar"], halves)
+        return None if halves is None else data_scale(source.dtype, halves)
+    if not isinstance(getattr(source, "X", None), np.ndarray):
+        raise ValueError(
+            "reg_covar_scale='variance' needs X as an in-memory numpy array; "
+            "scale the columns beforehand and use reg_covar_scale='absolute'."
+        )
+    per_column = get_family(covariance_type).name in PER_COLUMN_FAMILIES
+    units = variance_units(source.X, source.sample_weight, per_column)
+    rows = units.rows(source.X)
+    return units.then(data_scale(rows.dtype, column_halves(rows)))
+
+
+def batch_stats(source: Any, params: MixtureParams) -> tuple[Stats, DataScale | None]:
+    """A batch's Stats under ``params``, in the data's units.
+
+    Rows whose squares overflow their dtype (float32 beyond about 1e19) are
+    summarised in float64, as a fit fits them; the scale that says so comes
+    with the Stats (None otherwise), so that the caller can check that the
+    new parameters fit the dtype.
+    """
+    halves = source_halves(source)
+    scale = None if halves is None else data_scale(source.dtype, halves)
+    if scale is None:
+        return source.stats(params), None
+    if np.any(scale.units != 1.0):
+        raise ValueError(
+            f"X's columns span up to {scale.spread:.3g}, beyond what partial_fit "
+            "can sum in float64; divide X by a common factor."
+        )
+    return source.rescaled(scale.units).stats(params), scale

@@ -21,15 +21,7 @@ from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
 from gaussmix.models import _validation as check
-from gaussmix.models._data_scale import (
-    PER_COLUMN_FAMILIES,
-    DataScale,
-    column_halves,
-    data_scale,
-    source_halves,
-    variance_units,
-    warn_dominant_reg_covar,
-)
+from gaussmix.models._data_scale import batch_stats, fit_units
 from gaussmix.models._fitted_mixture import FittedMixtureMixin
 from gaussmix.models._inputs import make_source
 from gaussmix.models._tensors import is_tensor, numpy_dtype
@@ -259,7 +251,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
         reg_covar = settings["reg_covar"]
-        scale = self._data_scale(source, settings)
+        scale = fit_units(source, settings, self.covariance_type)
         log_shift = 0.0
         if scale is not None:
             # fit the rows in other units (see gaussmix.models._data_scale)
@@ -360,7 +352,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         source = make_source(
             self, X, sample_weight, settings["chunk_size"], reset=False
         )
-        stats = source.stats(self._current_params())
+        stats, scale = batch_stats(source, self._current_params())
         if fresh:
             # the batch has been fitted to convergence: only remember its Stats
             self._running_stats = stepwise_update(None, stats, 1.0)
@@ -373,6 +365,9 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=settings["n_components"], dtype=dtype)
         params = m_step(running, self.covariance_type, settings["reg_covar"], repairs)
+        if scale is not None:
+            # raises, naming the fix, where the parameters exceed the dtype
+            params = scale.to_data_units(params, dtype)
         warn_repairs(repairs)
         self._set_params_from(params, dtype, source.X if is_tensor(X) else None)
         self._running_stats = running
@@ -385,26 +380,6 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
     ) -> np.ndarray:
         """Fit the mixture and return the most likely component of each row."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
-
-    def _data_scale(self, source, settings: dict[str, Any]) -> DataScale | None:
-        """The units to fit in: the columns' deviations with
-        ``reg_covar_scale='variance'``, a power of two where squares would
-        overflow, or None (the data's own).
-        """
-        halves = source_halves(source)
-        if settings["reg_covar_scale"] == "absolute":
-            if halves is not None and settings["reg_covar"] > 0:
-                warn_dominant_reg_covar(settings["reg_covar"], halves)
-            return None if halves is None else data_scale(source.dtype, halves)
-        if not isinstance(getattr(source, "X", None), np.ndarray):
-            raise ValueError(
-                "reg_covar_scale='variance' needs X as an in-memory numpy array; "
-                "scale the columns beforehand and use reg_covar_scale='absolute'."
-            )
-        per_column = get_family(self.covariance_type).name in PER_COLUMN_FAMILIES
-        units = variance_units(source.X, source.sample_weight, per_column)
-        rows = units.rows(source.X)
-        return units.then(data_scale(rows.dtype, column_halves(rows)))
 
     def _check_user_init(self, n_components: int, n_features: int) -> dict[str, Any]:
         return {
