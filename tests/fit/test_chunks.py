@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from gaussmix import GaussianMixture
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.chunks import dataset_stats
-from gaussmix.fit.prepared import PreparedBlocks
+from gaussmix.fit.host_pass import KeptBlocks, StreamedWindows
 
 
 def _params_along_a_fit(X: np.ndarray, covariance_type: str) -> list[MixtureParams]:
@@ -42,15 +42,15 @@ def _blobs(rng, dtype) -> np.ndarray:
     return (X + 50.0).astype(dtype)
 
 
-@pytest.mark.parametrize("limit_bytes", [1 << 30, 0], ids=["kept", "windows"])
+@pytest.mark.parametrize(
+    "memory", [KeptBlocks, StreamedWindows], ids=["kept", "windows"]
+)
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical", "full", "tied"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_kept_blocks_give_the_stats_of_fresh_ones(
-    covariance_type, dtype, limit_bytes, rng
-):
+def test_kept_blocks_give_the_stats_of_fresh_ones(covariance_type, dtype, memory, rng):
     X = _blobs(rng, dtype)
     weights = rng.uniform(0.0, 2.0, size=len(X)).astype(dtype)
-    prepared = PreparedBlocks(limit_bytes)
+    prepared = memory()
     for params in _params_along_a_fit(X.astype(np.float64), covariance_type):
         # 100-row chunks: two windows of rows grouped when nothing is kept
         kept = dataset_stats(X, weights, params, 100, prepared)
@@ -64,21 +64,21 @@ def test_kept_blocks_give_the_stats_of_fresh_ones(
         )
         assert kept.log_likelihood == pytest.approx(fresh.log_likelihood, rel=rtol)
     # from the second pass on, these kernels see rows grouped by component
-    groups = covariance_type in ("diag", "spherical", "full") and limit_bytes > 0
+    groups = covariance_type in ("diag", "spherical", "full") and memory is KeptBlocks
     assert prepared.grouped == groups
 
 
 def test_blocks_are_kept_across_passes_up_to_the_limit(rng):
     X = _blobs(rng, np.float64)
     passes = _params_along_a_fit(X, "diag")
-    everything = PreparedBlocks()
+    everything = KeptBlocks()
     for params in passes:
         dataset_stats(X, None, params, 500, everything)
     # six chunks of [x - c; (x - c)^2; 1] and the rows, regrouped
     assert everything.grouped
     assert everything.kept_bytes == X.shape[0] * (2 * X.shape[1] + 1) * 8 + X.nbytes
-    limited = PreparedBlocks(limit_bytes=2 * 500 * 11 * 8)
-    nothing = PreparedBlocks(limit_bytes=0)
+    limited = KeptBlocks(limit_bytes=2 * 500 * 11 * 8)
+    nothing = StreamedWindows()
     for params in passes:
         dataset_stats(X, None, params, 500, limited)
         dataset_stats(X, None, params, 500, nothing)
@@ -90,7 +90,7 @@ def test_blocks_are_kept_across_passes_up_to_the_limit(rng):
 def test_a_new_chunk_size_drops_the_kept_blocks(rng):
     X = _blobs(rng, np.float64)
     params = _params_along_a_fit(X, "diag")[0]
-    prepared = PreparedBlocks()
+    prepared = KeptBlocks()
     dataset_stats(X, None, params, 500, prepared)
     first = prepared.kept_bytes
     stats = dataset_stats(X, None, params, 700, prepared)

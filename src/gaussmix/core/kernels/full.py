@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from gaussmix.core.kernels._common import (
     normalize_components,
     weigh,
 )
+from gaussmix.core.kernels._contract import BlockPlan, FirstChunk, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
@@ -44,6 +45,50 @@ GROUPED_SHARE = 0.5
 REFERENCE_SPREAD = 100.0
 
 
+@dataclass(frozen=True)
+class DensityBounds:
+    """Bounds on every ``log w_k + log N(x | k)``, as operands of small GEMMs.
+
+    All coefficients act on the block ``[x - c; 1; |x - c|^2]`` of
+    :meth:`FullKernel.prepare`.
+
+    Attributes
+    ----------
+    upper : ndarray of shape (n_components, n_features + 2)
+        An upper bound, from each precision's eigenvalue above its
+        ``r`` smallest.
+    typical : ndarray of shape (n_components, n_features + 2)
+        An estimate, from each precision's average eigenvalue: it finds a
+        row's likeliest component cheaply.
+    directions : ndarray of shape (n_components * r, n_features + 1) or None
+        ``[v_j, -v_j . mu_k]`` for the ``r`` directions of largest variance,
+        handled exactly (None in one dimension).
+    direction_weights : ndarray of shape (n_components, r) or None
+        What each squared projection on ``directions`` gives back to ``upper``.
+    margin : float
+        How far below a row's best log-density a pair's upper bound must fall
+        to be skipped.
+    """
+
+    upper: np.ndarray
+    typical: np.ndarray
+    directions: np.ndarray | None
+    direction_weights: np.ndarray | None
+    margin: float
+
+
+@dataclass(frozen=True)
+class KeptPairs:
+    """The (component, row) pairs a pruned chunk whitened, in component runs.
+
+    ``flat`` indexes the (K, n) block flattened; ``segments`` gives each
+    component's run of columns in the whitened pairs.
+    """
+
+    flat: np.ndarray
+    segments: list[tuple[int, slice]]
+
+
 class FullKernel(KernelBase):
     """E-step and Stats for per-component precision factors ``U_k``.
 
@@ -65,15 +110,13 @@ class FullKernel(KernelBase):
     every pair is whitened in one GEMM.
     """
 
-    #: Whitening costs D^2 per pair, preparing a block D per row.
-    groups_streamed_rows = True
-
     def __init__(
         self,
         params: MixtureParams,
         shift: np.ndarray,
         dtype: np.dtype,
         reference: np.ndarray | None = None,
+        first_chunk: FirstChunk | None = None,
     ):
         factors = np.asarray(params.precisions_cholesky, dtype=np.float64)
         n_components, n_features = shift.shape
@@ -84,8 +127,6 @@ class FullKernel(KernelBase):
             limit = max(2.0 * _spread(shift, centre, factors), REFERENCE_SPREAD)
             if _spread(shift, reference, factors) <= limit:
                 centre = np.asarray(reference, dtype=np.float64)
-        self.reference = centre
-        self.preparation_key = ("full", np.dtype(dtype).str, centre.tobytes())
         self.centre = centre.astype(dtype)
         centred_means = shift - centre
         offsets = np.einsum("kd,kdj->kj", centred_means, factors)
@@ -104,68 +145,77 @@ class FullKernel(KernelBase):
         self.unwhiten = NUMPY_BACKEND.invert_lower(factors.transpose(0, 2, 1))
         # chunks of a few thousand rows: the pruned path's per-component
         # calls need rows to amortise, the dense block must stay in cache
-        self.row_elements = max(n_components * n_features // 2 + 2 * n_features, 256)
-        self.bounds = None
+        self.plan = BlockPlan.sized(
+            row_elements=max(n_components * n_features // 2 + 2 * n_features, 256),
+            chunk_elements=self.chunk_elements,
+            preparation_key=("full", np.dtype(dtype).str, centre.tobytes()),
+            reference=centre,
+            # whitening costs D^2 per pair, preparing a block D per row
+            groups_streamed_rows=True,
+        )
+        self.bounds: DensityBounds | None = None
         if n_components >= 4:
             self.bounds = _log_density_bounds(factors, centred_means, constant, dtype)
+            if not self._pruning_pays(first_chunk):
+                self.bounds = None
 
-    def calibrate(self, X: np.ndarray) -> None:
-        """Give up the bounds for this pass if they skip too little on ``X``.
+    def _pruning_pays(self, first_chunk: FirstChunk | None) -> bool:
+        """Whether the bounds skip enough pairs of the data's first chunk.
 
-        Decided once, from one chunk, so that every chunk of the pass takes
-        its path whatever the order in which threads run them.
+        Decided once, before the pass, so that every chunk takes its path
+        whatever the order in which threads run them. Without rows to judge
+        from, each chunk decides for itself.
         """
-        if self.bounds is None:
-            return
-        mask = self._kept_mask(self.prepare(X))
-        if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
-            self.bounds = None
+        rows = None if first_chunk is None else first_chunk(self.plan.chunk_rows)
+        if rows is None or rows.shape[0] == 0:
+            return True
+        mask = self._kept_mask(self.prepare(rows))
+        return np.count_nonzero(mask) <= PRUNED_SHARE * mask.size
 
-    def prepare(self, X: np.ndarray) -> np.ndarray:
+    def prepare(self, rows: np.ndarray) -> np.ndarray:
         """``[x - c; 1; |x - c|^2]``, (D + 2, n): what depends on the rows only."""
-        n_features = X.shape[1]
-        rows = centred_rows(X, self.centre, extra_rows=2)
-        rows[n_features] = 1.0
-        centred = rows[:n_features]
-        np.einsum("dn,dn->n", centred, centred, out=rows[n_features + 1])
-        return rows
+        n_features = rows.shape[1]
+        block = centred_rows(rows, self.centre, extra_rows=2)
+        block[n_features] = 1.0
+        centred = block[:n_features]
+        np.einsum("dn,dn->n", centred, centred, out=block[n_features + 1])
+        return block
 
-    def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
-        return self.partial_prepared(self.prepare(X), X, sample_weight)
-
-    def partial_prepared(
+    def chunk(
         self,
         block: np.ndarray,
-        X: np.ndarray,
+        rows: np.ndarray,
         sample_weight: np.ndarray | None,
         grouped: bool = False,
-    ) -> Stats:
+    ) -> PartialStats:
         n_features = self.shift.shape[1]
-        rows = block[: n_features + 1]
+        # [x - c; 1]: the whitening GEMM's operand
+        affine = block[: n_features + 1]
         if self.bounds is None:
-            return self._dense(X, rows, sample_weight)
+            return self._dense(rows, affine, sample_weight)
         if grouped:
-            stats = self._grouped(block, X, sample_weight)
-            if stats is not None:
-                return stats
+            partial = self._grouped(block, rows, sample_weight)
+            if partial is not None:
+                return partial
         mask = self._kept_mask(block)
         if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
-            return self._dense(X, rows, sample_weight)
-        return self._pruned(X, rows, sample_weight, np.flatnonzero(mask))
+            return self._dense(rows, affine, sample_weight)
+        return self._pruned(rows, affine, sample_weight, np.flatnonzero(mask))
 
     def likeliest_components(self, block: np.ndarray) -> np.ndarray | None:
         if self.bounds is None:
             return None
-        return likeliest(self.bounds[1] @ block)
+        return likeliest(self.bounds.typical @ block)
 
-    def finish(self, partial: Stats) -> Stats:
+    def finish(self, partial: PartialStats) -> Stats:
         """Map the summed whitened scatter back to data coordinates."""
-        scatter = self.unwhiten @ partial.scatter @ self.unwhiten.transpose(0, 2, 1)
-        return replace(partial, scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)))
+        sums = partial.sums
+        scatter = self.unwhiten @ sums.scatter @ self.unwhiten.transpose(0, 2, 1)
+        return replace(sums, scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)))
 
     def _grouped(
         self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
-    ) -> Stats | None:
+    ) -> PartialStats | None:
         """Stats of rows that share their likeliest components, or None.
 
         Such rows leave few components that matter to any of them. The
@@ -176,12 +226,13 @@ class FullKernel(KernelBase):
         """
         n_components, n_features = self.shift.shape
         rows = block[: n_features + 1]
-        likely = likeliest(self.bounds[1] @ block)
+        likely = likeliest(self.bounds.typical @ block)
         candidates = np.flatnonzero(np.bincount(likely, minlength=n_components))
         if candidates.size > GROUPED_SHARE * n_components:
             return None
         whitened, log_prob = self._log_densities(rows, candidates)
-        matter = self._upper_bounds(block) >= log_prob.max(axis=0) - self.bounds[3]
+        best = log_prob.max(axis=0)
+        matter = self._upper_bounds(block) >= best - self.bounds.margin
         extra = np.setdiff1d(np.flatnonzero(matter.any(axis=1)), candidates)
         if extra.size:
             more_whitened, more_log_prob = self._log_densities(rows, extra)
@@ -193,12 +244,12 @@ class FullKernel(KernelBase):
     def _upper_bounds(self, rows: np.ndarray) -> np.ndarray:
         """(K, n) upper bounds of ``log w_k + log N(x_i | k)``."""
         n_features = rows.shape[0] - 2
-        upper_coefficients, _, loose, _ = self.bounds
-        upper = upper_coefficients @ rows
-        if loose is not None:
+        bounds = self.bounds
+        upper = bounds.upper @ rows
+        if bounds.directions is not None:
             # give back the slack of the most elongated directions exactly
-            directions, weights = loose
-            projected = directions @ rows[: n_features + 1]
+            weights = bounds.direction_weights
+            projected = bounds.directions @ rows[: n_features + 1]
             projected *= projected
             upper += np.einsum(
                 "krn,kr->kn", projected.reshape(*weights.shape, -1), weights
@@ -208,13 +259,12 @@ class FullKernel(KernelBase):
     def _kept_mask(self, rows: np.ndarray) -> np.ndarray:
         """(K, n): the (component, row) pairs that may matter."""
         n_features = rows.shape[0] - 2
-        _, typical_coefficients, _, margin = self.bounds
         # the exact log-density under the component that looks best (with
         # each precision's average eigenvalue) bounds the row's best from
         # below, and closely
-        likely = likeliest(typical_coefficients @ rows)
+        likely = likeliest(self.bounds.typical @ rows)
         best = self._exact_log_density(rows[: n_features + 1], likely)
-        return self._upper_bounds(rows) >= best - margin
+        return self._upper_bounds(rows) >= best - self.bounds.margin
 
     def _log_densities(
         self, rows: np.ndarray, components: np.ndarray
@@ -231,7 +281,7 @@ class FullKernel(KernelBase):
 
     def _dense(
         self, X: np.ndarray, rows: np.ndarray, sample_weight: np.ndarray | None
-    ) -> Stats:
+    ) -> PartialStats:
         n_samples, n_features = X.shape
         n_components = self.constant.shape[0]
         whitened = (self.coefficients @ rows).reshape(
@@ -248,7 +298,7 @@ class FullKernel(KernelBase):
         rows: np.ndarray,
         sample_weight: np.ndarray | None,
         kept: np.ndarray,
-    ) -> Stats:
+    ) -> PartialStats:
         n_samples = X.shape[0]
         n_components = self.constant.shape[0]
         components, columns = np.divmod(kept, n_samples)
@@ -259,7 +309,8 @@ class FullKernel(KernelBase):
         flat[kept] = self.constant[components, 0] - 0.5 * np.einsum(
             "dm,dm->m", whitened, whitened
         )
-        return self._stats(X, rows, sample_weight, log_prob, whitened, (kept, segments))
+        pairs = KeptPairs(kept, segments)
+        return self._stats(X, rows, sample_weight, log_prob, whitened, pairs)
 
     def _whiten_pairs(
         self, gathered: np.ndarray, segments: list[tuple[int, slice]]
@@ -289,8 +340,21 @@ class FullKernel(KernelBase):
         return values
 
     def _stats(
-        self, X, rows, sample_weight, log_prob, whitened, pairs, active=None
-    ) -> Stats:
+        self,
+        X: np.ndarray,
+        rows: np.ndarray,
+        sample_weight: np.ndarray | None,
+        log_prob: np.ndarray,
+        whitened: np.ndarray,
+        pairs: KeptPairs | None,
+        active: np.ndarray | None = None,
+    ) -> PartialStats:
+        """Partial sums of a chunk from its log-densities and whitened rows.
+
+        ``rows`` is ``[x - c; 1]``; ``whitened`` is (K, D, n) for every pair,
+        (k, D, n) for the ``active`` components only, or (D, m) for the
+        kept ``pairs`` of a pruned chunk. ``log_prob`` is overwritten.
+        """
         n_components, n_features = self.shift.shape
         log_norm = normalize_components(log_prob)
         resp = weigh(log_prob, sample_weight)
@@ -301,9 +365,9 @@ class FullKernel(KernelBase):
             gram = weighted_gram(whitened, resp, active is not None)
             gram = gram.astype(np.float64)
         else:
-            kept, segments = pairs
-            whitened *= np.sqrt(resp.reshape(-1)[kept])
-            gram = segment_grams(whitened, segments, resp.shape[0]).astype(np.float64)
+            whitened *= np.sqrt(resp.reshape(-1)[pairs.flat])
+            gram = segment_grams(whitened, pairs.segments, resp.shape[0])
+            gram = gram.astype(np.float64)
         if active is not None:
             resp_sum, first, gram = (
                 in_all_components(part, active, n_components)
@@ -346,7 +410,7 @@ def _log_density_bounds(
     centred_means: np.ndarray,
     constant: np.ndarray,
     dtype: np.dtype,
-) -> tuple[np.ndarray, np.ndarray, tuple | None, float]:
+) -> DensityBounds:
     """An upper bound and an estimate of every log-density, as GEMM operands.
 
     With the precision's eigenvalues ``l_1 <= l_2 <= ...``, eigenvectors
@@ -377,26 +441,29 @@ def _log_density_bounds(
         out[:, n_features + 1] = -0.5 * scale * shrink
         return out.astype(dtype)
 
-    loose = None
+    directions = direction_weights = None
     if n_exact > 0:
         # rows [v_j, -v_j . mu_k] against [x; 1]; weights (l_{r+1} - l_j)/2
         vectors = eigenvectors[:, :, :n_exact].transpose(0, 2, 1)
-        directions = np.empty((len(floor), n_exact, n_features + 1))
-        directions[:, :, :n_features] = vectors
-        directions[:, :, n_features] = -np.einsum("krd,kd->kr", vectors, centred_means)
+        rows = np.empty((len(floor), n_exact, n_features + 1))
+        rows[:, :, :n_features] = vectors
+        rows[:, :, n_features] = -np.einsum("krd,kd->kr", vectors, centred_means)
         weights = 0.5 * (floor[:, None] - eigenvalues[:, :n_exact]) * (1.0 + rel)
-        loose = (
-            directions.reshape(-1, n_features + 1).astype(dtype),
-            weights.astype(dtype),
-        )
+        directions = rows.reshape(-1, n_features + 1).astype(dtype)
+        direction_weights = weights.astype(dtype)
     finite = np.where(np.isfinite(constant), constant, 0.0)
     margin = _PRUNE_MARGIN[np.dtype(dtype)] + (n_features + 2) * eps * float(
         np.abs(finite).max(initial=0.0)
     )
     # the subtracted squares are at most 2(|x|^2 + |mu|^2) each: widen for them
     shrink = 1.0 - rel * (1.0 + 2.0 * n_exact)
-    upper = coefficients(floor, shrink)
-    return upper, coefficients(eigenvalues.mean(1), 1.0), loose, margin
+    return DensityBounds(
+        upper=coefficients(floor, shrink),
+        typical=coefficients(eigenvalues.mean(1), 1.0),
+        directions=directions,
+        direction_weights=direction_weights,
+        margin=margin,
+    )
 
 
 #: Square roots of responsibilities below this (relative to a row's total
@@ -468,5 +535,6 @@ def full_kernel(
     shift: np.ndarray,
     dtype: np.dtype,
     reference: np.ndarray | None = None,
+    first_chunk: FirstChunk | None = None,
 ) -> FullKernel:
-    return FullKernel(params, shift, dtype, reference)
+    return FullKernel(params, shift, dtype, reference, first_chunk)

@@ -14,9 +14,9 @@ from gaussmix.core.kernels._common import (
     normalize_components,
     weigh,
 )
+from gaussmix.core.kernels._contract import BlockPlan, FirstChunk, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
 from gaussmix.core.params import MixtureParams
-from gaussmix.core.stats import Stats
 
 
 class TiedKernel(KernelBase):
@@ -46,10 +46,24 @@ class TiedKernel(KernelBase):
         ).astype(dtype)[:, None]
         self.whiten = np.ascontiguousarray(factor.T, dtype=dtype)
         self.whitened_means = whitened_means.astype(dtype)
-        self.row_elements = 2 * n_features + shift.shape[0]
+        # its blocks depend on the parameters, so there is nothing to keep
+        self.plan = BlockPlan.sized(
+            row_elements=2 * n_features + shift.shape[0],
+            chunk_elements=self.chunk_elements,
+        )
 
-    def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
-        centred = centred_rows(X, self.centre, extra_rows=0)
+    def prepare(self, rows: np.ndarray) -> np.ndarray:
+        """The rows themselves: centring them is part of the chunk's pass."""
+        return rows
+
+    def chunk(
+        self,
+        block: np.ndarray,
+        rows: np.ndarray,
+        sample_weight: np.ndarray | None,
+        grouped: bool = False,
+    ) -> PartialStats:
+        centred = centred_rows(rows, self.centre, extra_rows=0)
         whitened = self.whiten @ centred
         log_prob = self.whitened_means @ whitened
         log_prob += self.constant
@@ -69,7 +83,7 @@ class TiedKernel(KernelBase):
             scatter,
             self.shift,
             "pooled",
-            chunk_summary(X, log_norm, sample_weight),
+            chunk_summary(rows, log_norm, sample_weight),
         )
 
 
@@ -79,6 +93,6 @@ def tied_kernel(
     shift: np.ndarray,
     dtype: np.dtype,
     reference: np.ndarray | None = None,
+    first_chunk: FirstChunk | None = None,
 ) -> TiedKernel:
-    # its blocks depend on the parameters, so there is no centre to keep
     return TiedKernel(params, shift, dtype)
