@@ -10,7 +10,7 @@ from scipy.stats import multivariate_normal
 from gaussmix import GaussianMixture
 from gaussmix.core.covariance import get_family
 from gaussmix.core.kernels import PartialStats, fused_kernel, normalize_components
-from gaussmix.core.kernels.full import weighted_gram
+from gaussmix.core.kernels.grams import weighted_gram
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 

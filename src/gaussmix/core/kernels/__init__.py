@@ -28,6 +28,7 @@ from gaussmix.core.kernels._contract import (
     BlockPlan,
     ChunkKernel,
     FirstChunk,
+    KernelRequest,
     PartialStats,
 )
 from gaussmix.core.kernels._registry import fused_kernel, register_kernel
@@ -36,6 +37,7 @@ __all__ = [
     "BlockPlan",
     "ChunkKernel",
     "FirstChunk",
+    "KernelRequest",
     "PartialStats",
     "fused_kernel",
     "normalize_components",

@@ -120,9 +120,34 @@ class ChunkKernel(Protocol):
 #: (the caller may cut a different chunk); None when there are no rows.
 FirstChunk = Callable[[int], np.ndarray | None]
 
-#: Builds a kernel from float64 parameters, the shift, the data's dtype, a
-#: preferred centre (or None) and the data's first chunk (or None).
-KernelFactory = Callable[
-    [MixtureParams, np.ndarray, np.dtype, np.ndarray | None, FirstChunk | None],
-    ChunkKernel,
-]
+
+@dataclass(frozen=True)
+class KernelRequest:
+    """What a pass asks a kernel factory for.
+
+    Attributes
+    ----------
+    params : MixtureParams
+        numpy float64 parameters.
+    shift : ndarray of shape (n_components, n_features)
+        float64 centres the Stats are taken about.
+    dtype : numpy dtype
+        The dtype of the chunks the kernel will see (float32 or float64).
+    reference : ndarray of shape (n_features,) or None
+        An earlier kernel's centre (its plan's ``reference``), taken when
+        that costs no accuracy, so that blocks kept from the earlier pass
+        stay valid.
+    first_chunk : callable or None
+        The data's first rows, from which a kernel takes its one-off
+        decisions for the pass.
+    """
+
+    params: MixtureParams
+    shift: np.ndarray
+    dtype: np.dtype
+    reference: np.ndarray | None = None
+    first_chunk: FirstChunk | None = None
+
+
+#: Builds a kernel for a request.
+KernelFactory = Callable[[KernelRequest], ChunkKernel]

@@ -8,7 +8,12 @@ import numpy as np
 
 from gaussmix.core.covariance import CovarianceFamily
 from gaussmix.core.covariance.base import mean_spread
-from gaussmix.core.kernels._contract import ChunkKernel, FirstChunk, KernelFactory
+from gaussmix.core.kernels._contract import (
+    ChunkKernel,
+    FirstChunk,
+    KernelFactory,
+    KernelRequest,
+)
 from gaussmix.core.params import MixtureParams
 
 #: Largest squared distance, in a component's own deviations, between a
@@ -41,13 +46,8 @@ def fused_kernel(
 ) -> ChunkKernel | None:
     """The fused kernel for ``params``' family, built; None when there is none.
 
-    ``params`` are numpy float64 parameters; ``shift`` (n_components,
-    n_features) the centres the Stats are taken about; ``dtype`` the dtype of
-    the chunks the kernel will be called on (float32 or float64);
-    ``reference`` an earlier kernel's ``reference``, which the new kernel
-    takes as its centre when that costs no accuracy, so that blocks kept
-    from the earlier pass stay valid; ``first_chunk`` gives the data's first
-    rows, from which a kernel takes its one-off decisions for the pass.
+    The arguments are those of :class:`KernelRequest`; ``shift`` may be of
+    any float dtype.
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
@@ -62,5 +62,5 @@ def fused_kernel(
         factory = _KERNELS.get(cls)
         if factory is not None:
             shift = np.asarray(shift, dtype=np.float64)
-            return factory(params, shift, dtype, reference, first_chunk)
+            return factory(KernelRequest(params, shift, dtype, reference, first_chunk))
     return None

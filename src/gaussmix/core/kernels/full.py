@@ -19,16 +19,16 @@ from gaussmix.core.kernels._common import (
     normalize_components,
     weigh,
 )
-from gaussmix.core.kernels._contract import BlockPlan, FirstChunk, PartialStats
+from gaussmix.core.kernels._contract import (
+    BlockPlan,
+    FirstChunk,
+    KernelRequest,
+    PartialStats,
+)
 from gaussmix.core.kernels._registry import register_kernel
-from gaussmix.core.params import MixtureParams
+from gaussmix.core.kernels.full_bounds import DensityBounds, log_density_bounds
+from gaussmix.core.kernels.grams import component_runs, segment_grams, weighted_gram
 from gaussmix.core.stats import Stats
-
-#: A pair (component, row) is skipped when even its log-density's upper
-#: bound falls this far below the row's best lower bound: its responsibility
-#: is then below exp(-margin), under the dtype's resolution. float32's
-#: responsibilities are floored at exp(-69) anyway.
-_PRUNE_MARGIN = {np.dtype(np.float32): 75.0, np.dtype(np.float64): 50.0}
 
 #: Largest share of kept pairs for which the pruned path is taken.
 PRUNED_SHARE = 0.5
@@ -43,38 +43,6 @@ GROUPED_SHARE = 0.5
 #: from the means' average: whitening with the centring folded in loses
 #: about that distance times the dtype's resolution.
 REFERENCE_SPREAD = 100.0
-
-
-@dataclass(frozen=True)
-class DensityBounds:
-    """Bounds on every ``log w_k + log N(x | k)``, as operands of small GEMMs.
-
-    All coefficients act on the block ``[x - c; 1; |x - c|^2]`` of
-    :meth:`FullKernel.prepare`.
-
-    Attributes
-    ----------
-    upper : ndarray of shape (n_components, n_features + 2)
-        An upper bound, from each precision's eigenvalue above its
-        ``r`` smallest.
-    typical : ndarray of shape (n_components, n_features + 2)
-        An estimate, from each precision's average eigenvalue: it finds a
-        row's likeliest component cheaply.
-    directions : ndarray of shape (n_components * r, n_features + 1) or None
-        ``[v_j, -v_j . mu_k]`` for the ``r`` directions of largest variance,
-        handled exactly (None in one dimension).
-    direction_weights : ndarray of shape (n_components, r) or None
-        What each squared projection on ``directions`` gives back to ``upper``.
-    margin : float
-        How far below a row's best log-density a pair's upper bound must fall
-        to be skipped.
-    """
-
-    upper: np.ndarray
-    typical: np.ndarray
-    directions: np.ndarray | None
-    direction_weights: np.ndarray | None
-    margin: float
 
 
 @dataclass(frozen=True)
@@ -110,14 +78,9 @@ class FullKernel(KernelBase):
     every pair is whitened in one GEMM.
     """
 
-    def __init__(
-        self,
-        params: MixtureParams,
-        shift: np.ndarray,
-        dtype: np.dtype,
-        reference: np.ndarray | None = None,
-        first_chunk: FirstChunk | None = None,
-    ):
+    def __init__(self, request: KernelRequest):
+        params, shift, dtype = request.params, request.shift, request.dtype
+        reference = request.reference
         factors = np.asarray(params.precisions_cholesky, dtype=np.float64)
         n_components, n_features = shift.shape
         self.dtype = dtype
@@ -155,8 +118,8 @@ class FullKernel(KernelBase):
         )
         self.bounds: DensityBounds | None = None
         if n_components >= 4:
-            self.bounds = _log_density_bounds(factors, centred_means, constant, dtype)
-            if not self._pruning_pays(first_chunk):
+            self.bounds = log_density_bounds(factors, centred_means, constant, dtype)
+            if not self._pruning_pays(request.first_chunk):
                 self.bounds = None
 
     def _pruning_pays(self, first_chunk: FirstChunk | None) -> bool:
@@ -302,7 +265,7 @@ class FullKernel(KernelBase):
         n_samples = X.shape[0]
         n_components = self.constant.shape[0]
         components, columns = np.divmod(kept, n_samples)
-        segments = _segments(components, n_components)
+        segments = component_runs(components, n_components)
         whitened = self._whiten_pairs(rows[:, columns], segments)
         log_prob = np.full((n_components, n_samples), -np.inf, self.dtype)
         flat = log_prob.reshape(-1)
@@ -331,7 +294,7 @@ class FullKernel(KernelBase):
         order = np.argsort(components, kind="stable")
         ordered = components[order]
         whitened = self._whiten_pairs(
-            rows[:, order], _segments(ordered, self.constant.shape[0])
+            rows[:, order], component_runs(ordered, self.constant.shape[0])
         )
         values = np.empty(rows.shape[1], self.dtype)
         values[order] = self.constant[ordered, 0] - 0.5 * np.einsum(
@@ -390,151 +353,5 @@ def _spread(shift: np.ndarray, centre: np.ndarray, factors: np.ndarray) -> float
     return float((whitened * whitened).sum(1).max(initial=0.0))
 
 
-def _segments(components: np.ndarray, n_components: int) -> list[tuple[int, slice]]:
-    """(component, slice) of each non-empty run of sorted component indices."""
-    counts = np.bincount(components, minlength=n_components)
-    ends = np.cumsum(counts)
-    return [
-        (int(k), slice(int(ends[k] - counts[k]), int(ends[k])))
-        for k in np.flatnonzero(counts)
-    ]
-
-
-#: Directions of largest variance per component handled exactly by the
-#: bound on the Mahalanobis distance.
-BOUND_DIRECTIONS = 3
-
-
-def _log_density_bounds(
-    factors: np.ndarray,
-    centred_means: np.ndarray,
-    constant: np.ndarray,
-    dtype: np.dtype,
-) -> DensityBounds:
-    """An upper bound and an estimate of every log-density, as GEMM operands.
-
-    With the precision's eigenvalues ``l_1 <= l_2 <= ...``, eigenvectors
-    ``v_j``, ``s_j = v_j^T (x - mu_k)`` and ``d = |x - mu_k|^2``,
-
-        (x - mu_k)^T P_k (x - mu_k) >= l_{r+1} d - sum_{j<=r} (l_{r+1} - l_j) s_j^2,
-
-    exact in the ``r`` directions of largest variance, where an elongated
-    component would make ``l_1 d`` useless. The ``d`` part is linear in
-    ``[x; 1; |x|^2]`` (rows centred like the data) and the ``s_j`` are one
-    small GEMM. Rounding is covered by shrinking the bound by a relative
-    ``rel`` of ``|x|^2 + |mu|^2`` and widening the margin by the constants'.
-    The estimate uses the average eigenvalue instead.
-    """
-    n_features = centred_means.shape[1]
-    eigenvalues, eigenvectors = np.linalg.eigh(factors @ factors.transpose(0, 2, 1))
-    eigenvalues = np.maximum(eigenvalues, 0.0)
-    n_exact = min(BOUND_DIRECTIONS, n_features - 1)
-    floor = eigenvalues[:, n_exact]
-    eps = float(np.finfo(dtype).eps)
-    rel = 8.0 * (n_features + 2) * eps
-    mean_norms = (centred_means**2).sum(1)
-
-    def coefficients(scale: np.ndarray, shrink: float) -> np.ndarray:
-        out = np.empty((len(scale), n_features + 2))
-        out[:, :n_features] = scale[:, None] * centred_means
-        out[:, n_features] = constant - 0.5 * scale * shrink * mean_norms
-        out[:, n_features + 1] = -0.5 * scale * shrink
-        return out.astype(dtype)
-
-    directions = direction_weights = None
-    if n_exact > 0:
-        # rows [v_j, -v_j . mu_k] against [x; 1]; weights (l_{r+1} - l_j)/2
-        vectors = eigenvectors[:, :, :n_exact].transpose(0, 2, 1)
-        rows = np.empty((len(floor), n_exact, n_features + 1))
-        rows[:, :, :n_features] = vectors
-        rows[:, :, n_features] = -np.einsum("krd,kd->kr", vectors, centred_means)
-        weights = 0.5 * (floor[:, None] - eigenvalues[:, :n_exact]) * (1.0 + rel)
-        directions = rows.reshape(-1, n_features + 1).astype(dtype)
-        direction_weights = weights.astype(dtype)
-    finite = np.where(np.isfinite(constant), constant, 0.0)
-    margin = _PRUNE_MARGIN[np.dtype(dtype)] + (n_features + 2) * eps * float(
-        np.abs(finite).max(initial=0.0)
-    )
-    # the subtracted squares are at most 2(|x|^2 + |mu|^2) each: widen for them
-    shrink = 1.0 - rel * (1.0 + 2.0 * n_exact)
-    return DensityBounds(
-        upper=coefficients(floor, shrink),
-        typical=coefficients(eigenvalues.mean(1), 1.0),
-        directions=directions,
-        direction_weights=direction_weights,
-        margin=margin,
-    )
-
-
-#: Square roots of responsibilities below this (relative to a row's total
-#: of 1) are left out of the scatter: they change no sum at the dtype's
-#: resolution.
-_NEGLIGIBLE_ROOT = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 3e-8}
-
-#: Largest share of (component, row) pairs above the threshold for which
-#: the scatter is gathered per component instead of formed densely.
-SPARSE_SHARE = 0.3
-
-
-def weighted_gram(
-    whitened: np.ndarray, root_resp: np.ndarray, grouped: bool = False
-) -> np.ndarray:
-    """``sum_i r_ik a_ik a_ik^T`` for every k, from (K, D, n) and sqrt(r) (K, n).
-
-    Clustered data give most rows a negligible responsibility under most
-    components; those pairs are then skipped by gathering each component's
-    rows, which turns K dense products into products over about n rows in
-    all. With ``grouped`` rows (in order of their likeliest component) each
-    component's rows that matter lie in one short run, and the product
-    covers that run alone, without gathering. ``whitened`` is overwritten.
-    """
-    n_components, _, n_samples = whitened.shape
-    if grouped:
-        return _run_grams(whitened, root_resp)
-    active = np.flatnonzero(root_resp > _NEGLIGIBLE_ROOT[root_resp.dtype])
-    if active.size > SPARSE_SHARE * root_resp.size:
-        whitened *= root_resp[:, None, :]
-        return np.matmul(whitened, whitened.transpose(0, 2, 1))
-    components, columns = np.divmod(active, n_samples)
-    # every active (component, row) pair as one column, grouped by component
-    gathered = whitened[components, :, columns].T
-    gathered *= root_resp.reshape(-1)[active]
-    return segment_grams(gathered, _segments(components, n_components), n_components)
-
-
-def _run_grams(whitened: np.ndarray, root_resp: np.ndarray) -> np.ndarray:
-    """:func:`weighted_gram` over each component's run of rows that matter."""
-    n_components, n_features, _ = whitened.shape
-    gram = np.zeros((n_components, n_features, n_features), whitened.dtype)
-    significant = root_resp > _NEGLIGIBLE_ROOT[root_resp.dtype]
-    for k in range(n_components):
-        rows = np.flatnonzero(significant[k])
-        if rows.size:
-            run = slice(rows[0], rows[-1] + 1)
-            block = whitened[k][:, run]
-            block *= root_resp[k, run]
-            np.dot(block, block.T, out=gram[k])
-    return gram
-
-
-def segment_grams(
-    columns: np.ndarray, segments: list[tuple[int, slice]], n_components: int
-) -> np.ndarray:
-    """``B_k B_k^T`` for each component's segment of the (D, m) ``columns``."""
-    n_features = columns.shape[0]
-    gram = np.zeros((n_components, n_features, n_features), columns.dtype)
-    for k, segment in segments:
-        block = columns[:, segment]
-        np.dot(block, block.T, out=gram[k])
-    return gram
-
-
-@register_kernel(FullRepresentation)
-def full_kernel(
-    params: MixtureParams,
-    shift: np.ndarray,
-    dtype: np.dtype,
-    reference: np.ndarray | None = None,
-    first_chunk: FirstChunk | None = None,
-) -> FullKernel:
-    return FullKernel(params, shift, dtype, reference, first_chunk)
+# the class is its own factory: its constructor takes the factory's arguments
+register_kernel(FullRepresentation)(FullKernel)

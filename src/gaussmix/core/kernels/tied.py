@@ -14,9 +14,8 @@ from gaussmix.core.kernels._common import (
     normalize_components,
     weigh,
 )
-from gaussmix.core.kernels._contract import BlockPlan, FirstChunk, PartialStats
+from gaussmix.core.kernels._contract import BlockPlan, KernelRequest, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
-from gaussmix.core.params import MixtureParams
 
 
 class TiedKernel(KernelBase):
@@ -29,7 +28,10 @@ class TiedKernel(KernelBase):
     average.
     """
 
-    def __init__(self, params: MixtureParams, shift: np.ndarray, dtype: np.dtype):
+    def __init__(self, request: KernelRequest):
+        # the request's reference and first chunk go unused: the blocks
+        # depend on the parameters (nothing to keep), nothing is decided
+        params, shift, dtype = request.params, request.shift, request.dtype
         factor = np.asarray(params.precisions_cholesky, dtype=np.float64)
         n_features = shift.shape[1]
         self.dtype = dtype
@@ -87,12 +89,5 @@ class TiedKernel(KernelBase):
         )
 
 
-@register_kernel(TiedRepresentation)
-def tied_kernel(
-    params: MixtureParams,
-    shift: np.ndarray,
-    dtype: np.dtype,
-    reference: np.ndarray | None = None,
-    first_chunk: FirstChunk | None = None,
-) -> TiedKernel:
-    return TiedKernel(params, shift, dtype)
+# the class is its own factory: its constructor takes the factory's arguments
+register_kernel(TiedRepresentation)(TiedKernel)
