@@ -9,9 +9,10 @@ from scipy.stats import multivariate_normal
 
 from gaussmix import GaussianMixture
 from gaussmix.core.covariance import get_family
-from gaussmix.core.kernels import fused_kernel, normalize_components
-from gaussmix.core.kernels.full import weighted_gram
+from gaussmix.core.kernels import PartialStats, fused_kernel, normalize_components
+from gaussmix.core.kernels.grams import weighted_gram
 from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
 
 FAMILIES = ["full", "tied", "diag", "spherical", "VEV", "EEV", "EVI", "VEI", "EII"]
 
@@ -29,6 +30,16 @@ def _fitted_params(
         model.precisions_cholesky_,
         covariance_type,
     )
+
+
+def _partial(kernel, X, w) -> PartialStats:
+    """Partial sums of ``X`` as one chunk, through the kernel's contract."""
+    return kernel.chunk(kernel.prepare(X), X, w)
+
+
+def _kernel_stats(kernel, X, w) -> Stats:
+    """Stats of ``X`` as one chunk."""
+    return kernel.finish(_partial(kernel, X, w))
 
 
 def _direct_stats(X, w, params):
@@ -93,7 +104,7 @@ def test_kernel_stats_equal_direct_evaluation(
     w = rng.uniform(0.0, 2.0, size=len(X))
     w[:20] = 0.0
     kernel = fused_kernel(params, params.means, np.dtype(np.float64))
-    ours = kernel(X, w)
+    ours = _kernel_stats(kernel, X, w)
     expected = _direct_stats(X, w, params)
     scale = np.abs(expected["scatter"]).max()
     np.testing.assert_allclose(ours.resp_sum, expected["resp_sum"], rtol=1e-10)
@@ -116,9 +127,9 @@ def test_kernel_stats_equal_direct_evaluation(
 def test_float32_kernel_is_within_float32_resolution(covariance_type, separation, rng):
     X = _data(rng, separation)
     params = _fitted_params(covariance_type, X, 6)
-    exact = fused_kernel(params, params.means, np.dtype(np.float64))(X, None)
-    single = fused_kernel(params, params.means, np.dtype(np.float32))(
-        X.astype(np.float32), None
+    exact = _kernel_stats(fused_kernel(params, params.means, np.float64), X, None)
+    single = _kernel_stats(
+        fused_kernel(params, params.means, np.float32), X.astype(np.float32), None
     )
     assert single.scatter.dtype == np.float64
     np.testing.assert_allclose(single.resp_sum, exact.resp_sum, rtol=1e-4)
@@ -136,9 +147,25 @@ def test_kernel_of_no_rows_adds_nothing(rng):
     X = _data(rng, 5.0)
     params = _fitted_params("full", X)
     kernel = fused_kernel(params, params.means, np.dtype(np.float64))
-    whole = kernel(X, None)
-    with_empty = kernel.finish(kernel.partial(X, None) + kernel.partial(X[:0], None))
+    whole = _kernel_stats(kernel, X, None)
+    with_empty = kernel.finish(
+        _partial(kernel, X, None) + _partial(kernel, X[:0], None)
+    )
     np.testing.assert_allclose(with_empty.scatter, whole.scatter, rtol=1e-14)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_partial_sums_do_not_add_to_stats(covariance_type, rng):
+    X = _data(rng, 5.0)
+    params = _fitted_params(covariance_type, X)
+    kernel = fused_kernel(params, params.means, np.dtype(np.float64))
+    partial = _partial(kernel, X, None)
+    stats = kernel.finish(partial)
+    with pytest.raises(TypeError):
+        partial + stats
+    with pytest.raises(TypeError):
+        stats + partial
+    assert kernel.finish(partial + partial).total_weight == 2 * len(X)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -184,15 +211,15 @@ def test_diagonal_kernel_takes_a_reference_centre_only_when_harmless(
     average = params.means.mean(0)
     near = average + 0.3
     kernel = fused_kernel(params, params.means, np.dtype(dtype), reference=near)
-    np.testing.assert_array_equal(kernel.reference, near)
-    ours = kernel.partial_prepared(kernel.prepare(X.astype(dtype)), X, None)
+    np.testing.assert_array_equal(kernel.plan.reference, near)
+    ours = _kernel_stats(kernel, X.astype(dtype), None)
     expected = _direct_stats(X, np.ones(len(X)), params)
     rtol = 1e-9 if dtype == np.float64 else 1e-4
     np.testing.assert_allclose(ours.scatter, expected["scatter"], rtol=rtol)
     assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=rtol)
     # moments about a centre a million deviations away would be noise
     far = fused_kernel(params, params.means, np.dtype(dtype), reference=average + 1e6)
-    np.testing.assert_allclose(far.reference, average, rtol=1e-6)
+    np.testing.assert_allclose(far.plan.reference, average, rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -207,9 +234,10 @@ def test_grouped_rows_skip_only_negligible_components(covariance_type, dtype, rn
     one_cluster = order[labels[order] == labels[0]]
     w = rng.uniform(0.0, 2.0, size=len(one_cluster))
     rows = X[one_cluster]
-    ours = kernel.partial_prepared(
+    partial = kernel.chunk(
         kernel.prepare(rows.astype(dtype)), rows, w.astype(dtype), grouped=True
     )
+    ours = kernel.finish(partial)
     expected = _direct_stats(rows, w, params)
     rtol = 1e-9 if dtype == np.float64 else 1e-4
     scale = np.abs(expected["scatter"]).max()

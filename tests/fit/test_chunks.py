@@ -12,7 +12,7 @@ from gaussmix import GaussianMixture
 from gaussmix.core.mstep import m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.chunks import dataset_stats, responsibilities_stats
-from gaussmix.fit.prepared import PreparedBlocks
+from gaussmix.fit.host_pass import KeptBlocks, StreamedWindows
 
 
 def _params_along_a_fit(X: np.ndarray, covariance_type: str) -> list[MixtureParams]:
@@ -43,15 +43,15 @@ def _blobs(rng, dtype) -> np.ndarray:
     return (X + 50.0).astype(dtype)
 
 
-@pytest.mark.parametrize("limit_bytes", [1 << 30, 0], ids=["kept", "windows"])
+@pytest.mark.parametrize(
+    "memory", [KeptBlocks, StreamedWindows], ids=["kept", "windows"]
+)
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical", "full", "tied"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_kept_blocks_give_the_stats_of_fresh_ones(
-    covariance_type, dtype, limit_bytes, rng
-):
+def test_kept_blocks_give_the_stats_of_fresh_ones(covariance_type, dtype, memory, rng):
     X = _blobs(rng, dtype)
     weights = rng.uniform(0.0, 2.0, size=len(X)).astype(dtype)
-    prepared = PreparedBlocks(limit_bytes)
+    prepared = memory()
     for params in _params_along_a_fit(X.astype(np.float64), covariance_type):
         # 100-row chunks: two windows of rows grouped when nothing is kept
         kept = dataset_stats(X, weights, params, 100, prepared)
@@ -65,13 +65,13 @@ def test_kept_blocks_give_the_stats_of_fresh_ones(
         )
         assert kept.log_likelihood == pytest.approx(fresh.log_likelihood, rel=rtol)
     # from the second pass on, these kernels see rows grouped by component
-    groups = covariance_type in ("diag", "spherical", "full") and limit_bytes > 0
+    groups = covariance_type in ("diag", "spherical", "full") and memory is KeptBlocks
     assert prepared.grouped == groups
 
 
-def kept_after_passes(X, passes, chunk_size, limit_bytes=None) -> PreparedBlocks:
+def kept_after_passes(X, passes, chunk_size, limit_bytes=None) -> KeptBlocks:
     """Blocks kept by EM passes over ``X``; each pass must not exceed the limit."""
-    prepared = PreparedBlocks() if limit_bytes is None else PreparedBlocks(limit_bytes)
+    prepared = KeptBlocks() if limit_bytes is None else KeptBlocks(limit_bytes)
     for params in passes:
         dataset_stats(X, None, params, chunk_size, prepared)
         assert prepared.kept_bytes <= prepared.limit_bytes
@@ -96,13 +96,16 @@ def test_blocks_are_kept_across_passes_up_to_the_limit(rng):
         limited = kept_after_passes(X, passes, 500, limit_bytes=limit)
         assert limit - block < limited.kept_bytes <= limit
         assert not limited.grouped
-    assert kept_after_passes(X, passes, 500, limit_bytes=0).kept_bytes == 0
+    streamed = StreamedWindows()
+    for params in passes:
+        dataset_stats(X, None, params, 500, streamed)
+    assert streamed.kept_bytes == 0 and not streamed.grouped
 
 
 def test_a_new_chunk_size_drops_the_kept_blocks(rng):
     X = _blobs(rng, np.float64)
     params = _params_along_a_fit(X, "diag")[0]
-    prepared = PreparedBlocks()
+    prepared = KeptBlocks()
     dataset_stats(X, None, params, 500, prepared)
     first = prepared.kept_bytes
     stats = dataset_stats(X, None, params, 700, prepared)

@@ -11,9 +11,35 @@ rounding error does not grow with the number of rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
+
+#: Added to every component's total weight before dividing by it, as
+#: scikit-learn does, so that an empty component's mean stays finite.
+EMPTY_WEIGHT_GUARD = 10 * np.finfo(np.float64).eps
+
+Summable = TypeVar("Summable")
+
+
+def sum_in_order(parts: Iterable[Summable]) -> Summable | None:
+    """The sum of ``parts``, added left to right; None when there are none.
+
+    The one way sums of chunks are formed: in chunk order, whatever thread
+    computed each, so that the float64 totals (and hence a fit) do not
+    depend on the number of threads.
+    """
+    total = None
+    for part in parts:
+        total = part if total is None else total + part
+    return total
+
+
+def to_float64(xp: Any, values: Any) -> np.ndarray:
+    """``values`` of backend ``xp`` as a float64 numpy array on the host."""
+    return np.asarray(xp.to_numpy(xp.float64(values)), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -66,7 +92,7 @@ class Stats:
         The ``10 * eps`` added to each component's weight keeps an empty
         component's mean finite (it is then its shift), as scikit-learn does.
         """
-        nk = self.resp_sum + 10 * np.finfo(np.float64).eps
+        nk = self.resp_sum + EMPTY_WEIGHT_GUARD
         return self.shift + self.centred_sum / nk[:, None]
 
     def __add__(self, other: Stats) -> Stats:

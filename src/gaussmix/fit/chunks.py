@@ -9,20 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
 from gaussmix.core.estep import chunk_stats, default_chunk_size, responsibility_stats
-from gaussmix.core.kernels import fused_kernel
+from gaussmix.core.kernels import ChunkKernel, fused_kernel
 from gaussmix.core.params import MixtureParams
-from gaussmix.core.stats import Stats
-from gaussmix.fit.parallel import ordered_map
-
-if TYPE_CHECKING:
-    from gaussmix.fit.prepared import PreparedBlocks
+from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats, sum_in_order, to_float64
+from gaussmix.fit.host_pass import KeptBlocks, StreamedWindows, host_pass
 
 
 def row_slices(n_rows: int, chunk_size: int) -> Iterator[slice]:
@@ -57,63 +53,47 @@ def dataset_stats(
     sample_weight: Array | None,
     params: MixtureParams,
     chunk_size: int | None = None,
-    prepared: PreparedBlocks | None = None,
+    prepared: KeptBlocks | StreamedWindows | None = None,
 ) -> Stats:
     """E-step over all rows of ``X``: the Stats about the current means.
 
-    numpy data runs through the fused kernels (when the family has one) with
-    the chunks spread over the host's cores; other backends run the generic
-    E-step chunk by chunk. ``prepared`` keeps the kernels' per-chunk blocks
-    between calls on the same ``X``.
+    numpy data whose family has a fused kernel take the host pass
+    (:func:`~gaussmix.fit.host_pass.host_pass`: chunks spread over the
+    host's cores); everything else takes the generic E-step chunk by chunk.
+    ``prepared`` is what earlier passes over the same rows left to reuse.
     """
     shift = np.asarray(get_backend(params.means).to_numpy(params.means), np.float64)
-    reference = None if prepared is None else prepared.reference
-    kernel = _host_kernel(X, params, shift, reference)
-    if kernel is None:
-        width = params.family.row_width(params.n_components, params.n_features)
-        size = resolve_chunk_size(chunk_size, width, 1, X)
-        compute_params = params.cast(X)
-
-        def kernel(chunk: Array, weights: Array | None) -> Stats:
-            return chunk_stats(chunk, weights, compute_params, shift)
-
-        chunks = row_slices(X.shape[0], size)
-        parts = (kernel(*_read(X, sample_weight, rows)) for rows in chunks)
-    else:
-        size = chunk_size or fused_chunk_size(kernel)
-        if X.shape[0]:
-            kernel.calibrate(_as_compute_array(X[: min(size, X.shape[0])], X))
-        if prepared is not None and kernel.preparation_key is not None:
-            return kernel.finish(prepared.stats(kernel, X, sample_weight, size))
-
-        def run(rows: slice) -> Stats:
-            return kernel.partial(*_read(X, sample_weight, rows))
-
-        parts = ordered_map(run, row_slices(X.shape[0], size))
-        return kernel.finish(sum_in_order(parts))
-    return sum_in_order(parts)
-
-
-def sum_in_order(parts) -> Stats:
-    """The sum of Stats in the given order, whatever thread computed each."""
-    total = None
-    for part in parts:
-        total = part if total is None else total + part
-    return total
-
-
-def fused_chunk_size(kernel) -> int:
-    """Rows per chunk for a fused kernel: its preferred block size over its row size."""
-    return int(max(256, kernel.chunk_elements // max(1, kernel.row_elements)))
+    kernel = _host_kernel(X, params, shift, chunk_size, prepared)
+    if kernel is not None:
+        return host_pass(kernel, X, sample_weight, chunk_size, prepared)
+    width = params.family.row_width(params.n_components, params.n_features)
+    size = resolve_chunk_size(chunk_size, width, 1, X)
+    compute_params = params.cast(X)
+    return sum_in_order(
+        chunk_stats(*_read(X, sample_weight, rows), compute_params, shift)
+        for rows in row_slices(X.shape[0], size)
+    )
 
 
 def _host_kernel(
-    X: Array, params: MixtureParams, shift: np.ndarray, reference: np.ndarray | None
-):
+    X: Array,
+    params: MixtureParams,
+    shift: np.ndarray,
+    chunk_size: int | None,
+    prepared: KeptBlocks | StreamedWindows | None,
+) -> ChunkKernel | None:
     """The fused kernel for numpy data, or None."""
     if get_backend(X).name != "numpy":
         return None
-    return fused_kernel(params.to_numpy(np.float64), shift, X.dtype, reference)
+
+    def first_chunk(preferred_rows: int) -> np.ndarray | None:
+        n_rows = min(chunk_size or preferred_rows, X.shape[0])
+        return np.asarray(X[:n_rows]) if n_rows else None
+
+    reference = None if prepared is None else prepared.reference
+    return fused_kernel(
+        params.to_numpy(np.float64), shift, X.dtype, reference, first_chunk
+    )
 
 
 def _read(
@@ -154,11 +134,11 @@ def responsibilities_stats(
     for rows in row_slices(X.shape[0], size):
         chunk = _as_compute_array(X[rows], X)
         r = _weighted(resp, sample_weight, rows, chunk)
-        resp_sum += _to64(xp, r.sum(0))
-        first_moment += _to64(xp, r.T @ xp.float64(chunk))
-    shift = first_moment / (resp_sum + 10 * np.finfo(np.float64).eps)[:, None]
-    total = None
-    for rows in row_slices(X.shape[0], size):
+        resp_sum += to_float64(xp, r.sum(0))
+        first_moment += to_float64(xp, r.T @ xp.float64(chunk))
+    shift = first_moment / (resp_sum + EMPTY_WEIGHT_GUARD)[:, None]
+
+    def scatter_part(rows: slice) -> Stats:
         chunk = _as_compute_array(X[rows], X)
         r = xp.astype(_weighted(resp, sample_weight, rows, chunk), chunk.dtype)
         weights = (
@@ -166,9 +146,9 @@ def responsibilities_stats(
             if sample_weight is None
             else xp.asarray(sample_weight[rows], dtype=chunk.dtype, like=chunk)
         )
-        part = responsibility_stats(chunk, r, weights, shift, scatter_kind)
-        total = part if total is None else total + part
-    return total
+        return responsibility_stats(chunk, r, weights, shift, scatter_kind)
+
+    return sum_in_order(map(scatter_part, row_slices(X.shape[0], size)))
 
 
 def pooled_from_components(own: Stats) -> Stats:
@@ -194,10 +174,6 @@ def pooled_from_components(own: Stats) -> Stats:
     between_offsets = pooled.means() - centre[0]
     between = np.einsum("k,ki,kj->ij", n, between_offsets, between_offsets)
     return replace(pooled, scatter=own.scatter.sum(0) + between)
-
-
-def _to64(xp, a: Array) -> np.ndarray:
-    return np.asarray(xp.to_numpy(xp.float64(a)), dtype=np.float64)
 
 
 def _weighted(

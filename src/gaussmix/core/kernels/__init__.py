@@ -11,8 +11,11 @@ to memory traffic, not to arithmetic, so these kernels
 - form products in the data's dtype and return float64 sums, like the
   generic path, and give the same Stats up to rounding.
 
-A kernel is prepared once per pass over the data (everything that depends on
-the parameters only) and then called on each chunk. Kernels are registered by
+A kernel is built once per pass over the data (everything that depends on
+the parameters only, and its one-off decisions); then each chunk's rows are
+``prepare``-d into a block (which depends on the rows only and may be kept
+between passes) and the block gives the chunk's :class:`PartialStats`; the
+kernel's ``finish`` turns their total into Stats. Kernels are registered by
 covariance representation; families without one fall back to the generic
 E-step.
 """
@@ -21,6 +24,22 @@ from __future__ import annotations
 
 from gaussmix.core.kernels import diagonal, full, tied  # noqa: F401  (registration)
 from gaussmix.core.kernels._common import normalize_components
-from gaussmix.core.kernels._registry import ChunkKernel, fused_kernel, register_kernel
+from gaussmix.core.kernels._contract import (
+    BlockPlan,
+    ChunkKernel,
+    FirstChunk,
+    KernelRequest,
+    PartialStats,
+)
+from gaussmix.core.kernels._registry import fused_kernel, register_kernel
 
-__all__ = ["ChunkKernel", "fused_kernel", "normalize_components", "register_kernel"]
+__all__ = [
+    "BlockPlan",
+    "ChunkKernel",
+    "FirstChunk",
+    "KernelRequest",
+    "PartialStats",
+    "fused_kernel",
+    "normalize_components",
+    "register_kernel",
+]

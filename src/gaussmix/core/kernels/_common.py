@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from dataclasses import dataclass
 
 import numpy as np
 
 from gaussmix.core.estep import worst_row
+from gaussmix.core.kernels._contract import PartialStats
 from gaussmix.core.stats import Stats
 
 
@@ -117,9 +118,19 @@ def weigh(resp: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
     return resp
 
 
+@dataclass(frozen=True)
+class ChunkSummary:
+    """The sums of a chunk that every kernel forms the same way."""
+
+    log_likelihood: float
+    total_weight: float
+    worst_log_density: float
+    worst_point: np.ndarray | None
+
+
 def chunk_summary(
     X: np.ndarray, log_norm: np.ndarray, sample_weight: np.ndarray | None
-) -> dict:
+) -> ChunkSummary:
     """The log-likelihood, total weight and worst-explained row of a chunk."""
     if sample_weight is None:
         log_likelihood = float(log_norm.sum())
@@ -131,12 +142,7 @@ def chunk_summary(
         total_weight = float(weights.sum())
         positive = weights > 0
     worst_value, worst_point = worst_row(X, log_norm, positive)
-    return {
-        "log_likelihood": log_likelihood,
-        "total_weight": total_weight,
-        "worst_log_density": worst_value,
-        "worst_point": worst_point,
-    }
+    return ChunkSummary(log_likelihood, total_weight, worst_value, worst_point)
 
 
 def assemble(
@@ -145,61 +151,36 @@ def assemble(
     scatter: np.ndarray,
     shift: np.ndarray,
     scatter_kind: str,
-    summary: dict,
-) -> Stats:
-    """Stats from the kernel's float64 sums and the chunk summary."""
-    return Stats(
-        resp_sum=resp_sum,
-        centred_sum=centred_sum,
-        scatter=scatter,
-        shift=shift,
-        scatter_kind=scatter_kind,
-        **summary,
+    summary: ChunkSummary,
+) -> PartialStats:
+    """Partial sums from the kernel's float64 sums and the chunk summary."""
+    return PartialStats(
+        Stats(
+            resp_sum=resp_sum,
+            centred_sum=centred_sum,
+            scatter=scatter,
+            shift=shift,
+            scatter_kind=scatter_kind,
+            log_likelihood=summary.log_likelihood,
+            total_weight=summary.total_weight,
+            worst_log_density=summary.worst_log_density,
+            worst_point=summary.worst_point,
+        )
     )
 
 
 class KernelBase:
-    """Defaults for kernels: nothing to keep between passes, identity ``finish``."""
+    """Defaults for kernels: no row labels offered, sums already in data units."""
 
     #: About 8 MB of blocks in float64: large enough that per-call
     #: overheads vanish, small enough to stay within the last-level cache
     #: while each core works on its own chunk.
     chunk_elements: int = 1 << 20
-    groups_streamed_rows: bool = False
-    preparation_key: Hashable | None = None
-    reference: np.ndarray | None = None
-
-    def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
-        raise NotImplementedError
-
-    def prepare(self, X: np.ndarray) -> np.ndarray:
-        """The part of a chunk's work that depends on its rows only."""
-        return X
-
-    def partial_prepared(
-        self,
-        block: np.ndarray,
-        X: np.ndarray,
-        sample_weight: np.ndarray | None,
-        grouped: bool = False,
-    ) -> Stats:
-        """``partial`` of a chunk whose ``prepare`` gave ``block``.
-
-        ``grouped`` says that the chunk's rows mostly share their likeliest
-        component, so that looking for components negligible for all of
-        them is likely to pay.
-        """
-        return self.partial(X, sample_weight)
 
     def likeliest_components(self, block: np.ndarray) -> np.ndarray | None:
         """Each row's likeliest component, from its block; None if not offered."""
         return None
 
-    def calibrate(self, X: np.ndarray) -> None:
-        """Tune the kernel for this pass from a first chunk (nothing to tune)."""
-
-    def finish(self, partial: Stats) -> Stats:
-        return partial
-
-    def __call__(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
-        return self.finish(self.partial(X, sample_weight))
+    def finish(self, partial: PartialStats) -> Stats:
+        """The Stats of the partial sums, which are in data units already."""
+        return partial.sums

@@ -2,71 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
-from typing import Protocol
+from collections.abc import Callable
 
 import numpy as np
 
 from gaussmix.core.covariance import CovarianceFamily
 from gaussmix.core.covariance.base import mean_spread
+from gaussmix.core.kernels._contract import (
+    ChunkKernel,
+    FirstChunk,
+    KernelFactory,
+    KernelRequest,
+)
 from gaussmix.core.params import MixtureParams
-from gaussmix.core.stats import Stats
-
-
-class ChunkKernel(Protocol):
-    """Stats of chunks of rows under fixed parameters.
-
-    ``partial`` may return Stats whose scatter is still in a kernel-specific
-    basis; partials add like Stats, and ``finish`` turns their sum into
-    Stats proper. Deferring that change of basis to the end keeps its cost
-    independent of the number of chunks.
-    """
-
-    #: Numbers the kernel's per-chunk blocks hold per row.
-    row_elements: int
-
-    #: Numbers its per-chunk blocks should hold in all: the chunk size.
-    chunk_elements: int
-
-    #: Equal keys mean that ``prepare`` makes the same block of the same
-    #: chunk, so a block kept from an earlier pass may be passed to
-    #: ``partial_prepared``; None when there is nothing worth keeping.
-    preparation_key: Hashable | None
-
-    #: Whether streamed chunks are worth putting in order of their rows'
-    #: likeliest components, at the cost of preparing their blocks twice.
-    groups_streamed_rows: bool
-
-    #: The centre the kernel's blocks are taken about, to offer the next
-    #: pass's kernel as ``reference``; None when there is none.
-    reference: np.ndarray | None
-
-    def calibrate(self, X: np.ndarray) -> None: ...
-
-    def prepare(self, X: np.ndarray) -> np.ndarray: ...
-
-    def partial_prepared(
-        self,
-        block: np.ndarray,
-        X: np.ndarray,
-        sample_weight: np.ndarray | None,
-        grouped: bool = False,
-    ) -> Stats: ...
-
-    def likeliest_components(self, block: np.ndarray) -> np.ndarray | None: ...
-
-    def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats: ...
-
-    def finish(self, partial: Stats) -> Stats: ...
-
-    def __call__(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats: ...
-
-
-#: Builds a kernel from float64 parameters, the shift, the data's dtype and
-#: a preferred centre (or None).
-KernelFactory = Callable[
-    [MixtureParams, np.ndarray, np.dtype, np.ndarray | None], ChunkKernel
-]
 
 #: Largest squared distance, in a component's own deviations, between a
 #: mean and the means' average that the fused kernels accept; beyond it the
@@ -94,15 +42,12 @@ def fused_kernel(
     shift: np.ndarray,
     dtype: np.dtype,
     reference: np.ndarray | None = None,
+    first_chunk: FirstChunk | None = None,
 ) -> ChunkKernel | None:
-    """The fused kernel for ``params``' family, prepared; None when there is none.
+    """The fused kernel for ``params``' family, built; None when there is none.
 
-    ``params`` are numpy float64 parameters; ``shift`` (n_components,
-    n_features) the centres the Stats are taken about; ``dtype`` the dtype of
-    the chunks the kernel will be called on (float32 or float64);
-    ``reference`` an earlier kernel's ``reference``, which the new kernel
-    takes as its centre when that costs no accuracy, so that blocks kept
-    from the earlier pass stay valid.
+    The arguments are those of :class:`KernelRequest`; ``shift`` may be of
+    any float dtype.
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
@@ -116,7 +61,6 @@ def fused_kernel(
     for cls in params.family.__mro__:
         factory = _KERNELS.get(cls)
         if factory is not None:
-            return factory(
-                params, np.asarray(shift, dtype=np.float64), dtype, reference
-            )
+            shift = np.asarray(shift, dtype=np.float64)
+            return factory(KernelRequest(params, shift, dtype, reference, first_chunk))
     return None

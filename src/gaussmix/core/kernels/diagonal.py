@@ -18,9 +18,8 @@ from gaussmix.core.kernels._common import (
     normalize_components,
     weigh,
 )
+from gaussmix.core.kernels._contract import BlockPlan, KernelRequest, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
-from gaussmix.core.params import MixtureParams
-from gaussmix.core.stats import Stats
 
 #: Largest squared distance, in a component's own standard deviations,
 #: between a component and the centre for which moments may be formed in
@@ -47,7 +46,7 @@ class DiagonalKernel(KernelBase):
 
     The block ``[x - c; (x - c)^2; 1]`` depends on the rows and the centre
     only, so it is what :meth:`prepare` returns and what a caller may keep
-    across passes (:attr:`preparation_key`). The centre is the means'
+    across passes (its plan's ``preparation_key``). The centre is the means'
     average, or ``reference`` when that is as good a centre numerically,
     which lets a kept block serve the next pass.
     """
@@ -57,14 +56,9 @@ class DiagonalKernel(KernelBase):
     #: D = K = 16, float32: 0.09 s per pass against 0.13 s at 1 << 20).
     chunk_elements = 1 << 18
 
-    def __init__(
-        self,
-        params: MixtureParams,
-        shift: np.ndarray,
-        dtype: np.dtype,
-        precisions: np.ndarray,
-        reference: np.ndarray | None = None,
-    ):
+    def __init__(self, request: KernelRequest, precisions: np.ndarray):
+        params, shift, dtype = request.params, request.shift, request.dtype
+        reference = request.reference
         n_components, n_features = shift.shape
         self.shift = shift
         centre = shift.mean(0).astype(dtype).astype(np.float64)
@@ -80,9 +74,7 @@ class DiagonalKernel(KernelBase):
             limit = max(spread, MOMENT_SPREAD_LIMIT[self.compute_dtype])
             if _spread(shift, reference, precisions) <= limit:
                 centre = np.asarray(reference, dtype=np.float64)
-        self.reference = centre
         self.centre = centre.astype(self.compute_dtype)
-        self.preparation_key = ("diagonal", self.compute_dtype.str, centre.tobytes())
         offsets = shift - centre
         self.offsets = offsets
         with np.errstate(divide="ignore"):
@@ -97,25 +89,31 @@ class DiagonalKernel(KernelBase):
         coefficients[:, n_features : 2 * n_features] = -0.5 * precisions
         coefficients[:, 2 * n_features] = constant
         self.coefficients = coefficients
-        self.row_elements = 2 * n_features + 1 + n_components
-
-    def prepare(self, X: np.ndarray) -> np.ndarray:
-        n_features = X.shape[1]
-        rows = centred_rows(
-            X.astype(self.compute_dtype, copy=False), self.centre, n_features + 1
+        self.plan = BlockPlan.sized(
+            row_elements=2 * n_features + 1 + n_components,
+            chunk_elements=self.chunk_elements,
+            preparation_key=("diagonal", self.compute_dtype.str, centre.tobytes()),
+            reference=centre,
         )
-        centred = rows[:n_features]
-        np.multiply(centred, centred, out=rows[n_features : 2 * n_features])
-        rows[2 * n_features] = 1.0
-        return rows
 
-    def partial_prepared(
+    def prepare(self, rows: np.ndarray) -> np.ndarray:
+        """``[x - c; (x - c)^2; 1]``, (2D + 1, n), in the compute dtype."""
+        n_features = rows.shape[1]
+        block = centred_rows(
+            rows.astype(self.compute_dtype, copy=False), self.centre, n_features + 1
+        )
+        centred = block[:n_features]
+        np.multiply(centred, centred, out=block[n_features : 2 * n_features])
+        block[2 * n_features] = 1.0
+        return block
+
+    def chunk(
         self,
         block: np.ndarray,
-        X: np.ndarray,
+        rows: np.ndarray,
         sample_weight: np.ndarray | None,
         grouped: bool = False,
-    ) -> Stats:
+    ) -> PartialStats:
         n_components, n_features = self.shift.shape
         log_prob = self.coefficients @ block
         if grouped:
@@ -140,14 +138,11 @@ class DiagonalKernel(KernelBase):
             scatter,
             self.shift,
             "diag",
-            chunk_summary(X, log_norm, sample_weight),
+            chunk_summary(rows, log_norm, sample_weight),
         )
 
     def likeliest_components(self, block: np.ndarray) -> np.ndarray:
         return likeliest(self.coefficients @ block)
-
-    def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
-        return self.partial_prepared(self.prepare(X), X, sample_weight)
 
 
 def _spread(shift: np.ndarray, centre: np.ndarray, precisions: np.ndarray) -> float:
@@ -157,23 +152,14 @@ def _spread(shift: np.ndarray, centre: np.ndarray, precisions: np.ndarray) -> fl
 
 
 @register_kernel(DiagRepresentation)
-def diagonal_kernel(
-    params: MixtureParams,
-    shift: np.ndarray,
-    dtype: np.dtype,
-    reference: np.ndarray | None = None,
-) -> DiagonalKernel:
-    factors = np.asarray(params.precisions_cholesky, dtype=np.float64)
-    return DiagonalKernel(params, shift, dtype, factors * factors, reference)
+def diagonal_kernel(request: KernelRequest) -> DiagonalKernel:
+    factors = np.asarray(request.params.precisions_cholesky, dtype=np.float64)
+    return DiagonalKernel(request, factors * factors)
 
 
 @register_kernel(SphericalRepresentation)
-def spherical_kernel(
-    params: MixtureParams,
-    shift: np.ndarray,
-    dtype: np.dtype,
-    reference: np.ndarray | None = None,
-) -> DiagonalKernel:
-    factors = np.asarray(params.precisions_cholesky, dtype=np.float64)
-    precisions = np.repeat((factors * factors)[:, None], shift.shape[1], axis=1)
-    return DiagonalKernel(params, shift, dtype, precisions, reference)
+def spherical_kernel(request: KernelRequest) -> DiagonalKernel:
+    factors = np.asarray(request.params.precisions_cholesky, dtype=np.float64)
+    n_features = request.shift.shape[1]
+    precisions = np.repeat((factors * factors)[:, None], n_features, axis=1)
+    return DiagonalKernel(request, precisions)

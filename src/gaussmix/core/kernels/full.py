@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,15 +19,16 @@ from gaussmix.core.kernels._common import (
     normalize_components,
     weigh,
 )
+from gaussmix.core.kernels._contract import (
+    BlockPlan,
+    FirstChunk,
+    KernelRequest,
+    PartialStats,
+)
 from gaussmix.core.kernels._registry import register_kernel
-from gaussmix.core.params import MixtureParams
+from gaussmix.core.kernels.full_bounds import DensityBounds, log_density_bounds
+from gaussmix.core.kernels.grams import component_runs, segment_grams, weighted_gram
 from gaussmix.core.stats import Stats
-
-#: A pair (component, row) is skipped when even its log-density's upper
-#: bound falls this far below the row's best lower bound: its responsibility
-#: is then below exp(-margin), under the dtype's resolution. float32's
-#: responsibilities are floored at exp(-69) anyway.
-_PRUNE_MARGIN = {np.dtype(np.float32): 75.0, np.dtype(np.float64): 50.0}
 
 #: Largest share of kept pairs for which the pruned path is taken.
 PRUNED_SHARE = 0.5
@@ -42,6 +43,18 @@ GROUPED_SHARE = 0.5
 #: from the means' average: whitening with the centring folded in loses
 #: about that distance times the dtype's resolution.
 REFERENCE_SPREAD = 100.0
+
+
+@dataclass(frozen=True)
+class KeptPairs:
+    """The (component, row) pairs a pruned chunk whitened, in component runs.
+
+    ``flat`` indexes the (K, n) block flattened; ``segments`` gives each
+    component's run of columns in the whitened pairs.
+    """
+
+    flat: np.ndarray
+    segments: list[tuple[int, slice]]
 
 
 class FullKernel(KernelBase):
@@ -65,16 +78,9 @@ class FullKernel(KernelBase):
     every pair is whitened in one GEMM.
     """
 
-    #: Whitening costs D^2 per pair, preparing a block D per row.
-    groups_streamed_rows = True
-
-    def __init__(
-        self,
-        params: MixtureParams,
-        shift: np.ndarray,
-        dtype: np.dtype,
-        reference: np.ndarray | None = None,
-    ):
+    def __init__(self, request: KernelRequest):
+        params, shift, dtype = request.params, request.shift, request.dtype
+        reference = request.reference
         factors = np.asarray(params.precisions_cholesky, dtype=np.float64)
         n_components, n_features = shift.shape
         self.dtype = dtype
@@ -84,8 +90,6 @@ class FullKernel(KernelBase):
             limit = max(2.0 * _spread(shift, centre, factors), REFERENCE_SPREAD)
             if _spread(shift, reference, factors) <= limit:
                 centre = np.asarray(reference, dtype=np.float64)
-        self.reference = centre
-        self.preparation_key = ("full", np.dtype(dtype).str, centre.tobytes())
         self.centre = centre.astype(dtype)
         centred_means = shift - centre
         offsets = np.einsum("kd,kdj->kj", centred_means, factors)
@@ -104,68 +108,77 @@ class FullKernel(KernelBase):
         self.unwhiten = NUMPY_BACKEND.invert_lower(factors.transpose(0, 2, 1))
         # chunks of a few thousand rows: the pruned path's per-component
         # calls need rows to amortise, the dense block must stay in cache
-        self.row_elements = max(n_components * n_features // 2 + 2 * n_features, 256)
-        self.bounds = None
+        self.plan = BlockPlan.sized(
+            row_elements=max(n_components * n_features // 2 + 2 * n_features, 256),
+            chunk_elements=self.chunk_elements,
+            preparation_key=("full", np.dtype(dtype).str, centre.tobytes()),
+            reference=centre,
+            # whitening costs D^2 per pair, preparing a block D per row
+            groups_streamed_rows=True,
+        )
+        self.bounds: DensityBounds | None = None
         if n_components >= 4:
-            self.bounds = _log_density_bounds(factors, centred_means, constant, dtype)
+            self.bounds = log_density_bounds(factors, centred_means, constant, dtype)
+            if not self._pruning_pays(request.first_chunk):
+                self.bounds = None
 
-    def calibrate(self, X: np.ndarray) -> None:
-        """Give up the bounds for this pass if they skip too little on ``X``.
+    def _pruning_pays(self, first_chunk: FirstChunk | None) -> bool:
+        """Whether the bounds skip enough pairs of the data's first chunk.
 
-        Decided once, from one chunk, so that every chunk of the pass takes
-        its path whatever the order in which threads run them.
+        Decided once, before the pass, so that every chunk takes its path
+        whatever the order in which threads run them. Without rows to judge
+        from, each chunk decides for itself.
         """
-        if self.bounds is None:
-            return
-        mask = self._kept_mask(self.prepare(X))
-        if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
-            self.bounds = None
+        rows = None if first_chunk is None else first_chunk(self.plan.chunk_rows)
+        if rows is None or rows.shape[0] == 0:
+            return True
+        mask = self._kept_mask(self.prepare(rows))
+        return np.count_nonzero(mask) <= PRUNED_SHARE * mask.size
 
-    def prepare(self, X: np.ndarray) -> np.ndarray:
+    def prepare(self, rows: np.ndarray) -> np.ndarray:
         """``[x - c; 1; |x - c|^2]``, (D + 2, n): what depends on the rows only."""
-        n_features = X.shape[1]
-        rows = centred_rows(X, self.centre, extra_rows=2)
-        rows[n_features] = 1.0
-        centred = rows[:n_features]
-        np.einsum("dn,dn->n", centred, centred, out=rows[n_features + 1])
-        return rows
+        n_features = rows.shape[1]
+        block = centred_rows(rows, self.centre, extra_rows=2)
+        block[n_features] = 1.0
+        centred = block[:n_features]
+        np.einsum("dn,dn->n", centred, centred, out=block[n_features + 1])
+        return block
 
-    def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
-        return self.partial_prepared(self.prepare(X), X, sample_weight)
-
-    def partial_prepared(
+    def chunk(
         self,
         block: np.ndarray,
-        X: np.ndarray,
+        rows: np.ndarray,
         sample_weight: np.ndarray | None,
         grouped: bool = False,
-    ) -> Stats:
+    ) -> PartialStats:
         n_features = self.shift.shape[1]
-        rows = block[: n_features + 1]
+        # [x - c; 1]: the whitening GEMM's operand
+        affine = block[: n_features + 1]
         if self.bounds is None:
-            return self._dense(X, rows, sample_weight)
+            return self._dense(rows, affine, sample_weight)
         if grouped:
-            stats = self._grouped(block, X, sample_weight)
-            if stats is not None:
-                return stats
+            partial = self._grouped(block, rows, sample_weight)
+            if partial is not None:
+                return partial
         mask = self._kept_mask(block)
         if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
-            return self._dense(X, rows, sample_weight)
-        return self._pruned(X, rows, sample_weight, np.flatnonzero(mask))
+            return self._dense(rows, affine, sample_weight)
+        return self._pruned(rows, affine, sample_weight, np.flatnonzero(mask))
 
     def likeliest_components(self, block: np.ndarray) -> np.ndarray | None:
         if self.bounds is None:
             return None
-        return likeliest(self.bounds[1] @ block)
+        return likeliest(self.bounds.typical @ block)
 
-    def finish(self, partial: Stats) -> Stats:
+    def finish(self, partial: PartialStats) -> Stats:
         """Map the summed whitened scatter back to data coordinates."""
-        scatter = self.unwhiten @ partial.scatter @ self.unwhiten.transpose(0, 2, 1)
-        return replace(partial, scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)))
+        sums = partial.sums
+        scatter = self.unwhiten @ sums.scatter @ self.unwhiten.transpose(0, 2, 1)
+        return replace(sums, scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)))
 
     def _grouped(
         self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
-    ) -> Stats | None:
+    ) -> PartialStats | None:
         """Stats of rows that share their likeliest components, or None.
 
         Such rows leave few components that matter to any of them. The
@@ -176,12 +189,13 @@ class FullKernel(KernelBase):
         """
         n_components, n_features = self.shift.shape
         rows = block[: n_features + 1]
-        likely = likeliest(self.bounds[1] @ block)
+        likely = likeliest(self.bounds.typical @ block)
         candidates = np.flatnonzero(np.bincount(likely, minlength=n_components))
         if candidates.size > GROUPED_SHARE * n_components:
             return None
         whitened, log_prob = self._log_densities(rows, candidates)
-        matter = self._upper_bounds(block) >= log_prob.max(axis=0) - self.bounds[3]
+        best = log_prob.max(axis=0)
+        matter = self._upper_bounds(block) >= best - self.bounds.margin
         extra = np.setdiff1d(np.flatnonzero(matter.any(axis=1)), candidates)
         if extra.size:
             more_whitened, more_log_prob = self._log_densities(rows, extra)
@@ -193,12 +207,12 @@ class FullKernel(KernelBase):
     def _upper_bounds(self, rows: np.ndarray) -> np.ndarray:
         """(K, n) upper bounds of ``log w_k + log N(x_i | k)``."""
         n_features = rows.shape[0] - 2
-        upper_coefficients, _, loose, _ = self.bounds
-        upper = upper_coefficients @ rows
-        if loose is not None:
+        bounds = self.bounds
+        upper = bounds.upper @ rows
+        if bounds.directions is not None:
             # give back the slack of the most elongated directions exactly
-            directions, weights = loose
-            projected = directions @ rows[: n_features + 1]
+            weights = bounds.direction_weights
+            projected = bounds.directions @ rows[: n_features + 1]
             projected *= projected
             upper += np.einsum(
                 "krn,kr->kn", projected.reshape(*weights.shape, -1), weights
@@ -208,13 +222,12 @@ class FullKernel(KernelBase):
     def _kept_mask(self, rows: np.ndarray) -> np.ndarray:
         """(K, n): the (component, row) pairs that may matter."""
         n_features = rows.shape[0] - 2
-        _, typical_coefficients, _, margin = self.bounds
         # the exact log-density under the component that looks best (with
         # each precision's average eigenvalue) bounds the row's best from
         # below, and closely
-        likely = likeliest(typical_coefficients @ rows)
+        likely = likeliest(self.bounds.typical @ rows)
         best = self._exact_log_density(rows[: n_features + 1], likely)
-        return self._upper_bounds(rows) >= best - margin
+        return self._upper_bounds(rows) >= best - self.bounds.margin
 
     def _log_densities(
         self, rows: np.ndarray, components: np.ndarray
@@ -231,7 +244,7 @@ class FullKernel(KernelBase):
 
     def _dense(
         self, X: np.ndarray, rows: np.ndarray, sample_weight: np.ndarray | None
-    ) -> Stats:
+    ) -> PartialStats:
         n_samples, n_features = X.shape
         n_components = self.constant.shape[0]
         whitened = (self.coefficients @ rows).reshape(
@@ -248,18 +261,19 @@ class FullKernel(KernelBase):
         rows: np.ndarray,
         sample_weight: np.ndarray | None,
         kept: np.ndarray,
-    ) -> Stats:
+    ) -> PartialStats:
         n_samples = X.shape[0]
         n_components = self.constant.shape[0]
         components, columns = np.divmod(kept, n_samples)
-        segments = _segments(components, n_components)
+        segments = component_runs(components, n_components)
         whitened = self._whiten_pairs(rows[:, columns], segments)
         log_prob = np.full((n_components, n_samples), -np.inf, self.dtype)
         flat = log_prob.reshape(-1)
         flat[kept] = self.constant[components, 0] - 0.5 * np.einsum(
             "dm,dm->m", whitened, whitened
         )
-        return self._stats(X, rows, sample_weight, log_prob, whitened, (kept, segments))
+        pairs = KeptPairs(kept, segments)
+        return self._stats(X, rows, sample_weight, log_prob, whitened, pairs)
 
     def _whiten_pairs(
         self, gathered: np.ndarray, segments: list[tuple[int, slice]]
@@ -280,7 +294,7 @@ class FullKernel(KernelBase):
         order = np.argsort(components, kind="stable")
         ordered = components[order]
         whitened = self._whiten_pairs(
-            rows[:, order], _segments(ordered, self.constant.shape[0])
+            rows[:, order], component_runs(ordered, self.constant.shape[0])
         )
         values = np.empty(rows.shape[1], self.dtype)
         values[order] = self.constant[ordered, 0] - 0.5 * np.einsum(
@@ -289,8 +303,21 @@ class FullKernel(KernelBase):
         return values
 
     def _stats(
-        self, X, rows, sample_weight, log_prob, whitened, pairs, active=None
-    ) -> Stats:
+        self,
+        X: np.ndarray,
+        rows: np.ndarray,
+        sample_weight: np.ndarray | None,
+        log_prob: np.ndarray,
+        whitened: np.ndarray,
+        pairs: KeptPairs | None,
+        active: np.ndarray | None = None,
+    ) -> PartialStats:
+        """Partial sums of a chunk from its log-densities and whitened rows.
+
+        ``rows`` is ``[x - c; 1]``; ``whitened`` is (K, D, n) for every pair,
+        (k, D, n) for the ``active`` components only, or (D, m) for the
+        kept ``pairs`` of a pruned chunk. ``log_prob`` is overwritten.
+        """
         n_components, n_features = self.shift.shape
         log_norm = normalize_components(log_prob)
         resp = weigh(log_prob, sample_weight)
@@ -301,9 +328,9 @@ class FullKernel(KernelBase):
             gram = weighted_gram(whitened, resp, active is not None)
             gram = gram.astype(np.float64)
         else:
-            kept, segments = pairs
-            whitened *= np.sqrt(resp.reshape(-1)[kept])
-            gram = segment_grams(whitened, segments, resp.shape[0]).astype(np.float64)
+            whitened *= np.sqrt(resp.reshape(-1)[pairs.flat])
+            gram = segment_grams(whitened, pairs.segments, resp.shape[0])
+            gram = gram.astype(np.float64)
         if active is not None:
             resp_sum, first, gram = (
                 in_all_components(part, active, n_components)
@@ -326,147 +353,5 @@ def _spread(shift: np.ndarray, centre: np.ndarray, factors: np.ndarray) -> float
     return float((whitened * whitened).sum(1).max(initial=0.0))
 
 
-def _segments(components: np.ndarray, n_components: int) -> list[tuple[int, slice]]:
-    """(component, slice) of each non-empty run of sorted component indices."""
-    counts = np.bincount(components, minlength=n_components)
-    ends = np.cumsum(counts)
-    return [
-        (int(k), slice(int(ends[k] - counts[k]), int(ends[k])))
-        for k in np.flatnonzero(counts)
-    ]
-
-
-#: Directions of largest variance per component handled exactly by the
-#: bound on the Mahalanobis distance.
-BOUND_DIRECTIONS = 3
-
-
-def _log_density_bounds(
-    factors: np.ndarray,
-    centred_means: np.ndarray,
-    constant: np.ndarray,
-    dtype: np.dtype,
-) -> tuple[np.ndarray, np.ndarray, tuple | None, float]:
-    """An upper bound and an estimate of every log-density, as GEMM operands.
-
-    With the precision's eigenvalues ``l_1 <= l_2 <= ...``, eigenvectors
-    ``v_j``, ``s_j = v_j^T (x - mu_k)`` and ``d = |x - mu_k|^2``,
-
-        (x - mu_k)^T P_k (x - mu_k) >= l_{r+1} d - sum_{j<=r} (l_{r+1} - l_j) s_j^2,
-
-    exact in the ``r`` directions of largest variance, where an elongated
-    component would make ``l_1 d`` useless. The ``d`` part is linear in
-    ``[x; 1; |x|^2]`` (rows centred like the data) and the ``s_j`` are one
-    small GEMM. Rounding is covered by shrinking the bound by a relative
-    ``rel`` of ``|x|^2 + |mu|^2`` and widening the margin by the constants'.
-    The estimate uses the average eigenvalue instead.
-    """
-    n_features = centred_means.shape[1]
-    eigenvalues, eigenvectors = np.linalg.eigh(factors @ factors.transpose(0, 2, 1))
-    eigenvalues = np.maximum(eigenvalues, 0.0)
-    n_exact = min(BOUND_DIRECTIONS, n_features - 1)
-    floor = eigenvalues[:, n_exact]
-    eps = float(np.finfo(dtype).eps)
-    rel = 8.0 * (n_features + 2) * eps
-    mean_norms = (centred_means**2).sum(1)
-
-    def coefficients(scale: np.ndarray, shrink: float) -> np.ndarray:
-        out = np.empty((len(scale), n_features + 2))
-        out[:, :n_features] = scale[:, None] * centred_means
-        out[:, n_features] = constant - 0.5 * scale * shrink * mean_norms
-        out[:, n_features + 1] = -0.5 * scale * shrink
-        return out.astype(dtype)
-
-    loose = None
-    if n_exact > 0:
-        # rows [v_j, -v_j . mu_k] against [x; 1]; weights (l_{r+1} - l_j)/2
-        vectors = eigenvectors[:, :, :n_exact].transpose(0, 2, 1)
-        directions = np.empty((len(floor), n_exact, n_features + 1))
-        directions[:, :, :n_features] = vectors
-        directions[:, :, n_features] = -np.einsum("krd,kd->kr", vectors, centred_means)
-        weights = 0.5 * (floor[:, None] - eigenvalues[:, :n_exact]) * (1.0 + rel)
-        loose = (
-            directions.reshape(-1, n_features + 1).astype(dtype),
-            weights.astype(dtype),
-        )
-    finite = np.where(np.isfinite(constant), constant, 0.0)
-    margin = _PRUNE_MARGIN[np.dtype(dtype)] + (n_features + 2) * eps * float(
-        np.abs(finite).max(initial=0.0)
-    )
-    # the subtracted squares are at most 2(|x|^2 + |mu|^2) each: widen for them
-    shrink = 1.0 - rel * (1.0 + 2.0 * n_exact)
-    upper = coefficients(floor, shrink)
-    return upper, coefficients(eigenvalues.mean(1), 1.0), loose, margin
-
-
-#: Square roots of responsibilities below this (relative to a row's total
-#: of 1) are left out of the scatter: they change no sum at the dtype's
-#: resolution.
-_NEGLIGIBLE_ROOT = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 3e-8}
-
-#: Largest share of (component, row) pairs above the threshold for which
-#: the scatter is gathered per component instead of formed densely.
-SPARSE_SHARE = 0.3
-
-
-def weighted_gram(
-    whitened: np.ndarray, root_resp: np.ndarray, grouped: bool = False
-) -> np.ndarray:
-    """``sum_i r_ik a_ik a_ik^T`` for every k, from (K, D, n) and sqrt(r) (K, n).
-
-    Clustered data give most rows a negligible responsibility under most
-    components; those pairs are then skipped by gathering each component's
-    rows, which turns K dense products into products over about n rows in
-    all. With ``grouped`` rows (in order of their likeliest component) each
-    component's rows that matter lie in one short run, and the product
-    covers that run alone, without gathering. ``whitened`` is overwritten.
-    """
-    n_components, _, n_samples = whitened.shape
-    if grouped:
-        return _run_grams(whitened, root_resp)
-    active = np.flatnonzero(root_resp > _NEGLIGIBLE_ROOT[root_resp.dtype])
-    if active.size > SPARSE_SHARE * root_resp.size:
-        whitened *= root_resp[:, None, :]
-        return np.matmul(whitened, whitened.transpose(0, 2, 1))
-    components, columns = np.divmod(active, n_samples)
-    # every active (component, row) pair as one column, grouped by component
-    gathered = whitened[components, :, columns].T
-    gathered *= root_resp.reshape(-1)[active]
-    return segment_grams(gathered, _segments(components, n_components), n_components)
-
-
-def _run_grams(whitened: np.ndarray, root_resp: np.ndarray) -> np.ndarray:
-    """:func:`weighted_gram` over each component's run of rows that matter."""
-    n_components, n_features, _ = whitened.shape
-    gram = np.zeros((n_components, n_features, n_features), whitened.dtype)
-    significant = root_resp > _NEGLIGIBLE_ROOT[root_resp.dtype]
-    for k in range(n_components):
-        rows = np.flatnonzero(significant[k])
-        if rows.size:
-            run = slice(rows[0], rows[-1] + 1)
-            block = whitened[k][:, run]
-            block *= root_resp[k, run]
-            np.dot(block, block.T, out=gram[k])
-    return gram
-
-
-def segment_grams(
-    columns: np.ndarray, segments: list[tuple[int, slice]], n_components: int
-) -> np.ndarray:
-    """``B_k B_k^T`` for each component's segment of the (D, m) ``columns``."""
-    n_features = columns.shape[0]
-    gram = np.zeros((n_components, n_features, n_features), columns.dtype)
-    for k, segment in segments:
-        block = columns[:, segment]
-        np.dot(block, block.T, out=gram[k])
-    return gram
-
-
-@register_kernel(FullRepresentation)
-def full_kernel(
-    params: MixtureParams,
-    shift: np.ndarray,
-    dtype: np.dtype,
-    reference: np.ndarray | None = None,
-) -> FullKernel:
-    return FullKernel(params, shift, dtype, reference)
+# the class is its own factory: its constructor takes the factory's arguments
+register_kernel(FullRepresentation)(FullKernel)

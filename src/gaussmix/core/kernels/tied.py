@@ -14,9 +14,8 @@ from gaussmix.core.kernels._common import (
     normalize_components,
     weigh,
 )
+from gaussmix.core.kernels._contract import BlockPlan, KernelRequest, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
-from gaussmix.core.params import MixtureParams
-from gaussmix.core.stats import Stats
 
 
 class TiedKernel(KernelBase):
@@ -29,7 +28,10 @@ class TiedKernel(KernelBase):
     average.
     """
 
-    def __init__(self, params: MixtureParams, shift: np.ndarray, dtype: np.dtype):
+    def __init__(self, request: KernelRequest):
+        # the request's reference and first chunk go unused: the blocks
+        # depend on the parameters (nothing to keep), nothing is decided
+        params, shift, dtype = request.params, request.shift, request.dtype
         factor = np.asarray(params.precisions_cholesky, dtype=np.float64)
         n_features = shift.shape[1]
         self.dtype = dtype
@@ -46,10 +48,24 @@ class TiedKernel(KernelBase):
         ).astype(dtype)[:, None]
         self.whiten = np.ascontiguousarray(factor.T, dtype=dtype)
         self.whitened_means = whitened_means.astype(dtype)
-        self.row_elements = 2 * n_features + shift.shape[0]
+        # its blocks depend on the parameters, so there is nothing to keep
+        self.plan = BlockPlan.sized(
+            row_elements=2 * n_features + shift.shape[0],
+            chunk_elements=self.chunk_elements,
+        )
 
-    def partial(self, X: np.ndarray, sample_weight: np.ndarray | None) -> Stats:
-        centred = centred_rows(X, self.centre, extra_rows=0)
+    def prepare(self, rows: np.ndarray) -> np.ndarray:
+        """The rows themselves: centring them is part of the chunk's pass."""
+        return rows
+
+    def chunk(
+        self,
+        block: np.ndarray,
+        rows: np.ndarray,
+        sample_weight: np.ndarray | None,
+        grouped: bool = False,
+    ) -> PartialStats:
+        centred = centred_rows(rows, self.centre, extra_rows=0)
         whitened = self.whiten @ centred
         log_prob = self.whitened_means @ whitened
         log_prob += self.constant
@@ -69,16 +85,9 @@ class TiedKernel(KernelBase):
             scatter,
             self.shift,
             "pooled",
-            chunk_summary(X, log_norm, sample_weight),
+            chunk_summary(rows, log_norm, sample_weight),
         )
 
 
-@register_kernel(TiedRepresentation)
-def tied_kernel(
-    params: MixtureParams,
-    shift: np.ndarray,
-    dtype: np.dtype,
-    reference: np.ndarray | None = None,
-) -> TiedKernel:
-    # its blocks depend on the parameters, so there is no centre to keep
-    return TiedKernel(params, shift, dtype)
+# the class is its own factory: its constructor takes the factory's arguments
+register_kernel(TiedRepresentation)(TiedKernel)

@@ -1,0 +1,266 @@
+"""One E-step pass of a fused kernel over numpy rows, on the host's cores.
+
+A pass cuts the rows into chunks, has the kernel ``prepare`` each chunk's
+block and turn it into partial sums, adds those in chunk order (so the
+result does not depend on the thread count, :mod:`gaussmix.fit.parallel`)
+and lets the kernel ``finish`` the total. What a pass may remember for the
+next one depends on where the rows live:
+
+- :class:`KeptBlocks`, for rows in memory: the blocks themselves (for the
+  diagonal kernel, a quarter of a pass's work) and, once every block is
+  kept, a copy of the rows put in order of their likeliest component, so
+  that a chunk's rows share their likeliest component and the kernel can
+  skip the components negligible for all of them (most of the work left
+  on clustered data);
+- :class:`StreamedWindows`, for rows read from disk: nothing that grows
+  with the data, but the rows are grouped within windows of chunks.
+
+Both keep the kernel's centre, offered to the next pass's kernel so that
+consecutive passes compute the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from gaussmix.core.kernels import ChunkKernel, PartialStats
+from gaussmix.core.stats import Stats, sum_in_order
+from gaussmix.fit.parallel import ordered_map
+
+#: Bytes of blocks (and the regrouped copy of the rows) kept at most.
+PREPARED_BYTES_LIMIT = 1 << 30
+
+#: Rows are regrouped only when they fill at least this many chunks: with
+#: fewer, each chunk would still hold many groups.
+GROUPING_MIN_CHUNKS = 4
+
+#: Chunks per window of streamed rows: enough that most chunks of a window
+#: hold one group once sorted. Kernels whose per-row work dwarfs preparing
+#: a block put each window's rows in order of their likeliest component
+#: (found in the first pass, then kept: one byte per row) before computing
+#: its chunks, which gives the chunks most of the benefit of grouping.
+WINDOW_CHUNKS = 64
+
+
+def host_pass(
+    kernel: ChunkKernel,
+    X: np.ndarray,
+    sample_weight: np.ndarray | None,
+    chunk_size: int | None,
+    memory: KeptBlocks | StreamedWindows | None,
+) -> Stats:
+    """The Stats of all rows of ``X`` under ``kernel``.
+
+    ``chunk_size`` defaults to the kernel's; ``memory`` is what earlier
+    passes over the same rows left (None: nothing to remember).
+    """
+    size = chunk_size or kernel.plan.chunk_rows
+    if memory is None or kernel.plan.preparation_key is None:
+        return kernel.finish(fresh_partial_sums(kernel, X, sample_weight, size))
+    return kernel.finish(memory.partial_sums(kernel, X, sample_weight, size))
+
+
+def fresh_partial_sums(
+    kernel: ChunkKernel,
+    X: np.ndarray,
+    sample_weight: np.ndarray | None,
+    chunk_size: int,
+) -> PartialStats:
+    """Partial sums of every chunk, each prepared afresh."""
+
+    def run(start: int) -> PartialStats:
+        rows, weights = _rows(X, sample_weight, slice(start, start + chunk_size))
+        return kernel.chunk(kernel.prepare(rows), rows, weights)
+
+    return sum_in_order(ordered_map(run, range(0, X.shape[0], chunk_size)))
+
+
+def _rows(
+    X: np.ndarray, sample_weight: np.ndarray | None, rows: slice
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows ``rows`` of ``X`` as a numpy array, and their weights."""
+    weights = None if sample_weight is None else sample_weight[rows]
+    return np.asarray(X[rows]), weights
+
+
+class KeptBlocks:
+    """Blocks of one in-memory array's chunks, kept between passes.
+
+    Blocks are kept as long as successive kernels report the same
+    preparation key and chunk size, up to ``limit_bytes`` in all; chunks
+    beyond the limit are prepared afresh in each pass. When a pass finds
+    every block kept (so from the second pass on), the rows are put in order
+    of their likeliest component under that pass's kernel, once; the sums
+    then differ from those in the original order by rounding only.
+    """
+
+    def __init__(self, limit_bytes: int = PREPARED_BYTES_LIMIT) -> None:
+        self.limit_bytes = limit_bytes
+        self.reference: np.ndarray | None = None
+        self._key: tuple | None = None
+        self._blocks: dict[int, np.ndarray] = {}
+        self._block_bytes = 0
+        self._grouped: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def kept_bytes(self) -> int:
+        """Bytes kept now: blocks and the regrouped rows."""
+        if self._grouped is None:
+            return self._block_bytes
+        rows, weights = self._grouped
+        copy_bytes = rows.nbytes + (0 if weights is None else weights.nbytes)
+        return self._block_bytes + copy_bytes
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the rows have been put in order of their likeliest component."""
+        return self._grouped is not None
+
+    def partial_sums(
+        self,
+        kernel: ChunkKernel,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        chunk_size: int,
+    ) -> PartialStats:
+        """The total of ``kernel``'s partial sums over all rows of ``X``."""
+        key = (kernel.plan.preparation_key, chunk_size)
+        if key != self._key:
+            self._key = key
+            self._blocks = {}
+            self._block_bytes = 0
+        self.reference = kernel.plan.reference
+        starts = range(0, X.shape[0], chunk_size)
+        if self._grouped is None and self._may_group(X, sample_weight, starts):
+            self._group(kernel, X, sample_weight, starts)
+        rows, weights = (X, sample_weight) if self._grouped is None else self._grouped
+        grouped = self._grouped is not None
+
+        def run(start: int) -> PartialStats:
+            chunk, chunk_weights = _rows(
+                rows, weights, slice(start, start + chunk_size)
+            )
+            block = self._block(kernel, start, chunk)
+            return kernel.chunk(block, chunk, chunk_weights, grouped)
+
+        return sum_in_order(ordered_map(run, starts))
+
+    def _block(self, kernel: ChunkKernel, start: int, chunk: np.ndarray) -> np.ndarray:
+        block = self._blocks.get(start)
+        if block is None:
+            block = kernel.prepare(chunk)
+            with self._lock:
+                if self._block_bytes + block.nbytes <= self.limit_bytes:
+                    self._blocks[start] = block
+                    self._block_bytes += block.nbytes
+        return block
+
+    def _may_group(
+        self, X: np.ndarray, sample_weight: np.ndarray | None, starts: range
+    ) -> bool:
+        if len(starts) < GROUPING_MIN_CHUNKS or len(self._blocks) < len(starts):
+            return False
+        copy_bytes = X.nbytes + (0 if sample_weight is None else sample_weight.nbytes)
+        return self._block_bytes + copy_bytes <= self.limit_bytes
+
+    def _group(
+        self,
+        kernel: ChunkKernel,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        starts: range,
+    ) -> None:
+        labels = [kernel.likeliest_components(self._blocks[start]) for start in starts]
+        if any(part is None for part in labels):
+            return
+        # small unsigned labels: numpy's stable sort is a radix sort
+        order = np.argsort(np.concatenate(labels), kind="stable")
+        weights = None
+        if sample_weight is not None:
+            weights = np.asarray(sample_weight)[order]
+        # the blocks are rebuilt, in the new order, as the pass reaches them
+        self._blocks = {}
+        self._block_bytes = 0
+        self._grouped = (X[order], weights)
+
+
+class StreamedWindows:
+    """What passes over streamed rows remember: the centre and window labels.
+
+    No block is kept (that would undo streaming). Rows are read a window of
+    :data:`WINDOW_CHUNKS` chunks at a time; for kernels that ask for it, each
+    window's rows are put in order of their likeliest component, found in
+    the first pass and kept (a byte per row): the order stays good enough as
+    the parameters move.
+    """
+
+    #: Nothing that grows with the data is kept, and rows are never regrouped
+    #: as a whole: the same answers as :class:`KeptBlocks` gives.
+    kept_bytes = 0
+    grouped = False
+
+    def __init__(self) -> None:
+        self.reference: np.ndarray | None = None
+        self._window_labels: dict[tuple[int, int], np.ndarray] = {}
+
+    def partial_sums(
+        self,
+        kernel: ChunkKernel,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        chunk_size: int,
+    ) -> PartialStats:
+        """The total of ``kernel``'s partial sums over all rows of ``X``."""
+        self.reference = kernel.plan.reference
+        window = WINDOW_CHUNKS * chunk_size
+
+        def run(start: int) -> PartialStats:
+            rows, weights = _rows(X, sample_weight, slice(start, start + window))
+            if weights is not None:
+                weights = np.asarray(weights)
+            parts = [
+                slice(part, part + chunk_size)
+                for part in range(0, rows.shape[0], chunk_size)
+            ]
+            labels = self._labels(kernel, rows, parts, (start, window))
+            grouped = labels is not None
+            if grouped:
+                order = np.argsort(labels, kind="stable")
+                rows = rows[order]
+                weights = None if weights is None else weights[order]
+            return sum_in_order(
+                kernel.chunk(
+                    kernel.prepare(rows[part]),
+                    rows[part],
+                    None if weights is None else weights[part],
+                    grouped,
+                )
+                for part in parts
+            )
+
+        return sum_in_order(ordered_map(run, range(0, X.shape[0], window)))
+
+    def _labels(
+        self,
+        kernel: ChunkKernel,
+        rows: np.ndarray,
+        parts: list[slice],
+        window: tuple[int, int],
+    ) -> np.ndarray | None:
+        """The window's row labels (found once), or None when not grouped."""
+        if not kernel.plan.groups_streamed_rows or len(parts) <= 1:
+            return None
+        labels = self._window_labels.get(window)
+        if labels is None:
+            found = [
+                kernel.likeliest_components(kernel.prepare(rows[part]))
+                for part in parts
+            ]
+            if any(part is None for part in found):
+                return None
+            labels = np.concatenate(found)
+            self._window_labels[window] = labels
+        return labels
