@@ -13,7 +13,7 @@ from gaussmix.core.far_rows import (
     imprecise_rows,
 )
 from gaussmix.core.params import MixtureParams
-from gaussmix.core.stats import Stats
+from gaussmix.core.stats import Stats, diagonal_moments_about, to_float64
 
 #: Elements of the largest per-chunk temporary (about 16 MB in float64).
 CHUNK_ELEMENTS = 1 << 21
@@ -216,7 +216,7 @@ def responsibility_stats(
     shift_used = np.asarray(xp.to_numpy(shift_x), dtype=np.float64)
 
     def to64(a: Array) -> np.ndarray:
-        return np.asarray(xp.to_numpy(xp.float64(a)), dtype=np.float64)
+        return to_float64(xp, a)
 
     resp_sum = to64(weighted_resp.sum(0))
     if scatter_kind not in ("full", "diag", "pooled"):
@@ -356,6 +356,4 @@ def _diagonal_moments(
     resp64 = xp.float64(weighted_resp)
     first = np.asarray(xp.to_numpy(xp.matrix_transpose(resp64) @ centred))
     second = np.asarray(xp.to_numpy(xp.matrix_transpose(resp64) @ (centred * centred)))
-    offset = shift - centre
-    scatter = second - 2.0 * offset * first + resp_sum[:, None] * offset**2
-    return first - resp_sum[:, None] * offset, scatter
+    return diagonal_moments_about(first, second, resp_sum, shift - centre)

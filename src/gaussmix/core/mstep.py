@@ -12,7 +12,7 @@ import numpy as np
 from gaussmix.backend import CholeskyError
 from gaussmix.core.covariance import CovarianceFamily, get_family
 from gaussmix.core.params import MixtureParams
-from gaussmix.core.stats import Stats
+from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class RepairLog:
 
 
 def _means(stats: Stats) -> tuple[np.ndarray, np.ndarray]:
-    nk = stats.resp_sum + 10 * np.finfo(np.float64).eps
+    nk = stats.resp_sum + EMPTY_WEIGHT_GUARD
     return nk, stats.means()
 
 

@@ -42,6 +42,20 @@ def to_float64(xp: Any, values: Any) -> np.ndarray:
     return np.asarray(xp.to_numpy(xp.float64(values)), dtype=np.float64)
 
 
+def diagonal_moments_about(
+    first: np.ndarray, second: np.ndarray, resp_sum: np.ndarray, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Diagonal moments about each component's shift, from moments about a centre.
+
+    ``first`` and ``second`` (K, D) are ``sum_i r_ik (x_i - c)`` and
+    ``sum_i r_ik (x_i - c)^2`` about a common centre ``c``; ``offset`` (K, D)
+    is each shift minus ``c``. Returns the centred sums and the diagonal
+    scatter about the shifts, in float64.
+    """
+    scatter = second - 2.0 * offset * first + resp_sum[:, None] * offset**2
+    return first - resp_sum[:, None] * offset, scatter
+
+
 @dataclass(frozen=True)
 class Stats:
     """Responsibility-weighted sums over a set of rows.

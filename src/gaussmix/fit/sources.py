@@ -16,15 +16,15 @@ from gaussmix.core.estep import responsibility_stats
 from gaussmix.core.kmeans import kmeans, squared_distances
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.seeding import initial_responsibilities
-from gaussmix.core.stats import Stats
+from gaussmix.core.stats import Stats, sum_in_order
 from gaussmix.fit.chunks import (
     dataset_stats,
     resolve_chunk_size,
     responsibilities_stats,
     row_slices,
 )
+from gaussmix.fit.host_pass import KeptBlocks, StreamedWindows
 from gaussmix.fit.parallel import ordered_map
-from gaussmix.fit.prepared import PreparedBlocks
 from gaussmix.fit.storage import RowReader
 
 #: The initialisations other than k-means see every row up to this many;
@@ -74,7 +74,7 @@ class InMemorySource:
         self.dtype = X.dtype
         # the rows stay put for the whole fit, so per-chunk blocks that
         # depend on them alone are worth keeping between EM passes
-        self.prepared = PreparedBlocks()
+        self.prepared = KeptBlocks()
 
     def rescaled(self, units: np.ndarray) -> InMemorySource:
         """The rows divided by ``units``, in float64 (numpy rows only)."""
@@ -101,7 +101,7 @@ class InMemorySource:
 
     def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
         size = resolve_chunk_size(self.chunk_size, len(centers), 1)
-        return sum(
+        return sum_in_order(
             assignment_chunk_stats(
                 _host(self.X[rows]),
                 _host_or_none(
@@ -139,7 +139,7 @@ class StreamingSource:
         self.column_range: tuple[np.ndarray, np.ndarray] | None = None
         # no blocks kept (that would undo streaming), only the kernels'
         # centres, so that the passes compute what an in-memory fit does
-        self.centres = PreparedBlocks(limit_bytes=0)
+        self.centres = StreamedWindows()
 
     def rescaled(self, units: np.ndarray) -> StreamingSource:
         """The same rows divided by ``units`` (in float64), read as they go."""
@@ -183,7 +183,7 @@ class StreamingSource:
             assignment_chunk_stats(chunk, self._weights(rows), centers, scatter_kind)
             for rows, chunk in self.chunks(size)
         )
-        return sum(parts)
+        return sum_in_order(parts)
 
     def _weights(self, rows: slice) -> np.ndarray | None:
         return None if self.sample_weight is None else self.sample_weight[rows]

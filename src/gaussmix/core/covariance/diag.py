@@ -12,7 +12,7 @@ from gaussmix.core.covariance.base import (
     expansion_cancels,
     register,
 )
-from gaussmix.core.stats import Stats
+from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats
 
 
 def check_positive(precisions: np.ndarray) -> None:
@@ -91,7 +91,7 @@ def diagonal_covariances(
     stats: Stats, means: np.ndarray, reg_covar: float
 ) -> np.ndarray:
     """Per-component variances from diagonal Stats (before any constraint)."""
-    nk = stats.resp_sum + 10 * np.finfo(np.float64).eps
+    nk = stats.resp_sum + EMPTY_WEIGHT_GUARD
     offset = means - stats.shift
     variances = (stats.scatter - stats.resp_sum[:, None] * offset**2) / nk[:, None]
     return np.maximum(variances, 0.0) + reg_covar

@@ -13,7 +13,7 @@ from gaussmix.core.covariance.base import (
     register,
     symmetric,
 )
-from gaussmix.core.stats import Stats
+from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats
 
 
 def _flip(a: np.ndarray) -> np.ndarray:
@@ -104,7 +104,7 @@ class Full(FullRepresentation):
 
     @classmethod
     def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:
-        nk = stats.resp_sum + 10 * np.finfo(np.float64).eps
+        nk = stats.resp_sum + EMPTY_WEIGHT_GUARD
         offset = means - stats.shift
         covariances = (
             stats.scatter

@@ -14,7 +14,7 @@ from gaussmix.core.covariance.base import (
     symmetric,
 )
 from gaussmix.core.covariance.full import FullRepresentation
-from gaussmix.core.stats import Stats
+from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats
 
 
 class TiedRepresentation(CovarianceFamily):
@@ -76,7 +76,7 @@ class Tied(TiedRepresentation):
 
     @classmethod
     def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:
-        nk = stats.resp_sum + 10 * np.finfo(np.float64).eps
+        nk = stats.resp_sum + EMPTY_WEIGHT_GUARD
         offset = means - stats.shift[0]
         between = np.einsum("k,ki,kj->ij", stats.resp_sum, offset, offset)
         covariance = symmetric((stats.scatter - between) / nk.sum())

@@ -20,6 +20,7 @@ from gaussmix.core.kernels._common import (
 )
 from gaussmix.core.kernels._contract import BlockPlan, KernelRequest, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
+from gaussmix.core.stats import diagonal_moments_about
 
 #: Largest squared distance, in a component's own standard deviations,
 #: between a component and the centre for which moments may be formed in
@@ -129,12 +130,12 @@ class DiagonalKernel(KernelBase):
         if active is not None:
             moments = in_all_components(moments, active, n_components)
             resp_sum = in_all_components(resp_sum, active, n_components)
-        first, second = moments[:, :n_features], moments[:, n_features:]
-        offset = self.offsets
-        scatter = second - 2.0 * offset * first + resp_sum[:, None] * offset**2
+        centred_sum, scatter = diagonal_moments_about(
+            moments[:, :n_features], moments[:, n_features:], resp_sum, self.offsets
+        )
         return assemble(
             resp_sum,
-            first - resp_sum[:, None] * offset,
+            centred_sum,
             scatter,
             self.shift,
             "diag",
