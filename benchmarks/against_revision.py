@@ -1,0 +1,129 @@
+"""Seconds per EM iteration of this tree against an earlier revision, in one process.
+
+The earlier revision's package is exported with ``git archive`` into a
+temporary folder and imported under another name, so both run side by side
+on the same data, from the same start, interleaved (new, old, new, old...),
+so that a change in the machine's load hits both alike. The time per
+iteration is the difference between fits of 10 and 2 iterations, over 8,
+which leaves out validation and setup. Prints a markdown table and the
+ratio new / old per configuration.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
+        .venv/bin/python benchmarks/against_revision.py b86d061 --scale 0.3
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import warnings
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import make_blobs
+from threadpoolctl import threadpool_limits
+
+#: name: (rows, columns, components, covariance type), as in bench_em.py
+CONFIGS = {
+    "a: 100,000 x 16, K=16 full": (100_000, 16, 16, "full"),
+    "c: 1,000,000 x 16, K=16 diag": (1_000_000, 16, 16, "diag"),
+    "d: 200,000 x 32, K=32 full": (200_000, 32, 32, "full"),
+    "a-tied": (100_000, 16, 16, "tied"),
+    "a-spherical": (100_000, 16, 16, "spherical"),
+}
+OLD_NAME = "gaussmix_at_revision"
+
+
+def export_revision(revision: str, folder: Path) -> None:
+    """The package of ``revision``, importable as :data:`OLD_NAME` from ``folder``."""
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(
+        ["git", "archive", revision, "src/gaussmix"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    package = folder / OLD_NAME
+    (folder / "src" / "gaussmix").rename(package)
+    pattern = re.compile(r"\bgaussmix(?=[. ]|$)", re.MULTILINE)
+    for path in package.rglob("*.py"):
+        path.write_text(pattern.sub(OLD_NAME, path.read_text()))
+
+
+def per_iteration(module, X: np.ndarray, start: dict, repeats: int) -> list[float]:
+    """Fit times of 2 and 10 iterations, ``repeats`` times each."""
+    times = {2: [], 10: []}
+    for _ in range(repeats):
+        for iterations in (2, 10):
+            model = module.GaussianMixture(**dict(start, max_iter=iterations))
+            began = time.perf_counter()
+            model.fit(X)
+            times[iterations].append(time.perf_counter() - began)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("revision", help="the earlier git revision, e.g. a commit")
+    parser.add_argument("--scale", type=float, default=0.3, help="multiplies rows")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    import gaussmix as new
+
+    with tempfile.TemporaryDirectory() as folder:
+        export_revision(args.revision, Path(folder))
+        sys.path.insert(0, folder)
+        old = importlib.import_module(OLD_NAME)
+        print(f"| config | dtype | {args.revision} s/iter | this tree s/iter | ratio |")
+        print("|---|---|---|---|---|")
+        with threadpool_limits(args.threads):
+            for name, (rows, columns, components, family) in CONFIGS.items():
+                X64, _ = make_blobs(
+                    n_samples=int(rows * args.scale),
+                    n_features=columns,
+                    centers=components,
+                    random_state=0,
+                )
+                for dtype in (np.float64, np.float32):
+                    X = X64.astype(dtype)
+                    seed = new.GaussianMixture(
+                        components, covariance_type=family, max_iter=2, random_state=0
+                    ).fit(X)
+                    start = dict(
+                        n_components=components,
+                        covariance_type=family,
+                        weights_init=seed.weights_,
+                        means_init=seed.means_,
+                        precisions_init=seed.precisions_,
+                        tol=0.0,
+                    )
+                    seconds = {}
+                    timings = {"new": {2: [], 10: []}, "old": {2: [], 10: []}}
+                    for _ in range(args.repeats):
+                        for label, module in (("new", new), ("old", old)):
+                            once = per_iteration(module, X, start, 1)
+                            for iterations in (2, 10):
+                                timings[label][iterations] += once[iterations]
+                    for label, times in timings.items():
+                        seconds[label] = (min(times[10]) - min(times[2])) / 8
+                    ratio = seconds["new"] / seconds["old"]
+                    print(
+                        f"| {name} | {np.dtype(dtype).name} | {seconds['old']:.4f} "
+                        f"| {seconds['new']:.4f} | {ratio:.3f} |",
+                        flush=True,
+                    )
+
+
+if __name__ == "__main__":
+    main()
