@@ -193,19 +193,3 @@ class Stats:
             worst_log_density=self.worst_log_density,
             worst_point=self.worst_point,
         )
-
-
-def empty_stats(n_components: int, n_features: int, scatter_kind: str, shift) -> Stats:
-    """Stats of no rows: the zero of ``+``."""
-    shape = {
-        "full": (n_components, n_features, n_features),
-        "diag": (n_components, n_features),
-        "pooled": (n_features, n_features),
-    }[scatter_kind]
-    return Stats(
-        resp_sum=np.zeros(n_components),
-        centred_sum=np.zeros((n_components, n_features)),
-        scatter=np.zeros(shape),
-        shift=np.asarray(shift, dtype=np.float64),
-        scatter_kind=scatter_kind,
-    )
