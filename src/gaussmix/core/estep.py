@@ -215,34 +215,39 @@ def responsibility_stats(
     # the shift actually used, exactly representable in float64
     shift_used = np.asarray(xp.to_numpy(shift_x), dtype=np.float64)
 
-    def to64(a: Array) -> np.ndarray:
-        return to_float64(xp, a)
-
-    resp_sum = to64(weighted_resp.sum(0))
+    resp_sum = to_float64(xp, weighted_resp.sum(0))
     if scatter_kind not in ("full", "diag", "pooled"):
         raise ValueError(f"unknown scatter kind {scatter_kind!r}")
-    if own_centres and scatter_kind != "pooled":
-        centred_sum, scatter = _own_centre_moments(
-            X, weighted_resp, shift_used, xp, full=scatter_kind == "full"
+    if own_centres and scatter_kind == "full":
+        # float64 throughout: the shifts lie too far apart for X's dtype
+        shift64 = xp.asarray(shift_used, dtype=np.float64, like=X)
+        centred_sum, scatter = _full_moments(
+            xp.float64(X), xp.float64(weighted_resp), shift64, xp
+        )
+    elif own_centres and scatter_kind == "diag":
+        centred_sum, scatter = _own_centre_diagonal_moments(
+            X, weighted_resp, shift_used, xp
         )
     elif scatter_kind == "diag":
         centred_sum, scatter = _diagonal_moments(
             X, weighted_resp, shift_used, resp_sum, xp
         )
         if _moves_cancel(shift_used, scatter, resp_sum):
-            centred_sum, scatter = _own_centre_moments(
-                X, weighted_resp, shift_used, xp, full=False
+            centred_sum, scatter = _own_centre_diagonal_moments(
+                X, weighted_resp, shift_used, xp
             )
     elif scatter_kind == "full":
         centred_sum, scatter = _full_moments(X, weighted_resp, shift_x, xp)
     else:
         # one shift for all: first moments about it need no move
-        centred_sum = to64(weighted_resp.T @ (X - shift_x[0])) - resp_sum[:, None] * (
-            shift_used - shift_used[0]
-        )
+        centred_sum = to_float64(xp, weighted_resp.T @ (X - shift_x[0])) - resp_sum[
+            :, None
+        ] * (shift_used - shift_used[0])
         scatter = _pooled_scatter(X, weighted_resp, shift_x, xp)
     total = (
-        float(to64(sample_weight.sum())) if sample_weight is not None else X.shape[0]
+        float(to_float64(xp, sample_weight.sum()))
+        if sample_weight is not None
+        else X.shape[0]
     )
     return Stats(
         resp_sum=resp_sum,
@@ -260,7 +265,7 @@ def _pooled_scatter(X: Array, weighted_resp: Array, shift_x: Array, xp) -> np.nd
     # responsibilities (initialisation) may leave rows out
     diff = X - shift_x[0]
     pooled = (diff * weighted_resp.sum(1)[:, None]).T @ diff
-    return np.asarray(xp.to_numpy(xp.float64(pooled)), dtype=np.float64)
+    return to_float64(xp, pooled)
 
 
 def _full_moments(
@@ -286,11 +291,9 @@ def _full_moments(
         firsts.append(weighted.sum(0))
         parts.append(weighted.T @ diff)
     # one transfer for all components: each is a sync on an accelerator
-    first = xp.stack(firsts, axis=0)
-    stacked = xp.stack(parts, axis=0)
     return (
-        np.asarray(xp.to_numpy(xp.float64(first)), dtype=np.float64),
-        np.asarray(xp.to_numpy(xp.float64(stacked)), dtype=np.float64),
+        to_float64(xp, xp.stack(firsts, axis=0)),
+        to_float64(xp, xp.stack(parts, axis=0)),
     )
 
 
@@ -306,12 +309,11 @@ def _rows_of(weights: Array, xp) -> Array | None:
     return rows if rows.size < 0.5 * weights.shape[0] else None
 
 
-def _own_centre_moments(
-    X: Array, weighted_resp: Array, shift: np.ndarray, xp, full: bool
+def _own_centre_diagonal_moments(
+    X: Array, weighted_resp: Array, shift: np.ndarray, xp
 ) -> tuple[np.ndarray, np.ndarray]:
-    """First moments and scatter about each component's own shift, in float64.
-
-    The scatter is (K, D, D) when ``full``, else its diagonal (K, D).
+    """First moments and diagonal scatter about each component's own shift,
+    in float64 (K, D) each.
     """
     X64 = xp.float64(X)
     resp64 = xp.float64(weighted_resp)
@@ -319,11 +321,8 @@ def _own_centre_moments(
     for k in range(shift.shape[0]):
         diff = X64 - xp.asarray(shift[k], dtype=np.float64, like=X)
         weighted = diff * resp64[:, k : k + 1]
-        first.append(np.asarray(xp.to_numpy(weighted.sum(0))))
-        second = (
-            xp.matrix_transpose(weighted) @ diff if full else (weighted * diff).sum(0)
-        )
-        scatter.append(np.asarray(xp.to_numpy(second)))
+        first.append(to_float64(xp, weighted.sum(0)))
+        scatter.append(to_float64(xp, (weighted * diff).sum(0)))
     return np.stack(first), np.stack(scatter)
 
 
