@@ -12,7 +12,7 @@ rounding error does not grow with the number of rows.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -182,14 +182,4 @@ class Stats:
             nd = od + (self.shift[0] - new_shift[0])
             scatter = self.scatter + total * (np.outer(nd, nd) - np.outer(od, od))
         centred_sum = self.centred_sum + n[:, None] * (self.shift - new_shift)
-        return Stats(
-            resp_sum=self.resp_sum,
-            centred_sum=centred_sum,
-            scatter=scatter,
-            shift=new_shift,
-            scatter_kind=self.scatter_kind,
-            log_likelihood=self.log_likelihood,
-            total_weight=self.total_weight,
-            worst_log_density=self.worst_log_density,
-            worst_point=self.worst_point,
-        )
+        return replace(self, centred_sum=centred_sum, scatter=scatter, shift=new_shift)
