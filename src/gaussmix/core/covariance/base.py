@@ -35,15 +35,18 @@ def expansion_cancels(spread: float, eps: float) -> bool:
     return not spread * eps <= EXPANSION_ROUNDING_LIMIT
 
 
-def mean_spread(means: Array, factors: Array, matrix_layout: bool) -> float:
-    """Largest squared Mahalanobis distance of a mean from the means' average.
+def mean_spread(
+    means: Array, factors: Array, matrix_layout: bool, centre: Array | None = None
+) -> float:
+    """Largest squared Mahalanobis distance of a mean from ``centre``.
 
-    ``factors`` are the precision Cholesky factors in the family's layout;
-    each mean is measured in its own component's deviations. O(K D^2).
+    ``centre`` defaults to the means' average; ``factors`` are the precision
+    Cholesky factors in the family's layout; each mean is measured in its
+    own component's deviations. O(K D^2).
     """
     means = np.asarray(means, dtype=np.float64)
     factors = np.asarray(factors, dtype=np.float64)
-    offsets = means - means.mean(0)
+    offsets = means - (means.mean(0) if centre is None else centre)
     if factors.ndim == 3:
         whitened = np.einsum("kd,kde->ke", offsets, factors)
     elif matrix_layout:

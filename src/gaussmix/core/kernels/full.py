@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from gaussmix.backend import NUMPY_BACKEND
-from gaussmix.core.covariance.base import LOG_2PI
+from gaussmix.core.covariance.base import LOG_2PI, mean_spread
 from gaussmix.core.covariance.full import FullRepresentation
 from gaussmix.core.kernels._common import (
     KernelBase,
@@ -87,8 +87,10 @@ class FullKernel(KernelBase):
         self.shift = shift
         centre = shift.mean(0).astype(dtype).astype(np.float64)
         if reference is not None:
-            limit = max(2.0 * _spread(shift, centre, factors), REFERENCE_SPREAD)
-            if _spread(shift, reference, factors) <= limit:
+            limit = max(
+                2.0 * mean_spread(shift, factors, True, centre), REFERENCE_SPREAD
+            )
+            if mean_spread(shift, factors, True, reference) <= limit:
                 centre = np.asarray(reference, dtype=np.float64)
         self.centre = centre.astype(dtype)
         centred_means = shift - centre
@@ -345,12 +347,6 @@ class FullKernel(KernelBase):
             "full",
             chunk_summary(X, log_norm, sample_weight),
         )
-
-
-def _spread(shift: np.ndarray, centre: np.ndarray, factors: np.ndarray) -> float:
-    """Largest squared Mahalanobis distance of a mean from ``centre``."""
-    whitened = np.einsum("kd,kdj->kj", shift - centre, factors)
-    return float((whitened * whitened).sum(1).max(initial=0.0))
 
 
 # the class is its own factory: its constructor takes the factory's arguments
