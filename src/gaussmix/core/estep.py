@@ -72,11 +72,11 @@ def likeliest_components(X: Array, params: MixtureParams) -> Array:
     """Each row's most likely component, shape (n_samples,)."""
     xp = get_backend(X)
     log_prob = weighted_log_prob(X, params)
-    with np.errstate(invalid="ignore"):
-        log_norm = xp.logsumexp(log_prob, axis=1)
     labels = xp.argmax(log_prob, axis=1)
-    host_norm = np.asarray(xp.to_numpy(log_norm))
-    rows = imprecise_rows(host_norm, host_norm.dtype)
+    # the largest log-density decides whether a row can be trusted: no
+    # normaliser is needed for the labels
+    peak = np.asarray(xp.to_numpy(xp.amax(log_prob, axis=1)))
+    rows = imprecise_rows(peak, peak.dtype)
     if rows.size:
         _, log_resp = _exact_rows(X, params, rows)
         labels[xp.asarray(rows, like=X)] = xp.asarray(
