@@ -7,6 +7,7 @@ from gaussmix.core.conditioning import ConditionalMixture
 from gaussmix.core.mstep import DegenerateComponentWarning, RegCovarWarning
 from gaussmix.io import load, save
 from gaussmix.models import (
+    BayesianGaussianMixture,
     GaussianMixture,
     GaussianMixtureClassifier,
     GaussianMixtureRegressor,
@@ -16,6 +17,7 @@ from gaussmix.models.selection import ModelSelectionResult, select_model
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianGaussianMixture",
     "ConditionalMixture",
     "DegenerateComponentWarning",
     "GaussianMixture",

@@ -1,8 +1,11 @@
-"""The EM loop shared by every data source.
+"""The EM loop shared by every model and every data source.
 
-The loop only sees a function from parameters to Stats; whether those Stats
-come from an in-memory array, a file on disk or a Dask cluster is the
-caller's business.
+The loop sees two functions: one from the current state to the sums of an
+E-step pass, and one from those sums (and the state that produced them) to
+the next state and the iteration's lower bound. Whether the sums come from
+an in-memory array, a file on disk or a Dask cluster, and whether the update
+is a maximum-likelihood M-step, a variational one or one over class labels,
+is the caller's business.
 """
 
 from __future__ import annotations
@@ -10,54 +13,69 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 from gaussmix.fit.progress import EMProgress
 
+State = TypeVar("State")
+Sums = TypeVar("Sums")
+
 StatsFunction = Callable[[MixtureParams], Stats]
 
 
 @dataclass
-class EMResult:
-    """Outcome of one EM run from one start."""
+class EMResult(Generic[State]):
+    """Outcome of one EM run from one start.
 
-    params: MixtureParams
+    ``params`` is the state the run ended in: a :class:`MixtureParams` for
+    maximum likelihood, a posterior for variational Bayes.
+    """
+
+    params: State
     n_iter: int
     lower_bound: float
     lower_bounds: list[float] = field(default_factory=list)
     converged: bool = False
 
 
+def maximum_likelihood_update(
+    reg_covar: float, repairs: RepairLog
+) -> Callable[[Stats, MixtureParams], tuple[MixtureParams, float]]:
+    """The M-step of maximum likelihood as the loop's update.
+
+    The lower bound is the average log-likelihood of the parameters that
+    entered the E-step, as in scikit-learn.
+    """
+
+    def update(stats: Stats, params: MixtureParams) -> tuple[MixtureParams, float]:
+        if stats.total_weight <= 0:
+            raise ValueError("the data's total sample weight is zero.")
+        new = m_step(stats, params.covariance_type, reg_covar, repairs)
+        return new, stats.log_likelihood / stats.total_weight
+
+    return update
+
+
 def run_em(
-    compute_stats: StatsFunction,
-    params: MixtureParams,
+    compute_sums: Callable[[State], Sums],
+    update: Callable[[Sums, State], tuple[State, float]],
+    state: State,
     *,
-    reg_covar: float,
     tol: float,
     max_iter: int,
     lower_bound: float = -math.inf,
     progress: EMProgress | None = None,
-    repairs: RepairLog | None = None,
-) -> EMResult:
-    """Iterate E- and M-steps until the lower bound changes by less than ``tol``.
-
-    As in scikit-learn, the lower bound of an iteration is the average
-    log-likelihood of the parameters that entered its E-step, and the
-    parameters returned are those of the M-step that followed.
-    """
-    repairs = repairs if repairs is not None else RepairLog()
+) -> EMResult[State]:
+    """Iterate E- and M-steps until the lower bound changes by less than ``tol``."""
     lower_bounds: list[float] = []
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         previous = lower_bound
-        stats = compute_stats(params)
-        if stats.total_weight <= 0:
-            raise ValueError("the data's total sample weight is zero.")
-        params = m_step(stats, params.covariance_type, reg_covar, repairs)
-        lower_bound = stats.log_likelihood / stats.total_weight
+        state, lower_bound = update(compute_sums(state), state)
         if not math.isfinite(lower_bound):
             raise ValueError(
                 "EM produced a non-finite log-likelihood; the data may hold "
@@ -70,44 +88,39 @@ def run_em(
         if abs(change) < tol:
             converged = True
             break
-    return EMResult(params, n_iter, lower_bound, lower_bounds, converged)
-
-
-StartFunction = Callable[[], tuple[MixtureParams, float]]
+    return EMResult(state, n_iter, lower_bound, lower_bounds, converged)
 
 
 def fit_with_restarts(
-    compute_stats: StatsFunction,
-    start: StartFunction,
+    compute_sums: Callable[[Any], Any],
+    update: Callable[[Any, Any], tuple[Any, float]],
+    start: Callable[[], tuple[Any, float]],
     *,
     n_init: int,
-    reg_covar: float,
     tol: float,
     max_iter: int,
     progress: EMProgress,
-    repairs: RepairLog,
 ) -> EMResult:
     """Run EM from ``n_init`` starts and keep the highest final lower bound.
 
-    ``start()`` returns the parameters and lower bound a run begins from.
-    With ``max_iter=0`` the starting parameters are returned unchanged.
+    ``start()`` returns the state and lower bound a run begins from. With
+    ``max_iter=0`` the starting state is returned unchanged.
     """
     best: EMResult | None = None
     for index in range(n_init):
         progress.start_init(index)
-        params, lower_bound = start()
+        state, lower_bound = start()
         if max_iter == 0:
-            result = EMResult(params, 0, -math.inf, [], False)
+            result = EMResult(state, 0, -math.inf, [], False)
         else:
             result = run_em(
-                compute_stats,
-                params,
-                reg_covar=reg_covar,
+                compute_sums,
+                update,
+                state,
                 tol=tol,
                 max_iter=max_iter,
                 lower_bound=lower_bound,
                 progress=progress,
-                repairs=repairs,
             )
         progress.end_init(result.lower_bound, result.converged)
         if best is None or result.lower_bound > best.lower_bound:

@@ -16,8 +16,6 @@ supervised fit of a mixture discriminant with a common covariance.
 
 from __future__ import annotations
 
-import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,9 +30,15 @@ from gaussmix.core.discriminant import (
 )
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
+from gaussmix.fit.batch import run_em
 from gaussmix.fit.chunks import dataset_stats, resolve_chunk_size, row_slices
 
-logger = logging.getLogger(__name__)
+#: The loop's state: each class's mixture, and the class priors.
+ClassState = tuple[list[MixtureParams], np.ndarray]
+#: One E-step's sums: each class's Stats, the observed log-likelihood and
+#: the expected number of rows of each class.
+ClassSums = tuple[list[Stats], float, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -102,18 +106,13 @@ def run_class_em(
     entered its E-step, and convergence is a change below ``tol``.
     """
     repairs = repairs if repairs is not None else RepairLog()
-    params = list(class_params)
-    priors = np.asarray(priors, dtype=np.float64)
     total_weight = data.total_weight
     labelled_weights = np.array(
-        [data.labelled_weight(c) for c in range(len(params))], dtype=np.float64
+        [data.labelled_weight(c) for c in range(len(class_params))], dtype=np.float64
     )
-    lower_bound = -math.inf
-    lower_bounds: list[float] = []
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        previous = lower_bound
+
+    def e_step(state: ClassState) -> ClassSums:
+        params, priors = state
         log_priors = log_priors_from(priors)
         class_stats = [
             dataset_stats(X_c, w_c, params[c], chunk_size)
@@ -140,6 +139,11 @@ def run_class_em(
                 + dataset_stats(data.unlabelled, posterior[:, c], params[c], chunk_size)
                 for c, stats in enumerate(class_stats)
             ]
+        return class_stats, log_likelihood, expected_counts
+
+    def m_steps(sums: ClassSums, state: ClassState) -> tuple[ClassState, float]:
+        class_stats, log_likelihood, expected_counts = sums
+        params, priors = state
         params = [
             m_step(stats, p.covariance_type, reg_covar, repairs)
             for stats, p in zip(class_stats, params, strict=True)
@@ -148,22 +152,24 @@ def run_class_em(
             params = share_covariance(class_stats, params, reg_covar, repairs)
         if estimate_priors:
             priors = expected_counts / expected_counts.sum()
-        lower_bound = log_likelihood / total_weight
-        if not math.isfinite(lower_bound):
-            raise ValueError(
-                "EM over class labels produced a non-finite log-likelihood; the "
-                "data may hold extreme values. Scale the columns or increase "
-                "reg_covar."
-            )
-        lower_bounds.append(lower_bound)
-        logger.debug(
-            "EM over labels, iteration %d: lower bound %.8g", n_iter, lower_bound
-        )
-        if abs(lower_bound - previous) < tol:
-            converged = True
-            break
+        return (params, priors), log_likelihood / total_weight
+
+    result = run_em(
+        e_step,
+        m_steps,
+        (list(class_params), np.asarray(priors, dtype=np.float64)),
+        tol=tol,
+        max_iter=max_iter,
+    )
+    params, priors = result.params
     return ClassEMResult(
-        params, priors, n_iter, lower_bound, lower_bounds, converged, repairs
+        params,
+        priors,
+        result.n_iter,
+        result.lower_bound,
+        result.lower_bounds,
+        result.converged,
+        repairs,
     )
 
 

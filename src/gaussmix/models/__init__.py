@@ -1,7 +1,13 @@
 """scikit-learn estimators built on the EM core."""
 
+from gaussmix.models.bayesian_mixture import BayesianGaussianMixture
 from gaussmix.models.classifier import GaussianMixtureClassifier
 from gaussmix.models.gaussian_mixture import GaussianMixture
 from gaussmix.models.regressor import GaussianMixtureRegressor
 
-__all__ = ["GaussianMixture", "GaussianMixtureClassifier", "GaussianMixtureRegressor"]
+__all__ = [
+    "BayesianGaussianMixture",
+    "GaussianMixture",
+    "GaussianMixtureClassifier",
+    "GaussianMixtureRegressor",
+]

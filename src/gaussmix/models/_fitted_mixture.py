@@ -52,6 +52,47 @@ class FittedMixtureMixin:
             return fitted
         return self.covariance_type
 
+    def mixture_params(self) -> MixtureParams:
+        """The fitted mixture as one value: weights, means, covariances.
+
+        Returns
+        -------
+        MixtureParams
+            float64 numpy arrays; ``GaussianMixture.from_params`` or
+            ``precisions_init`` accept them back, and
+            :mod:`gaussmix.core` functions take them as they are.
+        """
+        check_is_fitted(self)
+        return MixtureParams(
+            weights=self.weights_,
+            means=self.means_,
+            covariances=self.covariances_,
+            precisions_cholesky=self.precisions_cholesky_,
+            covariance_type=self._fitted_covariance_type(),
+        ).to_numpy()
+
+    def _set_params_from(
+        self, params: MixtureParams, dtype: Any, like: Array | None = None
+    ) -> None:
+        """Set the fitted attributes, as numpy or on ``like``'s device.
+
+        Arrays are stored C-contiguous so that a model and its saved copy
+        compute with the same memory layout, hence bit for bit the same.
+        """
+        params = params.to_numpy(dtype).contiguous()
+        precisions = params.family.precisions(
+            params.precisions_cholesky.astype(np.float64)
+        ).astype(dtype)
+        if like is not None:
+            params = params.cast(like)
+            precisions = get_backend(like).asarray(precisions, like=like)
+        self.weights_ = params.weights
+        self.means_ = params.means
+        self.covariances_ = params.covariances
+        self.precisions_cholesky_ = params.precisions_cholesky
+        self.precisions_ = precisions
+        self._covariance_type_fitted = params.covariance_type
+
     # ------------------------------------------------------------------
     # inference
     def _fitted_params(self, like: Array) -> MixtureParams:
@@ -177,28 +218,6 @@ class FittedMixtureMixin:
         y = np.concatenate([np.full(c, k, dtype=int) for k, c in enumerate(counts)])
         return xp.asarray(X, like=self.means_), xp.asarray(y, like=self.means_)
 
-    # ------------------------------------------------------------------
-    # model selection
-    def _n_parameters(self) -> int:
-        """Free parameters of the fitted model."""
-        n_components, n_features = self.means_.shape
-        family = get_family(self._fitted_covariance_type())
-        return family.n_parameters(n_components, n_features)
-
-    def n_parameters(self) -> int:
-        """Free parameters: weights, means and the covariance family's."""
-        check_is_fitted(self)
-        return self._n_parameters()
-
-    def bic(self, X: Array) -> float:
-        """Bayesian information criterion on X (lower is better)."""
-        n = np.shape(X)[0]
-        return bic(self.score(X) * n, self._n_parameters(), n)
-
-    def aic(self, X: Array) -> float:
-        """Akaike information criterion on X (lower is better)."""
-        return aic(self.score(X) * np.shape(X)[0], self._n_parameters())
-
     @staticmethod
     def supported_covariance_types() -> list[str]:
         """Names accepted by ``covariance_type``."""
@@ -224,8 +243,7 @@ class FittedMixtureMixin:
         """
         from gaussmix.core.conditioning import condition
 
-        check_is_fitted(self)
-        return condition(self._current_params(), input_indices, values)
+        return condition(self.mixture_params(), input_indices, values)
 
     def marginal(self, indices: Sequence[int]) -> Any:
         """The fitted mixture of the variables ``indices`` (in that order).
@@ -238,12 +256,41 @@ class FittedMixtureMixin:
         """
         from gaussmix.core.conditioning import marginal_params
 
-        check_is_fitted(self)
-        params = marginal_params(self._current_params(), indices)
-        return type(self).from_params(
+        params = marginal_params(self.mixture_params(), indices)
+        # a variational fit's marginal is a fitted mixture of the point estimate
+        factory = getattr(type(self), "from_params", None)
+        if factory is None:
+            from gaussmix.models.gaussian_mixture import GaussianMixture
+
+            factory = GaussianMixture.from_params
+        return factory(
             params.weights,
             params.means.astype(self.means_.dtype),
             params.covariances,
             params.covariance_type,
             random_state=self.random_state,
         )
+
+
+class InformationCriteriaMixin:
+    """BIC and AIC of a mixture fitted by maximum likelihood."""
+
+    def _n_parameters(self) -> int:
+        """Free parameters of the fitted model."""
+        n_components, n_features = self.means_.shape
+        family = get_family(self._fitted_covariance_type())
+        return family.n_parameters(n_components, n_features)
+
+    def n_parameters(self) -> int:
+        """Free parameters: weights, means and the covariance family's."""
+        check_is_fitted(self)
+        return self._n_parameters()
+
+    def bic(self, X: Array) -> float:
+        """Bayesian information criterion on X (lower is better)."""
+        n = np.shape(X)[0]
+        return bic(self.score(X) * n, self._n_parameters(), n)
+
+    def aic(self, X: Array) -> float:
+        """Akaike information criterion on X (lower is better)."""
+        return aic(self.score(X) * np.shape(X)[0], self._n_parameters())

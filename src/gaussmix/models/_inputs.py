@@ -76,8 +76,14 @@ def make_source(
     sample_weight: Any,
     chunk_size: int | None,
     reset: bool = True,
+    normalise_weights: bool = True,
 ) -> DataSource:
-    """A validated data source for fitting ``estimator`` on X."""
+    """A validated data source for fitting ``estimator`` on X.
+
+    Sample weights are divided by the largest unless ``normalise_weights``
+    is False: a maximum-likelihood fit does not depend on their scale, a
+    Bayesian one does.
+    """
     if is_dask_array(X):
         source = DaskSource(X, sample_weight, chunk_size)
         source.validate()
@@ -90,14 +96,20 @@ def make_source(
                 "while a minimum of 2 is required."
             )
         weights = check_sample_weight(
-            sample_weight, n_samples, compute_dtype(reader.dtype), normalise=True
+            sample_weight,
+            n_samples,
+            compute_dtype(reader.dtype),
+            normalise=normalise_weights,
         )
         source = StreamingSource(reader, weights, chunk_size)
         validate_stream(source)
     else:
         X = validate_in_memory(estimator, X, reset)
         weights = sample_weight_like(
-            sample_weight, X.shape[0], X, partial(check_sample_weight, normalise=True)
+            sample_weight,
+            X.shape[0],
+            X,
+            partial(check_sample_weight, normalise=normalise_weights),
         )
         return InMemorySource(X, weights, chunk_size)
     if reset:

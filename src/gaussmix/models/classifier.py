@@ -279,7 +279,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         if data.unlabelled is not None or shared:
             result = run_class_em(
                 data,
-                [mixture._current_params() for mixture in mixtures],
+                [mixture.mixture_params() for mixture in mixtures],
                 start_priors,
                 estimate_priors=priors is None,
                 shared_covariance=shared,
@@ -379,7 +379,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         if rows.size:
             log_post[rows] = exact_class_log_posteriors(
                 X[rows],
-                [mixture._current_params() for mixture in self.mixtures_],
+                [mixture.mixture_params() for mixture in self.mixtures_],
                 log_priors,
             )[1]
         return log_post

@@ -12,22 +12,26 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.backend import get_backend
 from gaussmix.core.covariance import get_family
 from gaussmix.core.mstep import RepairLog, m_step, warn_repairs
 from gaussmix.core.params import MixtureParams
-from gaussmix.fit.batch import fit_with_restarts
+from gaussmix.fit.batch import fit_with_restarts, maximum_likelihood_update
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
 from gaussmix.models import _validation as check
 from gaussmix.models._data_scale import batch_stats, fit_units
-from gaussmix.models._fitted_mixture import FittedMixtureMixin
+from gaussmix.models._fitted_mixture import (
+    FittedMixtureMixin,
+    InformationCriteriaMixin,
+)
 from gaussmix.models._inputs import make_source
 from gaussmix.models._tensors import is_tensor, numpy_dtype
 
 
-class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
+class GaussianMixture(
+    InformationCriteriaMixin, FittedMixtureMixin, DensityMixin, BaseEstimator
+):
     """Gaussian mixture model fitted by expectation-maximisation.
 
     Same parameters, attributes and methods as
@@ -264,7 +268,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
 
         def start() -> tuple[MixtureParams, float]:
             if not do_init:
-                current = self._current_params()
+                current = self.mixture_params()
                 if scale is not None:
                     current = scale.to_rescaled(current)
                 return current, self.lower_bound_ - log_shift
@@ -285,13 +289,12 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         ) as progress:
             best = fit_with_restarts(
                 source.stats,
+                maximum_likelihood_update(reg_covar, repairs),
                 start,
                 n_init=settings["n_init"] if do_init else 1,
-                reg_covar=reg_covar,
                 tol=settings["tol"],
                 max_iter=settings["max_iter"],
                 progress=progress,
-                repairs=repairs,
             )
         params = best.params
         if scale is not None:
@@ -352,7 +355,7 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
         source = make_source(
             self, X, sample_weight, settings["chunk_size"], reset=False
         )
-        stats, scale = batch_stats(source, self._current_params())
+        stats, scale = batch_stats(source, self.mixture_params())
         if fresh:
             # the batch has been fitted to convergence: only remember its Stats
             self._running_stats = stepwise_update(None, stats, 1.0)
@@ -420,37 +423,6 @@ class GaussianMixture(FittedMixtureMixin, DensityMixin, BaseEstimator):
                     f"Call fit to start a new one with {name}={wanted[name]!r}, "
                     f"or set {name} back to {value!r}."
                 )
-
-    def _current_params(self) -> MixtureParams:
-        return MixtureParams(
-            weights=self.weights_,
-            means=self.means_,
-            covariances=self.covariances_,
-            precisions_cholesky=self.precisions_cholesky_,
-            covariance_type=self._fitted_covariance_type(),
-        ).to_numpy()
-
-    def _set_params_from(
-        self, params: MixtureParams, dtype: Any, like: Array | None = None
-    ) -> None:
-        """Set the fitted attributes, as numpy or on ``like``'s device.
-
-        Arrays are stored C-contiguous so that a model and its saved copy
-        compute with the same memory layout, hence bit for bit the same.
-        """
-        params = params.to_numpy(dtype).contiguous()
-        precisions = params.family.precisions(
-            params.precisions_cholesky.astype(np.float64)
-        ).astype(dtype)
-        if like is not None:
-            params = params.cast(like)
-            precisions = get_backend(like).asarray(precisions, like=like)
-        self.weights_ = params.weights
-        self.means_ = params.means
-        self.covariances_ = params.covariances
-        self.precisions_cholesky_ = params.precisions_cholesky
-        self.precisions_ = precisions
-        self._covariance_type_fitted = params.covariance_type
 
     # ------------------------------------------------------------------
     # construction from known parameters
