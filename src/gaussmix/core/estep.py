@@ -37,7 +37,10 @@ def weighted_log_prob(X: Array, params: MixtureParams) -> Array:
     # normalise find and recompute them (see gaussmix.core.far_rows)
     with np.errstate(over="ignore", invalid="ignore"):
         log_prob = params.family.log_prob(X, params.means, params.precisions_cholesky)
-    return log_prob + xp.log(params.weights)[None, :]
+    with np.errstate(divide="ignore"):
+        # a zero weight (a variational E-step's switched-off component) is -inf
+        log_weights = xp.log(params.weights)
+    return log_prob + log_weights[None, :]
 
 
 def log_responsibilities(X: Array, params: MixtureParams) -> tuple[Array, Array]:
