@@ -60,7 +60,7 @@ def test_dirichlet_process_switches_off_surplus_components(
     predicted = model.predict(X)
     assert set(np.unique(predicted)) == set(used)
     for cluster in range(3):
-        values, counts = np.unique(predicted[labels == cluster], return_counts=True)
+        _, counts = np.unique(predicted[labels == cluster], return_counts=True)
         assert counts.max() >= 0.99 * counts.sum()
 
 
