@@ -20,8 +20,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.models import _validation as check
-from gaussmix.models._tensors import check_device
+from gaussmix.models import validation as check
+from gaussmix.models.tensors import check_device
 
 #: Rows per forward pass when scoring.
 PREDICT_BATCH = 4096

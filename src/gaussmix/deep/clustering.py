@@ -18,7 +18,7 @@ from gaussmix.deep.networks import ACTIVATIONS, default_hidden_sizes, mlp, outpu
 from gaussmix.deep.variational import VariationalClusteringNetwork
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_deep import check_deep_clustering
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 
 
 @register_estimator(validate=check_deep_clustering)

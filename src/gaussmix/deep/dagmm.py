@@ -25,7 +25,7 @@ from gaussmix.deep.energy import mixture_statistics, sample_energy
 from gaussmix.deep.networks import ACTIVATIONS, mlp
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_deep import check_dagmm
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 from gaussmix.nn.training import train
 
 #: Floor of a row's norm in the relative error, per sqrt(feature): a row at

@@ -13,7 +13,7 @@ from gaussmix._typing import RandomStateLike
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_deep import check_fisher_vector_encoder
 from gaussmix.models import GaussianMixture
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 
 DescriptorSets = Sequence[np.ndarray] | np.ndarray
 

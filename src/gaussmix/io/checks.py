@@ -142,7 +142,7 @@ def _check_counts(model: Any, n_components: int, n_features: int) -> None:
 
 def _check_settings(model: Any, n_components: int, n_features: int) -> None:
     """The hyperparameters of a fitted mixture are ones it could be fitted with."""
-    from gaussmix.models import _validation as check
+    from gaussmix.models import validation as check
 
     rules.require_settings(model._check_hyperparameters)
     rules.require_settings(lambda: model._check_user_init(n_components, n_features))

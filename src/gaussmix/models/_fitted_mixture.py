@@ -25,9 +25,9 @@ from gaussmix.core.estep import (
 )
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.chunks import resolve_chunk_size, row_slices
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 from gaussmix.models._inputs import apply_by_rows
-from gaussmix.models._tensors import is_tensor, numpy_dtype
+from gaussmix.models.tensors import is_tensor, numpy_dtype
 
 
 class FittedMixtureMixin:

@@ -23,14 +23,14 @@ from gaussmix.fit.sources import (
     validate_stream,
 )
 from gaussmix.fit.storage import RowReader, is_out_of_core
-from gaussmix.models._tensors import (
+from gaussmix.models.tensors import (
     as_output,
     is_tensor,
     sample_weight_like,
     to_device,
     validate_tensor,
 )
-from gaussmix.models._validation import check_sample_weight
+from gaussmix.models.validation import check_sample_weight
 
 
 def _remember_features(estimator: Any, n_features: int) -> None:

@@ -17,7 +17,7 @@ from sklearn.utils import check_array
 
 from gaussmix.core.covariance import get_family
 from gaussmix.core.variational import VariationalPrior
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 
 
 def data_moments(source: Any, matrix: bool) -> tuple[float, np.ndarray, np.ndarray]:

@@ -26,15 +26,15 @@ from gaussmix.core.variational import (
 from gaussmix.fit.batch import fit_with_restarts
 from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 from gaussmix.models._fitted_mixture import FittedMixtureMixin
 from gaussmix.models._inputs import make_source
-from gaussmix.models._tensors import is_tensor, numpy_dtype
 from gaussmix.models._variational_prior import (
     check_prior_hyperparameters,
     variational_prior,
 )
 from gaussmix.models._variational_views import VariationalViewsMixin
+from gaussmix.models.tensors import is_tensor, numpy_dtype
 
 
 class BayesianGaussianMixture(

@@ -24,7 +24,7 @@ from gaussmix.core.discriminant import (
 from gaussmix.core.far_rows import imprecise_rows
 from gaussmix.core.mstep import warn_repairs
 from gaussmix.fit.class_em import ClassData, run_class_em
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
 logger = logging.getLogger(__name__)

@@ -19,14 +19,14 @@ from gaussmix.fit.batch import fit_with_restarts, maximum_likelihood_update
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 from gaussmix.models._data_scale import batch_stats, fit_units
 from gaussmix.models._fitted_mixture import (
     FittedMixtureMixin,
     InformationCriteriaMixin,
 )
 from gaussmix.models._inputs import make_source
-from gaussmix.models._tensors import is_tensor, numpy_dtype
+from gaussmix.models.tensors import is_tensor, numpy_dtype
 
 
 class GaussianMixture(

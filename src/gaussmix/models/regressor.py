@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.core.conditioning import ConditionalMixture
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
 

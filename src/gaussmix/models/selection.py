@@ -32,7 +32,7 @@ from gaussmix.core.hierarchical import hierarchical_tree, partition_responsibili
 from gaussmix.core.mstep import DegenerateComponentWarning, m_step
 from gaussmix.core.seeding import INIT_METHODS
 from gaussmix.fit.chunks import responsibilities_stats
-from gaussmix.models import _validation as check
+from gaussmix.models import validation as check
 from gaussmix.models._data_scale import column_halves, data_scale
 from gaussmix.models.gaussian_mixture import GaussianMixture
 

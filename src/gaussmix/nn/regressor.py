@@ -21,8 +21,8 @@ from gaussmix._typing import Array, RandomStateLike
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_nn import check_mixture_density_regressor
 from gaussmix.io.torch_modules import restore_with_module, state_with_module
-from gaussmix.models import _validation as check
-from gaussmix.models._tensors import check_device
+from gaussmix.models import validation as check
+from gaussmix.models.tensors import check_device
 from gaussmix.nn.conditional import ConditionalMixtureDensity
 from gaussmix.nn.density import COVARIANCE_TYPES
 from gaussmix.nn.mdn import MixtureDensityHead

@@ -1,5 +1,8 @@
 """Checks of hyperparameters, user-given parameters and sample weights.
 
+Shared by every estimator of the package (models, nn, deep): one wording
+for one mistake.
+
 Each check returns a validated copy; estimators never overwrite their
 hyperparameters with the result.
 
