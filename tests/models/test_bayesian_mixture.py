@@ -293,3 +293,17 @@ def test_bad_settings_name_the_problem(three_blobs, settings, message):
 def test_too_few_rows_for_the_components():
     with pytest.raises(ValueError, match="n_samples >= n_components"):
         BayesianGaussianMixture(n_components=5).fit(np.random.rand(3, 2))
+
+
+def test_switched_off_components_stay_finite_through_partial_fit(three_blobs):
+    # their expected log weights fall far below float64's range: every
+    # E-step after the fit must still be free of NaN and of warnings
+    X, _ = three_blobs
+    model = BayesianGaussianMixture(
+        n_components=10, weight_concentration_prior=1e-3, random_state=0
+    ).fit(X)
+    for batch in np.array_split(X, 20):
+        model.partial_fit(batch)
+    assert model.effective_n_components() == 3
+    assert np.all(np.isfinite(model.score_samples(X)))
+    assert np.isfinite(model.lower_bound_)

@@ -38,6 +38,8 @@ from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats
 
 WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
+#: The log of the smallest normal float64, a floor for the E-step's weights.
+LOG_SMALLEST_WEIGHT = math.log(np.finfo(np.float64).tiny)
 #: The covariance families with a conjugate Wishart update here.
 VARIATIONAL_FAMILIES = ("full", "tied", "diag", "spherical")
 
@@ -140,14 +142,21 @@ class VariationalPosterior:
             log_lambda - n_features * np.log(nu) - n_features / self.mean_precision
         )
 
+    def estep_log_weights(self) -> np.ndarray:
+        """:meth:`log_density_offsets`, floored where their exponential underflows.
+
+        A switched-off component's offset can fall to -1000 and beyond; its
+        responsibilities are then below ``1e-300`` either way, and the floor
+        keeps every weight the kernels see a positive float64.
+        """
+        return np.maximum(self.log_density_offsets(), LOG_SMALLEST_WEIGHT)
+
     def estep_params(self) -> MixtureParams:
         """What the kernels need to compute the variational E-step.
 
-        The ``weights`` are ``exp`` of :meth:`log_density_offsets`; a weight
-        that underflows to zero belongs to a component no row can reach.
+        The ``weights`` are ``exp`` of :meth:`estep_log_weights`.
         """
-        with np.errstate(under="ignore"):
-            weights = np.exp(self.log_density_offsets())
+        weights = np.exp(self.estep_log_weights())
         return MixtureParams(
             weights=weights,
             means=self.means,
@@ -360,7 +369,7 @@ def lower_bound(
     """
     n_features = posterior.n_features
     entropy_sum = responsibility_log_sum(
-        stats, estep.estep_params(), estep.log_density_offsets()
+        stats, estep.estep_params(), estep.estep_log_weights()
     )
     nu = np.asarray(posterior.degrees_of_freedom, dtype=np.float64)
     log_det = log_det_cholesky(
