@@ -142,3 +142,24 @@ def test_sklearn_bayesian_mixture_tests_pass_on_gaussmix(tmp_path):
         "BayesianGaussianMixture",
         DESELECTED,
     )
+
+
+@pytest.mark.parametrize(
+    "init_params", ["kmeans", "k-means++", "random", "random_from_data"]
+)
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_random_state_starts_are_scikit_learns(name, init_params):
+    X = DATASETS[name]
+    for covariance_type in ["full", "diag"]:
+        theirs, ours = _both(
+            X,
+            n_components=4,
+            covariance_type=covariance_type,
+            init_params=init_params,
+            random_state=0,
+            max_iter=0,
+        )
+        np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            ours.covariances_, theirs.covariances_, rtol=1e-9, atol=1e-12
+        )
