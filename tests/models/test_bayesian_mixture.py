@@ -307,3 +307,42 @@ def test_switched_off_components_stay_finite_through_partial_fit(three_blobs):
     assert model.effective_n_components() == 3
     assert np.all(np.isfinite(model.score_samples(X)))
     assert np.isfinite(model.lower_bound_)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_data_near_float64s_limit_give_the_fit_of_their_units(
+    three_blobs, covariance_type
+):
+    # rows whose squares overflow float64 are fitted in rescaled units: by a
+    # power of two, the fit is the same one, in the data's units
+    X, _ = three_blobs
+    factor = 2.0**500
+    settings = dict(
+        n_components=4, covariance_type=covariance_type, random_state=0, tol=1e-8
+    )
+    # reg_covar is in the data's units
+    plain = _fit(X, reg_covar=1e-6, **settings)
+    large = _fit(X * factor, reg_covar=1e-6 * factor**2, **settings)
+    assert large.n_iter_ == plain.n_iter_
+    np.testing.assert_allclose(large.means_ / factor, plain.means_, rtol=1e-10)
+    np.testing.assert_allclose(
+        large.covariances_ / factor**2, plain.covariances_, rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        large.covariance_prior_ / factor**2, plain.covariance_prior_, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        large.predict_proba(X * factor), plain.predict_proba(X), atol=1e-10
+    )
+    # the bound's Wishart terms move by -D log(factor) sum_k nu_k
+    nu = np.broadcast_to(plain.degrees_of_freedom_, (4,)).sum()
+    if covariance_type == "tied":
+        nu = 4 * plain.degrees_of_freedom_
+    shift = -X.shape[1] * np.log(factor) * nu
+    assert large.lower_bound_ == pytest.approx(plain.lower_bound_ + shift, rel=1e-10)
+
+
+def test_a_prior_beyond_the_dtype_is_refused_with_the_fix():
+    X = np.r_[np.random.RandomState(0).randn(100, 2), [[1e160, 0.0]]]
+    with pytest.raises(ValueError, match="exceed float64's range"):
+        BayesianGaussianMixture(n_components=2).fit(X)

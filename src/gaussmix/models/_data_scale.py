@@ -23,6 +23,7 @@ from gaussmix.core.covariance import get_family
 from gaussmix.core.mstep import RegCovarWarning
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
+from gaussmix.core.variational import VariationalPosterior, VariationalPrior
 
 #: The data are rescaled when the square of their largest spread comes
 #: within this factor of the dtype's largest number: sums over rows and
@@ -131,6 +132,61 @@ class DataScale:
             f"exceed {np.dtype(dtype).name}'s range. Remove the extreme values "
             f"or {advice}."
         )
+
+    def prior_to_rescaled(self, prior: VariationalPrior) -> VariationalPrior:
+        """A prior of the data's units, as a prior of the rescaled rows."""
+        covariance = np.asarray(prior.covariance, np.float64)
+        if covariance.ndim == 2:
+            covariance = covariance / np.multiply.outer(self.units, self.units)
+        elif covariance.ndim == 1:
+            covariance = covariance / self.units**2
+        else:
+            covariance = covariance / self.units[0] ** 2
+        return replace(prior, mean=prior.mean / self.units, covariance=covariance)
+
+    def prior_to_data_units(self, prior: VariationalPrior) -> VariationalPrior:
+        """The inverse of :meth:`prior_to_rescaled`."""
+        inverse = DataScale(1.0 / self.units)
+        return inverse.prior_to_rescaled(prior)
+
+    def posterior_to_data_units(
+        self, posterior: VariationalPosterior, dtype
+    ) -> VariationalPosterior:
+        """A posterior of the rescaled rows, in data units (float64).
+
+        Raises ValueError when its parameters do not fit in ``dtype``.
+        """
+        self.to_data_units(posterior.point_params(), dtype)
+        point = self._scaled(posterior.point_params(), 1)
+        return replace(
+            posterior,
+            means=point.means,
+            covariances=point.covariances,
+            precisions_cholesky=point.precisions_cholesky,
+        )
+
+    def posterior_to_rescaled(
+        self, posterior: VariationalPosterior
+    ) -> VariationalPosterior:
+        """A posterior in data units, as a posterior of the rescaled rows."""
+        point = self._scaled(posterior.point_params(), -1)
+        return replace(
+            posterior,
+            means=point.means,
+            covariances=point.covariances,
+            precisions_cholesky=point.precisions_cholesky,
+        )
+
+    def bound_shift(self, posterior: VariationalPosterior) -> float:
+        """What the variational bound gains in data units.
+
+        Only the Wishart normalisers depend on the units: each carries
+        ``nu_k log |W_k|^(1/2)``, and ``sum_k nu_k`` does not change during a
+        fit, so the shift is the same for every iteration.
+        """
+        nu = np.asarray(posterior.degrees_of_freedom, np.float64)
+        total = nu * len(posterior.mean_precision) if nu.ndim == 0 else nu.sum()
+        return -float(np.log(self.units).sum() * total)
 
 
 def column_halves(X: object) -> tuple[np.ndarray, np.ndarray] | None:

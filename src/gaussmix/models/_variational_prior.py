@@ -108,9 +108,14 @@ def check_prior_hyperparameters(estimator: Any) -> dict[str, Any]:
 
 
 def variational_prior(
-    estimator: Any, source: Any, settings: dict[str, Any]
+    estimator: Any, source: Any, settings: dict[str, Any], scale: Any = None
 ) -> VariationalPrior:
-    """The prior of a fit of ``source``: given values, or the data's defaults."""
+    """The prior of a fit of ``source``: given values, or the data's defaults.
+
+    ``source`` may hold rows rescaled by ``scale`` (a
+    :class:`~gaussmix.models._data_scale.DataScale`): the prior is then the
+    rescaled rows' prior, the given values moved to their units.
+    """
     n_features = source.n_features
     covariance_type = settings["covariance_type"]
     degrees = settings["degrees_of_freedom_prior"]
@@ -136,6 +141,13 @@ def variational_prior(
         )
     concentration = settings["weight_concentration_prior"]
     precision = settings["mean_precision_prior"]
+    if scale is not None:
+        given = VariationalPrior("", 0.0, 0.0, mean, 0.0, covariance)
+        rescaled = scale.prior_to_rescaled(given)
+        if estimator.mean_prior is not None:
+            mean = rescaled.mean
+        if estimator.covariance_prior is not None:
+            covariance = rescaled.covariance
     return VariationalPrior(
         weight_concentration_prior_type=settings["weight_concentration_prior_type"],
         weight_concentration=(

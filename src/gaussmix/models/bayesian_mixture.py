@@ -27,6 +27,7 @@ from gaussmix.fit.batch import fit_with_restarts
 from gaussmix.fit.online import step_size, stepwise_update
 from gaussmix.fit.progress import EMProgress
 from gaussmix.models import validation as check
+from gaussmix.models._data_scale import batch_stats, data_scale, source_halves
 from gaussmix.models._fitted_mixture import FittedMixtureMixin
 from gaussmix.models._inputs import make_source
 from gaussmix.models._variational_prior import (
@@ -248,23 +249,35 @@ class BayesianGaussianMixture(
         )
         n_components = settings["n_components"]
         covariance_type = settings["covariance_type"]
+        dtype = numpy_dtype(source)
         if source.n_samples < n_components:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = "
                 f"{n_components}, n_samples = {source.n_samples}."
             )
-        prior = variational_prior(self, source, settings)
+        # rows whose squares would overflow are fitted in other units (see
+        # gaussmix.models._data_scale), the prior with them
+        halves = source_halves(source)
+        scale = None if halves is None else data_scale(source.dtype, halves)
+        reg_covar = settings["reg_covar"]
+        if scale is not None:
+            source = source.rescaled(scale.units)
+            reg_covar = scale.reg_covar(reg_covar)
+        prior = variational_prior(self, source, settings, scale)
         do_init = not (
             settings["warm_start"]
             and self._fitted_matches(n_components, source.n_features)
         )
         random_state = check_random_state(self.random_state)
-        reg_covar = settings["reg_covar"]
         scatter_kind = get_family(covariance_type).scatter_kind
 
         def start() -> tuple[VariationalPosterior, float]:
             if not do_init:
-                return self._current_posterior(), self.lower_bound_
+                current = self._current_posterior()
+                if scale is None:
+                    return current, self.lower_bound_
+                rescaled = scale.posterior_to_rescaled(current)
+                return rescaled, self.lower_bound_ - scale.bound_shift(current)
             stats = source.initial_stats(
                 settings["init_params"], n_components, scatter_kind, random_state
             )
@@ -301,12 +314,17 @@ class BayesianGaussianMixture(
                 ConvergenceWarning,
                 stacklevel=2,
             )
+        posterior, shift = best.params, 0.0
+        if scale is not None:
+            posterior = scale.posterior_to_data_units(posterior, dtype)
+            prior = scale.prior_to_data_units(prior)
+            shift = scale.bound_shift(posterior)
         self._set_prior(prior)
-        self._set_posterior(best.params, numpy_dtype(source), X)
+        self._set_posterior(posterior, dtype, X)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = list(best.lower_bounds)
+        self.lower_bound_ = best.lower_bound + shift
+        self.lower_bounds_ = [value + shift for value in best.lower_bounds]
         self._running_stats = None
         self._seen_weight = 0.0
         self.n_batches_ = 0
@@ -341,7 +359,8 @@ class BayesianGaussianMixture(
             normalise_weights=False,
         )
         posterior = self._current_posterior()
-        stats = source.stats(posterior.estep_params())
+        # raises, naming the fix, where the batch cannot be summed in float64
+        stats, scale = batch_stats(source, posterior.estep_params())
         running = getattr(self, "_running_stats", None)
         seen = getattr(self, "_seen_weight", 0.0) + stats.total_weight
         if fresh or running is None:
@@ -362,6 +381,9 @@ class BayesianGaussianMixture(
         new = posterior_from_stats(
             running.scaled(seen), prior, self.covariance_type, settings["reg_covar"]
         )
+        if scale is not None:
+            # raises, naming the fix, where the parameters exceed the dtype
+            scale.to_data_units(new.point_params(), numpy_dtype(source))
         self._set_posterior(new, numpy_dtype(source), X)
         self._running_stats = running
         self._seen_weight = seen
