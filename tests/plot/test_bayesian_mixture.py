@@ -76,3 +76,19 @@ def test_the_fitted_covariance_type_is_drawn_after_set_params(cls):
     expected = [e.get_width() for e in ellipses(plot_clusters(model))]
     model.set_params(covariance_type="full")
     assert [e.get_width() for e in ellipses(plot_clusters(model))] == expected
+
+
+@pytest.mark.parametrize("plot", [plot_clusters, plot_pca])
+def test_min_weight_leaves_out_the_unused_components(plot):
+    model = fitted("full")
+    threshold = float(np.sort(model.weights_)[1])  # leaves out the lightest two
+    ax = plot(model, IRIS, min_weight=threshold)
+    kept = np.flatnonzero(model.weights_ > threshold)
+    assert len(ellipses(ax)) == 2 * len(kept) == 4
+    # the components drawn keep their colours, those of their points
+    markers = [line for line in ax.lines if line.get_marker() == "x"]
+    all_markers = [line for line in plot(model, IRIS).lines if line.get_marker() == "x"]
+    np.testing.assert_array_equal(
+        [m.get_color() for m in markers],
+        [all_markers[k].get_color() for k in kept],
+    )
