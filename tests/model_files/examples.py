@@ -36,6 +36,15 @@ def _streaming_mixture() -> Any:
     return model
 
 
+def _bayesian_mixture() -> Any:
+    model = gaussmix.BayesianGaussianMixture(
+        4, covariance_type="tied", max_iter=200, random_state=0
+    )
+    for rows in np.array_split(np.random.RandomState(0).permutation(150), 2):
+        model.partial_fit(IRIS[rows])
+    return model
+
+
 def _classifier() -> Any:
     return gaussmix.GaussianMixtureClassifier([1, 2], random_state=0).fit(
         IRIS, IRIS_LABELS
@@ -91,6 +100,7 @@ def _fisher_vector_encoder() -> Any:
 LIBRARY_EXAMPLES: dict[str, Callable[[], Any]] = {
     "GaussianMixture": _mixture,
     "GaussianMixture after partial_fit": _streaming_mixture,
+    "BayesianGaussianMixture after partial_fit": _bayesian_mixture,
     "GaussianMixtureClassifier with string labels": _classifier,
     "GaussianMixtureRegressor": _regressor,
     "ModelSelectionResult": _selection,

@@ -25,6 +25,7 @@ from tests.model_files.examples import IRIS, library_example
 
 EXAMPLES = [
     "GaussianMixture after partial_fit",
+    "BayesianGaussianMixture after partial_fit",
     "GaussianMixtureClassifier with string labels",
     "GaussianMixtureRegressor",
     "ModelSelectionResult",

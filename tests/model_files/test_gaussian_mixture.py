@@ -46,6 +46,25 @@ def test_random_state_object_round_trips_and_draws_the_same(tmp_path):
     np.testing.assert_array_equal(drawn, drawn_again)
 
 
+def test_a_model_whose_covariance_type_changed_after_the_fit_loads(tmp_path):
+    model = GaussianMixture(3, random_state=0).fit(IRIS)
+    model.set_params(covariance_type="diag")
+    loaded = round_trip(model, tmp_path)
+    assert_identical(model, loaded)
+    assert loaded.score_samples(IRIS).tobytes() == model.score_samples(IRIS).tobytes()
+
+
+@pytest.mark.parametrize("fitted", ["tied", "no-such-family", 3])
+def test_a_wrong_fitted_covariance_type_is_refused(saved, tmp_path, fitted):
+    def edit(metadata):
+        metadata["model"]["state"]["_covariance_type_fitted"] = fitted
+
+    path = rewrite(saved, tmp_path / "h.gmm", edit_metadata=edit)
+    message = "covariances_ has shape" if fitted == "tied" else "must name a covariance"
+    with pytest.raises(ValueError, match=message):
+        gaussmix.load(path)
+
+
 def test_unfitted_estimator_round_trips(tmp_path):
     model = GaussianMixture(4, covariance_type="tied", tol=1e-5)
     loaded = round_trip(model, tmp_path)

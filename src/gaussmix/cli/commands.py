@@ -11,9 +11,12 @@ import numpy as np
 from gaussmix.cli.data import Table, write_table
 from gaussmix.cli.errors import InputError, input_errors
 from gaussmix.cli.options import (
+    WEIGHT_THRESHOLD,
     ComponentsType,
     OutputPath,
     Threshold,
+    bayesian_options,
+    bayesian_settings,
     data_options,
     load_table,
     max_components_option,
@@ -21,7 +24,13 @@ from gaussmix.cli.options import (
     progress_settings,
     split_columns,
 )
-from gaussmix.cli.report import bic_table, components_table, fit_summary
+from gaussmix.cli.report import (
+    bayesian_summary,
+    bic_table,
+    components_table,
+    fit_summary,
+    weights_summary,
+)
 from gaussmix.cli.selection import Selection
 
 logger = logging.getLogger("gaussmix")
@@ -40,7 +49,8 @@ DATA_PATH = click.Path(exists=True, dir_okay=False, allow_dash=True)
     "k",
     type=ComponentsType(),
     required=True,
-    help="Number of components, or 'auto' to choose it by BIC.",
+    help="Number of components, or 'auto' to choose it by BIC; with "
+    "--bayesian, the largest number of components.",
 )
 @click.option(
     "-t",
@@ -59,6 +69,7 @@ DATA_PATH = click.Path(exists=True, dir_okay=False, allow_dash=True)
 @click.option(
     "--plot", type=FIGURE_PATH, help="Write a figure here (.png, .pdf, .svg)."
 )
+@bayesian_options
 @data_options
 @progress_option
 def fit(
@@ -72,6 +83,12 @@ def fit(
     seed: int,
     output: str | None,
     plot: str | None,
+    bayesian: bool,
+    weight_concentration_prior_type: str | None,
+    weight_concentration_prior: float | None,
+    mean_precision_prior: float | None,
+    degrees_of_freedom_prior: float | None,
+    weight_threshold: float | None,
     columns: str | None,
     header: bool | None,
     delimiter: str | None,
@@ -82,9 +99,25 @@ def fit(
     Prints the fitted components, convergence and BIC/AIC; with -k auto (and
     -t auto) the number of components (and the covariance type) with the
     lowest BIC is chosen.
+
+    With --bayesian, fits a BayesianGaussianMixture of at most K components
+    and prints how many it uses (the effective number of components) and the
+    sorted weights.
     """
     from gaussmix.core.covariance import get_family
 
+    prior = bayesian_settings(
+        bayesian,
+        k,
+        covariance_type,
+        dict(
+            weight_concentration_prior_type=weight_concentration_prior_type,
+            weight_concentration_prior=weight_concentration_prior,
+            mean_precision_prior=mean_precision_prior,
+            degrees_of_freedom_prior=degrees_of_freedom_prior,
+            weight_threshold=weight_threshold,
+        ),
+    )
     table = load_table(data, header, delimiter)
     X, names = table.matrix(split_columns(columns))
     types = list(SKLEARN_TYPES) if covariance_type == "auto" else [covariance_type]
@@ -92,6 +125,21 @@ def fit(
         for name in types:
             get_family(name)
     params = dict(n_init=n_init, max_iter=max_iter, tol=tol, random_state=seed)
+    if bayesian:
+        threshold = WEIGHT_THRESHOLD if weight_threshold is None else weight_threshold
+        with input_errors():
+            model = fit_bayesian(X, k, types[0], {**params, **prior}, progress)
+        click.echo(bayesian_summary(model, X, names, threshold))
+        if output is not None:
+            info = {
+                "columns": names,
+                "n_rows": int(X.shape[0]),
+                "weight_threshold": threshold,
+            }
+            _save(model, output, info)
+        if plot is not None:
+            save_figure(model, X, names, None, plot, threshold)
+        return
     with input_errors():
         model, selection = fit_or_select(X, k, types, max_components, params, progress)
     click.echo(fit_summary(model, X, names))
@@ -146,18 +194,51 @@ def fit_or_select(
     return selection.model, selection
 
 
+def fit_bayesian(
+    X: np.ndarray,
+    k: int,
+    covariance_type: str,
+    params: dict[str, Any],
+    progress: bool | None,
+) -> Any:
+    """A BayesianGaussianMixture of at most ``k`` components fitted to ``X``.
+
+    ``params`` go to the estimator (EM settings and the prior);
+    ``progress`` is the --progress choice (None: automatic).
+    """
+    from gaussmix.fit.progress import progress_bar_delay
+    from gaussmix.models import BayesianGaussianMixture
+
+    show, delay = progress_settings(progress)
+    model = BayesianGaussianMixture(
+        k, covariance_type=covariance_type, verbose=int(show), **params
+    )
+    with progress_bar_delay(delay):
+        return model.fit(X)
+
+
+PREDICTIVE_OPTION = click.option(
+    "--predictive",
+    is_flag=True,
+    help="For a Bayesian model: use the posterior predictive (a mixture of "
+    "Student-t distributions) rather than the expected log-densities.",
+)
+
+
 @click.command()
 @click.argument(
     "model_file", metavar="MODEL", type=click.Path(exists=True, dir_okay=False)
 )
 @click.argument("data", type=DATA_PATH)
 @click.option("--proba", is_flag=True, help="Also write each component's probability.")
+@PREDICTIVE_OPTION
 @click.option("-o", "--output", type=MODEL_PATH, help="CSV file (default: stdout).")
 @data_options
 def predict(
     model_file: str,
     data: str,
     proba: bool,
+    predictive: bool,
     output: str | None,
     columns: str | None,
     header: bool | None,
@@ -166,13 +247,22 @@ def predict(
     """Assign each row of DATA to a component of MODEL.
 
     Writes a CSV with a 'label' column (and p_0, p_1, ... with --proba).
+    With --predictive, a Bayesian model's labels and probabilities come from
+    its posterior predictive.
     """
     model, info = _load_mixture(model_file)
+    if predictive:
+        predictive_proba = _method(model, "predictive_proba")
     X = _model_matrix(model, info, load_table(data, header, delimiter), columns)
     with input_errors():
-        names, values = ["label"], [model.predict(X)]
+        if predictive:
+            probabilities = predictive_proba(X)
+            labels = probabilities.argmax(axis=1)
+        else:
+            labels = model.predict(X)
+            probabilities = model.predict_proba(X) if proba else None
+        names, values = ["label"], [labels]
         if proba:
-            probabilities = model.predict_proba(X)
             names += [f"p_{k}" for k in range(probabilities.shape[1])]
             values += list(probabilities.T)
     _write(output, names, values)
@@ -189,12 +279,14 @@ def predict(
     help="Flag rows whose log-density is below T, or the P%% least likely "
     "rows; adds an 'anomaly' column (1 = flagged).",
 )
+@PREDICTIVE_OPTION
 @click.option("-o", "--output", type=MODEL_PATH, help="CSV file (default: stdout).")
 @data_options
 def score(
     model_file: str,
     data: str,
     threshold: tuple[str, float] | None,
+    predictive: bool,
     output: str | None,
     columns: str | None,
     header: bool | None,
@@ -203,10 +295,16 @@ def score(
     """Log-density of each row of DATA under MODEL.
 
     Writes a CSV with a 'log_density' column (and 'anomaly' with --threshold).
+    With --predictive, a Bayesian model's log-density is that of its
+    posterior predictive.
     """
     model, info = _load_mixture(model_file)
+    method = _method(
+        model, "predictive_score_samples" if predictive else "score_samples"
+    )
     X = _model_matrix(model, info, load_table(data, header, delimiter), columns)
-    log_density = _method(model, "score_samples")(X)
+    with input_errors():
+        log_density = method(X)
     names, values = ["log_density"], [log_density]
     if threshold is not None:
         cut = _threshold(threshold, log_density)
@@ -288,6 +386,11 @@ def info(model_file: str) -> None:
         f"converged: {'yes' if model.converged_ else 'no'} after "
         f"{model.n_iter_} iterations\n"
     )
+    if hasattr(model, "effective_n_components"):
+        threshold = extra.get("weight_threshold", WEIGHT_THRESHOLD)
+        if not isinstance(threshold, float) or not 0 <= threshold < 1:
+            threshold = WEIGHT_THRESHOLD
+        click.echo(weights_summary(model, threshold) + "\n")
     click.echo(components_table(model, extra.get("columns")))
     if "bic" in extra:
         selection = extra["bic"]
@@ -307,15 +410,19 @@ def _load(path: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _load_mixture(path: str) -> tuple[Any, dict[str, Any]]:
-    """A model file holding a GaussianMixture, as predict, score and sample need."""
-    from gaussmix import GaussianMixture
+    """A model file holding a GaussianMixture or a BayesianGaussianMixture,
+    as predict, score and sample need."""
+    from gaussmix import BayesianGaussianMixture, GaussianMixture
 
     model, info = _load(path)
-    if type(model) is not GaussianMixture:
+    if type(model) not in (GaussianMixture, BayesianGaussianMixture):
         raise InputError(
-            f"{path} holds a {type(model).__name__}, not a GaussianMixture; this "
-            "command needs a mixture (use other estimators from Python)."
+            f"{path} holds a {type(model).__name__}, not a GaussianMixture or a "
+            "BayesianGaussianMixture; this command needs a mixture (use other "
+            "estimators from Python)."
         )
+    if not hasattr(model, "weights_"):
+        raise InputError(f"{path} holds an unfitted {type(model).__name__}.")
     return model, info
 
 
@@ -327,10 +434,12 @@ def _save(model: Any, path: str, info: dict[str, Any]) -> None:
     click.echo(f"wrote model to {path}", err=True)
 
 
-def save_figure(model, X, names, selection, path: str) -> None:
+def save_figure(
+    model, X, names, selection, path: str, threshold: float = WEIGHT_THRESHOLD
+) -> None:
     from gaussmix.cli.figures import summary_figure
 
-    figure = summary_figure(model, X, names, selection)
+    figure = summary_figure(model, X, names, selection, threshold)
     with input_errors(f"cannot write {path}"):
         figure.savefig(path, dpi=110)
     click.echo(f"wrote figure to {path}", err=True)
@@ -344,7 +453,8 @@ def _write(path: str | None, names: list[str], columns: list[np.ndarray]) -> Non
 def _method(model: Any, name: str):
     method = getattr(model, name, None)
     if method is None:
-        raise InputError(f"a {type(model).__name__} model has no {name}.")
+        hint = " (fit one with --bayesian)" if name.startswith("predictive") else ""
+        raise InputError(f"a {type(model).__name__} model has no {name}{hint}.")
     return method
 
 

@@ -15,14 +15,16 @@ def summary_figure(
     X: np.ndarray,
     names: Sequence[str],
     selection: Selection | None = None,
+    threshold: float = 0.01,
 ) -> Any:
     """A figure of a fitted mixture on its data.
 
     Panels: the clusters with 1σ/2σ ellipses (the data itself for two
     columns, its first two principal components for more, the marginal
-    density for one), the BIC curves when a selection was made, and the
-    classification uncertainty on the two columns that best separate the
-    components.
+    density for one), the BIC curves when a selection was made, the sorted
+    weights of a Bayesian mixture (with ``threshold``, above which a
+    component counts as in use), and the classification uncertainty on the
+    two columns that best separate the components.
 
     Returns
     -------
@@ -37,26 +39,40 @@ def summary_figure(
         plot_pairs,
         plot_pca,
         plot_uncertainty,
+        plot_weights,
     )
 
     n_features = X.shape[1]
-    n_panels = 1 + (selection is not None) + (n_features >= 2)
+    bayesian = hasattr(model, "effective_n_components")
+    n_panels = 1 + (selection is not None) + bayesian + (n_features >= 2)
     figure = Figure(figsize=(5.2 * n_panels, 4.6), layout="constrained")
     axes = list(figure.subplots(1, n_panels, squeeze=False)[0])
     ax = axes.pop(0)
+    clusters = f"{model.n_components} clusters"
+    # a Bayesian fit leaves its surplus components at the prior: not drawn
+    shown = threshold if bayesian else None
+    if bayesian:
+        clusters = (
+            f"{model.effective_n_components(threshold)} of "
+            f"{model.n_components} clusters in use"
+        )
     if n_features == 1:
         plot_pairs(model, X, feature_names=names, axes=[[ax]])
         ax.set_title("density of the mixture")
     elif n_features == 2:
-        plot_clusters(model, X, feature_names=names, ax=ax)
-        ax.set_title(f"{model.n_components} clusters, 1σ and 2σ ellipses")
+        plot_clusters(model, X, feature_names=names, ax=ax, min_weight=shown)
+        ax.set_title(f"{clusters}, 1σ and 2σ ellipses")
     else:
-        plot_pca(model, X, ax=ax)
-        ax.set_title(f"{model.n_components} clusters on the principal components")
+        plot_pca(model, X, ax=ax, min_weight=shown)
+        ax.set_title(f"{clusters} on the principal components")
     if selection is not None:
         ax = axes.pop(0)
         plot_bic_curve(selection.ks, selection.bic, ax=ax)
         ax.set_title("model selection by BIC")
+    if bayesian:
+        ax = axes.pop(0)
+        plot_weights(model, threshold=threshold, ax=ax)
+        ax.set_title("weights of the components")
     if n_features >= 2:
         ax = axes.pop(0)
         dims = separating_pair(model, X)

@@ -190,3 +190,83 @@ class OutputPath(click.Path):
                 param,
                 ctx,
             )
+
+
+#: The prior types of BayesianGaussianMixture, as --weight-concentration-prior-type
+PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
+#: Default weight above which a component of a Bayesian fit counts as in use
+WEIGHT_THRESHOLD = 0.01
+
+
+def bayesian_options(command: Callable) -> Callable:
+    """--bayesian and the prior of a BayesianGaussianMixture."""
+    positive = click.FloatRange(0, min_open=True)
+    decorators = [
+        click.option(
+            "--bayesian",
+            is_flag=True,
+            help="Fit a BayesianGaussianMixture (variational Bayes) instead: "
+            "-K is an upper bound, and the components the data do not need "
+            "get weights near zero.",
+        ),
+        click.option(
+            "--weight-concentration-prior-type",
+            type=click.Choice(PRIOR_TYPES),
+            help="With --bayesian: the prior of the weights.  [default: "
+            "dirichlet_process]",
+        ),
+        click.option(
+            "--weight-concentration-prior",
+            type=positive,
+            help="With --bayesian: the concentration of the weights' prior; "
+            "smaller values favour fewer components.  [default: 1/K]",
+        ),
+        click.option(
+            "--mean-precision-prior",
+            type=positive,
+            help="With --bayesian: how strongly the means are drawn to the "
+            "data's mean.  [default: 1]",
+        ),
+        click.option(
+            "--degrees-of-freedom-prior",
+            type=positive,
+            help="With --bayesian: degrees of freedom of the Wishart prior on "
+            "the precisions, above the number of columns - 1.  [default: the "
+            "number of columns]",
+        ),
+        click.option(
+            "--weight-threshold",
+            type=click.FloatRange(0, 1, max_open=True),
+            help="With --bayesian: a component whose weight exceeds this is "
+            f"counted as in use.  [default: {WEIGHT_THRESHOLD:g}]",
+        ),
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
+    return command
+
+
+def bayesian_settings(
+    bayesian: bool, k: int | str, covariance_type: str, prior: dict[str, Any]
+) -> dict[str, Any]:
+    """The prior given on the command line, checked against --bayesian.
+
+    Returns the keyword arguments of BayesianGaussianMixture among ``prior``
+    (the values given, by option name with underscores); raises InputError
+    for a prior option without --bayesian, or for 'auto' with it.
+    """
+    given = {name: value for name, value in prior.items() if value is not None}
+    if not bayesian:
+        if given:
+            options = ", ".join("--" + name.replace("_", "-") for name in given)
+            verb = "applies" if len(given) == 1 else "apply"
+            raise InputError(f"{options} {verb} only to a fit with --bayesian.")
+        return {}
+    if k == "auto" or covariance_type == "auto":
+        raise InputError(
+            "with --bayesian, -k is the largest number of components and the fit "
+            "decides how many to use; give a number instead of 'auto' (and a "
+            "covariance type with -t)."
+        )
+    given.pop("weight_threshold", None)
+    return given

@@ -59,6 +59,43 @@ def fit_summary(model: Any, X: np.ndarray, names: Sequence[str] | None = None) -
     return "\n".join(lines)
 
 
+def weights_summary(model: Any, threshold: float) -> str:
+    """The effective number of components of a Bayesian fit, and its weights
+    from largest to smallest."""
+    weights = np.sort(np.asarray(model.weights_, dtype=np.float64))[::-1]
+    used = model.effective_n_components(threshold)
+    return "\n".join(
+        [
+            f"effective components: {used} of {len(weights)} (weight > {threshold:g})",
+            "sorted weights: " + "  ".join(f"{w:.4f}" for w in weights),
+        ]
+    )
+
+
+def bayesian_summary(
+    model: Any, X: np.ndarray, names: Sequence[str] | None, threshold: float
+) -> str:
+    """What a user wants after a variational fit: the components in use."""
+    n_rows, n_features = X.shape
+    status = "yes" if model.converged_ else "no (increase --max-iter or --tol)"
+    prior = model.weight_concentration_prior_type
+    lines = [
+        f"BayesianGaussianMixture: at most {model.n_components} components, "
+        f"covariance_type={model.covariance_type!r}, {n_rows} rows x "
+        f"{n_features} columns",
+        f"prior: {prior}, weight_concentration_prior="
+        f"{model.weight_concentration_prior_:.4g}",
+        f"converged: {status} after {model.n_iter_} iterations",
+        f"lower bound: {model.lower_bound_:.6g}",
+        f"log-likelihood per row: {model.score(X):.6g} (expected), "
+        f"{float(np.mean(model.predictive_score_samples(X))):.6g} (predictive)",
+        weights_summary(model, threshold),
+        "",
+        components_table(model, names),
+    ]
+    return "\n".join(lines)
+
+
 def bic_table(ks: Sequence[int], bic: dict[str, Sequence[float | None]]) -> str:
     """BIC per K (rows) and covariance type (columns); the lowest is starred."""
     values = np.array(

@@ -27,6 +27,11 @@ Every estimator of the library, fitted or not:
 - :class:`~gaussmix.GaussianMixture`, including the running statistics of
   ``partial_fit``: a model saved mid-stream and loaded continues the stream
   exactly as the original would;
+- :class:`~gaussmix.BayesianGaussianMixture`, with its variational
+  posterior and prior (the Beta parameters of a Dirichlet process come back
+  as the same tuple of two arrays) and the running statistics of
+  ``partial_fit``; a loaded model continues a warm-started ``fit`` or the
+  stream of ``partial_fit`` exactly as the original would;
 - :class:`~gaussmix.GaussianMixtureClassifier` (one mixture per class; class
   labels may be strings) and :class:`~gaussmix.GaussianMixtureRegressor`;
 - :class:`~gaussmix.ModelSelectionResult`: the tables, every fitted model,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from gaussmix.core.covariance import get_family
+from gaussmix.core.covariance import available_families, get_family
 from gaussmix.core.stats import Stats
 from gaussmix.io import rules
 from gaussmix.io.tensors import is_tensor
@@ -48,9 +48,14 @@ def check_gaussian_mixture(model: Any) -> None:
     precision factors with a positive diagonal and, after ``partial_fit``,
     running statistics of the model's shapes.
     """
-    family = get_family(model.covariance_type)
+    get_family(model.covariance_type)
     if not rules.fitted_or_not(model, _ARRAY_ATTRIBUTES):
         return
+    # set_params may have changed covariance_type since the fit: the arrays
+    # have the layout of the fitted family (files before it was recorded:
+    # covariance_type's)
+    covariance_type = fitted_covariance_type(model)
+    family = get_family(covariance_type)
     arrays = _host_arrays(model)
     for name, array in arrays.items():
         rules.require_float_array(name, array)
@@ -68,13 +73,24 @@ def check_gaussian_mixture(model: Any) -> None:
         if arrays[name].shape != expected:
             raise ValueError(
                 f"{name} has shape {arrays[name].shape}; covariance_type="
-                f"{model.covariance_type!r} with {n_components} components and "
+                f"{covariance_type!r} with {n_components} components and "
                 f"{n_features} features needs {expected}."
             )
     rules.require_probabilities("weights_", weights)
     _check_positive_definite(family, arrays["covariances_"], n_components, n_features)
     _check_factors(family, arrays["precisions_cholesky_"])
     _check_streaming_state(model, family.scatter_kind, n_components, n_features)
+
+
+def fitted_covariance_type(model: Any) -> str:
+    """The family of a fitted mixture's arrays, as ``_covariance_type_fitted``
+    records it; ValueError unless it is a registered family."""
+    fitted = getattr(model, "_covariance_type_fitted", model.covariance_type)
+    if not isinstance(fitted, str) or fitted not in available_families():
+        raise ValueError(
+            f"_covariance_type_fitted must name a covariance family, got {fitted!r}."
+        )
+    return fitted
 
 
 def check_stats(stats: Stats) -> None:

@@ -122,12 +122,14 @@ def _register_builtins() -> None:
     _builtins_registered = True
     from gaussmix.core.stats import Stats
     from gaussmix.io.checks import check_gaussian_mixture, check_stats
+    from gaussmix.io.checks_bayesian import check_bayesian_mixture
     from gaussmix.io.checks_models import (
         check_classifier,
         check_model_selection,
         check_regressor,
     )
     from gaussmix.models import (
+        BayesianGaussianMixture,
         GaussianMixture,
         GaussianMixtureClassifier,
         GaussianMixtureRegressor,
@@ -135,6 +137,7 @@ def _register_builtins() -> None:
     from gaussmix.models.selection import ModelSelectionResult
 
     register_estimator(GaussianMixture, validate=check_gaussian_mixture)
+    register_estimator(BayesianGaussianMixture, validate=check_bayesian_mixture)
     register_estimator(GaussianMixtureClassifier, validate=check_classifier)
     register_estimator(GaussianMixtureRegressor, validate=check_regressor)
     register_estimator(ModelSelectionResult, validate=check_model_selection)

@@ -13,6 +13,7 @@ from gaussmix.plot.clusters import (
 from gaussmix.plot.curves import plot_bic_curve
 from gaussmix.plot.projections import plot_pairs, plot_pca
 from gaussmix.plot.selection import plot_bic
+from gaussmix.plot.weights import plot_weights
 
 __all__ = [
     "covariance_ellipse",
@@ -23,4 +24,5 @@ __all__ = [
     "plot_pairs",
     "plot_pca",
     "plot_uncertainty",
+    "plot_weights",
 ]

@@ -22,11 +22,21 @@ def mixture_arrays(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     check_is_fitted(model, ["weights_", "means_", "covariances_"])
     means = np.asarray(model.means_, dtype=np.float64)
     n_components, n_features = means.shape
-    family = get_family(model.covariance_type)
+    family = get_family(fitted_covariance_type(model))
     covariances = family.full_covariances(
         np.asarray(model.covariances_, dtype=np.float64), n_components, n_features
     )
     return np.asarray(model.weights_, dtype=np.float64), means, covariances
+
+
+def fitted_covariance_type(model: Any) -> str:
+    """The covariance family of the fitted arrays.
+
+    ``set_params`` may change ``covariance_type`` after a fit; the fitted
+    arrays keep the layout of the family they were fitted with.
+    """
+    fitted = getattr(model, "_fitted_covariance_type", None)
+    return fitted() if callable(fitted) else model.covariance_type
 
 
 def project(

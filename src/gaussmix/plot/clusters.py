@@ -63,6 +63,7 @@ def plot_clusters(
     n_std: Sequence[float] = DEFAULT_N_STD,
     feature_names: Sequence[str] | None = None,
     ax: Any = None,
+    min_weight: float | None = None,
 ) -> Any:
     """Rows coloured by component, with each component's covariance ellipses.
 
@@ -80,6 +81,10 @@ def plot_clusters(
     feature_names : sequence of str, default=None
         Axis labels.
     ax : matplotlib Axes, default=None
+    min_weight : float, default=None
+        Draw the ellipses of the components whose weight exceeds this only
+        (such as the components a BayesianGaussianMixture uses); None draws
+        every component. Colours stay those of all the components.
 
     Returns
     -------
@@ -94,7 +99,8 @@ def plot_clusters(
         scatter_labelled(ax, X[:, [x_dim, y_dim]], model.predict(X), colors)
     basis = selection((x_dim, y_dim), means.shape[1])
     centres, blocks = project(means, covariances, basis)
-    draw_components(ax, centres, blocks, colors, n_std)
+    shown = shown_components(weights, min_weight)
+    draw_components(ax, centres[shown], blocks[shown], colors[shown], n_std)
     label_axes(ax, feature_names, (x_dim, y_dim))
     return ax
 
@@ -242,6 +248,13 @@ def projected_mixture(
 
     centres, blocks = project(means, covariances, basis, offset)
     return GaussianMixture.from_params(weights, centres, blocks, "full")
+
+
+def shown_components(weights: np.ndarray, min_weight: float | None) -> np.ndarray:
+    """The mask of the components to draw: weight above ``min_weight``."""
+    if min_weight is None:
+        return np.ones(len(weights), dtype=bool)
+    return weights > min_weight
 
 
 def component_colors(n_components: int) -> np.ndarray:

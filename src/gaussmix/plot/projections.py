@@ -17,6 +17,7 @@ from gaussmix.plot.clusters import (
     new_axes,
     projected_mixture,
     scatter_labelled,
+    shown_components,
 )
 
 
@@ -87,6 +88,7 @@ def plot_pca(
     *,
     n_std: Sequence[float] = DEFAULT_N_STD,
     ax: Any = None,
+    min_weight: float | None = None,
 ) -> Any:
     """Rows and component ellipses on the first two principal components of X.
 
@@ -101,6 +103,9 @@ def plot_pca(
         whitened); at least two features.
     n_std : sequence of float, default=(1.0, 2.0)
     ax : matplotlib Axes, default=None
+    min_weight : float, default=None
+        Draw the ellipses of the components whose weight exceeds this only;
+        None draws every component.
 
     Returns
     -------
@@ -118,7 +123,8 @@ def plot_pca(
     colors = component_colors(len(weights))
     scatter_labelled(ax, (X - pca.mean_) @ basis, model.predict(X), colors)
     centres, blocks = project(means, covariances, basis, pca.mean_)
-    draw_components(ax, centres, blocks, colors, n_std)
+    shown = shown_components(weights, min_weight)
+    draw_components(ax, centres[shown], blocks[shown], colors[shown], n_std)
     share = 100 * pca.explained_variance_ratio_
     ax.set_xlabel(f"PC1 ({share[0]:.1f}% of variance)")
     ax.set_ylabel(f"PC2 ({share[1]:.1f}% of variance)")
