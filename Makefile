@@ -33,10 +33,12 @@ $(VENV)/.bench-installed: $(VENV)/.test-installed pyproject.toml
 	$(BIN)/pip install --quiet -c $(VENV)/torch-constraint.txt -e ".[bench]"
 	touch $@
 
-# make bench BENCH_ARGS="--scale 0.05 --configs a,c" for a quick run
+# make bench BENCH_ARGS="--scale 0.05 --configs a,c" for a quick run;
+# BENCH_SCRIPT=bench_bayesian.py times BayesianGaussianMixture instead
+BENCH_SCRIPT ?= bench_em.py
 bench: $(VENV)/.bench-installed
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
-		$(BIN)/python benchmarks/bench_em.py $(BENCH_ARGS)
+		$(BIN)/python benchmarks/$(BENCH_SCRIPT) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
