@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import statistics
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -281,6 +282,7 @@ def main() -> None:
     started = time.perf_counter()
     measured, checks = [], []
     for config in config_list(args):
+        print(f"# measuring {config.label()}", file=sys.stderr, flush=True)
         results = measure(config, args)
         measured.append((config, results))
         checks.append(check_line(config, results, 1 + args.iterations))
