@@ -213,6 +213,7 @@ def print_header(args) -> None:
     import sklearn
 
     import gaussmix
+    from gaussmix.fit.parallel import host_threads
 
     print(
         "# Variational EM (BayesianGaussianMixture) seconds per iteration, "
@@ -220,7 +221,10 @@ def print_header(args) -> None:
     )
     print(f"# {machine_description()}")
     threads = f"limited to {args.threads}" if args.threads else "library defaults"
-    print(f"# BLAS: {blas_description()}; threads: {threads}")
+    print(
+        f"# BLAS: {blas_description()}; gaussmix E-step workers: {host_threads()}; "
+        f"threads: {threads}"
+    )
     print(
         f"# scikit-learn {sklearn.__version__}, gaussmix {gaussmix.__version__}; "
         f"shared start: scikit-learn init_params={args.init!r}, random_state=0, "
@@ -277,6 +281,8 @@ def parse_args():
 def main() -> None:
     args = parse_args()
     warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 never converges
+    for _, library, _ in IMPLEMENTATIONS:  # load every BLAS before limiting them
+        estimator_class(library)
     limit_threads(args.threads)
     print_header(args)
     started = time.perf_counter()
