@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -14,6 +15,7 @@ from gaussmix import (
     GaussianMixtureClassifier,
     GaussianMixtureRegressor,
 )
+from gaussmix.models.validation import EMSettings, em_settings
 
 X = np.array([[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.2], [5.1, 4.9], [4.8, 5.0]])
 Y_CLASSES = np.array([0, 0, 0, 1, 1, 1])
@@ -236,3 +238,31 @@ def test_wrong_width_gets_sklearns_message(tmp_path):
         model.score_samples(np.load(tmp_path / "wide.npy", mmap_mode="r"))
     with pytest.raises(ValueError, match=re.escape(str(theirs.value))):
         model.partial_fit(wide)
+
+
+def test_settings_are_frozen_validated_copies():
+    model = GaussianMixture(
+        np.int64(2), tol=np.float32(0.5), max_iter=np.int64(7), chunk_size=64
+    )
+    settings = model._check_hyperparameters()
+    assert type(settings.n_components) is int and settings.n_components == 2
+    assert type(settings.tol) is float and type(settings.max_iter) is int
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.tol = 1.0
+    # the estimator keeps what the user set
+    assert type(model.n_components) is np.int64
+    # the EM settings alone, as an estimator's keyword arguments
+    assert settings.em_kwargs() == {
+        "tol": 0.5,
+        "reg_covar": 1e-6,
+        "max_iter": 7,
+        "n_init": 1,
+        "init_params": "kmeans",
+        "chunk_size": 64,
+    }
+    assert em_settings(model) == EMSettings(**settings.em_kwargs())
+
+
+def test_em_settings_enforce_the_minimum_iterations():
+    with pytest.raises(InvalidParameterError, match=r"'max_iter' parameter of"):
+        em_settings(GaussianMixture(max_iter=0), min_iter=1)

@@ -319,7 +319,7 @@ def _limit_exponent() -> int:
 
 
 def fit_units(
-    source: Any, settings: dict[str, Any], covariance_type: str
+    source: Any, reg_covar: float, reg_covar_scale: str, covariance_type: str
 ) -> DataScale | None:
     """The units a fit of ``source`` runs in, or None (the data's own).
 
@@ -327,9 +327,9 @@ def fit_units(
     two (or float64) where the rows' squares would overflow their dtype.
     """
     halves = source_halves(source)
-    if settings["reg_covar_scale"] == "absolute":
-        if halves is not None and settings["reg_covar"] > 0:
-            warn_dominant_reg_covar(settings["reg_covar"], halves)
+    if reg_covar_scale == "absolute":
+        if halves is not None and reg_covar > 0:
+            warn_dominant_reg_covar(reg_covar, halves)
         return None if halves is None else data_scale(source.dtype, halves)
     if not isinstance(getattr(source, "X", None), np.ndarray):
         raise ValueError(

@@ -10,6 +10,7 @@ prior; sample weights count as repetitions of their rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -84,8 +85,22 @@ def _checked_mean(value: Any, n_features: int) -> np.ndarray:
     return mean
 
 
-def check_prior_hyperparameters(estimator: Any) -> dict[str, Any]:
-    """The scalar prior hyperparameters, checked before any data is read."""
+@dataclass(frozen=True)
+class PriorSettings:
+    """The scalar prior hyperparameters, validated; None takes the default."""
+
+    weight_concentration_prior_type: str
+    weight_concentration_prior: float | None
+    mean_precision_prior: float | None
+    degrees_of_freedom_prior: float | None
+
+
+def prior_settings(estimator: Any) -> PriorSettings:
+    """The scalar prior hyperparameters, checked before any data is read.
+
+    The array ones (``mean_prior``, ``covariance_prior``) need the number of
+    features and are checked by :func:`variational_prior`.
+    """
     owner = type(estimator).__name__
 
     def positive_or_none(name: str) -> float | None:
@@ -94,21 +109,26 @@ def check_prior_hyperparameters(estimator: Any) -> dict[str, Any]:
             return None
         return check.check_float(name, value, 0.0, False, owner=owner)
 
-    return {
-        "weight_concentration_prior_type": check.check_choice(
+    return PriorSettings(
+        weight_concentration_prior_type=check.check_choice(
             "weight_concentration_prior_type",
             estimator.weight_concentration_prior_type,
             ["dirichlet_process", "dirichlet_distribution"],
             owner=owner,
         ),
-        "weight_concentration_prior": positive_or_none("weight_concentration_prior"),
-        "mean_precision_prior": positive_or_none("mean_precision_prior"),
-        "degrees_of_freedom_prior": positive_or_none("degrees_of_freedom_prior"),
-    }
+        weight_concentration_prior=positive_or_none("weight_concentration_prior"),
+        mean_precision_prior=positive_or_none("mean_precision_prior"),
+        degrees_of_freedom_prior=positive_or_none("degrees_of_freedom_prior"),
+    )
 
 
 def variational_prior(
-    estimator: Any, source: Any, settings: dict[str, Any], scale: Any = None
+    estimator: Any,
+    source: Any,
+    settings: PriorSettings,
+    n_components: int,
+    covariance_type: str,
+    scale: Any = None,
 ) -> VariationalPrior:
     """The prior of a fit of ``source``: given values, or the data's defaults.
 
@@ -117,8 +137,7 @@ def variational_prior(
     rescaled rows' prior, the given values moved to their units.
     """
     n_features = source.n_features
-    covariance_type = settings["covariance_type"]
-    degrees = settings["degrees_of_freedom_prior"]
+    degrees = settings.degrees_of_freedom_prior
     if degrees is None:
         degrees = float(n_features)
     elif degrees <= n_features - 1:
@@ -139,8 +158,8 @@ def variational_prior(
         covariance = _checked_covariance(
             estimator.covariance_prior, covariance_type, n_features
         )
-    concentration = settings["weight_concentration_prior"]
-    precision = settings["mean_precision_prior"]
+    concentration = settings.weight_concentration_prior
+    precision = settings.mean_precision_prior
     if scale is not None:
         given = VariationalPrior("", 0.0, 0.0, mean, 0.0, covariance)
         rescaled = scale.prior_to_rescaled(given)
@@ -149,9 +168,9 @@ def variational_prior(
         if estimator.covariance_prior is not None:
             covariance = rescaled.covariance
     return VariationalPrior(
-        weight_concentration_prior_type=settings["weight_concentration_prior_type"],
+        weight_concentration_prior_type=settings.weight_concentration_prior_type,
         weight_concentration=(
-            1.0 / settings["n_components"] if concentration is None else concentration
+            1.0 / n_components if concentration is None else concentration
         ),
         mean_precision=1.0 if precision is None else precision,
         mean=np.asarray(mean, dtype=np.float64),

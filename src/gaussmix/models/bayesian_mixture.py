@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,11 +32,19 @@ from gaussmix.models._data_scale import batch_stats, data_scale, source_halves
 from gaussmix.models._fitted_mixture import FittedMixtureMixin
 from gaussmix.models._inputs import make_source
 from gaussmix.models._variational_prior import (
-    check_prior_hyperparameters,
+    PriorSettings,
+    prior_settings,
     variational_prior,
 )
 from gaussmix.models._variational_views import VariationalViewsMixin
 from gaussmix.models.tensors import is_tensor, numpy_dtype
+
+
+@dataclass(frozen=True)
+class BayesianMixtureSettings(check.MixtureSettings):
+    """BayesianGaussianMixture's scalar hyperparameters, validated once per fit."""
+
+    prior: PriorSettings
 
 
 class BayesianGaussianMixture(
@@ -192,26 +201,28 @@ class BayesianGaussianMixture(
 
     # ------------------------------------------------------------------
     # validation
-    def _check_hyperparameters(self) -> dict[str, Any]:
+    def _check_hyperparameters(self) -> BayesianMixtureSettings:
+        """Every scalar hyperparameter checked, before any data is read."""
         owner = type(self).__name__
-        return {
-            **check.check_em_settings(self),
-            **check_prior_hyperparameters(self),
-            "n_components": check.check_int(
+        em = check.em_settings(self)
+        return BayesianMixtureSettings(
+            **em.em_kwargs(),
+            prior=prior_settings(self),
+            n_components=check.check_int(
                 "n_components", self.n_components, 1, owner=owner
             ),
-            "covariance_type": check.check_choice(
+            covariance_type=check.check_choice(
                 "covariance_type",
                 self.covariance_type,
                 VARIATIONAL_FAMILIES,
                 owner=owner,
             ),
-            "warm_start": check.check_bool("warm_start", self.warm_start, owner=owner),
-            "verbose": check.check_int("verbose", self.verbose, 0, owner=owner),
-            "verbose_interval": check.check_int(
+            warm_start=check.check_bool("warm_start", self.warm_start, owner=owner),
+            verbose=check.check_int("verbose", self.verbose, 0, owner=owner),
+            verbose_interval=check.check_int(
                 "verbose_interval", self.verbose_interval, 1, owner=owner
             ),
-            "learning_decay": check.check_float(
+            learning_decay=check.check_float(
                 "learning_decay",
                 self.learning_decay,
                 0.5,
@@ -219,10 +230,10 @@ class BayesianGaussianMixture(
                 owner=owner,
                 maximum=1.0,
             ),
-            "learning_offset": check.check_float(
+            learning_offset=check.check_float(
                 "learning_offset", self.learning_offset, 0.0, True, owner=owner
             ),
-        }
+        )
 
     # ------------------------------------------------------------------
     # fitting
@@ -245,10 +256,10 @@ class BayesianGaussianMixture(
         """
         settings = self._check_hyperparameters()
         source = make_source(
-            self, X, sample_weight, settings["chunk_size"], normalise_weights=False
+            self, X, sample_weight, settings.chunk_size, normalise_weights=False
         )
-        n_components = settings["n_components"]
-        covariance_type = settings["covariance_type"]
+        n_components = settings.n_components
+        covariance_type = settings.covariance_type
         dtype = numpy_dtype(source)
         if source.n_samples < n_components:
             raise ValueError(
@@ -259,13 +270,15 @@ class BayesianGaussianMixture(
         # gaussmix.models._data_scale), the prior with them
         halves = source_halves(source)
         scale = None if halves is None else data_scale(source.dtype, halves)
-        reg_covar = settings["reg_covar"]
+        reg_covar = settings.reg_covar
         if scale is not None:
             source = source.rescaled(scale.units)
             reg_covar = scale.reg_covar(reg_covar)
-        prior = variational_prior(self, source, settings, scale)
+        prior = variational_prior(
+            self, source, settings.prior, n_components, covariance_type, scale
+        )
         do_init = not (
-            settings["warm_start"]
+            settings.warm_start
             and self._fitted_matches(n_components, source.n_features)
         )
         random_state = check_random_state(self.random_state)
@@ -279,7 +292,7 @@ class BayesianGaussianMixture(
                 rescaled = scale.posterior_to_rescaled(current)
                 return rescaled, self.lower_bound_ - scale.bound_shift(current)
             stats = source.initial_stats(
-                settings["init_params"], n_components, scatter_kind, random_state
+                settings.init_params, n_components, scatter_kind, random_state
             )
             return posterior_from_stats(stats, prior, covariance_type, reg_covar), (
                 -math.inf
@@ -295,18 +308,18 @@ class BayesianGaussianMixture(
             return new, lower_bound(stats, posterior, new)
 
         with EMProgress(
-            settings["verbose"], settings["verbose_interval"], settings["max_iter"]
+            settings.verbose, settings.verbose_interval, settings.max_iter
         ) as progress:
             best = fit_with_restarts(
                 e_step,
                 update,
                 start,
-                n_init=settings["n_init"] if do_init else 1,
-                tol=settings["tol"],
-                max_iter=settings["max_iter"],
+                n_init=settings.n_init if do_init else 1,
+                tol=settings.tol,
+                max_iter=settings.max_iter,
                 progress=progress,
             )
-        if not best.converged and settings["max_iter"] > 0:
+        if not best.converged and settings.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different "
                 "init parameters, or increase max_iter, tol, or check for "
@@ -354,7 +367,7 @@ class BayesianGaussianMixture(
             self,
             X,
             sample_weight,
-            settings["chunk_size"],
+            settings.chunk_size,
             reset=False,
             normalise_weights=False,
         )
@@ -373,13 +386,13 @@ class BayesianGaussianMixture(
         else:
             batch_index = self.n_batches_ + 1
             rho = step_size(
-                batch_index, settings["learning_decay"], settings["learning_offset"]
+                batch_index, settings.learning_decay, settings.learning_offset
             )
             running = stepwise_update(running, stats, rho)
             self.n_batches_ = batch_index
         prior = self._current_prior()
         new = posterior_from_stats(
-            running.scaled(seen), prior, self.covariance_type, settings["reg_covar"]
+            running.scaled(seen), prior, self.covariance_type, settings.reg_covar
         )
         if scale is not None:
             # raises, naming the fix, where the parameters exceed the dtype
@@ -408,16 +421,23 @@ class BayesianGaussianMixture(
             and self._fitted_covariance_type() == self.covariance_type
         )
 
-    def _check_continuable(self, settings: dict[str, Any]) -> None:
+    def _check_continuable(self, settings: BayesianMixtureSettings) -> None:
         fitted = {
             "n_components": len(self.weights_),
             "covariance_type": self._fitted_covariance_type(),
             "weight_concentration_prior_type": self._fitted_prior_type(),
         }
+        wanted = {
+            "n_components": settings.n_components,
+            "covariance_type": settings.covariance_type,
+            "weight_concentration_prior_type": (
+                settings.prior.weight_concentration_prior_type
+            ),
+        }
         for name, value in fitted.items():
-            if settings[name] != value:
+            if wanted[name] != value:
                 raise ValueError(
-                    f"{name}={settings[name]!r} but the fitted mixture has "
+                    f"{name}={wanted[name]!r} but the fitted mixture has "
                     f"{name}={value!r}; partial_fit continues the fitted mixture. "
                     f"Call fit to start a new one, or set {name} back to {value!r}."
                 )

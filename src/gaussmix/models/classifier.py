@@ -131,9 +131,13 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------
     # validation
-    def _check_settings(self) -> dict[str, Any]:
-        """The EM hyperparameters, checked before any data is read."""
-        return check.check_em_settings(self, min_iter=1)
+    def _check_settings(self) -> check.EMSettings:
+        """The EM hyperparameters, checked before any data is read.
+
+        ``n_components``, ``covariance_type`` and ``priors`` are checked
+        once the classes are known, since they may be given per class.
+        """
+        return check.em_settings(self, min_iter=1)
 
     def _split_labels(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The classes and a mask of the unlabelled rows."""
@@ -283,10 +287,10 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
                 start_priors,
                 estimate_priors=priors is None,
                 shared_covariance=shared,
-                reg_covar=settings["reg_covar"],
-                tol=settings["tol"],
-                max_iter=settings["max_iter"],
-                chunk_size=settings["chunk_size"],
+                reg_covar=settings.reg_covar,
+                tol=settings.tol,
+                max_iter=settings.max_iter,
+                chunk_size=settings.chunk_size,
             )
             warn_repairs(result.repairs)
             mixtures = [
@@ -316,7 +320,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         sample_weight: np.ndarray | None,
         candidates: list[int],
         covariance_type: str,
-        settings: dict[str, Any],
+        settings: check.EMSettings,
         seed: int,
     ) -> GaussianMixture:
         """The class's mixture; among several sizes, the one of lowest BIC."""
@@ -394,13 +398,5 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(log_proba, axis=1)]
 
 
-def _mixture_settings(settings: dict[str, Any], seed: Any) -> dict[str, Any]:
-    return {
-        "tol": settings["tol"],
-        "reg_covar": settings["reg_covar"],
-        "max_iter": settings["max_iter"],
-        "n_init": settings["n_init"],
-        "init_params": settings["init_params"],
-        "chunk_size": settings["chunk_size"],
-        "random_state": seed,
-    }
+def _mixture_settings(settings: check.EMSettings, seed: Any) -> dict[str, Any]:
+    return {**settings.em_kwargs(), "random_state": seed}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,13 @@ from gaussmix.models._fitted_mixture import (
 )
 from gaussmix.models._inputs import make_source
 from gaussmix.models.tensors import is_tensor, numpy_dtype
+
+
+@dataclass(frozen=True)
+class GaussianMixtureSettings(check.MixtureSettings):
+    """GaussianMixture's hyperparameters, validated once per fit."""
+
+    reg_covar_scale: str
 
 
 class GaussianMixture(
@@ -187,37 +195,37 @@ class GaussianMixture(
 
     # ------------------------------------------------------------------
     # validation
-    def _check_hyperparameters(self) -> dict[str, Any]:
+    def _check_hyperparameters(self) -> GaussianMixtureSettings:
         """Every hyperparameter checked, before any data is read."""
         owner = type(self).__name__
-        settings = check.check_em_settings(self)
+        em = check.em_settings(self)
         decay = check.check_float(
             "learning_decay", self.learning_decay, 0.5, False, owner=owner, maximum=1.0
         )
-        return {
-            **settings,
-            "n_components": check.check_int(
+        return GaussianMixtureSettings(
+            **em.em_kwargs(),
+            n_components=check.check_int(
                 "n_components", self.n_components, 1, owner=owner
             ),
-            "covariance_type": check.check_covariance_type(
+            covariance_type=check.check_covariance_type(
                 self.covariance_type, owner=owner
             ),
-            "reg_covar_scale": check.check_choice(
+            reg_covar_scale=check.check_choice(
                 "reg_covar_scale",
                 self.reg_covar_scale,
                 ["absolute", "variance"],
                 owner=owner,
             ),
-            "warm_start": check.check_bool("warm_start", self.warm_start, owner=owner),
-            "verbose": check.check_int("verbose", self.verbose, 0, owner=owner),
-            "verbose_interval": check.check_int(
+            warm_start=check.check_bool("warm_start", self.warm_start, owner=owner),
+            verbose=check.check_int("verbose", self.verbose, 0, owner=owner),
+            verbose_interval=check.check_int(
                 "verbose_interval", self.verbose_interval, 1, owner=owner
             ),
-            "learning_decay": decay,
-            "learning_offset": check.check_float(
+            learning_decay=decay,
+            learning_offset=check.check_float(
                 "learning_offset", self.learning_offset, 0.0, True, owner=owner
             ),
-        }
+        )
 
     # ------------------------------------------------------------------
     # fitting
@@ -237,8 +245,8 @@ class GaussianMixture(
         self : GaussianMixture
         """
         settings = self._check_hyperparameters()
-        source = make_source(self, X, sample_weight, settings["chunk_size"])
-        n_components = settings["n_components"]
+        source = make_source(self, X, sample_weight, settings.chunk_size)
+        n_components = settings.n_components
         if source.n_samples < n_components:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = "
@@ -248,14 +256,16 @@ class GaussianMixture(
         # a warm start needs a previous solution of the same shape and family;
         # otherwise the fit starts anew, as the first one did
         do_init = not (
-            settings["warm_start"]
+            settings.warm_start
             and self._fitted_matches(n_components, source.n_features)
         )
         random_state = check_random_state(self.random_state)
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
-        reg_covar = settings["reg_covar"]
-        scale = fit_units(source, settings, self.covariance_type)
+        reg_covar = settings.reg_covar
+        scale = fit_units(
+            source, reg_covar, settings.reg_covar_scale, self.covariance_type
+        )
         log_shift = 0.0
         if scale is not None:
             # fit the rows in other units (see gaussmix.models._data_scale)
@@ -275,7 +285,7 @@ class GaussianMixture(
             params = initial_params(
                 source,
                 covariance_type=self.covariance_type,
-                init_params=settings["init_params"],
+                init_params=settings.init_params,
                 n_components=n_components,
                 reg_covar=reg_covar,
                 user_init=user_init,
@@ -285,15 +295,15 @@ class GaussianMixture(
             return params, -math.inf
 
         with EMProgress(
-            settings["verbose"], settings["verbose_interval"], settings["max_iter"]
+            settings.verbose, settings.verbose_interval, settings.max_iter
         ) as progress:
             best = fit_with_restarts(
                 source.stats,
                 maximum_likelihood_update(reg_covar, repairs),
                 start,
-                n_init=settings["n_init"] if do_init else 1,
-                tol=settings["tol"],
-                max_iter=settings["max_iter"],
+                n_init=settings.n_init if do_init else 1,
+                tol=settings.tol,
+                max_iter=settings.max_iter,
                 progress=progress,
             )
         params = best.params
@@ -301,7 +311,7 @@ class GaussianMixture(
             params = scale.to_data_units(params, dtype)
         # a fit that cannot be returned reports only why (raised just above)
         warn_repairs(repairs)
-        if not best.converged and settings["max_iter"] > 0:
+        if not best.converged and settings.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different "
                 "init parameters, or increase max_iter, tol, or check for "
@@ -346,15 +356,13 @@ class GaussianMixture(
         self : GaussianMixture
         """
         settings = self._check_hyperparameters()
-        decay, offset = settings["learning_decay"], settings["learning_offset"]
+        decay, offset = settings.learning_decay, settings.learning_offset
         fresh = not hasattr(self, "converged_")
         if fresh:
             self.fit(X, sample_weight=sample_weight)
         else:
-            self._check_continuable(settings["n_components"])
-        source = make_source(
-            self, X, sample_weight, settings["chunk_size"], reset=False
-        )
+            self._check_continuable(settings.n_components)
+        source = make_source(self, X, sample_weight, settings.chunk_size, reset=False)
         stats, scale = batch_stats(source, self.mixture_params())
         if fresh:
             # the batch has been fitted to convergence: only remember its Stats
@@ -366,8 +374,8 @@ class GaussianMixture(
         rho = 1.0 if running is None else step_size(batch_index, decay, offset)
         running = stepwise_update(running, stats, rho)
         dtype = numpy_dtype(source)
-        repairs = RepairLog(reseeds_left=settings["n_components"], dtype=dtype)
-        params = m_step(running, self.covariance_type, settings["reg_covar"], repairs)
+        repairs = RepairLog(reseeds_left=settings.n_components, dtype=dtype)
+        params = m_step(running, self.covariance_type, settings.reg_covar, repairs)
         if scale is not None:
             # raises, naming the fix, where the parameters exceed the dtype
             params = scale.to_data_units(params, dtype)

@@ -103,7 +103,7 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         """
         # checked here, so that errors name this estimator, not its mixture
         owner = type(self).__name__
-        settings = check.check_em_settings(self)
+        settings = check.em_settings(self)
         check.check_int("n_components", self.n_components, 1, owner=owner)
         check.check_covariance_type(self.covariance_type, owner=owner)
         check.check_bool("standardize", self.standardize, owner=owner)
@@ -125,7 +125,7 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         mixture = GaussianMixture(
             self.n_components,
             covariance_type=self.covariance_type,
-            **settings,
+            **settings.em_kwargs(),
             random_state=self.random_state,
         )
         with np.errstate(over="ignore"):

@@ -258,7 +258,7 @@ def select_model(
         [[get_family(m).n_parameters(k, X.shape[1]) for k in counts] for m in models]
     )
     fitted: dict[tuple[str, int], GaussianMixture] = {}
-    settings = dict(reg_covar=reg_covar, tol=tol, max_iter=max_iter)
+    settings = _GridSettings(reg_covar=reg_covar, tol=tol, max_iter=max_iter)
     spread = _DataSpread(X, weights, reg_covar)
     failures: list[str] = []
     for j, k in enumerate(counts):
@@ -323,6 +323,19 @@ def _hc_responsibilities(tree, n_samples: int, n_components: int):
         return None
 
 
+@dataclass(frozen=True)
+class _GridSettings:
+    """The EM hyperparameters every fit on the grid shares, validated."""
+
+    reg_covar: float
+    tol: float
+    max_iter: int
+
+    def kwargs(self) -> dict[str, float | int]:
+        """As keyword arguments of a GaussianMixture."""
+        return {"reg_covar": self.reg_covar, "tol": self.tol, "max_iter": self.max_iter}
+
+
 def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
     """One EM fit from one start, or None and why it failed."""
     if start == "hc":
@@ -330,7 +343,7 @@ def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
             return None, "the hierarchical tree has fewer distinct groups"
         family = get_family(model)
         stats = responsibilities_stats(X, hc_resp, weights, family.scatter_kind)
-        params = m_step(stats, model, settings["reg_covar"])
+        params = m_step(stats, model, settings.reg_covar)
         # EM continues from the partition's parameters themselves: precision
         # matrices would not survive a check of definiteness where the
         # covariances span more than float64's digits (a constant column)
@@ -340,7 +353,7 @@ def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
             params.covariances,
             model,
             warm_start=True,
-            **settings,
+            **settings.kwargs(),
         )
     else:
         estimator = GaussianMixture(
@@ -348,7 +361,7 @@ def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
             covariance_type=model,
             init_params=start,
             random_state=rng.randint(np.iinfo(np.int32).max),
-            **settings,
+            **settings.kwargs(),
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DegenerateComponentWarning)

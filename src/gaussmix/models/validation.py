@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -155,29 +156,69 @@ def check_covariance_type(
     return check_choice(name, value, available_families(), owner=owner)
 
 
-def check_em_settings(estimator: Any, *, min_iter: int = 0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EMSettings:
+    """The validated EM hyperparameters every mixture estimator shares.
+
+    Estimators build one per fit from their hyperparameters, which they
+    never overwrite (scikit-learn's ``clone`` and ``get_params`` need them
+    as given); subclasses add each estimator's own validated values.
+    """
+
+    tol: float
+    reg_covar: float
+    max_iter: int
+    n_init: int
+    init_params: str
+    chunk_size: int | None
+
+    def em_kwargs(self) -> dict[str, Any]:
+        """The EM settings alone, as keyword arguments of a GaussianMixture."""
+        # fields of EMSettings, not of self: a subclass's own values are not
+        # every estimator's parameters
+        return {field.name: getattr(self, field.name) for field in fields(EMSettings)}
+
+
+def em_settings(estimator: Any, *, min_iter: int = 0) -> EMSettings:
     """The EM hyperparameters every mixture estimator shares, validated.
 
     ``tol``, ``reg_covar``, ``max_iter`` (at least ``min_iter``), ``n_init``,
-    ``init_params``, ``random_state`` and ``chunk_size``, read from
-    ``estimator`` and named with its class in errors.
+    ``init_params`` and ``chunk_size``, read from ``estimator`` and named
+    with its class in errors; ``random_state`` is checked first, and kept
+    by the estimator (a RandomState is not a setting to copy).
     """
     owner = type(estimator).__name__
     check_seed("random_state", estimator.random_state, owner=owner)
-    return {
-        "tol": check_float("tol", estimator.tol, 0.0, True, owner=owner),
-        "reg_covar": check_float(
-            "reg_covar", estimator.reg_covar, 0.0, True, owner=owner
-        ),
-        "max_iter": check_int("max_iter", estimator.max_iter, min_iter, owner=owner),
-        "n_init": check_int("n_init", estimator.n_init, 1, owner=owner),
-        "init_params": check_choice(
+    return EMSettings(
+        tol=check_float("tol", estimator.tol, 0.0, True, owner=owner),
+        reg_covar=check_float("reg_covar", estimator.reg_covar, 0.0, True, owner=owner),
+        max_iter=check_int("max_iter", estimator.max_iter, min_iter, owner=owner),
+        n_init=check_int("n_init", estimator.n_init, 1, owner=owner),
+        init_params=check_choice(
             "init_params", estimator.init_params, INIT_METHODS, owner=owner
         ),
-        "chunk_size": check_int(
+        chunk_size=check_int(
             "chunk_size", estimator.chunk_size, 1, owner=owner, allow_none=True
         ),
-    }
+    )
+
+
+@dataclass(frozen=True)
+class MixtureSettings(EMSettings):
+    """The validated hyperparameters of the mixture density estimators.
+
+    Those GaussianMixture and BayesianGaussianMixture share beyond EM:
+    the model's size and family, warm starts, progress and the step of
+    ``partial_fit``.
+    """
+
+    n_components: int
+    covariance_type: str
+    warm_start: bool
+    verbose: int
+    verbose_interval: int
+    learning_decay: float
+    learning_offset: float
 
 
 def check_sample_weight(
