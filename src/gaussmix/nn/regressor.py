@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,25 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiL
 
 #: Rows per forward pass at prediction time.
 PREDICT_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class MDNSettings:
+    """MixtureDensityRegressor's hyperparameters, validated once per use."""
+
+    n_components: int
+    covariance_type: str
+    hidden_layer_sizes: tuple[int, ...]
+    activation: str
+    learning_rate: float
+    weight_decay: float
+    batch_size: int
+    max_epochs: int
+    n_iter_no_change: int
+    tol: float
+    verbose: int
+    device: torch.device
+    validation_fraction: float
 
 
 class MixtureDensityNetwork(nn.Module):
@@ -157,7 +177,7 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
 
-    def _check_hyperparameters(self) -> dict[str, Any]:
+    def _check_hyperparameters(self) -> MDNSettings:
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, numbers.Integral):
             sizes = (sizes,)
@@ -168,36 +188,36 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
                 "hidden_layer_sizes must be a tuple of positive integers, got "
                 f"{self.hidden_layer_sizes!r}."
             ) from None
-        settings = {
-            "n_components": check.check_int("n_components", self.n_components, 1),
-            "covariance_type": check.check_choice(
+        settings = MDNSettings(
+            n_components=check.check_int("n_components", self.n_components, 1),
+            covariance_type=check.check_choice(
                 "covariance_type", self.covariance_type, list(COVARIANCE_TYPES)
             ),
-            "hidden_layer_sizes": sizes,
-            "activation": check.check_choice(
+            hidden_layer_sizes=sizes,
+            activation=check.check_choice(
                 "activation", self.activation, sorted(ACTIVATIONS)
             ),
-            "learning_rate": check.check_float(
+            learning_rate=check.check_float(
                 "learning_rate", self.learning_rate, 0.0, inclusive=False
             ),
-            "weight_decay": check.check_float(
+            weight_decay=check.check_float(
                 "weight_decay", self.weight_decay, 0.0, inclusive=True
             ),
-            "batch_size": check.check_int("batch_size", self.batch_size, 1),
-            "max_epochs": check.check_int("max_epochs", self.max_epochs, 1),
-            "n_iter_no_change": check.check_int(
+            batch_size=check.check_int("batch_size", self.batch_size, 1),
+            max_epochs=check.check_int("max_epochs", self.max_epochs, 1),
+            n_iter_no_change=check.check_int(
                 "n_iter_no_change", self.n_iter_no_change, 1
             ),
-            "tol": check.check_float("tol", self.tol, 0.0, inclusive=True),
-            "verbose": check.check_int("verbose", self.verbose, 0),
-            "device": check_device("cpu" if self.device is None else self.device),
-        }
-        fraction = check.check_float(
-            "validation_fraction", self.validation_fraction, 0.0, inclusive=False
+            tol=check.check_float("tol", self.tol, 0.0, inclusive=True),
+            verbose=check.check_int("verbose", self.verbose, 0),
+            device=check_device("cpu" if self.device is None else self.device),
+            validation_fraction=check.check_float(
+                "validation_fraction", self.validation_fraction, 0.0, inclusive=False
+            ),
         )
+        fraction = settings.validation_fraction
         if self.early_stopping and fraction >= 1.0:
             raise ValueError(f"validation_fraction must be in (0, 1), got {fraction}.")
-        settings["validation_fraction"] = fraction
         return settings
 
     # ------------------------------------------------------------------
@@ -224,7 +244,7 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
         self.y_mean_, self.y_scale_ = _location_scale(Y)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        device = settings["device"]
+        device = settings.device
 
         train_rows, validation_rows = self._split(len(X), settings, rng)
         inputs = self._tensor((X - self.x_mean_) / self.x_scale_)
@@ -246,14 +266,14 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
             loss,
             (inputs[train_rows], targets[train_rows]),
             validation,
-            learning_rate=settings["learning_rate"],
-            weight_decay=settings["weight_decay"],
-            batch_size=settings["batch_size"],
-            max_epochs=settings["max_epochs"],
-            n_iter_no_change=settings["n_iter_no_change"],
-            tol=settings["tol"],
+            learning_rate=settings.learning_rate,
+            weight_decay=settings.weight_decay,
+            batch_size=settings.batch_size,
+            max_epochs=settings.max_epochs,
+            n_iter_no_change=settings.n_iter_no_change,
+            tol=settings.tol,
             generator=torch.Generator().manual_seed(seed),
-            verbose=settings["verbose"],
+            verbose=settings.verbose,
             description="MDN",
         )
         network.eval()
@@ -272,15 +292,15 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
             )
         return self
 
-    def _new_network(self, settings: dict[str, Any]) -> MixtureDensityNetwork:
+    def _new_network(self, settings: MDNSettings) -> MixtureDensityNetwork:
         """An untrained network for ``n_features_in_`` inputs, on the CPU."""
         return MixtureDensityNetwork(
             self.n_features_in_,
             self.n_outputs_,
-            settings["n_components"],
-            settings["covariance_type"],
-            settings["hidden_layer_sizes"],
-            settings["activation"],
+            settings.n_components,
+            settings.covariance_type,
+            settings.hidden_layer_sizes,
+            settings.activation,
         )
 
     # model files hold arrays, never a pickled module: the network is saved as
@@ -295,18 +315,18 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
             state,
             "network_",
             lambda: self._new_network(settings),
-            settings["device"],
+            settings.device,
         )
 
-    def _split(self, n_rows: int, settings: dict[str, Any], rng) -> tuple:
+    def _split(self, n_rows: int, settings: MDNSettings, rng) -> tuple:
         if not self.early_stopping:
             return np.arange(n_rows), None
-        n_validation = round(settings["validation_fraction"] * n_rows)
+        n_validation = round(settings.validation_fraction * n_rows)
         if n_validation < 1 or n_validation >= n_rows:
             raise ValueError(
                 f"early_stopping needs at least one validation row and one "
                 f"training row; validation_fraction="
-                f"{settings['validation_fraction']} of {n_rows} rows gives "
+                f"{settings.validation_fraction} of {n_rows} rows gives "
                 f"{n_validation}. Give more rows or set early_stopping=False."
             )
         order = rng.permutation(n_rows)
