@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import weakref
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,18 @@ from gaussmix.models.tensors import check_device
 
 #: Rows per forward pass when scoring.
 PREDICT_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """What every deep estimator's validated hyperparameters hold.
+
+    Each estimator extends it with its own values, validated once per use
+    by its ``_settings()``.
+    """
+
+    device: torch.device
+    verbose: int
 
 
 def draw_seed(random_state: RandomStateLike) -> int:
@@ -148,9 +161,9 @@ class PlainStateNetworkMixin:
         """The rows as the networks see them, ``(X - x_offset_) / x_scale_``."""
         return (X - self.x_offset_) / self.x_scale_
 
-    def _train_seeded(self, X: np.ndarray, settings: dict[str, Any]) -> None:
+    def _train_seeded(self, X: np.ndarray, settings: NetworkSettings) -> None:
         seed = draw_seed(self.random_state)
-        with seeded_torch(seed, settings["device"]):
+        with seeded_torch(seed, settings.device):
             self._train(X, settings, seed)
 
     def _network(self) -> nn.Module:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,32 @@ from gaussmix.deep.variational import VariationalClusteringNetwork
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_deep import check_deep_clustering
 from gaussmix.models import validation as check
+
+
+@dataclass(frozen=True)
+class ClusteringSettings(common.NetworkSettings):
+    """DeepGaussianMixtureClustering's hyperparameters, validated once per use.
+
+    The modules ``encoder`` and ``decoder`` are checked but not held: they
+    are copied from the estimator when the networks are built.
+    """
+
+    n_clusters: int
+    latent_dim: int
+    hidden_layer_sizes: tuple[int, ...] | None
+    activation: str
+    reconstruction: str
+    covariance_type: str
+    pretrain_epochs: int
+    max_epochs: int
+    learning_rate: float
+    batch_size: int
+    n_init: int
+    init_components: int | None
+    n_autoencoders: int
+    n_neighbors: int
+    init_smoothing: int
+    input_dropout: float
 
 
 @register_estimator(validate=check_deep_clustering)
@@ -222,7 +249,7 @@ class DeepGaussianMixtureClustering(
         self.verbose = verbose
 
     # ------------------------------------------------------------------
-    def _settings(self) -> dict[str, Any]:
+    def _settings(self) -> ClusteringSettings:
         for name in ("encoder", "decoder"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, nn.Module):
@@ -231,48 +258,46 @@ class DeepGaussianMixtureClustering(
                     f"{type(value).__name__}."
                 )
         sizes = common.check_hidden_sizes(self.hidden_layer_sizes)
-        return {
-            "n_clusters": check.check_int("n_clusters", self.n_clusters, 1),
-            "latent_dim": check.check_int("latent_dim", self.latent_dim, 1),
-            "hidden_layer_sizes": sizes,
-            "activation": check.check_choice(
+        return ClusteringSettings(
+            n_clusters=check.check_int("n_clusters", self.n_clusters, 1),
+            latent_dim=check.check_int("latent_dim", self.latent_dim, 1),
+            hidden_layer_sizes=sizes,
+            activation=check.check_choice(
                 "activation", self.activation, sorted(ACTIVATIONS)
             ),
-            "reconstruction": check.check_choice(
+            reconstruction=check.check_choice(
                 "reconstruction", self.reconstruction, ["gaussian", "bernoulli"]
             ),
-            "covariance_type": check.check_choice(
+            covariance_type=check.check_choice(
                 "covariance_type",
                 self.covariance_type,
                 ["diag", "spherical", "full"],
             ),
-            "pretrain_epochs": check.check_int(
-                "pretrain_epochs", self.pretrain_epochs, 0
-            ),
-            "max_epochs": check.check_int("max_epochs", self.max_epochs, 0),
-            "learning_rate": check.check_float(
+            pretrain_epochs=check.check_int("pretrain_epochs", self.pretrain_epochs, 0),
+            max_epochs=check.check_int("max_epochs", self.max_epochs, 0),
+            learning_rate=check.check_float(
                 "learning_rate", self.learning_rate, 0.0, inclusive=False
             ),
-            "batch_size": check.check_int("batch_size", self.batch_size, 1),
-            "n_init": check.check_int("n_init", self.n_init, 1),
-            "init_components": _check_init_components(
+            batch_size=check.check_int("batch_size", self.batch_size, 1),
+            n_init=check.check_int("n_init", self.n_init, 1),
+            init_components=_check_init_components(
                 self.init_components, self.n_clusters
             ),
-            "n_autoencoders": check.check_int("n_autoencoders", self.n_autoencoders, 1),
-            "n_neighbors": check.check_int("n_neighbors", self.n_neighbors, 0),
-            "init_smoothing": check.check_int("init_smoothing", self.init_smoothing, 0),
-            "input_dropout": _check_fraction("input_dropout", self.input_dropout),
-            "verbose": check.check_int("verbose", self.verbose, 0),
-            "device": common.resolve_device(self.device),
-        }
+            n_autoencoders=check.check_int("n_autoencoders", self.n_autoencoders, 1),
+            n_neighbors=check.check_int("n_neighbors", self.n_neighbors, 0),
+            init_smoothing=check.check_int("init_smoothing", self.init_smoothing, 0),
+            input_dropout=_check_fraction("input_dropout", self.input_dropout),
+            verbose=check.check_int("verbose", self.verbose, 0),
+            device=common.resolve_device(self.device),
+        )
 
     def _build_networks(self) -> VariationalClusteringNetwork:
         """Untrained modules for ``n_features_in_`` rows (weights from torch's
         global generator; seed it for repeatable weights)."""
         settings = self._settings()
-        n_features, latent = self.n_features_in_, settings["latent_dim"]
-        sizes = settings["hidden_layer_sizes"] or default_hidden_sizes(n_features)
-        activation = settings["activation"]
+        n_features, latent = self.n_features_in_, settings.latent_dim
+        sizes = settings.hidden_layer_sizes or default_hidden_sizes(n_features)
+        activation = settings.activation
         if self.encoder is None:
             encoder = mlp((n_features, *sizes), activation)
         else:
@@ -287,9 +312,9 @@ class DeepGaussianMixtureClustering(
             decoder,
             output_width(encoder, n_features),
             latent,
-            settings["n_clusters"],
-            settings["covariance_type"],
-            settings["reconstruction"],
+            settings.n_clusters,
+            settings.covariance_type,
+            settings.reconstruction,
         )
 
     # ------------------------------------------------------------------
@@ -307,17 +332,17 @@ class DeepGaussianMixtureClustering(
         """
         settings = self._settings()
         X = common.check_rows(self, X, reset=True)
-        if len(X) < settings["n_clusters"]:
+        if len(X) < settings.n_clusters:
             raise ValueError(
-                f"n_clusters={settings['n_clusters']} needs at least as many rows; "
+                f"n_clusters={settings.n_clusters} needs at least as many rows; "
                 f"X has {len(X)}. Lower n_clusters or give more rows."
             )
-        self._set_scaling(X, settings["reconstruction"])
+        self._set_scaling(X, settings.reconstruction)
         self._train_seeded(X, settings)
         return self
 
-    def _train(self, X: np.ndarray, settings: dict[str, Any], seed: int) -> None:
-        rows = common.as_tensor(self._scaled(X), settings["device"])
+    def _train(self, X: np.ndarray, settings: ClusteringSettings, seed: int) -> None:
+        rows = common.as_tensor(self._scaled(X), settings.device)
         trained = train_clustering(self._build_networks, rows, settings, seed)
         self.pretrain_loss_curve_ = trained.pretrain_losses
         self.loss_curve_ = trained.losses

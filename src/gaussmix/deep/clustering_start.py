@@ -9,7 +9,7 @@ mixture gives the highest evidence lower bound is kept.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +21,11 @@ from gaussmix.deep.variational import VariationalClusteringNetwork
 from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.models import GaussianMixture
 from gaussmix.nn import GaussianMixtureDensity
+
+if TYPE_CHECKING:
+    # for annotations only: the estimator imports this module
+    from gaussmix.deep.clustering import ClusteringSettings
+
 
 #: A pretrained network and its curve of autoencoder losses.
 Candidate = tuple[VariationalClusteringNetwork, list[float]]
@@ -39,7 +44,7 @@ def starting_network(
     candidates: list[Candidate],
     rows: torch.Tensor,
     neighbours: torch.Tensor | None,
-    settings: dict[str, Any],
+    settings: ClusteringSettings,
     seed: int,
 ) -> Candidate:
     """Fit the starting mixture; return the pretrained network that keeps it.
@@ -52,7 +57,7 @@ def starting_network(
         The scaled training rows.
     neighbours : Tensor of shape (n_samples, n_neighbors + 1) or None
         Each row's index and its nearest rows'; None smooths nothing.
-    settings : dict
+    settings : ClusteringSettings
         The estimator's validated hyperparameters (``init_smoothing``,
         ``init_components``, ``n_clusters``, ``n_init``,
         ``covariance_type``).
@@ -82,7 +87,7 @@ def starting_network(
         smoothed = codes
         if neighbours is not None:
             index = neighbours.cpu().numpy()
-            for _ in range(settings["init_smoothing"]):
+            for _ in range(settings.init_smoothing):
                 smoothed = smoothed[index].mean(1)
         spread = max(float(smoothed.std()), 1e-12)
         raw_codes.append(codes)
@@ -90,23 +95,23 @@ def starting_network(
     stacked = np.hstack(blocks)
     reg_covar = relative_reg_covar(stacked)
     n_components = min(
-        settings["init_components"] or 2 * settings["n_clusters"], len(stacked)
+        settings.init_components or 2 * settings.n_clusters, len(stacked)
     )
     resp = (
         GaussianMixture(
             n_components,
             covariance_type="diag",
-            n_init=settings["n_init"],
+            n_init=settings.n_init,
             reg_covar=reg_covar,
             random_state=seed,
         )
         .fit(stacked)
         .predict_proba(stacked)
     )
-    resp = merge_components(resp, stacked, settings["n_clusters"], reg_covar)
+    resp = merge_components(resp, stacked, settings.n_clusters, reg_covar)
     best, best_elbo = candidates[0], -np.inf
     for (network, curve), codes in zip(candidates, raw_codes, strict=True):
-        set_prior(network, codes, resp, settings["covariance_type"])
+        set_prior(network, codes, resp, settings.covariance_type)
         if len(candidates) == 1:
             return network, curve
         elbo = common.batched(network.elbo, rows.cpu().numpy(), rows.device)

@@ -9,7 +9,7 @@ evidence lower bound.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 
@@ -17,6 +17,10 @@ from gaussmix.deep import _common as common
 from gaussmix.deep.clustering_start import starting_network
 from gaussmix.deep.variational import VariationalClusteringNetwork
 from gaussmix.nn.training import train
+
+if TYPE_CHECKING:
+    # for annotations only: the estimator imports this module
+    from gaussmix.deep.clustering import ClusteringSettings
 
 
 class TrainedClustering(NamedTuple):
@@ -57,7 +61,7 @@ def neighbours(rows: torch.Tensor, n_neighbors: int) -> torch.Tensor | None:
 def train_clustering(
     build_network: Callable[[], VariationalClusteringNetwork],
     rows: torch.Tensor,
-    settings: dict[str, Any],
+    settings: ClusteringSettings,
     seed: int,
 ) -> TrainedClustering:
     """Pretrain, pick the starting mixture, and train the kept network jointly.
@@ -68,8 +72,8 @@ def train_clustering(
         Returns a new untrained network; its weights come from torch's
         global generator, which the caller seeds.
     rows : Tensor of shape (n_samples, n_features)
-        The scaled training rows, on ``settings["device"]``.
-    settings : dict
+        The scaled training rows, on ``settings.device``.
+    settings : ClusteringSettings
         The estimator's validated hyperparameters.
     seed : int
         Seeds the batches, the draws of targets and codes and the EM starts.
@@ -78,9 +82,9 @@ def train_clustering(
     -------
     TrainedClustering
     """
-    device = settings["device"]
+    device = settings.device
     draws = common.seeded_generator(seed, device)
-    near = neighbours(rows, settings["n_neighbors"])
+    near = neighbours(rows, settings.n_neighbors)
 
     def target(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         if near is None:
@@ -90,7 +94,7 @@ def train_clustering(
         )
         return rows[near[index, column]]
 
-    dropout = settings["input_dropout"]
+    dropout = settings.input_dropout
 
     def corrupted(x: torch.Tensor) -> torch.Tensor:
         if not dropout:
@@ -101,11 +105,11 @@ def train_clustering(
 
     data = (rows, torch.arange(len(rows), device=device))
     options = {
-        "learning_rate": settings["learning_rate"],
+        "learning_rate": settings.learning_rate,
         "weight_decay": 0.0,
-        "batch_size": settings["batch_size"],
+        "batch_size": settings.batch_size,
         "tol": 0.0,
-        "verbose": settings["verbose"],
+        "verbose": settings.verbose,
     }
 
     def run(
@@ -126,7 +130,7 @@ def train_clustering(
         return result.train_losses
 
     candidates = []
-    for start in range(settings["n_autoencoders"]):
+    for start in range(settings.n_autoencoders):
         network = build_network().to(device)
 
         def autoencoder_loss(
@@ -139,7 +143,7 @@ def train_clustering(
         curve = run(
             network,
             autoencoder_loss,
-            settings["pretrain_epochs"],
+            settings.pretrain_epochs,
             generator=torch.Generator().manual_seed(seed + start),
             description="autoencoder",
         )
@@ -152,7 +156,7 @@ def train_clustering(
     joint_curve = run(
         network,
         negative_elbo,
-        settings["max_epochs"],
+        settings.max_epochs,
         generator=torch.Generator().manual_seed(seed),
         description="deep clustering",
     )

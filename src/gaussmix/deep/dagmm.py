@@ -11,6 +11,7 @@ the reconstruction error, and scores anomalies afterwards.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,30 @@ def default_n_components(n_samples: int, dimension: int) -> int:
     """
     parameters = dimension * (dimension + 3) // 2
     return int(min(4, max(1, n_samples // (10 * parameters))))
+
+
+@dataclass(frozen=True)
+class DAGMMSettings(common.NetworkSettings):
+    """DAGMM's hyperparameters, validated once per use.
+
+    None for ``n_components`` and ``latent_dim`` takes their defaults for
+    the data (``n_components_``, ``latent_dim_``).
+    """
+
+    n_components: int | None
+    latent_dim: int | None
+    hidden_layer_sizes: tuple[int, ...] | None
+    estimation_hidden: int
+    dropout: float
+    activation: str
+    lambda_energy: float
+    lambda_covariance: float
+    jitter: float
+    contamination: float
+    learning_rate: float
+    weight_decay: float
+    batch_size: int
+    max_epochs: int
 
 
 @register_estimator(validate=check_dagmm)
@@ -202,7 +227,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
 
-    def _settings(self) -> dict[str, Any]:
+    def _settings(self) -> DAGMMSettings:
         sizes = common.check_hidden_sizes(self.hidden_layer_sizes)
         contamination = check.check_float(
             "contamination", self.contamination, 0.0, inclusive=False
@@ -212,57 +237,57 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         dropout = check.check_float("dropout", self.dropout, 0.0, inclusive=True)
         if dropout >= 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
-        return {
-            "n_components": None
+        return DAGMMSettings(
+            n_components=None
             if self.n_components is None
             else check.check_int("n_components", self.n_components, 1),
-            "latent_dim": None
+            latent_dim=None
             if self.latent_dim is None
             else check.check_int("latent_dim", self.latent_dim, 1),
-            "hidden_layer_sizes": sizes,
-            "estimation_hidden": check.check_int(
+            hidden_layer_sizes=sizes,
+            estimation_hidden=check.check_int(
                 "estimation_hidden", self.estimation_hidden, 1
             ),
-            "dropout": dropout,
-            "activation": check.check_choice(
+            dropout=dropout,
+            activation=check.check_choice(
                 "activation", self.activation, sorted(ACTIVATIONS)
             ),
-            "lambda_energy": check.check_float(
+            lambda_energy=check.check_float(
                 "lambda_energy", self.lambda_energy, 0.0, inclusive=True
             ),
-            "lambda_covariance": check.check_float(
+            lambda_covariance=check.check_float(
                 "lambda_covariance", self.lambda_covariance, 0.0, inclusive=True
             ),
-            "jitter": check.check_float("jitter", self.jitter, 0.0, inclusive=False),
-            "contamination": contamination,
-            "learning_rate": check.check_float(
+            jitter=check.check_float("jitter", self.jitter, 0.0, inclusive=False),
+            contamination=contamination,
+            learning_rate=check.check_float(
                 "learning_rate", self.learning_rate, 0.0, inclusive=False
             ),
-            "weight_decay": check.check_float(
+            weight_decay=check.check_float(
                 "weight_decay", self.weight_decay, 0.0, inclusive=True
             ),
-            "batch_size": check.check_int("batch_size", self.batch_size, 2),
-            "max_epochs": check.check_int("max_epochs", self.max_epochs, 1),
-            "verbose": check.check_int("verbose", self.verbose, 0),
-            "device": common.resolve_device(self.device),
-        }
+            batch_size=check.check_int("batch_size", self.batch_size, 2),
+            max_epochs=check.check_int("max_epochs", self.max_epochs, 1),
+            verbose=check.check_int("verbose", self.verbose, 0),
+            device=common.resolve_device(self.device),
+        )
 
     def _build_networks(self) -> DAGMMNetwork:
         """Untrained networks for ``n_features_in_`` rows (weights from torch's
         global generator)."""
         settings = self._settings()
         n_features, latent = self.n_features_in_, self.latent_dim_
-        sizes = settings["hidden_layer_sizes"] or (min(60, 2 * n_features), 30, 10)
-        activation = settings["activation"]
+        sizes = settings.hidden_layer_sizes or (min(60, 2 * n_features), 30, 10)
+        activation = settings.activation
         encoder = mlp((n_features, *sizes, latent), activation, final_activation=False)
         decoder = mlp(
             (latent, *reversed(sizes), n_features), activation, final_activation=False
         )
         estimator = nn.Sequential(
-            nn.Linear(latent + 2, settings["estimation_hidden"]),
+            nn.Linear(latent + 2, settings.estimation_hidden),
             ACTIVATIONS[activation](),
-            nn.Dropout(settings["dropout"]),
-            nn.Linear(settings["estimation_hidden"], self.n_components_),
+            nn.Dropout(settings.dropout),
+            nn.Linear(settings.estimation_hidden, self.n_components_),
         )
         return DAGMMNetwork(encoder, decoder, estimator)
 
@@ -280,16 +305,16 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         """
         settings = self._settings()
         X = common.check_rows(self, X, reset=True)
-        self.latent_dim_ = settings["latent_dim"] or default_latent_dim(X.shape[1])
-        self.n_components_ = settings["n_components"] or default_n_components(
+        self.latent_dim_ = settings.latent_dim or default_latent_dim(X.shape[1])
+        self.n_components_ = settings.n_components or default_n_components(
             len(X), self.latent_dim_ + 2
         )
         self.x_offset_, self.x_scale_ = common.centre_and_scale(X)
         self._train_seeded(X, settings)
         return self
 
-    def _train(self, X: np.ndarray, settings: dict[str, Any], seed: int) -> None:
-        device = settings["device"]
+    def _train(self, X: np.ndarray, settings: DAGMMSettings, seed: int) -> None:
+        device = settings.device
         network = self._build_networks().to(device)
         rows = common.as_tensor(self._scaled(X), device)
 
@@ -301,15 +326,15 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             membership = network.membership(features.float()).double()
             weights, means, covariances = mixture_statistics(features, membership)
             energy = sample_energy(
-                features, weights, means, covariances, settings["jitter"]
+                features, weights, means, covariances, settings.jitter
             )
             variances = torch.diagonal(covariances, dim1=-2, dim2=-1)
-            penalty = (1.0 / (variances + settings["jitter"])).sum()
+            penalty = (1.0 / (variances + settings.jitter)).sum()
             error = (x - reconstruction).pow(2).sum(-1).mean()
             return (
                 error
-                + settings["lambda_energy"] * energy.mean().float()
-                + settings["lambda_covariance"] * penalty.float()
+                + settings.lambda_energy * energy.mean().float()
+                + settings.lambda_covariance * penalty.float()
             )
 
         result = train(
@@ -317,14 +342,14 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             loss,
             (rows,),
             None,
-            learning_rate=settings["learning_rate"],
-            weight_decay=settings["weight_decay"],
-            batch_size=settings["batch_size"],
-            max_epochs=settings["max_epochs"],
-            n_iter_no_change=settings["max_epochs"],
+            learning_rate=settings.learning_rate,
+            weight_decay=settings.weight_decay,
+            batch_size=settings.batch_size,
+            max_epochs=settings.max_epochs,
+            n_iter_no_change=settings.max_epochs,
             tol=0.0,
             generator=torch.Generator().manual_seed(seed),
-            verbose=settings["verbose"],
+            verbose=settings.verbose,
             description="DAGMM",
         )
         network.eval()
@@ -340,10 +365,10 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         eye = np.eye(features.shape[1])
         self.weights_ = weights.numpy()
         self.means_ = means.numpy()
-        self.covariances_ = covariances.numpy() + settings["jitter"] * eye
+        self.covariances_ = covariances.numpy() + settings.jitter * eye
         training_scores = self.score_samples(X)
         self.offset_ = float(
-            np.percentile(training_scores, 100.0 * settings["contamination"])
+            np.percentile(training_scores, 100.0 * settings.contamination)
         )
 
     def _features(self, X: np.ndarray) -> np.ndarray:
