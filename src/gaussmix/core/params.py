@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,42 +49,28 @@ class MixtureParams:
     def n_features(self) -> int:
         return int(self.means.shape[1])
 
+    def mapped(self, convert: Callable[[Array], Array]) -> MixtureParams:
+        """These parameters with ``convert`` applied to each of their arrays."""
+        return replace(
+            self,
+            weights=convert(self.weights),
+            means=convert(self.means),
+            covariances=convert(self.covariances),
+            precisions_cholesky=convert(self.precisions_cholesky),
+        )
+
     def cast(self, like: Array, dtype: Any | None = None) -> MixtureParams:
         """These parameters on ``like``'s backend and device, in ``dtype``."""
         xp = get_backend(like)
         dtype = like.dtype if dtype is None else dtype
-
-        def convert(a: Array) -> Array:
-            return xp.asarray(a, dtype=dtype, like=like)
-
-        return replace(
-            self,
-            weights=convert(self.weights),
-            means=convert(self.means),
-            covariances=convert(self.covariances),
-            precisions_cholesky=convert(self.precisions_cholesky),
-        )
+        return self.mapped(lambda a: xp.asarray(a, dtype=dtype, like=like))
 
     def to_numpy(self, dtype: Any = np.float64) -> MixtureParams:
         """These parameters as numpy arrays of ``dtype``."""
-
-        def convert(a: Array) -> np.ndarray:
-            return np.asarray(get_backend(a).to_numpy(a), dtype=dtype)
-
-        return replace(
-            self,
-            weights=convert(self.weights),
-            means=convert(self.means),
-            covariances=convert(self.covariances),
-            precisions_cholesky=convert(self.precisions_cholesky),
+        return self.mapped(
+            lambda a: np.asarray(get_backend(a).to_numpy(a), dtype=dtype)
         )
 
     def contiguous(self) -> MixtureParams:
         """These (numpy) parameters with every array C-contiguous."""
-        return replace(
-            self,
-            weights=np.ascontiguousarray(self.weights),
-            means=np.ascontiguousarray(self.means),
-            covariances=np.ascontiguousarray(self.covariances),
-            precisions_cholesky=np.ascontiguousarray(self.precisions_cholesky),
-        )
+        return self.mapped(np.ascontiguousarray)

@@ -55,6 +55,20 @@ def check_gaussian_mixture(model: Any) -> None:
     # have the layout of the fitted family (files before it was recorded:
     # covariance_type's)
     covariance_type = fitted_covariance_type(model)
+    n_components, n_features = check_point_estimate(model, covariance_type)
+    _check_settings(model, n_components, n_features)
+    family = get_family(covariance_type)
+    _check_streaming_state(model, family.scatter_kind, n_components, n_features)
+
+
+def check_point_estimate(model: Any, covariance_type: str) -> tuple[int, int]:
+    """Check a fitted mixture's weights, means, covariances and precisions.
+
+    Finite float arrays (all numpy or all tensors) of the shapes
+    ``covariance_type`` gives them, weights in [0, 1] summing to one,
+    symmetric positive-definite covariances and precision factors with a
+    positive diagonal. Returns ``(n_components, n_features)``.
+    """
     family = get_family(covariance_type)
     arrays = _host_arrays(model)
     for name, array in arrays.items():
@@ -66,8 +80,9 @@ def check_gaussian_mixture(model: Any) -> None:
             "(n_components,) and (n_components, n_features)."
         )
     n_components, n_features = means.shape
+    if n_components < 1 or n_features < 1:
+        raise ValueError("a fitted mixture has at least one component and feature.")
     _check_counts(model, n_components, n_features)
-    _check_settings(model, n_components, n_features)
     expected = family.covariance_shape(n_components, n_features)
     for name in ("covariances_", "precisions_", "precisions_cholesky_"):
         if arrays[name].shape != expected:
@@ -79,7 +94,7 @@ def check_gaussian_mixture(model: Any) -> None:
     rules.require_probabilities("weights_", weights)
     _check_positive_definite(family, arrays["covariances_"], n_components, n_features)
     _check_factors(family, arrays["precisions_cholesky_"])
-    _check_streaming_state(model, family.scatter_kind, n_components, n_features)
+    return n_components, n_features
 
 
 def fitted_covariance_type(model: Any) -> str:

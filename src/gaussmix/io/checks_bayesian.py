@@ -19,12 +19,10 @@ from gaussmix.io import rules
 from gaussmix.io.checks import (
     _ARRAY_ATTRIBUTES,
     _FIT_RECORD,
-    _check_counts,
     _check_device,
-    _check_factors,
-    _check_positive_definite,
     _check_streaming_state,
     _host_arrays,
+    check_point_estimate,
 )
 
 #: every attribute a fit sets; all present or none
@@ -63,7 +61,7 @@ def check_bayesian_mixture(model: Any) -> None:
         _check_device(model.device)
     covariance_type = _fitted_covariance_type(model)
     family = get_family(covariance_type)
-    n_components, n_features = _check_point_estimate(model, family, covariance_type)
+    n_components, n_features = _check_point_estimate(model, covariance_type)
     rules.require_features(model, n_features)
     _check_posterior(model, covariance_type, n_components, n_features)
     _check_prior(model, covariance_type, n_features)
@@ -87,36 +85,11 @@ def _fitted_covariance_type(model: Any) -> str:
     return fitted
 
 
-def _check_point_estimate(
-    model: Any, family: Any, covariance_type: str
-) -> tuple[int, int]:
-    arrays = _host_arrays(model)
-    for name, array in arrays.items():
-        rules.require_float_array(name, array)
-    weights, means = arrays["weights_"], arrays["means_"]
-    if weights.ndim != 1 or means.ndim != 2 or means.shape[0] != weights.shape[0]:
-        raise ValueError(
-            f"weights_ {weights.shape} and means_ {means.shape} must have shapes "
-            "(n_components,) and (n_components, n_features)."
-        )
-    n_components, n_features = means.shape
-    if n_components < 1 or n_features < 1:
-        raise ValueError("a fitted mixture has at least one component and feature.")
-    _check_counts(model, n_components, n_features)
-    expected = family.covariance_shape(n_components, n_features)
-    for name in ("covariances_", "precisions_", "precisions_cholesky_"):
-        if arrays[name].shape != expected:
-            raise ValueError(
-                f"{name} has shape {arrays[name].shape}; a fitted "
-                f"{covariance_type!r} mixture of {n_components} components and "
-                f"{n_features} features needs {expected}."
-            )
-    if len({array.dtype for array in arrays.values()}) != 1:
+def _check_point_estimate(model: Any, covariance_type: str) -> tuple[int, int]:
+    shape = check_point_estimate(model, covariance_type)
+    if len({array.dtype for array in _host_arrays(model).values()}) != 1:
         raise ValueError("the fitted arrays must all have the same dtype.")
-    rules.require_probabilities("weights_", weights)
-    _check_positive_definite(family, arrays["covariances_"], n_components, n_features)
-    _check_factors(family, arrays["precisions_cholesky_"])
-    return n_components, n_features
+    return shape
 
 
 def _positive_array(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:

@@ -52,6 +52,37 @@ class FittedMixtureMixin:
             return fitted
         return self.covariance_type
 
+    def _fitted_matches(self, n_components: int, n_features: int) -> bool:
+        """Whether a previous fit has these shapes and the current family."""
+        if not hasattr(self, "converged_"):
+            return False
+        return (
+            tuple(self.means_.shape) == (n_components, n_features)
+            and self._fitted_covariance_type() == self.covariance_type
+        )
+
+    def _check_continuable(
+        self, wanted: dict[str, Any], fitted_extra: dict[str, Any] | None = None
+    ) -> None:
+        """Raise unless partial_fit can continue the fitted mixture.
+
+        ``wanted`` holds the validated settings that must equal the fitted
+        model's: its size and covariance type, and ``fitted_extra``.
+        """
+        fitted = {
+            "n_components": len(self.weights_),
+            "covariance_type": self._fitted_covariance_type(),
+            **(fitted_extra or {}),
+        }
+        for name, value in fitted.items():
+            if wanted[name] != value:
+                raise ValueError(
+                    f"{name}={wanted[name]!r} but the fitted mixture has "
+                    f"{name}={value!r}; partial_fit continues the fitted mixture. "
+                    f"Call fit to start a new one with {name}={wanted[name]!r}, "
+                    f"or set {name} back to {value!r}."
+                )
+
     def mixture_params(self) -> MixtureParams:
         """The fitted mixture as one value: weights, means, covariances.
 

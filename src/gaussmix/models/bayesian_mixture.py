@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -203,36 +201,10 @@ class BayesianGaussianMixture(
     # validation
     def _check_hyperparameters(self) -> BayesianMixtureSettings:
         """Every scalar hyperparameter checked, before any data is read."""
-        owner = type(self).__name__
-        em = check.em_settings(self)
         return BayesianMixtureSettings(
-            **em.em_kwargs(),
+            **check.em_settings(self).em_kwargs(),
+            **check.mixture_fields(self, VARIATIONAL_FAMILIES),
             prior=prior_settings(self),
-            n_components=check.check_int(
-                "n_components", self.n_components, 1, owner=owner
-            ),
-            covariance_type=check.check_choice(
-                "covariance_type",
-                self.covariance_type,
-                VARIATIONAL_FAMILIES,
-                owner=owner,
-            ),
-            warm_start=check.check_bool("warm_start", self.warm_start, owner=owner),
-            verbose=check.check_int("verbose", self.verbose, 0, owner=owner),
-            verbose_interval=check.check_int(
-                "verbose_interval", self.verbose_interval, 1, owner=owner
-            ),
-            learning_decay=check.check_float(
-                "learning_decay",
-                self.learning_decay,
-                0.5,
-                False,
-                owner=owner,
-                maximum=1.0,
-            ),
-            learning_offset=check.check_float(
-                "learning_offset", self.learning_offset, 0.0, True, owner=owner
-            ),
         )
 
     # ------------------------------------------------------------------
@@ -261,11 +233,7 @@ class BayesianGaussianMixture(
         n_components = settings.n_components
         covariance_type = settings.covariance_type
         dtype = numpy_dtype(source)
-        if source.n_samples < n_components:
-            raise ValueError(
-                f"Expected n_samples >= n_components but got n_components = "
-                f"{n_components}, n_samples = {source.n_samples}."
-            )
+        check.check_enough_rows(source.n_samples, n_components)
         # rows whose squares would overflow are fitted in other units (see
         # gaussmix.models._data_scale), the prior with them
         halves = source_halves(source)
@@ -320,13 +288,7 @@ class BayesianGaussianMixture(
                 progress=progress,
             )
         if not best.converged and settings.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different "
-                "init parameters, or increase max_iter, tol, or check for "
-                "degenerate data.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            check.warn_not_converged()
         posterior, shift = best.params, 0.0
         if scale is not None:
             posterior = scale.posterior_to_data_units(posterior, dtype)
@@ -362,7 +324,16 @@ class BayesianGaussianMixture(
         if fresh:
             self.fit(X, sample_weight=sample_weight)
         else:
-            self._check_continuable(settings)
+            self._check_continuable(
+                {
+                    "n_components": settings.n_components,
+                    "covariance_type": settings.covariance_type,
+                    "weight_concentration_prior_type": (
+                        settings.prior.weight_concentration_prior_type
+                    ),
+                },
+                {"weight_concentration_prior_type": self._fitted_prior_type()},
+            )
         source = make_source(
             self,
             X,
@@ -413,35 +384,6 @@ class BayesianGaussianMixture(
 
     # ------------------------------------------------------------------
     # the fitted posterior
-    def _fitted_matches(self, n_components: int, n_features: int) -> bool:
-        if not hasattr(self, "converged_"):
-            return False
-        return (
-            tuple(self.means_.shape) == (n_components, n_features)
-            and self._fitted_covariance_type() == self.covariance_type
-        )
-
-    def _check_continuable(self, settings: BayesianMixtureSettings) -> None:
-        fitted = {
-            "n_components": len(self.weights_),
-            "covariance_type": self._fitted_covariance_type(),
-            "weight_concentration_prior_type": self._fitted_prior_type(),
-        }
-        wanted = {
-            "n_components": settings.n_components,
-            "covariance_type": settings.covariance_type,
-            "weight_concentration_prior_type": (
-                settings.prior.weight_concentration_prior_type
-            ),
-        }
-        for name, value in fitted.items():
-            if wanted[name] != value:
-                raise ValueError(
-                    f"{name}={wanted[name]!r} but the fitted mixture has "
-                    f"{name}={value!r}; partial_fit continues the fitted mixture. "
-                    f"Call fit to start a new one, or set {name} back to {value!r}."
-                )
-
     def _fitted_prior_type(self) -> str:
         if isinstance(self.weight_concentration_, tuple):
             return "dirichlet_process"

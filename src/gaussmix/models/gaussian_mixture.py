@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, DensityMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.core.covariance import get_family
+from gaussmix.core.covariance import available_families, get_family
 from gaussmix.core.mstep import RepairLog, m_step, warn_repairs
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import fit_with_restarts, maximum_likelihood_update
@@ -197,33 +195,14 @@ class GaussianMixture(
     # validation
     def _check_hyperparameters(self) -> GaussianMixtureSettings:
         """Every hyperparameter checked, before any data is read."""
-        owner = type(self).__name__
-        em = check.em_settings(self)
-        decay = check.check_float(
-            "learning_decay", self.learning_decay, 0.5, False, owner=owner, maximum=1.0
-        )
         return GaussianMixtureSettings(
-            **em.em_kwargs(),
-            n_components=check.check_int(
-                "n_components", self.n_components, 1, owner=owner
-            ),
-            covariance_type=check.check_covariance_type(
-                self.covariance_type, owner=owner
-            ),
+            **check.em_settings(self).em_kwargs(),
+            **check.mixture_fields(self, available_families()),
             reg_covar_scale=check.check_choice(
                 "reg_covar_scale",
                 self.reg_covar_scale,
                 ["absolute", "variance"],
-                owner=owner,
-            ),
-            warm_start=check.check_bool("warm_start", self.warm_start, owner=owner),
-            verbose=check.check_int("verbose", self.verbose, 0, owner=owner),
-            verbose_interval=check.check_int(
-                "verbose_interval", self.verbose_interval, 1, owner=owner
-            ),
-            learning_decay=decay,
-            learning_offset=check.check_float(
-                "learning_offset", self.learning_offset, 0.0, True, owner=owner
+                owner=type(self).__name__,
             ),
         )
 
@@ -247,11 +226,7 @@ class GaussianMixture(
         settings = self._check_hyperparameters()
         source = make_source(self, X, sample_weight, settings.chunk_size)
         n_components = settings.n_components
-        if source.n_samples < n_components:
-            raise ValueError(
-                f"Expected n_samples >= n_components but got n_components = "
-                f"{n_components}, n_samples = {source.n_samples}."
-            )
+        check.check_enough_rows(source.n_samples, n_components)
         user_init = self._check_user_init(n_components, source.n_features)
         # a warm start needs a previous solution of the same shape and family;
         # otherwise the fit starts anew, as the first one did
@@ -312,13 +287,7 @@ class GaussianMixture(
         # a fit that cannot be returned reports only why (raised just above)
         warn_repairs(repairs)
         if not best.converged and settings.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different "
-                "init parameters, or increase max_iter, tol, or check for "
-                "degenerate data.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+            check.warn_not_converged()
         self._set_params_from(params, dtype, source.X if is_tensor(X) else None)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
@@ -361,7 +330,12 @@ class GaussianMixture(
         if fresh:
             self.fit(X, sample_weight=sample_weight)
         else:
-            self._check_continuable(settings.n_components)
+            self._check_continuable(
+                {
+                    "n_components": settings.n_components,
+                    "covariance_type": settings.covariance_type,
+                }
+            )
         source = make_source(self, X, sample_weight, settings.chunk_size, reset=False)
         stats, scale = batch_stats(source, self.mixture_params())
         if fresh:
@@ -406,31 +380,6 @@ class GaussianMixture(
                 self.precisions_init, self.covariance_type, n_components, n_features
             ),
         }
-
-    def _fitted_matches(self, n_components: int, n_features: int) -> bool:
-        """Whether a previous fit has these shapes and the current family."""
-        if not hasattr(self, "converged_"):
-            return False
-        return (
-            tuple(self.means_.shape) == (n_components, n_features)
-            and self._fitted_covariance_type() == self.covariance_type
-        )
-
-    def _check_continuable(self, n_components: int) -> None:
-        """Raise unless partial_fit can continue the fitted mixture."""
-        fitted = {
-            "n_components": len(self.weights_),
-            "covariance_type": self._fitted_covariance_type(),
-        }
-        wanted = {"n_components": n_components, "covariance_type": self.covariance_type}
-        for name, value in fitted.items():
-            if wanted[name] != value:
-                raise ValueError(
-                    f"{name}={wanted[name]!r} but the fitted mixture has "
-                    f"{name}={value!r}; partial_fit continues the fitted mixture. "
-                    f"Call fit to start a new one with {name}={wanted[name]!r}, "
-                    f"or set {name} back to {value!r}."
-                )
 
     # ------------------------------------------------------------------
     # construction from known parameters

@@ -15,11 +15,13 @@ catches and recognises them.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
 from gaussmix.core.covariance import available_families, get_family
@@ -219,6 +221,55 @@ class MixtureSettings(EMSettings):
     verbose_interval: int
     learning_decay: float
     learning_offset: float
+
+
+def check_enough_rows(n_samples: int, n_components: int) -> None:
+    """Raise unless there are at least as many rows as components."""
+    if n_samples < n_components:
+        # scikit-learn's wording, so that code matching it keeps working
+        raise ValueError(
+            f"Expected n_samples >= n_components but got n_components = "
+            f"{n_components}, n_samples = {n_samples}."
+        )
+
+
+def warn_not_converged() -> None:
+    """scikit-learn's warning for a fit whose best start did not converge."""
+    warnings.warn(
+        "Best performing initialization did not converge. Try different "
+        "init parameters, or increase max_iter, tol, or check for "
+        "degenerate data.",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
+
+
+def mixture_fields(estimator: Any, covariance_types: Iterable[str]) -> dict[str, Any]:
+    """The fields :class:`MixtureSettings` adds to EM's, checked on ``estimator``.
+
+    ``covariance_types`` are the names its ``covariance_type`` may take.
+    """
+    owner = type(estimator).__name__
+    decay = check_float(
+        "learning_decay", estimator.learning_decay, 0.5, False, owner=owner, maximum=1.0
+    )
+    return {
+        "n_components": check_int(
+            "n_components", estimator.n_components, 1, owner=owner
+        ),
+        "covariance_type": check_choice(
+            "covariance_type", estimator.covariance_type, covariance_types, owner=owner
+        ),
+        "warm_start": check_bool("warm_start", estimator.warm_start, owner=owner),
+        "verbose": check_int("verbose", estimator.verbose, 0, owner=owner),
+        "verbose_interval": check_int(
+            "verbose_interval", estimator.verbose_interval, 1, owner=owner
+        ),
+        "learning_decay": decay,
+        "learning_offset": check_float(
+            "learning_offset", estimator.learning_offset, 0.0, True, owner=owner
+        ),
+    }
 
 
 def check_sample_weight(

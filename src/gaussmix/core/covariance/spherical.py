@@ -8,41 +8,23 @@ from gaussmix._typing import Array
 from gaussmix.backend import get_backend
 from gaussmix.core.covariance.base import (
     LOG_2PI,
-    CovarianceFamily,
     expansion_cancels,
     register,
 )
-from gaussmix.core.covariance.diag import check_positive, diagonal_covariances
+from gaussmix.core.covariance.diag import DiagRepresentation, diagonal_covariances
 from gaussmix.core.stats import Stats
 
 
-class SphericalRepresentation(CovarianceFamily):
-    """One variance per component, (K,)."""
+class SphericalRepresentation(DiagRepresentation):
+    """One variance per component, (K,).
 
-    scatter_kind = "diag"
-    matrix_layout = False
+    Factors, precisions and their checks are the diagonal layout's,
+    elementwise; only the shape and the log-density differ.
+    """
 
     @staticmethod
     def covariance_shape(n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components,)
-
-    @staticmethod
-    def precision_cholesky(covariances: Array) -> Array:
-        from gaussmix.backend import CholeskyError
-
-        if bool((covariances <= 0.0).any()):
-            raise CholeskyError("a variance is not positive")
-        return 1.0 / get_backend(covariances).sqrt(covariances)
-
-    @staticmethod
-    def precisions(precisions_cholesky: np.ndarray) -> np.ndarray:
-        return precisions_cholesky**2
-
-    @staticmethod
-    def cholesky_from_precisions(precisions: np.ndarray) -> np.ndarray:
-        return np.sqrt(precisions)
-
-    check_precisions = staticmethod(check_positive)
 
     @staticmethod
     def log_prob(X: Array, means: Array, precisions_cholesky: Array) -> Array:
