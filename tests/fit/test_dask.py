@@ -161,3 +161,20 @@ def test_rows_whose_squares_overflow_fit_on_dask_as_in_memory(client, covariance
         in_memory = GaussianMixture(3, **kwargs).fit(FAR_FLOAT32_ROWS)
     assert distributed_fit.means_.dtype == np.float32
     assert_same_fit(distributed_fit, in_memory)
+
+
+def test_bayesian_mixture_on_dask_is_the_in_memory_fit(client, data):
+    from tests.models.test_bayesian_mixture_storage import _fit, assert_identical
+
+    X = da.from_array(data, chunks=(700, 3))
+    weights = np.random.RandomState(1).randint(0, 3, size=len(data)).astype(float)
+    # a few iterations show it: each is one pass of Stats over the cluster
+    for covariance_type in ["full", "spherical"]:
+        assert_identical(
+            _fit(X, covariance_type, max_iter=15),
+            _fit(data, covariance_type, max_iter=15),
+        )
+    assert_identical(
+        _fit(X, sample_weight=weights, max_iter=15),
+        _fit(data, sample_weight=weights, max_iter=15),
+    )

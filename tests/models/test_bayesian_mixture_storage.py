@@ -112,28 +112,6 @@ def test_zarr_fit_is_the_in_memory_fit(tmp_path, data):
     assert_identical(_fit(stored, "tied"), _fit(data, "tied"))
 
 
-def test_dask_fit_on_a_local_cluster_is_the_in_memory_fit(data):
-    da = pytest.importorskip("dask.array")
-    distributed = pytest.importorskip("distributed")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
-    with cluster, distributed.Client(cluster):
-        X = da.from_array(data, chunks=(450, 3))
-        weights = np.random.RandomState(1).randint(0, 3, size=len(data)).astype(float)
-        for covariance_type in ["full", "spherical"]:
-            assert_identical(_fit(X, covariance_type), _fit(data, covariance_type))
-        assert_identical(
-            _fit(X, sample_weight=weights), _fit(data, sample_weight=weights)
-        )
-
-
 def test_torch_fit_is_the_numpy_fit(data):
     torch = pytest.importorskip("torch")
     tensor_fit = _fit(torch.as_tensor(data), "full")
