@@ -80,7 +80,14 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.3, help="multiplies rows")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--configs",
+        default="",
+        help="only the configurations whose name starts with one of these "
+        "comma-separated prefixes (default: all)",
+    )
     args = parser.parse_args()
+    prefixes = tuple(p for p in args.configs.split(",") if p)
     warnings.simplefilter("ignore")
     import gaussmix as new
 
@@ -92,6 +99,8 @@ def main() -> None:
         print("|---|---|---|---|---|")
         with threadpool_limits(args.threads):
             for name, config in CONFIGS.items():
+                if prefixes and not name.startswith(prefixes):
+                    continue
                 rows, columns, components, family, box = config
                 X64, _ = make_blobs(
                     n_samples=int(rows * args.scale),
