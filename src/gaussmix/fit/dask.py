@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from gaussmix.core.params import MixtureParams
-from gaussmix.core.stats import Stats
-from gaussmix.fit.chunks import dataset_stats
+from gaussmix.core.stats import Stats, sum_in_order
+from gaussmix.fit.chunks import dataset_stats, resolve_chunk_size, row_slices
 from gaussmix.fit.sources import assignment_chunk_stats, compute_dtype, seed_stats
 
 
@@ -60,6 +60,16 @@ def _add(a: Stats, b: Stats) -> Stats:
 def _block_stats(block, weights, params, chunk_size) -> Stats:
     block = np.asarray(block)
     return dataset_stats(block, weights, params, chunk_size)
+
+
+def _block_chunk_sums(block, weights, function, n_components, chunk_size, args):
+    block = np.asarray(block)
+    weights = None if weights is None else np.asarray(weights)
+    size = resolve_chunk_size(chunk_size, n_components, block.shape[1])
+    return sum_in_order(
+        function(block[rows], None if weights is None else weights[rows], *args)
+        for rows in row_slices(block.shape[0], size)
+    )
 
 
 class DaskSource:
@@ -131,6 +141,12 @@ class DaskSource:
         dask = import_dask()
         parts = [dask.delayed(function)(b, w, *args) for b, w in self._blocks()]
         return _tree_sum(parts).compute()
+
+    def chunk_sums(self, function: Any, n_components: int, *args: Any) -> Any:
+        """``function(rows, weights, *args)`` over every chunk of every block."""
+        return self._map(
+            _block_chunk_sums, function, n_components, self.chunk_size, args
+        )
 
     def stats(self, params: MixtureParams) -> Stats:
         return self._map(_block_stats, params.to_numpy(), self.chunk_size)

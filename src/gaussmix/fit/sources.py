@@ -7,6 +7,7 @@ partition. The EM loop never sees the rows themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,6 +42,10 @@ KMEANS_SAMPLE_SIZE = 20_000
 KMEANS_SAMPLE_RESTARTS = 3
 
 
+#: A chunk's E-step of a model family: (rows, weights, *args) -> sums.
+ChunkFunction = Callable[..., Any]
+
+
 class DataSource(Protocol):
     """What the EM loop and the initialisation need from the data."""
 
@@ -59,6 +64,16 @@ class DataSource(Protocol):
         random_state: np.random.RandomState,
     ) -> Stats:
         """Stats of the initial partition chosen by ``method``."""
+
+    def chunk_sums(self, function: ChunkFunction, n_components: int, *args: Any):
+        """``function(rows, weights, *args)`` over every chunk, added in order.
+
+        The seam for model families whose E-step is not a fused kernel's:
+        ``function`` takes a numpy chunk and its weights (or None) and
+        returns sums that add (``Stats`` or a dataclass of them); chunks
+        hold ``chunk_size`` rows, or by default temporaries of about 16 MB
+        for ``n_components`` components.
+        """
 
 
 class InMemorySource:
@@ -88,6 +103,15 @@ class InMemorySource:
 
     def initial_stats(self, method, n_components, scatter_kind, random_state) -> Stats:
         return seed_stats(self, method, n_components, scatter_kind, random_state)
+
+    def chunk_sums(self, function: ChunkFunction, n_components: int, *args: Any):
+        size = resolve_chunk_size(self.chunk_size, n_components, self.n_features)
+
+        def run(rows: slice) -> Any:
+            weights = None if self.sample_weight is None else self.sample_weight[rows]
+            return function(_host(self.X[rows]), _host_or_none(weights), *args)
+
+        return sum_in_order(ordered_map(run, row_slices(self.n_samples, size)))
 
     def rows(self, chosen: np.ndarray | None) -> tuple[Any, Any]:
         if chosen is None:
@@ -175,6 +199,14 @@ class StreamingSource:
 
     def initial_stats(self, method, n_components, scatter_kind, random_state) -> Stats:
         return seed_stats(self, method, n_components, scatter_kind, random_state)
+
+    def chunk_sums(self, function: ChunkFunction, n_components: int, *args: Any):
+        # the chunks of an in-memory fit, so that both add the same partial sums
+        size = resolve_chunk_size(self.chunk_size, n_components, self.n_features)
+        return sum_in_order(
+            function(chunk, self._weights(rows), *args)
+            for rows, chunk in self.chunks(size)
+        )
 
     def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
         # the chunks of an in-memory fit, so that both add the same partial sums
