@@ -11,6 +11,7 @@ from gaussmix.models import (
     GaussianMixture,
     GaussianMixtureClassifier,
     GaussianMixtureRegressor,
+    StudentMixture,
 )
 from gaussmix.models.selection import ModelSelectionResult, select_model
 
@@ -25,6 +26,7 @@ __all__ = [
     "GaussianMixtureRegressor",
     "ModelSelectionResult",
     "RegCovarWarning",
+    "StudentMixture",
     "__version__",
     "load",
     "save",

@@ -4,10 +4,12 @@ from gaussmix.models.bayesian_mixture import BayesianGaussianMixture
 from gaussmix.models.classifier import GaussianMixtureClassifier
 from gaussmix.models.gaussian_mixture import GaussianMixture
 from gaussmix.models.regressor import GaussianMixtureRegressor
+from gaussmix.models.student_mixture import StudentMixture
 
 __all__ = [
     "BayesianGaussianMixture",
     "GaussianMixture",
     "GaussianMixtureClassifier",
     "GaussianMixtureRegressor",
+    "StudentMixture",
 ]
