@@ -45,6 +45,12 @@ def _bayesian_mixture() -> Any:
     return model
 
 
+def _student_mixture() -> Any:
+    return gaussmix.StudentMixture(
+        3, covariance_type="diag", dof="shared", random_state=0
+    ).fit(IRIS)
+
+
 def _classifier() -> Any:
     return gaussmix.GaussianMixtureClassifier([1, 2], random_state=0).fit(
         IRIS, IRIS_LABELS
@@ -101,6 +107,7 @@ LIBRARY_EXAMPLES: dict[str, Callable[[], Any]] = {
     "GaussianMixture": _mixture,
     "GaussianMixture after partial_fit": _streaming_mixture,
     "BayesianGaussianMixture after partial_fit": _bayesian_mixture,
+    "StudentMixture": _student_mixture,
     "GaussianMixtureClassifier with string labels": _classifier,
     "GaussianMixtureRegressor": _regressor,
     "ModelSelectionResult": _selection,

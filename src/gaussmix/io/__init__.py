@@ -32,6 +32,7 @@ Every estimator of the library, fitted or not:
   as the same tuple of two arrays) and the running statistics of
   ``partial_fit``; a loaded model continues a warm-started ``fit`` or the
   stream of ``partial_fit`` exactly as the original would;
+- :class:`~gaussmix.StudentMixture`, with its degrees of freedom;
 - :class:`~gaussmix.GaussianMixtureClassifier` (one mixture per class; class
   labels may be strings) and :class:`~gaussmix.GaussianMixtureRegressor`;
 - :class:`~gaussmix.ModelSelectionResult`: the tables, every fitted model,

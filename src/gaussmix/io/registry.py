@@ -128,16 +128,19 @@ def _register_builtins() -> None:
         check_model_selection,
         check_regressor,
     )
+    from gaussmix.io.checks_student import check_student_mixture
     from gaussmix.models import (
         BayesianGaussianMixture,
         GaussianMixture,
         GaussianMixtureClassifier,
         GaussianMixtureRegressor,
+        StudentMixture,
     )
     from gaussmix.models.selection import ModelSelectionResult
 
     register_estimator(GaussianMixture, validate=check_gaussian_mixture)
     register_estimator(BayesianGaussianMixture, validate=check_bayesian_mixture)
+    register_estimator(StudentMixture, validate=check_student_mixture)
     register_estimator(GaussianMixtureClassifier, validate=check_classifier)
     register_estimator(GaussianMixtureRegressor, validate=check_regressor)
     register_estimator(ModelSelectionResult, validate=check_model_selection)
