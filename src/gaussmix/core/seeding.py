@@ -14,7 +14,7 @@ import numpy as np
 
 from gaussmix.backend import get_backend
 from gaussmix.core.hierarchical import init_hc
-from gaussmix.core.kmeans import kmeans, kmeans_plusplus
+from gaussmix.core.kmeans import kmeans, kmeans_plusplus, squared_distances
 
 InitMethod = Callable[
     [np.ndarray, int, np.ndarray | None, np.random.RandomState], np.ndarray
@@ -108,12 +108,77 @@ def init_random_from_data(
     return _one_hot(X, n_components, indices, np.arange(n_components))
 
 
+#: The share of rows trimmed k-means leaves out as too far from every centre.
+TRIMMED_SHARE = 0.1
+#: Random starts of trimmed k-means; the one of least trimmed inertia wins.
+TRIMMED_STARTS = 10
+
+
+def init_trimmed_kmeans(
+    X: np.ndarray,
+    n_components: int,
+    sample_weight: np.ndarray | None,
+    random_state: np.random.RandomState,
+) -> np.ndarray:
+    """Hard labels of trimmed k-means; the trimmed rows get no component.
+
+    Trimmed k-means (Cuesta-Albertos, Gordaliza & Matrán 1997) leaves out
+    the :data:`TRIMMED_SHARE` of the weight farthest from every centre at
+    each step, so that scattered outliers neither draw a centre nor pull
+    one. Seeds are rows drawn uniformly (k-means++ would favour the
+    outliers); of :data:`TRIMMED_STARTS` starts the one of least trimmed
+    inertia is kept.
+    """
+    values = np.asarray(X, dtype=np.float64)
+    weights = _weights(values, sample_weight)
+    positive = np.flatnonzero(weights > 0)
+    if positive.size < n_components:
+        raise ValueError(
+            f"init_params='trimmed_kmeans' needs at least n_components="
+            f"{n_components} rows of positive sample_weight, got {positive.size}."
+        )
+    keep_weight = (1.0 - TRIMMED_SHARE) * weights.sum()
+    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    for _ in range(TRIMMED_STARTS):
+        seeds = random_state.choice(positive, n_components, replace=False)
+        centers = values[seeds]
+        for _ in range(100):
+            distances = squared_distances(values, centers)
+            labels = distances.argmin(axis=1)
+            nearest = distances[np.arange(len(values)), labels]
+            kept = _lightest_rows(nearest, weights, keep_weight)
+            moved = centers.copy()
+            for k in range(n_components):
+                rows = kept[labels[kept] == k]
+                if weights[rows].sum() > 0:
+                    moved[k] = np.average(values[rows], axis=0, weights=weights[rows])
+            if np.array_equal(moved, centers):
+                break
+            centers = moved
+        inertia = float(weights[kept] @ nearest[kept])
+        if best is None or inertia < best[0]:
+            best = (inertia, labels, kept)
+    _, labels, kept = best
+    return _one_hot(X, n_components, kept, labels[kept])
+
+
+def _lightest_rows(
+    distances: np.ndarray, weights: np.ndarray, keep_weight: float
+) -> np.ndarray:
+    """The nearest rows whose weights add up to ``keep_weight``."""
+    order = np.argsort(distances, kind="stable")
+    order = order[weights[order] > 0]
+    reached = np.searchsorted(np.cumsum(weights[order]), keep_weight)
+    return np.sort(order[: reached + 1])
+
+
 INIT_METHODS: dict[str, InitMethod] = {
     "kmeans": init_kmeans,
     "k-means++": init_kmeans_plusplus,
     "random": init_random,
     "random_from_data": init_random_from_data,
     "hc": init_hc,
+    "trimmed_kmeans": init_trimmed_kmeans,
 }
 
 

@@ -69,8 +69,15 @@ class StudentMixture(
     reg_covar : float, default=1e-6
     max_iter : int, default=100
     n_init : int, default=1
-    init_params : str, default='kmeans'
-        The initial partition, as for :class:`~gaussmix.GaussianMixture`.
+    init_params : str, default='trimmed_kmeans'
+        The initial partition, as for :class:`~gaussmix.GaussianMixture`;
+        the default, trimmed k-means, leaves the 10% of rows farthest from
+        every centre out of the start, so that scattered outliers neither
+        draw a component nor pull one. On a panel of clean data (iris, wine,
+        digits, breast cancer, blobs) it reaches the log-likelihood of
+        k-means to within 0.5%; with 5% of the rows replaced by scattered
+        noise it finds the clusters where k-means starts do not (see
+        BENCHMARKS.md).
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
     verbose : int, default=0
@@ -111,7 +118,7 @@ class StudentMixture(
         reg_covar: float = 1e-6,
         max_iter: int = 100,
         n_init: int = 1,
-        init_params: str = "kmeans",
+        init_params: str = "trimmed_kmeans",
         random_state: RandomStateLike = None,
         warm_start: bool = False,
         verbose: int = 0,
