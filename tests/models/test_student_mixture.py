@@ -205,3 +205,28 @@ def test_bic_counts_the_degrees_of_freedom(t_mixture_rows):
 def test_bad_dof_names_the_parameter(dof, message):
     with pytest.raises(ValueError, match=message):
         StudentMixture(dof=dof).fit(np.random.rand(20, 2))
+
+
+def _clusters_with_scattered_noise(n_features, fraction, seed):
+    rng = np.random.default_rng(seed)
+    centres = np.zeros((3, n_features))
+    centres[1, 0] = centres[2, 1] = 8.0
+    labels = rng.integers(0, 3, size=3000)
+    X = centres[labels] + rng.standard_normal((3000, n_features))
+    low, high = X.min(0), X.max(0)
+    middle, half = (low + high) / 2, 5.0 * (high - low)
+    replaced = rng.choice(3000, round(fraction * 3000), replace=False)
+    X[replaced] = rng.uniform(middle - half, middle + half, (len(replaced), n_features))
+    kept = np.setdiff1d(np.arange(3000), replaced)
+    return X, labels, kept, centres
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.05, 0.10])
+@pytest.mark.parametrize("n_features", [2, 10])
+def test_clusters_survive_scattered_noise_with_the_defaults(n_features, fraction):
+    # rows replaced by uniform noise over a box ten times the clusters' own
+    X, labels, kept, centres = _clusters_with_scattered_noise(n_features, fraction, 0)
+    model = _fit(X, n_components=3, random_state=0)
+    assert adjusted_rand_score(labels[kept], model.predict(X[kept])) >= 0.95
+    gaps = np.linalg.norm(centres[:, None] - model.means_[None], axis=2)
+    assert gaps.min(axis=1).max() < 0.3
