@@ -178,3 +178,19 @@ def test_bayesian_mixture_on_dask_is_the_in_memory_fit(client, data):
         _fit(X, sample_weight=weights, max_iter=15),
         _fit(data, sample_weight=weights, max_iter=15),
     )
+
+
+def test_student_mixture_on_dask_is_the_in_memory_fit(client, data):
+    from gaussmix import StudentMixture
+
+    X = da.from_array(data, chunks=(700, 3))
+    settings = dict(n_components=4, max_iter=15, random_state=0, chunk_size=350)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        distributed_fit = StudentMixture(**settings).fit(X)
+        in_memory = StudentMixture(**settings).fit(data)
+    assert distributed_fit.n_iter_ == in_memory.n_iter_
+    np.testing.assert_allclose(distributed_fit.means_, in_memory.means_, rtol=1e-10)
+    np.testing.assert_allclose(
+        distributed_fit.degrees_of_freedom_, in_memory.degrees_of_freedom_, rtol=1e-8
+    )
