@@ -1,0 +1,155 @@
+"""EM's E-step with missing values against closed forms and the complete fit."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as distributions
+from sklearn.datasets import make_blobs
+
+from gaussmix.core.covariance import get_family
+from gaussmix.core.estep import chunk_stats
+from gaussmix.core.missing import (
+    conditional_means,
+    missing_chunk_stats,
+    observed_log_prob,
+)
+from gaussmix.core.mstep import RepairLog, m_step
+from gaussmix.core.params import MixtureParams
+from gaussmix.fit.batch import maximum_likelihood_update, run_em
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+def _params(covariance_type, rng, n_components=3, n_features=4):
+    family = get_family(covariance_type)
+    shapes = {
+        "full": lambda: np.stack(
+            [a @ a.T + np.eye(n_features) for a in rng.normal(size=(3, 4, 4))]
+        ),
+        "tied": lambda: (lambda a: a @ a.T + np.eye(n_features))(
+            rng.normal(size=(4, 4))
+        ),
+        "diag": lambda: rng.uniform(0.5, 2.0, size=(n_components, n_features)),
+        "spherical": lambda: rng.uniform(0.5, 2.0, size=n_components),
+    }
+    covariances = shapes[covariance_type]()
+    return MixtureParams(
+        weights=np.array([0.2, 0.3, 0.5]),
+        means=rng.normal(scale=3, size=(n_components, n_features)),
+        covariances=covariances,
+        precisions_cholesky=family.precision_cholesky(covariances),
+        covariance_type=covariance_type,
+    )
+
+
+def _with_holes(X, share, rng):
+    holes = rng.uniform(size=X.shape) < share
+    holes[np.arange(len(X)), rng.randint(0, X.shape[1], len(X))] = False
+    out = X.copy()
+    out[holes] = np.nan
+    return out
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_complete_rows_give_the_ordinary_e_step(covariance_type):
+    rng = np.random.RandomState(0)
+    params = _params(covariance_type, rng)
+    X = rng.normal(scale=3, size=(300, 4))
+    w = rng.uniform(0.5, 2, size=300)
+    ours = missing_chunk_stats(X, w, params)
+    reference = chunk_stats(X, w, params, np.asarray(params.means, np.float64))
+    assert ours.log_likelihood == pytest.approx(reference.log_likelihood, rel=1e-10)
+    a = m_step(ours, covariance_type, 1e-6)
+    b = m_step(reference, covariance_type, 1e-6)
+    np.testing.assert_allclose(a.means, b.means, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a.covariances, b.covariances, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a.weights, b.weights, rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_observed_log_density_is_the_marginal(covariance_type):
+    rng = np.random.RandomState(1)
+    params = _params(covariance_type, rng)
+    X = _with_holes(rng.normal(scale=3, size=(40, 4)), 0.4, rng)
+    covariances = params.family.full_covariances(params.covariances, 3, 4)
+    ours = observed_log_prob(X, params)
+    for i, row in enumerate(X):
+        seen = ~np.isnan(row)
+        for k in range(3):
+            expected = math.log(params.weights[k]) + distributions.multivariate_normal(
+                params.means[k, seen], covariances[k][np.ix_(seen, seen)]
+            ).logpdf(row[seen])
+            assert ours[i, k] == pytest.approx(expected, rel=1e-10)
+
+
+def test_conditional_means_of_one_gaussian_are_the_regression():
+    rng = np.random.RandomState(2)
+    a = rng.normal(size=(4, 4))
+    covariance = a @ a.T + np.eye(4)
+    mean = rng.normal(size=4)
+    params = MixtureParams(
+        np.array([1.0]),
+        mean[None],
+        covariance[None],
+        get_family("full").precision_cholesky(covariance[None]),
+        "full",
+    )
+    row = np.array([0.5, np.nan, -1.0, np.nan])
+    seen, hidden = ~np.isnan(row), np.isnan(row)
+    expected = mean[hidden] + covariance[np.ix_(hidden, seen)] @ np.linalg.solve(
+        covariance[np.ix_(seen, seen)], row[seen] - mean[seen]
+    )
+    filled = conditional_means(row[None], params)[0]
+    np.testing.assert_allclose(filled[hidden], expected, rtol=1e-12)
+    np.testing.assert_array_equal(filled[seen], row[seen])
+
+
+def test_chunks_add_up():
+    rng = np.random.RandomState(3)
+    params = _params("full", rng)
+    X = _with_holes(rng.normal(scale=3, size=(200, 4)), 0.3, rng)
+    whole = missing_chunk_stats(X, None, params)
+    parts = missing_chunk_stats(X[:77], None, params) + missing_chunk_stats(
+        X[77:], None, params
+    )
+    assert parts.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-12)
+    np.testing.assert_allclose(parts.scatter, whole.scatter, rtol=1e-10)
+    np.testing.assert_allclose(parts.centred_sum, whole.centred_sum, atol=1e-9)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_em_with_holes_never_lowers_the_observed_likelihood(covariance_type):
+    rng = np.random.RandomState(4)
+    X, _ = make_blobs(n_samples=600, centers=3, n_features=4, random_state=4)
+    holed = _with_holes(X, 0.2, rng)
+    complete = ~np.isnan(holed).any(axis=1)
+    start = m_step(
+        chunk_stats(
+            X[complete][:60],
+            None,
+            _params(covariance_type, rng),
+            np.zeros((3, 4)),
+        ),
+        covariance_type,
+        1e-6,
+    )
+    result = run_em(
+        lambda params: missing_chunk_stats(holed, None, params),
+        maximum_likelihood_update(1e-6, RepairLog()),
+        start,
+        tol=1e-10,
+        max_iter=200,
+    )
+    steps = np.diff(result.lower_bounds)
+    assert np.all(steps >= -1e-10 * np.abs(result.lower_bounds).max())
+
+
+def test_a_row_with_nothing_observed_is_refused():
+    params = _params("diag", np.random.RandomState(5))
+    X = np.ones((3, 4))
+    X[1] = np.nan
+    with pytest.raises(ValueError, match="row 1 of X has every value missing"):
+        missing_chunk_stats(X, None, params)
