@@ -33,7 +33,7 @@ def check_student_mixture(model: Any) -> None:
     if not rules.fitted_or_not(model, _FITTED_ATTRIBUTES):
         return
     # a fitted model was fitted with a valid dof setting
-    rules.require_settings(model._check_dof)
+    rules.require_settings(model._check_hyperparameters)
     covariance_type = fitted_covariance_type(model)
     n_components, n_features = check_point_estimate(model, covariance_type)
     rules.require_features(model, n_features)

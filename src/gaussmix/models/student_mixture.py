@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.core.covariance import available_families, get_family
+from gaussmix.core.covariance import get_family
 from gaussmix.core.mstep import RepairLog, warn_repairs
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.student import (
@@ -34,12 +35,25 @@ from gaussmix.models._inputs import make_source
 from gaussmix.models.tensors import numpy_dtype
 
 DOF_MODES = ("per_component", "shared")
+_OWNER = "StudentMixture"
 #: Where estimated degrees of freedom start: heavy enough tails to shrink
 #: outliers' pull from the first iteration, light enough to stay near the
 #: Gaussian start.
 INITIAL_DOF = 10.0
 
 State = tuple[MixtureParams, np.ndarray]
+
+
+@dataclass(frozen=True)
+class StudentMixtureSettings(check.EMSettings):
+    """The validated hyperparameters of a StudentMixture."""
+
+    n_components: int
+    covariance_type: str
+    dof: str | float
+    warm_start: bool
+    verbose: int
+    verbose_interval: int
 
 
 class StudentMixture(
@@ -146,6 +160,25 @@ class StudentMixture(
             )
         return check.check_float("dof", self.dof, 0.0, False, owner="StudentMixture")
 
+    def _check_hyperparameters(self) -> StudentMixtureSettings:
+        """Every hyperparameter checked, before any data is read."""
+        owner = type(self).__name__
+        return StudentMixtureSettings(
+            **check.em_settings(self).em_kwargs(),
+            n_components=check.check_int(
+                "n_components", self.n_components, 1, owner=owner
+            ),
+            covariance_type=check.check_covariance_type(
+                self.covariance_type, owner=owner
+            ),
+            dof=self._check_dof(),
+            warm_start=check.check_bool("warm_start", self.warm_start, owner=owner),
+            verbose=check.check_int("verbose", self.verbose, 0, owner=owner),
+            verbose_interval=check.check_int(
+                "verbose_interval", self.verbose_interval, 1, owner=owner
+            ),
+        )
+
     def fit(self, X: Array, y: Any = None, sample_weight: Array | None = None):
         """Fit the t mixture by EM.
 
@@ -159,26 +192,16 @@ class StudentMixture(
         -------
         self : StudentMixture
         """
-        owner = type(self).__name__
-        em = check.em_settings(self)
-        n_components = check.check_int(
-            "n_components", self.n_components, 1, owner=owner
-        )
-        covariance_type = check.check_choice(
-            "covariance_type", self.covariance_type, available_families(), owner=owner
-        )
-        dof_mode = self._check_dof()
-        warm_start = check.check_bool("warm_start", self.warm_start, owner=owner)
-        verbose = check.check_int("verbose", self.verbose, 0, owner=owner)
-        interval = check.check_int(
-            "verbose_interval", self.verbose_interval, 1, owner=owner
-        )
+        settings = self._check_hyperparameters()
+        em, n_components = settings, settings.n_components
+        covariance_type, dof_mode = settings.covariance_type, settings.dof
         source = make_source(self, X, sample_weight, em.chunk_size)
         check.check_enough_rows(source.n_samples, n_components)
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
         do_init = not (
-            warm_start and self._fitted_matches(n_components, source.n_features)
+            settings.warm_start
+            and self._fitted_matches(n_components, source.n_features)
         )
         random_state = check_random_state(self.random_state)
         first_dof = dof_mode if not isinstance(dof_mode, str) else INITIAL_DOF
@@ -217,7 +240,9 @@ class StudentMixture(
             )
             return new, stats.moments.log_likelihood / stats.moments.total_weight
 
-        with EMProgress(verbose, interval, em.max_iter) as progress:
+        with EMProgress(
+            settings.verbose, settings.verbose_interval, em.max_iter
+        ) as progress:
             best = fit_with_restarts(
                 e_step,
                 update,
