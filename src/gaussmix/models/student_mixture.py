@@ -193,9 +193,9 @@ class StudentMixture(
         self : StudentMixture
         """
         settings = self._check_hyperparameters()
-        em, n_components = settings, settings.n_components
+        n_components = settings.n_components
         covariance_type, dof_mode = settings.covariance_type, settings.dof
-        source = make_source(self, X, sample_weight, em.chunk_size)
+        source = make_source(self, X, sample_weight, settings.chunk_size)
         check.check_enough_rows(source.n_samples, n_components)
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
@@ -213,9 +213,9 @@ class StudentMixture(
             params = initial_params(
                 source,
                 covariance_type=covariance_type,
-                init_params=em.init_params,
+                init_params=settings.init_params,
                 n_components=n_components,
-                reg_covar=em.reg_covar,
+                reg_covar=settings.reg_covar,
                 user_init={},
                 random_state=random_state,
                 repairs=repairs,
@@ -234,26 +234,26 @@ class StudentMixture(
                 stats,
                 params,
                 dof,
-                reg_covar=em.reg_covar,
+                reg_covar=settings.reg_covar,
                 repairs=repairs,
                 dof_mode=dof_mode,
             )
             return new, stats.moments.log_likelihood / stats.moments.total_weight
 
         with EMProgress(
-            settings.verbose, settings.verbose_interval, em.max_iter
+            settings.verbose, settings.verbose_interval, settings.max_iter
         ) as progress:
             best = fit_with_restarts(
                 e_step,
                 update,
                 start,
-                n_init=em.n_init if do_init else 1,
-                tol=em.tol,
-                max_iter=em.max_iter,
+                n_init=settings.n_init if do_init else 1,
+                tol=settings.tol,
+                max_iter=settings.max_iter,
                 progress=progress,
             )
         warn_repairs(repairs)
-        if not best.converged and em.max_iter > 0:
+        if not best.converged and settings.max_iter > 0:
             check.warn_not_converged()
         params, dof = best.params
         self._set_params_from(params, dtype)
