@@ -82,7 +82,8 @@ SKLEARN_ITERATION = re.compile(
     r"^  Iteration (\d+)\t time lapse \d+\.\d{5}s\t ll change (-?\d+\.\d{5})$"
 )
 SKLEARN_END = re.compile(
-    r"^Initialization converged\. time lapse \d+\.\d{5}s\t lower bound (-?\d+\.\d{5})\.$"
+    r"^Initialization converged\. time lapse \d+\.\d{5}s"
+    r"\t lower bound (-?\d+\.\d{5})\.$"
 )
 
 
