@@ -39,6 +39,7 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY_SUBMODULES})
 
+
 __all__ = [
     "BayesianGaussianMixture",
     "ConditionalMixture",
