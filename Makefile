@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test package-check lint bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff check $(wildcard src tests benchmarks examples)
 	$(BIN)/ruff format --check $(wildcard src tests benchmarks examples)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
+
+# The sdist and wheel build offline, then install and import in a fresh venv.
+package-check: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q tests/test_packaging.py
 
 # The peers pull torch in; the constraint keeps the pinned build installed above.
 $(VENV)/.bench-installed: $(VENV)/.test-installed pyproject.toml

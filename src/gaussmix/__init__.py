@@ -1,7 +1,12 @@
 """gaussmix: fast, scalable Gaussian mixture models.
 
 The public names are re-exported here; see the README for a tour.
+``gaussmix.plot`` is imported on first use, so that ``import gaussmix``
+does not import matplotlib.
 """
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
 
 from gaussmix.core.conditioning import ConditionalMixture
 from gaussmix.core.mstep import DegenerateComponentWarning, RegCovarWarning
@@ -15,7 +20,26 @@ from gaussmix.models import (
 )
 from gaussmix.models.selection import ModelSelectionResult, select_model
 
-__version__ = "0.1.0"
+try:
+    # one place for the version: pyproject.toml, read from the installed
+    # package's metadata
+    __version__ = version("gaussmix")
+except PackageNotFoundError:  # pragma: no cover - a source tree never installed
+    __version__ = "0+unknown"
+
+#: Submodules imported on first attribute access.
+_LAZY_SUBMODULES = frozenset({"plot"})
+
+
+def __getattr__(name: str):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"gaussmix.{name}")
+    raise AttributeError(f"module 'gaussmix' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_SUBMODULES})
+
 
 __all__ = [
     "BayesianGaussianMixture",

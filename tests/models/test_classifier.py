@@ -18,14 +18,15 @@ from gaussmix import GaussianMixtureClassifier
 
 
 @parametrize_with_checks(
-    [GaussianMixtureClassifier(unlabeled_label=None), GaussianMixtureClassifier()],
+    [GaussianMixtureClassifier(), GaussianMixtureClassifier(unlabeled_label=-1)],
     expected_failed_checks=lambda estimator: (
         {}
         if estimator.unlabeled_label is None
         else {
             "check_classifiers_classes": (
-                "the label -1 marks unlabelled rows by default (scikit-learn's "
-                "semi-supervised convention), so y in {-1, 1} has one class"
+                "unlabeled_label=-1 asks for -1 to mark unlabelled rows "
+                "(scikit-learn's semi-supervised convention), so y in {-1, 1} "
+                "has one class"
             )
         }
     ),
@@ -139,7 +140,8 @@ def test_unlabelled_rows_improve_the_fit():
     labelled = partial != -1
     alone = GaussianMixtureClassifier(covariance_type="diag")
     alone.fit(X[labelled], y[labelled])
-    semi = GaussianMixtureClassifier(covariance_type="diag").fit(X, partial)
+    semi = GaussianMixtureClassifier(covariance_type="diag", unlabeled_label=-1)
+    semi.fit(X, partial)
     assert semi.n_iter_ >= 1
     assert semi.score(X[hidden], y[hidden]) > 0.98
     assert alone.score(X[hidden], y[hidden]) < 0.9
@@ -159,6 +161,7 @@ def test_em_over_labels_never_lowers_the_likelihood():
             tol=1e-8,
             max_iter=30,
             random_state=0,
+            unlabeled_label=-1,
         ).fit(X[:600], partial[:600])
     bounds = np.asarray(model.lower_bounds_)
     assert len(bounds) > 5
@@ -169,16 +172,34 @@ def test_labels_can_be_strings_with_an_unlabelled_marker():
     X, y, partial = _elongated_classes()
     names = np.array(["left", "right"], dtype=object)[y]
     marked = np.where(partial == -1, -1, names).astype(object)
-    model = GaussianMixtureClassifier().fit(X, marked)
+    model = GaussianMixtureClassifier(unlabeled_label=-1).fit(X, marked)
     assert model.classes_.tolist() == ["left", "right"]
     assert model.n_iter_ >= 1
-    as_class = GaussianMixtureClassifier(unlabeled_label=None).fit(X, partial)
+    as_class = GaussianMixtureClassifier().fit(X, partial)
     assert as_class.classes_.tolist() == [-1, 0, 1]
+
+
+def test_by_default_minus_one_is_a_class_like_any_other():
+    X, y = _iris()
+    y = np.array([-1, 0, 1])[y]
+    model = GaussianMixtureClassifier(random_state=0).fit(X, y)
+    assert model.classes_.tolist() == [-1, 0, 1]
+    assert model.n_iter_ >= 1 and model.lower_bounds_ == []
+    assert model.score(X, y) > 0.95
+
+
+def test_one_class_left_after_unlabelled_rows_names_the_parameter():
+    X, y = _iris()
+    y = np.where(y == 0, -1, 1)
+    with pytest.raises(ValueError, match=r"unlabeled_label=None to make -1 a class"):
+        GaussianMixtureClassifier(unlabeled_label=-1).fit(X, y)
+    assert GaussianMixtureClassifier().fit(X, y).classes_.tolist() == [-1, 1]
 
 
 def test_semi_supervised_respects_given_priors():
     X, _, partial = _elongated_classes()
-    model = GaussianMixtureClassifier(priors=[0.3, 0.7]).fit(X, partial)
+    model = GaussianMixtureClassifier(priors=[0.3, 0.7], unlabeled_label=-1)
+    model.fit(X, partial)
     np.testing.assert_allclose(model.priors_, [0.3, 0.7])
 
 
@@ -244,7 +265,8 @@ def test_semi_supervised_digits_beats_labelled_only():
     kept = rng.uniform(size=len(y)) < 0.05
     settings = dict(covariance_type="diag", reg_covar=0.1, random_state=0)
     alone = GaussianMixtureClassifier(**settings).fit(X[kept], y[kept])
-    semi = GaussianMixtureClassifier(**settings).fit(X, np.where(kept, y, -1))
+    semi = GaussianMixtureClassifier(**settings, unlabeled_label=-1)
+    semi.fit(X, np.where(kept, y, -1))
     hidden = ~kept
     assert semi.score(X[hidden], y[hidden]) > alone.score(X[hidden], y[hidden]) + 0.01
 
@@ -252,10 +274,9 @@ def test_semi_supervised_digits_beats_labelled_only():
 @pytest.mark.parametrize("covariance_type", ["diag", "shared"])
 def test_float32_rows_give_float32_mixtures_and_the_same_answer(covariance_type):
     X, _, partial = _elongated_classes()
-    single = GaussianMixtureClassifier(covariance_type=covariance_type).fit(
-        X.astype(np.float32), partial
-    )
-    double = GaussianMixtureClassifier(covariance_type=covariance_type).fit(X, partial)
+    settings = dict(covariance_type=covariance_type, unlabeled_label=-1)
+    single = GaussianMixtureClassifier(**settings).fit(X.astype(np.float32), partial)
+    double = GaussianMixtureClassifier(**settings).fit(X, partial)
     assert single.mixtures_[0].means_.dtype == np.float32
     np.testing.assert_allclose(
         single.predict_proba(X), double.predict_proba(X), atol=1e-3

@@ -203,3 +203,20 @@ def test_degenerate_tensor_data_gives_finite_fit():
         model = GaussianMixture(3, random_state=0).fit(X)
     assert np.isfinite(model.lower_bound_)
     assert torch.isfinite(model.score_samples(X)).all()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a torch without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", torch.device("cuda")])
+def test_cuda_on_a_torch_without_it_says_what_is_missing_and_the_fix(device):
+    with pytest.raises(ValueError, match="not available") as caught:
+        GaussianMixture(2, device=device).fit(np.zeros((5, 2)))
+    message = str(caught.value)
+    assert "device='cpu'" in message
+    assert "CUDA" in message
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_missing_gpu_index_names_the_devices_there_are():
+    index = torch.cuda.device_count()
+    with pytest.raises(ValueError, match=f"torch sees {index} CUDA"):
+        GaussianMixture(2, device=f"cuda:{index}").fit(np.zeros((5, 2)))

@@ -15,7 +15,7 @@ from gaussmix import (
     GaussianMixtureClassifier,
     GaussianMixtureRegressor,
 )
-from gaussmix.models.validation import EMSettings, em_settings
+from gaussmix.models.validation import EMSettings, check_weights_init, em_settings
 
 X = np.array([[0.0, 0.1], [0.2, -0.1], [-0.1, 0.0], [5.0, 5.2], [5.1, 4.9], [4.8, 5.0]])
 Y_CLASSES = np.array([0, 0, 0, 1, 1, 1])
@@ -266,3 +266,28 @@ def test_settings_are_frozen_validated_copies():
 def test_em_settings_enforce_the_minimum_iterations():
     with pytest.raises(InvalidParameterError, match=r"'max_iter' parameter of"):
         em_settings(GaussianMixture(max_iter=0), min_iter=1)
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [([0.5, 0.6], "weights must sum to 1"), ([1.5, -0.5], "weights holds values")],
+)
+def test_weights_check_names_the_callers_argument(weights, message):
+    with pytest.raises(ValueError, match=message) as caught:
+        check_weights_init(weights, 2, argument="weights")
+    assert "weights_init" not in str(caught.value)
+    with pytest.raises(ValueError, match="weights_init"):
+        check_weights_init(weights, 2)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="from_params (models/gaussian_mixture.py) must pass argument='weights' "
+    "to check_weights_init; that file is being edited elsewhere",
+)
+def test_from_params_names_its_weights_argument():
+    with pytest.raises(ValueError, match="weights must sum to 1") as caught:
+        GaussianMixture.from_params(
+            weights=[0.5, 0.6], means=[[0.0], [1.0]], covariances=[[[1.0]], [[1.0]]]
+        )
+    assert "weights_init" not in str(caught.value)

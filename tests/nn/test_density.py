@@ -151,3 +151,34 @@ def test_bad_input_is_reported():
         GaussianMixtureDensity.from_estimator(GaussianMixture(2))
     with pytest.raises(ValueError, match="scale_tril"):
         _ = module.scale
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize(
+    ("module_dtype", "input_dtype", "expected"),
+    [
+        (torch.float32, torch.float64, torch.float64),
+        (torch.float64, torch.float32, torch.float64),
+        (torch.float32, torch.float32, torch.float32),
+    ],
+)
+def test_densities_take_torch_promoted_dtype(
+    covariance_type, module_dtype, input_dtype, expected
+):
+    torch.manual_seed(0)
+    module = GaussianMixtureDensity(2, 3, covariance_type, dtype=module_dtype)
+    x = torch.randn(5, 3, dtype=input_dtype)
+    for values in (
+        module.log_prob(x),
+        module.component_log_prob(x),
+        module.log_responsibilities(x),
+    ):
+        assert values.dtype == expected
+    # float64 rows are not rounded to float32 on the way (that would cost
+    # ~1e-7): the answer is the float64 module's, up to the float32 log
+    # weights (log_softmax of the float32 logits, ~1e-9)
+    exact = GaussianMixtureDensity(2, 3, covariance_type, dtype=torch.float64)
+    exact.load_state_dict({k: v.double() for k, v in module.state_dict().items()})
+    torch.testing.assert_close(
+        module.log_prob(x.double()), exact.log_prob(x.double()), rtol=1e-8, atol=0
+    )

@@ -151,10 +151,10 @@ def test_plots_draw_on_the_given_axes():
     assert renders_png(fig)
 
 
-@pytest.mark.parametrize("dims", [(0, 0), (0, 4), (1,), (0.5, 1)])
+@pytest.mark.parametrize("dims", [(0, 0), (0, 4), (0, 1, 2), (0.5, 1), ("petal", 1)])
 def test_bad_dims_are_refused(dims):
     model = GaussianMixture(2, random_state=0).fit(IRIS)
-    with pytest.raises(ValueError, match="dims must be two distinct"):
+    with pytest.raises(ValueError, match="dims must be one variable or two distinct"):
         plot_clusters(model, IRIS, dims=dims)
 
 

@@ -89,8 +89,9 @@ def test_pca_view_projects_the_components_exactly():
     assert renders_png(ax.figure)
 
 
-def test_pca_needs_two_features():
+def test_pca_of_one_variable_is_its_density_view():
     X = IRIS[:, :1]
     model = GaussianMixture(2, random_state=0).fit(X)
-    with pytest.raises(ValueError, match="at least two features"):
-        plot_pca(model, X)
+    ax = plot_pca(model, X)
+    assert ax.get_ylabel() == "density"
+    assert [line.get_label() for line in ax.get_lines()][-1] == "mixture"

@@ -25,7 +25,7 @@ def result():
 def test_one_line_per_model_in_mclust_convention(result):
     fig, ax = plt.subplots()
     try:
-        assert plot_bic(result, ax) is ax
+        assert plot_bic(result, ax, convention="mclust") is ax
         lines = ax.get_lines()
         assert [line.get_label() for line in lines] == ["EII", "VVV", "EEE"]
         for line, row in zip(lines, result.mclust_bic, strict=True):

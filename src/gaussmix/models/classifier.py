@@ -43,9 +43,11 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
     linear discriminant analysis, and with more components it models
     classes made of several clusters (mclust's ``MclustDA``).
 
-    Rows labelled ``unlabeled_label`` (scikit-learn's ``-1`` by default) are
-    used too: EM over their unknown classes fits the mixtures and priors to
-    labelled and unlabelled rows together (semi-supervised learning).
+    By default every label in ``y`` is a class, ``-1`` included. For
+    semi-supervised learning, name the label that marks rows without a class
+    (``unlabeled_label=-1``, scikit-learn's convention): EM over those rows'
+    unknown classes then fits the mixtures and priors to labelled and
+    unlabelled rows together.
 
     Parameters
     ----------
@@ -63,8 +65,10 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         Class priors, positive and summing to one, in the order of
         ``classes_``; None estimates them from the (weighted) class counts,
         including the unlabelled rows' posteriors.
-    unlabeled_label : int, str or None, default=-1
-        The label marking rows without a class. None: every label is a class.
+    unlabeled_label : int, str or None, default=None
+        The label marking rows without a class (``-1`` for scikit-learn's
+        semi-supervised convention). None: every label is a class, so no
+        label is ever dropped without being asked for.
     tol : float, default=1e-3
         Convergence threshold of EM (per class and over class labels).
     reg_covar : float, default=1e-6
@@ -108,7 +112,7 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         *,
         covariance_type: str | Mapping[Any, str] = "full",
         priors: Array | None = None,
-        unlabeled_label: Any = -1,
+        unlabeled_label: Any = None,
         tol: float = 1e-3,
         reg_covar: float = 1e-6,
         max_iter: int = 100,
@@ -152,9 +156,16 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(labelled)
         classes = np.unique(labelled)
         if classes.size < 2:
+            hint = (
+                ""
+                if marker is None or not unlabelled.any()
+                else f" Rows labelled {marker!r} are unlabelled because "
+                f"unlabeled_label={marker!r}; pass unlabeled_label=None to make "
+                f"{marker!r} a class."
+            )
             raise ValueError(
                 f"y has only one class ({classes.tolist()}) among its labelled "
-                "rows; a classifier needs at least two classes."
+                f"rows; a classifier needs at least two classes.{hint}"
             )
         return classes, unlabelled
 

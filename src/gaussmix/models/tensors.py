@@ -32,7 +32,17 @@ def _torch(what: str):
 
 
 def check_device(device: object):
-    """``device`` as a ``torch.device``; TypeError/ValueError name the problem."""
+    """``device`` as a ``torch.device`` that this torch can compute on.
+
+    Raises
+    ------
+    TypeError
+        When ``device`` is neither a string nor a ``torch.device``.
+    ValueError
+        When it names no torch device, or one this installation of torch
+        cannot use (a CPU-only build asked for ``'cuda'``, a missing GPU
+        index); the message says how to fix it.
+    """
     torch = _torch(f"device={device!r}")
     if not isinstance(device, (str, torch.device)):
         raise TypeError(
@@ -40,12 +50,44 @@ def check_device(device: object):
             f"got {device!r}."
         )
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except RuntimeError as exc:
         raise ValueError(
             f"device={device!r} is not a torch device name ('cpu', 'cuda', "
             f"'cuda:1', 'mps', ...)."
         ) from exc
+    _check_available(torch, resolved, device)
+    return resolved
+
+
+def _check_available(torch: Any, resolved: Any, device: object) -> None:
+    # torch accepts any well-formed name and fails only at the first
+    # allocation, with a bare AssertionError on CPU-only builds; say here
+    # what is missing and what to do instead
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            built = torch.version.cuda is not None
+            reason = (
+                "no CUDA GPU is visible (check the driver and CUDA_VISIBLE_DEVICES)"
+                if built
+                else f"this torch ({torch.__version__}) was built without CUDA"
+            )
+            raise ValueError(
+                f"device={device!r} is not available: {reason}. Use device='cpu' "
+                "(or None), or install a CUDA build of torch "
+                "(https://pytorch.org/get-started/locally/)."
+            )
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(
+                f"device={device!r} is not available: torch sees {count} CUDA "
+                f"device(s), 'cuda:0' to 'cuda:{count - 1}'."
+            )
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} is not available: this machine or torch build "
+            "has no Apple MPS support. Use device='cpu' (or None)."
+        )
 
 
 def validate_tensor(

@@ -320,23 +320,39 @@ def check_sample_weight(
     return weights.astype(dtype)
 
 
-def check_weights_init(weights, n_components: int) -> np.ndarray:
+def check_weights_init(
+    weights, n_components: int, argument: str = "weights_init"
+) -> np.ndarray:
+    """Mixing weights, checked: shape ``(n_components,)``, in [0, 1], sum one.
+
+    Parameters
+    ----------
+    weights : array-like
+    n_components : int
+    argument : str, default='weights_init'
+        The caller's name for the weights, used in the messages so that they
+        name what the user passed (``from_params`` passes ``'weights'``).
+
+    Returns
+    -------
+    ndarray of shape (n_components,)
+    """
     weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
-    _check_shape(weights, (n_components,), "weights", "weights_init")
+    _check_shape(weights, (n_components,), "weights", argument)
     if np.any(weights < 0) or np.any(weights > 1):
         # scikit-learn's exact sentence (which calls the minimum "max value"),
         # so that code matching it keeps working; the bracket says it plainly
         low, high = weights.min(), weights.max()
         raise ValueError(
             "The parameter 'weights' should be in the range [0, 1], but got max "
-            f"value {low:.5f}, min value {high:.5f} (weights_init holds values "
+            f"value {low:.5f}, min value {high:.5f} ({argument} holds values "
             f"from {low:.5g} to {high:.5g}; each must lie in [0, 1])."
         )
     atol = 1e-6 if weights.dtype == np.float32 else 1e-8
     if abs(1.0 - float(weights.sum())) > atol:
         raise ValueError(
             "The parameter 'weights' should be normalized, but got sum(weights) = "
-            f"{weights.sum():.5f} (weights_init must sum to 1)."
+            f"{weights.sum():.5f} ({argument} must sum to 1)."
         )
     return weights
 

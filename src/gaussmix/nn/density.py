@@ -58,6 +58,11 @@ class GaussianMixtureDensity(nn.Module):
     The means start as standard normal draws (from torch's global generator)
     and the covariances as the identity; :meth:`from_estimator` starts from a
     fitted EM solution instead, which is usually the better start.
+
+    Densities are computed in torch's promoted dtype of the input and the
+    parameters: float64 rows on a float32 module give float64 results (the
+    rows are not rounded to float32), float32 rows on a float32 module give
+    float32. Move the module with ``.to(dtype)`` to choose the precision.
     """
 
     def __init__(

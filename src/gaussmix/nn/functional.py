@@ -32,6 +32,11 @@ def _solve_lower(scale_tril: torch.Tensor, diff: torch.Tensor) -> torch.Tensor:
     right-hand-side columns of one triangular solve, so a factor shared by
     many rows is never copied once per row.
     """
+    # solve_triangular does not promote: a float32 factor would turn float64
+    # rows into float32 results, so both take torch's promoted dtype, as the
+    # diagonal densities do through ordinary arithmetic
+    dtype = torch.promote_types(scale_tril.dtype, diff.dtype)
+    scale_tril, diff = scale_tril.to(dtype), diff.to(dtype)
     n_features = diff.shape[-1]
     batch = torch.broadcast_shapes(diff.shape[:-1], scale_tril.shape[:-2])
     factor_batch = batch[len(batch) - (scale_tril.dim() - 2) :]

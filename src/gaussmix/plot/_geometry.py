@@ -56,20 +56,48 @@ def selection(dims: Sequence[int], n_features: int) -> np.ndarray:
     return np.eye(n_features)[:, list(dims)]
 
 
-def check_dims(dims: Sequence[int], n_features: int) -> tuple[int, int]:
-    """Two distinct variable indices within range, or a ValueError saying why."""
+def check_dims(
+    dims: Any, n_features: int, names: Sequence[str] | None = None
+) -> tuple[int, ...]:
+    """One variable or two distinct ones, as indices, or a ValueError saying why.
+
+    Parameters
+    ----------
+    dims : int, str, sequence of int or str, or None
+        Indices (negative ones count from the end) or names from ``names``;
+        None is the first two variables, or the only one.
+    n_features : int
+    names : sequence of str, default=None
+        The variables' names, so that ``dims`` may name them.
+
+    Returns
+    -------
+    tuple of int
+        One index (a one-variable view) or two distinct ones.
+    """
+    if dims is None:
+        return (0, 1) if n_features >= 2 else (0,)
+    if isinstance(dims, (str, int, np.integer)):
+        dims = (dims,)
     dims = tuple(dims)
-    if (
-        len(dims) != 2
-        or dims[0] == dims[1]
-        or not all(isinstance(d, (int, np.integer)) for d in dims)
-        or not all(-n_features <= d < n_features for d in dims)
-    ):
+    known = [] if names is None else [str(name) for name in names]
+    indices = []
+    for d in dims:
+        if isinstance(d, str) and d in known:
+            indices.append(known.index(d))
+        elif isinstance(d, (int, np.integer)) and -n_features <= d < n_features:
+            indices.append(int(d) % n_features)
+        else:
+            indices = []
+            break
+    if len(indices) not in (1, 2) or len(set(indices)) != len(indices):
+        choices = f" or names among {known}" if known else ""
         raise ValueError(
-            f"dims must be two distinct variable indices below {n_features}, got "
-            f"{dims!r}; for more variables use plot_pairs or plot_pca."
+            f"dims must be one variable or two distinct variables, as indices "
+            f"below {n_features}{choices}; got {dims!r}. For more variables use "
+            "plot_pairs or plot_pca."
         )
-    return int(dims[0]) % n_features, int(dims[1]) % n_features
+    return tuple(indices)
 
 
 def ellipse_geometry(

@@ -59,7 +59,7 @@ def plot_clusters(
     model: Any,
     X: Array | None = None,
     *,
-    dims: Sequence[int] = (0, 1),
+    dims: Any = None,
     n_std: Sequence[float] = DEFAULT_N_STD,
     feature_names: Sequence[str] | None = None,
     ax: Any = None,
@@ -67,19 +67,26 @@ def plot_clusters(
 ) -> Any:
     """Rows coloured by component, with each component's covariance ellipses.
 
+    With one variable (one-column data, or one entry in ``dims``) the view is
+    a histogram of the rows under the mixture's density and each component's
+    weighted density, with the rows as a rug in their component's colour.
+    A legend names each component and its weight.
+
     Parameters
     ----------
     model : fitted mixture
     X : array-like of shape (n_samples, n_features), default=None
         Rows to scatter, coloured by ``model.predict(X)``; None draws the
         components only.
-    dims : pair of int, default=(0, 1)
-        The variables on the x and y axes; the ellipses are those of the
-        mixture's marginal over them.
+    dims : int, str or pair of them, default=None
+        The variables on the x and y axes, as indices or feature names
+        (None: the first two, or the only one); the ellipses are those of
+        the mixture's marginal over them.
     n_std : sequence of float, default=(1.0, 2.0)
         Mahalanobis radii of the ellipses drawn per component.
     feature_names : sequence of str, default=None
-        Axis labels.
+        Axis labels; None uses the model's ``feature_names_in_`` when it was
+        fitted on named columns, else ``x0, x1, ...``.
     ax : matplotlib Axes, default=None
     min_weight : float, default=None
         Draw the ellipses of the components whose weight exceeds this only
@@ -91,17 +98,36 @@ def plot_clusters(
     matplotlib Axes
     """
     weights, means, covariances = mixture_arrays(model)
-    x_dim, y_dim = check_dims(dims, means.shape[1])
+    names = feature_labels(model, feature_names, means.shape[1])
+    view = check_dims(dims, means.shape[1], names)
     ax = new_axes(ax)
     colors = component_colors(len(weights))
-    if X is not None:
-        X = check_X(X, means.shape[1])
-        scatter_labelled(ax, X[:, [x_dim, y_dim]], model.predict(X), colors)
-    basis = selection((x_dim, y_dim), means.shape[1])
-    centres, blocks = project(means, covariances, basis)
     shown = shown_components(weights, min_weight)
-    draw_components(ax, centres[shown], blocks[shown], colors[shown], n_std)
-    label_axes(ax, feature_names, (x_dim, y_dim))
+    points = labels = None
+    if X is not None:
+        points = check_X(X, means.shape[1])[:, list(view)]
+        labels = model.predict(X)
+    if len(view) == 1:
+        draw_marginal_density(
+            ax, weights, means, covariances, view[0], points, shown=shown
+        )
+        if points is not None:
+            draw_rug(ax, points[:, 0], colors[labels])
+    else:
+        if points is not None:
+            scatter_labelled(ax, points, labels, colors)
+        basis = selection(view, means.shape[1])
+        centres, blocks = project(means, covariances, basis)
+        draw_components(
+            ax,
+            centres[shown],
+            blocks[shown],
+            colors[shown],
+            n_std,
+            labels=component_labels(weights)[shown],
+        )
+    ax.legend(fontsize="small", title="Component")
+    label_axes(ax, names, view)
     return ax
 
 
@@ -109,25 +135,31 @@ def plot_density(
     model: Any,
     X: Array | None = None,
     *,
-    dims: Sequence[int] = (0, 1),
-    levels: int | Sequence[float] = 12,
+    dims: Any = None,
+    levels: int | Sequence[float] = 20,
     grid_size: int = 150,
     feature_names: Sequence[str] | None = None,
     ax: Any = None,
 ) -> Any:
     """Contours of the log-density of the mixture's marginal over ``dims``.
 
+    A colour bar gives the contours' log-density values. With one variable
+    the view is the density itself over a histogram of the rows, with each
+    component's weighted density.
+
     Parameters
     ----------
     model : fitted mixture
     X : array-like of shape (n_samples, n_features), default=None
         Rows drawn as small points; they also set the extent of the grid.
-    dims : pair of int, default=(0, 1)
-    levels : int or sequence of float, default=12
+    dims : int, str or pair of them, default=None
+        Indices or feature names (None: the first two, or the only one).
+    levels : int or sequence of float, default=20
         Number of contour levels, or the log-density values to draw.
     grid_size : int, default=150
         Grid points per axis.
     feature_names : sequence of str, default=None
+        Axis labels; None uses the model's ``feature_names_in_`` if any.
     ax : matplotlib Axes, default=None
 
     Returns
@@ -136,13 +168,20 @@ def plot_density(
         Its ``collections``/``contour`` artists hold the contour set.
     """
     weights, means, covariances = mixture_arrays(model)
-    x_dim, y_dim = check_dims(dims, means.shape[1])
+    names = feature_labels(model, feature_names, means.shape[1])
+    view = check_dims(dims, means.shape[1], names)
     ax = new_axes(ax)
-    basis = selection((x_dim, y_dim), means.shape[1])
-    marginal = projected_mixture(weights, means, covariances, basis)
     points = None
     if X is not None:
-        points = check_X(X, means.shape[1])[:, [x_dim, y_dim]]
+        points = check_X(X, means.shape[1])[:, list(view)]
+    if len(view) == 1:
+        draw_marginal_density(ax, weights, means, covariances, view[0], points)
+        ax.legend(fontsize="small", title="Component")
+        label_axes(ax, names, view)
+        return ax
+    basis = selection(view, means.shape[1])
+    marginal = projected_mixture(weights, means, covariances, basis)
+    if points is not None:
         ax.scatter(
             points[:, 0], points[:, 1], s=4, color="0.4", alpha=0.5, linewidths=0
         )
@@ -151,7 +190,7 @@ def plot_density(
     ys = np.linspace(low[1], high[1], grid_size)
     xx, yy = np.meshgrid(xs, ys)
     log_density = marginal.score_samples(np.column_stack([xx.ravel(), yy.ravel()]))
-    ax.contour(
+    contours = ax.contour(
         xx,
         yy,
         log_density.reshape(xx.shape),
@@ -159,7 +198,8 @@ def plot_density(
         cmap="viridis",
         linewidths=1.0,
     )
-    label_axes(ax, feature_names, (x_dim, y_dim))
+    ax.figure.colorbar(contours, ax=ax, label="log-density")
+    label_axes(ax, names, view)
     return ax
 
 
@@ -167,7 +207,7 @@ def plot_uncertainty(
     model: Any,
     X: Array,
     *,
-    dims: Sequence[int] = (0, 1),
+    dims: Any = None,
     feature_names: Sequence[str] | None = None,
     ax: Any = None,
 ) -> Any:
@@ -175,13 +215,16 @@ def plot_uncertainty(
 
     The uncertainty of a row is ``1 - max_k p(k | x)``: zero where one
     component claims the row, up to ``1 - 1/K`` where all claim it equally.
+    With one variable, the uncertainty is drawn on the y axis.
 
     Parameters
     ----------
     model : fitted mixture
     X : array-like of shape (n_samples, n_features)
-    dims : pair of int, default=(0, 1)
+    dims : int, str or pair of them, default=None
+        Indices or feature names (None: the first two, or the only one).
     feature_names : sequence of str, default=None
+        Axis labels; None uses the model's ``feature_names_in_`` if any.
     ax : matplotlib Axes, default=None
 
     Returns
@@ -189,23 +232,102 @@ def plot_uncertainty(
     matplotlib Axes
     """
     _, means, _ = mixture_arrays(model)
-    x_dim, y_dim = check_dims(dims, means.shape[1])
-    X = check_X(X, means.shape[1])
+    names = feature_labels(model, feature_names, means.shape[1])
+    view = check_dims(dims, means.shape[1], names)
+    points = check_X(X, means.shape[1])[:, list(view)]
     uncertainty = 1.0 - model.predict_proba(X).max(axis=1)
     ax = new_axes(ax)
     largest = max(float(uncertainty.max()), np.finfo(float).tiny)
-    points = ax.scatter(
-        X[:, x_dim],
-        X[:, y_dim],
+    y = uncertainty if len(view) == 1 else points[:, 1]
+    drawn = ax.scatter(
+        points[:, 0],
+        y,
         c=uncertainty,
         s=6 + 60 * uncertainty / largest,
         cmap="viridis",
         vmin=0.0,
         linewidths=0,
     )
-    ax.figure.colorbar(points, ax=ax, label="uncertainty 1 - max p(k|x)")
-    label_axes(ax, feature_names, (x_dim, y_dim))
+    ax.figure.colorbar(drawn, ax=ax, label="uncertainty 1 - max p(k|x)")
+    label_axes(ax, names, view)
+    if len(view) == 1:
+        ax.set_ylabel("uncertainty 1 - max p(k|x)")
     return ax
+
+
+def feature_labels(
+    model: Any, feature_names: Sequence[str] | None, n_features: int
+) -> list[str]:
+    """Names of the variables: given, else the model's columns, else x0, x1...."""
+    if feature_names is None:
+        feature_names = getattr(model, "feature_names_in_", None)
+    if feature_names is None:
+        return [f"x{d}" for d in range(n_features)]
+    names = [str(name) for name in feature_names]
+    if len(names) != n_features:
+        raise ValueError(
+            f"feature_names has {len(names)} names for {n_features} variables."
+        )
+    return names
+
+
+def component_labels(weights: np.ndarray) -> np.ndarray:
+    """Legend entries: each component's index and weight."""
+    return np.array(
+        [f"{k} (weight {w:.2f})" for k, w in enumerate(weights)], dtype=object
+    )
+
+
+def draw_marginal_density(
+    ax: Any,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    dim: int,
+    points: np.ndarray | None,
+    *,
+    shown: np.ndarray | None = None,
+) -> None:
+    """Density of one variable under the mixture, each component's share, rows.
+
+    The rows (``points`` of shape (n, 1) or None) are a density histogram;
+    the mixture's marginal density is black and each component's weighted
+    density (labelled for a legend) is in its colour.
+    """
+    marginal = projected_mixture(
+        weights, means, covariances, selection([dim], means.shape[1])
+    )
+    if points is not None:
+        ax.hist(points[:, 0], bins="auto", density=True, color="0.85")
+    low, high = grid_extent(points, marginal.means_, marginal.covariances_)
+    grid = np.linspace(low[0], high[0], 200)[:, None]
+    density = np.exp(marginal.score_samples(grid))
+    shares = marginal.predict_proba(grid) * density[:, None]
+    colors = component_colors(len(weights))
+    labels = component_labels(weights)
+    for k in range(len(weights)):
+        if shown is None or shown[k]:
+            ax.plot(
+                grid[:, 0],
+                shares[:, k],
+                color=colors[k],
+                linewidth=1.0,
+                label=labels[k],
+            )
+    ax.plot(grid[:, 0], density, color="black", linewidth=1.5, label="mixture")
+
+
+def draw_rug(ax: Any, values: np.ndarray, colors: np.ndarray) -> None:
+    """Rows as ticks along the bottom of the axes, in their component's colour."""
+    ax.scatter(
+        values,
+        np.zeros_like(values),
+        c=colors,
+        marker="|",
+        s=60,
+        transform=ax.get_xaxis_transform(),
+        clip_on=False,
+    )
 
 
 def scatter_labelled(
@@ -223,16 +345,26 @@ def draw_components(
     covariances: np.ndarray,
     colors: np.ndarray,
     n_std: Sequence[float] = DEFAULT_N_STD,
+    labels: Sequence[str] | None = None,
 ) -> None:
-    """Ellipses and a mean marker per 2-D component, one colour each."""
-    for mean, covariance, color in zip(means, covariances, colors, strict=True):
+    """Ellipses and a mean marker per 2-D component, one colour each.
+
+    ``labels`` name the mean markers for a legend (None: no legend entries).
+    """
+    if labels is None:
+        labels = ["_nolegend_"] * len(means)
+    for mean, covariance, color, label in zip(
+        means, covariances, colors, labels, strict=True
+    ):
         for radius in n_std:
             ax.add_patch(
                 covariance_ellipse(
                     mean, covariance, radius, edgecolor=color, linewidth=1.5
                 )
             )
-        ax.plot(*mean, marker="x", color=color, markersize=8, linestyle="none")
+        ax.plot(
+            *mean, marker="x", color=color, markersize=8, linestyle="none", label=label
+        )
     ax.autoscale_view()
 
 
@@ -283,9 +415,7 @@ def check_X(X: Array, n_features: int) -> np.ndarray:
     return X
 
 
-def label_axes(
-    ax: Any, feature_names: Sequence[str] | None, dims: Sequence[int]
-) -> None:
-    names = [f"x{d}" if feature_names is None else str(feature_names[d]) for d in dims]
-    ax.set_xlabel(names[0])
-    ax.set_ylabel(names[1])
+def label_axes(ax: Any, names: Sequence[str], dims: Sequence[int]) -> None:
+    """x (and y) labels of the variables ``dims``; one variable's y is density."""
+    ax.set_xlabel(names[dims[0]])
+    ax.set_ylabel(names[dims[1]] if len(dims) == 2 else "density")

@@ -8,14 +8,17 @@ from typing import Any
 import numpy as np
 
 from gaussmix._typing import Array
-from gaussmix.plot._geometry import grid_extent, mixture_arrays, project, selection
+from gaussmix.plot._geometry import mixture_arrays, project, selection
 from gaussmix.plot.clusters import (
     DEFAULT_N_STD,
     check_X,
     component_colors,
+    component_labels,
     draw_components,
+    draw_marginal_density,
+    feature_labels,
     new_axes,
-    projected_mixture,
+    plot_clusters,
     scatter_labelled,
     shown_components,
 )
@@ -43,6 +46,7 @@ def plot_pairs(
         Rows coloured by ``model.predict(X)``.
     n_std : sequence of float, default=(1.0, 2.0)
     feature_names : sequence of str, default=None
+        Axis labels; None uses the model's ``feature_names_in_`` if any.
     axes : array of matplotlib Axes of shape (n_features, n_features), default=None
         A new figure when None.
 
@@ -56,19 +60,16 @@ def plot_pairs(
     colors = component_colors(len(weights))
     labels = None
     if X is not None:
-        X = check_X(X, n_features)
+        # the model predicts on X as given, so named columns stay named
         labels = model.predict(X)
-    names = (
-        [f"x{d}" for d in range(n_features)]
-        if feature_names is None
-        else [str(name) for name in feature_names]
-    )
+        X = check_X(X, n_features)
+    names = feature_labels(model, feature_names, n_features)
     for i in range(n_features):
         for j in range(n_features):
             ax = axes[i, j]
             if i == j:
-                column = None if X is None else X[:, i]
-                _draw_marginal_density(ax, weights, means, covariances, i, column)
+                column = None if X is None else X[:, [i]]
+                draw_marginal_density(ax, weights, means, covariances, i, column)
             else:
                 if X is not None:
                     scatter_labelled(ax, X[:, [j, i]], labels, colors)
@@ -93,14 +94,16 @@ def plot_pca(
     """Rows and component ellipses on the first two principal components of X.
 
     The projection of a Gaussian mixture is a Gaussian mixture, so the
-    ellipses are exactly those of the projected components.
+    ellipses are exactly those of the projected components. A legend names
+    each component and its weight. One-variable data has no second
+    component: it is drawn as :func:`plot_clusters` draws one variable.
 
     Parameters
     ----------
     model : fitted mixture
     X : array-like of shape (n_samples, n_features)
         Sets the principal components (scikit-learn's PCA, centred, not
-        whitened); at least two features.
+        whitened).
     n_std : sequence of float, default=(1.0, 2.0)
     ax : matplotlib Axes, default=None
     min_weight : float, default=None
@@ -114,17 +117,26 @@ def plot_pca(
     from sklearn.decomposition import PCA
 
     weights, means, covariances = mixture_arrays(model)
-    X = check_X(X, means.shape[1])
-    if X.shape[1] < 2:
-        raise ValueError("plot_pca needs at least two features; use plot_pairs.")
-    pca = PCA(n_components=2).fit(X)
+    labels = model.predict(X)
+    X_checked = check_X(X, means.shape[1])
+    if X_checked.shape[1] < 2:
+        return plot_clusters(model, X, ax=ax, min_weight=min_weight)
+    pca = PCA(n_components=2).fit(X_checked)
     basis = pca.components_.T
     ax = new_axes(ax)
     colors = component_colors(len(weights))
-    scatter_labelled(ax, (X - pca.mean_) @ basis, model.predict(X), colors)
+    scatter_labelled(ax, (X_checked - pca.mean_) @ basis, labels, colors)
     centres, blocks = project(means, covariances, basis, pca.mean_)
     shown = shown_components(weights, min_weight)
-    draw_components(ax, centres[shown], blocks[shown], colors[shown], n_std)
+    draw_components(
+        ax,
+        centres[shown],
+        blocks[shown],
+        colors[shown],
+        n_std,
+        labels=component_labels(weights)[shown],
+    )
+    ax.legend(fontsize="small", title="Component")
     share = 100 * pca.explained_variance_ratio_
     ax.set_xlabel(f"PC1 ({share[0]:.1f}% of variance)")
     ax.set_ylabel(f"PC2 ({share[1]:.1f}% of variance)")
@@ -146,27 +158,3 @@ def _grid(axes: Any, n_features: int) -> np.ndarray:
             f"{n_features} variables, got shape {axes.shape}."
         )
     return axes
-
-
-def _draw_marginal_density(
-    ax: Any,
-    weights: np.ndarray,
-    means: np.ndarray,
-    covariances: np.ndarray,
-    dim: int,
-    column: np.ndarray | None,
-) -> None:
-    marginal = projected_mixture(
-        weights, means, covariances, selection([dim], means.shape[1])
-    )
-    if column is not None:
-        ax.hist(column, bins="auto", density=True, color="0.85")
-    points = None if column is None else column[:, None]
-    low, high = grid_extent(points, marginal.means_, marginal.covariances_)
-    grid = np.linspace(low[0], high[0], 200)[:, None]
-    density = np.exp(marginal.score_samples(grid))
-    shares = marginal.predict_proba(grid) * density[:, None]
-    colors = component_colors(len(weights))
-    for k in range(len(weights)):
-        ax.plot(grid[:, 0], shares[:, k], color=colors[k], linewidth=1.0)
-    ax.plot(grid[:, 0], density, color="black", linewidth=1.5)

@@ -17,7 +17,7 @@ def plot_bic(
     ax: Any = None,
     *,
     criterion: str = "bic",
-    convention: str = "mclust",
+    convention: str = "sklearn",
     legend: bool = True,
 ) -> Any:
     """Draw BIC (or ICL) against K, one line per covariance model.
@@ -31,9 +31,11 @@ def plot_bic(
     ax : matplotlib Axes, default=None
         Where to draw; None draws on the current axes.
     criterion : {'bic', 'icl'}, default='bic'
-    convention : {'mclust', 'sklearn'}, default='mclust'
-        ``'mclust'`` plots ``2 log L - p log n`` (higher is better, as
-        mclust's plot); ``'sklearn'`` plots its negative (lower is better).
+    convention : {'sklearn', 'mclust'}, default='sklearn'
+        ``'sklearn'`` plots ``-2 log L + p log n`` (lower is better), as
+        ``result.bic``, ``plot_bic_curve`` and scikit-learn's ``bic()``;
+        ``'mclust'`` plots its negative (higher is better, as mclust's plot).
+        The axis label says which.
     legend : bool, default=True
 
     Returns
