@@ -1,0 +1,270 @@
+"""EM for a Gaussian mixture with a uniform noise component, over any source.
+
+The E-step runs through ``source.chunk_sums`` (in memory, on files, on Dask)
+with :func:`gaussmix.core.noise.noise_chunk_sums`; the loop is
+:func:`gaussmix.fit.batch.fit_with_restarts`, as for every other model.
+
+The start follows mclust: a boolean mask marks the rows first taken as
+noise, the Gaussian components are initialised on the other rows, and the
+noise proportion starts at the masked rows' share of the weight. Without a
+mask, nearest-neighbour clutter removal finds the rows (see
+:func:`clutter_mask`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gaussmix.core.mstep import RepairLog
+from gaussmix.core.noise import (
+    NoiseParams,
+    NoiseSums,
+    moment_stats,
+    noise_chunk_sums,
+    noise_m_step,
+    principal_axes,
+    row_range,
+)
+from gaussmix.core.params import MixtureParams
+from gaussmix.fit.batch import EMResult, fit_with_restarts
+from gaussmix.fit.initialise import initial_params
+from gaussmix.fit.progress import EMProgress
+from gaussmix.fit.sources import (
+    INIT_SAMPLE_SIZE,
+    KMEANS_SAMPLE_SIZE,
+    DataSource,
+    InMemorySource,
+)
+
+
+def region_log_volume(source: DataSource, rule: str | float) -> float:
+    """``log V`` of the data's region by ``rule``, in the source's units.
+
+    Parameters
+    ----------
+    source : DataSource
+    rule : {'auto', 'box', 'pca_box'} or float
+        ``'box'``: the bounding box of the rows, the product of the columns'
+        ranges. ``'pca_box'``: the bounding box of the rows in the
+        coordinates of their principal axes (weighted covariance), which
+        hugs elongated, rotated data. ``'auto'``: the smaller of the two, as
+        mclust's ``hypvol``. A float is the volume itself.
+
+    Raises
+    ------
+    ValueError
+        When the volume is zero or not finite (a constant column, or a range
+        beyond float64): pass the volume as a number.
+    """
+    if not isinstance(rule, str):
+        log_volume = math.log(rule) if rule > 0 else -math.inf
+    else:
+        box = source.chunk_sums(row_range, 1)
+        candidates = []
+        if rule in ("auto", "box"):
+            candidates.append(box.log_volume())
+        if rule in ("auto", "pca_box"):
+            # moments about the box's centre: no cancellation far from zero
+            centre = (box.lower + box.upper) / 2.0
+            mean, axes = principal_axes(source.chunk_sums(moment_stats, 1, centre))
+            rotated = source.chunk_sums(row_range, 1, mean, axes)
+            candidates.append(rotated.log_volume())
+        log_volume = min(candidates)
+    if not math.isfinite(log_volume) or not math.isfinite(math.exp(log_volume)):
+        raise ValueError(
+            f"the noise component's volume is exp({log_volume:.6g}), not a "
+            "positive finite number (a constant column, or ranges beyond "
+            "float64); pass noise_volume as a number."
+        )
+    return log_volume
+
+
+def clutter_mask(rows: np.ndarray, n_neighbors: int) -> np.ndarray:
+    """Rows that look like uniform clutter by their nearest-neighbour distances.
+
+    The rule of Byers and Raftery (1998; R's ``NNclean``): in ``D``
+    dimensions the volume ``y = d_k ** D`` of the ball reaching a row's
+    ``k``-th nearest neighbour is, for points of a Poisson process of
+    intensity ``lambda``, Gamma distributed with shape ``k`` and rate
+    proportional to ``lambda``. Dense features and sparse clutter are two
+    intensities, so a two-component mixture of such Gammas (shape fixed,
+    rates and proportion by EM, all in closed form) is fitted to ``y``, and
+    the rows more likely under the smaller rate are clutter.
+
+    Why this rule: it does not depend on a mixture fit, which the noise has
+    already distorted (a plain fit of clusters plus 10% wide noise spreads
+    components over the noise), and its threshold adapts to the amount of
+    noise instead of taking a fixed fraction.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    n_rows, n_features = rows.shape
+    k = min(n_neighbors, n_rows - 1)
+    if k < 1:
+        return np.zeros(n_rows, dtype=bool)
+    finder = NearestNeighbors(n_neighbors=k + 1).fit(rows)
+    distances = finder.kneighbors(rows)[0][:, -1]
+    positive = distances[distances > 0]
+    if positive.size == 0:
+        return np.zeros(n_rows, dtype=bool)
+    # volumes in units of the median's, through logs: d ** D overflows for
+    # large D; a ratio beyond exp(700) is clutter whatever its exact value
+    with np.errstate(divide="ignore"):
+        log_ratio = n_features * (np.log(distances) - np.log(np.median(positive)))
+    volumes = np.exp(np.minimum(log_ratio, 700.0))
+    clutter = volumes > np.quantile(volumes, 0.9)
+    if not clutter.any() or clutter.all():
+        return np.zeros(n_rows, dtype=bool)
+    # responsibilities of component 1, started at the sparsest tenth
+    resp = clutter.astype(np.float64)
+    rates = np.ones(2)
+    for _ in range(500):
+        weight = np.array([(1.0 - resp).sum(), resp.sum()])
+        spread = np.array([((1.0 - resp) * volumes).sum(), (resp * volumes).sum()])
+        if np.any(weight <= 0) or np.any(spread <= 0):
+            break
+        rates = k * weight / spread
+        # the (k - 1) log y and log Gamma(k) terms are the same for both
+        log_joint = np.log(weight / n_rows) + k * np.log(rates)
+        log_joint = log_joint - np.outer(volumes, rates)
+        log_joint -= log_joint.max(axis=1, keepdims=True)
+        joint = np.exp(log_joint)
+        new = joint[:, 1] / joint.sum(axis=1)
+        done = np.max(np.abs(new - resp)) < 1e-8
+        resp = new
+        if done:
+            break
+    # the clutter is the sparser component (the smaller rate)
+    return resp > 0.5 if rates[1] <= rates[0] else resp < 0.5
+
+
+def fit_noise_mixture(
+    source: DataSource,
+    *,
+    covariance_type: str,
+    n_components: int,
+    init_params: str,
+    reg_covar: float,
+    user_init: dict[str, Any],
+    random_state: np.random.RandomState,
+    repairs: RepairLog,
+    n_init: int,
+    tol: float,
+    max_iter: int,
+    progress: EMProgress,
+    log_volume: float,
+    noise_mask: np.ndarray | None,
+    init_neighbors: int,
+    warm: tuple[NoiseParams, float] | None = None,
+) -> EMResult[NoiseParams]:
+    """EM for a Gaussian mixture plus uniform noise of density ``1 / V``.
+
+    ``warm`` is a previous fit and its lower bound, to continue from (then
+    no mask is needed). Otherwise the start is mclust's, from ``noise_mask``
+    or, when it is None, from :func:`clutter_mask` with ``init_neighbors``
+    neighbours on a sample of at most ``KMEANS_SAMPLE_SIZE`` rows.
+    """
+
+    def compute_sums(state: NoiseParams) -> NoiseSums:
+        return source.chunk_sums(noise_chunk_sums, n_components + 1, state)
+
+    def update(sums: NoiseSums, state: NoiseParams) -> tuple[NoiseParams, float]:
+        new = noise_m_step(sums, covariance_type, reg_covar, repairs, log_volume)
+        return new, sums.stats.log_likelihood / sums.stats.total_weight
+
+    if warm is not None:
+        params, lower_bound = warm
+        params = NoiseParams(params.gaussian, params.noise_proportion, log_volume)
+        return fit_with_restarts(
+            compute_sums,
+            update,
+            lambda: (params, lower_bound),
+            n_init=1,
+            tol=tol,
+            max_iter=max_iter,
+            progress=progress,
+        )
+    rows, weights, noise_proportion = _clean_rows(
+        source, noise_mask, init_neighbors, random_state
+    )
+    clean_source = InMemorySource(rows, weights, source.chunk_size)
+
+    def start() -> tuple[NoiseParams, float]:
+        gaussian = initial_params(
+            clean_source,
+            covariance_type=covariance_type,
+            init_params=init_params,
+            n_components=n_components,
+            reg_covar=reg_covar,
+            user_init=user_init,
+            random_state=random_state,
+            repairs=repairs,
+        )
+        weights = gaussian.weights * (1.0 - noise_proportion)
+        gaussian = MixtureParams(
+            weights,
+            gaussian.means,
+            gaussian.covariances,
+            gaussian.precisions_cholesky,
+            gaussian.covariance_type,
+        )
+        return NoiseParams(gaussian, noise_proportion, log_volume), -math.inf
+
+    return fit_with_restarts(
+        compute_sums,
+        update,
+        start,
+        n_init=n_init,
+        tol=tol,
+        max_iter=max_iter,
+        progress=progress,
+    )
+
+
+def _clean_rows(
+    source: DataSource,
+    noise_mask: np.ndarray | None,
+    n_neighbors: int,
+    random_state: np.random.RandomState,
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """The rows the Gaussians start from, their weights, and the noise's share.
+
+    At most ``INIT_SAMPLE_SIZE`` rows of a given mask's clean ones; without
+    a mask, the clean rows of a sample of at most ``KMEANS_SAMPLE_SIZE``
+    rows (the nearest-neighbour search is the costly part).
+    """
+    if noise_mask is not None:
+        clean = np.flatnonzero(~noise_mask)
+        if len(clean) > INIT_SAMPLE_SIZE:
+            # bounded memory for sources on disk; EM passes see every row
+            chosen = random_state.choice(clean, INIT_SAMPLE_SIZE, replace=False)
+            clean = np.sort(chosen)
+        rows, weights = source.rows(clean)
+        return rows, weights, _masked_share(source.sample_weight, noise_mask)
+    n_samples = source.n_samples
+    chosen = np.arange(n_samples)
+    if n_samples > KMEANS_SAMPLE_SIZE:
+        chosen = np.sort(random_state.choice(n_samples, KMEANS_SAMPLE_SIZE, False))
+    rows, weights = source.rows(chosen)
+    rows = np.asarray(rows)
+    if weights is not None:
+        # absent rows are neither clutter nor features
+        weights = np.asarray(weights)
+        present = weights > 0
+        rows, weights = rows[present], weights[present]
+    mask = clutter_mask(np.asarray(rows, dtype=np.float64), n_neighbors)
+    # a share of zero would stay zero through EM: at least one row's
+    share = max(_masked_share(weights, mask), 1.0 / len(mask))
+    keep = ~mask
+    return rows[keep], None if weights is None else weights[keep], share
+
+
+def _masked_share(weights: Any, mask: np.ndarray) -> float:
+    """The masked rows' share of the total sample weight."""
+    if weights is None:
+        return float(mask.mean())
+    weights = np.asarray(weights, dtype=np.float64)
+    return float(weights[mask].sum() / weights.sum())
