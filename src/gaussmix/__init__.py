@@ -10,6 +10,7 @@ from gaussmix.models import (
     BayesianGaussianMixture,
     GaussianMixture,
     GaussianMixtureClassifier,
+    GaussianMixtureOutlierDetector,
     GaussianMixtureRegressor,
 )
 from gaussmix.models.selection import ModelSelectionResult, select_model
@@ -22,6 +23,7 @@ __all__ = [
     "DegenerateComponentWarning",
     "GaussianMixture",
     "GaussianMixtureClassifier",
+    "GaussianMixtureOutlierDetector",
     "GaussianMixtureRegressor",
     "ModelSelectionResult",
     "RegCovarWarning",

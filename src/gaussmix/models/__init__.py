@@ -3,11 +3,13 @@
 from gaussmix.models.bayesian_mixture import BayesianGaussianMixture
 from gaussmix.models.classifier import GaussianMixtureClassifier
 from gaussmix.models.gaussian_mixture import GaussianMixture
+from gaussmix.models.outlier import GaussianMixtureOutlierDetector
 from gaussmix.models.regressor import GaussianMixtureRegressor
 
 __all__ = [
     "BayesianGaussianMixture",
     "GaussianMixture",
     "GaussianMixtureClassifier",
+    "GaussianMixtureOutlierDetector",
     "GaussianMixtureRegressor",
 ]
