@@ -30,6 +30,9 @@ from gaussmix.core.stats import Stats
 
 NOISE_VOLUMES = ("auto", "box", "pca_box")
 
+#: The smallest noise proportion EM keeps (the smallest normal float64).
+TINY = float(np.finfo(np.float64).tiny)
+
 
 @dataclass(frozen=True)
 class NoiseParams:
@@ -159,7 +162,9 @@ def noise_m_step(
     total = sums.stats.total_weight
     if total <= 0:
         raise ValueError("the data's total sample weight is zero.")
-    noise_proportion = min(max(sums.noise_sum / total, 0.0), 1.0)
+    # never exactly zero: a zero share would stay zero, and a noise column
+    # of -inf could no longer keep every row's density finite
+    noise_proportion = min(max(sums.noise_sum / total, TINY), 1.0)
     gaussian = m_step(sums.stats, covariance_type, reg_covar, repairs)
     gaussian = replace(gaussian, weights=gaussian.weights * (1.0 - noise_proportion))
     return NoiseParams(gaussian, noise_proportion, log_volume)
@@ -221,12 +226,16 @@ def moment_stats(
     return responsibility_stats(rows, resp, weights, centre[None, :], "full")
 
 
-def principal_axes(stats: Stats) -> tuple[np.ndarray, np.ndarray]:
-    """The weighted mean and the principal axes (columns) of one-component Stats."""
+def principal_axes(stats: Stats) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The weighted mean and principal axes (columns) of one-component Stats,
+    and whether the rows span every direction (a full-rank covariance)."""
     mean = stats.means()[0]
     offset = mean - stats.shift[0]
     weight = stats.resp_sum[0]
     # the scatter about the mean, moved from the shift it was summed about
     scatter = stats.scatter[0] - weight * np.outer(offset, offset)
-    _, axes = np.linalg.eigh(scatter / weight)
-    return mean, axes
+    variances, axes = np.linalg.eigh(scatter / weight)
+    # below this the smallest variance is rounding: fewer rows than columns,
+    # or rows on a hyperplane, whose box in these axes has no volume
+    resolution = len(variances) * np.finfo(np.float64).eps * max(variances[-1], 0.0)
+    return mean, axes, bool(variances[0] > resolution)

@@ -69,11 +69,20 @@ def region_log_volume(source: DataSource, rule: str | float) -> float:
         if rule in ("auto", "pca_box"):
             # moments about the box's centre: no cancellation far from zero
             centre = (box.lower + box.upper) / 2.0
-            mean, axes = principal_axes(source.chunk_sums(moment_stats, 1, centre))
-            rotated = source.chunk_sums(row_range, 1, mean, axes)
-            candidates.append(rotated.log_volume())
+            stats = source.chunk_sums(moment_stats, 1, centre)
+            mean, axes, full_rank = principal_axes(stats)
+            if full_rank:
+                rotated = source.chunk_sums(row_range, 1, mean, axes)
+                candidates.append(rotated.log_volume())
+            elif rule == "pca_box":
+                raise ValueError(
+                    "the rows do not span every direction (fewer rows than "
+                    "columns, or rows on a hyperplane): their principal-axes "
+                    "box has no volume; use noise_volume='box' or a number."
+                )
         log_volume = min(candidates)
-    if not math.isfinite(log_volume) or not math.isfinite(math.exp(log_volume)):
+    volume = math.exp(log_volume) if log_volume < 709.0 else math.inf
+    if not math.isfinite(log_volume) or not 0.0 < volume < math.inf:
         raise ValueError(
             f"the noise component's volume is exp({log_volume:.6g}), not a "
             "positive finite number (a constant column, or ranges beyond "

@@ -112,7 +112,8 @@ def _check_noise(model: Any) -> float:
     """A noise component's weight (0 without one), after checking its attributes.
 
     ``noise_proportion_`` and ``noise_volume_`` come together: a weight in
-    [0, 1] and a positive finite volume.
+    [0, 1] and a positive finite volume (and, after ``partial_fit``, a
+    running share in [0, 1]).
     """
     present = [hasattr(model, name) for name in ("noise_proportion_", "noise_volume_")]
     if not any(present):
@@ -124,6 +125,11 @@ def _check_noise(model: Any) -> float:
     proportion = rules.require_real("noise_proportion_", model.noise_proportion_)
     if not 0.0 <= proportion <= 1.0:
         raise ValueError(f"noise_proportion_ must be in [0, 1], got {proportion}.")
+    if hasattr(model, "_running_noise_share"):
+        # partial_fit's running share of the noise
+        share = rules.require_real("_running_noise_share", model._running_noise_share)
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"_running_noise_share must be in [0, 1], got {share}.")
     volume = rules.require_real("noise_volume_", model.noise_volume_)
     if volume <= 0:
         raise ValueError(f"noise_volume_ must be positive, got {volume}.")

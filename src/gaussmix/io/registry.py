@@ -126,12 +126,14 @@ def _register_builtins() -> None:
     from gaussmix.io.checks_models import (
         check_classifier,
         check_model_selection,
+        check_outlier_detector,
         check_regressor,
     )
     from gaussmix.models import (
         BayesianGaussianMixture,
         GaussianMixture,
         GaussianMixtureClassifier,
+        GaussianMixtureOutlierDetector,
         GaussianMixtureRegressor,
     )
     from gaussmix.models.selection import ModelSelectionResult
@@ -140,6 +142,7 @@ def _register_builtins() -> None:
     register_estimator(BayesianGaussianMixture, validate=check_bayesian_mixture)
     register_estimator(GaussianMixtureClassifier, validate=check_classifier)
     register_estimator(GaussianMixtureRegressor, validate=check_regressor)
+    register_estimator(GaussianMixtureOutlierDetector, validate=check_outlier_detector)
     register_estimator(ModelSelectionResult, validate=check_model_selection)
     register_estimator(Stats, validate=check_stats)
 

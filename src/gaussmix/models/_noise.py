@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from gaussmix.core.noise import NOISE_VOLUMES, NoiseParams
+from gaussmix.core.noise import NOISE_VOLUMES, NoiseParams, noise_chunk_sums
 from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
 from gaussmix.fit.noise import fit_noise_mixture, region_log_volume
 from gaussmix.fit.progress import EMProgress
 from gaussmix.models import validation as check
@@ -133,3 +134,11 @@ def fit_with_noise(
     model.noise_proportion_ = float(best.params.noise_proportion)
     model.noise_volume_ = float(math.exp(best.params.log_volume - log_shift))
     return best.params.gaussian, best
+
+
+def noise_batch_sums(source: Any, model: Any) -> tuple[Stats, float]:
+    """A batch's Gaussian Stats under a fitted noise mixture, and the noise's
+    share of the batch's weight (for ``partial_fit``)."""
+    params = noise_params(model)
+    sums = source.chunk_sums(noise_chunk_sums, params.gaussian.n_components + 1, params)
+    return sums.stats, sums.noise_sum / sums.stats.total_weight

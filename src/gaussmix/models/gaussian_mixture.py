@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from gaussmix.models._noise import (
     NOISE_ATTRIBUTES,
     check_noise_settings,
     fit_with_noise,
+    noise_batch_sums,
 )
 from gaussmix.models.tensors import is_tensor, numpy_dtype
 
@@ -190,7 +191,8 @@ class GaussianMixture(
     ``n_parameters``, ``bic`` and ``aic`` count ``noise_proportion_`` as one
     more free parameter (``V`` is fixed by the data, as in mclust);
     ``sample`` draws from the Gaussian components alone, their weights
-    renormalised; ``partial_fit`` is not available.
+    renormalised; ``partial_fit`` keeps the first fit's ``noise_volume_``
+    and blends the noise's share of each batch as it blends the Stats.
     """
 
     def __init__(
@@ -335,7 +337,7 @@ class GaussianMixture(
             return self._finish_fit(
                 params, best, scale, dtype, repairs, like, log_shift
             )
-        for name in NOISE_ATTRIBUTES:
+        for name in (*NOISE_ATTRIBUTES, "_running_noise_share"):
             # a refit without noise leaves no trace of an earlier one with it
             self.__dict__.pop(name, None)
 
@@ -419,11 +421,6 @@ class GaussianMixture(
         self : GaussianMixture
         """
         settings = self._check_hyperparameters()
-        if settings.noise:
-            raise ValueError(
-                "partial_fit has no noise component; fit noise=True with fit, "
-                "on a data source (files, Dask) when the rows do not fit in memory."
-            )
         decay, offset = settings.learning_decay, settings.learning_offset
         fresh = not hasattr(self, "converged_")
         if fresh:
@@ -433,22 +430,38 @@ class GaussianMixture(
                 {
                     "n_components": settings.n_components,
                     "covariance_type": settings.covariance_type,
-                }
+                    "noise": settings.noise,
+                },
+                {"noise": hasattr(self, "noise_proportion_")},
             )
         source = make_source(self, X, sample_weight, settings.chunk_size, reset=False)
-        stats, scale = batch_stats(source, self.mixture_params())
+        if settings.noise:
+            stats, noise_share = noise_batch_sums(source, self)
+            scale = None
+        else:
+            stats, scale = batch_stats(source, self.mixture_params())
         if fresh:
             # the batch has been fitted to convergence: only remember its Stats
             self._running_stats = stepwise_update(None, stats, 1.0)
+            if settings.noise:
+                self._running_noise_share = noise_share
             self.n_batches_ = 1
             return self
         running = getattr(self, "_running_stats", None)
         batch_index = getattr(self, "n_batches_", 0) + 1
         rho = 1.0 if running is None else step_size(batch_index, decay, offset)
         running = stepwise_update(running, stats, rho)
+        if settings.noise:
+            # the noise's share of the running (unit) weight, blended alike
+            previous = getattr(self, "_running_noise_share", noise_share)
+            noise_share = (1.0 - rho) * previous + rho * noise_share
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=settings.n_components, dtype=dtype)
         params = m_step(running, self.covariance_type, settings.reg_covar, repairs)
+        if settings.noise:
+            params = replace(params, weights=params.weights * (1.0 - noise_share))
+            self.noise_proportion_ = noise_share
+            self._running_noise_share = noise_share
         if scale is not None:
             # raises, naming the fix, where the parameters exceed the dtype
             params = scale.to_data_units(params, dtype)

@@ -143,15 +143,7 @@ chunk_size, noise, noise_volume :
         -------
         self : GaussianMixtureOutlierDetector
         """
-        owner = type(self).__name__
-        contamination = check.check_float(
-            "contamination", self.contamination, 0.0, False, owner=owner, maximum=0.5
-        )
-        threshold = None
-        if self.threshold is not None:
-            threshold = check.check_float(
-                "threshold", self.threshold, -np.inf, True, owner=owner
-            )
+        contamination, threshold = self._check_settings()
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         weights = check.check_sample_weight(sample_weight, X.shape[0], np.float64)
         self.mixture_ = self._mixture().fit(X, sample_weight=weights)
@@ -163,6 +155,21 @@ chunk_size, noise, noise_volume :
         else:
             self.offset_ = threshold
         return self
+
+    def _check_settings(self) -> tuple[float, float | None]:
+        """The validated ``contamination`` and ``threshold``, after checking the
+        mixture's hyperparameters."""
+        owner = type(self).__name__
+        self._mixture()._check_hyperparameters()
+        contamination = check.check_float(
+            "contamination", self.contamination, 0.0, False, owner=owner, maximum=0.5
+        )
+        threshold = None
+        if self.threshold is not None:
+            threshold = check.check_float(
+                "threshold", self.threshold, -np.inf, True, owner=owner
+            )
+        return contamination, threshold
 
     def _scores(self, X: np.ndarray) -> np.ndarray:
         # the Gaussian components' log-density, without a noise floor
