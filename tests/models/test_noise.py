@@ -312,3 +312,21 @@ def test_sample_draws_from_the_gaussians():
     shares = np.bincount(components, minlength=3) / 3000
     expected = model.weights_ / model.weights_.sum()
     np.testing.assert_allclose(shares, expected, atol=0.04)
+
+
+def test_dask_and_torch_give_the_numpy_fit():
+    X, _, _ = clusters_with_noise(2, 0.1, seed=16, n=600)
+    reference = GaussianMixture(3, noise=True, random_state=0).fit(X)
+    dask = pytest.importorskip("dask")
+    array = pytest.importorskip("dask.array")
+    with dask.config.set(scheduler="synchronous"):
+        blocks = GaussianMixture(3, noise=True, random_state=0).fit(
+            array.from_array(X, chunks=128)
+        )
+    np.testing.assert_allclose(blocks.means_, reference.means_, rtol=1e-9)
+    assert blocks.noise_proportion_ == pytest.approx(reference.noise_proportion_)
+    torch = pytest.importorskip("torch")
+    tensors = GaussianMixture(3, noise=True, random_state=0).fit(torch.as_tensor(X))
+    np.testing.assert_allclose(tensors.means_.numpy(), reference.means_, rtol=1e-9)
+    labels = tensors.predict(torch.as_tensor(X)).numpy()
+    np.testing.assert_array_equal(labels, reference.predict(X))
