@@ -12,7 +12,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import gaussmix
 from gaussmix import GaussianMixture
-from gaussmix.fit.noise import clutter_mask, region_log_volume
+from gaussmix.core.noise import clutter_mask
+from gaussmix.fit.noise import region_log_volume
 from gaussmix.fit.sources import InMemorySource
 
 SEPARATED_CENTRES = 8.0

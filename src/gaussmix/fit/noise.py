@@ -8,7 +8,7 @@ The start follows mclust: a boolean mask marks the rows first taken as
 noise, the Gaussian components are initialised on the other rows, and the
 noise proportion starts at the masked rows' share of the weight. Without a
 mask, nearest-neighbour clutter removal finds the rows (see
-:func:`clutter_mask`).
+:func:`gaussmix.core.noise.clutter_mask`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from gaussmix.core.mstep import RepairLog
 from gaussmix.core.noise import (
     NoiseParams,
     NoiseSums,
+    clutter_mask,
     moment_stats,
     noise_chunk_sums,
     noise_m_step,
@@ -91,65 +92,6 @@ def region_log_volume(source: DataSource, rule: str | float) -> float:
     return log_volume
 
 
-def clutter_mask(rows: np.ndarray, n_neighbors: int) -> np.ndarray:
-    """Rows that look like uniform clutter by their nearest-neighbour distances.
-
-    The rule of Byers and Raftery (1998; R's ``NNclean``): in ``D``
-    dimensions the volume ``y = d_k ** D`` of the ball reaching a row's
-    ``k``-th nearest neighbour is, for points of a Poisson process of
-    intensity ``lambda``, Gamma distributed with shape ``k`` and rate
-    proportional to ``lambda``. Dense features and sparse clutter are two
-    intensities, so a two-component mixture of such Gammas (shape fixed,
-    rates and proportion by EM, all in closed form) is fitted to ``y``, and
-    the rows more likely under the smaller rate are clutter.
-
-    Why this rule: it does not depend on a mixture fit, which the noise has
-    already distorted (a plain fit of clusters plus 10% wide noise spreads
-    components over the noise), and its threshold adapts to the amount of
-    noise instead of taking a fixed fraction.
-    """
-    from sklearn.neighbors import NearestNeighbors
-
-    n_rows, n_features = rows.shape
-    k = min(n_neighbors, n_rows - 1)
-    if k < 1:
-        return np.zeros(n_rows, dtype=bool)
-    finder = NearestNeighbors(n_neighbors=k + 1).fit(rows)
-    distances = finder.kneighbors(rows)[0][:, -1]
-    positive = distances[distances > 0]
-    if positive.size == 0:
-        return np.zeros(n_rows, dtype=bool)
-    # volumes in units of the median's, through logs: d ** D overflows for
-    # large D; a ratio beyond exp(700) is clutter whatever its exact value
-    with np.errstate(divide="ignore"):
-        log_ratio = n_features * (np.log(distances) - np.log(np.median(positive)))
-    volumes = np.exp(np.minimum(log_ratio, 700.0))
-    clutter = volumes > np.quantile(volumes, 0.9)
-    if not clutter.any() or clutter.all():
-        return np.zeros(n_rows, dtype=bool)
-    # responsibilities of component 1, started at the sparsest tenth
-    resp = clutter.astype(np.float64)
-    rates = np.ones(2)
-    for _ in range(500):
-        weight = np.array([(1.0 - resp).sum(), resp.sum()])
-        spread = np.array([((1.0 - resp) * volumes).sum(), (resp * volumes).sum()])
-        if np.any(weight <= 0) or np.any(spread <= 0):
-            break
-        rates = k * weight / spread
-        # the (k - 1) log y and log Gamma(k) terms are the same for both
-        log_joint = np.log(weight / n_rows) + k * np.log(rates)
-        log_joint = log_joint - np.outer(volumes, rates)
-        log_joint -= log_joint.max(axis=1, keepdims=True)
-        joint = np.exp(log_joint)
-        new = joint[:, 1] / joint.sum(axis=1)
-        done = np.max(np.abs(new - resp)) < 1e-8
-        resp = new
-        if done:
-            break
-    # the clutter is the sparser component (the smaller rate)
-    return resp > 0.5 if rates[1] <= rates[0] else resp < 0.5
-
-
 def fit_noise_mixture(
     source: DataSource,
     *,
@@ -173,8 +115,9 @@ def fit_noise_mixture(
 
     ``warm`` is a previous fit and its lower bound, to continue from (then
     no mask is needed). Otherwise the start is mclust's, from ``noise_mask``
-    or, when it is None, from :func:`clutter_mask` with ``init_neighbors``
-    neighbours on a sample of at most ``KMEANS_SAMPLE_SIZE`` rows.
+    or, when it is None, from :func:`~gaussmix.core.noise.clutter_mask`
+    with ``init_neighbors`` neighbours on a sample of at most
+    ``KMEANS_SAMPLE_SIZE`` rows.
     """
 
     def compute_sums(state: NoiseParams) -> NoiseSums:

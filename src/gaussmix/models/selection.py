@@ -31,9 +31,9 @@ from gaussmix.core.covariance.mclust_parts import MCLUST_MODELS
 from gaussmix.core.criteria import bic, icl
 from gaussmix.core.hierarchical import hierarchical_tree, partition_responsibilities
 from gaussmix.core.mstep import DegenerateComponentWarning, m_step
+from gaussmix.core.noise import clutter_mask
 from gaussmix.core.seeding import INIT_METHODS
 from gaussmix.fit.chunks import responsibilities_stats
-from gaussmix.fit.noise import clutter_mask
 from gaussmix.models import validation as check
 from gaussmix.models._data_scale import column_halves, data_scale
 from gaussmix.models._noise import check_noise_init
