@@ -7,6 +7,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -331,3 +332,18 @@ def test_dask_and_torch_give_the_numpy_fit():
     np.testing.assert_allclose(tensors.means_.numpy(), reference.means_, rtol=1e-9)
     labels = tensors.predict(torch.as_tensor(X)).numpy()
     np.testing.assert_array_equal(labels, reference.predict(X))
+
+
+def test_warm_start_continues_the_noise_fit():
+    X, _, _ = clusters_with_noise(2, 0.1, seed=17)
+    model = GaussianMixture(
+        3, noise=True, warm_start=True, max_iter=3, tol=0.0, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X)
+    first = list(model.lower_bounds_)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X)
+    # the second fit starts where the first ended: EM keeps climbing
+    assert model.lower_bounds_[0] >= first[-1] - 1e-12
+    assert model.lower_bounds_[-1] >= model.lower_bounds_[0]
