@@ -15,6 +15,7 @@ from gaussmix.models import (
     BayesianGaussianMixture,
     GaussianMixture,
     GaussianMixtureClassifier,
+    GaussianMixtureOutlierDetector,
     GaussianMixtureRegressor,
     StudentMixture,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "DegenerateComponentWarning",
     "GaussianMixture",
     "GaussianMixtureClassifier",
+    "GaussianMixtureOutlierDetector",
     "GaussianMixtureRegressor",
     "ModelSelectionResult",
     "RegCovarWarning",

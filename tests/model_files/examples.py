@@ -36,6 +36,23 @@ def _streaming_mixture() -> Any:
     return model
 
 
+def _noise_mixture() -> Any:
+    return gaussmix.GaussianMixture(2, noise=True, random_state=0).fit(IRIS)
+
+
+def _streaming_noise_mixture() -> Any:
+    model = gaussmix.GaussianMixture(2, noise=True, random_state=0)
+    for rows in np.array_split(np.random.RandomState(0).permutation(150), 3):
+        model.partial_fit(IRIS[rows])
+    return model
+
+
+def _outlier_detector() -> Any:
+    return gaussmix.GaussianMixtureOutlierDetector(
+        2, contamination=0.05, noise=True, random_state=0
+    ).fit(IRIS)
+
+
 def _bayesian_mixture() -> Any:
     model = gaussmix.BayesianGaussianMixture(
         4, covariance_type="tied", max_iter=200, random_state=0
@@ -106,6 +123,9 @@ def _fisher_vector_encoder() -> Any:
 LIBRARY_EXAMPLES: dict[str, Callable[[], Any]] = {
     "GaussianMixture": _mixture,
     "GaussianMixture after partial_fit": _streaming_mixture,
+    "GaussianMixture with noise": _noise_mixture,
+    "GaussianMixture with noise after partial_fit": _streaming_noise_mixture,
+    "GaussianMixtureOutlierDetector with noise": _outlier_detector,
     "BayesianGaussianMixture after partial_fit": _bayesian_mixture,
     "StudentMixture": _student_mixture,
     "GaussianMixtureClassifier with string labels": _classifier,

@@ -167,3 +167,19 @@ def test_data_of_another_width_is_refused():
 def test_an_unfitted_model_is_refused():
     with pytest.raises(NotFittedError):
         plot_clusters(GaussianMixture(2), IRIS)
+
+
+def test_noise_rows_are_grey_and_the_others_their_component_colour():
+    from gaussmix.plot.clusters import NOISE_COLOR, component_colors
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.standard_normal((200, 2)), rng.uniform(-30, 30, (20, 2))])
+    model = GaussianMixture(1, noise=True, random_state=0).fit(X)
+    labels = model.predict(X)
+    assert (labels == -1).any() and (labels == 0).any()
+    ax = plot_clusters(model, X)
+    colours = ax.collections[0].get_facecolors()
+    grey = np.all(np.isclose(colours[:, :3], NOISE_COLOR[:3]), axis=1)
+    np.testing.assert_array_equal(grey, labels == -1)
+    first = component_colors(1)[0]
+    assert np.allclose(colours[labels == 0, :3], first[:3])

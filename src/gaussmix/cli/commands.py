@@ -69,6 +69,12 @@ DATA_PATH = click.Path(exists=True, dir_okay=False, allow_dash=True)
 @click.option(
     "--plot", type=FIGURE_PATH, help="Write a figure here (.png, .pdf, .svg)."
 )
+@click.option(
+    "--noise",
+    is_flag=True,
+    help="Add a uniform noise component over the data's region; rows it "
+    "explains best are labelled -1 (not with --bayesian).",
+)
 @bayesian_options
 @data_options
 @progress_option
@@ -83,6 +89,7 @@ def fit(
     seed: int,
     output: str | None,
     plot: str | None,
+    noise: bool,
     bayesian: bool,
     weight_concentration_prior_type: str | None,
     weight_concentration_prior: float | None,
@@ -98,7 +105,8 @@ def fit(
 
     Prints the fitted components, convergence and BIC/AIC; with -k auto (and
     -t auto) the number of components (and the covariance type) with the
-    lowest BIC is chosen.
+    lowest BIC is chosen. With --noise every fit has a uniform noise
+    component too, and its proportion is printed.
 
     With --bayesian, fits a BayesianGaussianMixture of at most K components
     and prints how many it uses (the effective number of components) and the
@@ -125,6 +133,10 @@ def fit(
         for name in types:
             get_family(name)
     params = dict(n_init=n_init, max_iter=max_iter, tol=tol, random_state=seed)
+    if noise and bayesian:
+        raise click.UsageError(
+            "--noise is for maximum-likelihood fits, not --bayesian."
+        )
     if bayesian:
         threshold = WEIGHT_THRESHOLD if weight_threshold is None else weight_threshold
         with input_errors():
@@ -140,6 +152,8 @@ def fit(
         if plot is not None:
             save_figure(model, X, names, None, plot, threshold)
         return
+    if noise:
+        params["noise"] = True
     with input_errors():
         model, selection = fit_or_select(X, k, types, max_components, params, progress)
     click.echo(fit_summary(model, X, names))
@@ -247,6 +261,8 @@ def predict(
     """Assign each row of DATA to a component of MODEL.
 
     Writes a CSV with a 'label' column (and p_0, p_1, ... with --proba).
+    A model fitted with --noise labels the noise's rows -1, and its last
+    probability column is p_noise.
     With --predictive, a Bayesian model's labels and probabilities come from
     its posterior predictive.
     """
@@ -264,6 +280,9 @@ def predict(
         names, values = ["label"], [labels]
         if proba:
             names += [f"p_{k}" for k in range(probabilities.shape[1])]
+            if hasattr(model, "noise_proportion_") and not predictive:
+                # the noise's column is the last
+                names[-1] = "p_noise"
             values += list(probabilities.T)
     _write(output, names, values)
 

@@ -53,9 +53,14 @@ def fit_summary(model: Any, X: np.ndarray, names: Sequence[str] | None = None) -
         f"converged: {status} after {model.n_iter_} iterations",
         f"log-likelihood per row: {model.score(X):.6g}",
         f"BIC: {model.bic(X):.6g}   AIC: {model.aic(X):.6g}   (lower is better)",
-        "",
-        components_table(model, names),
     ]
+    if hasattr(model, "noise_proportion_"):
+        n_noise = int(np.sum(np.asarray(model.predict(X)) == -1))
+        lines.append(
+            f"noise: proportion {model.noise_proportion_:.4f}, volume "
+            f"{model.noise_volume_:.6g}, {n_noise} rows labelled noise (-1)"
+        )
+    lines += ["", components_table(model, names)]
     return "\n".join(lines)
 
 

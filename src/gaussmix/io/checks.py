@@ -44,7 +44,8 @@ def check_gaussian_mixture(model: Any) -> None:
 
     An unfitted model (no fitted attributes) passes; a fitted one needs
     consistent shapes, finite float arrays (all numpy, or all tensors),
-    weights in [0, 1] summing to one, symmetric positive-definite covariances,
+    weights in [0, 1] summing to one (with ``noise_proportion_``, when the
+    model has a noise component), symmetric positive-definite covariances,
     precision factors with a positive diagonal and, after ``partial_fit``,
     running statistics of the model's shapes.
     """
@@ -55,17 +56,23 @@ def check_gaussian_mixture(model: Any) -> None:
     # have the layout of the fitted family (files before it was recorded:
     # covariance_type's)
     covariance_type = fitted_covariance_type(model)
-    n_components, n_features = check_point_estimate(model, covariance_type)
+    noise_proportion = _check_noise(model)
+    n_components, n_features = check_point_estimate(
+        model, covariance_type, noise_proportion
+    )
     _check_settings(model, n_components, n_features)
     family = get_family(covariance_type)
     _check_streaming_state(model, family.scatter_kind, n_components, n_features)
 
 
-def check_point_estimate(model: Any, covariance_type: str) -> tuple[int, int]:
+def check_point_estimate(
+    model: Any, covariance_type: str, noise_proportion: float = 0.0
+) -> tuple[int, int]:
     """Check a fitted mixture's weights, means, covariances and precisions.
 
     Finite float arrays (all numpy or all tensors) of the shapes
-    ``covariance_type`` gives them, weights in [0, 1] summing to one,
+    ``covariance_type`` gives them, weights in [0, 1] summing to one
+    (together with ``noise_proportion``, a noise component's weight),
     symmetric positive-definite covariances and precision factors with a
     positive diagonal. Returns ``(n_components, n_features)``.
     """
@@ -91,10 +98,42 @@ def check_point_estimate(model: Any, covariance_type: str) -> tuple[int, int]:
                 f"{covariance_type!r} with {n_components} components and "
                 f"{n_features} features needs {expected}."
             )
-    rules.require_probabilities("weights_", weights)
+    if noise_proportion:
+        with_noise = np.append(weights.astype(np.float64), noise_proportion)
+        rules.require_probabilities("weights_ and noise_proportion_", with_noise)
+    else:
+        rules.require_probabilities("weights_", weights)
     _check_positive_definite(family, arrays["covariances_"], n_components, n_features)
     _check_factors(family, arrays["precisions_cholesky_"])
     return n_components, n_features
+
+
+def _check_noise(model: Any) -> float:
+    """A noise component's weight (0 without one), after checking its attributes.
+
+    ``noise_proportion_`` and ``noise_volume_`` come together: a weight in
+    [0, 1] and a positive finite volume (and, after ``partial_fit``, a
+    running share in [0, 1]).
+    """
+    present = [hasattr(model, name) for name in ("noise_proportion_", "noise_volume_")]
+    if not any(present):
+        return 0.0
+    if not all(present):
+        raise ValueError(
+            "noise_proportion_ and noise_volume_ must be both present or both absent."
+        )
+    proportion = rules.require_real("noise_proportion_", model.noise_proportion_)
+    if not 0.0 <= proportion <= 1.0:
+        raise ValueError(f"noise_proportion_ must be in [0, 1], got {proportion}.")
+    if hasattr(model, "_running_noise_share"):
+        # partial_fit's running share of the noise
+        share = rules.require_real("_running_noise_share", model._running_noise_share)
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"_running_noise_share must be in [0, 1], got {share}.")
+    volume = rules.require_real("noise_volume_", model.noise_volume_)
+    if volume <= 0:
+        raise ValueError(f"noise_volume_ must be positive, got {volume}.")
+    return proportion
 
 
 def fitted_covariance_type(model: Any) -> str:

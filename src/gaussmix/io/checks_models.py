@@ -23,6 +23,7 @@ _CLASSIFIER_ATTRIBUTES = (
     "lower_bounds_",
     "n_features_in_",
 )
+_OUTLIER_ATTRIBUTES = ("mixture_", "offset_", "n_iter_", "n_features_in_")
 _REGRESSOR_ATTRIBUTES = (
     "mixture_",
     "center_",
@@ -71,6 +72,24 @@ def check_classifier(model: Any) -> None:
     rules.require_int("n_iter_", model.n_iter_)
     rules.require_bool("converged_", model.converged_)
     rules.require_reals("lower_bounds_", model.lower_bounds_)
+    rules.require_settings(model._check_settings)
+    rules.require_random_state("random_state", model.random_state)
+
+
+def check_outlier_detector(model: Any) -> None:
+    """Raise ValueError unless a restored GaussianMixtureOutlierDetector is valid.
+
+    Unfitted passes; fitted needs a fitted mixture over ``n_features_in_``
+    features, a finite ``offset_`` and hyperparameters it could be fitted
+    with.
+    """
+    if not rules.fitted_or_not(model, _OUTLIER_ATTRIBUTES):
+        return
+    n_features = rules.require_int("n_features_in_", model.n_features_in_, 1)
+    _require_fitted_mixture("mixture_", model.mixture_, n_features)
+    rules.require_features(model, n_features)
+    rules.require_real("offset_", model.offset_)
+    rules.require_int("n_iter_", model.n_iter_)
     rules.require_settings(model._check_settings)
     rules.require_random_state("random_state", model.random_state)
 

@@ -126,6 +126,7 @@ def _register_builtins() -> None:
     from gaussmix.io.checks_models import (
         check_classifier,
         check_model_selection,
+        check_outlier_detector,
         check_regressor,
     )
     from gaussmix.io.checks_student import check_student_mixture
@@ -133,6 +134,7 @@ def _register_builtins() -> None:
         BayesianGaussianMixture,
         GaussianMixture,
         GaussianMixtureClassifier,
+        GaussianMixtureOutlierDetector,
         GaussianMixtureRegressor,
         StudentMixture,
     )
@@ -143,6 +145,7 @@ def _register_builtins() -> None:
     register_estimator(StudentMixture, validate=check_student_mixture)
     register_estimator(GaussianMixtureClassifier, validate=check_classifier)
     register_estimator(GaussianMixtureRegressor, validate=check_regressor)
+    register_estimator(GaussianMixtureOutlierDetector, validate=check_outlier_detector)
     register_estimator(ModelSelectionResult, validate=check_model_selection)
     register_estimator(Stats, validate=check_stats)
 

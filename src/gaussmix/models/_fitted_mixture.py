@@ -23,6 +23,7 @@ from gaussmix.core.estep import (
     log_responsibilities,
     weighted_log_prob,
 )
+from gaussmix.core.noise import noisy_log_prob, noisy_log_responsibilities
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.chunks import resolve_chunk_size, row_slices
 from gaussmix.models import validation as check
@@ -139,11 +140,21 @@ class FittedMixtureMixin:
             params = params.to_numpy()
         return params.cast(like)
 
-    def _apply(self, X: Array, row_function, per_component: bool) -> Any:
+    def _log_noise(self) -> float | None:
+        """``log pi_0 - log V`` of a fit with noise; None without noise."""
+        volume = getattr(self, "noise_volume_", None)
+        if volume is None:
+            return None
+        with np.errstate(divide="ignore"):
+            return float(np.log(self.noise_proportion_) - np.log(volume))
+
+    def _apply(
+        self, X: Array, row_function, per_component: bool, extra_columns: int = 0
+    ) -> Any:
         """``row_function(chunk, params)`` over validated rows of X, chunk by chunk.
 
         The function returns one value per row, or one per row and component
-        when ``per_component``.
+        (plus ``extra_columns``) when ``per_component``.
         """
         check_is_fitted(self)
         n_components = len(self.weights_)
@@ -165,7 +176,7 @@ class FittedMixtureMixin:
             ]
             return get_backend(A).concatenate(parts, axis=0)
 
-        n_outputs = n_components if per_component else None
+        n_outputs = n_components + extra_columns if per_component else None
         return apply_by_rows(self, X, on_array, n_outputs, model_dtype)
 
     def _estimate_weighted_log_prob(self, X: Array) -> Any:
@@ -175,8 +186,16 @@ class FittedMixtureMixin:
         """Log-density of each row under the mixture, shape (n_samples,).
 
         Tensors give tensors on their device, dask arrays give dask arrays,
-        everything else numpy arrays.
+        everything else numpy arrays. With a noise component the density is
+        ``noise_proportion_ / noise_volume_`` plus the Gaussians'.
         """
+        log_noise = self._log_noise()
+        if log_noise is not None:
+            return self._apply(
+                X,
+                lambda x, p: noisy_log_responsibilities(x, p, log_noise)[0],
+                per_component=False,
+            )
         return self._apply(
             X, lambda x, p: log_responsibilities(x, p)[0], per_component=False
         )
@@ -195,7 +214,21 @@ class FittedMixtureMixin:
         return float(np.average(values, weights=weights))
 
     def predict_proba(self, X: Array) -> Any:
-        """Posterior probability of each component, shape (n_samples, n_components)."""
+        """Posterior probability of each component, shape (n_samples, n_components).
+
+        With a noise component, shape (n_samples, n_components + 1): the
+        last column is the noise's (mclust's ``z``).
+        """
+        log_noise = self._log_noise()
+        if log_noise is not None:
+            return self._apply(
+                X,
+                lambda x, p: get_backend(x).exp(
+                    noisy_log_responsibilities(x, p, log_noise)[1]
+                ),
+                per_component=True,
+                extra_columns=1,
+            )
         return self._apply(
             X,
             lambda x, p: get_backend(x).exp(log_responsibilities(x, p)[1]),
@@ -203,7 +236,17 @@ class FittedMixtureMixin:
         )
 
     def predict(self, X: Array) -> Any:
-        """Most likely component of each row, shape (n_samples,)."""
+        """Most likely component of each row, shape (n_samples,).
+
+        With a noise component, -1 for rows whose likeliest is the noise.
+        """
+        log_noise = self._log_noise()
+        if log_noise is not None:
+            return self._apply(
+                X,
+                lambda x, p: _noisy_labels(x, p, log_noise),
+                per_component=False,
+            )
         return self._apply(X, likeliest_components, per_component=False)
 
     def sample(self, n_samples: int = 1) -> tuple[Array, Array]:
@@ -230,6 +273,10 @@ class FittedMixtureMixin:
         xp = get_backend(self.means_)
         means = xp.to_numpy(self.means_)
         weights = np.asarray(xp.to_numpy(self.weights_), np.float64)
+        # with noise the Gaussians' weights sum to 1 - noise_proportion_;
+        # only they are sampled (the noise's region is not kept)
+        if self._log_noise() is not None:
+            weights = weights / weights.sum()
         counts = rng.multinomial(n_samples, weights)
         n_components, n_features = means.shape
         family = get_family(self._fitted_covariance_type())
@@ -310,7 +357,9 @@ class InformationCriteriaMixin:
         """Free parameters of the fitted model."""
         n_components, n_features = self.means_.shape
         family = get_family(self._fitted_covariance_type())
-        return family.n_parameters(n_components, n_features)
+        # the noise proportion is one more free parameter; V is the data's
+        extra = 1 if getattr(self, "noise_volume_", None) is not None else 0
+        return family.n_parameters(n_components, n_features) + extra
 
     def n_parameters(self) -> int:
         """Free parameters: weights, means and the covariance family's."""
@@ -325,3 +374,10 @@ class InformationCriteriaMixin:
     def aic(self, X: Array) -> float:
         """Akaike information criterion on X (lower is better)."""
         return aic(self.score(X) * np.shape(X)[0], self._n_parameters())
+
+
+def _noisy_labels(X: Array, params: MixtureParams, log_noise: float) -> Array:
+    """Likeliest column of each row, the noise's (the last) as -1."""
+    xp = get_backend(X)
+    labels = xp.argmax(noisy_log_prob(X, params, log_noise), axis=1)
+    return xp.where(labels == params.n_components, -1, labels)

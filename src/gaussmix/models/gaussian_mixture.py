@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,12 @@ from gaussmix.models._fitted_mixture import (
     InformationCriteriaMixin,
 )
 from gaussmix.models._inputs import make_source
+from gaussmix.models._noise import (
+    NOISE_ATTRIBUTES,
+    check_noise_settings,
+    fit_with_noise,
+    noise_batch_sums,
+)
 from gaussmix.models.tensors import is_tensor, numpy_dtype
 
 
@@ -33,6 +39,9 @@ class GaussianMixtureSettings(check.MixtureSettings):
     """GaussianMixture's hyperparameters, validated once per fit."""
 
     reg_covar_scale: str
+    noise: bool
+    noise_volume: str | float
+    noise_init_neighbors: int
 
 
 class GaussianMixture(
@@ -110,6 +119,26 @@ class GaussianMixture(
         numpy input; results and fitted attributes stay numpy. Needs the
         ``torch`` extra. Torch tensors are always computed on their own
         device and dtype, and then the fitted attributes are tensors there.
+    noise : bool, default=False
+        Add a uniform noise component of density ``1 / V`` over the data's
+        region (mclust's ``noise``; Banfield and Raftery, 1993): rows that
+        no Gaussian explains better are given to it instead of widening or
+        dragging a component. False fits exactly the mixture without it.
+    noise_volume : {'auto', 'box', 'pca_box'} or float, default='auto'
+        ``V``, the hypervolume of the noise's region: ``'box'``, the
+        bounding box of the rows (product of the columns' ranges);
+        ``'pca_box'``, the bounding box in the rows' principal axes;
+        ``'auto'``, the smaller of the two (mclust's ``hypvol``); a float,
+        the volume itself in the data's units. Only with ``noise=True``.
+    noise_init_neighbors : int, default=10
+        Without a ``noise_init`` mask in :meth:`fit`, the rows first taken
+        as noise are found by nearest-neighbour clutter removal (Byers and
+        Raftery, 1998; R's ``NNclean``) with this many neighbours, on a
+        sample of at most 20,000 rows: a two-intensity Poisson model of the
+        volumes reaching each row's ``k``-th neighbour marks the rows of the
+        sparse one. The Gaussians start from the other rows and the noise
+        proportion from their share; EM then moves rows between the noise
+        and the Gaussians freely.
 
     Attributes
     ----------
@@ -130,6 +159,15 @@ class GaussianMixture(
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
+    noise_proportion_ : float
+        Only with ``noise=True``: the noise's weight ``pi_0``. ``weights_``
+        then sum to ``1 - noise_proportion_`` (mclust's ``pro`` without its
+        last entry), so that ``weights_`` and ``noise_proportion_`` together
+        sum to one.
+    noise_volume_ : float
+        Only with ``noise=True``: ``V`` in the data's units; the noise's
+        density is ``noise_proportion_ / noise_volume_`` everywhere (also
+        outside the fitted region, so that far new rows are noise).
 
     Notes
     -----
@@ -146,6 +184,15 @@ class GaussianMixture(
     same core; the M-step, on ``K * D**2`` numbers, runs in float64 on the
     host, and the initialisation methods run on a host copy of the rows, so
     a torch fit starts where a numpy fit of the same rows starts.
+
+    With ``noise=True``: ``predict_proba`` has ``n_components + 1`` columns,
+    the noise's last; ``predict`` gives -1 to rows whose likeliest component
+    is the noise; ``score_samples`` includes the noise's density;
+    ``n_parameters``, ``bic`` and ``aic`` count ``noise_proportion_`` as one
+    more free parameter (``V`` is fixed by the data, as in mclust);
+    ``sample`` draws from the Gaussian components alone, their weights
+    renormalised; ``partial_fit`` keeps the first fit's ``noise_volume_``
+    and blends the noise's share of each batch as it blends the Stats.
     """
 
     def __init__(
@@ -170,6 +217,9 @@ class GaussianMixture(
         learning_decay: float = 0.6,
         learning_offset: float = 10.0,
         device: Any = None,
+        noise: bool = False,
+        noise_volume: str | float = "auto",
+        noise_init_neighbors: int = 10,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -190,6 +240,9 @@ class GaussianMixture(
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
         self.device = device
+        self.noise = noise
+        self.noise_volume = noise_volume
+        self.noise_init_neighbors = noise_init_neighbors
 
     # ------------------------------------------------------------------
     # validation
@@ -204,11 +257,18 @@ class GaussianMixture(
                 ["absolute", "variance"],
                 owner=type(self).__name__,
             ),
+            **check_noise_settings(self),
         )
 
     # ------------------------------------------------------------------
     # fitting
-    def fit(self, X: Array, y: Any = None, sample_weight: Array | None = None):
+    def fit(
+        self,
+        X: Array,
+        y: Any = None,
+        sample_weight: Array | None = None,
+        noise_init: Array | None = None,
+    ):
         """Estimate the mixture's parameters with EM.
 
         Parameters
@@ -218,12 +278,20 @@ class GaussianMixture(
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; an integer weight acts as that many copies
             of the row, a zero weight as the row's absence.
+        noise_init : array-like of bool, shape (n_samples,), default=None
+            With ``noise=True``: the rows first taken as noise (mclust's
+            ``initialization$noise``); the Gaussian components are
+            initialised on the other rows. None: see
+            ``noise_init_neighbors``. A fit argument, as it belongs to the
+            rows, so that ``clone`` and grids keep working.
 
         Returns
         -------
         self : GaussianMixture
         """
         settings = self._check_hyperparameters()
+        if noise_init is not None and not settings.noise:
+            raise ValueError("noise_init is a start for noise=True only.")
         source = make_source(self, X, sample_weight, settings.chunk_size)
         n_components = settings.n_components
         check.check_enough_rows(source.n_samples, n_components)
@@ -233,6 +301,7 @@ class GaussianMixture(
         do_init = not (
             settings.warm_start
             and self._fitted_matches(n_components, source.n_features)
+            and hasattr(self, "noise_proportion_") == settings.noise
         )
         random_state = check_random_state(self.random_state)
         dtype = numpy_dtype(source)
@@ -250,6 +319,27 @@ class GaussianMixture(
                 user_init, get_family(self.covariance_type).matrix_layout
             )
             log_shift = scale.log_density_shift(source.n_features)
+        if settings.noise:
+            params, best = fit_with_noise(
+                self,
+                settings,
+                source,
+                noise_init=noise_init,
+                user_init=user_init,
+                do_init=do_init,
+                random_state=random_state,
+                repairs=repairs,
+                reg_covar=reg_covar,
+                scale=scale,
+                log_shift=log_shift,
+            )
+            like = source.X if is_tensor(X) else None
+            return self._finish_fit(
+                params, best, scale, dtype, repairs, like, log_shift
+            )
+        for name in (*NOISE_ATTRIBUTES, "_running_noise_share"):
+            # a refit without noise leaves no trace of an earlier one with it
+            self.__dict__.pop(name, None)
 
         def start() -> tuple[MixtureParams, float]:
             if not do_init:
@@ -281,14 +371,20 @@ class GaussianMixture(
                 max_iter=settings.max_iter,
                 progress=progress,
             )
-        params = best.params
+        like = source.X if is_tensor(X) else None
+        return self._finish_fit(
+            best.params, best, scale, dtype, repairs, like, log_shift
+        )
+
+    def _finish_fit(self, params, best, scale, dtype, repairs, like, log_shift):
+        """Set the fitted attributes from the best EM run."""
         if scale is not None:
             params = scale.to_data_units(params, dtype)
         # a fit that cannot be returned reports only why (raised just above)
         warn_repairs(repairs)
-        if not best.converged and settings.max_iter > 0:
+        if not best.converged and self.max_iter > 0:
             check.warn_not_converged()
-        self._set_params_from(params, dtype, source.X if is_tensor(X) else None)
+        self._set_params_from(params, dtype, like)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound + log_shift
@@ -334,22 +430,38 @@ class GaussianMixture(
                 {
                     "n_components": settings.n_components,
                     "covariance_type": settings.covariance_type,
-                }
+                    "noise": settings.noise,
+                },
+                {"noise": hasattr(self, "noise_proportion_")},
             )
         source = make_source(self, X, sample_weight, settings.chunk_size, reset=False)
-        stats, scale = batch_stats(source, self.mixture_params())
+        if settings.noise:
+            stats, noise_share = noise_batch_sums(source, self)
+            scale = None
+        else:
+            stats, scale = batch_stats(source, self.mixture_params())
         if fresh:
             # the batch has been fitted to convergence: only remember its Stats
             self._running_stats = stepwise_update(None, stats, 1.0)
+            if settings.noise:
+                self._running_noise_share = noise_share
             self.n_batches_ = 1
             return self
         running = getattr(self, "_running_stats", None)
         batch_index = getattr(self, "n_batches_", 0) + 1
         rho = 1.0 if running is None else step_size(batch_index, decay, offset)
         running = stepwise_update(running, stats, rho)
+        if settings.noise:
+            # the noise's share of the running (unit) weight, blended alike
+            previous = getattr(self, "_running_noise_share", noise_share)
+            noise_share = (1.0 - rho) * previous + rho * noise_share
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=settings.n_components, dtype=dtype)
         params = m_step(running, self.covariance_type, settings.reg_covar, repairs)
+        if settings.noise:
+            params = replace(params, weights=params.weights * (1.0 - noise_share))
+            self.noise_proportion_ = noise_share
+            self._running_noise_share = noise_share
         if scale is not None:
             # raises, naming the fix, where the parameters exceed the dtype
             params = scale.to_data_units(params, dtype)

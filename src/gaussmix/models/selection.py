@@ -18,6 +18,7 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import linalg
@@ -30,10 +31,12 @@ from gaussmix.core.covariance.mclust_parts import MCLUST_MODELS
 from gaussmix.core.criteria import bic, icl
 from gaussmix.core.hierarchical import hierarchical_tree, partition_responsibilities
 from gaussmix.core.mstep import DegenerateComponentWarning, m_step
+from gaussmix.core.noise import clutter_mask
 from gaussmix.core.seeding import INIT_METHODS
 from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.models import validation as check
 from gaussmix.models._data_scale import column_halves, data_scale
+from gaussmix.models._noise import check_noise_init
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
 logger = logging.getLogger(__name__)
@@ -180,6 +183,9 @@ def select_model(
     tol: float = 1e-5,
     max_iter: int = 1000,
     random_state: RandomStateLike = None,
+    noise: bool = False,
+    noise_init: Array | None = None,
+    noise_volume: str | float = "auto",
 ) -> ModelSelectionResult:
     """Fit every (covariance model, number of components) pair; pick by BIC.
 
@@ -225,6 +231,20 @@ def select_model(
         EM stops when the average log-likelihood gains less than this.
     max_iter : int, default=1000
     random_state : int, RandomState instance or None, default=None
+    noise : bool, default=False
+        Fit every pair with a uniform noise component
+        (``GaussianMixture(noise=True)``; mclust's ``initialization$noise``):
+        the BIC then counts the noise proportion as one more parameter and
+        the likelihood includes the noise's density, so the tables compare
+        with a grid without noise on the same rows. Every fit starts from the
+        same noise mask, and ``init_params="hc"`` grows the hierarchical
+        tree on the rows outside it, as mclust does.
+    noise_init : array-like of bool, shape (n_samples,), default=None
+        The rows first taken as noise; None: nearest-neighbour clutter
+        removal on the rows (see ``GaussianMixture``'s
+        ``noise_init_neighbors``), once for the whole grid.
+    noise_volume : {'auto', 'box', 'pca_box'} or float, default='auto'
+        The noise's region, as ``GaussianMixture``'s parameter.
 
     Returns
     -------
@@ -240,6 +260,11 @@ def select_model(
     tol = check.check_float("tol", tol, 0.0, True, owner=_OWNER)
     max_iter = check.check_int("max_iter", max_iter, 0, owner=_OWNER)
     check.check_seed("random_state", random_state, owner=_OWNER)
+    noise = check.check_bool("noise", noise, owner=_OWNER)
+    if noise_init is not None and not noise:
+        raise ValueError("noise_init is a start for noise=True only.")
+    # named here rather than as a grid on which every fit failed
+    GaussianMixture(noise=noise, noise_volume=noise_volume)._check_hyperparameters()
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
     if X.dtype == np.float32 and data_scale(X.dtype, column_halves(X)) is not None:
         # the squares of these rows overflow float32: the starts' moments
@@ -250,15 +275,22 @@ def select_model(
     n_samples = float(X.shape[0] if weights is None else weights.sum())
 
     tree = None
-    if "hc" in starts:
+    if "hc" in starts and not noise:
         tree = hierarchical_tree(X, weights, random_state)
     shape = (len(models), len(counts))
     tables = {name: np.full(shape, np.nan) for name in ("bic", "icl", "loglik")}
     n_parameters = np.array(
         [[get_family(m).n_parameters(k, X.shape[1]) for k in counts] for m in models]
-    )
+    ) + int(noise)
     fitted: dict[tuple[str, int], GaussianMixture] = {}
-    settings = _GridSettings(reg_covar=reg_covar, tol=tol, max_iter=max_iter)
+    settings = _GridSettings(
+        reg_covar=reg_covar,
+        tol=tol,
+        max_iter=max_iter,
+        noise=noise,
+        noise_volume=noise_volume,
+        noise_mask=_grid_noise_mask(X, weights, noise, noise_init),
+    )
     spread = _DataSpread(X, weights, reg_covar)
     failures: list[str] = []
     for j, k in enumerate(counts):
@@ -323,6 +355,19 @@ def _hc_responsibilities(tree, n_samples: int, n_components: int):
         return None
 
 
+def _grid_noise_mask(X, weights, noise: bool, noise_init) -> np.ndarray | None:
+    """The noise mask every fit of the grid starts from (None: no noise, or
+    no clutter found, when each fit makes its own tiny start)."""
+    if not noise:
+        return None
+    if noise_init is not None:
+        return check_noise_init(noise_init, X.shape[0])
+    present = np.ones(X.shape[0], dtype=bool) if weights is None else weights > 0
+    mask = np.zeros(X.shape[0], dtype=bool)
+    mask[present] = clutter_mask(np.asarray(X[present], dtype=np.float64), 10)
+    return mask if mask.any() and not mask[present].all() else None
+
+
 @dataclass(frozen=True)
 class _GridSettings:
     """The EM hyperparameters every fit on the grid shares, validated."""
@@ -330,15 +375,25 @@ class _GridSettings:
     reg_covar: float
     tol: float
     max_iter: int
+    noise: bool = False
+    noise_volume: str | float = "auto"
+    noise_mask: np.ndarray | None = None
 
-    def kwargs(self) -> dict[str, float | int]:
+    def kwargs(self) -> dict[str, Any]:
         """As keyword arguments of a GaussianMixture."""
-        return {"reg_covar": self.reg_covar, "tol": self.tol, "max_iter": self.max_iter}
+        kwargs: dict[str, Any] = {
+            "reg_covar": self.reg_covar,
+            "tol": self.tol,
+            "max_iter": self.max_iter,
+        }
+        if self.noise:
+            kwargs.update(noise=True, noise_volume=self.noise_volume)
+        return kwargs
 
 
 def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
     """One EM fit from one start, or None and why it failed."""
-    if start == "hc":
+    if start == "hc" and not settings.noise:
         if hc_resp is None:
             return None, "the hierarchical tree has fewer distinct groups"
         family = get_family(model)
@@ -367,7 +422,10 @@ def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
         warnings.simplefilter("always", DegenerateComponentWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            estimator.fit(X, sample_weight=weights)
+            if settings.noise:
+                estimator.fit(X, sample_weight=weights, noise_init=settings.noise_mask)
+            else:
+                estimator.fit(X, sample_weight=weights)
         except ValueError as error:
             logger.info("%s, K=%d, start %s: %s", model, n_components, start, error)
             return None, str(error)

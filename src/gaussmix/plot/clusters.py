@@ -333,10 +333,15 @@ def draw_rug(ax: Any, values: np.ndarray, colors: np.ndarray) -> None:
 def scatter_labelled(
     ax: Any, points: np.ndarray, labels: np.ndarray, colors: np.ndarray
 ) -> None:
-    """2-D points in the colour of their component."""
-    ax.scatter(
-        points[:, 0], points[:, 1], c=colors[labels], s=12, alpha=0.7, linewidths=0
-    )
+    """2-D points in the colour of their component; noise rows (label -1) grey."""
+    labels = np.asarray(labels)
+    rgba = np.asarray(colors)[np.maximum(labels, 0)].copy()
+    rgba[labels < 0] = NOISE_COLOR
+    ax.scatter(points[:, 0], points[:, 1], c=rgba, s=12, alpha=0.7, linewidths=0)
+
+
+#: The colour of the rows a noise component explains best (RGBA grey).
+NOISE_COLOR = (0.6, 0.6, 0.6, 1.0)
 
 
 def draw_components(

@@ -1,0 +1,144 @@
+"""GaussianMixture's noise component: its settings and its fit.
+
+Kept apart from :mod:`gaussmix.models.gaussian_mixture` so that each module
+stays small; the EM itself is :mod:`gaussmix.fit.noise`'s.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from gaussmix.core.noise import NOISE_VOLUMES, NoiseParams, noise_chunk_sums
+from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
+from gaussmix.fit.noise import fit_noise_mixture, region_log_volume
+from gaussmix.fit.progress import EMProgress
+from gaussmix.models import validation as check
+
+#: The fitted attributes only a mixture with noise has.
+NOISE_ATTRIBUTES = ("noise_proportion_", "noise_volume_")
+
+
+def check_noise_settings(estimator: Any) -> dict[str, Any]:
+    """``noise``, ``noise_volume`` and ``noise_init_neighbors``, validated."""
+    owner = type(estimator).__name__
+    volume = estimator.noise_volume
+    if isinstance(volume, str):
+        volume = check.check_choice("noise_volume", volume, NOISE_VOLUMES, owner=owner)
+    elif isinstance(volume, numbers.Real) and not isinstance(volume, bool):
+        volume = check.check_float("noise_volume", volume, 0.0, False, owner=owner)
+    else:
+        raise check.InvalidParameterError(
+            f"The 'noise_volume' parameter of {owner} must be a str among "
+            f"{set(NOISE_VOLUMES)} or a float in (0, inf). Got {volume!r} instead."
+        )
+    return {
+        "noise": check.check_bool("noise", estimator.noise, owner=owner),
+        "noise_volume": volume,
+        "noise_init_neighbors": check.check_int(
+            "noise_init_neighbors", estimator.noise_init_neighbors, 1, owner=owner
+        ),
+    }
+
+
+def check_noise_init(noise_init: Any, n_samples: int) -> np.ndarray:
+    """A boolean mask of the rows first taken as noise, shape (n_samples,)."""
+    mask = np.asarray(noise_init)
+    if mask.dtype != bool or mask.shape != (n_samples,):
+        raise ValueError(
+            f"noise_init must be a boolean array of shape ({n_samples},), one "
+            f"value per row; got dtype {mask.dtype} and shape {mask.shape}."
+        )
+    if mask.all() or not mask.any():
+        raise ValueError(
+            "noise_init must mark some rows, and not all of them, as noise."
+        )
+    return mask
+
+
+def noise_params(model: Any, log_shift: float = 0.0) -> NoiseParams:
+    """A fitted noise mixture as NoiseParams, volume in rescaled units."""
+    gaussian = model.mixture_params()
+    return NoiseParams(
+        gaussian,
+        float(model.noise_proportion_),
+        math.log(model.noise_volume_) + log_shift,
+    )
+
+
+def fit_with_noise(
+    model: Any,
+    settings: Any,
+    source: Any,
+    *,
+    noise_init: Any,
+    user_init: dict[str, Any],
+    do_init: bool,
+    random_state: np.random.RandomState,
+    repairs: Any,
+    reg_covar: float,
+    scale: Any,
+    log_shift: float,
+) -> tuple[MixtureParams, Any]:
+    """Run the noise EM for ``model``'s ``fit``; set the noise attributes.
+
+    Returns the Gaussian components' parameters (in the source's units) and
+    the EM result, for ``fit`` to finish as it does without noise.
+    """
+    volume = settings.noise_volume
+    if not isinstance(volume, str):
+        # a volume given in the data's units, in the rescaled units
+        volume = math.exp(math.log(volume) + log_shift)
+    log_volume = region_log_volume(source, volume)
+    mask = None
+    if noise_init is not None and do_init:
+        mask = check_noise_init(noise_init, source.n_samples)
+    warm = None
+    if not do_init:
+        warm = (noise_params(model, log_shift), model.lower_bound_ - log_shift)
+        if scale is not None:
+            params = warm[0]
+            warm = (
+                NoiseParams(
+                    scale.to_rescaled(params.gaussian),
+                    params.noise_proportion,
+                    params.log_volume,
+                ),
+                warm[1],
+            )
+    with EMProgress(
+        settings.verbose, settings.verbose_interval, settings.max_iter
+    ) as progress:
+        best = fit_noise_mixture(
+            source,
+            covariance_type=settings.covariance_type,
+            n_components=settings.n_components,
+            init_params=settings.init_params,
+            reg_covar=reg_covar,
+            user_init=user_init,
+            random_state=random_state,
+            repairs=repairs,
+            n_init=settings.n_init if do_init else 1,
+            tol=settings.tol,
+            max_iter=settings.max_iter,
+            progress=progress,
+            log_volume=log_volume,
+            noise_mask=mask,
+            init_neighbors=settings.noise_init_neighbors,
+            warm=warm,
+        )
+    model.noise_proportion_ = float(best.params.noise_proportion)
+    model.noise_volume_ = float(math.exp(best.params.log_volume - log_shift))
+    return best.params.gaussian, best
+
+
+def noise_batch_sums(source: Any, model: Any) -> tuple[Stats, float]:
+    """A batch's Gaussian Stats under a fitted noise mixture, and the noise's
+    share of the batch's weight (for ``partial_fit``)."""
+    params = noise_params(model)
+    sums = source.chunk_sums(noise_chunk_sums, params.gaussian.n_components + 1, params)
+    return sums.stats, sums.noise_sum / sums.stats.total_weight

@@ -1,0 +1,192 @@
+"""GaussianMixtureOutlierDetector: a scikit-learn outlier detector on a mixture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from gaussmix._typing import Array, RandomStateLike
+from gaussmix.core.estep import log_responsibilities
+from gaussmix.models import validation as check
+from gaussmix.models.gaussian_mixture import GaussianMixture
+
+
+def weighted_lower_quantile(
+    values: np.ndarray, weights: np.ndarray | None, fraction: float
+) -> float:
+    """The smallest value whose share of the weight at or below it exceeds ``fraction``.
+
+    The weight of the values strictly below it is then at most ``fraction``
+    of the total: ``floor(fraction * n)`` of ``n`` distinct unweighted
+    values, scikit-learn's expected number of outliers. An integer weight
+    acts as that many copies of the value, so that a threshold from
+    weighted rows is the threshold from repeated rows.
+    """
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    if weights is None:
+        cumulative = np.arange(1, len(values) + 1, dtype=np.float64)
+    else:
+        cumulative = np.cumsum(np.asarray(weights, dtype=np.float64)[order])
+    target = fraction * cumulative[-1]
+    index = int(np.searchsorted(cumulative, target, side="right"))
+    return float(sorted_values[min(index, len(values) - 1)])
+
+
+class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
+    """Outliers as the rows of lowest density under a fitted Gaussian mixture.
+
+    A :class:`GaussianMixture` is fitted to the training rows; a row's score
+    is its log-density under the mixture's Gaussian components, and rows
+    scoring below ``offset_`` are outliers. With ``noise=True`` the mixture
+    is fitted with a uniform noise component, so that the outliers in the
+    training rows do not widen or drag the components; the score still
+    comes from the Gaussian components alone (the noise's constant density
+    would give every far row the same score).
+
+    Integer sample weights act as repeated rows, except in the start of a
+    fit with ``noise=True``: its nearest-neighbour clutter rule sees rows,
+    not weights.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+    contamination : float, default=0.1
+        The share of the training rows' weight taken as outliers, in
+        (0, 0.5]: ``offset_`` is the smallest training score whose share of
+        the weight at or below it exceeds ``contamination`` (a lower
+        quantile, weighted by ``sample_weight``), so that
+        ``floor(contamination * n_samples)`` training rows score below it,
+        up to ties.
+    threshold : float or None, default=None
+        An absolute log-density threshold instead: ``offset_ = threshold``
+        and ``contamination`` is not used.
+    covariance_type, tol, reg_covar, max_iter, n_init, init_params, random_state, \
+chunk_size, noise, noise_volume :
+        As :class:`GaussianMixture`'s.
+
+    Attributes
+    ----------
+    mixture_ : GaussianMixture
+        The fitted mixture.
+    offset_ : float
+        The log-density below which a row is an outlier;
+        ``decision_function = score_samples - offset_``.
+    n_iter_ : int
+        EM iterations of the mixture's best start.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        contamination: float = 0.1,
+        threshold: float | None = None,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        random_state: RandomStateLike = None,
+        chunk_size: int | None = None,
+        noise: bool = False,
+        noise_volume: str | float = "auto",
+    ) -> None:
+        self.n_components = n_components
+        self.contamination = contamination
+        self.threshold = threshold
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.random_state = random_state
+        self.chunk_size = chunk_size
+        self.noise = noise
+        self.noise_volume = noise_volume
+
+    def _mixture(self) -> GaussianMixture:
+        return GaussianMixture(
+            self.n_components,
+            covariance_type=self.covariance_type,
+            tol=self.tol,
+            reg_covar=self.reg_covar,
+            max_iter=self.max_iter,
+            n_init=self.n_init,
+            init_params=self.init_params,
+            random_state=self.random_state,
+            chunk_size=self.chunk_size,
+            noise=self.noise,
+            noise_volume=self.noise_volume,
+        )
+
+    def fit(
+        self, X: Array, y: Any = None, sample_weight: Array | None = None
+    ) -> GaussianMixtureOutlierDetector:
+        """Fit the mixture and set ``offset_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : GaussianMixtureOutlierDetector
+        """
+        contamination, threshold = self._check_settings()
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        weights = check.check_sample_weight(sample_weight, X.shape[0], np.float64)
+        self.mixture_ = self._mixture().fit(X, sample_weight=weights)
+        self.n_iter_ = self.mixture_.n_iter_
+        if threshold is None:
+            self.offset_ = weighted_lower_quantile(
+                np.asarray(self._scores(X), dtype=np.float64), weights, contamination
+            )
+        else:
+            self.offset_ = threshold
+        return self
+
+    def _check_settings(self) -> tuple[float, float | None]:
+        """The validated ``contamination`` and ``threshold``, after checking the
+        mixture's hyperparameters."""
+        owner = type(self).__name__
+        self._mixture()._check_hyperparameters()
+        contamination = check.check_float(
+            "contamination", self.contamination, 0.0, False, owner=owner, maximum=0.5
+        )
+        threshold = None
+        if self.threshold is not None:
+            threshold = check.check_float(
+                "threshold", self.threshold, -np.inf, True, owner=owner
+            )
+        return contamination, threshold
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        # the Gaussian components' log-density, without a noise floor
+        return self.mixture_._apply(
+            X, lambda x, p: log_responsibilities(x, p)[0], per_component=False
+        )
+
+    def score_samples(self, X: Array) -> np.ndarray:
+        """Log-density of each row under the Gaussian components (higher: inlier)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._scores(X)
+
+    def decision_function(self, X: Array) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Array) -> np.ndarray:
+        """+1 for inliers, -1 for outliers, shape (n_samples,)."""
+        return np.where(self.decision_function(X) < 0, -1, 1)

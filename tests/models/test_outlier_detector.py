@@ -1,0 +1,96 @@
+"""GaussianMixtureOutlierDetector: scikit-learn's checks and its threshold rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import chi2
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from gaussmix import GaussianMixtureOutlierDetector
+
+
+@parametrize_with_checks(
+    [
+        GaussianMixtureOutlierDetector(max_iter=20),
+        GaussianMixtureOutlierDetector(2, noise=True, max_iter=20),
+    ],
+    expected_failed_checks=lambda estimator: (
+        {
+            "check_sample_weight_equivalence_on_dense_data": (
+                "the noise start's nearest-neighbour clutter rule sees rows, "
+                "not weights: a repeated row is its own nearest neighbour"
+            )
+        }
+        if estimator.noise
+        else {}
+    ),
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def _blobs_with_outliers(seed: int, n: int = 600, n_outliers: int = 30):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0]])
+    labels = rng.integers(0, 2, n)
+    inliers = centres[labels] + rng.standard_normal((n, 2))
+    outliers = rng.uniform(-30, 40, (n_outliers, 2))
+    return np.vstack([inliers, outliers]), np.r_[np.ones(n), -np.ones(n_outliers)]
+
+
+@pytest.mark.parametrize("contamination", [0.01, 0.05, 0.1, 0.25])
+@pytest.mark.parametrize("noise", [False, True])
+def test_training_outlier_fraction_is_contamination(contamination, noise):
+    X, _ = _blobs_with_outliers(0)
+    detector = GaussianMixtureOutlierDetector(
+        2, contamination=contamination, noise=noise, random_state=0
+    ).fit(X)
+    fraction = np.mean(detector.predict(X) == -1)
+    # floor(c n) rows lie strictly below the offset (no ties in the scores)
+    assert fraction == np.floor(contamination * len(X)) / len(X)
+
+
+def test_weights_act_as_repeated_rows():
+    X, _ = _blobs_with_outliers(1, n=200, n_outliers=10)
+    weights = np.random.default_rng(2).integers(0, 4, len(X))
+    weighted = GaussianMixtureOutlierDetector(2, random_state=0, tol=1e-8).fit(
+        X, sample_weight=weights
+    )
+    repeated = GaussianMixtureOutlierDetector(2, random_state=0, tol=1e-8).fit(
+        np.repeat(X, weights, axis=0)
+    )
+    # the offsets are both training scores at the same rank of the weight
+    assert weighted.offset_ == pytest.approx(repeated.offset_, rel=1e-6)
+
+
+def test_flags_the_planted_outliers():
+    X, truth = _blobs_with_outliers(3)
+    detector = GaussianMixtureOutlierDetector(
+        2, contamination=30 / len(X), noise=True, random_state=0
+    ).fit(X)
+    predicted = detector.predict(X)
+    recall = np.mean(predicted[truth == -1] == -1)
+    assert recall >= 0.9
+    assert np.all(detector.decision_function(X) < 0) == np.all(predicted == -1)
+
+
+def test_absolute_threshold_of_one_gaussian():
+    # one standard normal component: log p(x) = -log(2 pi) - |x|^2 / 2, so the
+    # threshold at the chi-square(2) 0.99 quantile flags about 1% of its rows
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((20_000, 2))
+    radius2 = chi2.ppf(0.99, df=2)
+    threshold = -np.log(2 * np.pi) - radius2 / 2
+    detector = GaussianMixtureOutlierDetector(threshold=threshold).fit(X)
+    assert detector.offset_ == threshold
+    assert np.mean(detector.predict(X) == -1) == pytest.approx(0.01, abs=0.003)
+    scores = detector.score_samples(X[:5])
+    expected = -np.log(2 * np.pi) - 0.5 * (X[:5] ** 2).sum(1)
+    np.testing.assert_allclose(scores, expected, atol=0.02)
+
+
+def test_rejects_bad_contamination():
+    X, _ = _blobs_with_outliers(5, n=50, n_outliers=2)
+    with pytest.raises(ValueError, match="contamination"):
+        GaussianMixtureOutlierDetector(contamination=0.7).fit(X)
