@@ -280,11 +280,6 @@ def test_weights_check_names_the_callers_argument(weights, message):
         check_weights_init(weights, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="from_params (models/gaussian_mixture.py) must pass argument='weights' "
-    "to check_weights_init; that file is being edited elsewhere",
-)
 def test_from_params_names_its_weights_argument():
     with pytest.raises(ValueError, match="weights must sum to 1") as caught:
         GaussianMixture.from_params(

@@ -227,3 +227,32 @@ def test_a_constant_column_beside_large_ones_starts_from_the_tree():
         3 * np.log(2 * np.pi) + np.linalg.slogdet(covariance)[1] + mahalanobis
     )
     assert result.log_likelihood[0, 0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_repr_is_short_and_names_the_winner():
+    from sklearn.datasets import load_iris
+
+    import gaussmix
+
+    result = gaussmix.select_model(
+        load_iris().data, n_components=range(1, 4), covariance_types=["VVV", "EEE"]
+    )
+    text = repr(result)
+    assert len(text) < 200
+    assert f"best={result.best_covariance_type},{result.best_n_components}" in text
+
+
+def test_a_table_keeps_its_column_names():
+    pyarrow = pytest.importorskip("pyarrow")
+    from sklearn.datasets import load_iris
+
+    import gaussmix
+
+    iris = load_iris()
+    names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    table = pyarrow.table(dict(zip(names, iris.data.T, strict=True)))
+    result = gaussmix.select_model(table, n_components=[2, 3], covariance_types=["VVV"])
+    assert list(result.best_model.feature_names_in_) == names
+    np.testing.assert_array_equal(
+        result.best_model.predict(table), result.best_model.predict(iris.data)
+    )

@@ -100,6 +100,8 @@ class BayesianGaussianMixture(
     verbose : int, default=0
         1 shows a progress bar per initialisation, 2 also logs iterations.
     verbose_interval : int, default=10
+        Iterations between printed lines (and log records) when
+        ``verbose >= 2``.
     chunk_size : int or None, default=None
         Rows per E-step chunk; None bounds temporaries to about 16 MB.
     learning_decay : float, default=0.6

@@ -102,7 +102,8 @@ class GaussianMixture(
     verbose : int, default=0
         1 shows a progress bar per initialisation, 2 also logs iterations.
     verbose_interval : int, default=10
-        Iterations between log records when ``verbose >= 2``.
+        Iterations between printed lines (and log records) when
+        ``verbose >= 2``.
     chunk_size : int or None, default=None
         Rows per E-step chunk; None sizes chunks so temporaries stay about
         16 MB (about 256 MB on a GPU). Memory beyond X is
@@ -526,7 +527,7 @@ class GaussianMixture(
             )
         n_components, n_features = means.shape
         dtype = means.dtype if means.dtype in (np.float32, np.float64) else np.float64
-        weights = check.check_weights_init(weights, n_components)
+        weights = check.check_weights_init(weights, n_components, argument="weights")
         covariances = np.asarray(covariances, dtype=np.float64)
         expected = family.covariance_shape(n_components, n_features)
         if covariances.shape != expected:

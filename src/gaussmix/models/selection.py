@@ -163,6 +163,16 @@ class ModelSelectionResult:
             lines.append(f"{k:<3}" + cells)
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        counts = self.n_components
+        span = f"{min(counts)}..{max(counts)}" if len(counts) > 1 else str(counts[0])
+        best = float(np.nanmin(self.bic))
+        return (
+            f"ModelSelectionResult(best={self.best_covariance_type},"
+            f"{self.best_n_components}, bic={best:.2f}, "
+            f"covariance_types={len(self.covariance_types)}, n_components={span})"
+        )
+
     def __str__(self) -> str:
         return (
             "Bayesian Information Criterion (BIC), mclust convention:\n"
@@ -265,6 +275,7 @@ def select_model(
         raise ValueError("noise_init is a start for noise=True only.")
     # named here rather than as a grid on which every fit failed
     GaussianMixture(noise=noise, noise_volume=noise_volume)._check_hyperparameters()
+    names = _feature_names(X)
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
     if X.dtype == np.float32 and data_scale(X.dtype, column_halves(X)) is not None:
         # the squares of these rows overflow float32: the starts' moments
@@ -330,6 +341,10 @@ def select_model(
             f"No mixture could be fitted on this grid: {shown}{more}. Check the "
             "data for duplicated rows, or try fewer components."
         )
+    if names is not None:
+        # the models answer to the table's column names, as if fitted on it
+        for model_fit in fitted.values():
+            model_fit.feature_names_in_ = names
     i, j = np.unravel_index(np.nanargmin(tables["bic"]), shape)
     return ModelSelectionResult(
         covariance_types=tuple(models),
@@ -342,6 +357,21 @@ def select_model(
         models=fitted,
         n_samples=n_samples,
     )
+
+
+def _feature_names(X: object) -> np.ndarray | None:
+    """The column names of a table (pandas, pyarrow, ...), when all are strings."""
+    # pyarrow's tables name their columns in column_names (their columns
+    # are the arrays); pandas' in columns
+    columns = getattr(X, "column_names", None)
+    if columns is None:
+        columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = [str(name) for name in columns if isinstance(name, str)]
+    if len(names) != len(columns):
+        return None
+    return np.asarray(names, dtype=object)
 
 
 def _hc_responsibilities(tree, n_samples: int, n_components: int):

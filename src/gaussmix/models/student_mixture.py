@@ -96,6 +96,8 @@ class StudentMixture(
     warm_start : bool, default=False
     verbose : int, default=0
     verbose_interval : int, default=10
+        Iterations between printed lines (and log records) when
+        ``verbose >= 2``.
     chunk_size : int or None, default=None
         Rows per E-step chunk; None bounds temporaries to about 16 MB.
 
