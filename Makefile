@@ -56,4 +56,4 @@ docs: $(VENV)/.docs-installed
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
-	rm -rf docs/_build docs/auto_examples docs/api/generated docs/cli/generated
+	rm -rf docs/_build docs/auto_examples docs/api/generated docs/user_guide/generated

@@ -1,7 +1,7 @@
 """Build helpers of the gaussmix documentation.
 
 * writes the ``--help`` text of every ``gaussmix`` command to
-  ``cli/generated/`` so that the command-line page always matches the code;
+  ``user_guide/generated/`` so that the command-line page always matches the code;
 * appends the Examples sections kept in :mod:`extra_examples` to docstrings
   that have none;
 * warns (an error under ``-W``) about every public class or function whose
@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,36 @@ def add_examples(app, what, name, obj, options, lines) -> None:
     lines.extend(["", "Examples", "--------", *inspect.cleandoc(text).splitlines()])
 
 
+_LITERAL = re.compile(r"(``.*?``|`[^`]*`)")
+_TRAILING_UNDERSCORE = re.compile(r"(?<=\w)_(?=[\s,;:.)\]]|$)")
+
+
+def escape_trailing_underscores(app, what, name, obj, options, lines) -> None:
+    """Escape ``name_`` outside literals, which reST reads as a link target.
+
+    Fitted attributes (``n_features_in_``) appear bare in numpydoc's type
+    fields, such as ``ndarray of shape (n_features_in_,)``. Doctest and
+    literal blocks are left alone.
+    """
+    in_block = False
+    block_indent = 0
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if in_block:
+            if not stripped or indent > block_indent or stripped.startswith("..."):
+                continue
+            in_block = False
+        if stripped.startswith(">>>"):
+            in_block, block_indent = True, indent - 1
+            continue
+        parts = _LITERAL.split(line)
+        parts[::2] = [_TRAILING_UNDERSCORE.sub(r"\\_", part) for part in parts[::2]]
+        lines[index] = "".join(parts)
+        if stripped.endswith("::"):
+            in_block, block_indent = True, indent
+
+
 def skip_member(app, what, name, obj, skip, options):
     """Leave scikit-learn's metadata-routing plumbing out of the reference."""
     if name == "get_metadata_routing" or (
@@ -100,7 +131,7 @@ def skip_member(app, what, name, obj, skip, options):
 def write_cli_help(app: Any) -> None:
     from gaussmix.cli import cli
 
-    target = Path(app.srcdir) / "cli" / "generated"
+    target = Path(app.srcdir) / "user_guide" / "generated"
     target.mkdir(parents=True, exist_ok=True)
     commands = {"gaussmix": cli}
     commands.update({f"gaussmix {name}": cmd for name, cmd in cli.commands.items()})
@@ -126,6 +157,8 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", write_cli_help)
     app.connect("builder-inited", check_examples)
     app.connect("autodoc-skip-member", skip_member)
+    # after numpydoc has turned the sections into reST
+    app.connect("autodoc-process-docstring", escape_trailing_underscores, priority=600)
     # before numpydoc (priority 500) parses the docstring
     app.connect("autodoc-process-docstring", add_examples, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
