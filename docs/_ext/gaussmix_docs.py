@@ -120,10 +120,17 @@ def escape_trailing_underscores(app, what, name, obj, options, lines) -> None:
 
 
 def skip_member(app, what, name, obj, skip, options):
-    """Leave scikit-learn's metadata-routing plumbing out of the reference."""
-    if name == "get_metadata_routing" or (
-        name.startswith("set_") and name.endswith("_request")
-    ):
+    """Leave out what the library does not define for users.
+
+    The methods every torch module inherits from ``torch.nn.Module``, and
+    those the estimators inherit from scikit-learn's mixins (whose
+    docstrings point into scikit-learn's own documentation) except
+    ``get_params`` and ``set_params``.
+    """
+    defined_in = str(getattr(obj, "__module__", None) or "")
+    if defined_in.startswith("torch"):
+        return True
+    if defined_in.startswith("sklearn") and name not in ("get_params", "set_params"):
         return True
     return None
 
