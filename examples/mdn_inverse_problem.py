@@ -30,7 +30,7 @@ def bishop_data(n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 x, t = bishop_data(1500, seed=0)
 x_test, t_test = bishop_data(1000, seed=1)
-small = {"hidden_layer_sizes": (32, 32), "max_epochs": 150, "random_state": 0}
+small = {"hidden_layer_sizes": (32, 32), "max_epochs": 400, "random_state": 0}
 mdn = MixtureDensityRegressor(3, **small).fit(x, t)
 gaussian = MixtureDensityRegressor(1, **small).fit(x, t)
 print("held-out average log-likelihood of t given x:")
