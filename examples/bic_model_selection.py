@@ -4,8 +4,8 @@ Choosing the model and K by BIC
 
 :func:`gaussmix.select_model` fits every covariance model for every number
 of components, each from mclust's model-based hierarchical start, and keeps
-the best by BIC. :func:`gaussmix.plot.plot_bic` draws one curve per model
-in mclust's convention, where higher is better.
+the best by BIC. :func:`gaussmix.plot.plot_bic` draws one curve per model;
+``convention="mclust"`` draws them with mclust's sign, higher is better.
 
 Fisher's iris measurements are the classic case: BIC prefers two
 components (setosa, and the overlapping versicolor and virginica).
@@ -27,7 +27,7 @@ print(result.summary())
 # The curves: BIC against the number of components, one line per model.
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
-plot_bic(result, ax=axes[0])
+plot_bic(result, convention="mclust", ax=axes[0])
 axes[0].set_title("BIC (mclust's sign: higher is better)")
 plot_clusters(
     result.best_model,

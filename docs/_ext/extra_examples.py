@@ -28,6 +28,14 @@ Any of mclust's covariance models, by name:
 >>> GaussianMixture(2, covariance_type="VEV", random_state=0).fit(X).converged_
 True
 
+A uniform noise component takes the scattered rows (``predict`` gives them
+-1):
+
+>>> noisy = np.vstack([X, rng.uniform(-15, 15, size=(20, 2))])
+>>> with_noise = GaussianMixture(2, noise=True, random_state=0).fit(noisy)
+>>> bool(0 < with_noise.noise_proportion_ < 0.2)
+True
+
 A fitted mixture from known parameters:
 
 >>> known = GaussianMixture.from_params(
@@ -72,6 +80,26 @@ array([[0, 0],
 True
 """
 
+EXTRA_EXAMPLES["gaussmix.GaussianMixtureOutlierDetector"] = """
+Two clusters and 60 scattered rows:
+
+>>> import numpy as np
+>>> from gaussmix import GaussianMixtureOutlierDetector
+>>> rng = np.random.default_rng(0)
+>>> clusters = np.vstack([rng.normal(0, 1, (300, 2)), rng.normal(8, 1, (300, 2))])
+>>> X = np.vstack([clusters, rng.uniform(-40, 48, (60, 2))])
+>>> detector = GaussianMixtureOutlierDetector(
+...     2, contamination=0.1, noise=True, random_state=0
+... ).fit(X)
+>>> labels = detector.predict(X)  # +1 inlier, -1 outlier
+>>> round(float(np.mean(labels == -1)), 2)
+0.1
+>>> bool(np.mean(labels[-60:] == -1) > 0.9)  # the scattered rows
+True
+>>> detector.decision_function(X[:2]).shape  # score_samples - offset_
+(2,)
+"""
+
 EXTRA_EXAMPLES["gaussmix.GaussianMixtureClassifier"] = """
 >>> from sklearn.datasets import load_iris
 >>> from gaussmix import GaussianMixtureClassifier
@@ -82,12 +110,13 @@ array([0, 0, 0])
 >>> clf.predict_proba(X[:1]).shape
 (1, 3)
 
-Rows labelled -1 are unlabelled and take part through EM:
+With ``unlabeled_label=-1``, rows labelled -1 take part through EM over
+their unknown classes:
 
 >>> import numpy as np
 >>> y_partial = np.where(np.arange(len(y)) % 3 == 0, y, -1)
->>> semi = GaussianMixtureClassifier(covariance_type="diag").fit(X, y_partial)
->>> semi.classes_
+>>> semi = GaussianMixtureClassifier(covariance_type="diag", unlabeled_label=-1)
+>>> semi.fit(X, y_partial).classes_
 array([0, 1, 2])
 """
 
@@ -187,7 +216,7 @@ EXTRA_EXAMPLES["gaussmix.plot.plot_bic"] = """
 >>> result = gaussmix.select_model(
 ...     load_iris().data, n_components=range(1, 5), covariance_types=["EII", "VVV"]
 ... )
->>> ax = plot_bic(result)  # mclust's sign: higher is better
+>>> ax = plot_bic(result)  # lower is better; convention="mclust" flips the sign
 """
 
 EXTRA_EXAMPLES["gaussmix.plot.plot_bic_curve"] = """
