@@ -28,7 +28,15 @@ print(f"average log-likelihood: {gmm.score(X):.3f}")
 draws, components = gmm.sample(1000)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 5), layout="constrained", sharey=True)
-plot_density(gmm, X, ax=axes[0])
+# contours every half unit of log-density, from the peak down seven units
+peak = np.ceil(gmm.score_samples(X).max())
+plot_density(
+    gmm,
+    X,
+    levels=np.arange(peak - 7, peak + 0.25, 0.5),
+    feature_names=["x1", "x2"],
+    ax=axes[0],
+)
 axes[0].set_title("log-density of the fitted mixture")
 axes[1].scatter(draws[:, 0], draws[:, 1], s=4, c=components, cmap="tab20")
 axes[1].set(title="1000 draws, coloured by component", xlabel="x1", aspect="equal")
