@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_PIN := torch==2.13.0
 
-.PHONY: demo test package-check lint bench clean
+.PHONY: demo test package-check lint bench docs clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -44,5 +44,16 @@ bench: $(VENV)/.bench-installed
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
 		$(BIN)/python benchmarks/$(BENCH_SCRIPT) $(BENCH_ARGS)
 
+# The documentation site: the gallery scripts run during the build (torch for
+# the deep examples) and any warning fails it. Output: docs/_build/html.
+$(VENV)/.docs-installed: $(VENV)/.test-installed pyproject.toml
+	echo "$(TORCH_PIN)" > $(VENV)/torch-constraint.txt
+	$(BIN)/pip install --quiet -c $(VENV)/torch-constraint.txt -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	MPLBACKEND=Agg $(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf docs/_build docs/auto_examples docs/api/generated docs/user_guide/generated

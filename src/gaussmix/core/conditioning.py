@@ -56,6 +56,30 @@ class ConditionalMixture:
         One of ``'full'``, ``'tied'``, ``'diag'``, ``'spherical'``.
     output_indices : tuple of int
         Columns of the original mixture that the outputs are.
+
+    Examples
+    --------
+    A mixture of two correlated components, conditioned on its first variable:
+
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture
+    >>> gmm = GaussianMixture.from_params(
+    ...     weights=[0.5, 0.5],
+    ...     means=[[0.0, 0.0], [4.0, 4.0]],
+    ...     covariances=[[[1.0, 0.8], [0.8, 1.0]], np.eye(2)],
+    ... )
+    >>> given = gmm.condition([0], [[0.0], [4.0]])  # p(x1 | x0), at x0 = 0 and 4
+    >>> given.n_rows, given.n_components, given.n_outputs
+    (2, 2, 1)
+    >>> given.weights.round(3)  # each row: p(component | x0)
+    array([[1., 0.],
+           [0., 1.]])
+    >>> given.mean().round(1), given.std().round(1)
+    (array([[0.],
+           [4.]]), array([[0.6],
+           [1. ]]))
+    >>> given.log_prob(np.array([[0.0], [4.0]])).round(3)
+    array([-0.408, -0.919])
     """
 
     weights: np.ndarray

@@ -21,7 +21,22 @@ COLLAPSE_FRACTION = 1e-10
 
 
 class DegenerateComponentWarning(UserWarning):
-    """A mixture component collapsed and was repaired during EM."""
+    """A mixture component collapsed and was repaired during EM.
+
+    Examples
+    --------
+    A repair is reported, never silent; to make it an error instead:
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> from gaussmix import DegenerateComponentWarning, GaussianMixture
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", DegenerateComponentWarning)
+    ...     gmm = GaussianMixture(3, random_state=0).fit(X)  # a repair would raise
+    >>> gmm.converged_
+    True
+    """
 
 
 class RegCovarWarning(UserWarning):
@@ -30,6 +45,29 @@ class RegCovarWarning(UserWarning):
     Added to every covariance, it then dominates that feature and can merge
     clusters that differ only there (data in very small units, or columns in
     very different units).
+
+    Examples
+    --------
+    A column in units a million times smaller than the other:
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture, RegCovarWarning
+    >>> X = np.random.default_rng(0).normal(size=(300, 2)) * [1e-4, 1.0]
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = GaussianMixture(2, random_state=0).fit(X)
+    >>> any(issubclass(w.category, RegCovarWarning) for w in caught)
+    True
+
+    ``reg_covar_scale="variance"`` makes ``reg_covar`` relative to each
+    column's variance, and the warning goes away:
+
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = GaussianMixture(2, reg_covar_scale="variance", random_state=0).fit(X)
+    >>> any(issubclass(w.category, RegCovarWarning) for w in caught)
+    False
     """
 
 

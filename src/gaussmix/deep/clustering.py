@@ -199,6 +199,28 @@ class DeepGaussianMixtureClustering(
     rebuilds the untrained modules from the hyperparameters and
     ``n_features_in_``, and ``network_state_`` loads into them; the
     estimator does this itself on first use after being restored.
+
+    Examples
+    --------
+    A quick fit (tiny networks and few epochs; the defaults train far longer):
+
+    >>> from sklearn.datasets import make_blobs
+    >>> from gaussmix.deep import DeepGaussianMixtureClustering
+    >>> X, _ = make_blobs(n_samples=300, centers=3, n_features=6, random_state=0)
+    >>> model = DeepGaussianMixtureClustering(
+    ...     n_clusters=3,
+    ...     latent_dim=2,
+    ...     hidden_layer_sizes=(16,),
+    ...     pretrain_epochs=3,
+    ...     max_epochs=3,
+    ...     n_autoencoders=1,
+    ...     n_init=1,
+    ...     random_state=0,
+    ... ).fit(X)
+    >>> model.predict(X).shape, model.transform(X).shape
+    ((300,), (300, 2))
+    >>> model.means_.shape  # the latent mixture
+    (3, 2)
     """
 
     def __init__(

@@ -186,6 +186,19 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         The networks see ``(X - x_offset_) / x_scale_``.
     loss_curve_ : list of float
     n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.deep import DAGMM
+    >>> rng = np.random.default_rng(0)
+    >>> X_normal = rng.normal(size=(300, 8))
+    >>> detector = DAGMM(contamination=0.05, max_epochs=5, random_state=0).fit(X_normal)
+    >>> X_new = np.vstack([rng.normal(size=(5, 8)), rng.normal(8.0, 1.0, size=(5, 8))])
+    >>> detector.predict(X_new).shape  # +1 inlier, -1 outlier
+    (10,)
+    >>> detector.score_samples(X_new).shape  # higher is more normal
+    (10,)
     """
 
     def __init__(

@@ -36,6 +36,21 @@ def mixture_statistics(
     means : Tensor of shape (K, L)
     covariances : Tensor of shape (K, L, L)
         Scatter about each component's own mean, so nothing cancels.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.deep import mixture_statistics
+    >>> z = torch.tensor([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0], [12.0, 10.0]])
+    >>> membership = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> weights, means, covariances = mixture_statistics(z, membership)
+    >>> weights
+    tensor([0.5000, 0.5000])
+    >>> means
+    tensor([[ 1.,  0.],
+            [11., 10.]])
+    >>> covariances.shape
+    torch.Size([2, 2, 2])
     """
     totals = membership.sum(0)
     weights = totals / len(z)
@@ -60,6 +75,17 @@ def sample_energy(
     diagonal, Mahalanobis distances by triangular solves), differentiable
     in every argument. The published reference code took a determinant to
     the power 1/4 and detached the inverse covariance; neither happens here.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.deep import sample_energy
+    >>> z = torch.tensor([[0.0, 0.0], [5.0, 5.0]])
+    >>> weights = torch.tensor([1.0])
+    >>> means, covariances = torch.zeros(1, 2), torch.eye(2).unsqueeze(0)
+    >>> energy = sample_energy(z, weights, means, covariances, jitter=1e-6)
+    >>> bool(energy[1] > energy[0])  # the far row has the higher energy
+    True
     """
     eye = torch.eye(z.shape[-1], dtype=z.dtype, device=z.device)
     scale_tril = torch.linalg.cholesky(covariances + jitter * eye)

@@ -67,6 +67,22 @@ class FisherVectorEncoder(TransformerMixin, BaseEstimator):
     direction); negate ``[K + K D:]`` before its power and L2 normalisation
     to go from one to the other. Input is a list of ``(T_i, D)`` arrays
     (sets may differ in size) or a 3-D array ``(n_samples, T, D)``.
+
+    Examples
+    --------
+    Sets of descriptors (here 50 of dimension 4 per sample) become vectors of
+    length ``K + 2 K D``:
+
+    >>> import numpy as np
+    >>> from gaussmix.deep import FisherVectorEncoder
+    >>> rng = np.random.default_rng(0)
+    >>> sets = [rng.normal(size=(50, 4)) for _ in range(20)]
+    >>> encoder = FisherVectorEncoder(n_components=3, random_state=0).fit(sets)
+    >>> vectors = encoder.transform(sets)
+    >>> vectors.shape
+    (20, 27)
+    >>> np.allclose(np.linalg.norm(vectors, axis=1), 1.0)  # improved: L2-normalised
+    True
     """
 
     def __init__(

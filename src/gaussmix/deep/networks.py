@@ -46,6 +46,16 @@ def mlp(
     activation : {'relu', 'tanh', 'gelu', 'silu', 'elu'}, default='relu'
     final_activation : bool, default=True
         Whether the last layer is followed by the activation too.
+
+    Examples
+    --------
+    >>> from gaussmix.deep import mlp
+    >>> mlp([4, 16, 2], activation="tanh", final_activation=False)
+    Sequential(
+      (0): Linear(in_features=4, out_features=16, bias=True)
+      (1): Tanh()
+      (2): Linear(in_features=16, out_features=2, bias=True)
+    )
     """
     if len(sizes) < 2:
         raise ValueError(f"mlp needs an input and an output width, got {sizes!r}.")
@@ -74,6 +84,17 @@ class ConvEncoder(nn.Module):
     out_features : int, default=128
         Width of the features handed to the estimator's heads.
     activation : str, default='relu'
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.deep import ConvEncoder
+    >>> encoder = ConvEncoder((1, 8, 8), conv_channels=(8, 16), out_features=32)
+    >>> encoder(torch.rand(5, 64)).shape  # five flat 8x8 images
+    torch.Size([5, 32])
+
+    Such an encoder can replace the default one of
+    :class:`~gaussmix.deep.DeepGaussianMixtureClustering` (``encoder=``).
     """
 
     def __init__(

@@ -42,6 +42,19 @@ def save(model: Any, path: PathLike, *, info: dict[str, Any] | None = None) -> N
     TypeError
         When the model, or a value in its state, cannot be stored. Nothing is
         written in that case.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture, load, save
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> gmm = GaussianMixture(2, random_state=0).fit(X)
+    >>> path = Path(tempfile.mkdtemp()) / "model.gmm"
+    >>> save(gmm, path, info={"columns": ["height", "width"]})
+    >>> np.array_equal(load(path).means_, gmm.means_)  # exact, bit for bit
+    True
     """
     encoder = Encoder()
     root = encoder.encode_registered(model, type(model).__name__)
@@ -82,6 +95,28 @@ def load(path: PathLike) -> Any:
         Naming the problem, when the file is not a gaussmix model file, is
         truncated or corrupt, has an unknown format version, or holds an
         invalid model.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture, load, save
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> path = Path(tempfile.mkdtemp()) / "model.gmm"
+    >>> save(GaussianMixture(2, random_state=0).fit(X), path)
+    >>> model = load(path)
+    >>> type(model).__name__, model.predict(X[:5]).shape
+    ('GaussianMixture', (5,))
+
+    A file that is not a model file is refused with a ``ValueError``:
+
+    >>> _ = path.write_bytes(b"not a model")
+    >>> try:
+    ...     load(path)
+    ... except ValueError:
+    ...     print("refused")
+    refused
     """
     with _open(path) as archive:
         metadata = _read_metadata(archive)
@@ -111,6 +146,22 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
         ``format``, ``format_version``, ``library_version``, ``model`` (the
         encoded estimator: ``class``, ``params``, ``state``; or, for a
         dataclass, ``class`` and ``fields``) and ``info``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture, save
+    >>> from gaussmix.io import read_metadata
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> path = Path(tempfile.mkdtemp()) / "model.gmm"
+    >>> save(GaussianMixture(2).fit(X), path, info={"columns": ["a", "b"]})
+    >>> metadata = read_metadata(path)
+    >>> metadata["format"], metadata["model"]["class"], metadata["info"]
+    ('gaussmix-model', 'GaussianMixture', {'columns': ['a', 'b']})
+    >>> metadata["model"]["params"]["n_components"]
+    2
     """
     with _open(path) as archive:
         return _read_metadata(archive)

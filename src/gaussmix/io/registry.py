@@ -171,6 +171,13 @@ def registered_estimators() -> dict[str, type]:
 
     Imports the optional packages (:data:`OPTIONAL_PACKAGES`, which need
     torch) so that their estimators are listed when they can be loaded.
+
+    Examples
+    --------
+    >>> from gaussmix.io import registered_estimators
+    >>> classes = registered_estimators()
+    >>> "GaussianMixture" in classes, "StudentMixture" in classes
+    (True, True)
     """
     _register_builtins()
     _import_optional_packages()

@@ -29,6 +29,26 @@ class ConditionalMixtureDensity:
         factor per row).
     scale : Tensor of shape (N, K, D) or (N, K, 1), or None
         Standard deviations (diagonal, or spherical).
+
+    Examples
+    --------
+    Four rows, each with its own two-component mixture over one variable:
+
+    >>> import torch
+    >>> from gaussmix.nn import ConditionalMixtureDensity
+    >>> mixtures = ConditionalMixtureDensity(
+    ...     logits=torch.zeros(4, 2),
+    ...     means=torch.tensor([[[-1.0], [1.0]]]).repeat(4, 1, 1),
+    ...     scale=torch.full((4, 2, 1), 0.5),
+    ... )
+    >>> len(mixtures), mixtures.n_components, mixtures.n_features
+    (4, 2, 1)
+    >>> mixtures.log_prob(torch.zeros(4, 1)).shape  # one value per row
+    torch.Size([4])
+    >>> mixtures.mean().squeeze(-1)
+    tensor([0., 0., 0., 0.])
+    >>> mixtures[:2].sample().shape
+    torch.Size([2, 1])
     """
 
     logits: torch.Tensor

@@ -63,6 +63,34 @@ class GaussianMixtureDensity(nn.Module):
     parameters: float64 rows on a float32 module give float64 results (the
     rows are not rounded to float32), float32 rows on a float32 module give
     float32. Move the module with ``.to(dtype)`` to choose the precision.
+
+    Examples
+    --------
+    A mixture learned by gradient descent on the negative log-likelihood:
+
+    >>> import torch
+    >>> from gaussmix.nn import GaussianMixtureDensity
+    >>> _ = torch.manual_seed(0)
+    >>> x = torch.cat([torch.randn(200, 2) - 3, torch.randn(200, 2) + 3])
+    >>> density = GaussianMixtureDensity(2, 2, covariance_type="diag")
+    >>> optimizer = torch.optim.Adam(density.parameters(), lr=0.1)
+    >>> for _ in range(200):
+    ...     optimizer.zero_grad()
+    ...     loss = -density.log_prob(x).mean()
+    ...     loss.backward()
+    ...     optimizer.step()
+    >>> density.weights.detach().round(decimals=2)
+    tensor([0.5000, 0.5000])
+
+    Or started from a mixture fitted by EM, and back:
+
+    >>> from gaussmix import GaussianMixture
+    >>> gmm = GaussianMixture(2, random_state=0).fit(x.numpy())
+    >>> density = GaussianMixtureDensity.from_estimator(gmm)
+    >>> density.means.shape
+    torch.Size([2, 2])
+    >>> density.to_estimator().predict(x.numpy()[:3]).shape
+    (3,)
     """
 
     def __init__(

@@ -66,6 +66,16 @@ def gaussian_log_prob(
     Returns
     -------
     Tensor of shape (..., K)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.nn import gaussian_log_prob
+    >>> x = torch.zeros(5, 2)
+    >>> means = torch.tensor([[0.0, 0.0], [1.0, 1.0], [3.0, 0.0]])
+    >>> scale_tril = torch.eye(2).expand(3, 2, 2)
+    >>> gaussian_log_prob(x, means, scale_tril).shape  # rows x components
+    torch.Size([5, 3])
     """
     diff = x.unsqueeze(-2) - means
     whitened = _solve_lower(scale_tril, diff)
@@ -90,6 +100,15 @@ def diagonal_gaussian_log_prob(
     Returns
     -------
     Tensor of shape (..., K)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.nn import diagonal_gaussian_log_prob
+    >>> x = torch.zeros(4, 3)
+    >>> means, scale = torch.zeros(2, 3), torch.ones(2, 3)
+    >>> diagonal_gaussian_log_prob(x, means, scale).shape
+    torch.Size([4, 2])
     """
     n_features = x.shape[-1]
     whitened = (x.unsqueeze(-2) - means) / scale
@@ -119,6 +138,18 @@ def mixture_log_prob(
     Returns
     -------
     Tensor of shape (...)
+
+    Examples
+    --------
+    >>> import math
+    >>> import torch
+    >>> from gaussmix.nn import mixture_log_prob
+    >>> logits = torch.zeros(2)  # equal weights
+    >>> means = torch.tensor([[-1.0], [1.0]])
+    >>> scale_tril = torch.ones(2, 1, 1)
+    >>> log_p = mixture_log_prob(torch.tensor([[0.0]]), logits, means, scale_tril)
+    >>> math.isclose(log_p.item(), -0.5 - 0.5 * math.log(2 * math.pi), rel_tol=1e-6)
+    True
     """
     component = gaussian_log_prob(x, means, scale_tril)
     return torch.logsumexp(torch.log_softmax(logits, dim=-1) + component, dim=-1)
@@ -140,6 +171,15 @@ def diagonal_mixture_log_prob(
     Returns
     -------
     Tensor of shape (...)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.nn import diagonal_mixture_log_prob
+    >>> x = torch.randn(6, 3)
+    >>> logits, means, scale = torch.zeros(2), torch.randn(2, 3), torch.ones(2, 3)
+    >>> diagonal_mixture_log_prob(x, logits, means, scale).shape
+    torch.Size([6])
     """
     component = diagonal_gaussian_log_prob(x, means, scale)
     return torch.logsumexp(torch.log_softmax(logits, dim=-1) + component, dim=-1)
@@ -148,7 +188,19 @@ def diagonal_mixture_log_prob(
 def log_responsibilities(
     logits: torch.Tensor, component_log_prob: torch.Tensor
 ) -> torch.Tensor:
-    """``log p(k | x)`` from the logits and per-component log-densities (..., K)."""
+    """``log p(k | x)`` from the logits and per-component log-densities (..., K).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.nn import gaussian_log_prob, log_responsibilities
+    >>> x = torch.tensor([[-1.0], [1.0]])
+    >>> means, scale_tril = torch.tensor([[-1.0], [1.0]]), torch.ones(2, 1, 1)
+    >>> component = gaussian_log_prob(x, means, scale_tril)
+    >>> log_responsibilities(torch.zeros(2), component).exp().round(decimals=3)
+    tensor([[0.8810, 0.1190],
+            [0.1190, 0.8810]])
+    """
     joint = torch.log_softmax(logits, dim=-1) + component_log_prob
     return joint - torch.logsumexp(joint, dim=-1, keepdim=True)
 
@@ -171,6 +223,25 @@ def sample_mixture(
     means : Tensor of shape (..., K, D)
     scale_tril : Tensor of shape (..., K, D, D) or (..., 1, D, D)
     generator : torch.Generator, optional
+
+    Examples
+    --------
+    Three draws from one mixture: expand its parameters to a batch of three.
+
+    >>> import torch
+    >>> from gaussmix.nn import sample_mixture
+    >>> logits = torch.zeros(2)
+    >>> means = torch.tensor([[-5.0, 0.0], [5.0, 0.0]])
+    >>> scale_tril = 0.1 * torch.eye(2).expand(2, 2, 2)
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> draws = sample_mixture(
+    ...     logits.expand(3, 2),
+    ...     means.expand(3, 2, 2),
+    ...     scale_tril.expand(3, 2, 2, 2),
+    ...     generator=generator,
+    ... )
+    >>> draws.shape
+    torch.Size([3, 2])
     """
     batch = means.shape[:-2]
     n_components, n_features = means.shape[-2:]
@@ -192,7 +263,18 @@ def sample_diagonal_mixture(
     scale: torch.Tensor,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """One draw per mixture from a diagonal or spherical mixture, ``(..., D)``."""
+    """One draw per mixture from a diagonal or spherical mixture, ``(..., D)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.nn import sample_diagonal_mixture
+    >>> logits = torch.zeros(4, 2)  # a batch of four mixtures
+    >>> means = torch.randn(4, 2, 3)
+    >>> scale = torch.ones(4, 2, 1)  # spherical: one deviation per component
+    >>> sample_diagonal_mixture(logits, means, scale).shape
+    torch.Size([4, 3])
+    """
     batch = means.shape[:-2]
     n_components, n_features = means.shape[-2:]
     component = _draw_components(logits.expand(*batch, n_components), generator)

@@ -57,7 +57,26 @@ class MDNSettings:
 
 
 class MixtureDensityNetwork(nn.Module):
-    """A multilayer perceptron body followed by a :class:`MixtureDensityHead`."""
+    """A multilayer perceptron body followed by a :class:`MixtureDensityHead`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.nn import MixtureDensityNetwork
+    >>> network = MixtureDensityNetwork(
+    ...     in_features=3,
+    ...     out_features=2,
+    ...     n_components=4,
+    ...     covariance_type="full",
+    ...     hidden_layer_sizes=(16,),
+    ...     activation="tanh",
+    ... )
+    >>> mixtures = network(torch.randn(5, 3))  # one mixture over y per row of x
+    >>> mixtures.means.shape
+    torch.Size([5, 4, 2])
+    >>> mixtures.nll(torch.randn(5, 2)).shape
+    torch.Size([])
+    """
 
     def __init__(
         self,
@@ -140,6 +159,22 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
     ``score`` is the average log-likelihood of ``y`` given ``x`` (higher is
     better), not scikit-learn's R²: a density model is judged by its
     likelihood, and R² only sees the conditional mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.nn import MixtureDensityRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(-1, 1, size=(300, 1))
+    >>> y = np.where(rng.random(300) < 0.5, 1.0, -1.0) * x[:, 0]  # two branches
+    >>> mdn = MixtureDensityRegressor(
+    ...     2, hidden_layer_sizes=(16,), max_epochs=20, random_state=0
+    ... ).fit(x, y)
+    >>> mdn.predict(x[:3]).shape, mdn.predict_mode(x[:3]).shape
+    ((3,), (3,))
+    >>> mixtures = mdn.predict_distribution(x[:3])  # p(y | x) for each row
+    >>> mixtures.weights.shape
+    torch.Size([3, 2])
     """
 
     def __init__(
