@@ -150,6 +150,23 @@ class BayesianGaussianMixture(
     Sample weights count as repetitions of their rows: the prior weighs the
     same against ``w`` as against ``w`` copies, so their scale matters,
     unlike for :class:`~gaussmix.GaussianMixture`.
+
+    Examples
+    --------
+    Ten components offered, three used:
+
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_blobs
+    >>> from gaussmix import BayesianGaussianMixture
+    >>> centres = [[-5, 0], [0, 5], [5, 0]]
+    >>> X, _ = make_blobs(n_samples=600, centers=centres, random_state=5)
+    >>> bgm = BayesianGaussianMixture(
+    ...     n_components=10, weight_concentration_prior=1e-3, random_state=0
+    ... ).fit(X)
+    >>> bgm.effective_n_components()
+    3
+    >>> bgm.predictive_proba(X[:2]).shape  # under the posterior predictive
+    (2, 10)
     """
 
     def __init__(

@@ -104,6 +104,26 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from gaussmix import GaussianMixtureClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = GaussianMixtureClassifier(n_components=[1, 2], random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+
+    With ``unlabeled_label=-1``, rows labelled -1 take part through EM over
+    their unknown classes:
+
+    >>> import numpy as np
+    >>> y_partial = np.where(np.arange(len(y)) % 3 == 0, y, -1)
+    >>> semi = GaussianMixtureClassifier(covariance_type="diag", unlabeled_label=-1)
+    >>> semi.fit(X, y_partial).classes_
+    array([0, 1, 2])
     """
 
     def __init__(

@@ -80,6 +80,26 @@ chunk_size, noise, noise_volume :
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
+
+    Examples
+    --------
+    Two clusters and 60 scattered rows:
+
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixtureOutlierDetector
+    >>> rng = np.random.default_rng(0)
+    >>> clusters = np.vstack([rng.normal(0, 1, (300, 2)), rng.normal(8, 1, (300, 2))])
+    >>> X = np.vstack([clusters, rng.uniform(-40, 48, (60, 2))])
+    >>> detector = GaussianMixtureOutlierDetector(
+    ...     2, contamination=0.1, noise=True, random_state=0
+    ... ).fit(X)
+    >>> labels = detector.predict(X)  # +1 inlier, -1 outlier
+    >>> round(float(np.mean(labels == -1)), 2)
+    0.1
+    >>> bool(np.mean(labels[-60:] == -1) > 0.9)  # the scattered rows
+    True
+    >>> detector.decision_function(X[:2]).shape  # score_samples - offset_
+    (2,)
     """
 
     def __init__(

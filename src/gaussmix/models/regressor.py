@@ -56,6 +56,21 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixtureRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 6, size=(500, 1))
+    >>> y = np.sin(x[:, 0]) + 0.1 * rng.standard_normal(500)
+    >>> reg = GaussianMixtureRegressor(n_components=6, random_state=0).fit(x, y)
+    >>> mean, std = reg.predict([[1.5], [4.5]], return_std=True)
+    >>> mean.round(1)
+    array([ 1., -1.])
+    >>> distribution = reg.predict_distribution([[1.5]])  # the whole p(y | x)
+    >>> distribution.n_components
+    6
     """
 
     def __init__(

@@ -83,6 +83,19 @@ class ModelSelectionResult:
         Every successful fit, keyed by ``(covariance_type, n_components)``.
     n_samples : float
         Number of rows (total sample weight when weights are given).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> import gaussmix
+    >>> result = gaussmix.select_model(
+    ...     load_iris().data, n_components=[1, 2, 3], covariance_types=["EEE", "VEV"]
+    ... )
+    >>> print(result.summary())  # doctest: +NORMALIZE_WHITESPACE
+    Best BIC values (mclust convention, higher is better):
+    ...
+    >>> result.best_model.predict(load_iris().data[:3])
+    array([0, 0, 0])
     """
 
     covariance_types: tuple[str, ...]
@@ -260,6 +273,19 @@ def select_model(
     -------
     ModelSelectionResult
         ``str(result)`` prints the BIC table and the three best models.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> import gaussmix
+    >>> X = load_iris().data
+    >>> result = gaussmix.select_model(
+    ...     X, n_components=range(1, 4), covariance_types=["VII", "VEV", "VVV"]
+    ... )
+    >>> result.best_model.covariance_type, result.best_model.n_components
+    ('VEV', 2)
+    >>> result.bic.shape  # models x K, lower is better
+    (3, 3)
     """
     # every argument is checked before any fit, so that a bad one is named
     # rather than reported as a grid on which nothing could be fitted

@@ -122,6 +122,24 @@ class StudentMixture(
     or Dask (tensors are copied to the host); its sums are the Gaussian
     E-step's Stats with ``r_ik u_ik`` as the rows' weights, plus two sums
     per component.
+
+    Examples
+    --------
+    Three groups and 10% scattered noise:
+
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_blobs
+    >>> from gaussmix import StudentMixture
+    >>> centres = [[0, 0], [8, 0], [0, 8]]
+    >>> X, _ = make_blobs(n_samples=900, centers=centres, random_state=0)
+    >>> X[:90] = np.random.default_rng(0).uniform(-60, 70, size=(90, 2))
+    >>> tm = StudentMixture(n_components=3, random_state=0).fit(X)
+    >>> tm.means_[np.lexsort(tm.means_.T)].round().astype(int)  # the true centres
+    array([[0, 0],
+           [8, 0],
+           [0, 8]])
+    >>> bool(tm.outlier_weights(X[:90]).mean() < tm.outlier_weights(X[90:]).mean())
+    True
     """
 
     def __init__(

@@ -43,6 +43,8 @@ class MixtureDensityHead(nn.Module):
 
     Examples
     --------
+    >>> import torch
+    >>> from gaussmix.nn import MixtureDensityHead
     >>> head = MixtureDensityHead(16, 2, n_components=3)
     >>> mixture = head(torch.randn(8, 16))
     >>> loss = mixture.nll(torch.randn(8, 2))

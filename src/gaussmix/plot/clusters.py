@@ -45,6 +45,19 @@ def covariance_ellipse(
     Returns
     -------
     matplotlib.patches.Ellipse
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from gaussmix.plot import covariance_ellipse
+    >>> ellipse = covariance_ellipse(
+    ...     [0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], n_std=2.0, fill=False
+    ... )
+    >>> float(ellipse.width), float(ellipse.height)  # 2 * n_std * sqrt(eigenvalue)
+    (8.0, 4.0)
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.add_patch(ellipse)
     """
     from matplotlib.patches import Ellipse
 
@@ -96,6 +109,19 @@ def plot_clusters(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture
+    >>> rng = np.random.default_rng(0)
+    >>> left, right = rng.normal(-2, 1, (150, 2)), rng.normal(2, 0.7, (150, 2))
+    >>> X = np.vstack([left, right])
+    >>> gmm = GaussianMixture(2, random_state=0).fit(X)
+    >>> from gaussmix.plot import plot_clusters
+    >>> ax = plot_clusters(gmm, X, n_std=(1.0, 2.0), feature_names=["a", "b"])
+    >>> ax.get_xlabel()
+    'a'
     """
     weights, means, covariances = mixture_arrays(model)
     names = feature_labels(model, feature_names, means.shape[1])
@@ -166,6 +192,17 @@ def plot_density(
     -------
     matplotlib Axes
         Its ``collections``/``contour`` artists hold the contour set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture
+    >>> rng = np.random.default_rng(0)
+    >>> left, right = rng.normal(-2, 1, (150, 2)), rng.normal(2, 0.7, (150, 2))
+    >>> X = np.vstack([left, right])
+    >>> gmm = GaussianMixture(2, random_state=0).fit(X)
+    >>> from gaussmix.plot import plot_density
+    >>> ax = plot_density(gmm, X, levels=8)
     """
     weights, means, covariances = mixture_arrays(model)
     names = feature_labels(model, feature_names, means.shape[1])
@@ -230,6 +267,17 @@ def plot_uncertainty(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix import GaussianMixture
+    >>> rng = np.random.default_rng(0)
+    >>> left, right = rng.normal(-2, 1, (150, 2)), rng.normal(2, 0.7, (150, 2))
+    >>> X = np.vstack([left, right])
+    >>> gmm = GaussianMixture(2, random_state=0).fit(X)
+    >>> from gaussmix.plot import plot_uncertainty
+    >>> ax = plot_uncertainty(gmm, X)
     """
     _, means, _ = mixture_arrays(model)
     names = feature_labels(model, feature_names, means.shape[1])

@@ -30,6 +30,15 @@ def plot_bic_curve(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    BIC values computed elsewhere, one list per model (None for a failed fit):
+
+    >>> from gaussmix.plot import plot_bic_curve
+    >>> ax = plot_bic_curve(
+    ...     [1, 2, 3], {"full": [820.0, 610.5, 630.2], "diag": [850.1, 700.0, None]}
+    ... )
     """
     ks = np.asarray(ks)
     curves = {}

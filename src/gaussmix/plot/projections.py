@@ -53,6 +53,15 @@ def plot_pairs(
     Returns
     -------
     matplotlib Figure
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from gaussmix import GaussianMixture
+    >>> from gaussmix.plot import plot_pairs
+    >>> iris = load_iris()
+    >>> gmm = GaussianMixture(2, random_state=0).fit(iris.data)
+    >>> figure = plot_pairs(gmm, iris.data, feature_names=iris.feature_names)
     """
     weights, means, covariances = mixture_arrays(model)
     n_features = means.shape[1]
@@ -113,6 +122,14 @@ def plot_pca(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from gaussmix import GaussianMixture
+    >>> from gaussmix.plot import plot_pca
+    >>> X = load_iris().data
+    >>> ax = plot_pca(GaussianMixture(3, random_state=0).fit(X), X)
     """
     from sklearn.decomposition import PCA
 

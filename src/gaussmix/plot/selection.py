@@ -41,6 +41,16 @@ def plot_bic(
     Returns
     -------
     ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> import gaussmix
+    >>> from gaussmix.plot import plot_bic
+    >>> result = gaussmix.select_model(
+    ...     load_iris().data, n_components=range(1, 5), covariance_types=["EII", "VVV"]
+    ... )
+    >>> ax = plot_bic(result)  # lower is better; convention="mclust" flips the sign
     """
     try:
         import matplotlib.pyplot as plt

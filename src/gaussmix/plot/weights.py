@@ -50,6 +50,17 @@ def plot_weights(
     matplotlib Axes
         ``ax.patches`` holds one bar per component, largest first; the
         x tick labels are the components' indices in the model.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from gaussmix import BayesianGaussianMixture
+    >>> from gaussmix.plot import plot_weights
+    >>> X, _ = make_blobs(n_samples=300, centers=3, random_state=0)
+    >>> bgm = BayesianGaussianMixture(
+    ...     n_components=8, weight_concentration_prior=1e-3, random_state=0
+    ... ).fit(X)
+    >>> ax = plot_weights(bgm, threshold=0.01)
     """
     check_is_fitted(model, ["weights_"])
     weights = np.asarray(
