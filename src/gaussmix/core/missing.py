@@ -49,6 +49,20 @@ def _full_covariances(params: MixtureParams) -> np.ndarray:
     return params.family.full_covariances(covariances, n_components, n_features)
 
 
+def _as_float64(
+    X: np.ndarray, params: MixtureParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, means, full covariances and log weights, in float64."""
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
+    return (
+        np.asarray(X, dtype=np.float64),
+        np.asarray(params.means, dtype=np.float64),
+        _full_covariances(params),
+        log_weights,
+    )
+
+
 def _pattern_terms(
     rows: np.ndarray,
     observed: np.ndarray,
@@ -158,11 +172,7 @@ def missing_chunk_stats(
 
 def observed_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     """``log w_k + log p_k(x_o)`` of each row's observed values, (n, K)."""
-    values = np.asarray(X, dtype=np.float64)
-    means = np.asarray(params.means, dtype=np.float64)
-    covariances = _full_covariances(params)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
+    values, means, covariances, log_weights = _as_float64(X, params)
     patterns, which = missing_patterns(values)
     out = np.empty((values.shape[0], means.shape[0]))
     for index, observed in enumerate(patterns):
@@ -180,11 +190,7 @@ def conditional_means(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     Each row's completion is the responsibility-weighted average of the
     components' conditional means; observed values are kept.
     """
-    values = np.asarray(X, dtype=np.float64)
-    means = np.asarray(params.means, dtype=np.float64)
-    covariances = _full_covariances(params)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
+    values, means, covariances, log_weights = _as_float64(X, params)
     patterns, which = missing_patterns(values)
     out = values.copy()
     for index, observed in enumerate(patterns):

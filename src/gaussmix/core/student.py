@@ -77,13 +77,19 @@ def log_det_factors(
 
 
 def student_log_prob(
-    X: np.ndarray, params: MixtureParams, dof: np.ndarray
+    X: np.ndarray,
+    params: MixtureParams,
+    dof: np.ndarray,
+    scale: np.ndarray | float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``log w_k + log t(x_i | mu_k, Sigma_k, nu_k)`` and ``delta_ik``.
+    """``log w_k + log t(x_i | mu_k, c_k Sigma_k, nu_k)`` and ``delta_ik``.
 
-    Both (n_samples, n_components), in float64. The squared distances come
-    from the family's Gaussian log-density, so every covariance family
-    (mclust's included) has its t counterpart.
+    Both (n_samples, n_components), in float64; ``delta_ik`` is measured in
+    ``Sigma_k``, ``c_k`` is ``scale`` (one number per component, or one for
+    all: the posterior predictive of a variational fit widens each
+    component by its own). The squared distances come from the family's
+    Gaussian log-density, so every covariance family (mclust's included) has
+    its t counterpart.
     """
     n_features = X.shape[1]
     family = params.family
@@ -96,16 +102,17 @@ def student_log_prob(
     )
     squared = np.maximum(-2.0 * (log_gauss - log_det + 0.5 * n_features * LOG_2PI), 0.0)
     dof = np.broadcast_to(np.asarray(dof, np.float64), (params.n_components,))
+    scale = np.broadcast_to(np.asarray(scale, np.float64), (params.n_components,))
     with np.errstate(divide="ignore"):
         log_weights = np.log(np.asarray(params.weights, np.float64))
     constant = (
         log_weights
         + gammaln(0.5 * (dof + n_features))
         - gammaln(0.5 * dof)
-        - 0.5 * n_features * np.log(dof * math.pi)
+        - 0.5 * n_features * np.log(dof * math.pi * scale)
         + log_det
     )
-    log_t = constant - 0.5 * (dof + n_features) * np.log1p(squared / dof)
+    log_t = constant - 0.5 * (dof + n_features) * np.log1p(squared / (dof * scale))
     return log_t, squared
 
 

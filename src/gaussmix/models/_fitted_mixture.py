@@ -6,7 +6,6 @@ inherits these methods.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -262,13 +261,7 @@ class FittedMixtureMixin:
             The component each row came from.
         """
         check_is_fitted(self)
-        if isinstance(n_samples, numbers.Integral) and n_samples < 1:
-            # scikit-learn's wording, so that code matching it keeps working
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples} . The sampling "
-                "requires at least one sample."
-            )
-        n_samples = check.check_int("n_samples", n_samples, 1)
+        n_samples = check.check_n_samples(n_samples)
         rng = check_random_state(self.random_state)
         xp = get_backend(self.means_)
         means = xp.to_numpy(self.means_)

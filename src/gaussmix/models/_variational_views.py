@@ -8,17 +8,15 @@ the uncertainty of each component's mean and precision.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import logsumexp
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
-from gaussmix.core.covariance.base import LOG_2PI
-from gaussmix.core.variational import log_det_cholesky
+from gaussmix.core.student import student_log_prob
 
 
 class VariationalViewsMixin:
@@ -45,32 +43,10 @@ class VariationalViewsMixin:
         dof = nu + 1.0 - n_features
         # the Student-t's precision is the point precision divided by this
         scale = nu * (1.0 + beta) / (dof * beta)
-        log_det = np.broadcast_to(
-            log_det_cholesky(
-                point.precisions_cholesky, point.covariance_type, n_features
-            ),
-            beta.shape,
-        )
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(point.weights)
-        constants = (
-            log_weights
-            + gammaln(0.5 * (dof + n_features))
-            - gammaln(0.5 * dof)
-            - 0.5 * n_features * np.log(dof * math.pi)
-            + log_det
-            - 0.5 * n_features * np.log(scale)
-        )
-        family = point.family
-        gaussian_constant = log_det - 0.5 * n_features * LOG_2PI
 
         def rows(chunk: Array, _params: Any) -> Array:
             values = np.asarray(get_backend(chunk).to_numpy(chunk), dtype=np.float64)
-            log_gauss = family.log_prob(values, point.means, point.precisions_cholesky)
-            squared = np.maximum(-2.0 * (log_gauss - gaussian_constant), 0.0)
-            log_t = constants - 0.5 * (dof + n_features) * np.log1p(
-                squared / (dof * scale)
-            )
+            log_t, _ = student_log_prob(values, point, dof, scale)
             return get_backend(chunk).asarray(log_t, dtype=chunk.dtype, like=chunk)
 
         return self._apply(X, rows, per_component=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -343,12 +342,7 @@ class StudentMixture(
             The component each row came from.
         """
         check_is_fitted(self)
-        if isinstance(n_samples, numbers.Integral) and n_samples < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples} . The sampling "
-                "requires at least one sample."
-            )
-        n_samples = check.check_int("n_samples", n_samples, 1)
+        n_samples = check.check_n_samples(n_samples)
         rng = check_random_state(self.random_state)
         params = self.mixture_params()
         counts = rng.multinomial(n_samples, params.weights)

@@ -233,6 +233,17 @@ def check_enough_rows(n_samples: int, n_components: int) -> None:
         )
 
 
+def check_n_samples(n_samples: object) -> int:
+    """The number of rows ``sample`` draws: an int, at least one."""
+    if isinstance(n_samples, numbers.Integral) and n_samples < 1:
+        # scikit-learn's wording, so that code matching it keeps working
+        raise ValueError(
+            f"Invalid value for 'n_samples': {n_samples} . The sampling "
+            "requires at least one sample."
+        )
+    return check_int("n_samples", n_samples, 1)
+
+
 def warn_not_converged() -> None:
     """scikit-learn's warning for a fit whose best start did not converge."""
     warnings.warn(
