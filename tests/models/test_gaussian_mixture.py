@@ -225,7 +225,9 @@ def test_duplicated_points_fit_finite():
 @pytest.mark.parametrize(
     ("X", "error", "match"),
     [
-        (np.array([[1.0, np.nan], [2.0, 3.0], [1.0, 1.0]]), ValueError, "NaN"),
+        # NaN is a missing value (tests/models/test_missing_values.py); a row
+        # with nothing observed is refused
+        (np.array([[np.nan, np.nan], [2.0, 3.0], [1.0, 1.0]]), ValueError, "NaN"),
         (np.array([[1.0, np.inf], [2.0, 3.0], [1.0, 1.0]]), ValueError, "infinity"),
         (np.array([1.0, 2.0, 3.0]), ValueError, "2D array"),
         (np.zeros((0, 3)), ValueError, "0 sample"),

@@ -202,5 +202,9 @@ def conditional_means(X: np.ndarray, params: MixtureParams) -> np.ndarray:
         )
         joint = log_density.T + log_weights
         resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-        out[members] = np.einsum("nk,knd->nd", resp, completed)
+        hidden = ~observed
+        # only the missing values are written: the observed ones keep their bits
+        out[np.ix_(members, np.flatnonzero(hidden))] = np.einsum(
+            "nk,knd->nd", resp, completed[:, :, hidden]
+        )
     return out

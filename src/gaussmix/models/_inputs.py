@@ -48,11 +48,14 @@ def _check_n_features(estimator: Any, n_features: int) -> None:
         )
 
 
-def validate_in_memory(estimator: Any, X: Any, reset: bool) -> Any:
+def validate_in_memory(
+    estimator: Any, X: Any, reset: bool, allow_nan: bool = False
+) -> Any:
     """X checked, on the array library and device to compute with.
 
     Tensors stay on their device; numpy input moves to the estimator's
-    ``device`` when it has one.
+    ``device`` when it has one. With ``allow_nan``, NaN in numpy input marks
+    missing values (infinities are still refused).
     """
     min_samples = 2 if reset else 1
     if is_tensor(X):
@@ -65,6 +68,7 @@ def validate_in_memory(estimator: Any, X: Any, reset: bool) -> Any:
         reset=reset,
         dtype=[np.float64, np.float32],
         ensure_min_samples=min_samples,
+        ensure_all_finite="allow-nan" if allow_nan else True,
     )
     device = getattr(estimator, "device", None)
     return X if device is None else to_device(X, device)
@@ -77,12 +81,14 @@ def make_source(
     chunk_size: int | None,
     reset: bool = True,
     normalise_weights: bool = True,
+    allow_nan: bool = False,
 ) -> DataSource:
     """A validated data source for fitting ``estimator`` on X.
 
     Sample weights are divided by the largest unless ``normalise_weights``
     is False: a maximum-likelihood fit does not depend on their scale, a
-    Bayesian one does.
+    Bayesian one does. ``allow_nan`` lets NaN (missing values) through in
+    numpy arrays in memory.
     """
     if is_dask_array(X):
         source = DaskSource(X, sample_weight, chunk_size)
@@ -104,7 +110,7 @@ def make_source(
         source = StreamingSource(reader, weights, chunk_size)
         validate_stream(source)
     else:
-        X = validate_in_memory(estimator, X, reset)
+        X = validate_in_memory(estimator, X, reset, allow_nan=allow_nan)
         weights = sample_weight_like(
             sample_weight,
             X.shape[0],

@@ -25,6 +25,11 @@ from gaussmix.models._fitted_mixture import (
     InformationCriteriaMixin,
 )
 from gaussmix.models._inputs import make_source
+from gaussmix.models._missing import (
+    MissingValuesMixin,
+    fit_with_missing,
+    has_missing,
+)
 from gaussmix.models._noise import (
     NOISE_ATTRIBUTES,
     check_noise_settings,
@@ -45,7 +50,11 @@ class GaussianMixtureSettings(check.MixtureSettings):
 
 
 class GaussianMixture(
-    InformationCriteriaMixin, FittedMixtureMixin, DensityMixin, BaseEstimator
+    MissingValuesMixin,
+    InformationCriteriaMixin,
+    FittedMixtureMixin,
+    DensityMixin,
+    BaseEstimator,
 ):
     """Gaussian mixture model fitted by expectation-maximisation.
 
@@ -331,7 +340,9 @@ class GaussianMixture(
         settings = self._check_hyperparameters()
         if noise_init is not None and not settings.noise:
             raise ValueError("noise_init is a start for noise=True only.")
-        source = make_source(self, X, sample_weight, settings.chunk_size)
+        source = make_source(
+            self, X, sample_weight, settings.chunk_size, allow_nan=True
+        )
         n_components = settings.n_components
         check.check_enough_rows(source.n_samples, n_components)
         user_init = self._check_user_init(n_components, source.n_features)
@@ -345,6 +356,18 @@ class GaussianMixture(
         random_state = check_random_state(self.random_state)
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
+        if has_missing(source):
+            best = fit_with_missing(
+                self,
+                settings,
+                source,
+                user_init=user_init,
+                do_init=do_init,
+                random_state=random_state,
+                repairs=repairs,
+            )
+            self._forget_noise()
+            return self._finish_fit(best.params, best, None, dtype, repairs, None, 0.0)
         reg_covar = settings.reg_covar
         scale = fit_units(
             source, reg_covar, settings.reg_covar_scale, self.covariance_type
@@ -376,9 +399,7 @@ class GaussianMixture(
             return self._finish_fit(
                 params, best, scale, dtype, repairs, like, log_shift
             )
-        for name in (*NOISE_ATTRIBUTES, "_running_noise_share"):
-            # a refit without noise leaves no trace of an earlier one with it
-            self.__dict__.pop(name, None)
+        self._forget_noise()
 
         def start() -> tuple[MixtureParams, float]:
             if not do_init:
@@ -414,6 +435,11 @@ class GaussianMixture(
         return self._finish_fit(
             best.params, best, scale, dtype, repairs, like, log_shift
         )
+
+    def _forget_noise(self) -> None:
+        """A refit without noise leaves no trace of an earlier one with it."""
+        for name in (*NOISE_ATTRIBUTES, "_running_noise_share"):
+            self.__dict__.pop(name, None)
 
     def _finish_fit(self, params, best, scale, dtype, repairs, like, log_shift):
         """Set the fitted attributes from the best EM run."""

@@ -1,0 +1,112 @@
+"""GaussianMixture on rows with missing values (NaN)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
+
+from gaussmix import GaussianMixture
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+@pytest.fixture(scope="module")
+def rows():
+    X, _ = make_blobs(n_samples=1500, centers=3, n_features=4, random_state=0)
+    rng = np.random.RandomState(1)
+    holed = X.copy()
+    holed[rng.uniform(size=X.shape) < 0.15] = np.nan
+    empty = np.isnan(holed).all(axis=1)
+    holed[empty] = X[empty]
+    return X, holed
+
+
+def _fit(X, **settings):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return GaussianMixture(**settings).fit(X)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_em_never_lowers_the_observed_likelihood(rows, covariance_type):
+    _, holed = rows
+    model = _fit(
+        holed,
+        n_components=3,
+        covariance_type=covariance_type,
+        tol=1e-10,
+        max_iter=300,
+        random_state=0,
+    )
+    steps = np.diff(model.lower_bounds_)
+    assert np.all(steps >= -1e-10 * np.abs(model.lower_bounds_).max())
+    # the bound is the observed rows' average log-likelihood
+    assert model.score(holed) == pytest.approx(model.lower_bounds_[-1], abs=1e-6)
+
+
+def test_the_fit_is_close_to_the_complete_data_fit(rows):
+    X, holed = rows
+    complete = _fit(X, n_components=3, random_state=0)
+    missing = _fit(holed, n_components=3, random_state=0)
+    order_c = np.argsort(complete.means_[:, 0])
+    order_m = np.argsort(missing.means_[:, 0])
+    np.testing.assert_allclose(
+        missing.means_[order_m], complete.means_[order_c], atol=0.1
+    )
+    np.testing.assert_allclose(
+        missing.weights_[order_m], complete.weights_[order_c], atol=0.02
+    )
+
+
+def test_scores_are_the_marginal_densities_of_the_observed_columns(rows):
+    _, holed = rows
+    model = _fit(holed, n_components=3, random_state=0)
+    scores = model.score_samples(holed[:40])
+    proba = model.predict_proba(holed[:40])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    for row, score in zip(holed[:40], scores, strict=True):
+        seen = np.flatnonzero(~np.isnan(row))
+        marginal = model.marginal(list(seen))
+        assert score == pytest.approx(marginal.score_samples(row[seen][None])[0])
+    np.testing.assert_array_equal(model.predict(holed[:40]), proba.argmax(axis=1))
+
+
+def test_imputation_uses_the_mixture(rows):
+    X, holed = rows
+    model = _fit(holed, n_components=3, random_state=0)
+    filled = model.impute(holed)
+    hidden = np.isnan(holed)
+    np.testing.assert_array_equal(filled[~hidden], holed[~hidden])
+    column_means = np.where(hidden, np.nanmean(holed, axis=0), holed)
+    mixture_error = np.sqrt(np.mean((filled - X)[hidden] ** 2))
+    mean_error = np.sqrt(np.mean((column_means - X)[hidden] ** 2))
+    assert mixture_error < 0.5 * mean_error
+
+
+def test_bic_counts_the_observed_values(rows):
+    _, holed = rows
+    model = _fit(holed, n_components=3, random_state=0)
+    expected = -2 * model.score(holed) * len(holed) + model.n_parameters() * np.log(
+        len(holed)
+    )
+    assert model.bic(holed) == pytest.approx(expected)
+
+
+def test_rows_or_columns_without_values_and_noise_are_refused(rows):
+    _, holed = rows
+    empty_row = holed.copy()
+    empty_row[3] = np.nan
+    with pytest.raises(ValueError, match="row 3 of X has every value missing"):
+        _fit(empty_row, n_components=3, random_state=0)
+    empty_column = holed.copy()
+    empty_column[:, 2] = np.nan
+    with pytest.raises(ValueError, match="column 2 of X has no observed value"):
+        _fit(empty_column, n_components=3, random_state=0)
+    with pytest.raises(ValueError, match="noise=True does not take missing"):
+        _fit(holed, n_components=3, noise=True, random_state=0)
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        _fit(np.where(np.isnan(holed), np.inf, holed), n_components=3)
