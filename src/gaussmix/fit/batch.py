@@ -126,3 +126,31 @@ def fit_with_restarts(
         if best is None or result.lower_bound > best.lower_bound:
             best = result
     return best
+
+
+def fit_with_progress(
+    compute_sums: Callable[[Any], Any],
+    update: Callable[[Any, Any], tuple[Any, float]],
+    start: Callable[[], tuple[Any, float]],
+    settings: Any,
+    *,
+    restarts: bool,
+) -> EMResult:
+    """:func:`fit_with_restarts` with an estimator's settings, under a report.
+
+    ``settings`` holds ``tol``, ``max_iter``, ``n_init``, ``verbose`` and
+    ``verbose_interval`` (an estimator's validated settings); without
+    ``restarts`` (a warm start) there is one run.
+    """
+    with EMProgress(
+        settings.verbose, settings.verbose_interval, settings.max_iter
+    ) as progress:
+        return fit_with_restarts(
+            compute_sums,
+            update,
+            start,
+            n_init=settings.n_init if restarts else 1,
+            tol=settings.tol,
+            max_iter=settings.max_iter,
+            progress=progress,
+        )

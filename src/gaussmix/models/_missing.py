@@ -22,9 +22,12 @@ from gaussmix.core.missing import (
 )
 from gaussmix.core.mstep import RepairLog
 from gaussmix.core.params import MixtureParams
-from gaussmix.fit.batch import EMResult, fit_with_restarts, maximum_likelihood_update
+from gaussmix.fit.batch import (
+    EMResult,
+    fit_with_progress,
+    maximum_likelihood_update,
+)
 from gaussmix.fit.initialise import initial_params
-from gaussmix.fit.progress import EMProgress
 from gaussmix.fit.sources import InMemorySource
 from gaussmix.models._inputs import validate_in_memory
 
@@ -92,18 +95,13 @@ def fit_with_missing(
     def e_step(params: MixtureParams):
         return source.chunk_sums(missing_chunk_stats, n_components, params)
 
-    with EMProgress(
-        settings.verbose, settings.verbose_interval, settings.max_iter
-    ) as progress:
-        return fit_with_restarts(
-            e_step,
-            maximum_likelihood_update(settings.reg_covar, repairs),
-            start,
-            n_init=settings.n_init if do_init else 1,
-            tol=settings.tol,
-            max_iter=settings.max_iter,
-            progress=progress,
-        )
+    return fit_with_progress(
+        e_step,
+        maximum_likelihood_update(settings.reg_covar, repairs),
+        start,
+        settings,
+        restarts=do_init,
+    )
 
 
 def _rows_with_nan(X: Any) -> bool:

@@ -22,9 +22,8 @@ from gaussmix.core.variational import (
     lower_bound,
     posterior_from_stats,
 )
-from gaussmix.fit.batch import fit_with_restarts
+from gaussmix.fit.batch import fit_with_progress
 from gaussmix.fit.online import step_size, stepwise_update
-from gaussmix.fit.progress import EMProgress
 from gaussmix.models import validation as check
 from gaussmix.models._data_scale import batch_stats, data_scale, source_halves
 from gaussmix.models._fitted_mixture import FittedMixtureMixin
@@ -294,18 +293,13 @@ class BayesianGaussianMixture(
             new = posterior_from_stats(stats, prior, covariance_type, reg_covar)
             return new, lower_bound(stats, posterior, new)
 
-        with EMProgress(
-            settings.verbose, settings.verbose_interval, settings.max_iter
-        ) as progress:
-            best = fit_with_restarts(
-                e_step,
-                update,
-                start,
-                n_init=settings.n_init if do_init else 1,
-                tol=settings.tol,
-                max_iter=settings.max_iter,
-                progress=progress,
-            )
+        best = fit_with_progress(
+            e_step,
+            update,
+            start,
+            settings,
+            restarts=do_init,
+        )
         if not best.converged and settings.max_iter > 0:
             check.warn_not_converged()
         posterior, shift = best.params, 0.0

@@ -14,10 +14,9 @@ from gaussmix._typing import Array, RandomStateLike
 from gaussmix.core.covariance import available_families, get_family
 from gaussmix.core.mstep import RepairLog, m_step, warn_repairs
 from gaussmix.core.params import MixtureParams
-from gaussmix.fit.batch import fit_with_restarts, maximum_likelihood_update
+from gaussmix.fit.batch import fit_with_progress, maximum_likelihood_update
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.online import step_size, stepwise_update
-from gaussmix.fit.progress import EMProgress
 from gaussmix.models import validation as check
 from gaussmix.models._data_scale import batch_stats, fit_units
 from gaussmix.models._fitted_mixture import (
@@ -419,18 +418,13 @@ class GaussianMixture(
             )
             return params, -math.inf
 
-        with EMProgress(
-            settings.verbose, settings.verbose_interval, settings.max_iter
-        ) as progress:
-            best = fit_with_restarts(
-                source.stats,
-                maximum_likelihood_update(reg_covar, repairs),
-                start,
-                n_init=settings.n_init if do_init else 1,
-                tol=settings.tol,
-                max_iter=settings.max_iter,
-                progress=progress,
-            )
+        best = fit_with_progress(
+            source.stats,
+            maximum_likelihood_update(reg_covar, repairs),
+            start,
+            settings,
+            restarts=do_init,
+        )
         like = source.X if is_tensor(X) else None
         return self._finish_fit(
             best.params, best, scale, dtype, repairs, like, log_shift

@@ -22,9 +22,8 @@ from gaussmix.core.student import (
     student_log_prob,
     student_m_step,
 )
-from gaussmix.fit.batch import fit_with_restarts
+from gaussmix.fit.batch import fit_with_progress
 from gaussmix.fit.initialise import initial_params
-from gaussmix.fit.progress import EMProgress
 from gaussmix.models import validation as check
 from gaussmix.models._fitted_mixture import (
     FittedMixtureMixin,
@@ -259,18 +258,13 @@ class StudentMixture(
             )
             return new, stats.moments.log_likelihood / stats.moments.total_weight
 
-        with EMProgress(
-            settings.verbose, settings.verbose_interval, settings.max_iter
-        ) as progress:
-            best = fit_with_restarts(
-                e_step,
-                update,
-                start,
-                n_init=settings.n_init if do_init else 1,
-                tol=settings.tol,
-                max_iter=settings.max_iter,
-                progress=progress,
-            )
+        best = fit_with_progress(
+            e_step,
+            update,
+            start,
+            settings,
+            restarts=do_init,
+        )
         warn_repairs(repairs)
         if not best.converged and settings.max_iter > 0:
             check.warn_not_converged()
