@@ -3,27 +3,96 @@
 Under missing-at-random, a row's likelihood is the mixture's marginal density
 over its observed columns, and EM's expected sufficient statistics fill each
 missing block with its conditional mean plus the conditional covariance
-(Ghahramani & Jordan 1994). For component ``k`` and a row with observed
-columns ``o`` and missing columns ``m``:
+(Ghahramani & Jordan 1994). NaN marks a missing value.
 
-    E[x_m | x_o, k]    = mu_m + S_mo S_oo^-1 (x_o - mu_o)
-    Cov[x_m | x_o, k]  = S_mm - S_mo S_oo^-1 S_om
+The algebra works from each component's precision ``P = S^-1``. For a row
+with observed columns ``o`` and missing columns ``m``, let ``d`` be the row
+minus the mean with zeros where values are missing, and ``a = P d``; then
 
-Rows are grouped by their pattern of missing columns, so each pattern's
-factorisations are shared by all its rows: the cost grows with the number
-of patterns, not of rows. The result is ordinary :class:`Stats`, which the
-M-step of every covariance family takes as it is. NaN marks a missing value.
+    E[x_m | x_o, k] - mu_m  = -P_mm^-1 a_m
+    Cov[x_m | x_o, k]       =  P_mm^-1
+    (x_o - mu_o)^T S_oo^-1 (x_o - mu_o) = d^T a - a_m^T P_mm^-1 a_m
+    log |S_oo|              =  log |S| + log |P_mm|
+
+so each row needs only a factorisation of ``P_mm``, whose size is the
+number of its missing values (usually a few), and one GEMM per component
+serves all rows. Rows are taken in blocks of equal missing count, and the
+many small factorisations run batched (:mod:`gaussmix.core.small_spd`): the
+cost stays close to the complete-data E-step's however many distinct
+patterns of missing values there are. The result is ordinary
+:class:`Stats`, which the M-step of every covariance family takes as it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
-from scipy.linalg import cho_solve, solve_triangular
 from scipy.special import logsumexp
 
+from gaussmix.core import small_spd
 from gaussmix.core.covariance.base import LOG_2PI
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
+
+#: Numbers a block of rows may hold in its per-component arrays.
+_BLOCK_ELEMENTS = 1 << 21
+
+
+@dataclass(frozen=True)
+class _Precisions:
+    """A mixture's components in the form the conditional algebra wants."""
+
+    means: np.ndarray  # (K, D)
+    precisions: np.ndarray  # (K, D, D)
+    log_det_precisions: np.ndarray  # (K,)
+    log_weights: np.ndarray  # (K,)
+    variance_range: np.ndarray  # (2, K): each covariance's extreme eigenvalues
+
+    @classmethod
+    def of(cls, params: MixtureParams) -> _Precisions:
+        n_components, n_features = params.means.shape
+        covariances = params.family.full_covariances(
+            np.asarray(params.covariances, dtype=np.float64),
+            n_components,
+            n_features,
+        )
+        factors = np.linalg.cholesky(covariances)
+        eye = np.broadcast_to(np.eye(n_features), covariances.shape)
+        inverse_factors = np.linalg.solve(factors, eye)
+        precisions = np.swapaxes(inverse_factors, 1, 2) @ inverse_factors
+        log_det = -2.0 * np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
+        eigenvalues = np.linalg.eigvalsh(covariances)
+        return cls(
+            np.asarray(params.means, dtype=np.float64),
+            precisions,
+            log_det,
+            log_weights,
+            np.stack([eigenvalues[:, 0], eigenvalues[:, -1]]),
+        )
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Rows with the same number of missing values, and their conditionals.
+
+    ``deviations[k, i]`` is row ``i`` completed by its conditional mean under
+    component ``k``, minus that component's mean. ``pairs`` lists the
+    (component, row) pairs worked out, as ``k * n + i``; the others are
+    provably negligible, have log-density -inf and no completion. ``factors``
+    holds the Cholesky factors of those pairs' precision blocks over the
+    missing columns, batch last (None for complete rows).
+    """
+
+    rows: np.ndarray  # (n,)
+    missing: np.ndarray  # (n, r) missing columns, ascending
+    log_density: np.ndarray  # (K, n)
+    deviations: np.ndarray  # (K, n, D)
+    pairs: np.ndarray  # (P,)
+    factors: np.ndarray | None  # (r, r, P)
 
 
 def missing_patterns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -33,68 +102,150 @@ def missing_patterns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     about the mixture.
     """
     observed = ~np.isnan(X)
+    _refuse_empty_rows(observed)
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    return patterns, inverse.reshape(-1)
+
+
+def _refuse_empty_rows(observed: np.ndarray) -> None:
     empty = np.flatnonzero(~observed.any(axis=1))
     if empty.size:
         raise ValueError(
             f"row {int(empty[0])} of X has every value missing (NaN); remove "
             "rows without any observed value."
         )
-    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
-    return patterns, inverse.reshape(-1)
 
 
-def _full_covariances(params: MixtureParams) -> np.ndarray:
-    n_components, n_features = params.means.shape
-    covariances = np.asarray(params.covariances, dtype=np.float64)
-    return params.family.full_covariances(covariances, n_components, n_features)
+#: Pairs whose log-density is provably this far below the row's best
+#: component's carry a responsibility under e^-40 (4e-18) and are skipped
+#: when accumulating statistics.
+_PRUNING_MARGIN = 40.0
 
 
-def _as_float64(
-    X: np.ndarray, params: MixtureParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows, means, full covariances and log weights, in float64."""
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
-    return (
-        np.asarray(X, dtype=np.float64),
-        np.asarray(params.means, dtype=np.float64),
-        _full_covariances(params),
-        log_weights,
-    )
+def _worth_working_out(
+    deviations: np.ndarray, n_seen: int, components: _Precisions
+) -> np.ndarray:
+    """Which (component, row) pairs may matter, (K, n) booleans.
 
-
-def _pattern_terms(
-    rows: np.ndarray,
-    observed: np.ndarray,
-    means: np.ndarray,
-    covariances: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per component: log-densities of the rows' observed parts, the rows
-    completed by their conditional means, and the conditional covariances.
-
-    Shapes (K, n), (K, n, D) and (K, |m|, |m|).
+    The observed block of a covariance has its eigenvalues between the
+    covariance's extreme ones, which bounds both the quadratic form and the
+    log-determinant of the marginal density from both sides; a pair whose
+    upper bound falls ``_PRUNING_MARGIN`` below the best lower bound of its
+    row cannot carry any weight.
     """
-    missing = ~observed
-    n_components, n_features = means.shape
-    seen = int(observed.sum())
-    log_density = np.empty((n_components, rows.shape[0]))
-    completed = np.empty((n_components, rows.shape[0], n_features))
-    conditional = np.empty((n_components, int(missing.sum()), int(missing.sum())))
-    values = rows[:, observed]
-    for k in range(n_components):
-        cov = covariances[k]
-        factor = np.linalg.cholesky(cov[np.ix_(observed, observed)])
-        diff = values - means[k, observed]
-        whitened = solve_triangular(factor, diff.T, lower=True)
-        log_det = np.log(np.diagonal(factor)).sum()
-        log_density[k] = -0.5 * (seen * LOG_2PI + (whitened**2).sum(0)) - log_det
-        completed[k][:, observed] = values
-        if missing.any():
-            cross = cov[np.ix_(missing, observed)]
-            gain = cho_solve((factor, True), cross.T).T  # S_mo S_oo^-1
-            completed[k][:, missing] = means[k, missing] + diff @ gain.T
-            conditional[k] = cov[np.ix_(missing, missing)] - gain @ cross.T
-    return log_density, completed, conditional
+    smallest, largest = components.variance_range
+    distance = (deviations * deviations).sum(axis=2)  # zeros where missing
+    log_weights = components.log_weights[:, None]
+    upper = log_weights - 0.5 * (
+        n_seen * np.log(smallest)[:, None] + distance / largest[:, None]
+    )
+    lower = log_weights - 0.5 * (
+        n_seen * np.log(largest)[:, None] + distance / smallest[:, None]
+    )
+    return upper >= lower.max(axis=0) - _PRUNING_MARGIN
+
+
+def _block(
+    values: np.ndarray,
+    hidden: np.ndarray,
+    rows: np.ndarray,
+    n_missing: int,
+    components: _Precisions,
+    prune: bool,
+) -> _Block:
+    n_components, n_features = components.means.shape
+    n_rows = rows.size
+    holes = hidden[rows]
+    deviations = np.where(
+        holes, 0.0, values[rows][None, :, :] - components.means[:, None, :]
+    )
+    seen = n_features - n_missing
+    if prune and n_missing:
+        pairs = np.flatnonzero(_worth_working_out(deviations, seen, components))
+    else:
+        pairs = np.arange(n_components * n_rows)
+    projected = deviations @ components.precisions  # a = P d, P symmetric
+    quadratic = (deviations * projected).sum(axis=2)
+    missing = np.argsort(~holes, axis=1, kind="stable")[:, :n_missing]
+    log_det_blocks = np.zeros((n_components, n_rows))
+    factors = None
+    if n_missing:
+        component, row = np.divmod(pairs, n_rows)
+        column = missing[row].T  # (r, P)
+        # flat indices: one take is much cheaper than indexing by three arrays
+        square = n_features * n_features
+        offsets = (component * square)[None, None, :] + column[:, None] * n_features
+        blocks = components.precisions.reshape(-1).take(offsets + column[None, :])
+        factors = small_spd.cholesky(blocks)
+        in_rows = pairs * n_features + column  # (r, P) into the (K, n, D) arrays
+        whitened = small_spd.solve_lower(factors, projected.reshape(-1).take(in_rows))
+        quadratic.reshape(-1)[pairs] -= (whitened**2).sum(axis=0)
+        completion = -small_spd.solve_upper_transposed(factors, whitened)
+        deviations.reshape(-1)[in_rows] = completion
+        log_det_blocks.reshape(-1)[pairs] = small_spd.log_determinant(factors)
+    log_density = np.full((n_components, n_rows), -np.inf)
+    flat = log_density.reshape(-1)
+    flat[pairs] = (
+        -0.5 * (seen * LOG_2PI + quadratic)
+        + 0.5 * components.log_det_precisions[:, None]
+        - 0.5 * log_det_blocks
+    ).reshape(-1)[pairs]
+    return _Block(rows, missing, log_density, deviations, pairs, factors)
+
+
+def _blocks(
+    X: np.ndarray, components: _Precisions, prune: bool = False
+) -> Iterator[_Block]:
+    """The rows of X in blocks of equal missing count, ascending.
+
+    With ``prune``, pairs of negligible weight are left out (the E-step's
+    sums); without, every log-density is exact (scores).
+    """
+    hidden = np.isnan(X)
+    _refuse_empty_rows(~hidden)
+    n_components, n_features = components.means.shape
+    counts = hidden.sum(axis=1)
+    for n_missing in np.unique(counts):
+        rows = np.flatnonzero(counts == n_missing)
+        r = int(n_missing)
+        per_row = n_components * (3 * n_features + 2 * r * r + r**3)
+        step = max(1, _BLOCK_ELEMENTS // per_row)
+        for start in range(0, rows.size, step):
+            yield _block(X, hidden, rows[start : start + step], r, components, prune)
+
+
+#: Responsibilities below this add less than rounding to a conditional covariance sum.
+_NEGLIGIBLE_RESPONSIBILITY = 1e-17
+
+
+def _conditional_scatter(
+    block: _Block, resp: np.ndarray, shares: np.ndarray, n_features: int
+) -> np.ndarray:
+    """``sum_i r_ik Cov[x_m | x_o, k]`` placed in each missing block, (K, D, D).
+
+    ``resp`` are the weighted responsibilities (n, K), ``shares`` the
+    unweighted ones; pairs whose share is negligible are skipped, which
+    spares most of the work where components are apart.
+    """
+    n_components = block.log_density.shape[0]
+    n_rows = block.missing.shape[0]
+    worked = shares.T.reshape(-1)[block.pairs]
+    kept = np.flatnonzero(worked > _NEGLIGIBLE_RESPONSIBILITY)
+    covariances = small_spd.inverse(block.factors[:, :, kept])  # (r, r, kept)
+    covariances *= resp.T.reshape(-1)[block.pairs[kept]]
+    component, row = np.divmod(block.pairs[kept], n_rows)
+    column = block.missing[row].T  # (r, kept)
+    place = (
+        (component * n_features * n_features)[None, None, :]
+        + (column * n_features)[:, None, :]
+        + column[None, :, :]
+    )
+    total = np.bincount(
+        place.reshape(-1),
+        weights=covariances.reshape(-1),
+        minlength=n_components * n_features * n_features,
+    )
+    return total.reshape(n_components, n_features, n_features)
 
 
 def missing_chunk_stats(
@@ -102,57 +253,52 @@ def missing_chunk_stats(
     sample_weight: np.ndarray | None,
     params: MixtureParams,
 ) -> Stats:
-    """E-step on a chunk whose NaN are missing values, about the means.
+    """E-step on a chunk whose NaN are missing values.
 
-    Returns the Stats of the family's scatter kind: the moments of the
-    completed rows plus, in each missing block, the conditional covariance
-    weighted by the rows' responsibilities; the log-likelihood is that of
-    the observed values.
+    Returns the Stats of the family's scatter kind, about the means (about
+    their average for the pooled kind): the moments of the rows completed
+    by their conditional means plus, in each missing block, the conditional
+    covariance weighted by the rows' responsibilities; the log-likelihood
+    is that of the observed values.
     """
     values = np.asarray(X, dtype=np.float64)
     n_rows, n_features = values.shape
-    means = np.asarray(params.means, dtype=np.float64)
-    n_components = means.shape[0]
-    covariances = _full_covariances(params)
-    weights = np.ones(n_rows) if sample_weight is None else np.asarray(sample_weight)
-    weights = weights.astype(np.float64)
-    with np.errstate(divide="ignore"):
-        log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
-    patterns, which = missing_patterns(values)
+    components = _Precisions.of(params)
+    n_components = components.means.shape[0]
+    weights = np.ones(n_rows) if sample_weight is None else sample_weight
+    weights = np.asarray(weights, dtype=np.float64)
     kind = params.family.scatter_kind
-    shift = means.copy()
+    shift = components.means.copy()
     if kind == "pooled":
-        shift[:] = means.mean(axis=0)
+        shift[:] = components.means.mean(axis=0)
+    offsets = components.means - shift
     resp_sum = np.zeros(n_components)
     centred = np.zeros((n_components, n_features))
     scatter = np.zeros((n_components, n_features, n_features))
     log_likelihood = 0.0
-    worst = (np.inf, None)
-    for index, observed in enumerate(patterns):
-        members = np.flatnonzero(which == index)
-        rows = values[members]
-        log_density, completed, conditional = _pattern_terms(
-            rows, observed, means, covariances
-        )
-        joint = log_density.T + log_weights  # (n, K)
+    worst: tuple[float, np.ndarray | None] = (np.inf, None)
+    for block in _blocks(values, components, prune=True):
+        joint = block.log_density.T + components.log_weights  # (n, K)
         log_norm = logsumexp(joint, axis=1)
-        resp = np.exp(joint - log_norm[:, None]) * weights[members, None]
-        log_likelihood += float(weights[members] @ log_norm)
-        positive = weights[members] > 0
-        if positive.any():
-            lowest = int(np.argmin(np.where(positive, log_norm, np.inf)))
-            if log_norm[lowest] < worst[0]:
-                point = completed[int(np.argmax(resp[lowest]))][lowest]
-                worst = (float(log_norm[lowest]), point)
-        missing = ~observed
-        block = np.ix_(missing, missing)
+        row_weights = weights[block.rows]
+        with np.errstate(invalid="ignore"):
+            shares = np.exp(joint - log_norm[:, None])
+        resp = shares * row_weights[:, None]
+        log_likelihood += float(row_weights @ log_norm)
+        candidates = np.where(row_weights > 0, log_norm, np.inf)
+        lowest = int(np.argmin(candidates))
+        if candidates[lowest] < worst[0]:
+            k = int(np.argmax(resp[lowest]))
+            point = components.means[k] + block.deviations[k, lowest]
+            worst = (float(candidates[lowest]), point)
+        about_shift = block.deviations + offsets[:, None, :]
+        weighted = about_shift * resp.T[:, :, None]
+        resp_sum += resp.sum(axis=0)
+        centred += weighted.sum(axis=1)
         for k in range(n_components):
-            deviations = completed[k] - shift[k]
-            weighted = deviations * resp[:, k, None]
-            resp_sum[k] += resp[:, k].sum()
-            centred[k] += weighted.sum(axis=0)
-            scatter[k] += weighted.T @ deviations
-            scatter[k][block] += resp[:, k].sum() * conditional[k]
+            scatter[k] += weighted[k].T @ about_shift[k]
+        if block.factors is not None:
+            scatter += _conditional_scatter(block, resp, shares, n_features)
     if kind == "diag":
         scatter = np.diagonal(scatter, axis1=1, axis2=2).copy()
     elif kind == "pooled":
@@ -172,16 +318,17 @@ def missing_chunk_stats(
 
 def observed_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     """``log w_k + log p_k(x_o)`` of each row's observed values, (n, K)."""
-    values, means, covariances, log_weights = _as_float64(X, params)
-    patterns, which = missing_patterns(values)
-    out = np.empty((values.shape[0], means.shape[0]))
-    for index, observed in enumerate(patterns):
-        members = np.flatnonzero(which == index)
-        log_density, _, _ = _pattern_terms(
-            values[members], observed, means, covariances
-        )
-        out[members] = log_density.T + log_weights
+    values = np.asarray(X, dtype=np.float64)
+    components = _Precisions.of(params)
+    out = np.empty((values.shape[0], components.means.shape[0]))
+    for block in _blocks(values, components):
+        out[block.rows] = block.log_density.T + components.log_weights
     return out
+
+
+def _responsibilities(block: _Block, components: _Precisions) -> np.ndarray:
+    joint = block.log_density.T + components.log_weights
+    return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
 
 
 def conditional_means(X: np.ndarray, params: MixtureParams) -> np.ndarray:
@@ -190,21 +337,56 @@ def conditional_means(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     Each row's completion is the responsibility-weighted average of the
     components' conditional means; observed values are kept.
     """
-    values, means, covariances, log_weights = _as_float64(X, params)
-    patterns, which = missing_patterns(values)
+    values = np.asarray(X, dtype=np.float64)
+    components = _Precisions.of(params)
     out = values.copy()
-    for index, observed in enumerate(patterns):
-        if observed.all():
+    for block in _blocks(values, components):
+        if block.factors is None:
             continue
-        members = np.flatnonzero(which == index)
-        log_density, completed, _ = _pattern_terms(
-            values[members], observed, means, covariances
-        )
-        joint = log_density.T + log_weights
-        resp = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-        hidden = ~observed
+        resp = _responsibilities(block, components)
+        completed = block.deviations + components.means[:, None, :]
+        average = np.einsum("nk,knd->nd", resp, completed)
         # only the missing values are written: the observed ones keep their bits
-        out[np.ix_(members, np.flatnonzero(hidden))] = np.einsum(
-            "nk,knd->nd", resp, completed[:, :, hidden]
-        )
+        rows = block.rows[:, None]
+        out[rows, block.missing] = np.take_along_axis(average, block.missing, axis=1)
+    return out
+
+
+def conditional_draws(
+    X: np.ndarray,
+    params: MixtureParams,
+    n_draws: int,
+    random_state: np.random.RandomState,
+) -> np.ndarray:
+    """Draws of the missing values from the conditional mixture, (m, n, D).
+
+    For each draw and row, a component is drawn from the row's
+    responsibilities given its observed values, then the missing values
+    from that component's conditional Gaussian; observed values are kept.
+    """
+    values = np.asarray(X, dtype=np.float64)
+    components = _Precisions.of(params)
+    out = np.repeat(values[None], n_draws, axis=0)
+    for block in _blocks(values, components):
+        if block.factors is None:
+            continue
+        resp = _responsibilities(block, components)
+        n_rows, n_missing = block.missing.shape
+        cumulative = np.cumsum(resp, axis=1)
+        uniforms = random_state.uniform(size=(n_draws, n_rows, 1))
+        chosen = np.minimum(
+            (uniforms * cumulative[:, -1:] > cumulative).sum(axis=2),
+            resp.shape[1] - 1,
+        )  # (m, n)
+        rows = np.arange(n_rows)
+        factors = block.factors[:, :, chosen * n_rows + rows]  # (r, r, m, n)
+        noise = random_state.standard_normal(size=(n_missing, n_draws * n_rows))
+        # L^-T e has covariance (L L^T)^-1 = Cov[x_m | x_o, k]
+        spread = small_spd.solve_upper_transposed(
+            factors.reshape(n_missing, n_missing, -1), noise
+        ).reshape(n_missing, n_draws, n_rows)
+        completed = block.deviations[chosen, rows] + components.means[chosen]
+        index = np.broadcast_to(block.missing, (n_draws, n_rows, n_missing))
+        centre = np.take_along_axis(completed, index, axis=2)
+        out[:, block.rows[:, None], block.missing] = centre + np.moveaxis(spread, 0, 2)
     return out
