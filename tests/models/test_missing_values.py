@@ -110,3 +110,57 @@ def test_rows_or_columns_without_values_and_noise_are_refused(rows):
         _fit(holed, n_components=3, noise=True, random_state=0)
     with pytest.raises(ValueError, match="Input X contains infinity"):
         _fit(np.where(np.isnan(holed), np.inf, holed), n_components=3)
+
+
+def test_draws_of_one_gaussian_follow_the_conditional_distribution():
+    rng = np.random.RandomState(0)
+    covariance = np.array(
+        [
+            [2.0, 0.8, 0.3, 0.1],
+            [0.8, 1.5, 0.4, 0.2],
+            [0.3, 0.4, 1.0, 0.5],
+            [0.1, 0.2, 0.5, 1.2],
+        ]
+    )
+    X = rng.multivariate_normal([1.0, -1.0, 0.5, 2.0], covariance, size=400)
+    model = GaussianMixture(1, random_state=0).fit(X)
+    row = np.array([[np.nan, 0.0, np.nan, 1.5]])
+    draws = model.impute(np.repeat(row, 20_000, axis=0), n_draws=1, random_state=1)[0]
+    hidden, seen = [0, 2], [1, 3]
+    fitted = model.covariances_[0]
+    gain = fitted[np.ix_(hidden, seen)] @ np.linalg.inv(fitted[np.ix_(seen, seen)])
+    expected_mean = model.means_[0, hidden] + gain @ (
+        row[0, seen] - model.means_[0, seen]
+    )
+    expected_cov = fitted[np.ix_(hidden, hidden)] - gain @ fitted[np.ix_(seen, hidden)]
+    np.testing.assert_allclose(model.impute(row)[0, hidden], expected_mean)
+    np.testing.assert_allclose(draws[:, hidden].mean(axis=0), expected_mean, atol=0.03)
+    np.testing.assert_allclose(np.cov(draws[:, hidden].T), expected_cov, atol=0.03)
+    np.testing.assert_array_equal(
+        draws[:, seen], np.repeat(row[:, seen], 20_000, axis=0)
+    )
+
+
+def test_draws_average_to_the_conditional_means(rows):
+    _, holed = rows
+    model = _fit(holed, n_components=3, random_state=0)
+    some = holed[np.isnan(holed).any(axis=1)][:5]
+    draws = model.impute(some, n_draws=4000, random_state=0)
+    assert draws.shape == (4000, *some.shape)
+    hidden = np.isnan(some)
+    spread = draws.std(axis=0)[hidden]
+    error = np.abs(draws.mean(axis=0) - model.impute(some))[hidden]
+    assert np.all(error < 5 * spread / np.sqrt(4000))
+    np.testing.assert_array_equal(
+        draws, model.impute(some, n_draws=4000, random_state=0)
+    )
+    assert np.all(draws[:, ~hidden] == some[~hidden])
+
+
+def test_a_bad_number_of_draws_is_refused(rows):
+    _, holed = rows
+    model = _fit(holed, n_components=2, random_state=0)
+    with pytest.raises(ValueError, match="n_draws"):
+        model.impute(holed, n_draws=0)
+    with pytest.raises(TypeError, match="n_draws"):
+        model.impute(holed, n_draws=2.5)

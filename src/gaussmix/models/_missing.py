@@ -9,13 +9,16 @@ only has to place the components roughly.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix.core.missing import (
+    conditional_draws,
     conditional_means,
     missing_chunk_stats,
     observed_log_prob,
@@ -163,22 +166,49 @@ class MissingValuesMixin:
             return super().predict(X)
         return np.argmax(self._observed_log_prob(X), axis=1)
 
-    def impute(self, X: Any) -> np.ndarray:
-        """X with each missing value (NaN) replaced by its conditional mean.
+    def impute(
+        self,
+        X: Any,
+        n_draws: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> np.ndarray:
+        """X with each missing value (NaN) filled in under the fitted mixture.
 
-        ``E[x_m | x_o]`` under the fitted mixture: the components'
-        conditional means weighted by the row's responsibilities given its
-        observed values. Observed values are returned unchanged.
+        By default each missing value becomes its conditional mean
+        ``E[x_m | x_o]``: the components' conditional means weighted by the
+        row's responsibilities given its observed values. With ``n_draws``,
+        multiple imputations instead: each draw picks a component from those
+        responsibilities, then the missing values from that component's
+        conditional Gaussian, so that analyses repeated over the draws carry
+        the uncertainty of what was not observed. Observed values are
+        returned unchanged.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        n_draws : int, optional
+            Number of imputations to draw; None for the conditional means.
+        random_state : int, RandomState instance or None
+            Seed of the draws.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features)
+        ndarray of shape (n_samples, n_features), or (n_draws, n_samples,
+        n_features) with ``n_draws``.
         """
         check_is_fitted(self)
         values = validate_in_memory(self, X, reset=False, allow_nan=True)
-        filled = conditional_means(values, self.mixture_params())
-        return filled.astype(self.means_.dtype)
+        if n_draws is None:
+            filled = conditional_means(values, self.mixture_params())
+            return filled.astype(self.means_.dtype)
+        if isinstance(n_draws, bool) or not isinstance(n_draws, numbers.Integral):
+            raise TypeError(f"n_draws must be an int or None, got {n_draws!r}.")
+        if n_draws < 1:
+            raise ValueError(f"n_draws must be at least 1, got {n_draws}.")
+        draws = conditional_draws(
+            values,
+            self.mixture_params(),
+            int(n_draws),
+            check_random_state(random_state),
+        )
+        return draws.astype(self.means_.dtype)
