@@ -9,7 +9,7 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
-from gaussmix import GaussianMixture
+from gaussmix import GaussianMixture, select_model
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -164,3 +164,32 @@ def test_a_bad_number_of_draws_is_refused(rows):
         model.impute(holed, n_draws=0)
     with pytest.raises(TypeError, match="n_draws"):
         model.impute(holed, n_draws=2.5)
+
+
+def test_partial_fit_takes_batches_with_holes(rows):
+    X, holed = rows
+    model = GaussianMixture(3, random_state=0)
+    for batch in np.array_split(holed, 5):
+        model.partial_fit(batch)
+    reference = _fit(X, n_components=3, random_state=0)
+    # the same clusters: each fitted mean is near one of the complete fit's
+    distances = np.linalg.norm(
+        model.means_[:, None] - reference.means_[None], axis=2
+    ).min(axis=1)
+    assert np.all(distances < 0.3)
+    assert np.all(np.isfinite(model.score_samples(holed)))
+
+
+def test_select_model_scores_every_cell_by_the_observed_values(rows):
+    _, holed = rows
+    result = select_model(
+        holed[:400], n_components=[1, 2, 3], covariance_types=["full", "VII"]
+    )
+    for i, model in enumerate(result.covariance_types):
+        for j, k in enumerate(result.n_components):
+            fitted = result.models[model, k]
+            # the grid's BIC is minus gaussmix's, mclust's sign convention aside
+            assert result.bic[i, j] == pytest.approx(fitted.bic(holed[:400]))
+    assert result.best_n_components == 3
+    with pytest.raises(ValueError, match="NaN"):
+        select_model(holed[:400], n_components=[2], noise=True)

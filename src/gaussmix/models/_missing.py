@@ -25,6 +25,7 @@ from gaussmix.core.missing import (
 )
 from gaussmix.core.mstep import RepairLog
 from gaussmix.core.params import MixtureParams
+from gaussmix.core.stats import Stats
 from gaussmix.fit.batch import (
     EMResult,
     fit_with_progress,
@@ -105,6 +106,11 @@ def fit_with_missing(
         settings,
         restarts=do_init,
     )
+
+
+def missing_batch_stats(source: Any, params: MixtureParams) -> Stats:
+    """A batch's Stats under ``params``, its missing values marginalised."""
+    return source.chunk_sums(missing_chunk_stats, len(params.weights), params)
 
 
 def _rows_with_nan(X: Any) -> bool:

@@ -28,6 +28,7 @@ from gaussmix.models._missing import (
     MissingValuesMixin,
     fit_with_missing,
     has_missing,
+    missing_batch_stats,
 )
 from gaussmix.models._noise import (
     NOISE_ATTRIBUTES,
@@ -493,10 +494,19 @@ class GaussianMixture(
                 },
                 {"noise": hasattr(self, "noise_proportion_")},
             )
-        source = make_source(self, X, sample_weight, settings.chunk_size, reset=False)
+        source = make_source(
+            self,
+            X,
+            sample_weight,
+            settings.chunk_size,
+            reset=False,
+            allow_nan=not settings.noise,
+        )
         if settings.noise:
             stats, noise_share = noise_batch_sums(source, self)
             scale = None
+        elif has_missing(source):
+            stats, scale = missing_batch_stats(source, self.mixture_params()), None
         else:
             stats, scale = batch_stats(source, self.mixture_params())
         if fresh:

@@ -36,6 +36,7 @@ from gaussmix.core.seeding import INIT_METHODS
 from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.models import validation as check
 from gaussmix.models._data_scale import column_halves, data_scale
+from gaussmix.models._missing import column_mean_filled
 from gaussmix.models._noise import check_noise_init
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
@@ -302,8 +303,19 @@ def select_model(
     # named here rather than as a grid on which every fit failed
     GaussianMixture(noise=noise, noise_volume=noise_volume)._check_hyperparameters()
     names = _feature_names(X)
-    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-    if X.dtype == np.float32 and data_scale(X.dtype, column_halves(X)) is not None:
+    X = check_array(
+        X,
+        dtype=[np.float64, np.float32],
+        ensure_min_samples=2,
+        ensure_all_finite=True if noise else "allow-nan",
+    )
+    # missing values (NaN) are marginalised by every fit; the starts and the
+    # checks on the data's spread see them filled by their column's mean
+    complete = column_mean_filled(X) if np.isnan(X).any() else X
+    if (
+        X.dtype == np.float32
+        and data_scale(X.dtype, column_halves(complete)) is not None
+    ):
         # the squares of these rows overflow float32: the starts' moments
         # and the fitted covariances need float64
         X = X.astype(np.float64)
@@ -313,7 +325,7 @@ def select_model(
 
     tree = None
     if "hc" in starts and not noise:
-        tree = hierarchical_tree(X, weights, random_state)
+        tree = hierarchical_tree(complete, weights, random_state)
     shape = (len(models), len(counts))
     tables = {name: np.full(shape, np.nan) for name in ("bic", "icl", "loglik")}
     n_parameters = np.array(
@@ -328,7 +340,7 @@ def select_model(
         noise_volume=noise_volume,
         noise_mask=_grid_noise_mask(X, weights, noise, noise_init),
     )
-    spread = _DataSpread(X, weights, reg_covar)
+    spread = _DataSpread(complete, weights, reg_covar)
     failures: list[str] = []
     for j, k in enumerate(counts):
         hc_resp = _hc_responsibilities(tree, X.shape[0], k)
@@ -453,7 +465,10 @@ def _fit_one(X, weights, model, n_components, start, hc_resp, settings, rng):
         if hc_resp is None:
             return None, "the hierarchical tree has fewer distinct groups"
         family = get_family(model)
-        stats = responsibilities_stats(X, hc_resp, weights, family.scatter_kind)
+        # the partition's moments need every value: a missing one takes its
+        # column's mean, as only the start depends on it
+        rows = column_mean_filled(X) if np.isnan(X).any() else X
+        stats = responsibilities_stats(rows, hc_resp, weights, family.scatter_kind)
         params = m_step(stats, model, settings.reg_covar)
         # EM continues from the partition's parameters themselves: precision
         # matrices would not survive a check of definiteness where the
