@@ -14,6 +14,8 @@ assigns every row to its nearest centre.
 
 from __future__ import annotations
 
+import warnings
+
 from typing import Any
 
 import numpy as np
@@ -96,6 +98,8 @@ class DaskSource:
             sample_weight = sample_weight.rechunk((self.X.chunks[0],))
         self.sample_weight = sample_weight
         self.chunk_size = chunk_size
+        #: Whether the rows hold NaN (missing values), once validated.
+        self.has_nan = False
         #: The columns' minima and maxima in float64, once validated.
         self.column_range: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -110,24 +114,43 @@ class DaskSource:
             return [(b, None) for b in blocks]
         return list(zip(blocks, self.sample_weight.to_delayed().ravel(), strict=True))
 
-    def validate(self) -> None:
+    def validate(self, allow_nan: bool = False) -> None:
         """Check on the cluster that every value (and weight) is usable.
 
         The same pass records the columns' ranges (``column_range``), which
-        tell the fit whether the rows' squares fit their dtype.
+        tell the fit whether the rows' squares fit their dtype. With
+        ``allow_nan``, NaN marks a missing value (``has_nan`` says whether
+        there is one); rows with every value missing are refused.
         """
         dask = import_dask()
         da = dask.array
-        checks = [da.isfinite(self.X).all(), self.X.min(axis=0), self.X.max(axis=0)]
+        hidden = da.isnan(self.X)
+        usable = ~da.isinf(self.X) if allow_nan else da.isfinite(self.X)
+        checks = [
+            usable.all(),
+            da.nanmin(self.X, axis=0) if allow_nan else self.X.min(axis=0),
+            da.nanmax(self.X, axis=0) if allow_nan else self.X.max(axis=0),
+            hidden.any(),
+            hidden.all(axis=1).any(),
+        ]
         if self.sample_weight is not None:
             w = self.sample_weight
             checks += [da.isfinite(w).all(), (w >= 0).all(), w.sum()]
-        finite, low, high, *results = dask.compute(*checks)
-        if not finite:
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            # a column without any observed value is named by the fit
+            warnings.simplefilter("ignore", RuntimeWarning)
+            usable, low, high, has_nan, empty_row, *results = dask.compute(*checks)
+        if not usable:
+            kind = "infinity" if allow_nan else "NaN or infinity"
             raise ValueError(
-                "Input X contains NaN or infinity; remove or impute those rows "
-                "before fitting."
+                f"Input X contains {kind}; remove or impute those rows before fitting."
             )
+        if empty_row:
+            raise ValueError(
+                "X has a row with every value missing (NaN); remove rows "
+                "without any observed value."
+            )
+        self.has_nan = bool(has_nan)
         self.column_range = (np.asarray(low, np.float64), np.asarray(high, np.float64))
         if self.sample_weight is not None:
             if not results[0]:
@@ -136,6 +159,12 @@ class DaskSource:
                 raise ValueError("sample_weight contains negative values.")
             if not results[2] > 0:
                 raise ValueError("sample_weight sums to zero.")
+
+    def filled(self, values: np.ndarray) -> DaskSource:
+        """The rows with each NaN replaced by its column's entry of ``values``."""
+        da = import_dask().array
+        X = da.where(da.isnan(self.X), values.astype(self.dtype), self.X)
+        return DaskSource(X, self.sample_weight, self.chunk_size)
 
     def _map(self, function, *args) -> Stats:
         dask = import_dask()

@@ -96,6 +96,12 @@ class InMemorySource:
         rows = np.asarray(self.X, dtype=np.float64) / units
         return InMemorySource(rows, self.sample_weight, self.chunk_size)
 
+    def filled(self, values: np.ndarray) -> InMemorySource:
+        """The rows with each NaN replaced by its column's entry of ``values``."""
+        rows = _host(self.X)
+        rows = np.where(np.isnan(rows), values.astype(rows.dtype), rows)
+        return InMemorySource(rows, self.sample_weight, self.chunk_size)
+
     def stats(self, params: MixtureParams) -> Stats:
         return dataset_stats(
             self.X, self.sample_weight, params, self.chunk_size, self.prepared
@@ -151,12 +157,16 @@ class StreamingSource:
         sample_weight: np.ndarray | None,
         chunk_size: int | None,
         units: np.ndarray | None = None,
+        fill: np.ndarray | None = None,
     ) -> None:
         self.reader = reader
         self.sample_weight = sample_weight
         self.chunk_size = chunk_size
         self.n_samples, self.n_features = reader.shape
         self.units = units
+        self.fill = fill
+        #: Whether the rows hold NaN (missing values), once validated.
+        self.has_nan = False
         # rows in other units are float64, as an in-memory fit takes them
         self.dtype = compute_dtype(np.float64 if units is not None else reader.dtype)
         #: The columns' minima and maxima in float64, once validated.
@@ -167,18 +177,27 @@ class StreamingSource:
 
     def rescaled(self, units: np.ndarray) -> StreamingSource:
         """The same rows divided by ``units`` (in float64), read as they go."""
-        return StreamingSource(self.reader, self.sample_weight, self.chunk_size, units)
+        return StreamingSource(
+            self.reader, self.sample_weight, self.chunk_size, units, self.fill
+        )
+
+    def filled(self, values: np.ndarray) -> StreamingSource:
+        """The same rows with each NaN replaced by its column's entry of
+        ``values``, as they are read."""
+        return StreamingSource(
+            self.reader, self.sample_weight, self.chunk_size, self.units, values
+        )
 
     def chunks(self, chunk_size: int | None = None):
         """(rows, chunk) pairs over the whole dataset, in the compute dtype."""
         size = chunk_size or resolve_chunk_size(self.chunk_size, 16, self.n_features)
-        typed = _TypedRows(self.reader, self.dtype, self.units)
+        typed = _TypedRows(self.reader, self.dtype, self.units, self.fill)
         for rows in row_slices(self.n_samples, size):
             yield rows, typed[rows]
 
     def stats(self, params: MixtureParams) -> Stats:
         return dataset_stats(
-            _TypedRows(self.reader, self.dtype, self.units),
+            _TypedRows(self.reader, self.dtype, self.units, self.fill),
             self.sample_weight,
             params,
             self.chunk_size,
@@ -322,18 +341,26 @@ def assignment_chunk_stats(
 
 
 class _TypedRows:
-    """Row slicing of a reader, converted to the compute dtype (and units)."""
+    """Row slicing of a reader, converted to the compute dtype (and units),
+    NaN replaced by ``fill`` where one is given."""
 
     def __init__(
-        self, reader: RowReader, dtype: np.dtype, units: np.ndarray | None = None
+        self,
+        reader: RowReader,
+        dtype: np.dtype,
+        units: np.ndarray | None = None,
+        fill: np.ndarray | None = None,
     ) -> None:
         self.reader = reader
         self.dtype = dtype
         self.units = units
+        self.fill = fill
         self.shape = reader.shape
 
     def __getitem__(self, rows: slice) -> np.ndarray:
         chunk = np.asarray(self.reader.read(rows), dtype=self.dtype)
+        if self.fill is not None:
+            chunk = np.where(np.isnan(chunk), self.fill.astype(self.dtype), chunk)
         return chunk if self.units is None else chunk / self.units
 
 
@@ -364,23 +391,37 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
     )
 
 
-def validate_stream(source: StreamingSource) -> None:
-    """One pass over on-disk data checking every value is finite.
+def validate_stream(source: StreamingSource, allow_nan: bool = False) -> None:
+    """One pass over on-disk data checking every value is usable.
 
     The same pass records the columns' ranges (``source.column_range``):
     the fit needs them to tell whether the rows' squares fit their dtype,
-    as it does for rows in memory.
+    as it does for rows in memory. With ``allow_nan``, NaN marks a missing
+    value (``source.has_nan`` says whether there is one); a row with every
+    value missing and infinities are refused.
     """
     low = np.full(source.n_features, np.inf)
     high = np.full(source.n_features, -np.inf)
     for rows, chunk in source.chunks():
-        if not np.all(np.isfinite(chunk)):
-            bad = rows.start + int(np.flatnonzero(~np.isfinite(chunk).all(1))[0])
+        usable = ~np.isinf(chunk) if allow_nan else np.isfinite(chunk)
+        if not np.all(usable):
+            bad = rows.start + int(np.flatnonzero(~usable.all(1))[0])
+            kind = "infinity" if allow_nan else "NaN or infinity"
             raise ValueError(
-                f"Input X contains NaN or infinity (first at row {bad}); remove or "
+                f"Input X contains {kind} (first at row {bad}); remove or "
                 "impute those rows before fitting."
             )
+        if allow_nan:
+            hidden = np.isnan(chunk)
+            empty = np.flatnonzero(hidden.all(axis=1))
+            if empty.size:
+                raise ValueError(
+                    f"row {rows.start + int(empty[0])} of X has every value "
+                    "missing (NaN); remove rows without any observed value."
+                )
+            source.has_nan = source.has_nan or bool(hidden.any())
         if len(chunk):
-            low = np.minimum(low, chunk.min(axis=0))
-            high = np.maximum(high, chunk.max(axis=0))
+            # fmin and fmax pass over NaN
+            low = np.fmin(low, np.fmin.reduce(chunk, axis=0))
+            high = np.fmax(high, np.fmax.reduce(chunk, axis=0))
     source.column_range = (low, high)

@@ -54,13 +54,17 @@ def validate_in_memory(
     """X checked, on the array library and device to compute with.
 
     Tensors stay on their device; numpy input moves to the estimator's
-    ``device`` when it has one. With ``allow_nan``, NaN in numpy input marks
-    missing values (infinities are still refused).
+    ``device`` when it has one. With ``allow_nan``, NaN marks missing values
+    (infinities are still refused).
     """
     min_samples = 2 if reset else 1
     if is_tensor(X):
         return validate_tensor(
-            estimator, X, reset=reset, ensure_min_samples=min_samples
+            estimator,
+            X,
+            reset=reset,
+            ensure_min_samples=min_samples,
+            allow_nan=allow_nan,
         )
     X = validate_data(
         estimator,
@@ -87,12 +91,11 @@ def make_source(
 
     Sample weights are divided by the largest unless ``normalise_weights``
     is False: a maximum-likelihood fit does not depend on their scale, a
-    Bayesian one does. ``allow_nan`` lets NaN (missing values) through in
-    numpy arrays in memory.
+    Bayesian one does. ``allow_nan`` lets NaN (missing values) through.
     """
     if is_dask_array(X):
         source = DaskSource(X, sample_weight, chunk_size)
-        source.validate()
+        source.validate(allow_nan=allow_nan)
     elif is_out_of_core(X):
         reader = RowReader(X)
         n_samples = reader.shape[0]
@@ -108,7 +111,7 @@ def make_source(
             normalise=normalise_weights,
         )
         source = StreamingSource(reader, weights, chunk_size)
-        validate_stream(source)
+        validate_stream(source, allow_nan=allow_nan)
     else:
         X = validate_in_memory(estimator, X, reset, allow_nan=allow_nan)
         weights = sample_weight_like(
@@ -131,33 +134,38 @@ def apply_by_rows(
     function: Callable[[np.ndarray], np.ndarray],
     n_outputs: int | None,
     dtype: Any,
+    allow_nan: bool = False,
 ) -> Any:
     """``function`` of validated rows, returned as the caller's kind of array.
 
     Numpy for arrays and files, tensors for tensors, dask arrays for dask.
 
     ``function`` takes an in-memory 2-D array and returns one value per row
-    (``n_outputs=None``) or ``n_outputs`` values per row.
+    (``n_outputs=None``) or ``n_outputs`` values per row. With ``allow_nan``,
+    the rows it gets may hold NaN (missing values).
     """
     if is_dask_array(X):
         _check_n_features(estimator, X.shape[1])
 
         def on_block(block: np.ndarray) -> np.ndarray:
-            return function(_checked_block(np.asarray(block)))
+            return function(_checked_block(np.asarray(block), allow_nan))
 
         return map_rows(X, on_block, n_outputs, dtype)
     if is_out_of_core(X):
         reader = RowReader(X)
         _check_n_features(estimator, reader.shape[1])
         source = StreamingSource(reader, None, None)
-        parts = [function(_checked_block(chunk)) for _, chunk in source.chunks()]
+        parts = [
+            function(_checked_block(chunk, allow_nan)) for _, chunk in source.chunks()
+        ]
         return np.concatenate(parts, axis=0)
-    return as_output(function(validate_in_memory(estimator, X, reset=False)), X)
+    rows = validate_in_memory(estimator, X, reset=False, allow_nan=allow_nan)
+    return as_output(function(rows), X)
 
 
-def _checked_block(block: np.ndarray) -> np.ndarray:
-    if not np.all(np.isfinite(block)):
-        raise ValueError(
-            "Input X contains NaN or infinity; remove or impute those rows first."
-        )
+def _checked_block(block: np.ndarray, allow_nan: bool = False) -> np.ndarray:
+    usable = ~np.isinf(block) if allow_nan else np.isfinite(block)
+    if not np.all(usable):
+        kind = "infinity" if allow_nan else "NaN or infinity"
+        raise ValueError(f"Input X contains {kind}; remove or impute those rows first.")
     return np.asarray(block, dtype=compute_dtype(block.dtype))

@@ -1,4 +1,4 @@
-"""GaussianMixture on rows with missing values (NaN), in memory.
+"""GaussianMixture on rows with missing values (NaN).
 
 EM runs the E-step of :mod:`gaussmix.core.missing` over the source's chunks
 (the M-step is every family's own); the start is the ordinary one, computed
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,32 +33,48 @@ from gaussmix.fit.batch import (
     maximum_likelihood_update,
 )
 from gaussmix.fit.initialise import initial_params
-from gaussmix.fit.sources import InMemorySource
-from gaussmix.models._inputs import validate_in_memory
+from gaussmix.backend import get_backend
+from gaussmix.fit.dask import is_dask_array
+from gaussmix.fit.storage import is_out_of_core
+from gaussmix.models._inputs import apply_by_rows, validate_in_memory
+from gaussmix.models.tensors import is_tensor, numpy_dtype, to_device
 
 
 def has_missing(source: Any) -> bool:
-    """Whether an in-memory numpy source holds NaN."""
-    X = getattr(source, "X", None)
-    return isinstance(X, np.ndarray) and bool(np.isnan(X).any())
+    """Whether a validated source holds NaN (missing values)."""
+    if hasattr(source, "has_nan"):  # files and dask arrays: found when validated
+        return bool(source.has_nan)
+    X = source.X
+    if isinstance(X, np.ndarray):
+        return bool(np.isnan(X).any())
+    return bool(get_backend(X).to_numpy(X != X).any())  # NaN != NaN, on any device
 
 
 def column_mean_filled(X: np.ndarray) -> np.ndarray:
     """X with each NaN replaced by its column's mean over the observed rows."""
-    hidden = np.isnan(X)
-    empty = np.flatnonzero(hidden.all(axis=0))
+    return np.where(np.isnan(X), _column_means(_observed_sums(X, None)), X)
+
+
+def _observed_sums(rows: np.ndarray, sample_weight: Any) -> np.ndarray:
+    """Per column: the sum of the observed values and their count, (2, D)."""
+    hidden = np.isnan(rows)
+    return np.stack([np.where(hidden, 0.0, rows).sum(axis=0), (~hidden).sum(axis=0)])
+
+
+def _column_means(sums: np.ndarray) -> np.ndarray:
+    empty = np.flatnonzero(sums[1] == 0)
     if empty.size:
         raise ValueError(
             f"column {int(empty[0])} of X has no observed value; remove it "
             "before fitting."
         )
-    return np.where(hidden, np.nanmean(X, axis=0), X)
+    return sums[0] / sums[1]
 
 
 def fit_with_missing(
     estimator: Any,
     settings: Any,
-    source: InMemorySource,
+    source: Any,
     *,
     user_init: dict[str, Any],
     do_init: bool,
@@ -77,9 +94,10 @@ def fit_with_missing(
             "'absolute'."
         )
     n_components = settings.n_components
-    filled = InMemorySource(
-        column_mean_filled(source.X), source.sample_weight, source.chunk_size
-    )
+    # the start only has to place the components roughly: it sees each
+    # missing value as its column's mean
+    means = _column_means(source.chunk_sums(_observed_sums, 1))
+    filled = source.filled(means)
 
     def start() -> tuple[MixtureParams, float]:
         if not do_init:
@@ -114,11 +132,14 @@ def missing_batch_stats(source: Any, params: MixtureParams) -> Stats:
 
 
 def _rows_with_nan(X: Any) -> bool:
-    """Whether X is an in-memory array (or nested list) holding NaN.
+    """Whether X is an array in memory (numpy, nested lists, a tensor)
+    holding NaN.
 
-    Arrays on disk, tensors and dask arrays are left to the ordinary
-    validation, which refuses NaN without reading them twice.
+    Arrays on disk and dask arrays are left to the ordinary validation,
+    which refuses NaN without reading them twice.
     """
+    if is_tensor(X):
+        return bool((X != X).any())  # NaN != NaN, on any device
     if isinstance(X, np.memmap) or not isinstance(X, np.ndarray | list | tuple):
         return False
     try:
@@ -126,6 +147,15 @@ def _rows_with_nan(X: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return bool(np.isnan(values).any())
+
+
+def _on_host(values: Any) -> np.ndarray:
+    return get_backend(values).to_numpy(values) if is_tensor(values) else values
+
+
+def _like_input(values: np.ndarray, X: Any) -> Any:
+    """Numpy for numpy input, a tensor on X's device for a tensor."""
+    return to_device(values, X.device) if is_tensor(X) else values
 
 
 class MissingValuesMixin:
@@ -152,25 +182,56 @@ class MissingValuesMixin:
                 "values (NaN) yet; impute them first."
             )
         values = validate_in_memory(self, X, reset=False, allow_nan=True)
-        return observed_log_prob(values, self.mixture_params())
+        return observed_log_prob(_on_host(values), self.mixture_params())
 
-    def score_samples(self, X: Any) -> Any:
-        if not _rows_with_nan(X):
-            return super().score_samples(X)
+    def _by_rows(
+        self,
+        X: Any,
+        complete: Callable[[Any], Any],
+        missing: Callable[[Any], np.ndarray],
+        n_outputs: int | None,
+    ) -> Any:
+        """``complete(rows)`` where no value is missing, ``missing(rows)``
+        where some are; block by block for files and dask arrays."""
+        if is_dask_array(X) or is_out_of_core(X):
+
+            def on_block(rows: np.ndarray) -> np.ndarray:
+                return missing(rows) if np.isnan(rows).any() else complete(rows)
+
+            return apply_by_rows(
+                self, X, on_block, n_outputs, self._dtype(), allow_nan=True
+            )
+        if _rows_with_nan(X):
+            return _like_input(missing(X), X)
+        return complete(X)
+
+    def _missing_scores(self, X: Any) -> np.ndarray:
         log_prob = self._observed_log_prob(X)
-        return logsumexp(log_prob, axis=1).astype(self.means_.dtype)
+        return logsumexp(log_prob, axis=1).astype(self._dtype())
 
-    def predict_proba(self, X: Any) -> Any:
-        if not _rows_with_nan(X):
-            return super().predict_proba(X)
+    def _missing_proba(self, X: Any) -> np.ndarray:
         log_prob = self._observed_log_prob(X)
         proba = np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True))
-        return proba.astype(self.means_.dtype)
+        return proba.astype(self._dtype())
+
+    def _missing_labels(self, X: Any) -> np.ndarray:
+        return np.argmax(self._observed_log_prob(X), axis=1)
+
+    def score_samples(self, X: Any) -> Any:
+        complete = super().score_samples
+        return self._by_rows(X, complete, self._missing_scores, None)
+
+    def predict_proba(self, X: Any) -> Any:
+        complete = super().predict_proba
+        noise = getattr(self, "noise_volume_", None) is not None
+        n_outputs = len(self.weights_) + int(noise)
+        return self._by_rows(X, complete, self._missing_proba, n_outputs)
 
     def predict(self, X: Any) -> Any:
-        if not _rows_with_nan(X):
-            return super().predict(X)
-        return np.argmax(self._observed_log_prob(X), axis=1)
+        return self._by_rows(X, super().predict, self._missing_labels, None)
+
+    def _dtype(self) -> type:
+        return numpy_dtype(self.means_)
 
     def impute(
         self,
@@ -200,13 +261,13 @@ class MissingValuesMixin:
         Returns
         -------
         ndarray of shape (n_samples, n_features), or (n_draws, n_samples,
-        n_features) with ``n_draws``.
+        n_features) with ``n_draws``; a tensor on X's device for a tensor.
         """
         check_is_fitted(self)
-        values = validate_in_memory(self, X, reset=False, allow_nan=True)
+        values = _on_host(validate_in_memory(self, X, reset=False, allow_nan=True))
         if n_draws is None:
             filled = conditional_means(values, self.mixture_params())
-            return filled.astype(self.means_.dtype)
+            return _like_input(filled.astype(self._dtype()), X)
         if isinstance(n_draws, bool) or not isinstance(n_draws, numbers.Integral):
             raise TypeError(f"n_draws must be an int or None, got {n_draws!r}.")
         if n_draws < 1:
@@ -217,4 +278,4 @@ class MissingValuesMixin:
             int(n_draws),
             check_random_state(random_state),
         )
-        return draws.astype(self.means_.dtype)
+        return _like_input(draws.astype(self._dtype()), X)

@@ -367,7 +367,8 @@ class GaussianMixture(
                 repairs=repairs,
             )
             self._forget_noise()
-            return self._finish_fit(best.params, best, None, dtype, repairs, None, 0.0)
+            like = source.X if is_tensor(X) else None
+            return self._finish_fit(best.params, best, None, dtype, repairs, like, 0.0)
         reg_covar = settings.reg_covar
         scale = fit_units(
             source, reg_covar, settings.reg_covar_scale, self.covariance_type

@@ -91,13 +91,19 @@ def _check_available(torch: Any, resolved: Any, device: object) -> None:
 
 
 def validate_tensor(
-    estimator: Any, X: Any, *, reset: bool, ensure_min_samples: int
+    estimator: Any,
+    X: Any,
+    *,
+    reset: bool,
+    ensure_min_samples: int,
+    allow_nan: bool = False,
 ) -> Any:
     """A checked 2-D floating tensor on ``X``'s device.
 
     float32 and float64 are kept; other floating types become float32 and
     integers or booleans float64, as scikit-learn converts arrays. Sets or
-    checks ``n_features_in_`` like ``validate_data``.
+    checks ``n_features_in_`` like ``validate_data``. With ``allow_nan``,
+    NaN marks a missing value; infinities are refused either way.
     """
     torch = _torch("fitting a torch tensor")
     if X.dim() != 2:
@@ -119,7 +125,10 @@ def validate_tensor(
         )
     if n_features < 1:
         raise ValueError("X has 0 features; a minimum of 1 is required.")
-    if not bool(torch.isfinite(X).all()):
+    if allow_nan:
+        if bool(torch.isinf(X).any()):
+            raise ValueError("Input X contains infinity; remove or impute it.")
+    elif not bool(torch.isfinite(X).all()):
         raise ValueError("Input X contains NaN or infinity; remove or impute them.")
     if reset:
         estimator.n_features_in_ = int(n_features)
