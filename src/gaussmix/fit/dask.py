@@ -15,7 +15,6 @@ assigns every row to its nearest centre.
 from __future__ import annotations
 
 import warnings
-
 from typing import Any
 
 import numpy as np

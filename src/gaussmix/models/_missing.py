@@ -18,6 +18,7 @@ from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from gaussmix.backend import get_backend
 from gaussmix.core.missing import (
     conditional_draws,
     conditional_means,
@@ -32,9 +33,8 @@ from gaussmix.fit.batch import (
     fit_with_progress,
     maximum_likelihood_update,
 )
-from gaussmix.fit.initialise import initial_params
-from gaussmix.backend import get_backend
 from gaussmix.fit.dask import is_dask_array
+from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.storage import is_out_of_core
 from gaussmix.models._inputs import apply_by_rows, validate_in_memory
 from gaussmix.models.tensors import is_tensor, numpy_dtype, to_device
