@@ -337,19 +337,44 @@ def conditional_means(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     Each row's completion is the responsibility-weighted average of the
     components' conditional means; observed values are kept.
     """
+    return conditional_moments(X, params)[0]
+
+
+def conditional_moments(
+    X: np.ndarray, params: MixtureParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """``E[x_m | x_o]`` filled into a copy of X, and ``Var[x_m | x_o]``.
+
+    The variances (0 where observed) are the mixture's: the responsibility-
+    weighted conditional variances of the components plus the spread of
+    their conditional means about the average.
+    """
     values = np.asarray(X, dtype=np.float64)
     components = _Precisions.of(params)
     out = values.copy()
+    variances = np.zeros_like(values)
     for block in _blocks(values, components):
         if block.factors is None:
             continue
-        resp = _responsibilities(block, components)
-        completed = block.deviations + components.means[:, None, :]
-        average = np.einsum("nk,knd->nd", resp, completed)
-        # only the missing values are written: the observed ones keep their bits
+        resp = _responsibilities(block, components)  # (n, K)
+        n_rows = block.rows.size
+        index = np.broadcast_to(block.missing, (resp.shape[1], *block.missing.shape))
+        completed = np.take_along_axis(
+            block.deviations + components.means[:, None, :], index, axis=2
+        )  # (K, n, r)
+        average = np.einsum("nk,knr->nr", resp, completed)
+        inverse = small_spd.inverse(block.factors)  # (r, r, K * n)
+        own = np.diagonal(inverse, axis1=0, axis2=1).T  # (r, K * n)
+        own = own.reshape(-1, resp.shape[1], n_rows)  # (r, K, n)
+        spread = (completed - average[None]) ** 2
+        variance = np.einsum("nk,rkn->nr", resp, own) + np.einsum(
+            "nk,knr->nr", resp, spread
+        )
         rows = block.rows[:, None]
-        out[rows, block.missing] = np.take_along_axis(average, block.missing, axis=1)
-    return out
+        # only the missing values are written: the observed ones keep their bits
+        out[rows, block.missing] = average
+        variances[rows, block.missing] = variance
+    return out, variances
 
 
 def conditional_draws(

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.core.conditioning import ConditionalMixture
+from gaussmix.core.missing import conditional_moments
 from gaussmix.models import validation as check
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
@@ -101,6 +102,7 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.allow_nan = True  # missing inputs are marginalised
         return tags
 
     def fit(self, X: Array, y: Array, sample_weight: Array | None = None):
@@ -130,7 +132,12 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
             y_numeric=True,
             dtype=[np.float64, np.float32],
             ensure_min_samples=2,
+            ensure_all_finite="allow-nan",
         )
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinity; remove those rows.")
+        if np.isinf(X).any():
+            raise ValueError("X contains infinity; remove or impute those rows.")
         targets = y.reshape(-1, 1) if y.ndim == 1 else y
         # standardised in float64: y in units beyond X's float32 range (1e40)
         # is brought back to unit scale before the mixture sees X's dtype
@@ -183,11 +190,35 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
 
     def _standardised_distribution(self, X: Array) -> ConditionalMixture:
         """The conditional mixture of the standardised targets."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        standardised = self._standardised_inputs(X)
+        if np.isnan(standardised).any():
+            raise ValueError(
+                "predict_distribution needs every input of a row, and X has "
+                "missing values (NaN): each row would have a mixture of its "
+                "own. Use predict or sample_y, which condition on what is "
+                "observed."
+            )
         n_inputs = self.n_features_in_
-        standardised = (X - self.center_[:n_inputs]) / self.scale_[:n_inputs]
         return self.mixture_.condition(np.arange(n_inputs), standardised)
+
+    def _standardised_inputs(self, X: Array) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+        )
+        if np.isinf(X).any():
+            raise ValueError("X contains infinity; remove or impute those rows.")
+        n_inputs = self.n_features_in_
+        return (X - self.center_[:n_inputs]) / self.scale_[:n_inputs]
+
+    def _with_unknown_targets(self, standardised: np.ndarray) -> np.ndarray:
+        """The rows followed by NaN targets: the joint mixture fills them in."""
+        unknown = np.full((standardised.shape[0], self.n_outputs_), np.nan)
+        return np.hstack([standardised, unknown.astype(standardised.dtype)])
 
     def predict(
         self, X: Array, return_std: bool = False
@@ -208,13 +239,25 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         """
         # moments in standardised units, then scaled: a standard deviation
         # of 1e300 stays finite although its variance would not
-        distribution = self._standardised_distribution(X)
+        standardised = self._standardised_inputs(X)
         n_inputs = self.n_features_in_
         scale, center = self.scale_[n_inputs:], self.center_[n_inputs:]
-        mean = self._shaped(center + scale * distribution.mean())
+        if np.isnan(standardised).any():
+            # missing inputs: y given what each row shows, its other inputs
+            # marginalised (the joint mixture's conditional moments)
+            means, variances = conditional_moments(
+                self._with_unknown_targets(standardised),
+                self.mixture_.mixture_params(),
+            )
+            centre, spread = means[:, n_inputs:], np.sqrt(variances[:, n_inputs:])
+        else:
+            distribution = self.mixture_.condition(np.arange(n_inputs), standardised)
+            centre = distribution.mean()
+            spread = distribution.std() if return_std else None
+        mean = self._shaped(center + scale * centre)
         if not return_std:
             return mean
-        return mean, self._shaped(scale * distribution.std())
+        return mean, self._shaped(scale * spread)
 
     def sample_y(
         self, X: Array, n_samples: int = 1, random_state: RandomStateLike = 0
@@ -234,9 +277,21 @@ class GaussianMixtureRegressor(RegressorMixin, BaseEstimator):
         (n_samples_X, n_outputs, n_samples)
         """
         n_samples = check.check_int("n_samples", n_samples, 1)
-        draws = self.predict_distribution(X).sample(
-            n_samples, check_random_state(random_state)
-        )
+        standardised = self._standardised_inputs(X)
+        if np.isnan(standardised).any():
+            n_inputs = self.n_features_in_
+            filled = self.mixture_.impute(
+                self._with_unknown_targets(standardised),
+                n_draws=n_samples,
+                random_state=check_random_state(random_state),
+            )[:, :, n_inputs:]
+            draws = self.center_[n_inputs:] + self.scale_[n_inputs:] * np.moveaxis(
+                filled.astype(np.float64), 0, 1
+            )
+        else:
+            draws = self.predict_distribution(X).sample(
+                n_samples, check_random_state(random_state)
+            )
         if self._single_output:
             return draws[:, :, 0]
         return np.swapaxes(draws, 1, 2)
@@ -253,15 +308,25 @@ def _column_center_scale(
     if not standardize:
         return np.zeros(n_columns), np.ones(n_columns)
     values = np.asarray(joint, dtype=np.float64)
+    # missing values (NaN) count for nothing: each column's moments are
+    # those of its observed rows
+    seen = ~np.isnan(values)
+    cell_weights = seen * (1.0 if weights is None else weights[:, None])
+    if np.any(cell_weights.sum(axis=0) == 0):
+        column = int(np.flatnonzero(cell_weights.sum(axis=0) == 0)[0])
+        raise ValueError(
+            f"column {column} of X has no observed value; remove it before fitting."
+        )
+    values = np.where(seen, values, 0.0)
     # halves, then a power of two per column: neither the mean nor the
     # squares overflow for columns of values near float64's limit
-    center = 2.0 * np.average(values / 2.0, axis=0, weights=weights)
-    deviations = values / 2.0 - center / 2.0
+    center = 2.0 * np.average(values / 2.0, axis=0, weights=cell_weights)
+    deviations = np.where(seen, values / 2.0 - center / 2.0, 0.0)
     unit = np.ldexp(1.0, np.frexp(np.abs(deviations).max(axis=0))[1])
     spread = (
         2.0
         * unit
-        * np.sqrt(np.average((deviations / unit) ** 2, axis=0, weights=weights))
+        * np.sqrt(np.average((deviations / unit) ** 2, axis=0, weights=cell_weights))
     )
     # a constant column keeps its units; reg_covar then sets its variance
     scale = np.where(spread > 0, spread, 1.0)
