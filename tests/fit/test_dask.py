@@ -110,10 +110,11 @@ def test_same_seed_gives_the_in_memory_fit(
     assert_same_fit(distributed_fit, in_memory)
 
 
-def test_nan_in_a_dask_array_is_refused(client, data):
+def test_infinity_in_a_dask_array_is_refused(client, data):
+    # NaN marks a missing value (tests/fit/test_missing_storage.py)
     bad = data.copy()
-    bad[10, 0] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
+    bad[10, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
         GaussianMixture(2).fit(da.from_array(bad, chunks=(1000, 3)))
 
 

@@ -130,9 +130,10 @@ def test_random_responsibilities_on_disk_fit_a_valid_mixture(tmp_path, data):
     assert np.all(np.diff(model.lower_bounds_) >= -1e-10)
 
 
-def test_nan_on_disk_is_reported_with_its_row(tmp_path, data):
+def test_infinity_on_disk_is_reported_with_its_row(tmp_path, data):
+    # NaN marks a missing value (tests/fit/test_missing_storage.py)
     bad = data.copy()
-    bad[1234, 1] = np.nan
+    bad[1234, 1] = np.inf
     path = tmp_path / "bad.npy"
     np.save(path, bad)
     with pytest.raises(ValueError, match="row 1234"):
