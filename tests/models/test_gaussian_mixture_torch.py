@@ -179,8 +179,11 @@ def test_bad_tensor_input_is_reported():
     with pytest.raises(ValueError, match="2-D"):
         model.fit(torch.zeros(10))
     bad = torch.randn(10, 2, dtype=torch.float64)
-    bad[3, 1] = float("nan")
-    with pytest.raises(ValueError, match="NaN"):
+    bad[3, 1] = float("inf")  # NaN marks a missing value
+    with pytest.raises(ValueError, match="infinity"):
+        model.fit(bad)
+    bad[3] = float("nan")
+    with pytest.raises(ValueError, match="every value missing"):
         model.fit(bad)
     with pytest.raises(ValueError, match="minimum of 2"):
         model.fit(torch.zeros(1, 2))
