@@ -79,18 +79,18 @@ class _Precisions:
 class _Block:
     """Rows with the same number of missing values, and their conditionals.
 
-    ``deviations[k, i]`` is row ``i`` completed by its conditional mean under
-    component ``k``, minus that component's mean. ``pairs`` lists the
-    (component, row) pairs worked out, as ``k * n + i``; the others are
-    provably negligible, have log-density -inf and no completion. ``factors``
-    holds the Cholesky factors of those pairs' precision blocks over the
-    missing columns, batch last (None for complete rows).
+    ``pairs`` lists the (component, row) pairs worked out, as ``k * n + i``
+    (ascending); the others are provably negligible and have log-density
+    -inf. For pair ``p = (k, i)``, ``deviations[p]`` is row ``i`` completed by
+    its conditional mean under component ``k``, minus that component's mean,
+    and ``factors[:, :, p]`` the Cholesky factor of the component's precision
+    block over the row's missing columns (None for complete rows).
     """
 
     rows: np.ndarray  # (n,)
     missing: np.ndarray  # (n, r) missing columns, ascending
     log_density: np.ndarray  # (K, n)
-    deviations: np.ndarray  # (K, n, D)
+    deviations: np.ndarray  # (P, D)
     pairs: np.ndarray  # (P,)
     factors: np.ndarray | None  # (r, r, P)
 
@@ -123,7 +123,7 @@ _PRUNING_MARGIN = 40.0
 
 
 def _worth_working_out(
-    deviations: np.ndarray, n_seen: int, components: _Precisions
+    filled: np.ndarray, seen: np.ndarray, n_seen: int, components: _Precisions
 ) -> np.ndarray:
     """Which (component, row) pairs may matter, (K, n) booleans.
 
@@ -131,10 +131,20 @@ def _worth_working_out(
     covariance's extreme ones, which bounds both the quadratic form and the
     log-determinant of the marginal density from both sides; a pair whose
     upper bound falls ``_PRUNING_MARGIN`` below the best lower bound of its
-    row cannot carry any weight.
+    row cannot carry any weight. The squared distances over the observed
+    columns come from GEMMs about the components' average mean (which keeps
+    their rounding small), never from a (K, n, D) array.
     """
+    centre = components.means.mean(axis=0)
+    rows = np.where(seen, filled - centre, 0.0)
+    means = components.means - centre
+    distance = (
+        (rows * rows).sum(axis=1)[None, :]
+        - 2.0 * means @ rows.T
+        + (means * means) @ seen.T
+    )
+    np.maximum(distance, 0.0, out=distance)
     smallest, largest = components.variance_range
-    distance = (deviations * deviations).sum(axis=2)  # zeros where missing
     log_weights = components.log_weights[:, None]
     upper = log_weights - 0.5 * (
         n_seen * np.log(smallest)[:, None] + distance / largest[:, None]
@@ -143,6 +153,11 @@ def _worth_working_out(
         n_seen * np.log(largest)[:, None] + distance / smallest[:, None]
     )
     return upper >= lower.max(axis=0) - _PRUNING_MARGIN
+
+
+def _segments(component: np.ndarray, n_components: int) -> np.ndarray:
+    """Where each component's pairs start and end in ``component`` (sorted)."""
+    return np.searchsorted(component, np.arange(n_components + 1))
 
 
 def _block(
@@ -156,40 +171,44 @@ def _block(
     n_components, n_features = components.means.shape
     n_rows = rows.size
     holes = hidden[rows]
-    deviations = np.where(
-        holes, 0.0, values[rows][None, :, :] - components.means[:, None, :]
-    )
-    seen = n_features - n_missing
-    if prune and n_missing:
-        pairs = np.flatnonzero(_worth_working_out(deviations, seen, components))
+    seen = ~holes
+    filled = np.where(holes, 0.0, values[rows])
+    n_seen = n_features - n_missing
+    if prune:
+        pairs = np.flatnonzero(_worth_working_out(filled, seen, n_seen, components))
     else:
         pairs = np.arange(n_components * n_rows)
-    projected = deviations @ components.precisions  # a = P d, P symmetric
-    quadratic = (deviations * projected).sum(axis=2)
-    missing = np.argsort(~holes, axis=1, kind="stable")[:, :n_missing]
-    log_det_blocks = np.zeros((n_components, n_rows))
+    component, row = np.divmod(pairs, n_rows)  # sorted by component
+    # each pair's row minus its component's mean, zero where missing
+    deviations = filled[row] - components.means[component] * seen[row]
+    projected = np.empty_like(deviations)  # a = P d, P symmetric
+    edges = _segments(component, n_components)
+    for k in range(n_components):
+        part = slice(edges[k], edges[k + 1])
+        np.matmul(deviations[part], components.precisions[k], out=projected[part])
+    quadratic = (deviations * projected).sum(axis=1)
+    missing = np.argsort(holes, axis=1, kind="stable")[:, n_seen:]
+    log_det_blocks = 0.0
     factors = None
     if n_missing:
-        component, row = np.divmod(pairs, n_rows)
         column = missing[row].T  # (r, P)
         # flat indices: one take is much cheaper than indexing by three arrays
         square = n_features * n_features
         offsets = (component * square)[None, None, :] + column[:, None] * n_features
         blocks = components.precisions.reshape(-1).take(offsets + column[None, :])
         factors = small_spd.cholesky(blocks)
-        in_rows = pairs * n_features + column  # (r, P) into the (K, n, D) arrays
-        whitened = small_spd.solve_lower(factors, projected.reshape(-1).take(in_rows))
-        quadratic.reshape(-1)[pairs] -= (whitened**2).sum(axis=0)
+        in_pairs = np.arange(pairs.size) * n_features + column  # (r, P)
+        whitened = small_spd.solve_lower(factors, projected.reshape(-1).take(in_pairs))
+        quadratic -= (whitened**2).sum(axis=0)
         completion = -small_spd.solve_upper_transposed(factors, whitened)
-        deviations.reshape(-1)[in_rows] = completion
-        log_det_blocks.reshape(-1)[pairs] = small_spd.log_determinant(factors)
+        deviations.reshape(-1)[in_pairs] = completion
+        log_det_blocks = small_spd.log_determinant(factors)
     log_density = np.full((n_components, n_rows), -np.inf)
-    flat = log_density.reshape(-1)
-    flat[pairs] = (
-        -0.5 * (seen * LOG_2PI + quadratic)
-        + 0.5 * components.log_det_precisions[:, None]
+    log_density.reshape(-1)[pairs] = (
+        -0.5 * (n_seen * LOG_2PI + quadratic)
+        + 0.5 * components.log_det_precisions[component]
         - 0.5 * log_det_blocks
-    ).reshape(-1)[pairs]
+    )
     return _Block(rows, missing, log_density, deviations, pairs, factors)
 
 
@@ -208,7 +227,7 @@ def _blocks(
     for n_missing in np.unique(counts):
         rows = np.flatnonzero(counts == n_missing)
         r = int(n_missing)
-        per_row = n_components * (3 * n_features + 2 * r * r + r**3)
+        per_row = n_components * (4 + 3 * n_features + 2 * r * r + r**3)
         step = max(1, _BLOCK_ELEMENTS // per_row)
         for start in range(0, rows.size, step):
             yield _block(X, hidden, rows[start : start + step], r, components, prune)
@@ -279,7 +298,7 @@ def missing_chunk_stats(
     worst: tuple[float, np.ndarray | None] = (np.inf, None)
     for block in _blocks(values, components, prune=True):
         joint = block.log_density.T + components.log_weights  # (n, K)
-        log_norm = logsumexp(joint, axis=1)
+        log_norm = _log_sum_exp(joint)
         row_weights = weights[block.rows]
         with np.errstate(invalid="ignore"):
             shares = np.exp(joint - log_norm[:, None])
@@ -289,14 +308,19 @@ def missing_chunk_stats(
         lowest = int(np.argmin(candidates))
         if candidates[lowest] < worst[0]:
             k = int(np.argmax(resp[lowest]))
-            point = components.means[k] + block.deviations[k, lowest]
+            pair = np.searchsorted(block.pairs, k * block.rows.size + lowest)
+            point = components.means[k] + block.deviations[pair]
             worst = (float(candidates[lowest]), point)
-        about_shift = block.deviations + offsets[:, None, :]
-        weighted = about_shift * resp.T[:, :, None]
-        resp_sum += resp.sum(axis=0)
-        centred += weighted.sum(axis=1)
+        component = block.pairs // block.rows.size
+        pair_resp = resp.T.reshape(-1)[block.pairs]
+        about_shift = block.deviations + offsets[component]
+        weighted = about_shift * pair_resp[:, None]
+        edges = _segments(component, n_components)
         for k in range(n_components):
-            scatter[k] += weighted[k].T @ about_shift[k]
+            part = slice(edges[k], edges[k + 1])
+            resp_sum[k] += pair_resp[part].sum()
+            centred[k] += weighted[part].sum(axis=0)
+            scatter[k] += weighted[part].T @ about_shift[part]
         if block.factors is not None:
             scatter += _conditional_scatter(block, resp, shares, n_features)
     if kind == "diag":
@@ -324,6 +348,18 @@ def observed_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     for block in _blocks(values, components):
         out[block.rows] = block.log_density.T + components.log_weights
     return out
+
+
+def _log_sum_exp(joint: np.ndarray) -> np.ndarray:
+    """``log sum_k exp(joint[:, k])`` of rows with at least one finite entry."""
+    peak = joint.max(axis=1)
+    return peak + np.log(np.exp(joint - peak[:, None]).sum(axis=1))
+
+
+def _by_component(block: _Block) -> np.ndarray:
+    """The deviations of a block worked out whole, as (K, n, D)."""
+    n_rows = block.rows.size
+    return block.deviations.reshape(-1, n_rows, block.deviations.shape[1])
 
 
 def _responsibilities(block: _Block, components: _Precisions) -> np.ndarray:
@@ -360,7 +396,7 @@ def conditional_moments(
         n_rows = block.rows.size
         index = np.broadcast_to(block.missing, (resp.shape[1], *block.missing.shape))
         completed = np.take_along_axis(
-            block.deviations + components.means[:, None, :], index, axis=2
+            _by_component(block) + components.means[:, None, :], index, axis=2
         )  # (K, n, r)
         average = np.einsum("nk,knr->nr", resp, completed)
         inverse = small_spd.inverse(block.factors)  # (r, r, K * n)
@@ -410,7 +446,7 @@ def conditional_draws(
         spread = small_spd.solve_upper_transposed(
             factors.reshape(n_missing, n_missing, -1), noise
         ).reshape(n_missing, n_draws, n_rows)
-        completed = block.deviations[chosen, rows] + components.means[chosen]
+        completed = _by_component(block)[chosen, rows] + components.means[chosen]
         index = np.broadcast_to(block.missing, (n_draws, n_rows, n_missing))
         centre = np.take_along_axis(completed, index, axis=2)
         out[:, block.rows[:, None], block.missing] = centre + np.moveaxis(spread, 0, 2)
