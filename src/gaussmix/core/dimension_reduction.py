@@ -66,7 +66,7 @@ def dr_kernel(
 def dr_directions(
     kernel: np.ndarray, marginal_covariance: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (decreasing) and ``Sigma``-orthonormal directions of ``M v = l Sigma v``.
+    """Eigenvalues, decreasing, and directions of ``M v = l Sigma v``.
 
     Parameters
     ----------

@@ -170,6 +170,7 @@ def bootstrap_lrt(
     max_components: int = 3,
     n_bootstrap: int = 999,
     *,
+    min_components: int = 1,
     level: float = 0.05,
     sequential: bool = True,
     n_init: int = 2,
@@ -197,6 +198,8 @@ def bootstrap_lrt(
         Any registered covariance family (mclust or scikit-learn names).
     max_components : int, default=3
         The largest K of a null hypothesis (tested against K + 1).
+    min_components : int, default=1
+        The first K tested (mclust starts at 1).
     n_bootstrap : int, default=999
         Bootstrap samples per test.
     level : float, default=0.05
@@ -238,8 +241,9 @@ def bootstrap_lrt(
     2
     """
     get_family(covariance_type)
-    max_components = check.check_int(
-        "max_components", max_components, 1, owner=_OWNER
+    max_components = check.check_int("max_components", max_components, 1, owner=_OWNER)
+    min_components = check.check_int(
+        "min_components", min_components, 1, owner=_OWNER, maximum=max_components
     )
     n_bootstrap = check.check_int("n_bootstrap", n_bootstrap, 1, owner=_OWNER)
     level = check.check_float("level", level, 0.0, False, owner=_OWNER, maximum=1.0)
@@ -261,9 +265,9 @@ def bootstrap_lrt(
         )
     rng = check_random_state(random_state)
     fit_seed = int(rng.randint(np.iinfo(np.int32).max))
-    fitted = {1: settings.fit(X, 1, fit_seed)}
+    fitted = {min_components: settings.fit(X, min_components, fit_seed)}
     tested, statistics, p_values, boots, clipped = [], [], [], [], []
-    for k in range(1, max_components + 1):
+    for k in range(min_components, max_components + 1):
         fitted[k + 1] = settings.fit(X, k + 1, fit_seed)
         observed = 2.0 * (fitted[k + 1][1] - fitted[k][1])
         null_model = fitted[k][0]

@@ -176,7 +176,7 @@ def bootstrap_parameters(
     model: object,
     X: Array,
     n_bootstrap: int = 999,
-    type: str = "bs",  # noqa: A002 - mclust's name for the resampling scheme
+    type: str = "bs",
     *,
     random_state: RandomStateLike = None,
     n_jobs: int | None = None,

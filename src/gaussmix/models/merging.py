@@ -168,7 +168,8 @@ def merge_components(model: object, X: Array) -> MergeResult:
         # the noise column: clusters are made of Gaussian components alone
         t = t[:, :n_components]
         total = t.sum(axis=1, keepdims=True)
-        t = np.divide(t, total, out=np.full_like(t, 1.0 / n_components), where=total > 0)
+        even = np.full_like(t, 1.0 / n_components)
+        t = np.divide(t, total, out=even, where=total > 0)
     hierarchy = merge_hierarchy(t)
     cumulative = np.concatenate([[0.0], np.cumsum(hierarchy.merged_counts)])
     change = change_merged = None
