@@ -42,7 +42,9 @@ class _FitSettings:
     tol: float
     max_iter: int
 
-    def fit(self, X: np.ndarray, n_components: int, seed: int) -> tuple[object, float]:
+    def fit(
+        self, X: np.ndarray, n_components: int, seed: int, quiet: bool = True
+    ) -> tuple[object, float]:
         """The best of ``n_init`` k-means starts and its total log-likelihood."""
         model = GaussianMixture(
             n_components,
@@ -54,9 +56,10 @@ class _FitSettings:
             random_state=seed,
         )
         with warnings.catch_warnings():
-            # a replicate that converges slowly or re-seeds a component is
-            # still a draw from the null; the observed fits warn as usual
-            warnings.simplefilter("ignore")
+            if quiet:
+                # a replicate that converges slowly or re-seeds a component
+                # is still a draw from the null; the observed fits warn
+                warnings.simplefilter("ignore")
             model.fit(X)
         return model, float(model.score(X)) * X.shape[0]
 
@@ -188,8 +191,9 @@ def bootstrap_lrt(
     mixture, refit both models to each and compare. Each fit is the best of
     ``n_init`` k-means starts, which keeps a local optimum of the larger
     model from giving a negative statistic; a bootstrap statistic that is
-    still negative is set to zero (counted in ``n_clipped``). The replicates
-    run in parallel with joblib.
+    still negative is set to zero (counted in ``n_clipped``); the observed
+    statistic is reported as computed. The replicates run in parallel with
+    joblib.
 
     Parameters
     ----------
@@ -265,10 +269,10 @@ def bootstrap_lrt(
         )
     rng = check_random_state(random_state)
     fit_seed = int(rng.randint(np.iinfo(np.int32).max))
-    fitted = {min_components: settings.fit(X, min_components, fit_seed)}
+    fitted = {min_components: settings.fit(X, min_components, fit_seed, False)}
     tested, statistics, p_values, boots, clipped = [], [], [], [], []
     for k in range(min_components, max_components + 1):
-        fitted[k + 1] = settings.fit(X, k + 1, fit_seed)
+        fitted[k + 1] = settings.fit(X, k + 1, fit_seed, False)
         observed = 2.0 * (fitted[k + 1][1] - fitted[k][1])
         null_model = fitted[k][0]
         null = (
