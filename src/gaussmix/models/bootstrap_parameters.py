@@ -29,22 +29,12 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.core.covariance import get_family
 from gaussmix.models import validation as check
+from gaussmix.models._arrays import full_covariances
 from gaussmix.models.bootstrap_lrt import seeds_from
 
 _OWNER = "bootstrap_parameters"
 _TYPES = ("bs", "wlbs")
-
-
-def full_covariances(model: object) -> np.ndarray:
-    """The fitted covariances as (K, D, D) float64 matrices, any family."""
-    means = np.asarray(model.means_, dtype=np.float64)
-    fitted = getattr(model, "_fitted_covariance_type", None)
-    name = fitted() if callable(fitted) else model.covariance_type
-    return get_family(name).full_covariances(
-        np.asarray(model.covariances_, dtype=np.float64), *means.shape
-    )
 
 
 def _refit(model, X, resampling, scale, seed):

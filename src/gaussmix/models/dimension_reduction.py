@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array
 from gaussmix.core.dimension_reduction import dr_directions, dr_kernel
-from gaussmix.models.bootstrap_parameters import full_covariances
+from gaussmix.models._arrays import full_covariances
 
 #: Eigenvalues below this share of the largest are round-off: their
 #: directions carry no difference between the clusters.

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from gaussmix._typing import Array
 from gaussmix.core.criteria import icl
 from gaussmix.models import validation as check
-from gaussmix.models.bootstrap_parameters import full_covariances
+from gaussmix.models._arrays import full_covariances
 from gaussmix.models.selection import ModelSelectionResult
 
 #: What each covariance model constrains, in mclust's words.
