@@ -19,7 +19,15 @@ from gaussmix.models import (
     GaussianMixtureRegressor,
     StudentMixture,
 )
+from gaussmix.models.bootstrap_lrt import BootstrapLRTResult, bootstrap_lrt
+from gaussmix.models.bootstrap_parameters import (
+    BootstrapParametersResult,
+    bootstrap_parameters,
+)
+from gaussmix.models.dimension_reduction import DimensionReduction, dimension_reduction
+from gaussmix.models.merging import MergeResult, merge_components
 from gaussmix.models.selection import ModelSelectionResult, select_model
+from gaussmix.models.summary import MixtureSummary, summary
 
 try:
     # one place for the version: pyproject.toml, read from the installed
@@ -44,17 +52,27 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BayesianGaussianMixture",
+    "BootstrapLRTResult",
+    "BootstrapParametersResult",
     "ConditionalMixture",
     "DegenerateComponentWarning",
+    "DimensionReduction",
     "GaussianMixture",
     "GaussianMixtureClassifier",
     "GaussianMixtureOutlierDetector",
     "GaussianMixtureRegressor",
+    "MergeResult",
+    "MixtureSummary",
     "ModelSelectionResult",
     "RegCovarWarning",
     "StudentMixture",
     "__version__",
+    "bootstrap_lrt",
+    "bootstrap_parameters",
+    "dimension_reduction",
     "load",
+    "merge_components",
     "save",
     "select_model",
+    "summary",
 ]
