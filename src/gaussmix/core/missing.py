@@ -136,13 +136,13 @@ def _worth_working_out(
     their rounding small), never from a (K, n, D) array.
     """
     centre = components.means.mean(axis=0)
-    rows = np.where(seen, filled - centre, 0.0)
+    mask = seen.astype(np.float64)
+    rows = (filled - centre) * mask
     means = components.means - centre
-    distance = (
-        (rows * rows).sum(axis=1)[None, :]
-        - 2.0 * means @ rows.T
-        + (means * means) @ seen.T
-    )
+    distance = means @ rows.T
+    distance *= -2.0
+    distance += (rows * rows).sum(axis=1)
+    distance += (means * means) @ mask.T
     np.maximum(distance, 0.0, out=distance)
     smallest, largest = components.variance_range
     log_weights = components.log_weights[:, None]
@@ -227,7 +227,7 @@ def _blocks(
     for n_missing in np.unique(counts):
         rows = np.flatnonzero(counts == n_missing)
         r = int(n_missing)
-        per_row = n_components * (4 + 3 * n_features + 2 * r * r + r**3)
+        per_row = n_components * (4 + 2 * n_features + 2 * r * r)
         step = max(1, _BLOCK_ELEMENTS // per_row)
         for start in range(0, rows.size, step):
             yield _block(X, hidden, rows[start : start + step], r, components, prune)
