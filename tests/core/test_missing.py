@@ -153,3 +153,73 @@ def test_a_row_with_nothing_observed_is_refused():
     X[1] = np.nan
     with pytest.raises(ValueError, match="row 1 of X has every value missing"):
         missing_chunk_stats(X, None, params)
+
+
+def _expected_stats_by_rows(X, weights, params):
+    """The E-step's sums row by row from the covariance-form conditionals."""
+    n_components, n_features = params.means.shape
+    covariances = params.family.full_covariances(params.covariances, 3, n_features)
+    resp_sum = np.zeros(n_components)
+    first = np.zeros((n_components, n_features))
+    second = np.zeros((n_components, n_features, n_features))
+    for row, weight in zip(X, weights, strict=True):
+        seen, hidden = ~np.isnan(row), np.isnan(row)
+        log_joint, moments = [], []
+        for k in range(n_components):
+            cov, mean = covariances[k], params.means[k]
+            s_oo = cov[np.ix_(seen, seen)]
+            log_joint.append(
+                math.log(params.weights[k])
+                + distributions.multivariate_normal(mean[seen], s_oo).logpdf(row[seen])
+            )
+            gain = cov[np.ix_(hidden, seen)] @ np.linalg.inv(s_oo)
+            completed = row.copy()
+            completed[hidden] = mean[hidden] + gain @ (row[seen] - mean[seen])
+            conditional = np.zeros((n_features, n_features))
+            conditional[np.ix_(hidden, hidden)] = (
+                cov[np.ix_(hidden, hidden)] - gain @ cov[np.ix_(seen, hidden)]
+            )
+            moments.append((completed, conditional))
+        log_joint = np.array(log_joint)
+        resp = weight * np.exp(log_joint - np.logaddexp.reduce(log_joint))
+        for k, (completed, conditional) in enumerate(moments):
+            resp_sum[k] += resp[k]
+            first[k] += resp[k] * completed
+            second[k] += resp[k] * (np.outer(completed, completed) + conditional)
+    return resp_sum, first, second
+
+
+@pytest.mark.parametrize("spread", [3.0, 30.0])
+def test_the_e_step_equals_the_row_by_row_conditionals(spread):
+    # far apart components (spread 30) let the E-step skip most pairs
+    rng = np.random.RandomState(3)
+    params = _params("full", rng)
+    params = MixtureParams(
+        weights=params.weights,
+        means=params.means * spread / 3.0,
+        covariances=params.covariances,
+        precisions_cholesky=params.precisions_cholesky,
+        covariance_type="full",
+    )
+    labels = rng.choice(3, size=120, p=params.weights)
+    X = params.means[labels] + rng.normal(size=(120, 4))
+    X = _with_holes(X, 0.35, rng)
+    w = rng.uniform(0.5, 2, size=120)
+    stats = missing_chunk_stats(X, w, params)
+    resp_sum, first, second = _expected_stats_by_rows(X, w, params)
+    np.testing.assert_allclose(stats.resp_sum, resp_sum, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        stats.shift * stats.resp_sum[:, None] + stats.centred_sum,
+        first,
+        rtol=1e-9,
+        atol=1e-9,
+    )
+    # second moments about the origin, from the scatter about the shift
+    about_origin = (
+        stats.scatter
+        + np.einsum("ki,kj->kij", stats.shift, stats.centred_sum)
+        + np.einsum("ki,kj->kij", stats.centred_sum, stats.shift)
+        + stats.resp_sum[:, None, None]
+        * np.einsum("ki,kj->kij", stats.shift, stats.shift)
+    )
+    np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)

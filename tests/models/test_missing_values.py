@@ -193,3 +193,16 @@ def test_select_model_scores_every_cell_by_the_observed_values(rows):
     assert result.best_n_components == 3
     with pytest.raises(ValueError, match="NaN"):
         select_model(holed[:400], n_components=[2], noise=True)
+
+
+@pytest.mark.parametrize("model", ["EII", "VEV", "EVI", "VVE"])
+def test_mclust_models_never_lower_the_observed_likelihood(rows, model):
+    _, holed = rows
+    fitted = _fit(
+        holed[:600], n_components=3, covariance_type=model, tol=1e-9, random_state=0
+    )
+    steps = np.diff(fitted.lower_bounds_)
+    assert np.all(steps >= -1e-9 * np.abs(fitted.lower_bounds_).max())
+    assert fitted.score(holed[:600]) == pytest.approx(
+        fitted.lower_bounds_[-1], abs=1e-6
+    )
