@@ -193,6 +193,7 @@ class MissingValuesMixin:
     ) -> Any:
         """``complete(rows)`` where no value is missing, ``missing(rows)``
         where some are; block by block for files and dask arrays."""
+        check_is_fitted(self)
         if is_dask_array(X) or is_out_of_core(X):
 
             def on_block(rows: np.ndarray) -> np.ndarray:
@@ -222,6 +223,7 @@ class MissingValuesMixin:
         return self._by_rows(X, complete, self._missing_scores, None)
 
     def predict_proba(self, X: Any) -> Any:
+        check_is_fitted(self)
         complete = super().predict_proba
         noise = getattr(self, "noise_volume_", None) is not None
         n_outputs = len(self.weights_) + int(noise)
