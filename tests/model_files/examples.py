@@ -53,6 +53,15 @@ def _outlier_detector() -> Any:
     ).fit(IRIS)
 
 
+def _imputer() -> Any:
+    holed = IRIS.copy()
+    holed[np.random.RandomState(0).uniform(size=IRIS.shape) < 0.2] = np.nan
+    holed[:, 3] = np.nan  # a column dropped at fit
+    return gaussmix.GaussianMixtureImputer(
+        n_components=(1, 2), add_indicator=True, random_state=0
+    ).fit(holed)
+
+
 def _bayesian_mixture() -> Any:
     model = gaussmix.BayesianGaussianMixture(
         4, covariance_type="tied", max_iter=200, random_state=0
@@ -127,6 +136,7 @@ LIBRARY_EXAMPLES: dict[str, Callable[[], Any]] = {
     "GaussianMixture with noise after partial_fit": _streaming_noise_mixture,
     "GaussianMixtureOutlierDetector with noise": _outlier_detector,
     "BayesianGaussianMixture after partial_fit": _bayesian_mixture,
+    "GaussianMixtureImputer with indicators": _imputer,
     "StudentMixture": _student_mixture,
     "GaussianMixtureClassifier with string labels": _classifier,
     "GaussianMixtureRegressor": _regressor,
