@@ -203,3 +203,13 @@ def test_infinity_is_refused(correlated):
     bad[0, 0] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         GaussianMixtureImputer(n_components=1).fit(bad)
+
+
+def test_bic_candidates_above_the_number_of_rows_are_skipped(correlated):
+    _, holed, _ = correlated
+    rows = holed[:60]
+    imputer = GaussianMixtureImputer(n_components=[1, 2, 61], random_state=0).fit(rows)
+    assert set(imputer.bic_) == {1, 2}
+    for k, bic in imputer.bic_.items():
+        alone = GaussianMixture(k, reg_covar=1e-2, random_state=0).fit(rows)
+        assert bic == pytest.approx(alone.bic(rows))
