@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import importlib.util
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -56,10 +57,13 @@ def _outlier_detector() -> Any:
 def _imputer() -> Any:
     holed = IRIS.copy()
     holed[np.random.RandomState(0).uniform(size=IRIS.shape) < 0.2] = np.nan
-    holed[:, 3] = np.nan  # a column dropped at fit
-    return gaussmix.GaussianMixtureImputer(
+    holed[:, 3] = np.nan  # a column dropped at fit, with a warning
+    model = gaussmix.GaussianMixtureImputer(
         n_components=(1, 2), add_indicator=True, random_state=0
-    ).fit(holed)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return model.fit(holed)
 
 
 def _bayesian_mixture() -> Any:

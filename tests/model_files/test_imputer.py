@@ -24,7 +24,6 @@ def _holed(seed: int = 1) -> np.ndarray:
     return holed
 
 
-@pytest.mark.filterwarnings("ignore:columns \\[3\\] have no observed value")
 def test_imputes_the_same_after_loading(tmp_path):
     model = library_example(EXAMPLE)
     loaded = round_trip(model, tmp_path)
