@@ -58,9 +58,10 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
         The number of components, or the candidates of which the one with
         the lowest BIC (of the observed values) is kept; ``"bic"`` tries
         ``BIC_COMPONENTS`` = (1, 2, 3). Candidates with more components
-        than rows are skipped. The default won a panel of standardised
-        datasets (``benchmarks/missing_values.py``), where BIC tended to
-        prefer more components than imputation needs.
+        than rows are skipped. The default (with ``reg_covar=1e-2``) won a
+        panel of standardised datasets (``benchmarks/missing_values.py``):
+        within 0.001 RMSE of choosing by BIC on iris, better on wine and
+        breast_cancer, and one fit instead of three.
     covariance_type : str, default="full"
         As :class:`GaussianMixture`'s; "full" is the one that lets observed
         columns predict missing ones within a component.
