@@ -53,6 +53,25 @@ def test_blank_lines_are_skipped_and_lines_counted():
         table.matrix()
 
 
+def test_missing_values_read_as_nan_when_allowed():
+    table = parse("x,y\n1,2\nNA,4\n5,\n")
+    values, _ = table.matrix(missing=True)
+    np.testing.assert_array_equal(np.isnan(values), [[0, 0], [1, 0], [0, 1]])
+    with pytest.raises(InputError, match=r"line 3 \(2 such values in all; why\)"):
+        table.matrix(why_not="why")
+
+
+def test_missing_values_allowed_still_refuse_empty_rows_and_columns():
+    with pytest.raises(InputError, match=r"column 'y' of data\.csv has no value"):
+        parse("x,y\n1,\n2,\n").matrix(missing=True)
+    empty_column_ok = parse("x,y\n1,\n2,\n").matrix(missing=True, empty_columns=True)
+    assert np.isnan(empty_column_ok[0][:, 1]).all()
+    with pytest.raises(InputError, match=r"no value .* on line 3 \(1 such rows"):
+        parse("x,y\n1,2\nNA,\n").matrix(missing=True)
+    with pytest.raises(InputError, match="an infinite value on line 2"):
+        parse("x,y\ninf,\n2,3\n").matrix(missing=True)
+
+
 def test_infinite_values_are_refused():
     with pytest.raises(InputError, match="an infinite value on line 3"):
         parse("x\n1\ninf\n").matrix()

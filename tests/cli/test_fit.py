@@ -58,11 +58,11 @@ def test_fit_csv_without_header(tmp_path):
     )
 
 
-def test_fit_tsv_with_missing_value_names_column_and_line(tmp_path):
+def test_fit_no_missing_names_the_missing_value_column_and_line(tmp_path):
     rows = IRIS.tolist()
     rows[4][2] = "NA"
     path = write_csv(tmp_path / "gaps.tsv", rows, NAMES, delimiter="\t")
-    result = run("fit", path, "-k", 2, cwd=tmp_path)
+    result = run("fit", path, "-k", 2, "--no-missing", cwd=tmp_path)
     assert_input_error(result, "'petal_length'", "line 6", "missing")
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import importlib.util
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,18 @@ def _outlier_detector() -> Any:
     return gaussmix.GaussianMixtureOutlierDetector(
         2, contamination=0.05, noise=True, random_state=0
     ).fit(IRIS)
+
+
+def _imputer() -> Any:
+    holed = IRIS.copy()
+    holed[np.random.RandomState(0).uniform(size=IRIS.shape) < 0.2] = np.nan
+    holed[:, 3] = np.nan  # a column dropped at fit, with a warning
+    model = gaussmix.GaussianMixtureImputer(
+        n_components=(1, 2), add_indicator=True, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return model.fit(holed)
 
 
 def _bayesian_mixture() -> Any:
@@ -127,6 +140,7 @@ LIBRARY_EXAMPLES: dict[str, Callable[[], Any]] = {
     "GaussianMixture with noise after partial_fit": _streaming_noise_mixture,
     "GaussianMixtureOutlierDetector with noise": _outlier_detector,
     "BayesianGaussianMixture after partial_fit": _bayesian_mixture,
+    "GaussianMixtureImputer with indicators": _imputer,
     "StudentMixture": _student_mixture,
     "GaussianMixtureClassifier with string labels": _classifier,
     "GaussianMixtureRegressor": _regressor,

@@ -10,6 +10,7 @@ import numpy as np
 
 from gaussmix.cli.data import Table, write_table
 from gaussmix.cli.errors import InputError, input_errors
+from gaussmix.cli.missing import fit_refuses_missing, model_refuses_missing
 from gaussmix.cli.options import (
     WEIGHT_THRESHOLD,
     ComponentsType,
@@ -20,6 +21,7 @@ from gaussmix.cli.options import (
     data_options,
     load_table,
     max_components_option,
+    missing_option,
     progress_option,
     progress_settings,
     split_columns,
@@ -77,6 +79,7 @@ DATA_PATH = click.Path(exists=True, dir_okay=False, allow_dash=True)
 )
 @bayesian_options
 @data_options
+@missing_option
 @progress_option
 def fit(
     data: str,
@@ -99,6 +102,7 @@ def fit(
     columns: str | None,
     header: bool | None,
     delimiter: str | None,
+    no_missing: bool,
     progress: bool | None,
 ) -> None:
     """Fit a Gaussian mixture to DATA (CSV, TSV, .npy or Parquet).
@@ -111,6 +115,10 @@ def fit(
     With --bayesian, fits a BayesianGaussianMixture of at most K components
     and prints how many it uses (the effective number of components) and the
     sorted weights.
+
+    Missing values (empty, NA, NaN, null or None cells) are marginalised by
+    EM, unless --no-missing refuses them; --bayesian and --noise refuse them
+    too. --plot draws the rows without missing values.
     """
     from gaussmix.core.covariance import get_family
 
@@ -127,7 +135,15 @@ def fit(
         ),
     )
     table = load_table(data, header, delimiter)
-    X, names = table.matrix(split_columns(columns))
+    why_not = fit_refuses_missing(no_missing, bayesian, noise)
+    X, names = table.matrix(
+        split_columns(columns), missing=why_not is None, why_not=why_not or ""
+    )
+    if plot is not None and np.isnan(X).any(axis=1).all():
+        raise InputError(
+            "--plot draws the rows without missing values, and every row of "
+            f"{table.source} has one; fill some in or leave out --plot."
+        )
     types = list(SKLEARN_TYPES) if covariance_type == "auto" else [covariance_type]
     with input_errors():
         for name in types:
@@ -248,6 +264,7 @@ PREDICTIVE_OPTION = click.option(
 @PREDICTIVE_OPTION
 @click.option("-o", "--output", type=MODEL_PATH, help="CSV file (default: stdout).")
 @data_options
+@missing_option
 def predict(
     model_file: str,
     data: str,
@@ -257,6 +274,7 @@ def predict(
     columns: str | None,
     header: bool | None,
     delimiter: str | None,
+    no_missing: bool,
 ) -> None:
     """Assign each row of DATA to a component of MODEL.
 
@@ -264,12 +282,15 @@ def predict(
     A model fitted with --noise labels the noise's rows -1, and its last
     probability column is p_noise.
     With --predictive, a Bayesian model's labels and probabilities come from
-    its posterior predictive.
+    its posterior predictive. A GaussianMixture labels rows with missing
+    values from their observed columns.
     """
     model, info = _load_mixture(model_file)
     if predictive:
         predictive_proba = _method(model, "predictive_proba")
-    X = _model_matrix(model, info, load_table(data, header, delimiter), columns)
+    X = _model_matrix(
+        model, info, load_table(data, header, delimiter), columns, no_missing
+    )
     with input_errors():
         if predictive:
             probabilities = predictive_proba(X)
@@ -301,6 +322,7 @@ def predict(
 @PREDICTIVE_OPTION
 @click.option("-o", "--output", type=MODEL_PATH, help="CSV file (default: stdout).")
 @data_options
+@missing_option
 def score(
     model_file: str,
     data: str,
@@ -310,18 +332,22 @@ def score(
     columns: str | None,
     header: bool | None,
     delimiter: str | None,
+    no_missing: bool,
 ) -> None:
     """Log-density of each row of DATA under MODEL.
 
     Writes a CSV with a 'log_density' column (and 'anomaly' with --threshold).
     With --predictive, a Bayesian model's log-density is that of its
-    posterior predictive.
+    posterior predictive. A GaussianMixture scores a row with missing
+    values by the marginal density of its observed columns.
     """
     model, info = _load_mixture(model_file)
     method = _method(
         model, "predictive_score_samples" if predictive else "score_samples"
     )
-    X = _model_matrix(model, info, load_table(data, header, delimiter), columns)
+    X = _model_matrix(
+        model, info, load_table(data, header, delimiter), columns, no_missing
+    )
     with input_errors():
         log_density = method(X)
     names, values = ["log_density"], [log_density]
@@ -458,7 +484,9 @@ def save_figure(
 ) -> None:
     from gaussmix.cli.figures import summary_figure
 
-    figure = summary_figure(model, X, names, selection, threshold)
+    # rows with missing values have no place in the picture's coordinates
+    complete = X[~np.isnan(X).any(axis=1)]
+    figure = summary_figure(model, complete, names, selection, threshold)
     with input_errors(f"cannot write {path}"):
         figure.savefig(path, dpi=110)
     click.echo(f"wrote figure to {path}", err=True)
@@ -477,7 +505,9 @@ def _method(model: Any, name: str):
     return method
 
 
-def _model_matrix(model: Any, info: dict, table: Table, columns: str | None):
+def _model_matrix(
+    model: Any, info: dict, table: Table, columns: str | None, no_missing: bool
+):
     """The columns of ``table`` that the model was fitted on, as an array."""
     selected = split_columns(columns)
     fitted_on = info.get("columns")
@@ -488,7 +518,10 @@ def _model_matrix(model: Any, info: dict, table: Table, columns: str | None):
         and set(fitted_on) <= set(table.names)
     ):
         selected = fitted_on
-    X, _ = table.matrix(selected)
+    why_not = model_refuses_missing(model, no_missing)
+    X, _ = table.matrix(
+        selected, missing=why_not is None, why_not=why_not or "", empty_columns=True
+    )
     expected = getattr(model, "n_features_in_", X.shape[1])
     if X.shape[1] != expected:
         described = f" ({', '.join(fitted_on)})" if fitted_on else ""

@@ -47,12 +47,21 @@ class Table:
     has_header: bool = False
 
     def matrix(
-        self, columns: Sequence[str] | None = None
+        self,
+        columns: Sequence[str] | None = None,
+        *,
+        missing: bool = False,
+        why_not: str = "",
+        empty_columns: bool = False,
     ) -> tuple[np.ndarray, list[str]]:
         """The selected columns as a float64 (n_rows, n_columns) array, and their names.
 
         ``columns`` holds names or 0-based positions; None selects every
-        column, which must then all be numeric.
+        column, which must then all be numeric. With ``missing``, missing
+        values come back as NaN (a column or a row without any value is
+        still refused); without, the first is refused with its column and
+        place, and ``why_not`` (a clause such as "--bayesian does not take
+        them") says why. Infinite values are always refused.
         """
         if columns is None:
             selected = list(self.names)
@@ -72,7 +81,11 @@ class Table:
                     f"{self._describe_text(text)}."
                 )
         values = np.column_stack([self.numeric[name] for name in selected])
-        self._check_finite(values, selected)
+        if missing:
+            self._check_not_empty(values, selected, empty_columns)
+            self._check_finite(np.where(np.isnan(values), 0.0, values), selected)
+        else:
+            self._check_finite(values, selected, why_not)
         return values, selected
 
     def _resolve(self, token: str) -> str:
@@ -94,16 +107,42 @@ class Table:
             parts.append(f"{name!r} (e.g. {value!r} on {self.row_word} {where})")
         return ", ".join(parts)
 
-    def _check_finite(self, values: np.ndarray, names: list[str]) -> None:
+    def _where(self, row: int) -> str:
+        number = row if self.row_numbers is None else self.row_numbers[row]
+        return f"{self.row_word} {number}"
+
+    def _check_finite(
+        self, values: np.ndarray, names: list[str], why_not: str = ""
+    ) -> None:
         bad_rows, bad_columns = np.nonzero(~np.isfinite(values))
         if len(bad_rows):
             row, column = bad_rows[0], bad_columns[0]
-            where = row if self.row_numbers is None else self.row_numbers[row]
-            kind = "a missing" if np.isnan(values[row, column]) else "an infinite"
+            missing = np.isnan(values[row, column])
+            kind = "a missing" if missing else "an infinite"
+            reason = f"; {why_not}" if missing and why_not else ""
             raise InputError(
                 f"column {names[column]!r} of {self.source} has {kind} value on "
-                f"{self.row_word} {where} ({len(bad_rows)} such values in all); "
+                f"{self._where(row)} ({len(bad_rows)} such values in all{reason}); "
                 "fill in or drop those rows."
+            )
+
+    def _check_not_empty(
+        self, values: np.ndarray, names: list[str], empty_columns: bool
+    ) -> None:
+        """Refuse a row (and a column) without any value: nothing to use."""
+        hidden = np.isnan(values)
+        empty = np.flatnonzero(hidden.all(axis=0))
+        if empty.size and not empty_columns:
+            raise InputError(
+                f"column {names[empty[0]]!r} of {self.source} has no value at "
+                "all; leave it out with --columns."
+            )
+        blank = np.flatnonzero(hidden.all(axis=1))
+        if blank.size:
+            raise InputError(
+                f"{self.source} has no value in the selected columns on "
+                f"{self._where(blank[0])} ({blank.size} such rows in all); "
+                "drop those rows."
             )
 
 

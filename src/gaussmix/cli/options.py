@@ -64,6 +64,19 @@ def data_options(command: Callable) -> Callable:
     return command
 
 
+def missing_option(command: Callable) -> Callable:
+    """--no-missing: refuse missing values instead of handing them to the model."""
+    return click.option(
+        "--no-missing",
+        is_flag=True,
+        help="Refuse data with missing values (empty, NA, NaN, null or None "
+        "cells), naming the first one's column and line. Default: a "
+        "GaussianMixture takes them (EM marginalises them; scores and labels "
+        "use each row's observed columns); --bayesian, --noise and models "
+        "fitted with those refuse them.",
+    )(command)
+
+
 def max_components_option(default: int) -> Callable:
     """--max-components: the largest K a selection by BIC tries."""
     return click.option(

@@ -54,6 +54,13 @@ def fit_summary(model: Any, X: np.ndarray, names: Sequence[str] | None = None) -
         f"log-likelihood per row: {model.score(X):.6g}",
         f"BIC: {model.bic(X):.6g}   AIC: {model.aic(X):.6g}   (lower is better)",
     ]
+    hidden = np.isnan(X)
+    if hidden.any():
+        lines.append(
+            f"missing values: {int(hidden.sum())} of {hidden.size} "
+            f"({hidden.mean():.1%}) in {int(hidden.any(axis=1).sum())} rows, "
+            "marginalised by EM"
+        )
     if hasattr(model, "noise_proportion_"):
         n_noise = int(np.sum(np.asarray(model.predict(X)) == -1))
         lines.append(

@@ -123,6 +123,7 @@ def _register_builtins() -> None:
     from gaussmix.core.stats import Stats
     from gaussmix.io.checks import check_gaussian_mixture, check_stats
     from gaussmix.io.checks_bayesian import check_bayesian_mixture
+    from gaussmix.io.checks_imputer import check_imputer
     from gaussmix.io.checks_models import (
         check_classifier,
         check_model_selection,
@@ -134,6 +135,7 @@ def _register_builtins() -> None:
         BayesianGaussianMixture,
         GaussianMixture,
         GaussianMixtureClassifier,
+        GaussianMixtureImputer,
         GaussianMixtureOutlierDetector,
         GaussianMixtureRegressor,
         StudentMixture,
@@ -146,6 +148,7 @@ def _register_builtins() -> None:
     register_estimator(GaussianMixtureClassifier, validate=check_classifier)
     register_estimator(GaussianMixtureRegressor, validate=check_regressor)
     register_estimator(GaussianMixtureOutlierDetector, validate=check_outlier_detector)
+    register_estimator(GaussianMixtureImputer, validate=check_imputer)
     register_estimator(ModelSelectionResult, validate=check_model_selection)
     register_estimator(Stats, validate=check_stats)
 

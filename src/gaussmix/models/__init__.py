@@ -3,6 +3,7 @@
 from gaussmix.models.bayesian_mixture import BayesianGaussianMixture
 from gaussmix.models.classifier import GaussianMixtureClassifier
 from gaussmix.models.gaussian_mixture import GaussianMixture
+from gaussmix.models.imputer import GaussianMixtureImputer
 from gaussmix.models.outlier import GaussianMixtureOutlierDetector
 from gaussmix.models.regressor import GaussianMixtureRegressor
 from gaussmix.models.student_mixture import StudentMixture
@@ -11,6 +12,7 @@ __all__ = [
     "BayesianGaussianMixture",
     "GaussianMixture",
     "GaussianMixtureClassifier",
+    "GaussianMixtureImputer",
     "GaussianMixtureOutlierDetector",
     "GaussianMixtureRegressor",
     "StudentMixture",
