@@ -9,6 +9,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 from gaussmix.core.conditioning import ConditionalMixture
+from gaussmix.core.conjugate_prior import ConjugatePrior
 from gaussmix.core.mstep import DegenerateComponentWarning, RegCovarWarning
 from gaussmix.io import load, save
 from gaussmix.models import (
@@ -45,6 +46,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "BayesianGaussianMixture",
     "ConditionalMixture",
+    "ConjugatePrior",
     "DegenerateComponentWarning",
     "GaussianMixture",
     "GaussianMixtureClassifier",

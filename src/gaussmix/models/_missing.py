@@ -30,6 +30,7 @@ from gaussmix.fit.batch import (
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.sources import InMemorySource
 from gaussmix.models._inputs import validate_in_memory
+from gaussmix.models._prior import resolve_prior
 
 
 def has_missing(source: Any) -> bool:
@@ -76,6 +77,11 @@ def fit_with_missing(
     filled = InMemorySource(
         column_mean_filled(source.X), source.sample_weight, source.chunk_size
     )
+    # the default prior's moments are those of the mean-filled rows: the
+    # observed means, and variances a little low where values are missing
+    prior = resolve_prior(settings.prior, filled, n_components)
+    if prior is not None:
+        estimator.prior_ = prior
 
     def start() -> tuple[MixtureParams, float]:
         if not do_init:
@@ -89,6 +95,7 @@ def fit_with_missing(
             user_init=user_init,
             random_state=random_state,
             repairs=repairs,
+            prior=prior,
         )
         return params, -math.inf
 
@@ -97,7 +104,7 @@ def fit_with_missing(
 
     return fit_with_progress(
         e_step,
-        maximum_likelihood_update(settings.reg_covar, repairs),
+        maximum_likelihood_update(settings.reg_covar, repairs, prior),
         start,
         settings,
         restarts=do_init,
