@@ -204,7 +204,7 @@ def test_default_prior_is_mclusts():
     assert prior.shrinkage == 0.01
     assert prior.dof == 5.0
     np.testing.assert_array_equal(prior.mean, mean)
-    np.testing.assert_allclose(prior.scale, covariance / 8 ** (2 / 3))
+    np.testing.assert_allclose(prior.scale, covariance / 8 ** (2 / 3), rtol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,8 @@ from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats
 
 #: mclust's default shrinkage of the means towards the prior mean.
 DEFAULT_SHRINKAGE = 0.01
+#: Added to the default scale's diagonal, relative to the average variance.
+SCALE_RIDGE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def default_prior(
     --------
     >>> import numpy as np
     >>> p = default_prior(ConjugatePrior(), np.zeros(2), np.eye(2), n_components=4)
-    >>> p.dof, p.scale[0, 0]
+    >>> p.dof, round(float(p.scale[0, 0]), 6)
     (4.0, 0.25)
     """
     n_features = len(data_mean)
@@ -173,10 +175,12 @@ def default_prior(
         scale = np.asarray(data_covariance, np.float64) / n_components ** (
             2.0 / n_features
         )
-        # a constant column has no variance to borrow: use the others' scale
-        diagonal = np.diagonal(scale)
-        floor = max(float(diagonal.max(initial=0.0)), 1.0) * 1e-12
-        scale = scale + np.diag(np.where(diagonal > floor, 0.0, floor))
+        # fewer rows than features, or a constant column, leave the data's
+        # covariance singular; a ridge of SCALE_RIDGE times the average
+        # variance makes the scale positive definite, as a prior's must be
+        average = float(np.mean(np.diagonal(scale)))
+        ridge = SCALE_RIDGE * (average if average > 0 else 1.0)
+        scale = scale + ridge * np.eye(n_features)
     else:
         scale = np.asarray(prior.scale, np.float64)
     return ConjugatePrior(
