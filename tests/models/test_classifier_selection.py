@@ -10,6 +10,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+import gaussmix
 from gaussmix import ConjugatePrior, GaussianMixture, GaussianMixtureClassifier
 
 #: what MclustDA tries per class (documented on the classifier)
@@ -100,3 +101,13 @@ def test_default_refits_the_same_with_clone():
     again = clone(model).fit(X, y)
     assert again.discriminant_ == model.discriminant_
     np.testing.assert_allclose(again.predict_proba(X), model.predict_proba(X))
+
+
+def test_the_default_survives_a_model_file(tmp_path):
+    X, y = _iris()
+    model = GaussianMixtureClassifier(random_state=0).fit(X, y)
+    gaussmix.save(model, tmp_path / "model.gmm")
+    loaded = gaussmix.load(tmp_path / "model.gmm")
+    assert loaded.discriminant_ == model.discriminant_
+    assert loaded.cv_errors_ == model.cv_errors_
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

@@ -24,16 +24,18 @@ lowest error wins; ties go to the candidate listed first.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold
 
 from gaussmix.core.conjugate_prior import ConjugatePrior, default_prior
 from gaussmix.core.covariance import get_family
-from gaussmix.core.mstep import RepairLog, m_step
+from gaussmix.core.mstep import RegCovarWarning, RepairLog, m_step
 from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
@@ -123,13 +125,19 @@ def _class_mixture(
     data: Labelled, index: int, model: str, n_components: int
 ) -> GaussianMixture:
     X, weights = data.rows(index)
-    return GaussianMixture(
+    mixture = GaussianMixture(
         n_components,
         covariance_type=model,
         reg_covar=data.reg_covar,
         prior=data.pooled_prior(n_components),
         random_state=data.seed,
-    ).fit(X, sample_weight=weights)
+    )
+    with warnings.catch_warnings():
+        # a class's column of tiny spread would warn once per pair tried;
+        # the prior, not reg_covar, regularises these fits
+        warnings.simplefilter("ignore", RegCovarWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return mixture.fit(X, sample_weight=weights)
 
 
 def mclustda(data: Labelled) -> Mixtures:
