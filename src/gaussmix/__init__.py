@@ -9,6 +9,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 
 from gaussmix.core.conditioning import ConditionalMixture
+from gaussmix.core.conjugate_prior import ConjugatePrior
 from gaussmix.core.mstep import DegenerateComponentWarning, RegCovarWarning
 from gaussmix.io import load, save
 from gaussmix.models import (
@@ -56,6 +57,7 @@ __all__ = [
     "BootstrapLRTResult",
     "BootstrapParametersResult",
     "ConditionalMixture",
+    "ConjugatePrior",
     "DegenerateComponentWarning",
     "DimensionReduction",
     "GaussianMixture",

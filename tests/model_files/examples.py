@@ -30,6 +30,11 @@ def _mixture() -> Any:
     return gaussmix.GaussianMixture(3, random_state=0).fit(IRIS)
 
 
+def _prior_mixture() -> Any:
+    prior = gaussmix.ConjugatePrior(shrinkage=0.05)
+    return gaussmix.GaussianMixture(3, prior=prior, random_state=0).fit(IRIS)
+
+
 def _streaming_mixture() -> Any:
     model = gaussmix.GaussianMixture(3, covariance_type="diag", random_state=0)
     for rows in np.array_split(np.random.RandomState(0).permutation(150), 3):
@@ -136,6 +141,7 @@ def _fisher_vector_encoder() -> Any:
 LIBRARY_EXAMPLES: dict[str, Callable[[], Any]] = {
     "GaussianMixture": _mixture,
     "GaussianMixture after partial_fit": _streaming_mixture,
+    "GaussianMixture with a conjugate prior": _prior_mixture,
     "GaussianMixture with noise": _noise_mixture,
     "GaussianMixture with noise after partial_fit": _streaming_noise_mixture,
     "GaussianMixtureOutlierDetector with noise": _outlier_detector,

@@ -41,7 +41,7 @@ def _iris():
 
 def test_one_full_component_per_class_is_bayes_rule_with_mle_gaussians():
     X, y = _iris()
-    model = GaussianMixtureClassifier(reg_covar=0.0).fit(X, y)
+    model = GaussianMixtureClassifier(covariance_type="full", reg_covar=0.0).fit(X, y)
     log_joint = np.column_stack(
         [
             multivariate_normal(
@@ -81,7 +81,8 @@ def test_bic_chooses_the_number_of_components_per_class():
     chosen = GaussianMixtureClassifier(n_components=range(1, 4), random_state=0)
     chosen.fit(X, y)
     np.testing.assert_array_equal(chosen.n_components_, [2, 1])
-    single = GaussianMixtureClassifier(random_state=0).fit(X, y)
+    single = GaussianMixtureClassifier(1, covariance_type="full", random_state=0)
+    single.fit(X, y)
     X_test, y_test = _two_blob_class(seed=1)
     assert chosen.score(X_test, y_test) > 0.99 > single.score(X_test, y_test)
 
@@ -99,8 +100,9 @@ def test_per_class_settings_by_dict():
 
 def test_given_priors_are_kept_and_move_the_boundary():
     X, y = _iris()
-    even = GaussianMixtureClassifier(priors=[1 / 3] * 3).fit(X, y)
-    tilted = GaussianMixtureClassifier(priors=[0.01, 0.01, 0.98]).fit(X, y)
+    even = GaussianMixtureClassifier(priors=[1 / 3] * 3, random_state=0).fit(X, y)
+    tilted = GaussianMixtureClassifier(priors=[0.01, 0.01, 0.98], random_state=0)
+    tilted.fit(X, y)
     np.testing.assert_allclose(tilted.priors_, [0.01, 0.01, 0.98])
     shift = np.log(tilted.predict_proba(X)[:, 2] / tilted.predict_proba(X)[:, 1])
     expected = np.log(even.predict_proba(X)[:, 2] / even.predict_proba(X)[:, 1])
@@ -110,8 +112,10 @@ def test_given_priors_are_kept_and_move_the_boundary():
 def test_integer_sample_weights_act_as_repeated_rows():
     X, y = _iris()
     weights = np.random.RandomState(0).randint(0, 4, size=len(y))
-    weighted = GaussianMixtureClassifier().fit(X, y, sample_weight=weights)
-    repeated = GaussianMixtureClassifier().fit(
+    weighted = GaussianMixtureClassifier(covariance_type="full").fit(
+        X, y, sample_weight=weights
+    )
+    repeated = GaussianMixtureClassifier(covariance_type="full").fit(
         np.repeat(X, weights, axis=0), np.repeat(y, weights)
     )
     np.testing.assert_allclose(weighted.priors_, repeated.priors_)
@@ -255,7 +259,9 @@ def test_cross_validated_accuracy_on_digits_beats_qda():
     """Reference: QuadraticDiscriminantAnalysis(reg_param=0.01) scores 0.963."""
     X, y = load_digits(return_X_y=True)
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
-    model = GaussianMixtureClassifier(reg_covar=1.0, random_state=0)
+    model = GaussianMixtureClassifier(
+        covariance_type="full", reg_covar=1.0, random_state=0
+    )
     assert cross_val_score(model, X, y, cv=cv).mean() >= 0.963 - 0.005
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from gaussmix.backend import CholeskyError
+from gaussmix.core.conjugate_prior import ConjugatePrior, map_covariances, map_means
 from gaussmix.core.covariance import CovarianceFamily, get_family
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats
@@ -153,8 +154,13 @@ def m_step(
     covariance_type: str,
     reg_covar: float,
     repairs: RepairLog | None = None,
+    prior: ConjugatePrior | None = None,
 ) -> MixtureParams:
     """New parameters (float64) from Stats.
+
+    With a resolved ``prior`` (:mod:`gaussmix.core.conjugate_prior`) the
+    means and covariances are its MAP estimates; the weights stay the
+    maximum-likelihood ones, and an empty component is not re-seeded.
 
     Components with (almost) no weight are re-seeded while ``repairs`` allows
     it: their mean moves to the worst-explained row seen in the E-step, their
@@ -165,12 +171,19 @@ def m_step(
     repairs = repairs if repairs is not None else RepairLog()
     family = get_family(covariance_type)
     nk, means = _means(stats)
-    covariances = family.estimate(stats, means, reg_covar)
+    if prior is None:
+        covariances = family.estimate(stats, means, reg_covar)
+    else:
+        covariances = map_covariances(stats, family, prior, reg_covar)
+        means = map_means(stats, prior)
     weights = nk / nk.sum()
 
     total = max(float(stats.resp_sum.sum()), np.finfo(np.float64).tiny)
     collapsed = stats.resp_sum <= COLLAPSE_FRACTION * total
-    if collapsed.any() and repairs.reseeds_left > 0 and stats.worst_point is not None:
+    # under a prior an empty component is still well defined (the prior's
+    # mean and covariance) and is left empty, as mclust leaves it
+    reseed = prior is None and repairs.reseeds_left > 0
+    if collapsed.any() and reseed and stats.worst_point is not None:
         healthy = ~collapsed
         for index in np.flatnonzero(collapsed)[: repairs.reseeds_left]:
             means[index] = stats.worst_point

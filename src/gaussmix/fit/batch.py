@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from gaussmix.core.conjugate_prior import ConjugatePrior, log_prior
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
@@ -42,19 +43,25 @@ class EMResult(Generic[State]):
 
 
 def maximum_likelihood_update(
-    reg_covar: float, repairs: RepairLog
+    reg_covar: float, repairs: RepairLog, prior: ConjugatePrior | None = None
 ) -> Callable[[Stats, MixtureParams], tuple[MixtureParams, float]]:
-    """The M-step of maximum likelihood as the loop's update.
+    """The M-step of maximum likelihood (or a posteriori) as the loop's update.
 
     The lower bound is the average log-likelihood of the parameters that
-    entered the E-step, as in scikit-learn.
+    entered the E-step, as in scikit-learn. With a resolved conjugate
+    ``prior`` the M-step is its MAP step, and the bound adds the log-prior
+    (up to a constant) divided by the total weight: the average
+    log-posterior, which MAP EM never lowers.
     """
 
     def update(stats: Stats, params: MixtureParams) -> tuple[MixtureParams, float]:
         if stats.total_weight <= 0:
             raise ValueError("the data's total sample weight is zero.")
-        new = m_step(stats, params.covariance_type, reg_covar, repairs)
-        return new, stats.log_likelihood / stats.total_weight
+        new = m_step(stats, params.covariance_type, reg_covar, repairs, prior)
+        total = stats.log_likelihood
+        if prior is not None:
+            total += log_prior(params.to_numpy(), prior)
+        return new, total / stats.total_weight
 
     return update
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from gaussmix.core.conjugate_prior import ConjugatePrior
 from gaussmix.core.covariance import CovarianceFamily, get_family
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
@@ -31,8 +32,12 @@ def initial_params(
     user_init: dict[str, Any],
     random_state: np.random.RandomState,
     repairs: RepairLog,
+    prior: ConjugatePrior | None = None,
 ) -> MixtureParams:
     """Parameters EM starts from.
+
+    With a resolved conjugate ``prior`` the partition's M-step is its MAP
+    step, as every later one.
 
     Given weights, means and precisions replace the corresponding estimates
     of the initial partition; when all three are given no partition is
@@ -46,7 +51,7 @@ def initial_params(
         stats = source.initial_stats(
             init_params, n_components, family.scatter_kind, random_state
         )
-        params = m_step(stats, covariance_type, reg_covar, repairs)
+        params = m_step(stats, covariance_type, reg_covar, repairs, prior)
     weights = given.get("weights", None if params is None else params.weights)
     means = given.get("means", None if params is None else params.means)
     if "precisions" in given:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from gaussmix.core.conjugate_prior import ConjugatePrior
 from gaussmix.core.covariance import available_families, get_family
 from gaussmix.core.stats import Stats
 from gaussmix.io import rules
@@ -145,6 +146,11 @@ def fitted_covariance_type(model: Any) -> str:
             f"_covariance_type_fitted must name a covariance family, got {fitted!r}."
         )
     return fitted
+
+
+def check_conjugate_prior(prior: ConjugatePrior) -> None:
+    """Raise ValueError unless restored prior hyperparameters are valid."""
+    prior.check()
 
 
 def check_stats(stats: Stats) -> None:

@@ -120,8 +120,13 @@ def _register_builtins() -> None:
     if _builtins_registered:
         return
     _builtins_registered = True
+    from gaussmix.core.conjugate_prior import ConjugatePrior
     from gaussmix.core.stats import Stats
-    from gaussmix.io.checks import check_gaussian_mixture, check_stats
+    from gaussmix.io.checks import (
+        check_conjugate_prior,
+        check_gaussian_mixture,
+        check_stats,
+    )
     from gaussmix.io.checks_bayesian import check_bayesian_mixture
     from gaussmix.io.checks_imputer import check_imputer
     from gaussmix.io.checks_models import (
@@ -151,6 +156,7 @@ def _register_builtins() -> None:
     register_estimator(GaussianMixtureImputer, validate=check_imputer)
     register_estimator(ModelSelectionResult, validate=check_model_selection)
     register_estimator(Stats, validate=check_stats)
+    register_estimator(ConjugatePrior, validate=check_conjugate_prior)
 
 
 def _import_optional_packages(packages: tuple[str, ...] = OPTIONAL_PACKAGES) -> None:

@@ -37,6 +37,7 @@ from gaussmix.fit.dask import is_dask_array
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.storage import is_out_of_core
 from gaussmix.models._inputs import apply_by_rows, validate_in_memory
+from gaussmix.models._prior import resolve_prior
 from gaussmix.models.tensors import is_tensor, numpy_dtype, to_device
 
 
@@ -98,6 +99,11 @@ def fit_with_missing(
     # missing value as its column's mean
     means = _column_means(source.chunk_sums(_observed_sums, 1))
     filled = source.filled(means)
+    # the default prior's moments are those of the mean-filled rows: the
+    # observed means, and variances a little low where values are missing
+    prior = resolve_prior(settings.prior, filled, n_components)
+    if prior is not None:
+        estimator.prior_ = prior
 
     def start() -> tuple[MixtureParams, float]:
         if not do_init:
@@ -111,6 +117,7 @@ def fit_with_missing(
             user_init=user_init,
             random_state=random_state,
             repairs=repairs,
+            prior=prior,
         )
         return params, -math.inf
 
@@ -119,7 +126,7 @@ def fit_with_missing(
 
     return fit_with_progress(
         e_step,
-        maximum_likelihood_update(settings.reg_covar, repairs),
+        maximum_likelihood_update(settings.reg_covar, repairs, prior),
         start,
         settings,
         restarts=do_init,

@@ -24,6 +24,7 @@ from gaussmix.core.discriminant import (
 from gaussmix.core.far_rows import imprecise_rows
 from gaussmix.core.mstep import warn_repairs
 from gaussmix.fit.class_em import ClassData, run_class_em
+from gaussmix.models import _discriminant_auto as auto
 from gaussmix.models import validation as check
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
@@ -31,6 +32,10 @@ logger = logging.getLogger(__name__)
 
 #: ``covariance_type`` value for one covariance shared by all classes.
 SHARED = "shared"
+#: The default of ``n_components`` and ``covariance_type``.
+AUTO = "auto"
+#: ``covariance_type`` values that choose models (and sizes) by the data.
+CHOOSERS = (AUTO, "MclustDA", "EDDA")
 
 
 class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
@@ -51,16 +56,35 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int, sequence of int, or dict, default=1
-        Components per class. An int applies to every class; a sequence of
-        ints (``range(1, 6)``) lists candidates, and each class keeps the one
-        of lowest BIC on its labelled rows; a dict maps each class label to an
+    n_components : 'auto', int, sequence of int, or dict, default='auto'
+        Components per class. ``'auto'``: chosen with the covariance model
+        when ``covariance_type`` is ``'auto'``, ``'MclustDA'`` or ``'EDDA'``,
+        otherwise 1. An int applies to every class; a sequence of ints
+        (``range(1, 6)``) lists candidates, and each class keeps the one of
+        lowest BIC on its labelled rows; a dict maps each class label to an
         int or a sequence of candidates.
-    covariance_type : str or dict, default='full'
-        Covariance family of each class's mixture (``'full'``, ``'tied'``,
-        ``'diag'``, ``'spherical'`` or another registered family), a dict
-        mapping each class label to one, or ``'shared'``: a single covariance
-        for all components of all classes.
+    covariance_type : str or dict, default='auto'
+        ``'auto'`` chooses the discriminant by the data: MclustDA (each
+        class a mixture whose covariance model, among EII, VII, EEI, VVI,
+        EEE and VVV, and number of components, 1 to 3, are chosen by BIC on
+        the class's rows; pairs whose covariances have more free entries
+        than the class has rows are not tried) and EDDA with VVV (one
+        Gaussian per class: regularised quadratic discriminant analysis)
+        compete by 5-fold cross-validated error on the training rows, ties
+        going to the lower BIC (mclust's ``MclustDA``, ``EDDA`` and
+        ``cvMclustDA``). Both are MAP fits under mclust's conjugate prior
+        (see ``GaussianMixture``'s ``prior``) whose mean and scale are the
+        moments of all labelled rows, so that a feature constant within one
+        class keeps a variance. With ``n_components`` given, ``'auto'``
+        fits ``'full'`` mixtures of those sizes by maximum likelihood.
+        ``'MclustDA'`` and ``'EDDA'`` (the common model of lowest total BIC
+        among those six) fit that kind alone. Otherwise: the covariance
+        family of each class's mixture (``'full'``, ``'tied'``, ``'diag'``,
+        ``'spherical'`` or another registered family) fitted by maximum
+        likelihood, a dict mapping each class label to one, or
+        ``'shared'``: a single covariance for all components of all
+        classes. ``n_components=1, covariance_type='full'`` is quadratic
+        discriminant analysis, the default before ``'auto'``.
     priors : array-like of shape (n_classes,), default=None
         Class priors, positive and summing to one, in the order of
         ``classes_``; None estimates them from the (weighted) class counts,
@@ -92,6 +116,13 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         The fitted density of each class, in the order of ``classes_``.
     n_components_ : ndarray of shape (n_classes,)
         Components of each class's mixture (chosen by BIC for candidates).
+    discriminant_ : str
+        What was fitted: the candidate chosen by ``'auto'`` (``'MclustDA'``
+        or ``'EDDA VVV'``), ``'MclustDA'``, ``'EDDA <model>'``, or
+        ``'mixture'`` for a given covariance family.
+    cv_errors_ : dict of str to float
+        Only with ``covariance_type='auto'``: each candidate's
+        cross-validated error (weighted share of rows misclassified).
     n_iter_ : int
         Iterations of the last EM run: over class labels when some rows are
         unlabelled or covariances are shared, otherwise the most any class's
@@ -110,11 +141,19 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
     >>> from sklearn.datasets import load_iris
     >>> from gaussmix import GaussianMixtureClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = GaussianMixtureClassifier(n_components=[1, 2], random_state=0).fit(X, y)
+    >>> clf = GaussianMixtureClassifier(random_state=0).fit(X, y)
     >>> clf.predict(X[:3])
     array([0, 0, 0])
     >>> clf.predict_proba(X[:1]).shape
     (1, 3)
+    >>> sorted(clf.cv_errors_)
+    ['EDDA VVV', 'MclustDA']
+
+    Per-class sizes chosen by BIC among given ones, by maximum likelihood:
+
+    >>> sized = GaussianMixtureClassifier([1, 2], covariance_type="full")
+    >>> sized.fit(X, y).n_components_.shape
+    (3,)
 
     With ``unlabeled_label=-1``, rows labelled -1 take part through EM over
     their unknown classes:
@@ -128,9 +167,9 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_components: int | Any = 1,
+        n_components: int | Any = AUTO,
         *,
-        covariance_type: str | Mapping[Any, str] = "full",
+        covariance_type: str | Mapping[Any, str] = AUTO,
         priors: Array | None = None,
         unlabeled_label: Any = None,
         tol: float = 1e-3,
@@ -219,9 +258,28 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
             )
         return [value[c] for c in classes.tolist()]
 
+    def _chooser(self) -> str | None:
+        """The ``covariance_type`` that chooses the models, or None."""
+        value = self.covariance_type
+        if not (isinstance(value, str) and value in CHOOSERS):
+            return None
+        if not (isinstance(self.n_components, str) and self.n_components == AUTO):
+            if value == AUTO:
+                # given sizes: full covariances per class, as before 'auto'
+                return None
+            raise ValueError(
+                f"covariance_type={value!r} chooses the numbers of components "
+                "too; leave n_components='auto', or name a covariance family "
+                "(for example covariance_type='full') to give n_components."
+            )
+        return value
+
     def _component_candidates(self, classes: np.ndarray) -> list[list[int]]:
         candidates = []
-        for value in self._per_class(self.n_components, "n_components", classes):
+        n_components = self.n_components
+        if isinstance(n_components, str) and n_components == AUTO:
+            n_components = 1
+        for value in self._per_class(n_components, "n_components", classes):
             if isinstance(value, str) or not (
                 isinstance(value, numbers.Integral) or np.iterable(value)
             ):
@@ -241,9 +299,12 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         return candidates
 
     def _covariance_types(self, classes: np.ndarray) -> tuple[list[str], bool]:
-        if isinstance(self.covariance_type, str) and self.covariance_type == SHARED:
+        covariance_type = self.covariance_type
+        if isinstance(covariance_type, str) and covariance_type == AUTO:
+            covariance_type = "full"
+        if isinstance(covariance_type, str) and covariance_type == SHARED:
             return [SHARED_FAMILY] * len(classes), True
-        types = self._per_class(self.covariance_type, "covariance_type", classes)
+        types = self._per_class(covariance_type, "covariance_type", classes)
         for value in types:
             if value == SHARED:
                 raise ValueError(
@@ -275,21 +336,25 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         )
         classes, unlabelled = self._split_labels(y)
         priors = self._check_priors(len(classes))
-        candidates = self._component_candidates(classes)
-        covariance_types, shared = self._covariance_types(classes)
+        chooser = self._chooser()
+        if chooser is None:
+            candidates = self._component_candidates(classes)
+            covariance_types, shared = self._covariance_types(classes)
+        else:
+            shared = False
         weights = check.check_sample_weight(sample_weight, X.shape[0], X.dtype)
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=len(classes)
         )
 
         labelled = []
-        mixtures = []
-        for index, label in enumerate(classes.tolist()):
+        for label in classes.tolist():
             rows = ~unlabelled & (y == label)
-            X_c = X[rows]
-            w_c = None if weights is None else weights[rows]
-            labelled.append((X_c, w_c))
-            mixtures.append(
+            labelled.append((X[rows], None if weights is None else weights[rows]))
+        self.__dict__.pop("cv_errors_", None)
+        if chooser is None:
+            self.discriminant_ = "mixture"
+            mixtures = [
                 self._fit_class(
                     label,
                     X_c,
@@ -299,6 +364,13 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
                     settings,
                     int(seeds[index]),
                 )
+                for index, (label, (X_c, w_c)) in enumerate(
+                    zip(classes.tolist(), labelled, strict=True)
+                )
+            ]
+        else:
+            mixtures = self._choose(
+                chooser, classes, labelled, settings.reg_covar, int(seeds[0])
             )
         data = ClassData(
             labelled,
@@ -343,6 +415,44 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         self.mixtures_ = mixtures
         self.n_components_ = np.array([len(m.weights_) for m in mixtures])
         return self
+
+    def _choose(
+        self,
+        chooser: str,
+        classes: np.ndarray,
+        labelled: list,
+        reg_covar: float,
+        seed: int,
+    ) -> list[GaussianMixture]:
+        """The class mixtures of MclustDA, EDDA, or the better by CV error."""
+        for label, (X_c, w_c) in zip(classes.tolist(), labelled, strict=True):
+            total = len(X_c) if w_c is None else float(w_c.sum())
+            if len(X_c) < 2 or total <= 0:
+                raise ValueError(
+                    f"class {label!r} has {len(X_c)} labelled rows of total weight "
+                    f"{total:g}; each class needs at least 2 labelled rows of "
+                    "positive weight."
+                )
+        data = auto.Labelled(
+            np.concatenate([X_c for X_c, _ in labelled]),
+            np.concatenate(
+                [np.full(len(X_c), i) for i, (X_c, _) in enumerate(labelled)]
+            ),
+            None
+            if labelled[0][1] is None
+            else np.concatenate([w_c for _, w_c in labelled]),
+            np.arange(len(classes)),
+            reg_covar,
+            seed,
+        )
+        if chooser == "MclustDA":
+            self.discriminant_ = "MclustDA"
+            return auto.mclustda(data)
+        if chooser == "EDDA":
+            self.discriminant_, mixtures = auto.edda_by_bic(data)
+            return mixtures
+        self.discriminant_, mixtures, self.cv_errors_ = auto.choose_discriminant(data)
+        return mixtures
 
     def _fit_class(
         self,

@@ -36,6 +36,7 @@ from gaussmix.models._noise import (
     fit_with_noise,
     noise_batch_sums,
 )
+from gaussmix.models._prior import check_prior, prior_in_units, resolve_prior
 from gaussmix.models.tensors import is_tensor, numpy_dtype
 
 
@@ -47,6 +48,7 @@ class GaussianMixtureSettings(check.MixtureSettings):
     noise: bool
     noise_volume: str | float
     noise_init_neighbors: int
+    prior: Any = None
 
 
 class GaussianMixture(
@@ -149,6 +151,20 @@ class GaussianMixture(
         sparse one. The Gaussians start from the other rows and the noise
         proportion from their share; EM then moves rows between the noise
         and the Gaussians freely.
+    prior : None, 'default' or ConjugatePrior, default=None
+        None fits by maximum likelihood. Otherwise EM finds the maximum a
+        posteriori means and covariances under a conjugate prior (Fraley
+        and Raftery, 2007; mclust's ``priorControl``): ``'default'`` is
+        mclust's ``defaultPrior`` (shrinkage 0.01 towards the data's mean,
+        ``n_features + 2`` degrees of freedom, scale the data's covariance
+        over ``n_components ** (2 / n_features)``), a
+        :class:`~gaussmix.ConjugatePrior` sets its own fields (unset ones
+        default alike). Every covariance family takes it; it keeps
+        components off singular covariances. ``lower_bound_`` is then the
+        average log-posterior (up to a constant), while ``score``, ``bic``
+        and ``aic`` use the log-likelihood at the MAP estimate, as mclust
+        does. Not available with ``noise=True``; with missing values the
+        default's moments are those of the column-mean-filled rows.
 
     Attributes
     ----------
@@ -178,6 +194,9 @@ class GaussianMixture(
         Only with ``noise=True``: ``V`` in the data's units; the noise's
         density is ``noise_proportion_ / noise_volume_`` everywhere (also
         outside the fitted region, so that far new rows are noise).
+    prior_ : ConjugatePrior
+        Only with a ``prior``: its hyperparameters, every field set, in the
+        data's units.
 
     Notes
     -----
@@ -268,6 +287,7 @@ class GaussianMixture(
         noise: bool = False,
         noise_volume: str | float = "auto",
         noise_init_neighbors: int = 10,
+        prior: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -291,6 +311,7 @@ class GaussianMixture(
         self.noise = noise
         self.noise_volume = noise_volume
         self.noise_init_neighbors = noise_init_neighbors
+        self.prior = prior
 
     # ------------------------------------------------------------------
     # validation
@@ -306,6 +327,7 @@ class GaussianMixture(
                 owner=type(self).__name__,
             ),
             **check_noise_settings(self),
+            prior=check_prior(self.prior, type(self).__name__),
         )
 
     # ------------------------------------------------------------------
@@ -340,8 +362,19 @@ class GaussianMixture(
         settings = self._check_hyperparameters()
         if noise_init is not None and not settings.noise:
             raise ValueError("noise_init is a start for noise=True only.")
+        self.__dict__.pop("prior_", None)
+        if settings.prior is not None and settings.noise:
+            raise ValueError(
+                "prior is not available with noise=True; use one or the other."
+            )
+        # a prior weighs as many rows: the weights' scale counts then
         source = make_source(
-            self, X, sample_weight, settings.chunk_size, allow_nan=True
+            self,
+            X,
+            sample_weight,
+            settings.chunk_size,
+            allow_nan=True,
+            normalise_weights=settings.prior is None,
         )
         n_components = settings.n_components
         check.check_enough_rows(source.n_samples, n_components)
@@ -369,6 +402,8 @@ class GaussianMixture(
             self._forget_noise()
             like = source.X if is_tensor(X) else None
             return self._finish_fit(best.params, best, None, dtype, repairs, like, 0.0)
+        # in the data's units, before any rescaling of the rows
+        data_prior = resolve_prior(settings.prior, source, n_components)
         reg_covar = settings.reg_covar
         scale = fit_units(
             source, reg_covar, settings.reg_covar_scale, self.covariance_type
@@ -401,6 +436,12 @@ class GaussianMixture(
                 params, best, scale, dtype, repairs, like, log_shift
             )
         self._forget_noise()
+        prior = None
+        if data_prior is not None:
+            self.prior_ = data_prior
+            prior = (
+                data_prior if scale is None else prior_in_units(data_prior, scale.units)
+            )
 
         def start() -> tuple[MixtureParams, float]:
             if not do_init:
@@ -417,12 +458,13 @@ class GaussianMixture(
                 user_init=user_init,
                 random_state=random_state,
                 repairs=repairs,
+                prior=prior,
             )
             return params, -math.inf
 
         best = fit_with_progress(
             source.stats,
-            maximum_likelihood_update(reg_covar, repairs),
+            maximum_likelihood_update(reg_covar, repairs, prior),
             start,
             settings,
             restarts=do_init,
@@ -502,6 +544,7 @@ class GaussianMixture(
             settings.chunk_size,
             reset=False,
             allow_nan=not settings.noise,
+            normalise_weights=settings.prior is None,
         )
         if settings.noise:
             stats, noise_share = noise_batch_sums(source, self)
@@ -527,7 +570,13 @@ class GaussianMixture(
             noise_share = (1.0 - rho) * previous + rho * noise_share
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=settings.n_components, dtype=dtype)
-        params = m_step(running, self.covariance_type, settings.reg_covar, repairs)
+        params = m_step(
+            running,
+            self.covariance_type,
+            settings.reg_covar,
+            repairs,
+            getattr(self, "prior_", None),
+        )
         if settings.noise:
             params = replace(params, weights=params.weights * (1.0 - noise_share))
             self.noise_proportion_ = noise_share

@@ -73,6 +73,9 @@ class CovarianceFamily:
     aliases: ClassVar[tuple[str, ...]] = ()
     #: True when covariances are stored as matrices, False for variances.
     matrix_layout: ClassVar[bool] = True
+    #: True when all components share one covariance (EII, EEI, EEE): a
+    #: conjugate prior then counts once, not once per component.
+    shared_covariance: ClassVar[bool] = False
 
     # -- representation ---------------------------------------------------
     @staticmethod

@@ -27,6 +27,7 @@ class EII(SphericalRepresentation):
     """
 
     name = "EII"
+    shared_covariance = True
 
     @classmethod
     def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:
@@ -48,6 +49,7 @@ class EEI(DiagRepresentation):
     """
 
     name = "EEI"
+    shared_covariance = True
 
     @classmethod
     def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:

@@ -72,6 +72,7 @@ class Tied(TiedRepresentation):
     """All components share one unconstrained covariance matrix."""
 
     name = "tied"
+    shared_covariance = True
     aliases = ("EEE",)
 
     @classmethod
