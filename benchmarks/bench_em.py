@@ -606,6 +606,12 @@ def main() -> None:
     print("\n".join(checks))
     for config, rows in results:
         print(speedup_summary(config, rows))
+    # the load of a shared machine changes during a run: the rate again
+    after = {name: gemm_rate(np.dtype(name)) for name in ("float64", "float32")}
+    print(
+        f"# numpy square GEMM at the end: float64 {after['float64'] / 1e9:.1f}, "
+        f"float32 {after['float32'] / 1e9:.1f} GFLOP/s"
+    )
     print(f"# total {time.perf_counter() - started:.0f} s")
     if args.json:
         dump = {

@@ -87,10 +87,12 @@ class FullKernel(KernelBase):
     Mahalanobis distance (from each precision's eigenvalues, exact along its
     few longest axes; two small GEMMs) is compared with the exact density
     under each row's likeliest component: pairs whose responsibility is
-    provably below the dtype's resolution are skipped. When they are the
-    majority, only the remaining pairs are whitened, component by component,
+    provably below the dtype's resolution are skipped. When about one pair
+    per row is left, only those pairs are whitened, component by component,
     which turns ``K`` whitening products per row into about one. Otherwise
-    every pair is whitened in one GEMM.
+    the chunk is dense: its log-densities and moments come from each row's
+    quadratic features in two GEMMs (:mod:`.full_moments`) where that rounds
+    no worse, else every pair is whitened in one GEMM.
     """
 
     def __init__(self, request: KernelRequest):
