@@ -14,11 +14,20 @@ import numpy as np
 
 
 def blobs(
-    n_samples: int, n_features: int, n_components: int, seed: int = 0, dtype=np.float64
+    n_samples: int,
+    n_features: int,
+    n_components: int,
+    seed: int = 0,
+    dtype=np.float64,
+    box: float = 10.0,
 ):
-    """Gaussian blobs with random spreads: a mixture EM can actually fit."""
+    """Gaussian blobs with random spreads: a mixture EM can actually fit.
+
+    Centres are drawn within ``±box``: the default keeps the blobs apart,
+    ``box=0.5`` makes them overlap almost entirely.
+    """
     rng = np.random.default_rng(seed)
-    centers = rng.uniform(-10, 10, size=(n_components, n_features))
+    centers = rng.uniform(-box, box, size=(n_components, n_features))
     scales = rng.uniform(0.5, 2.0, size=(n_components, n_features))
     labels = rng.integers(0, n_components, size=n_samples)
     X = np.empty((n_samples, n_features), dtype=dtype)
@@ -36,6 +45,8 @@ def shared_start(X: np.ndarray, n_components: int, covariance_type: str, seed: i
     sample = X[rng.choice(len(X), size=min(len(X), 20_000), replace=False)]
     means = sample[rng.choice(len(sample), size=n_components, replace=False)]
     variances = sample.var(axis=0).astype(np.float64)
+    # constant columns (blank pixels) would give an infinite precision
+    variances = np.maximum(variances, 1e-6 * variances.max())
     weights = np.full(n_components, 1.0 / n_components)
     precision = {
         "full": np.stack([np.diag(1.0 / variances)] * n_components),

@@ -16,6 +16,12 @@ Start given as scikit-learn's ``weights_init``, ``means_init`` and
   module, ``GaussianMixtureLightningModule``, with ``convergence_tolerance=0``
   (no early stopping) and ``max_epochs`` = iterations; this is the loop
   ``torchgmm.GaussianMixture.fit`` runs after its initialisation.
+- scikit-learn on torch: scikit-learn's own estimator with
+  ``array_api_dispatch=True`` on CPU float32 torch tensors (scipy's array
+  API support needs ``SCIPY_ARRAY_API=1`` in the environment before scipy
+  is imported, so this peer runs in a process started with it:
+  :data:`ENVIRONMENT`). Its k-means start is not available under array
+  dispatch, so its default fit starts from ``random_from_data``.
 """
 
 from __future__ import annotations
@@ -278,6 +284,69 @@ class Torchgmm:
         return self._result(model.model_, -float(model.nll_), int(model.num_iter_))
 
 
+class ScikitLearnTorch(SklearnLike):
+    """scikit-learn's GaussianMixture through the array API, on torch tensors."""
+
+    def estimator_class(self):
+        from sklearn.mixture import GaussianMixture
+
+        return GaussianMixture
+
+    def unsupported(self, covariance_type: str) -> str | None:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return "n/a: torch not installed"
+        return None
+
+    def import_modules(self) -> None:
+        import sklearn
+        import torch  # noqa: F401
+
+        sklearn.set_config(array_api_dispatch=True)
+
+    @staticmethod
+    def _tensor(values):
+        import torch
+
+        return torch.as_tensor(np.asarray(values, np.float32))
+
+    def _result(self, model) -> FittedMixture:
+        def host(values):
+            return np.asarray(values.detach().double().cpu().numpy())
+
+        return FittedMixture(
+            host(model.weights_),
+            host(model.means_),
+            host(model.covariances_),
+            float(model.lower_bound_),
+            int(model.n_iter_),
+        )
+
+    def fit_fixed(self, X, start, covariance_type, max_iter) -> FittedMixture:
+        weights, means, precisions = start
+        model = self.estimator_class()(
+            len(weights),
+            covariance_type=covariance_type,
+            tol=0.0,
+            max_iter=max_iter,
+            init_params="random_from_data",
+            weights_init=self._tensor(weights),
+            means_init=self._tensor(means),
+            precisions_init=self._tensor(precisions),
+        )
+        return self._result(model.fit(self._tensor(X)))
+
+    def fit_default(self, X, n_components, covariance_type, seed) -> FittedMixture:
+        model = self.estimator_class()(
+            n_components,
+            covariance_type=covariance_type,
+            init_params="random_from_data",
+            random_state=seed,
+        )
+        return self._result(model.fit(self._tensor(X)))
+
+
 IMPLEMENTATIONS = {
     "gaussmix float64": (Gaussmix, np.float64),
     "gaussmix float32": (Gaussmix, np.float32),
@@ -285,4 +354,8 @@ IMPLEMENTATIONS = {
     "scikit-learn float32": (ScikitLearn, np.float32),
     "pomegranate 1.1.2 float32": (Pomegranate, np.float32),
     "torchgmm float32": (Torchgmm, np.float32),
+    "scikit-learn torch float32": (ScikitLearnTorch, np.float32),
 }
+
+#: Environment variables an implementation's process must start with.
+ENVIRONMENT = {"scikit-learn torch float32": {"SCIPY_ARRAY_API": "1"}}

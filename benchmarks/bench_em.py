@@ -1,25 +1,40 @@
 """EM speed of gaussmix against its peers: same data, same start, one run.
 
-For every configuration and implementation, in a fresh child process each:
+For every configuration, each implementation runs in a process of its own,
+started for that configuration (with the environment the implementation
+needs, ``_peers.ENVIRONMENT``); the processes take turns, so that a change
+in the machine's load hits all of them alike:
 
-- seconds per EM iteration = (time of max_iter=21 - time of max_iter=1) / 20
-  from the same start (``_common.shared_start``) with the convergence test
-  off, so initialisation and validation cancel; best of ``--repeats``;
+- seconds per EM iteration = (time of max_iter=ITERATIONS - time of
+  max_iter=1) / (ITERATIONS - 1) from the same start
+  (``_common.shared_start``) with the convergence test off, so
+  initialisation and validation cancel; median of ``--repeats`` turns;
 - the whole default ``fit`` (each library's own initialisation and stopping
-  rule), median over ``--seeds`` seeds;
-- peak RSS of the child (it holds the data, the imported libraries and the
-  fit) and how much of that the fit added;
+  rule), median over ``--seeds`` seeds, also in turns;
+- peak RSS of the process (it holds the data, the imported libraries and
+  the fits) and how much of that the fits added;
 - the final average log-likelihood of each fit's parameters, all evaluated
   by one float64 routine here: from the same start after the same number of
   iterations the values agree up to float32 rounding.
 
 GFLOP/s counts the useful work of one iteration, 4·N·K·D² flops for full and
-tied, 6·N·K·D for diag and spherical, as a share of the square-matmul rate
-of numpy measured at the start of the run in the same dtype.
+tied (whitening every row by every component, 2·N·K·D², and the scatter of
+the whitened rows, as much again), 6·N·K·D for diag and spherical (the
+E-step's products with x and x², 4·N·K·D, and the M-step's first moments,
+2·N·K·D), as a share of the square-matmul rate of numpy measured at the
+start of the run in the same dtype.
+
+Configurations a-d and their tied and spherical variants are separated
+blobs; close, normal, descriptors and digits overlap: blobs whose centres
+lie within ±0.5 of each other, one standard normal cloud, positive
+gamma-distributed "descriptors" whose components differ by ±20% in scale,
+and scikit-learn's 8 × 8 digits on their 16 leading principal components,
+each image repeated 50 times with 10% noise (:func:`noisy_digits`).
 
 Usage:
     python benchmarks/bench_em.py [--scale 0.05] [--configs a,c,a-tied]
-                                  [--seeds 3] [--repeats 1] [--threads N]
+                                  [--seeds 3] [--repeats 3] [--threads N]
+                                  [--iterations 21]
                                   [--json results.json] [--skip-default]
                                   [--default-for gaussmix,scikit-learn]
 """
@@ -29,6 +44,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import multiprocessing as mp
 import os
 import statistics
 import tempfile
@@ -36,13 +52,12 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from _common import blobs, in_child, machine_description, shared_start, timed
-from _peers import IMPLEMENTATIONS, FittedMixture, quiet_warnings
+from _common import blobs, machine_description, peak_rss_mib, shared_start, timed
+from _peers import ENVIRONMENT, IMPLEMENTATIONS, FittedMixture, quiet_warnings
 from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
 
 FEW_ITERATIONS = 1
-MANY_ITERATIONS = 21
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,7 @@ class Config:
     n_features: int
     n_components: int
     covariance_type: str
+    data: str = "blobs"
 
     def scaled(self, scale: float) -> Config:
         n_samples = max(int(self.n_samples * scale), 50 * self.n_components)
@@ -61,6 +77,7 @@ class Config:
             self.n_features,
             self.n_components,
             self.covariance_type,
+            self.data,
         )
 
     def flops_per_iteration(self) -> float:
@@ -83,7 +100,47 @@ CONFIGS = {
     "d": Config("d", 200_000, 32, 32, "full"),
     "a-tied": Config("a-tied", 100_000, 16, 16, "tied"),
     "a-spherical": Config("a-spherical", 100_000, 16, 16, "spherical"),
+    "close": Config("close", 100_000, 16, 16, "full", "close"),
+    "normal": Config("normal", 100_000, 16, 16, "full", "normal"),
+    "descriptors": Config("descriptors", 200_000, 64, 64, "diag", "descriptors"),
+    "digits": Config("digits", 89_850, 16, 10, "full", "digits"),
 }
+
+
+def noisy_digits(n_samples: int, n_features: int, rng) -> np.ndarray:
+    """scikit-learn's digits on their leading principal components, repeated.
+
+    Each of the 1,797 images is repeated (``n_samples`` rows in all) with
+    Gaussian noise of a tenth of each component's standard deviation, so
+    that a real dataset's shape is timed at a size where an EM iteration
+    takes measurable time.
+    """
+    from sklearn.datasets import load_digits
+
+    images = load_digits().data
+    centred = images - images.mean(0)
+    _, _, directions = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ directions[:n_features].T
+    rows = projected[np.arange(n_samples) % len(projected)]
+    noise = rng.standard_normal(rows.shape) * (0.1 * projected.std(0))
+    return rows + noise
+
+
+def make_data(config: Config) -> np.ndarray:
+    """The float64 rows of a configuration."""
+    n, d, k = config.n_samples, config.n_features, config.n_components
+    rng = np.random.default_rng(0)
+    if config.data == "close":
+        return blobs(n, d, k, box=0.5)
+    if config.data == "normal":
+        return rng.standard_normal((n, d))
+    if config.data == "descriptors":
+        scales = rng.uniform(0.8, 1.2, size=(k, d))
+        labels = rng.integers(0, k, size=n)
+        return rng.gamma(2.0, 1.0, size=(n, d)) * scales[labels]
+    if config.data == "digits":
+        return noisy_digits(n, d, rng)
+    return blobs(n, d, k)
 
 
 @dataclass
@@ -126,48 +183,81 @@ def current_rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def load_inputs(data_path: str, start_path: str):
-    X = np.load(data_path)
-    with np.load(start_path) as start:
-        return X, (start["weights"], start["means"], start["precisions"])
+def serve(connection, implementation: str, threads: int | None) -> None:
+    """Process side: load data and time fits on request until told to stop.
 
-
-def time_fixed_iterations(
-    implementation: str, data_path, start_path, covariance_type, threads, repeats
-):
-    """Child: (seconds per iteration, final FittedMixture, RSS before the fits)."""
+    Requests are ``("load", data_path, start_path)``, ``("fixed",
+    covariance_type, max_iter)`` and ``("default", n_components,
+    covariance_type, seed)``; each answer is ``(status, result, peak RSS)``.
+    """
     quiet_warnings()
     limit_threads(threads)
     runner = IMPLEMENTATIONS[implementation][0]()
-    runner.import_modules()
-    X, start = load_inputs(data_path, start_path)
-    rss_before = current_rss_mib()
-    runner.fit_fixed(X, start, covariance_type, FEW_ITERATIONS)  # warm-up
+    try:
+        runner.import_modules()
+        missing = None
+    except ImportError as error:
+        missing = f"not installed: {error}"
+    state = {}
+    while True:
+        request = connection.recv()
+        if request is None:
+            return
+        kind, *args = request
+        try:
+            if missing:
+                raise RuntimeError(missing)
+            if kind == "load":
+                state["X"] = np.load(args[0])
+                with np.load(args[1]) as start:
+                    state["start"] = tuple(
+                        start[name] for name in ("weights", "means", "precisions")
+                    )
+                result = current_rss_mib()
+            elif kind == "fixed":
+                result = timed(
+                    lambda args=args: runner.fit_fixed(
+                        state["X"], state["start"], *args
+                    )
+                )
+            else:
+                result = timed(lambda args=args: runner.fit_default(state["X"], *args))
+            connection.send(("ok", result, peak_rss_mib()))
+        except Exception as exc:  # reported to the parent as a table cell
+            message = f"{type(exc).__name__}: {exc}"
+            connection.send(("error", message, peak_rss_mib()))
 
-    def best_time(max_iter):
-        runs = [
-            timed(lambda: runner.fit_fixed(X, start, covariance_type, max_iter))
-            for _ in range(repeats)
-        ]
-        return min(seconds for seconds, _ in runs), runs[-1][1]
 
-    few, _ = best_time(FEW_ITERATIONS)
-    many, fitted = best_time(MANY_ITERATIONS)
-    per_iteration = (many - few) / (MANY_ITERATIONS - FEW_ITERATIONS)
-    return per_iteration, fitted, rss_before
+class Worker:
+    """One implementation's process, started with the environment it needs."""
 
+    def __init__(self, implementation: str, threads: int | None) -> None:
+        context = mp.get_context("spawn")
+        self.connection, theirs = context.Pipe()
+        saved = dict(os.environ)
+        os.environ.update(ENVIRONMENT.get(implementation, {}))
+        try:
+            self.process = context.Process(
+                target=serve, args=(theirs, implementation, threads)
+            )
+            self.process.start()
+            # the child's end: closed here, so that a child that dies is seen
+            theirs.close()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        self.peak_rss_mib = float("nan")
 
-def time_default_fits(implementation, data_path, n_components, covariance_type, seeds):
-    """Child: [(seconds, FittedMixture)] of default fits, one per seed."""
-    quiet_warnings()
-    runner = IMPLEMENTATIONS[implementation][0]()
-    runner.import_modules()
-    X = np.load(data_path)
+    def ask(self, *request):
+        self.connection.send(request)
+        status, result, self.peak_rss_mib = self.connection.recv()
+        if status != "ok":
+            raise RuntimeError(result)
+        return result
 
-    def fit(seed):
-        return runner.fit_default(X, n_components, covariance_type, seed)
-
-    return [timed(lambda seed=seed: fit(seed)) for seed in range(seeds)]
+    def stop(self) -> None:
+        self.connection.send(None)
+        self.process.join()
 
 
 # --------------------------------------------------------------- parent side
@@ -224,8 +314,8 @@ def gemm_rate(dtype, size: int = 2048, repeats: int = 3) -> float:
 
 
 def write_inputs(config: Config, directory: str) -> dict:
-    """The data in both dtypes and the shared start, as files the children load."""
-    X = blobs(config.n_samples, config.n_features, config.n_components)
+    """The data in both dtypes and the shared start, as files the workers load."""
+    X = make_data(config)
     weights, means, precisions = shared_start(
         X, config.n_components, config.covariance_type
     )
@@ -240,70 +330,106 @@ def write_inputs(config: Config, directory: str) -> dict:
     return paths
 
 
-def measure_fixed(row: Row, config: Config, paths: dict, args) -> None:
-    dtype_name = np.dtype(IMPLEMENTATIONS[row.implementation][1]).name
-    X = np.load(paths["float64"], mmap_mode="r")
-    try:
-        (per_iteration, fitted, rss_before), peak = in_child(
-            time_fixed_iterations,
-            row.implementation,
-            paths[dtype_name],
-            paths["start"],
-            config.covariance_type,
-            args.threads,
-            args.repeats,
-        )
-    except RuntimeError as error:
-        row.note = "failed: " + str(error).removeprefix("RuntimeError: ")[:90]
-        return
-    row.seconds_per_iteration = per_iteration
-    row.peak_rss_mib = peak
-    row.fit_added_mib = peak - rss_before
-    row.loglik = average_loglik(X, fitted, config.covariance_type)
-    row.reported_loglik = fitted.reported_loglik
-    row.means = fitted.means.tolist()
+def failure(error: RuntimeError) -> str:
+    return "failed: " + str(error).removeprefix("RuntimeError: ")[:90]
 
 
-def measure_default(row: Row, config: Config, paths: dict, args) -> None:
-    dtype_name = np.dtype(IMPLEMENTATIONS[row.implementation][1]).name
-    X = np.load(paths["float64"], mmap_mode="r")
-    try:
-        runs, _ = in_child(
-            time_default_fits,
-            row.implementation,
-            paths[dtype_name],
-            config.n_components,
-            config.covariance_type,
-            args.seeds,
+def measure_fixed(
+    rows: dict[str, Row], workers: dict, config: Config, X: np.ndarray, args
+) -> None:
+    """Seconds per iteration of every worker, in turns, median of the turns."""
+    many = args.iterations
+    times = {name: [] for name in workers}
+    fitted = {}
+    for repeat in range(args.repeats + 1):  # the first turn warms up
+        for name, worker in workers.items():
+            if rows[name].note:
+                continue
+            try:
+                few, _ = worker.ask("fixed", config.covariance_type, FEW_ITERATIONS)
+                seconds, fitted[name] = worker.ask(
+                    "fixed", config.covariance_type, many
+                )
+            except RuntimeError as error:
+                rows[name].note = failure(error)
+                continue
+            if repeat:
+                times[name].append((seconds - few) / (many - FEW_ITERATIONS))
+    for name, row in rows.items():
+        if row.note or name not in workers:
+            continue
+        row.seconds_per_iteration = statistics.median(times[name])
+        row.loglik = average_loglik(X, fitted[name], config.covariance_type)
+        row.reported_loglik = fitted[name].reported_loglik
+        row.means = fitted[name].means.tolist()
+
+
+def measure_default(
+    rows: dict[str, Row], workers: dict, config: Config, X: np.ndarray, args
+) -> None:
+    """Whole default fits, one seed at a time for every worker in turn."""
+    prefixes = tuple(args.default_for.split(","))
+    chosen = {
+        name: worker
+        for name, worker in workers.items()
+        if name.startswith(prefixes) and not rows[name].default_note
+    }
+    runs = {name: [] for name in chosen}
+    for seed in range(args.seeds):
+        for name, worker in chosen.items():
+            if rows[name].default_note:
+                continue
+            try:
+                runs[name].append(
+                    worker.ask(
+                        "default", config.n_components, config.covariance_type, seed
+                    )
+                )
+            except RuntimeError as error:
+                rows[name].default_note = failure(error)
+    for name in chosen:
+        row = rows[name]
+        if row.default_note:
+            continue
+        row.default_seconds = statistics.median(seconds for seconds, _ in runs[name])
+        row.default_iterations = statistics.median(fit.n_iter for _, fit in runs[name])
+        row.default_loglik = statistics.median(
+            average_loglik(X, fit, config.covariance_type) for _, fit in runs[name]
         )
-    except RuntimeError as error:
-        row.default_note = "failed: " + str(error).removeprefix("RuntimeError: ")[:90]
-        return
-    row.default_seconds = statistics.median(seconds for seconds, _ in runs)
-    row.default_iterations = statistics.median(fit.n_iter for _, fit in runs)
-    row.default_loglik = statistics.median(
-        average_loglik(X, fit, config.covariance_type) for _, fit in runs
-    )
 
 
 def measure_config(config: Config, args, directory: str) -> list[Row]:
     paths = write_inputs(config, directory)
-    rows = []
+    X = np.load(paths["float64"], mmap_mode="r")
+    rows, workers, loaded = {}, {}, {}
     for implementation, (runner_class, _) in IMPLEMENTATIONS.items():
         row = Row(config.name, implementation)
+        rows[implementation] = row
         reason = runner_class().unsupported(config.covariance_type)
         if reason:
             row.note = row.default_note = reason
         else:
-            measure_fixed(row, config, paths, args)
-            if not args.skip_default and implementation.startswith(
-                tuple(args.default_for.split(","))
-            ):
-                measure_default(row, config, paths, args)
-        rows.append(row)
+            workers[implementation] = Worker(implementation, args.threads)
+    try:
+        for name, worker in workers.items():
+            dtype_name = np.dtype(IMPLEMENTATIONS[name][1]).name
+            try:
+                loaded[name] = worker.ask("load", paths[dtype_name], paths["start"])
+            except RuntimeError as error:
+                rows[name].note = rows[name].default_note = failure(error)
+        measure_fixed(rows, workers, config, X, args)
+        if not args.skip_default:
+            measure_default(rows, workers, config, X, args)
+    finally:
+        for worker in workers.values():
+            worker.stop()
+    for name, rss_before in loaded.items():
+        rows[name].peak_rss_mib = workers[name].peak_rss_mib
+        rows[name].fit_added_mib = workers[name].peak_rss_mib - rss_before
+    del X
     for path in paths.values():
         os.remove(path)
-    return rows
+    return list(rows.values())
 
 
 # ------------------------------------------------------------------ report
@@ -344,7 +470,7 @@ def default_loglik_cell(row: Row) -> str:
 
 TABLE_HEADER = (
     "| config | implementation | s/iter | ×gaussmix same dtype | ×sklearn f64 "
-    "| GFLOP/s | % of GEMM | peak RSS MiB (fit +MiB) | avg loglik, 21 it "
+    "| GFLOP/s | % of GEMM | peak RSS MiB (fit +MiB) | avg loglik, fixed its "
     "| default fit s | default iters | default avg loglik |\n"
     "|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
@@ -384,6 +510,19 @@ def float32_check(rows: list[Row]) -> str:
     return f"lower bound {bound:.1e}, means {means:.1e} relative: {verdict}"
 
 
+def speedup_summary(config: Config, rows: list[Row]) -> str:
+    """How many times faster per iteration gaussmix is than the references."""
+    times = reference_times(rows)
+    parts = []
+    for reference in ("scikit-learn float64", "scikit-learn torch float32"):
+        for dtype in ("float64", "float32"):
+            ratio = times.get(reference, np.nan) / times.get(
+                f"gaussmix {dtype}", np.nan
+            )
+            parts.append(f"{dtype} {number(ratio, '.1f')}× {reference}")
+    return f"# {config.name}: gaussmix " + ", ".join(parts)
+
+
 def blas_description() -> str:
     from threadpoolctl import threadpool_info
 
@@ -412,9 +551,10 @@ def print_header(args, rates: dict) -> None:
         f"float32 {rates['float32'] / 1e9:.1f} GFLOP/s"
     )
     print(
-        f"# scale {args.scale}; s/iter = (t[max_iter={MANY_ITERATIONS}] - "
-        f"t[max_iter={FEW_ITERATIONS}]) / {MANY_ITERATIONS - FEW_ITERATIONS}, "
-        f"best of {args.repeats}; default fit: median of {args.seeds} seeds; "
+        f"# scale {args.scale}; s/iter = (t[max_iter={args.iterations}] - "
+        f"t[max_iter={FEW_ITERATIONS}]) / {args.iterations - FEW_ITERATIONS}, "
+        f"median of {args.repeats} turns; default fit: median of {args.seeds} "
+        "seeds; "
         "×columns: this row's s/iter over the reference's (>1: slower)"
     )
 
@@ -424,12 +564,15 @@ def parse_args():
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies N")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--iterations", type=int, default=21, help="EM iterations of the long fit"
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--skip-default", action="store_true")
     parser.add_argument(
         "--default-for",
-        default="gaussmix,scikit-learn,pomegranate,torchgmm",
+        default="gaussmix,scikit-learn float,pomegranate,torchgmm",
         help="implementations whose whole default fit is timed (name prefixes)",
     )
     parser.add_argument("--json", help="also write every measurement here")
@@ -461,6 +604,14 @@ def main() -> None:
         for row in rows:
             print(table_line(row, config, times, rates))
     print("\n".join(checks))
+    for config, rows in results:
+        print(speedup_summary(config, rows))
+    # the load of a shared machine changes during a run: the rate again
+    after = {name: gemm_rate(np.dtype(name)) for name in ("float64", "float32")}
+    print(
+        f"# numpy square GEMM at the end: float64 {after['float64'] / 1e9:.1f}, "
+        f"float32 {after['float32'] / 1e9:.1f} GFLOP/s"
+    )
     print(f"# total {time.perf_counter() - started:.0f} s")
     if args.json:
         dump = {

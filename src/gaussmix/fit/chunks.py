@@ -91,8 +91,9 @@ def _host_kernel(
         return np.asarray(X[:n_rows]) if n_rows else None
 
     reference = None if prepared is None else prepared.reference
+    history = 0 if prepared is None else prepared.passes_without_pruning
     return fused_kernel(
-        params.to_numpy(np.float64), shift, X.dtype, reference, first_chunk
+        params.to_numpy(np.float64), shift, X.dtype, reference, first_chunk, history
     )
 
 

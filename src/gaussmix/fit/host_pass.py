@@ -77,6 +77,11 @@ def fresh_partial_sums(
     return sum_in_order(ordered_map(run, range(0, X.shape[0], chunk_size)))
 
 
+def _passes_without_pruning(kernel: ChunkKernel, before: int) -> int:
+    """The count of passes without pruning, this one included."""
+    return before + 1 if kernel.plan.prunes is False else 0
+
+
 def _rows(
     X: np.ndarray, sample_weight: np.ndarray | None, rows: slice
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -99,6 +104,7 @@ class KeptBlocks:
     def __init__(self, limit_bytes: int = PREPARED_BYTES_LIMIT) -> None:
         self.limit_bytes = limit_bytes
         self.reference: np.ndarray | None = None
+        self.passes_without_pruning = 0
         self._key: tuple | None = None
         self._blocks: dict[int, np.ndarray] = {}
         self._block_bytes = 0
@@ -133,6 +139,9 @@ class KeptBlocks:
             self._blocks = {}
             self._block_bytes = 0
         self.reference = kernel.plan.reference
+        self.passes_without_pruning = _passes_without_pruning(
+            kernel, self.passes_without_pruning
+        )
         starts = range(0, X.shape[0], chunk_size)
         if self._grouped is None and self._may_group(X, sample_weight, starts):
             self._group(kernel, X, sample_weight, starts)
@@ -204,6 +213,7 @@ class StreamedWindows:
 
     def __init__(self) -> None:
         self.reference: np.ndarray | None = None
+        self.passes_without_pruning = 0
         self._window_labels: dict[tuple[int, int], np.ndarray] = {}
 
     def partial_sums(
@@ -215,6 +225,9 @@ class StreamedWindows:
     ) -> PartialStats:
         """The total of ``kernel``'s partial sums over all rows of ``X``."""
         self.reference = kernel.plan.reference
+        self.passes_without_pruning = _passes_without_pruning(
+            kernel, self.passes_without_pruning
+        )
         window = WINDOW_CHUNKS * chunk_size
 
         def run(start: int) -> PartialStats:

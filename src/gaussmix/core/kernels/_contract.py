@@ -52,12 +52,16 @@ class BlockPlan:
     groups_streamed_rows : bool
         Whether streamed rows are worth putting in order of their likeliest
         components, at the cost of preparing their blocks twice.
+    prunes : bool or None
+        Whether the kernel looks for (component, row) pairs to skip in this
+        pass, as measured on the data; None for kernels that never do.
     """
 
     chunk_rows: int
     preparation_key: Hashable | None = None
     reference: np.ndarray | None = None
     groups_streamed_rows: bool = False
+    prunes: bool | None = None
 
     @classmethod
     def sized(
@@ -140,6 +144,9 @@ class KernelRequest:
     first_chunk : callable or None
         The data's first rows, from which a kernel takes its one-off
         decisions for the pass.
+    passes_without_pruning : int
+        How many consecutive earlier passes over the same rows found that
+        skipping pairs would not pay (their plans' ``prunes`` was False).
     """
 
     params: MixtureParams
@@ -147,6 +154,7 @@ class KernelRequest:
     dtype: np.dtype
     reference: np.ndarray | None = None
     first_chunk: FirstChunk | None = None
+    passes_without_pruning: int = 0
 
 
 #: Builds a kernel for a request.

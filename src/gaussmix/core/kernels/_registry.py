@@ -43,6 +43,7 @@ def fused_kernel(
     dtype: np.dtype,
     reference: np.ndarray | None = None,
     first_chunk: FirstChunk | None = None,
+    passes_without_pruning: int = 0,
 ) -> ChunkKernel | None:
     """The fused kernel for ``params``' family, built; None when there is none.
 
@@ -62,5 +63,9 @@ def fused_kernel(
         factory = _KERNELS.get(cls)
         if factory is not None:
             shift = np.asarray(shift, dtype=np.float64)
-            return factory(KernelRequest(params, shift, dtype, reference, first_chunk))
+            return factory(
+                KernelRequest(
+                    params, shift, dtype, reference, first_chunk, passes_without_pruning
+                )
+            )
     return None

@@ -27,16 +27,31 @@ from gaussmix.core.kernels._contract import (
 )
 from gaussmix.core.kernels._registry import register_kernel
 from gaussmix.core.kernels.full_bounds import DensityBounds, log_density_bounds
+from gaussmix.core.kernels.full_moments import QuadraticForms
 from gaussmix.core.kernels.grams import component_runs, segment_grams, weighted_gram
 from gaussmix.core.stats import Stats
 
-#: Largest share of kept pairs for which the pruned path is taken.
-PRUNED_SHARE = 0.5
+#: Kept pairs per row (PRUNED_PAIRS / K as a share of all pairs) up to which
+#: the pruned path is taken. Measured against the dense path of quadratic
+#: features (100,000 x 16, K = 16, blobs drawn closer and closer): the
+#: pruned path, with its bounds, gathers and per-component products, only
+#: matches the dense one's two GEMMs at about one kept pair per row (6% at
+#: K = 16: 0.178 against 0.189 s per iteration) and costs five times more at
+#: three per row (19%: 0.40 against 0.083 s).
+PRUNED_PAIRS = 1.5
 
 #: Largest share of components that matter to some row of a chunk whose
 #: rows are grouped by likeliest component, for which those components
 #: alone are whitened densely.
 GROUPED_SHARE = 0.5
+
+#: After a pass that found pruning would not pay, whether it pays is measured
+#: again every this many passes (each measurement costs bounds on a chunk).
+REPROBE_PASSES = 8
+
+#: Numbers in a dense chunk's quadratic features and log-densities: about
+#: 2 MB in float64, the size of a core's own cache.
+DENSE_ELEMENTS = 1 << 18
 
 #: A centre offered by an earlier pass is taken when no mean lies further
 #: from it, in its own deviations, than this (squared) or twice as far as
@@ -72,10 +87,12 @@ class FullKernel(KernelBase):
     Mahalanobis distance (from each precision's eigenvalues, exact along its
     few longest axes; two small GEMMs) is compared with the exact density
     under each row's likeliest component: pairs whose responsibility is
-    provably below the dtype's resolution are skipped. When they are the
-    majority, only the remaining pairs are whitened, component by component,
+    provably below the dtype's resolution are skipped. When about one pair
+    per row is left, only those pairs are whitened, component by component,
     which turns ``K`` whitening products per row into about one. Otherwise
-    every pair is whitened in one GEMM.
+    the chunk is dense: its log-densities and moments come from each row's
+    quadratic features in two GEMMs (:mod:`.full_moments`) where that rounds
+    no worse, else every pair is whitened in one GEMM.
     """
 
     def __init__(self, request: KernelRequest):
@@ -106,10 +123,14 @@ class FullKernel(KernelBase):
             log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
         constant = log_weights + log_det - 0.5 * n_features * LOG_2PI
         self.constant = constant.astype(dtype)[:, None]
+        self.factors = factors
         # U_k^-T, lower triangular: maps whitened scatter back to data units
         self.unwhiten = NUMPY_BACKEND.invert_lower(factors.transpose(0, 2, 1))
+        self.quadratic = QuadraticForms(
+            factors @ factors.transpose(0, 2, 1), centred_means, constant, dtype
+        )
         # chunks of a few thousand rows: the pruned path's per-component
-        # calls need rows to amortise, the dense block must stay in cache
+        # calls need rows to amortise
         self.plan = BlockPlan.sized(
             row_elements=max(n_components * n_features // 2 + 2 * n_features, 256),
             chunk_elements=self.chunk_elements,
@@ -119,10 +140,24 @@ class FullKernel(KernelBase):
             groups_streamed_rows=True,
         )
         self.bounds: DensityBounds | None = None
-        if n_components >= 4:
+        # a pass after one that found pruning would not pay measures again
+        # only now and then: the parameters move slowly
+        probe = request.passes_without_pruning % REPROBE_PASSES == 0
+        if n_components >= 4 and probe:
             self.bounds = log_density_bounds(factors, centred_means, constant, dtype)
             if not self._pruning_pays(request.first_chunk):
                 self.bounds = None
+        self.plan = replace(self.plan, prunes=self.bounds is not None)
+        if self.bounds is None:
+            # every chunk dense: its quadratic features (and log-densities)
+            # should stay in the core's own cache between the two GEMMs
+            self.plan = replace(
+                self.plan,
+                chunk_rows=BlockPlan.sized(
+                    self.quadratic.n_features_out + n_components, DENSE_ELEMENTS
+                ).chunk_rows,
+                groups_streamed_rows=False,
+            )
 
     def _pruning_pays(self, first_chunk: FirstChunk | None) -> bool:
         """Whether the bounds skip enough pairs of the data's first chunk.
@@ -135,7 +170,12 @@ class FullKernel(KernelBase):
         if rows is None or rows.shape[0] == 0:
             return True
         mask = self._kept_mask(self.prepare(rows))
-        return np.count_nonzero(mask) <= PRUNED_SHARE * mask.size
+        return self._few_kept(mask)
+
+    def _few_kept(self, mask: np.ndarray) -> bool:
+        """Whether the pruned path costs less than the dense one for ``mask``."""
+        share = min(PRUNED_PAIRS / mask.shape[0], 0.5)
+        return np.count_nonzero(mask) <= share * mask.size
 
     def prepare(self, rows: np.ndarray) -> np.ndarray:
         """``[x - c; 1; |x - c|^2]``, (D + 2, n): what depends on the rows only."""
@@ -157,14 +197,14 @@ class FullKernel(KernelBase):
         # [x - c; 1]: the whitening GEMM's operand
         affine = block[: n_features + 1]
         if self.bounds is None:
-            return self._dense(rows, affine, sample_weight)
+            return self._dense(block, rows, sample_weight)
         if grouped:
             partial = self._grouped(block, rows, sample_weight)
             if partial is not None:
                 return partial
         mask = self._kept_mask(block)
-        if np.count_nonzero(mask) > PRUNED_SHARE * mask.size:
-            return self._dense(rows, affine, sample_weight)
+        if not self._few_kept(mask):
+            return self._dense(block, rows, sample_weight)
         return self._pruned(rows, affine, sample_weight, np.flatnonzero(mask))
 
     def likeliest_components(self, block: np.ndarray) -> np.ndarray | None:
@@ -245,9 +285,14 @@ class FullKernel(KernelBase):
         return whitened, log_prob
 
     def _dense(
-        self, X: np.ndarray, rows: np.ndarray, sample_weight: np.ndarray | None
+        self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
     ) -> PartialStats:
+        """Stats of a chunk from every pair: by its moments where that rounds
+        no worse, else by whitening every row by every component."""
         n_samples, n_features = X.shape
+        if self.quadratic.accurate(block[n_features + 1]):
+            return self._moments(block, X, sample_weight)
+        rows = block[: n_features + 1]
         n_components = self.constant.shape[0]
         whitened = (self.coefficients @ rows).reshape(
             n_components, n_features, n_samples
@@ -256,6 +301,33 @@ class FullKernel(KernelBase):
         log_prob *= -0.5
         log_prob += self.constant
         return self._stats(X, rows, sample_weight, log_prob, whitened, None)
+
+    def _moments(
+        self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
+    ) -> PartialStats:
+        """Stats of a chunk from its quadratic features: two GEMMs."""
+        features = self.quadratic.features(block)
+        log_prob = self.quadratic.log_densities(features)
+        log_norm = normalize_components(log_prob)
+        resp = weigh(log_prob, sample_weight)
+        resp_sum, first, second = self.quadratic.moments(features, resp)
+        offsets = self.shift - self.centre
+        centred_sum = first - resp_sum[:, None] * offsets
+        # second moments about c moved to the shift, then whitened as the
+        # other paths leave them: U_k^T S_k U_k
+        cross = centred_sum[:, :, None] * offsets[:, None, :]
+        scatter = second - cross - cross.transpose(0, 2, 1)
+        scatter -= resp_sum[:, None, None] * offsets[:, :, None] * offsets[:, None, :]
+        factors = self.factors
+        gram = factors.transpose(0, 2, 1) @ scatter @ factors
+        return assemble(
+            resp_sum,
+            centred_sum,
+            gram,
+            self.shift,
+            "full",
+            chunk_summary(X, log_norm, sample_weight),
+        )
 
     def _pruned(
         self,
