@@ -213,3 +213,23 @@ def test_bic_candidates_above_the_number_of_rows_are_skipped(correlated):
     for k, bic in imputer.bic_.items():
         alone = GaussianMixture(k, reg_covar=1e-2, random_state=0).fit(rows)
         assert bic == pytest.approx(alone.bic(rows))
+
+
+def test_sample_posterior_draws_from_the_conditional_mixture():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=2000)
+    X = np.column_stack([x, 2 * x + 0.5 * rng.normal(size=2000)])
+    holed = X.copy()
+    holed[::2, 1] = np.nan
+    imputer = GaussianMixtureImputer(n_components=1, sample_posterior=True)
+    drawn = imputer.set_params(random_state=0).fit(holed).transform(holed)
+    mean = imputer.model_.impute(holed)
+    hidden = np.isnan(holed)
+    np.testing.assert_array_equal(drawn[~hidden], holed[~hidden])
+    # draws scatter about the conditional mean with the conditional spread
+    residual = (drawn - mean)[hidden]
+    fitted = imputer.model_.covariances_[0]
+    conditional_sd = np.sqrt(fitted[1, 1] - fitted[0, 1] ** 2 / fitted[0, 0])
+    assert abs(residual.mean()) < 4 * conditional_sd / np.sqrt(hidden.sum())
+    assert residual.std() == pytest.approx(conditional_sd, rel=0.1)
+    np.testing.assert_array_equal(drawn, imputer.transform(holed))

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -83,6 +84,11 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
     keep_empty_features : bool, default=False
         Keep the columns without any observed value at fit (output 0)
         instead of dropping them.
+    sample_posterior : bool, default=False
+        Fill each missing value with a draw from the conditional mixture
+        instead of its conditional mean (one multiple imputation; vary
+        ``random_state`` for more). Draws are seeded by ``random_state``,
+        so the same X gives the same draws.
 
     Attributes
     ----------
@@ -140,6 +146,7 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
         missing_values: float = np.nan,
         add_indicator: bool = False,
         keep_empty_features: bool = False,
+        sample_posterior: bool = False,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -152,6 +159,7 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
         self.missing_values = missing_values
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
+        self.sample_posterior = sample_posterior
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -183,6 +191,7 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
             )
         check.check_bool("add_indicator", self.add_indicator, owner=owner)
         check.check_bool("keep_empty_features", self.keep_empty_features, owner=owner)
+        check.check_bool("sample_posterior", self.sample_posterior, owner=owner)
         candidates = _candidates(self.n_components, owner)
         self._mixture(candidates[0])._check_hyperparameters()
         return candidates
@@ -278,11 +287,24 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
         filled = values.astype(self.model_.means_.dtype, copy=True)
         blank = np.isnan(values).all(axis=1)
         some = ~blank & np.isnan(values).any(axis=1)
+        draw = check.check_bool(
+            "sample_posterior", self.sample_posterior, owner=type(self).__name__
+        )
+        rng = check_random_state(self.random_state) if draw else None
         if some.any():
-            filled[some] = self.model_.impute(values[some])
+            if draw:
+                filled[some] = self.model_.impute(
+                    values[some], n_draws=1, random_state=rng
+                )[0]
+            else:
+                filled[some] = self.model_.impute(values[some])
         if blank.any():
-            # E[x] under the mixture: the conditional mean given nothing
-            filled[blank] = self.model_.weights_ @ self.model_.means_
+            if draw:
+                # a draw from the mixture itself: nothing is observed
+                filled[blank] = _mixture_draws(self.model_, int(blank.sum()), rng)
+            else:
+                # E[x] under the mixture: the conditional mean given nothing
+                filled[blank] = self.model_.weights_ @ self.model_.means_
         if self.keep_empty_features:
             out = np.zeros((X.shape[0], self.n_features_in_), dtype=filled.dtype)
             out[:, self.observed_features_] = filled
@@ -334,3 +356,18 @@ def _candidates(n_components: Any, owner: str) -> tuple[int, ...]:
     return tuple(
         check.check_int("n_components", k, 1, owner=owner) for k in n_components
     )
+
+
+def _mixture_draws(
+    model: GaussianMixture, n_rows: int, rng: np.random.RandomState
+) -> np.ndarray:
+    """``n_rows`` draws from a fitted mixture with ``rng``."""
+    labels = rng.choice(len(model.weights_), size=n_rows, p=model.weights_)
+    covariances = model.mixture_params().family.full_covariances(
+        np.asarray(model.covariances_, dtype=np.float64),
+        len(model.weights_),
+        model.means_.shape[1],
+    )
+    factors = np.linalg.cholesky(covariances)[labels]
+    noise = rng.standard_normal((n_rows, model.means_.shape[1]))
+    return model.means_[labels] + np.einsum("nij,nj->ni", factors, noise)
