@@ -37,6 +37,7 @@ from gaussmix.core.conjugate_prior import ConjugatePrior, default_prior
 from gaussmix.core.covariance import get_family
 from gaussmix.core.mstep import RegCovarWarning, RepairLog, m_step
 from gaussmix.fit.chunks import responsibilities_stats
+from gaussmix.models._missing import column_mean_filled
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,10 @@ class Labelled:
     def pooled_prior(self, n_components: int) -> ConjugatePrior:
         """mclust's default prior with the moments of all labelled rows."""
         values = np.asarray(self.X, np.float64)
+        if np.isnan(values).any():
+            # the prior only has to be of the data's scale: missing values
+            # take their column's mean here
+            values = column_mean_filled(values)
         mean = np.average(values, axis=0, weights=self.weights)
         centred = values - mean
         weighted = centred if self.weights is None else centred * self.weights[:, None]
@@ -294,7 +299,9 @@ def choose_discriminant(data: Labelled) -> tuple[str, Mixtures, dict[str, float]
     bics = {
         "MclustDA": total_bic(data, structure, sum(m.n_parameters() for m in structure))
     }
-    for name, fit in candidates():
+    # EDDA's one-pass fit from the class sums needs every value
+    complete = not np.isnan(data.X).any()
+    for name, fit in candidates() if complete else []:
         errors[name] = cv_error(data, fit, splits)
         fitted[name] = fit(data)
         model = name.split()[1]

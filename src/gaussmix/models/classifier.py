@@ -194,6 +194,11 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------
     # validation
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # the class mixtures marginalise NaN
+        return tags
+
     def _check_settings(self) -> check.EMSettings:
         """The EM hyperparameters, checked before any data is read.
 
@@ -332,8 +337,14 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         """
         settings = self._check_settings()
         X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+            ensure_all_finite="allow-nan",
         )
+        _refuse_infinity(X)
         classes, unlabelled = self._split_labels(y)
         priors = self._check_priors(len(classes))
         chooser = self._chooser()
@@ -383,6 +394,13 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = max(mixture.n_iter_ for mixture in mixtures)
         self.converged_ = all(mixture.converged_ for mixture in mixtures)
         self.lower_bounds_ = []
+        if (data.unlabelled is not None or shared) and np.isnan(X).any():
+            raise ValueError(
+                "X has missing values (NaN); the EM over unlabelled rows and "
+                "shared covariances does not take them yet. Impute them first "
+                "(gaussmix.GaussianMixtureImputer), or fit the labelled rows "
+                "alone with a per-class covariance_type."
+            )
         if data.unlabelled is not None or shared:
             result = run_class_em(
                 data,
@@ -448,6 +466,12 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         if chooser == "MclustDA":
             self.discriminant_ = "MclustDA"
             return auto.mclustda(data)
+        if chooser == "EDDA" and np.isnan(data.X).any():
+            raise ValueError(
+                "covariance_type='EDDA' fits each class from its sums and needs "
+                "every value; X has missing values (NaN). Use 'MclustDA' or "
+                "'auto', whose mixtures marginalise them."
+            )
         if chooser == "EDDA":
             self.discriminant_, mixtures = auto.edda_by_bic(data)
             return mixtures
@@ -510,7 +534,14 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
     def predict_log_proba(self, X: Array) -> np.ndarray:
         """Log posterior of each class, shape (n_samples, n_classes)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+        )
+        _refuse_infinity(X)
         class_log_likelihood = np.stack(
             [
                 np.asarray(mixture.score_samples(X), np.float64)
@@ -537,6 +568,14 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         """Most probable class of each row, shape (n_samples,)."""
         log_proba = self.predict_log_proba(X)
         return self.classes_[np.argmax(log_proba, axis=1)]
+
+
+def _refuse_infinity(X: np.ndarray) -> None:
+    if np.isinf(X).any():
+        raise ValueError(
+            "X contains infinity; remove or impute those values (NaN marks a "
+            "missing value, which the class mixtures marginalise)."
+        )
 
 
 def _mixture_settings(settings: check.EMSettings, seed: Any) -> dict[str, Any]:
