@@ -17,6 +17,7 @@ from gaussmix.models import (
     GaussianMixtureClassifier,
     GaussianMixtureOutlierDetector,
     GaussianMixtureRegressor,
+    MixtureOfFactorAnalyzers,
     StudentMixture,
 )
 from gaussmix.models.selection import ModelSelectionResult, select_model
@@ -50,6 +51,7 @@ __all__ = [
     "GaussianMixtureClassifier",
     "GaussianMixtureOutlierDetector",
     "GaussianMixtureRegressor",
+    "MixtureOfFactorAnalyzers",
     "ModelSelectionResult",
     "RegCovarWarning",
     "StudentMixture",

@@ -2,6 +2,7 @@
 
 from gaussmix.models.bayesian_mixture import BayesianGaussianMixture
 from gaussmix.models.classifier import GaussianMixtureClassifier
+from gaussmix.models.factor_analyzers import MixtureOfFactorAnalyzers
 from gaussmix.models.gaussian_mixture import GaussianMixture
 from gaussmix.models.outlier import GaussianMixtureOutlierDetector
 from gaussmix.models.regressor import GaussianMixtureRegressor
@@ -13,5 +14,6 @@ __all__ = [
     "GaussianMixtureClassifier",
     "GaussianMixtureOutlierDetector",
     "GaussianMixtureRegressor",
+    "MixtureOfFactorAnalyzers",
     "StudentMixture",
 ]
