@@ -137,11 +137,7 @@ def aecm_cycle(
     loadings, noise : the updated (K, D, q) and (K, D) arrays.
     """
     rank = loadings.shape[2]
-    theta = (
-        np.eye(rank)
-        - beta @ loadings
-        + np.einsum("kqd,kdr->kqr", beta, projected)
-    )
+    theta = np.eye(rank) - beta @ loadings + np.einsum("kqd,kdr->kqr", beta, projected)
     theta = 0.5 * (theta + np.swapaxes(theta, 1, 2))
     if constraints.loadings == "per_component":
         new = np.linalg.solve(theta, np.swapaxes(projected, 1, 2))

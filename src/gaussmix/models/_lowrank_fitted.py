@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.utils import check_random_state
+from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array
@@ -22,6 +22,13 @@ from gaussmix.models._inputs import apply_by_rows
 
 class LowRankMixtureMixin:
     """Inference methods of a fitted mixture with low-rank covariances."""
+
+    def __sklearn_tags__(self):
+        # transform gives per-component coordinates; scikit-learn's checks
+        # of transformers run on them
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags(preserves_dtype=[])
+        return tags
 
     def _lowrank_covariances(self) -> LowRankCovariances:
         raise NotImplementedError
@@ -73,6 +80,12 @@ class LowRankMixtureMixin:
         """Fit the mixture and return the most likely component of each row."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
+    def fit_transform(
+        self, X: Array, y: Any = None, sample_weight: Array | None = None
+    ) -> np.ndarray:
+        """Fit the mixture and return ``transform(X)``."""
+        return self.fit(X, y, sample_weight=sample_weight).transform(X)
+
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw rows from the fitted mixture, in O(D q) per row.
 
@@ -96,9 +109,7 @@ class LowRankMixtureMixin:
             if np.all(coefficients >= 0):
                 latent = rng.standard_normal((count, len(coefficients)))
                 low = (latent * np.sqrt(coefficients)) @ cov.basis[k].T
-                noise = rng.standard_normal((count, n_features)) * np.sqrt(
-                    cov.noise[k]
-                )
+                noise = rng.standard_normal((count, n_features)) * np.sqrt(cov.noise[k])
                 blocks.append(self.means_[k] + low + noise)
             else:
                 dense = cov.dense()[k]

@@ -1,4 +1,4 @@
-"""MixtureOfFactorAnalyzers: Gaussian mixtures with low-rank-plus-diagonal covariances."""
+"""MixtureOfFactorAnalyzers: mixtures with low-rank-plus-diagonal covariances."""
 
 from __future__ import annotations
 
