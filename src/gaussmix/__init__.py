@@ -12,11 +12,13 @@ from gaussmix.core.conditioning import ConditionalMixture
 from gaussmix.core.mstep import DegenerateComponentWarning, RegCovarWarning
 from gaussmix.io import load, save
 from gaussmix.models import (
+    HDDC,
     BayesianGaussianMixture,
     GaussianMixture,
     GaussianMixtureClassifier,
     GaussianMixtureOutlierDetector,
     GaussianMixtureRegressor,
+    HDDAClassifier,
     MixtureOfFactorAnalyzers,
     StudentMixture,
 )
@@ -44,6 +46,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "HDDC",
     "BayesianGaussianMixture",
     "ConditionalMixture",
     "DegenerateComponentWarning",
@@ -51,6 +54,7 @@ __all__ = [
     "GaussianMixtureClassifier",
     "GaussianMixtureOutlierDetector",
     "GaussianMixtureRegressor",
+    "HDDAClassifier",
     "MixtureOfFactorAnalyzers",
     "ModelSelectionResult",
     "RegCovarWarning",
