@@ -123,6 +123,11 @@ def _register_builtins() -> None:
     from gaussmix.core.stats import Stats
     from gaussmix.io.checks import check_gaussian_mixture, check_stats
     from gaussmix.io.checks_bayesian import check_bayesian_mixture
+    from gaussmix.io.checks_lowrank import (
+        check_factor_analyzers,
+        check_hdda,
+        check_hddc,
+    )
     from gaussmix.io.checks_models import (
         check_classifier,
         check_model_selection,
@@ -131,11 +136,14 @@ def _register_builtins() -> None:
     )
     from gaussmix.io.checks_student import check_student_mixture
     from gaussmix.models import (
+        HDDC,
         BayesianGaussianMixture,
         GaussianMixture,
         GaussianMixtureClassifier,
         GaussianMixtureOutlierDetector,
         GaussianMixtureRegressor,
+        HDDAClassifier,
+        MixtureOfFactorAnalyzers,
         StudentMixture,
     )
     from gaussmix.models.selection import ModelSelectionResult
@@ -148,6 +156,9 @@ def _register_builtins() -> None:
     register_estimator(GaussianMixtureOutlierDetector, validate=check_outlier_detector)
     register_estimator(ModelSelectionResult, validate=check_model_selection)
     register_estimator(Stats, validate=check_stats)
+    register_estimator(MixtureOfFactorAnalyzers, validate=check_factor_analyzers)
+    register_estimator(HDDC, validate=check_hddc)
+    register_estimator(HDDAClassifier, validate=check_hdda)
 
 
 def _import_optional_packages(packages: tuple[str, ...] = OPTIONAL_PACKAGES) -> None:
