@@ -21,6 +21,7 @@ from gaussmix.core.factor_mstep import (
     posterior_maps,
     ppca_closed_form,
 )
+from gaussmix.core.kmeans import squared_distances
 from gaussmix.core.lowrank import (
     LowRankCovariances,
     ProjectedStats,
@@ -220,10 +221,18 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
         random_state = check_random_state(self.random_state)
 
         def start() -> tuple[FactorParams, float]:
-            stats = source.initial_stats(
-                settings.init_params, n_components, "full", random_state
-            )
-            counts, means, covariances = covariance_of(stats)
+            if settings.scatter == "full":
+                stats = source.initial_stats(
+                    settings.init_params, n_components, "full", random_state
+                )
+                counts, means, covariances = covariance_of(stats)
+            else:
+                # a full scatter of every row would cost what projecting saves
+                stats = source.initial_stats(
+                    settings.init_params, n_components, "diag", random_state
+                )
+                counts, means = stats.resp_sum, stats.means()
+                covariances = _sampled_covariances(source, means, random_state)
             first = _initial_factors(counts, means, covariances, rank, floor)
             # one M-step from the unconstrained start puts it in the model
             params = factor_m_step(
@@ -324,6 +333,35 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
 
         flat = self._by_rows(X, rows, n_components * rank)
         return np.asarray(flat).reshape(-1, n_components, rank)
+
+
+#: Rows whose covariances start the loadings of a projected fit.
+INIT_ROWS = 5000
+
+
+def _sampled_covariances(
+    source: Any, means: np.ndarray, random_state: np.random.RandomState
+) -> np.ndarray:
+    """Covariances of up to ``INIT_ROWS`` rows, each with its nearest mean."""
+    n_components, n_features = means.shape
+    chosen = None
+    if source.n_samples > INIT_ROWS:
+        chosen = np.sort(random_state.choice(source.n_samples, INIT_ROWS, False))
+    rows, weights = source.rows(chosen)
+    rows = np.asarray(rows, np.float64)
+    weights = np.ones(len(rows)) if weights is None else np.asarray(weights)
+    labels = np.argmin(squared_distances(rows, means), axis=1)
+    covariances = np.empty((n_components, n_features, n_features))
+    spread = np.average((rows - rows.mean(0)) ** 2, axis=0, weights=weights + 1e-300)
+    for k in range(n_components):
+        mine = labels == k
+        total = weights[mine].sum()
+        if mine.sum() < 2 or total <= 0:
+            covariances[k] = np.diag(spread)
+            continue
+        diff = rows[mine] - means[k]
+        covariances[k] = (diff * weights[mine, None]).T @ diff / total
+    return covariances
 
 
 def _initial_factors(
