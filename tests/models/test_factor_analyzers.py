@@ -148,10 +148,13 @@ def test_bic_counts_the_pgmm_parameters(factor_rows):
     assert model.bic(X) == pytest.approx(expected)
 
 
-def test_chunks_files_and_dask_give_the_in_memory_fit(factor_rows, tmp_path):
+@pytest.mark.parametrize("scatter", ["full", "projected"])
+def test_chunks_files_and_dask_give_the_in_memory_fit(factor_rows, tmp_path, scatter):
     dask_array = pytest.importorskip("dask.array")
     X, _ = factor_rows
-    settings = dict(n_components=3, n_factors=2, random_state=0, max_iter=10)
+    settings = dict(
+        n_components=3, n_factors=2, scatter=scatter, random_state=0, max_iter=10
+    )
     reference = _fit(X, **settings)
     path = tmp_path / "rows.npy"
     np.save(path, X)
