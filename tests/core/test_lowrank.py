@@ -102,3 +102,25 @@ def test_chunk_sums_add_and_project_the_full_scatter():
         projected, about.scatter @ np.swapaxes(projection, 1, 2), rtol=1e-10
     )
     assert parts.moments.log_likelihood == pytest.approx(whole.log_likelihood)
+
+
+def test_far_apart_means_keep_their_accuracy():
+    # means 1e6 noise deviations apart: the sums are taken about each mean
+    rng = np.random.default_rng(4)
+    cov = _random_covariances(rng, n_components=2, n_features=4, rank=2)
+    means = np.array([np.zeros(4), np.full(4, 1e6)])
+    X = np.vstack([rng.normal(size=(5, 4)), 1e6 + rng.normal(size=(5, 4))])
+    got = log_gaussian(X, means, cov)
+    for k, dense in enumerate(cov.dense()):
+        expected = stats.multivariate_normal(means[k], dense).logpdf(X)
+        np.testing.assert_allclose(got[:, k], expected, rtol=1e-10)
+    projection = rng.normal(size=(2, 2, 4))
+    parts = projected_chunk_stats(X, None, np.array([0.5, 0.5]), means, cov, projection)
+    _, diagonal, projected = parts.about_means()
+    for k in range(2):
+        rows = X[k * 5 : (k + 1) * 5]
+        diff = rows - rows.mean(0)
+        np.testing.assert_allclose(diagonal[k], (diff**2).sum(0), rtol=1e-8)
+        np.testing.assert_allclose(
+            projected[k], diff.T @ diff @ projection[k].T, rtol=1e-8, atol=1e-8
+        )

@@ -152,11 +152,50 @@ def log_gaussian(
     X = np.asarray(X, np.float64)
     factors = woodbury(cov)
     n_features = X.shape[1]
-    out = np.empty((X.shape[0], cov.n_components))
-    for k in range(cov.n_components):
-        squared = _squared_distances(X, means[k], cov.basis[k], factors, k)
-        out[:, k] = -0.5 * (n_features * LOG_2PI + factors.log_det[k] + squared)
-    return out
+    means = np.asarray(means, np.float64)
+    centre = means.mean(0)
+    if _moves_are_exact(means, centre, factors):
+        squared = _batched_squared_distances(X - centre, means - centre, cov, factors)
+    else:
+        squared = np.column_stack(
+            [
+                _squared_distances(X, means[k], cov.basis[k], factors, k)
+                for k in range(cov.n_components)
+            ]
+        )
+    return -0.5 * (n_features * LOG_2PI + factors.log_det + squared)
+
+
+#: Moments about one centre are moved to each component's mean while the
+#: means lie within this many (noise) standard deviations of it, squared,
+#: per feature: the rounding of the move stays below ~1e-16 times it.
+EXACT_MOVE = 1e4
+
+
+def _moves_are_exact(means, centre, factors: Woodbury) -> bool:
+    offsets = (means - centre) ** 2 * factors.noise_inverse
+    return bool(offsets.max(initial=0.0) <= EXACT_MOVE)
+
+
+def _batched_squared_distances(centred, offsets, cov, factors: Woodbury):
+    """Mahalanobis distances of all components from a few GEMMs.
+
+    ``centred`` (N, D) are the rows about a common centre, ``offsets``
+    (K, D) the means about it; O(N D (K q + 2 K)) in BLAS.
+    """
+    n_components, n_features, rank = cov.basis.shape
+    inverse = factors.noise_inverse
+    diagonal = (
+        (centred * centred) @ inverse.T
+        - 2.0 * centred @ (inverse * offsets).T
+        + (inverse * offsets**2).sum(1)
+    )
+    scaled_basis = cov.basis * inverse[:, :, None]
+    stacked = np.swapaxes(scaled_basis, 0, 1).reshape(n_features, -1)
+    projected = (centred @ stacked).reshape(-1, n_components, rank)
+    projected -= np.einsum("kd,kdq->kq", offsets, scaled_basis)
+    inner = np.einsum("nkq,kqr->nkr", projected, factors.inner)
+    return np.maximum(diagonal - (inner * projected).sum(-1), 0.0)
 
 
 def _squared_distances(X, mean, basis, factors: Woodbury, k: int) -> np.ndarray:
@@ -315,15 +354,22 @@ def projected_chunk_stats(
         X, sample_weight, weights, means, cov
     )
     n_components, n_features = means.shape
-    first = np.empty((n_components, n_features))
-    diagonal = np.empty((n_components, n_features))
-    projected = np.empty((n_components, n_features, projection.shape[1]))
-    for k in range(n_components):
-        diff = X - means[k]
-        weighted = diff * counted[:, k, None]
-        first[k] = weighted.sum(0)
-        diagonal[k] = np.einsum("nd,nd->d", weighted, diff)
-        projected[k] = weighted.T @ (diff @ projection[k].T)
+    means = np.asarray(means, np.float64)
+    centre = means.mean(0)
+    if _moves_are_exact(means, centre, woodbury(cov)):
+        first, diagonal, projected = _batched_projected_moments(
+            X - centre, counted, means - centre, projection
+        )
+    else:
+        first = np.empty((n_components, n_features))
+        diagonal = np.empty((n_components, n_features))
+        projected = np.empty((n_components, n_features, projection.shape[1]))
+        for k in range(n_components):
+            diff = X - means[k]
+            weighted = diff * counted[:, k, None]
+            first[k] = weighted.sum(0)
+            diagonal[k] = np.einsum("nd,nd->d", weighted, diff)
+            projected[k] = weighted.T @ (diff @ projection[k].T)
     moments = Stats(
         resp_sum=counted.sum(0),
         centred_sum=first,
@@ -333,3 +379,34 @@ def projected_chunk_stats(
     )
     moments = _with_likelihood(moments, X, row_weights, log_norm)
     return ProjectedStats(moments, projected, np.asarray(projection, np.float64))
+
+
+def _batched_projected_moments(centred, counted, offsets, projection):
+    """First, diagonal and projected moments about the means, from one centre.
+
+    Sums about the centre by GEMMs over all components, then moved: with
+    ``d_k`` the offset of mean k and ``f_k`` the first moment about the
+    centre, ``S_k B^T = S_c B^T - f d^T B^T - d f^T B^T + n d d^T B^T``.
+    """
+    n_components, rank, n_features = projection.shape
+    counts = counted.sum(0)
+    first_c = (counted.T @ centred).reshape(n_components, n_features)
+    second_c = counted.T @ (centred * centred)
+    first = first_c - counts[:, None] * offsets
+    diagonal = second_c - 2.0 * offsets * first_c + counts[:, None] * offsets**2
+    stacked = np.swapaxes(projection, 1, 2).transpose(1, 0, 2).reshape(n_features, -1)
+    seen = (centred @ stacked).reshape(-1, n_components, rank)
+    seen *= counted[:, :, None]
+    about_c = (centred.T @ seen.reshape(len(centred), -1)).reshape(
+        n_features, n_components, rank
+    )
+    about_c = about_c.transpose(1, 0, 2)
+    seen_offset = np.einsum("kqd,kd->kq", projection, offsets)
+    seen_first = np.einsum("kqd,kd->kq", projection, first_c)
+    projected = (
+        about_c
+        - np.einsum("kd,kq->kdq", first_c, seen_offset)
+        - np.einsum("kd,kq->kdq", offsets, seen_first)
+        + counts[:, None, None] * np.einsum("kd,kq->kdq", offsets, seen_offset)
+    )
+    return first, np.maximum(diagonal, 0.0), projected
