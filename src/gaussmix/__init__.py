@@ -13,12 +13,15 @@ from gaussmix.core.conjugate_prior import ConjugatePrior
 from gaussmix.core.mstep import DegenerateComponentWarning, RegCovarWarning
 from gaussmix.io import load, save
 from gaussmix.models import (
+    HDDC,
     BayesianGaussianMixture,
     GaussianMixture,
     GaussianMixtureClassifier,
     GaussianMixtureImputer,
     GaussianMixtureOutlierDetector,
     GaussianMixtureRegressor,
+    HDDAClassifier,
+    MixtureOfFactorAnalyzers,
     StudentMixture,
 )
 from gaussmix.models.bootstrap_lrt import BootstrapLRTResult, bootstrap_lrt
@@ -53,6 +56,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "HDDC",
     "BayesianGaussianMixture",
     "BootstrapLRTResult",
     "BootstrapParametersResult",
@@ -65,7 +69,9 @@ __all__ = [
     "GaussianMixtureImputer",
     "GaussianMixtureOutlierDetector",
     "GaussianMixtureRegressor",
+    "HDDAClassifier",
     "MergeResult",
+    "MixtureOfFactorAnalyzers",
     "MixtureSummary",
     "ModelSelectionResult",
     "RegCovarWarning",

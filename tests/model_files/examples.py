@@ -102,6 +102,20 @@ def _selection() -> Any:
     return gaussmix.select_model(IRIS, [1, 2], ["EII", "VVV"], random_state=0)
 
 
+def _factor_analyzers() -> Any:
+    return gaussmix.MixtureOfFactorAnalyzers(
+        2, n_factors=2, loadings="common", random_state=0
+    ).fit(IRIS)
+
+
+def _hddc() -> Any:
+    return gaussmix.HDDC(2, model="AkBQkDk", random_state=0).fit(IRIS)
+
+
+def _hdda() -> Any:
+    return gaussmix.HDDAClassifier().fit(IRIS, IRIS_LABELS)
+
+
 def _tensor_mixture() -> Any:
     import torch
 
@@ -151,6 +165,9 @@ LIBRARY_EXAMPLES: dict[str, Callable[[], Any]] = {
     "GaussianMixtureClassifier with string labels": _classifier,
     "GaussianMixtureRegressor": _regressor,
     "ModelSelectionResult": _selection,
+    "MixtureOfFactorAnalyzers": _factor_analyzers,
+    "HDDC": _hddc,
+    "HDDAClassifier with string labels": _hdda,
 }
 #: the examples that need torch, to fit and to load
 TORCH_EXAMPLES: dict[str, Callable[[], Any]] = {

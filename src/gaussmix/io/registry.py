@@ -129,6 +129,11 @@ def _register_builtins() -> None:
     )
     from gaussmix.io.checks_bayesian import check_bayesian_mixture
     from gaussmix.io.checks_imputer import check_imputer
+    from gaussmix.io.checks_lowrank import (
+        check_factor_analyzers,
+        check_hdda,
+        check_hddc,
+    )
     from gaussmix.io.checks_models import (
         check_classifier,
         check_model_selection,
@@ -137,12 +142,15 @@ def _register_builtins() -> None:
     )
     from gaussmix.io.checks_student import check_student_mixture
     from gaussmix.models import (
+        HDDC,
         BayesianGaussianMixture,
         GaussianMixture,
         GaussianMixtureClassifier,
         GaussianMixtureImputer,
         GaussianMixtureOutlierDetector,
         GaussianMixtureRegressor,
+        HDDAClassifier,
+        MixtureOfFactorAnalyzers,
         StudentMixture,
     )
     from gaussmix.models.selection import ModelSelectionResult
@@ -157,6 +165,9 @@ def _register_builtins() -> None:
     register_estimator(ModelSelectionResult, validate=check_model_selection)
     register_estimator(Stats, validate=check_stats)
     register_estimator(ConjugatePrior, validate=check_conjugate_prior)
+    register_estimator(MixtureOfFactorAnalyzers, validate=check_factor_analyzers)
+    register_estimator(HDDC, validate=check_hddc)
+    register_estimator(HDDAClassifier, validate=check_hdda)
 
 
 def _import_optional_packages(packages: tuple[str, ...] = OPTIONAL_PACKAGES) -> None:

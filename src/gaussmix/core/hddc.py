@@ -1,0 +1,239 @@
+"""High-dimensional discriminant models (HDDC, HDDA): M-step and dimensions.
+
+Bouveyron, Girard & Schmid (2007) give component ``k`` the covariance
+
+    Sigma_k = Q_k diag(a_k1 ... a_kd_k) Q_k^T + b_k (I - Q_k Q_k^T),
+
+with ``Q_k`` the ``d_k`` leading eigenvectors of the component's covariance:
+a signal subspace of intrinsic dimension ``d_k`` and isotropic noise
+outside it. In the low-rank representation, ``U_k = Q_k``,
+``c_kj = a_kj - b_k`` and ``psi_k = b_k``.
+
+A model's name lists what varies: ``Akj`` (a per component and direction),
+``Ak`` (per component), ``A`` (common); ``Bk`` or ``B``; ``Qk`` (per
+component) or ``Q`` (common, from the pooled covariance, which makes all
+covariances equal); ``Dk`` (dimensions per component) or ``D`` (common).
+With the dimensions given, the M-step below is the maximum-likelihood one
+of the paper; HDclassif's names are used throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gaussmix.core.lowrank import LowRankCovariances
+
+
+@dataclass(frozen=True)
+class HDDCModel:
+    """What a model shares: ``a`` ('kj', 'k', ''), ``b`` ('k', ''), Q, d."""
+
+    a: str
+    b: str
+    common_q: bool
+    common_d: bool
+
+
+def _model_table() -> dict[str, HDDCModel]:
+    table = {}
+    for a_name, a in (("Akj", "kj"), ("Ak", "k"), ("A", "")):
+        for b_name, b in (("Bk", "k"), ("B", "")):
+            for d_name in ("Dk", "D"):
+                table[f"{a_name}{b_name}Qk{d_name}"] = HDDCModel(
+                    a, b, False, d_name == "D"
+                )
+    # common orientation: one covariance for all components
+    table["AjBQD"] = HDDCModel("kj", "", True, True)
+    table["ABQD"] = HDDCModel("", "", True, True)
+    return table
+
+
+#: The models of HDclassif's ``hddc`` implemented here, by name.
+HDDC_MODELS: dict[str, HDDCModel] = _model_table()
+DIM_SELECTIONS = ("cattell", "bic")
+
+
+@dataclass(frozen=True)
+class HDDCParams:
+    """A fitted HDDC mixture.
+
+    Attributes
+    ----------
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    components : ndarray of shape (n_components, n_features, max_dim)
+        ``Q_k``, zero columns beyond ``d_k``.
+    signal : ndarray of shape (n_components, max_dim)
+        ``a_kj``, zero beyond ``d_k``.
+    noise : ndarray of shape (n_components,)
+        ``b_k``.
+    dims : ndarray of int of shape (n_components,)
+        ``d_k``.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    components: np.ndarray
+    signal: np.ndarray
+    noise: np.ndarray
+    dims: np.ndarray
+
+    def covariances(self) -> LowRankCovariances:
+        used = np.arange(self.signal.shape[1]) < self.dims[:, None]
+        coefficients = np.where(used, self.signal - self.noise[:, None], 0.0)
+        noise = np.broadcast_to(
+            self.noise[:, None], (len(self.noise), self.means.shape[1])
+        )
+        return LowRankCovariances(self.components, coefficients, noise.copy())
+
+
+def cattell_dimension(eigenvalues: np.ndarray, threshold: float) -> int:
+    """Cattell's scree test: the last gap of at least ``threshold`` times the largest.
+
+    ``eigenvalues`` in decreasing order; the result is in ``[1, D - 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core.hddc import cattell_dimension
+    >>> cattell_dimension(np.array([10.0, 6.0, 1.0, 0.9, 0.8]), 0.2)
+    2
+    """
+    gaps = -np.diff(np.asarray(eigenvalues, np.float64))
+    if len(gaps) == 0 or gaps.max() <= 0:
+        return 1
+    return int(np.flatnonzero(gaps >= threshold * gaps.max())[-1]) + 1
+
+
+def bic_dimension(eigenvalues: np.ndarray, count: float, n_total: float) -> int:
+    """The ``d`` of least BIC for one component of ``count`` rows (AkjBk model)."""
+    values = np.maximum(np.asarray(eigenvalues, np.float64), 1e-300)
+    n_features = len(values)
+    best, best_bic = 1, np.inf
+    for d in range(1, n_features):
+        b = max(values[d:].mean(), 1e-300)
+        log_lik = (
+            -0.5 * count * (np.log(values[:d]).sum() + (n_features - d) * np.log(b))
+        )
+        n_params = d + 1 + d * n_features - d * (d + 1) // 2
+        criterion = -2 * log_lik + n_params * np.log(max(n_total, 2.0))
+        if criterion < best_bic:
+            best, best_bic = d, criterion
+    return best
+
+
+def _dimensions(values, counts, model, threshold, dim_select, n_dims, pooled_values):
+    n_components, n_features = values.shape
+    if n_dims is not None:
+        return np.full(n_components, min(n_dims, n_features - 1))
+    if model.common_d:
+        if dim_select == "bic":
+            d = bic_dimension(pooled_values, counts.sum(), counts.sum())
+        else:
+            d = cattell_dimension(pooled_values, threshold)
+        return np.full(n_components, d)
+    if dim_select == "bic":
+        return np.array(
+            [
+                bic_dimension(v, n, counts.sum())
+                for v, n in zip(values, counts, strict=True)
+            ]
+        )
+    return np.array([cattell_dimension(v, threshold) for v in values])
+
+
+def hddc_m_step(
+    counts: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    model: HDDCModel,
+    *,
+    threshold: float = 0.2,
+    dim_select: str = "cattell",
+    n_dims: int | None = None,
+    floor: float = 1e-6,
+) -> HDDCParams:
+    """The HDDC M-step from each component's covariance about its new mean.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray of shape (n_components, n_features, n_features)
+        Scatters divided by the counts.
+    model : HDDCModel
+    threshold : float
+        Cattell's scree-test threshold.
+    dim_select : {'cattell', 'bic'}
+    n_dims : int or None
+        Every ``d_k`` fixed at this (then the step maximises the likelihood).
+    floor : float
+        Least variance ``a_kj`` and ``b_k``.
+
+    Returns
+    -------
+    HDDCParams
+    """
+    n_components, n_features = means.shape
+    total = counts.sum()
+    share = counts / total
+    pooled = np.einsum("k,kde->de", share, covariances)
+    pooled_values, pooled_vectors = _decreasing_eigh(pooled)
+    if model.common_q:
+        values = np.broadcast_to(pooled_values, (n_components, n_features)).copy()
+        vectors = np.broadcast_to(pooled_vectors, covariances.shape).copy()
+        # one covariance for all components: the pooled one, as one part
+        share = np.full(n_components, 1.0 / n_components)
+    else:
+        pairs = [_decreasing_eigh(c) for c in covariances]
+        values = np.array([p[0] for p in pairs])
+        vectors = np.array([p[1] for p in pairs])
+    dims = _dimensions(
+        values, counts, model, threshold, dim_select, n_dims, pooled_values
+    )
+    max_dim = int(dims.max())
+    used = np.arange(max_dim) < dims[:, None]
+    leading = np.where(used, values[:, :max_dim], 0.0)
+    traces = values.sum(1)
+    signal_sum = leading.sum(1)
+    if model.a == "kj":
+        signal = leading
+    elif model.a == "k":
+        signal = np.where(used, (signal_sum / dims)[:, None], 0.0)
+    else:
+        common = (share @ signal_sum) / (share @ dims)
+        signal = np.where(used, common, 0.0)
+    rest = traces - signal_sum
+    if model.b == "k":
+        noise = rest / (n_features - dims)
+    else:
+        noise = np.full(n_components, (share @ rest) / (n_features - share @ dims))
+    noise = np.maximum(noise, floor)
+    signal = np.where(used, np.maximum(signal, floor), 0.0)
+    components = np.where(used[:, None, :], vectors[:, :, :max_dim], 0.0)
+    return HDDCParams(counts / total, means, components, signal, noise, dims)
+
+
+def _decreasing_eigh(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    values, vectors = np.linalg.eigh(matrix)
+    return np.maximum(values[::-1], 0.0), vectors[:, ::-1]
+
+
+def hddc_n_parameters(model: HDDCModel, dims: np.ndarray, n_features: int) -> int:
+    """Free parameters (Bouveyron et al. 2007, table 1), the dimensions included."""
+    n_components = len(dims)
+    count = n_components * n_features + n_components - 1
+    if model.common_q:
+        d = int(dims[0])
+        orientation = d * n_features - d * (d + 1) // 2
+    else:
+        orientation = int(sum(d * n_features - d * (d + 1) // 2 for d in dims))
+    if model.a == "kj":
+        signal = int(dims[0]) if model.common_q else int(dims.sum())
+    else:
+        signal = n_components if model.a == "k" else 1
+    noise = n_components if model.b == "k" else 1
+    dimensions = 1 if model.common_d else n_components
+    return count + orientation + signal + noise + dimensions
