@@ -87,9 +87,12 @@ class QuadraticForms:
         # rounding grows with each term's size: |x - c|^2 and the mean's
         # squared distance from c, both in the component's largest precision
         largest = np.linalg.eigvalsh(precisions)[:, -1]
-        mean_norms = (centred_means * centred_means).sum(1)
-        self._largest = float(largest.max(initial=0.0))
-        self._mean_spread = float((largest * mean_norms).max(initial=0.0))
+        with np.errstate(over="ignore"):
+            # means beyond the square root of float64's range overflow to
+            # inf here, which rightly sends every chunk to whitening
+            mean_norms = (centred_means * centred_means).sum(1)
+            self._largest = float(largest.max(initial=0.0))
+            self._mean_spread = float((largest * mean_norms).max(initial=0.0))
 
     @property
     def n_features_out(self) -> int:
