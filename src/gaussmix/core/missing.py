@@ -95,18 +95,6 @@ class _Block:
     factors: np.ndarray | None  # (r, r, P)
 
 
-def missing_patterns(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct patterns of observed columns and each row's pattern.
-
-    Raises ValueError for a row with every value missing: it says nothing
-    about the mixture.
-    """
-    observed = ~np.isnan(X)
-    _refuse_empty_rows(observed)
-    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
-    return patterns, inverse.reshape(-1)
-
-
 def _refuse_empty_rows(observed: np.ndarray) -> None:
     empty = np.flatnonzero(~observed.any(axis=1))
     if empty.size:
