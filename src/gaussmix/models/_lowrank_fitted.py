@@ -14,14 +14,18 @@ from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array
-from gaussmix.core.criteria import aic, bic
 from gaussmix.core.lowrank import LowRankCovariances, mixture_log_prob
 from gaussmix.models import validation as check
+from gaussmix.models._fitted_mixture import InformationCriteriaMixin
 from gaussmix.models._inputs import apply_by_rows
 
 
-class LowRankMixtureMixin:
-    """Inference methods of a fitted mixture with low-rank covariances."""
+class LowRankMixtureMixin(InformationCriteriaMixin):
+    """Inference methods of a fitted mixture with low-rank covariances.
+
+    ``n_parameters``, ``bic`` and ``aic`` are the Gaussian mixtures'; the
+    estimators count their own free parameters (``_n_parameters``).
+    """
 
     def __sklearn_tags__(self):
         # transform gives per-component coordinates; scikit-learn's checks
@@ -117,17 +121,3 @@ class LowRankMixtureMixin:
         X = np.vstack(blocks).astype(self.means_.dtype, copy=False)
         y = np.concatenate([np.full(c, k, dtype=int) for k, c in enumerate(counts)])
         return X, y
-
-    def n_parameters(self) -> int:
-        """Free parameters of the fitted model."""
-        check_is_fitted(self)
-        return self._n_parameters()
-
-    def bic(self, X: Array) -> float:
-        """Bayesian information criterion on X (lower is better)."""
-        n = np.shape(X)[0]
-        return bic(self.score(X) * n, self._n_parameters(), n)
-
-    def aic(self, X: Array) -> float:
-        """Akaike information criterion on X (lower is better)."""
-        return aic(self.score(X) * np.shape(X)[0], self._n_parameters())
