@@ -23,22 +23,6 @@ COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
 
 @pytest.fixture(scope="module")
-def client():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
-    with distributed.Client(cluster) as connected:
-        yield connected
-    cluster.close()
-
-
-@pytest.fixture(scope="module")
 def data():
     X, _ = make_blobs(n_samples=4000, centers=4, n_features=3, random_state=0)
     return X

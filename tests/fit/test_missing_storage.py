@@ -3,8 +3,6 @@ give the fit, scores and labels of the same rows in memory."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
@@ -62,22 +60,6 @@ def test_hdf5_fit_equals_in_memory(tmp_path, holed, in_memory):
         proba = in_memory.predict_proba(handle["X"])
     _assert_same(streamed, in_memory)
     np.testing.assert_allclose(proba, in_memory.predict_proba(holed), atol=1e-12)
-
-
-@pytest.fixture(scope="module")
-def client():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        )
-    with distributed.Client(cluster) as connected:
-        yield connected
-    cluster.close()
 
 
 def test_dask_fit_and_scores_equal_in_memory(client, holed, in_memory):
