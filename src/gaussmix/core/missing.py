@@ -361,7 +361,7 @@ def conditional_means(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     Each row's completion is the responsibility-weighted average of the
     components' conditional means; observed values are kept.
     """
-    return conditional_moments(X, params)[0]
+    return _conditional(X, params, with_variances=False)[0]
 
 
 def conditional_moments(
@@ -373,10 +373,19 @@ def conditional_moments(
     weighted conditional variances of the components plus the spread of
     their conditional means about the average.
     """
+    means, variances = _conditional(X, params, with_variances=True)
+    return means, variances
+
+
+def _conditional(
+    X: np.ndarray, params: MixtureParams, with_variances: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The conditional means, and the variances only when asked: they need
+    the inverse of every row's precision block, the means do not."""
     values = np.asarray(X, dtype=np.float64)
     components = _Precisions.of(params)
     out = values.copy()
-    variances = np.zeros_like(values)
+    variances = np.zeros_like(values) if with_variances else None
     for block in _blocks(values, components):
         if block.factors is None:
             continue
@@ -387,17 +396,17 @@ def conditional_moments(
             _by_component(block) + components.means[:, None, :], index, axis=2
         )  # (K, n, r)
         average = np.einsum("nk,knr->nr", resp, completed)
-        inverse = small_spd.inverse(block.factors)  # (r, r, K * n)
-        own = np.diagonal(inverse, axis1=0, axis2=1).T  # (r, K * n)
-        own = own.reshape(-1, resp.shape[1], n_rows)  # (r, K, n)
-        spread = (completed - average[None]) ** 2
-        variance = np.einsum("nk,rkn->nr", resp, own) + np.einsum(
-            "nk,knr->nr", resp, spread
-        )
         rows = block.rows[:, None]
         # only the missing values are written: the observed ones keep their bits
         out[rows, block.missing] = average
-        variances[rows, block.missing] = variance
+        if with_variances:
+            inverse = small_spd.inverse(block.factors)  # (r, r, K * n)
+            own = np.diagonal(inverse, axis1=0, axis2=1).T  # (r, K * n)
+            own = own.reshape(-1, resp.shape[1], n_rows)  # (r, K, n)
+            spread = (completed - average[None]) ** 2
+            variances[rows, block.missing] = np.einsum(
+                "nk,rkn->nr", resp, own
+            ) + np.einsum("nk,knr->nr", resp, spread)
     return out, variances
 
 
