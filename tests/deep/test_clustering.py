@@ -53,7 +53,7 @@ def test_outputs_are_consistent(blobs, fitted):
     scores = fitted.score_samples(X)
     assert scores.shape == (150,) and np.all(np.isfinite(scores))
     np.testing.assert_allclose(fitted.weights_.sum(), 1.0, rtol=1e-6)
-    assert fitted.means_.shape == (3, 2) and fitted.covariances_.shape == (3, 2)
+    assert fitted.means_.shape == (3, 2) and fitted.covariances_.shape == (3, 2, 2)
 
 
 def test_rows_far_from_the_data_score_lower(blobs, fitted):
@@ -160,6 +160,12 @@ def test_bad_input_is_named(blobs, fitted):
         DeepGaussianMixtureClustering(n_autoencoders=0).fit(X)
     with pytest.raises(ValueError, match="init_smoothing"):
         DeepGaussianMixtureClustering(init_smoothing=-1).fit(X)
+    with pytest.raises(ValueError, match="init_method"):
+        DeepGaussianMixtureClustering(init_method="umap").fit(X)
+    with pytest.raises(ValueError, match="n_iter_no_change"):
+        DeepGaussianMixtureClustering(n_iter_no_change=0).fit(X)
+    with pytest.raises(ValueError, match="tol"):
+        DeepGaussianMixtureClustering(tol=-1.0).fit(X)
     with pytest.raises(ValueError, match="init_components"):
         DeepGaussianMixtureClustering(3, init_components=2).fit(X)
     for fraction in (-0.1, 1.0):
@@ -169,7 +175,9 @@ def test_bad_input_is_named(blobs, fitted):
 
 def test_neighbour_smoothed_start_recovers_clusters(blobs):
     model = DeepGaussianMixtureClustering(
-        3, random_state=1, **{**FAST, "max_epochs": 0, "init_smoothing": 3}
+        3,
+        random_state=1,
+        **{**FAST, "max_epochs": 0, "init_method": "codes", "init_smoothing": 3},
     ).fit(blobs[0])
     assert adjusted_rand_score(blobs[1], model.labels_) > 0.95
     assert model.loss_curve_ == []
@@ -235,3 +243,35 @@ def test_input_dropout_corrupts_only_the_pretraining_inputs(blobs):
     assert adjusted_rand_score(y, denoising.labels_) > 0.95
     # the fitted encoder sees complete rows: predictions are deterministic
     np.testing.assert_array_equal(denoising.predict(X), denoising.labels_)
+
+
+def test_lower_bound_is_the_training_rows_average_bound(blobs, fitted):
+    np.testing.assert_allclose(fitted.lower_bound_, fitted.score(blobs[0]))
+    assert fitted.n_iter_ == len(fitted.loss_curve_) <= FAST["max_epochs"]
+
+
+def test_joint_training_stops_when_the_bound_stalls(blobs):
+    # no epoch can improve the bound by a billion nats: the second epoch
+    # is the first without improvement, and training stops there
+    settings = {**FAST, "max_epochs": 50, "n_iter_no_change": 1, "tol": 1e9}
+    model = DeepGaussianMixtureClustering(3, random_state=0, **settings)
+    assert model.fit(blobs[0]).n_iter_ == 2
+
+
+def test_tsne_start_embeds_a_random_subset_of_large_data(blobs, monkeypatch):
+    from gaussmix.deep import clustering_start
+
+    X, y = blobs
+    monkeypatch.setattr(clustering_start, "MAX_EMBEDDED_ROWS", 60)
+    settings = {**FAST, "max_epochs": 0}
+    model = DeepGaussianMixtureClustering(3, random_state=0, **settings).fit(X)
+    assert adjusted_rand_score(y, model.labels_) > 0.95
+
+
+@pytest.mark.parametrize("n_rows", [2, 3, 12])
+def test_tsne_embedding_of_tiny_data(n_rows):
+    from gaussmix.deep.clustering_start import tsne_embedding
+
+    values = np.random.RandomState(0).normal(size=(n_rows, 3))
+    embedding = tsne_embedding(values, seed=0)
+    assert embedding.shape == (n_rows, 2) and np.all(np.isfinite(embedding))

@@ -1,10 +1,13 @@
 """The starting latent mixture of deep clustering.
 
-EM fits an over-clustered mixture to the neighbour-smoothed codes of several
-pretrained autoencoders side by side; its components are merged pairwise
-down to the number of clusters; one M-step of the core then moves the
-responsibilities onto each network's raw codes, and the network whose
-mixture gives the highest evidence lower bound is kept.
+The clusters are first found where they are easiest to see, in a neighbour
+embedding of the pretrained autoencoders' codes: t-SNE (van der Maaten &
+Hinton 2008) of the codes, side by side, to two dimensions, where EM fits an
+over-clustered mixture whose components are then merged pairwise down to
+the number of clusters. One M-step of the core moves the responsibilities
+onto each network's raw codes, and the network whose mixture gives the
+highest evidence lower bound is kept. (The alternative start fits EM to
+neighbour-smoothed codes directly.)
 """
 
 from __future__ import annotations
@@ -29,6 +32,14 @@ if TYPE_CHECKING:
 
 #: A pretrained network and its curve of autoencoder losses.
 Candidate = tuple[VariationalClusteringNetwork, list[float]]
+
+#: Rows embedded by t-SNE at most: its cost grows as N log N with a large
+#: constant, and a few thousand rows place the clusters' mixture as well.
+MAX_EMBEDDED_ROWS = 10_000
+
+#: t-SNE's usual perplexity, lowered for small data (it must stay well
+#: below the number of rows for the neighbour distributions to differ).
+PERPLEXITY = 30.0
 
 
 def relative_reg_covar(values: np.ndarray) -> float:
@@ -58,11 +69,11 @@ def starting_network(
     neighbours : Tensor of shape (n_samples, n_neighbors + 1) or None
         Each row's index and its nearest rows'; None smooths nothing.
     settings : ClusteringSettings
-        The estimator's validated hyperparameters (``init_smoothing``,
-        ``init_components``, ``n_clusters``, ``n_init``,
+        The estimator's validated hyperparameters (``init_method``,
+        ``init_smoothing``, ``init_components``, ``n_clusters``, ``n_init``,
         ``covariance_type``).
     seed : int
-        Seeds the EM starts.
+        Seeds the embedding, the choice of embedded rows and the EM starts.
 
     Returns
     -------
@@ -71,53 +82,123 @@ def starting_network(
 
     Notes
     -----
-    EM runs on the codes of all networks side by side (each
-    neighbour-smoothed and divided by its overall spread), with
-    ``init_components`` components merged down to ``n_clusters``
+    The codes of all networks are put side by side, each divided by its
+    overall spread; ``init_method='tsne'`` embeds them (at most
+    :data:`MAX_EMBEDDED_ROWS` rows, drawn at random), ``'codes'`` averages
+    each over its row's neighbours ``init_smoothing`` times. EM fits
+    ``init_components`` components there, merged down to ``n_clusters``
     (:func:`merge_components`).
     """
-    raw_codes, blocks = [], []
-    for network, _ in candidates:
-        network.eval()
-        codes = common.batched(
-            lambda x, network=network: network.encode(x)[0],
-            rows.cpu().numpy(),
-            rows.device,
-        )
-        smoothed = codes
-        if neighbours is not None:
-            index = neighbours.cpu().numpy()
-            for _ in range(settings.init_smoothing):
-                smoothed = smoothed[index].mean(1)
-        spread = max(float(smoothed.std()), 1e-12)
-        raw_codes.append(codes)
-        blocks.append((smoothed - smoothed.mean(0)) / spread)
+    raw_codes = [_codes(network, rows) for network, _ in candidates]
+    chosen = np.arange(len(rows))
+    if settings.init_method == "tsne" and len(rows) > MAX_EMBEDDED_ROWS:
+        draw = np.random.default_rng(seed)
+        chosen = np.sort(draw.choice(len(rows), MAX_EMBEDDED_ROWS, replace=False))
+    blocks = []
+    for codes in raw_codes:
+        if settings.init_method == "codes":
+            codes = _smoothed(codes, neighbours, settings.init_smoothing)
+        spread = max(float(codes.std()), 1e-12)
+        blocks.append((codes[chosen] - codes.mean(0)) / spread)
     stacked = np.hstack(blocks)
-    reg_covar = relative_reg_covar(stacked)
-    n_components = min(
-        settings.init_components or 2 * settings.n_clusters, len(stacked)
+    if settings.init_method == "tsne":
+        stacked = tsne_embedding(stacked, seed)
+    resp = partition(
+        stacked, settings, seed, _PARTITION_COVARIANCE[settings.init_method]
     )
-    resp = (
-        GaussianMixture(
-            n_components,
-            covariance_type="diag",
-            n_init=settings.n_init,
-            reg_covar=reg_covar,
-            random_state=seed,
-        )
-        .fit(stacked)
-        .predict_proba(stacked)
-    )
-    resp = merge_components(resp, stacked, settings.n_clusters, reg_covar)
     best, best_elbo = candidates[0], -np.inf
     for (network, curve), codes in zip(candidates, raw_codes, strict=True):
-        set_prior(network, codes, resp, settings.covariance_type)
+        set_prior(network, codes[chosen], resp, settings.covariance_type)
         if len(candidates) == 1:
             return network, curve
         elbo = common.batched(network.elbo, rows.cpu().numpy(), rows.device)
         if np.mean(elbo) > best_elbo:
             best, best_elbo = (network, curve), float(np.mean(elbo))
     return best
+
+
+def _codes(network: VariationalClusteringNetwork, rows: torch.Tensor) -> np.ndarray:
+    network.eval()
+    return common.batched(
+        lambda x: network.encode(x)[0], rows.cpu().numpy(), rows.device
+    )
+
+
+def _smoothed(
+    codes: np.ndarray, neighbours: torch.Tensor | None, passes: int
+) -> np.ndarray:
+    if neighbours is None:
+        return codes
+    index = neighbours.cpu().numpy()
+    for _ in range(passes):
+        codes = codes[index].mean(1)
+    return codes
+
+
+def tsne_embedding(values: np.ndarray, seed: int) -> np.ndarray:
+    """Two-dimensional t-SNE of ``values`` (Barnes-Hut, PCA start).
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_features)
+    seed : int
+
+    Returns
+    -------
+    ndarray of shape (n_samples, 2)
+
+    Notes
+    -----
+    The perplexity is 30 (t-SNE's usual value) or, for fewer than 91 rows,
+    a third of the other rows, so that each row's neighbour distribution
+    stays local.
+    """
+    from sklearn.manifold import TSNE
+
+    n_rows = len(values)
+    if n_rows < 4 or np.ptp(values, axis=0).max() == 0.0:
+        # too few rows for neighbour distributions, or rows that are all the
+        # same (nothing to embed): the codes' leading axes
+        return np.pad(values[:, :2], ((0, 0), (0, max(0, 2 - values.shape[1]))))
+    perplexity = min(PERPLEXITY, (n_rows - 1) / 3.0)
+    embedding = TSNE(
+        2,
+        perplexity=perplexity,
+        init="pca",
+        random_state=seed,
+    ).fit_transform(values.astype(np.float64))
+    return np.asarray(embedding, dtype=np.float64)
+
+
+#: Components of the starting EM fit: a two-dimensional embedding affords
+#: full covariances (its clusters are elongated), codes of ten or more
+#: dimensions get diagonal ones.
+_PARTITION_COVARIANCE = {"tsne": "full", "codes": "diag"}
+
+
+def partition(
+    values: np.ndarray, settings: ClusteringSettings, seed: int, covariance_type: str
+) -> np.ndarray:
+    """Responsibilities of ``n_clusters`` clusters of ``values``, (N, n_clusters).
+
+    EM fits ``init_components`` (default ``2 * n_clusters``) components of
+    ``covariance_type``, best of ``n_init`` starts, merged pairwise down to
+    ``n_clusters``.
+    """
+    reg_covar = relative_reg_covar(values)
+    n_components = min(settings.init_components or 2 * settings.n_clusters, len(values))
+    resp = (
+        GaussianMixture(
+            n_components,
+            covariance_type=covariance_type,
+            n_init=settings.n_init,
+            reg_covar=reg_covar,
+            random_state=seed,
+        )
+        .fit(values)
+        .predict_proba(values)
+    )
+    return merge_components(resp, values, settings.n_clusters, reg_covar)
 
 
 def set_prior(
@@ -129,7 +210,12 @@ def set_prior(
     """Set ``network``'s prior to the M-step of ``resp`` on its ``codes``.
 
     One M-step of the core on this network's raw codes, so that its prior
-    starts on its own codes' scale.
+    starts on its own codes' scale. The encoder's variance head, which the
+    autoencoder pretraining never used, is reset so that every code's
+    posterior variance starts at a hundredth of the components' average
+    variance along its axis: left at its random start, it can exceed the
+    components' own spread many times, and the bound's first steps then
+    inflate and merge the components instead of moving the codes.
     """
     family = get_family(covariance_type)
     stats = responsibilities_stats(codes, resp, None, family.scatter_kind)
@@ -142,6 +228,13 @@ def set_prior(
     )
     fitted = GaussianMixtureDensity.from_estimator(mixture, dtype=torch.float64)
     network.prior.load_state_dict(fitted.to(torch.float32).state_dict())
+    variances = get_family(covariance_type).full_covariances(
+        params.covariances, *params.means.shape
+    )
+    thinnest = max(float(np.linalg.eigvalsh(variances).min()), 1e-12)
+    with torch.no_grad():
+        network.log_var_head.weight.zero_()
+        network.log_var_head.bias.fill_(float(np.log(0.01 * thinnest)))
 
 
 def merge_components(

@@ -108,12 +108,15 @@ def train_clustering(
         "learning_rate": settings.learning_rate,
         "weight_decay": 0.0,
         "batch_size": settings.batch_size,
-        "tol": 0.0,
         "verbose": settings.verbose,
     }
 
     def run(
-        network: VariationalClusteringNetwork, loss: Any, epochs: int, **more: Any
+        network: VariationalClusteringNetwork,
+        loss: Any,
+        epochs: int,
+        patience: int | None = None,
+        **more: Any,
     ) -> list[float]:
         if not epochs:
             return []
@@ -123,7 +126,7 @@ def train_clustering(
             data,
             None,
             max_epochs=epochs,
-            n_iter_no_change=epochs,
+            n_iter_no_change=patience or epochs,
             **options,
             **more,
         )
@@ -144,6 +147,7 @@ def train_clustering(
             network,
             autoencoder_loss,
             settings.pretrain_epochs,
+            tol=0.0,
             generator=torch.Generator().manual_seed(seed + start),
             description="autoencoder",
         )
@@ -157,6 +161,8 @@ def train_clustering(
         network,
         negative_elbo,
         settings.max_epochs,
+        settings.n_iter_no_change,
+        tol=settings.tol,
         generator=torch.Generator().manual_seed(seed),
         description="deep clustering",
     )
