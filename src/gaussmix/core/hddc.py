@@ -15,6 +15,13 @@ component) or ``Q`` (common, from the pooled covariance, which makes all
 covariances equal); ``Dk`` (dimensions per component) or ``D`` (common).
 With the dimensions given, the M-step below is the maximum-likelihood one
 of the paper; HDclassif's names are used throughout.
+
+``reg_covar`` is added to every covariance before its eigen-decomposition,
+as :class:`~gaussmix.GaussianMixture` adds it: the eigenvectors stay, every
+eigenvalue grows by it, and so do ``a_kj`` and ``b_k``. A floor on ``b_k``
+alone would leave the noise of data with many constant features (images'
+blank borders) at the floor, and new rows' small deviations there would
+cost far more than their spread in the training rows.
 """
 
 from __future__ import annotations
@@ -153,7 +160,8 @@ def hddc_m_step(
     threshold: float = 0.2,
     dim_select: str = "cattell",
     n_dims: int | None = None,
-    floor: float = 1e-6,
+    floor: float = 1e-300,
+    reg_covar: float = 0.0,
 ) -> HDDCParams:
     """The HDDC M-step from each component's covariance about its new mean.
 
@@ -170,7 +178,9 @@ def hddc_m_step(
     n_dims : int or None
         Every ``d_k`` fixed at this (then the step maximises the likelihood).
     floor : float
-        Least variance ``a_kj`` and ``b_k``.
+        Least variance ``a_kj`` and ``b_k``: a guard that keeps them positive.
+    reg_covar : float
+        Added to the diagonal of every covariance first.
 
     Returns
     -------
@@ -181,6 +191,7 @@ def hddc_m_step(
     share = counts / total
     pooled = np.einsum("k,kde->de", share, covariances)
     pooled_values, pooled_vectors = _decreasing_eigh(pooled)
+    pooled_values = pooled_values + reg_covar
     if model.common_q:
         values = np.broadcast_to(pooled_values, (n_components, n_features)).copy()
         vectors = np.broadcast_to(pooled_vectors, covariances.shape).copy()
@@ -188,7 +199,7 @@ def hddc_m_step(
         share = np.full(n_components, 1.0 / n_components)
     else:
         pairs = [_decreasing_eigh(c) for c in covariances]
-        values = np.array([p[0] for p in pairs])
+        values = np.array([p[0] for p in pairs]) + reg_covar
         vectors = np.array([p[1] for p in pairs])
     dims = _dimensions(
         values, counts, model, threshold, dim_select, n_dims, pooled_values
