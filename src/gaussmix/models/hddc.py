@@ -38,7 +38,9 @@ class SubspaceSettings:
     dim_select: str
     n_dims: int | None
 
-    def m_step(self, counts, means, covariances, reg_covar: float) -> HDDCParams:
+    def m_step(
+        self, counts, means, covariances, reg_covar: float, previous=None
+    ) -> HDDCParams:
         """The M-step with ``reg_covar`` added to every covariance."""
         return hddc_m_step(
             counts,
@@ -50,6 +52,7 @@ class SubspaceSettings:
             n_dims=self.n_dims,
             floor=positivity_floor(reg_covar),
             reg_covar=reg_covar,
+            previous=previous,
         )
 
 
@@ -110,8 +113,11 @@ class HDDC(LowRankMixtureMixin, DensityMixin, BaseEstimator):
     model : str, default='AkjBkQkDk'
         One of ``AkjBkQkDk, AkBkQkDk, ABkQkDk, AkjBQkDk, AkBQkDk, ABQkDk``
         (dimensions per component), the same with ``D`` for one common
-        dimension (``AkjBkQkD`` ... ``ABQkD``), and ``AjBQD``, ``ABQD`` (one
-        orientation and dimension for all components).
+        dimension (``AkjBkQkD`` ... ``ABQkD``), and the models with one
+        orientation ``Q`` and dimension for all components: ``AkjBkQD,
+        AkjBQD, AkBkQD, AkBQD, ABkQD, AjBkQD`` (variances per component
+        along and off it; ``Q`` from the pooled covariance's eigenvectors,
+        as in HDclassif) and ``AjBQD, ABQD`` (one covariance for all).
     threshold : float, default=0.2
         Cattell's scree test keeps the dimensions up to the last gap between
         successive eigenvalues of at least ``threshold`` times the largest.
@@ -250,7 +256,7 @@ class HDDC(LowRankMixtureMixin, DensityMixin, BaseEstimator):
             if stats.total_weight <= 0:
                 raise ValueError("the data's total sample weight is zero.")
             counts, means, covariances = covariance_of(stats)
-            new = subspaces.m_step(counts, means, covariances, reg_covar)
+            new = subspaces.m_step(counts, means, covariances, reg_covar, params)
             return new, stats.log_likelihood / stats.total_weight
 
         best = fit_with_progress(e_step, update, start, progress, restarts=True)
