@@ -105,8 +105,9 @@ def test_the_m_step_reaches_a_numerical_maximum(constraints):
     assert ours >= -best.fun - 1e-4 * abs(best.fun)
 
 
+@pytest.mark.parametrize("reg_covar", [0.0, 0.3])
 @pytest.mark.parametrize("constraints", CONSTRAINTS[::3], ids=lambda c: c.pgmm_name)
-def test_the_projected_step_is_the_full_step(constraints):
+def test_the_projected_step_is_the_full_step(constraints, reg_covar):
     rng, counts, means, covariances = _problem(2)
     params = FactorParams(
         counts / counts.sum(),
@@ -117,7 +118,9 @@ def test_the_projected_step_is_the_full_step(constraints):
     if constraints.closed_form:
         # the mixture of PPCA takes its closed form from the full scatter
         constraints = FactorConstraints("per_component", "per_component", False)
-    full = factor_m_step(counts, means, covariances, params, constraints, 1e-9)
+    full = factor_m_step(
+        counts, means, covariances, params, constraints, 1e-9, reg_covar=reg_covar
+    )
     beta = posterior_maps(params.loadings, params.noise)
     scatters = covariances * counts[:, None, None]
     projected = factor_m_step_projected(
@@ -129,6 +132,7 @@ def test_the_projected_step_is_the_full_step(constraints):
         params,
         constraints,
         1e-9,
+        reg_covar=reg_covar,
     )
     np.testing.assert_allclose(projected.loadings, full.loadings, rtol=1e-9)
     np.testing.assert_allclose(projected.noise, full.noise, rtol=1e-9)

@@ -8,6 +8,7 @@ from scipy import optimize
 
 from gaussmix.core.hddc import (
     HDDC_MODELS,
+    HDDCParams,
     bic_dimension,
     cattell_dimension,
     hddc_m_step,
@@ -134,3 +135,121 @@ def test_parameter_counts_follow_bouveyron_girard_and_schmid():
         == rho + K * (tau_d + d + 1) + 1
     )
     assert hddc_n_parameters(HDDC_MODELS["ABQD"], common, D) == rho + tau_d + 3
+
+
+COMMON_ORIENTATION = ["AkjBkQD", "AkjBQD", "AjBkQD", "AkBkQD", "AkBQD", "ABkQD"]
+
+
+def _shared_eigenvectors(rng, n_features=6):
+    # two covariances with the same eigenvectors; every leading variance
+    # above every trailing one, so the pooled covariance has the same axes
+    basis = np.linalg.qr(rng.normal(size=(n_features, n_features)))[0]
+    values = np.array([[9.0, 4.0, 0.5, 0.4, 0.3, 0.2], [6.0, 5.0, 0.9, 0.1, 0.6, 0.3]])
+    return basis, values, np.array([basis @ np.diag(v) @ basis.T for v in values])
+
+
+def test_a_common_orientation_recovers_shared_eigenvectors_in_closed_form():
+    rng = np.random.default_rng(3)
+    basis, values, covariances = _shared_eigenvectors(rng)
+    counts = np.array([20.0, 60.0])
+    params = hddc_m_step(
+        counts, np.zeros((2, 6)), covariances, HDDC_MODELS["AkjBkQD"], n_dims=2
+    )
+    # the signal subspace is the span of the first two shared axes, a_kj
+    # the component's own variances along them, b_k the mean of the rest
+    projector = basis[:, :2] @ basis[:, :2].T
+    for k in range(2):
+        q = params.components[k]
+        np.testing.assert_allclose(q @ q.T, projector, atol=1e-10)
+        np.testing.assert_allclose(
+            np.sort(params.signal[k]), np.sort(values[k, :2]), rtol=1e-10
+        )
+        assert params.noise[k] == pytest.approx(values[k, 2:].mean(), rel=1e-10)
+    expected = basis @ np.diag([9.0, 4.0] + [values[0, 2:].mean()] * 4) @ basis.T
+    np.testing.assert_allclose(params.covariances().dense()[0], expected, atol=1e-10)
+    shared = hddc_m_step(
+        counts, np.zeros((2, 6)), covariances, HDDC_MODELS["AkjBQD"], n_dims=2
+    )
+    rest = counts @ values[:, 2:].sum(1) / counts.sum() / 4
+    np.testing.assert_allclose(shared.noise, rest, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", COMMON_ORIENTATION)
+def test_a_common_orientation_step_never_lowers_the_objective(name):
+    # a generalised EM step: from any parameters with the same dimension,
+    # the step's objective is at least theirs
+    model = HDDC_MODELS[name]
+    rng = np.random.default_rng(4)
+    counts = np.array([15.0, 35.0])
+    covariances = _sample_covariances(rng, n_features=3)
+    for seed in range(5):
+        other = _sample_covariances(np.random.default_rng(seed + 10), n_features=3)
+        previous = hddc_m_step(counts, np.zeros((2, 3)), other, model, n_dims=1)
+        step = hddc_m_step(
+            counts, np.zeros((2, 3)), covariances, model, n_dims=1, previous=previous
+        )
+        assert _objective(counts, covariances, step) >= _objective(
+            counts, covariances, previous
+        ) - 1e-10 * abs(_objective(counts, covariances, previous))
+        # given its own orientation, no other variances do better
+        assert step.components[0] @ step.components[0].T == pytest.approx(
+            step.components[1] @ step.components[1].T
+        )
+
+
+def test_common_orientation_models_count_their_variances():
+    K, D, d = 3, 10, 2
+    dims = np.full(K, d)
+    rho = K * D + K - 1
+    tau = d * (D - (d + 1) / 2)
+    # orientation once; a: K d, d, K or 1; b: K or 1; one dimension
+    assert (
+        hddc_n_parameters(HDDC_MODELS["AkjBkQD"], dims, D) == rho + tau + K * d + K + 1
+    )
+    assert hddc_n_parameters(HDDC_MODELS["AjBkQD"], dims, D) == rho + tau + d + K + 1
+    assert hddc_n_parameters(HDDC_MODELS["AkBQD"], dims, D) == rho + tau + K + 1 + 1
+    assert hddc_n_parameters(HDDC_MODELS["AjBQD"], dims, D) == rho + tau + d + 1 + 1
+
+
+def test_a_better_orientation_than_the_pooled_one_is_kept():
+    # the pooled covariance's leading axis is not the likelihood's best
+    # common axis when the components' variances differ; from the best of
+    # many axes (variances given each axis: a_k = q^T S_k q, b_k the rest
+    # per remaining dimension), the step must not fall back
+    rng = np.random.default_rng(5)
+    counts = np.array([10.0, 40.0])
+    covariances = np.array(
+        [np.diag([30.0, 0.1, 0.1]), np.diag([0.5, 8.0, 7.5])]
+    ) + 0.01 * _sample_covariances(rng, n_features=3)
+    model = HDDC_MODELS["AkjBkQD"]
+    weights = counts / counts.sum()
+    traces = np.trace(covariances, axis1=1, axis2=2)
+
+    def given_axis(q):
+        a = np.einsum("d,kde,e->k", q, covariances, q)
+        return HDDCParams(
+            weights,
+            np.zeros((2, 3)),
+            np.repeat(q[None, :, None], 2, axis=0),
+            a[:, None],
+            (traces - a) / 2,
+            np.ones(2, dtype=int),
+        )
+
+    axes = rng.normal(size=(4000, 3))
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    best = max(
+        (given_axis(q) for q in axes),
+        key=lambda params: _objective(counts, covariances, params),
+    )
+    pooled = hddc_m_step(counts, np.zeros((2, 3)), covariances, model, n_dims=1)
+    # the case is one where the pooled axis loses
+    assert _objective(counts, covariances, pooled) < _objective(
+        counts, covariances, best
+    )
+    step = hddc_m_step(
+        counts, np.zeros((2, 3)), covariances, model, n_dims=1, previous=best
+    )
+    assert _objective(counts, covariances, step) >= _objective(
+        counts, covariances, best
+    )

@@ -24,6 +24,16 @@ log-likelihood given the others, so a cycle never lowers the likelihood.
 The updates need only ``diag S_k`` and ``S_k beta_k^T``: the full scatter
 gives them for any ``beta`` (and so several cycles per E-step), the
 projected E-step for the ``beta`` of its pass.
+
+Regularisation: ``reg_covar`` is added to the diagonal of every ``S_k``
+before the updates, exactly as :class:`~gaussmix.GaussianMixture` adds it
+to its covariances: the M-step maximises the likelihood of ``S_k + r I``.
+With no factors the noise is then ``diag S_k + r``, the diagonal mixture's
+variance, and a noise variance can no longer collapse onto a feature that
+the loadings explain (a Heywood case): ``tr(Sigma_k^-1 (S_k + r I))``
+grows like ``r / psi_ki``. A floor on the noise alone would let the
+loadings absorb every near-constant feature and leave its variance at the
+floor, far below the spread of new rows.
 """
 
 from __future__ import annotations
@@ -185,6 +195,14 @@ def _alive(counts: np.ndarray) -> np.ndarray:
     return counts > 1e3 * np.finfo(np.float64).eps * max(counts.sum(), 1.0)
 
 
+def regularised(covariances: np.ndarray, reg_covar: float) -> np.ndarray:
+    """``S_k + reg_covar I`` for covariances (K, D, D), as a new array."""
+    out = np.array(covariances, dtype=np.float64)
+    index = np.arange(out.shape[1])
+    out[:, index, index] += reg_covar
+    return out
+
+
 def factor_m_step(
     counts: np.ndarray,
     means: np.ndarray,
@@ -193,13 +211,18 @@ def factor_m_step(
     constraints: FactorConstraints,
     floor: float,
     n_cycles: int = 1,
+    reg_covar: float = 0.0,
 ) -> FactorParams:
     """The M-step from each component's covariance about its new mean.
 
-    ``covariances`` (K, D, D) are the scatters divided by ``n_k``. The mixture
-    of PPCA takes its closed form; the other models ``n_cycles`` AECM
-    cycles, each recomputing ``beta`` from the last.
+    ``covariances`` (K, D, D) are the scatters divided by ``n_k``;
+    ``reg_covar`` is added to their diagonals first. The mixture of PPCA
+    takes its closed form; the other models ``n_cycles`` AECM cycles, each
+    recomputing ``beta`` from the last. ``floor`` only keeps the noise
+    positive.
     """
+    if reg_covar:
+        covariances = regularised(covariances, reg_covar)
     weights = counts / counts.sum()
     alive = _alive(counts)
     loadings, noise = previous.loadings.copy(), previous.noise.copy()
@@ -231,19 +254,22 @@ def factor_m_step_projected(
     previous: FactorParams,
     constraints: FactorConstraints,
     floor: float,
+    reg_covar: float = 0.0,
 ) -> FactorParams:
     """One AECM cycle from the projected E-step (scatters about the new means).
 
     ``diagonal_scatter`` (K, D) and ``projected_scatter`` (K, D, q) are sums,
-    ``beta`` the maps the E-step projected with.
+    ``beta`` the maps the E-step projected with. The covariances are
+    regularised as in :func:`factor_m_step`: ``(S_k + r I) beta_k^T`` adds
+    ``r beta_k^T`` to the projection.
     """
     weights = counts / counts.sum()
     alive = _alive(counts)
     safe = np.where(alive, counts, 1.0)
     new_loadings, new_noise = aecm_cycle(
         np.where(alive, counts, 0.0),
-        diagonal_scatter / safe[:, None],
-        projected_scatter / safe[:, None, None],
+        diagonal_scatter / safe[:, None] + reg_covar,
+        projected_scatter / safe[:, None, None] + reg_covar * np.swapaxes(beta, 1, 2),
         beta,
         previous.loadings,
         previous.noise,

@@ -10,11 +10,28 @@ outside it. In the low-rank representation, ``U_k = Q_k``,
 ``c_kj = a_kj - b_k`` and ``psi_k = b_k``.
 
 A model's name lists what varies: ``Akj`` (a per component and direction),
-``Ak`` (per component), ``A`` (common); ``Bk`` or ``B``; ``Qk`` (per
-component) or ``Q`` (common, from the pooled covariance, which makes all
-covariances equal); ``Dk`` (dimensions per component) or ``D`` (common).
-With the dimensions given, the M-step below is the maximum-likelihood one
-of the paper; HDclassif's names are used throughout.
+``Aj`` (per direction, common to the components), ``Ak`` (per component),
+``A`` (common); ``Bk`` or ``B``; ``Qk`` (per component) or ``Q`` (common);
+``Dk`` (dimensions per component) or ``D`` (common). With the dimensions
+given, the M-step below is the maximum-likelihood one of the paper for the
+models with ``Qk``, and for ``AjBQD`` and ``ABQD``, whose covariances are
+all equal (the pooled covariance's model).
+
+A common orientation with variances that differ between components has no
+closed-form maximiser (it is Flury's common principal components problem).
+As HDclassif does, ``Q`` is taken from the eigenvectors of the pooled
+within-component covariance and the variances along it and off it are
+then the maximisers given ``Q``: ``a_kj = q_j^T S_k q_j`` and
+``b_k = (tr S_k - sum_j a_kj) / (D - d)``, constrained as the model says.
+To keep EM monotone (a generalised EM step), the previous ``Q`` with its
+updated variances is kept instead when it scores higher.
+
+``reg_covar`` is added to every covariance before its eigen-decomposition,
+as :class:`~gaussmix.GaussianMixture` adds it: the eigenvectors stay, every
+eigenvalue grows by it, and so do ``a_kj`` and ``b_k``. A floor on ``b_k``
+alone would leave the noise of data with many constant features (images'
+blank borders) at the floor, and new rows' small deviations there would
+cost far more than their spread in the training rows.
 """
 
 from __future__ import annotations
@@ -28,12 +45,21 @@ from gaussmix.core.lowrank import LowRankCovariances
 
 @dataclass(frozen=True)
 class HDDCModel:
-    """What a model shares: ``a`` ('kj', 'k', ''), ``b`` ('k', ''), Q, d."""
+    """What a model shares: ``a`` ('kj', 'k', 'j', ''), ``b`` ('k', ''), Q, d.
+
+    ``a='j'`` (one variance per direction, common to the components) exists
+    only with a common orientation.
+    """
 
     a: str
     b: str
     common_q: bool
     common_d: bool
+
+    @property
+    def one_covariance(self) -> bool:
+        """Every component has the same covariance (the pooled one's model)."""
+        return self.common_q and self.a in ("j", "") and self.b == ""
 
 
 def _model_table() -> dict[str, HDDCModel]:
@@ -44,9 +70,11 @@ def _model_table() -> dict[str, HDDCModel]:
                 table[f"{a_name}{b_name}Qk{d_name}"] = HDDCModel(
                     a, b, False, d_name == "D"
                 )
-    # common orientation: one covariance for all components
-    table["AjBQD"] = HDDCModel("kj", "", True, True)
-    table["ABQD"] = HDDCModel("", "", True, True)
+    # common orientation (and so dimension): the variances along it and
+    # the noise may still differ between components
+    for a_name, a in (("Akj", "kj"), ("Aj", "j"), ("Ak", "k"), ("A", "")):
+        for b_name, b in (("Bk", "k"), ("B", "")):
+            table[f"{a_name}{b_name}QD"] = HDDCModel(a, b, True, True)
     return table
 
 
@@ -153,7 +181,9 @@ def hddc_m_step(
     threshold: float = 0.2,
     dim_select: str = "cattell",
     n_dims: int | None = None,
-    floor: float = 1e-6,
+    floor: float = 1e-300,
+    reg_covar: float = 0.0,
+    previous: HDDCParams | None = None,
 ) -> HDDCParams:
     """The HDDC M-step from each component's covariance about its new mean.
 
@@ -170,50 +200,104 @@ def hddc_m_step(
     n_dims : int or None
         Every ``d_k`` fixed at this (then the step maximises the likelihood).
     floor : float
-        Least variance ``a_kj`` and ``b_k``.
+        Least variance ``a_kj`` and ``b_k``: a guard that keeps them positive.
+    reg_covar : float
+        Added to the diagonal of every covariance first.
+    previous : HDDCParams or None
+        The parameters entering the step; a common orientation with varying
+        variances keeps the previous one when it scores higher.
 
     Returns
     -------
     HDDCParams
     """
     n_components, n_features = means.shape
-    total = counts.sum()
-    share = counts / total
+    share = counts / counts.sum()
     pooled = np.einsum("k,kde->de", share, covariances)
     pooled_values, pooled_vectors = _decreasing_eigh(pooled)
-    if model.common_q:
-        values = np.broadcast_to(pooled_values, (n_components, n_features)).copy()
-        vectors = np.broadcast_to(pooled_vectors, covariances.shape).copy()
-        # one covariance for all components: the pooled one, as one part
-        share = np.full(n_components, 1.0 / n_components)
-    else:
+    pooled_values = pooled_values + reg_covar
+    if not model.common_q:
         pairs = [_decreasing_eigh(c) for c in covariances]
-        values = np.array([p[0] for p in pairs])
+        values = np.array([p[0] for p in pairs]) + reg_covar
         vectors = np.array([p[1] for p in pairs])
+        dims = _dimensions(
+            values, counts, model, threshold, dim_select, n_dims, pooled_values
+        )
+        max_dim = int(dims.max())
+        used = np.arange(max_dim) < dims[:, None]
+        components = np.where(used[:, None, :], vectors[:, :, :max_dim], 0.0)
+        along = np.where(used, values[:, :max_dim], 0.0)
+        return _constrained(
+            counts, means, components, along, values.sum(1), dims, model, floor
+        )
     dims = _dimensions(
-        values, counts, model, threshold, dim_select, n_dims, pooled_values
+        pooled_values[None], counts, model, threshold, dim_select, n_dims, pooled_values
     )
-    max_dim = int(dims.max())
-    used = np.arange(max_dim) < dims[:, None]
-    leading = np.where(used, values[:, :max_dim], 0.0)
-    traces = values.sum(1)
-    signal_sum = leading.sum(1)
+    dims = np.full(n_components, dims[0])
+    traces = np.trace(covariances, axis1=1, axis2=2) + n_features * reg_covar
+    candidates = [pooled_vectors[:, : dims[0]]]
+    if not model.one_covariance and _same_dimension(previous, dims[0]):
+        candidates.append(previous.components[0][:, : dims[0]])
+    fits = []
+    for basis in candidates:
+        along = np.einsum("dj,kde,ej->kj", basis, covariances, basis) + reg_covar
+        components = np.broadcast_to(basis, (n_components, *basis.shape)).copy()
+        params = _constrained(
+            counts, means, components, along, traces, dims, model, floor
+        )
+        fits.append((_objective(counts, along, traces, params, n_features), params))
+    # ties keep the pooled orientation
+    return max(fits, key=lambda fit: fit[0])[1]
+
+
+def _same_dimension(previous: HDDCParams | None, dim: int) -> bool:
+    return previous is not None and bool(np.all(previous.dims == dim))
+
+
+def _constrained(counts, means, components, along, traces, dims, model, floor):
+    """Variances given the orientations, as the model constrains them.
+
+    ``along`` (K, max_dim) are the variances ``q_kj^T S_k q_kj`` (zero beyond
+    ``d_k``), ``traces`` (K,) the covariances' traces: each constrained
+    value is the maximiser of the likelihood given the orientations.
+    """
+    n_features = means.shape[1]
+    share = counts / counts.sum()
+    used = np.arange(along.shape[1]) < dims[:, None]
+    signal_sum = along.sum(1)
     if model.a == "kj":
-        signal = leading
+        signal = along
+    elif model.a == "j":
+        signal = np.broadcast_to(share @ along, along.shape)
     elif model.a == "k":
         signal = np.where(used, (signal_sum / dims)[:, None], 0.0)
     else:
-        common = (share @ signal_sum) / (share @ dims)
-        signal = np.where(used, common, 0.0)
+        signal = np.where(used, (share @ signal_sum) / (share @ dims), 0.0)
     rest = traces - signal_sum
     if model.b == "k":
         noise = rest / (n_features - dims)
     else:
-        noise = np.full(n_components, (share @ rest) / (n_features - share @ dims))
+        noise = np.full(len(counts), (share @ rest) / (n_features - share @ dims))
     noise = np.maximum(noise, floor)
     signal = np.where(used, np.maximum(signal, floor), 0.0)
-    components = np.where(used[:, None, :], vectors[:, :, :max_dim], 0.0)
-    return HDDCParams(counts / total, means, components, signal, noise, dims)
+    return HDDCParams(share, means, components, signal, noise, dims)
+
+
+def _objective(counts, along, traces, params: HDDCParams, n_features: int) -> float:
+    """``sum_k n_k (log w_k - 1/2 [log |Sigma_k| + tr(Sigma_k^-1 S_k)])`` + const.
+
+    In the eigenbasis of ``Sigma_k``: ``sum_j (log a_kj + s_kj / a_kj)`` in
+    the subspace and ``(D - d_k) log b_k + (tr S_k - sum_j s_kj) / b_k``
+    off it, with ``s_kj`` the variances of ``S_k`` along ``Q_k``.
+    """
+    used = np.arange(along.shape[1]) < params.dims[:, None]
+    signal = np.where(used, params.signal, 1.0)
+    inside = np.where(used, np.log(signal) + along / signal, 0.0).sum(1)
+    rest = traces - np.where(used, along, 0.0).sum(1)
+    off = (n_features - params.dims) * np.log(params.noise) + rest / params.noise
+    with np.errstate(divide="ignore"):
+        log_weights = np.where(counts > 0, np.log(params.weights), 0.0)
+    return float(counts @ (log_weights - 0.5 * (inside + off)))
 
 
 def _decreasing_eigh(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -230,10 +314,12 @@ def hddc_n_parameters(model: HDDCModel, dims: np.ndarray, n_features: int) -> in
         orientation = d * n_features - d * (d + 1) // 2
     else:
         orientation = int(sum(d * n_features - d * (d + 1) // 2 for d in dims))
-    if model.a == "kj":
-        signal = int(dims[0]) if model.common_q else int(dims.sum())
-    else:
-        signal = n_components if model.a == "k" else 1
+    signal = {
+        "kj": int(dims.sum()),
+        "j": int(dims[0]),
+        "k": n_components,
+        "": 1,
+    }[model.a]
     noise = n_components if model.b == "k" else 1
     dimensions = 1 if model.common_d else n_components
     return count + orientation + signal + noise + dimensions

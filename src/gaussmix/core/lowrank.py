@@ -192,7 +192,7 @@ def _batched_squared_distances(centred, offsets, cov, factors: Woodbury):
     )
     scaled_basis = cov.basis * inverse[:, :, None]
     stacked = np.swapaxes(scaled_basis, 0, 1).reshape(n_features, -1)
-    projected = (centred @ stacked).reshape(-1, n_components, rank)
+    projected = (centred @ stacked).reshape(len(centred), n_components, rank)
     projected -= np.einsum("kd,kdq->kq", offsets, scaled_basis)
     inner = np.einsum("nkq,kqr->nkr", projected, factors.inner)
     return np.maximum(diagonal - (inner * projected).sum(-1), 0.0)
@@ -395,7 +395,7 @@ def _batched_projected_moments(centred, counted, offsets, projection):
     first = first_c - counts[:, None] * offsets
     diagonal = second_c - 2.0 * offsets * first_c + counts[:, None] * offsets**2
     stacked = np.swapaxes(projection, 1, 2).transpose(1, 0, 2).reshape(n_features, -1)
-    seen = (centred @ stacked).reshape(-1, n_components, rank)
+    seen = (centred @ stacked).reshape(len(centred), n_components, rank)
     seen *= counted[:, :, None]
     about_c = (centred.T @ seen.reshape(len(centred), -1)).reshape(
         n_features, n_components, rank

@@ -20,6 +20,7 @@ from gaussmix.core.factor_mstep import (
     factor_m_step_projected,
     posterior_maps,
     ppca_closed_form,
+    regularised,
 )
 from gaussmix.core.kmeans import squared_distances
 from gaussmix.core.lowrank import (
@@ -50,6 +51,16 @@ class FactorSettings(check.EMSettings):
     verbose_interval: int
 
 
+def positivity_floor(reg_covar: float) -> float:
+    """Least noise variance: a guard, not the regularisation.
+
+    ``reg_covar`` added to the covariances keeps the noise near or above it;
+    the floor catches only rounding (and ``reg_covar=0`` on constant
+    features).
+    """
+    return max(1e-3 * reg_covar, 1e-300)
+
+
 def covariance_of(stats: Stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Counts, means and covariances (K, D, D) about the means of full Stats."""
     means = stats.means()
@@ -74,7 +85,8 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
     ----------
     n_components : int, default=1
     n_factors : int, default=1
-        ``q``, the number of latent factors, at most ``n_features``.
+        ``q``, the number of latent factors, at most ``n_features``; 0 gives
+        the diagonal mixture (``GaussianMixture(covariance_type='diag')``).
     loadings : {'per_component', 'common'}, default='per_component'
     noise : {'per_component', 'common'}, default='per_component'
     isotropic : bool, default=False
@@ -89,7 +101,10 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
     tol : float, default=1e-3
         EM stops when the average log-likelihood gains less than this.
     reg_covar : float, default=1e-6
-        Least noise variance.
+        Added to the diagonal of each component's covariance about its mean
+        before every M-step, as :class:`~gaussmix.GaussianMixture` adds it:
+        the fit is the maximum-likelihood one for those covariances. With
+        ``n_factors=0`` the noise variances are the diagonal mixture's.
     max_iter : int, default=100
     n_init : int, default=1
     init_params : str, default='kmeans'
@@ -181,7 +196,7 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
             n_components=check.check_int(
                 "n_components", self.n_components, 1, owner=owner
             ),
-            n_factors=check.check_int("n_factors", self.n_factors, 1, owner=owner),
+            n_factors=check.check_int("n_factors", self.n_factors, 0, owner=owner),
             constraints=FactorConstraints(
                 check.check_choice("loadings", self.loadings, SHARING, owner=owner),
                 check.check_choice("noise", self.noise, SHARING, owner=owner),
@@ -217,7 +232,8 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
                 f"n_factors={rank} exceeds the {source.n_features} features of X; "
                 f"choose n_factors <= {source.n_features}."
             )
-        constraints, floor = settings.constraints, max(settings.reg_covar, 1e-300)
+        constraints, reg_covar = settings.constraints, settings.reg_covar
+        floor = positivity_floor(reg_covar)
         random_state = check_random_state(self.random_state)
 
         def start() -> tuple[FactorParams, float]:
@@ -233,6 +249,7 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
                 )
                 counts, means = stats.resp_sum, stats.means()
                 covariances = _sampled_covariances(source, means, random_state)
+            covariances = regularised(covariances, reg_covar)
             first = _initial_factors(counts, means, covariances, rank, floor)
             # one M-step from the unconstrained start puts it in the model
             params = factor_m_step(
@@ -270,6 +287,7 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
                     constraints,
                     floor,
                     settings.n_cycles,
+                    reg_covar,
                 )
             else:
                 means, diagonal, projected = sums.about_means()
@@ -282,6 +300,7 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
                     params,
                     constraints,
                     floor,
+                    reg_covar,
                 )
             return new, moments.log_likelihood / moments.total_weight
 

@@ -40,7 +40,8 @@ class HDDAClassifier(ClassifierMixin, BaseEstimator):
     n_dims : int or None, default=None
         Fix every class's intrinsic dimension.
     reg_covar : float, default=1e-6
-        Least variance inside and outside the subspaces.
+        Added to the diagonal of each class's covariance before its
+        eigen-decomposition, as :class:`~gaussmix.GaussianMixture` adds it.
 
     Attributes
     ----------
@@ -118,7 +119,7 @@ class HDDAClassifier(ClassifierMixin, BaseEstimator):
         shift = np.array([X64[labels == k].mean(0) for k in range(len(classes))])
         stats = responsibility_stats(X64, one_hot, weights, shift, "full")
         counts, means, covariances = covariance_of(stats)
-        params = subspaces.m_step(counts, means, covariances, max(reg_covar, 1e-300))
+        params = subspaces.m_step(counts, means, covariances, reg_covar)
         self.classes_ = classes
         subspace_attributes(self, params, X.dtype)
         return self

@@ -26,7 +26,7 @@ from gaussmix.fit.batch import fit_with_progress
 from gaussmix.models import validation as check
 from gaussmix.models._inputs import make_source
 from gaussmix.models._lowrank_fitted import LowRankMixtureMixin
-from gaussmix.models.factor_analyzers import covariance_of
+from gaussmix.models.factor_analyzers import covariance_of, positivity_floor
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,10 @@ class SubspaceSettings:
     dim_select: str
     n_dims: int | None
 
-    def m_step(self, counts, means, covariances, floor: float) -> HDDCParams:
+    def m_step(
+        self, counts, means, covariances, reg_covar: float, previous=None
+    ) -> HDDCParams:
+        """The M-step with ``reg_covar`` added to every covariance."""
         return hddc_m_step(
             counts,
             means,
@@ -47,7 +50,9 @@ class SubspaceSettings:
             threshold=self.threshold,
             dim_select=self.dim_select,
             n_dims=self.n_dims,
-            floor=floor,
+            floor=positivity_floor(reg_covar),
+            reg_covar=reg_covar,
+            previous=previous,
         )
 
 
@@ -108,8 +113,11 @@ class HDDC(LowRankMixtureMixin, DensityMixin, BaseEstimator):
     model : str, default='AkjBkQkDk'
         One of ``AkjBkQkDk, AkBkQkDk, ABkQkDk, AkjBQkDk, AkBQkDk, ABQkDk``
         (dimensions per component), the same with ``D`` for one common
-        dimension (``AkjBkQkD`` ... ``ABQkD``), and ``AjBQD``, ``ABQD`` (one
-        orientation and dimension for all components).
+        dimension (``AkjBkQkD`` ... ``ABQkD``), and the models with one
+        orientation ``Q`` and dimension for all components: ``AkjBkQD,
+        AkjBQD, AkBkQD, AkBQD, ABkQD, AjBkQD`` (variances per component
+        along and off it; ``Q`` from the pooled covariance's eigenvectors,
+        as in HDclassif) and ``AjBQD, ABQD`` (one covariance for all).
     threshold : float, default=0.2
         Cattell's scree test keeps the dimensions up to the last gap between
         successive eigenvalues of at least ``threshold`` times the largest.
@@ -120,7 +128,9 @@ class HDDC(LowRankMixtureMixin, DensityMixin, BaseEstimator):
         dimensions may lower it at the iteration they change.
     tol : float, default=1e-3
     reg_covar : float, default=1e-6
-        Least variance inside and outside the subspaces.
+        Added to the diagonal of each component's covariance before its
+        eigen-decomposition, as :class:`~gaussmix.GaussianMixture` adds it:
+        every variance inside and outside the subspaces grows by it.
     max_iter : int, default=100
     n_init : int, default=1
     init_params : str, default='kmeans'
@@ -223,7 +233,7 @@ class HDDC(LowRankMixtureMixin, DensityMixin, BaseEstimator):
                 f"around it), got n_features = {source.n_features}; use "
                 "GaussianMixture for one feature."
             )
-        floor = max(settings.reg_covar, 1e-300)
+        reg_covar = settings.reg_covar
         random_state = check_random_state(self.random_state)
 
         def start() -> tuple[HDDCParams, float]:
@@ -231,7 +241,7 @@ class HDDC(LowRankMixtureMixin, DensityMixin, BaseEstimator):
                 settings.init_params, n_components, "full", random_state
             )
             counts, means, covariances = covariance_of(stats)
-            return subspaces.m_step(counts, means, covariances, floor), -math.inf
+            return subspaces.m_step(counts, means, covariances, reg_covar), -math.inf
 
         def e_step(params: HDDCParams) -> Stats:
             return source.chunk_sums(
@@ -246,7 +256,7 @@ class HDDC(LowRankMixtureMixin, DensityMixin, BaseEstimator):
             if stats.total_weight <= 0:
                 raise ValueError("the data's total sample weight is zero.")
             counts, means, covariances = covariance_of(stats)
-            new = subspaces.m_step(counts, means, covariances, floor)
+            new = subspaces.m_step(counts, means, covariances, reg_covar, params)
             return new, stats.log_likelihood / stats.total_weight
 
         best = fit_with_progress(e_step, update, start, progress, restarts=True)

@@ -212,6 +212,8 @@ def select_model(
     noise_init: Array | None = None,
     noise_volume: str | float = "auto",
     prior: bool | ConjugatePrior | None = None,
+    estimator: Any = None,
+    param_grid: Any = None,
 ) -> ModelSelectionResult:
     """Fit every (covariance model, number of components) pair; pick by BIC.
 
@@ -279,11 +281,27 @@ def select_model(
         the log-likelihood at the MAP estimate, as mclust's do. The prior
         keeps covariances off singularity, so far fewer cells fail. Not
         with ``noise=True``.
+    estimator : MixtureOfFactorAnalyzers, HDDC or None, default=None
+        Select among fits of this estimator instead of GaussianMixture: one
+        table row per setting of ``param_grid``, one column per
+        ``n_components``, each cell a clone fitted with its own settings
+        and hyperparameters (``reg_covar``, ``tol``, ``max_iter``,
+        ``init_params``) of its own; ``random_state``, when given, seeds
+        every fit. Not with ``covariance_types``, ``noise`` or ``prior``.
+        The BIC counts each fit's own parameters (HDDC's fitted
+        dimensions included).
+    param_grid : dict of lists, list of such dicts, or None, default=None
+        With ``estimator``: the settings of the rows, as scikit-learn's
+        ``ParameterGrid`` (``{"n_factors": [2, 5]}``, or ``{"model":
+        ["AkjBkQkDk", "ABkQkD"], "threshold": [0.1, 0.2]}``); None, one row.
 
     Returns
     -------
     ModelSelectionResult
-        ``str(result)`` prints the BIC table and the three best models.
+        ``str(result)`` prints the BIC table and the three best models. With
+        ``estimator``, an ``EstimatorSelectionResult`` whose rows are
+        labelled by their settings (``"n_factors=2"``) and whose
+        ``best_settings`` are the best row's.
 
     Examples
     --------
@@ -297,7 +315,30 @@ def select_model(
     ('VEV', 2)
     >>> result.bic.shape  # models x K, lower is better
     (3, 3)
+    >>> mfa = gaussmix.select_model(
+    ...     X,
+    ...     n_components=[2, 3],
+    ...     estimator=gaussmix.MixtureOfFactorAnalyzers(max_iter=50),
+    ...     param_grid={"n_factors": [1, 2]},
+    ...     random_state=0,
+    ... )
+    >>> mfa.bic.shape  # settings x K
+    (2, 2)
     """
+    if estimator is not None or param_grid is not None:
+        from gaussmix.models.lowrank_selection import select_over_estimator
+
+        return select_over_estimator(
+            X,
+            _check_counts(n_components),
+            estimator,
+            param_grid,
+            sample_weight=sample_weight,
+            random_state=random_state,
+            covariance_types=covariance_types is not MCLUST_MODELS,
+            noise=noise is not False or noise_init is not None,
+            prior=prior is not None and prior is not False,
+        )
     # every argument is checked before any fit, so that a bad one is named
     # rather than reported as a grid on which nothing could be fitted
     counts = _check_counts(n_components)
