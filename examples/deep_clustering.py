@@ -4,7 +4,8 @@ Deep clustering: the latent space
 
 :class:`gaussmix.deep.DeepGaussianMixtureClustering` trains an autoencoder
 whose codes follow a Gaussian-mixture prior (variational deep embedding),
-started from gaussmix's EM on the codes of pretrained autoencoders. With
+started from clusters found by gaussmix's EM in a t-SNE embedding of a
+pretrained autoencoder's codes. With
 two-dimensional codes the latent space can be drawn directly: here five of
 scikit-learn's handwritten digits (8×8 images), each point a code coloured
 by its true digit, with the latent mixture's 1σ and 2σ ellipses.
@@ -15,7 +16,6 @@ accuracy on the full digits data.
 """
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from sklearn.metrics import adjusted_rand_score
@@ -36,16 +36,16 @@ model = DeepGaussianMixtureClustering(
     hidden_layer_sizes=(64, 32),
     pretrain_epochs=15,
     max_epochs=30,
-    n_autoencoders=2,
     n_init=2,
     random_state=0,
 ).fit(X)
 labels = model.predict(X)
 codes = model.transform(X)
 print(f"{len(X)} images, adjusted Rand index {adjusted_rand_score(y, labels):.3f}")
+print(f"evidence lower bound per image: {model.lower_bound_:.2f}")
 
 # %%
-# The codes and the latent mixture (``weights_``, ``means_`` and the diagonal
+# The codes and the latent mixture (``weights_``, ``means_`` and the full
 # ``covariances_``). Each cluster is named after the digit most of its
 # images show.
 
@@ -53,10 +53,10 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
 for digit in range(5):
     rows = y == digit
     axes[0].scatter(*codes[rows].T, s=6, label=str(digit))
-for mean, variances in zip(model.means_, model.covariances_, strict=True):
+for mean, covariance in zip(model.means_, model.covariances_, strict=True):
     for n_std in (1.0, 2.0):
         axes[0].add_patch(
-            covariance_ellipse(mean, np.diag(variances), n_std, fill=False, color="k")
+            covariance_ellipse(mean, covariance, n_std, fill=False, color="k")
         )
 axes[0].set(title="codes by true digit, latent mixture", xlabel="z1", ylabel="z2")
 axes[0].legend(title="digit", markerscale=3)
