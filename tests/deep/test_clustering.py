@@ -275,3 +275,12 @@ def test_tsne_embedding_of_tiny_data(n_rows):
     values = np.random.RandomState(0).normal(size=(n_rows, 3))
     embedding = tsne_embedding(values, seed=0)
     assert embedding.shape == (n_rows, 2) and np.all(np.isfinite(embedding))
+
+
+def test_neighbours_in_blocks_equal_the_whole_distance_matrix(monkeypatch):
+    from gaussmix.deep import clustering_training
+
+    rows = torch.as_tensor(np.random.RandomState(0).normal(size=(200, 4)))
+    whole = torch.cdist(rows, rows).topk(6, largest=False).indices
+    monkeypatch.setattr(clustering_training, "NEIGHBOUR_BLOCK_ELEMENTS", 200 * 7)
+    np.testing.assert_array_equal(clustering_training.neighbours(rows, 5), whole)

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from gaussmix.deep.clustering import ClusteringSettings
 
 
+#: Distances computed at once when finding every row's neighbours.
+NEIGHBOUR_BLOCK_ELEMENTS = 1 << 24
+
+
 class TrainedClustering(NamedTuple):
     """The trained network and its loss curves.
 
@@ -53,9 +57,18 @@ def neighbours(rows: torch.Tensor, n_neighbors: int) -> torch.Tensor | None:
             f"n_neighbors={n_neighbors} must be smaller than the number of rows "
             f"({len(rows)}); lower it."
         )
-    distances = torch.cdist(rows, rows)
-    # the row itself sorts first (distance 0) and stays a target
-    return distances.topk(n_neighbors + 1, largest=False).indices
+    # blocks of rows keep the distance matrix at NEIGHBOUR_BLOCK_ELEMENTS
+    # numbers, not N^2; the row itself sorts first (distance 0) and stays a
+    # target
+    step = max(1, NEIGHBOUR_BLOCK_ELEMENTS // len(rows))
+    return torch.cat(
+        [
+            torch.cdist(rows[start : start + step], rows)
+            .topk(n_neighbors + 1, largest=False)
+            .indices
+            for start in range(0, len(rows), step)
+        ]
+    )
 
 
 def train_clustering(
