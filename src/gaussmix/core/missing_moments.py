@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaussmix.core.covariance.base import LOG_2PI
-from gaussmix.core.kernels.full_moments import QuadraticForms
 from gaussmix.core.missing_blocks import (
     NEGLIGIBLE_RESPONSIBILITY,
     Precisions,
@@ -44,136 +42,77 @@ from gaussmix.core.missing_blocks import (
     log_sum_exp,
     shift_of,
 )
-from gaussmix.core.small_spd import Factored
+from gaussmix.core.missing_pairs import CentredMixture, Group, groups
 from gaussmix.core.stats import Stats
-
-#: Numbers a group of rows may hold in its per-pair arrays.
-_GROUP_ELEMENTS = 1 << 21
-
-
-class _Centred:
-    """The mixture about the centre ``c``, for the rows' GEMMs."""
-
-    def __init__(self, components: Precisions):
-        n_components, n_features = components.means.shape
-        self.components = components
-        self.centre = components.means.mean(axis=0)
-        centred_means = components.means - self.centre
-        self.centred_means = centred_means
-        constant = (
-            components.log_weights
-            + 0.5 * components.log_det_precisions
-            - 0.5 * n_features * LOG_2PI
-        )
-        self.forms = QuadraticForms(
-            components.precisions, centred_means, constant, np.dtype(np.float64)
-        )
-        # columns j * K + k: row j of P_k, and -(P_k mu'_k)_j against the 1
-        gains = np.empty((n_features + 1, n_features, n_components))
-        gains[:n_features] = components.precisions.transpose(2, 1, 0)
-        gains[n_features] = -np.einsum(
-            "kde,ke->dk", components.precisions, centred_means
-        )
-        self.gains = gains.reshape(n_features + 1, n_features * n_components)
-        # (D * D, K): entry (a, b) of every precision in one contiguous row
-        self.entries = components.precisions.reshape(n_components, -1).T.copy()
-
-
-def _missing_columns(hidden: np.ndarray, n_missing: int) -> np.ndarray:
-    """The missing columns of rows that each miss ``n_missing``, ascending."""
-    return np.nonzero(hidden)[1].reshape(-1, n_missing)
-
-
-class _Group:
-    """Rows missing the same number of values, and their pairs' algebra.
-
-    Pairs are ``(i, k)``, row ``i`` of the group and component ``k``, at
-    index ``i * K + k`` of the batch axis.
-    """
-
-    def __init__(self, mixture: _Centred, block: np.ndarray, rows, hidden):
-        n_features = mixture.centred_means.shape[1]
-        n_components = mixture.centred_means.shape[0]
-        self.rows = rows
-        missing = _missing_columns(hidden[rows], int(hidden[rows[0]].sum()))
-        self.missing = missing
-        n_rows, n_missing = missing.shape
-        # (n, D * K): (P_k x~ - P_k mu'_k)_j at column j * K + k
-        gradient = block[: n_features + 1, rows].T @ mixture.gains
-        within = np.arange(n_rows) * n_features + missing.T  # (r, n)
-        g = gradient.reshape(-1, n_components).take(within, axis=0)  # (r, n, K)
-        g = g.reshape(n_missing, -1)
-        place = missing.T[:, None, :] * n_features + missing.T[None, :, :]
-        blocks = mixture.entries.take(place, axis=0)  # (r, r, n, K)
-        self.factored = Factored(blocks.reshape(n_missing, n_missing, -1))
-        solution, form = self.factored.solve(g)
-        self.completion = solution
-        self.completion *= -1.0  # E[x_m | x_o, k] - c_m, (r, n * K)
-        # log p(x_o) minus what the filled row's quadratic form gave
-        correction = form - self.factored.log_determinant()
-        correction += n_missing * LOG_2PI
-        correction *= 0.5
-        self.correction = correction.reshape(n_rows, n_components)
-
-
-def _groups(mixture: _Centred, block: np.ndarray, hidden: np.ndarray):
-    n_components, n_features = mixture.centred_means.shape
-    counts = hidden.sum(axis=1)
-    for n_missing in np.unique(counts):
-        if n_missing == 0:
-            continue
-        rows = np.flatnonzero(counts == n_missing)
-        r = int(n_missing)
-        per_row = n_components * (2 * n_features + 3 * r * r + 4 * r)
-        step = max(1, _GROUP_ELEMENTS // per_row)
-        for start in range(0, rows.size, step):
-            yield _Group(mixture, block, rows[start : start + step], hidden)
 
 
 def _completed_moments(
-    groups: list[_Group],
-    resp: np.ndarray,
-    shares: np.ndarray,
-    filled: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """What the completions add to ``sum r x~`` and ``sum r x~ x~^T``.
+    groups: list[Group], resp: np.ndarray, shares: np.ndarray, filled: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sum r``, ``sum r y`` and ``sum r (y y^T + Cov)`` over the groups'
+    pairs, ``y`` each row completed by its conditional mean, about ``c``.
 
-    (K, D) and (K, D, D); pairs of negligible share are left out.
+    (K,), (K, D) and (K, D, D). Pairs of negligible share are left out:
+    where the components are apart, most of them. The kept pairs' rows are
+    gathered component by component, so each component's sums are one GEMM.
     """
-    n_rows, n_features = filled.shape
+    n_features = filled.shape[1]
     n_components = resp.shape[1]
-    square = n_features * n_features
-    weighted = np.zeros((n_components, n_rows, n_features))  # M, per component
-    inner = np.zeros(n_components * square)
+    kept = []
     for group in groups:
-        rows, missing = group.rows, group.missing
-        kept = np.flatnonzero(shares[rows].reshape(-1) > NEGLIGIBLE_RESPONSIBILITY)
-        if kept.size == 0:
+        # component-major within the group
+        component, row = np.nonzero(shares[group.rows].T > NEGLIGIBLE_RESPONSIBILITY)
+        kept.append((component, row))
+    counts = np.array(
+        [np.bincount(component, minlength=n_components) for component, _ in kept]
+    ).reshape(len(groups), n_components)
+    # where each (group, component) segment goes in the component-major order
+    begins = np.cumsum(counts.T.reshape(-1)) - counts.T.reshape(-1)
+    begins = begins.reshape(n_components, len(groups)).T
+    total = int(counts.sum())
+    completed = np.empty((total, n_features))
+    pair_resp = np.empty(total)
+    square = n_features * n_features
+    lower = np.zeros(n_components * square)  # sum r P_mm^-1, lower triangles
+    for g, (group, (component, row)) in enumerate(zip(groups, kept, strict=True)):
+        if row.size == 0:
             continue
-        row, component = np.divmod(kept, n_components)
-        pair_resp = resp[rows[row], component]
-        completion = group.completion[:, kept]  # (r, kept)
-        columns = missing[row].T  # (r, kept)
-        weighted.reshape(-1)[
-            (component * n_rows + rows[row]) * n_features + columns
-        ] = completion * pair_resp
-        # r (e_m e_m^T + P_mm^-1) into each pair's missing block
-        block = group.factored.take(kept).inverse()
-        block += completion[:, None] * completion[None, :]
-        block *= pair_resp
-        place = (
-            (component * square)[None, None, :]
-            + (columns * n_features)[:, None, :]
-            + columns[None, :, :]
+        starts_here = np.cumsum(counts[g]) - counts[g]
+        at = begins[g, component] + np.arange(row.size) - starts_here[component]
+        rows, missing = group.rows[row], group.missing[row]
+        completed[at] = filled[rows]
+        completed[at[None, :], missing.T] = group.completions(row, component)
+        pair_resp[at] = resp[rows, component]
+        # sum over each pattern's rows of r, times its P_mm^-1
+        pattern_resp = np.add.reduceat(resp[group.rows], group.starts, axis=0)
+        pattern_kept = np.zeros(pattern_resp.shape, dtype=bool)
+        pattern_kept[group.pattern[row], component] = True
+        pattern, component = np.nonzero(pattern_kept)
+        weighted = group.inverses(pattern, component)  # (T, kept)
+        weighted *= pattern_resp[pattern, component]
+        columns = group.missing[group.starts[pattern]].T  # (r, kept)
+        a, b = np.tril_indices(columns.shape[0])
+        place = (component * square) + columns[a] * n_features + columns[b]
+        lower += np.bincount(
+            place.reshape(-1), weights=weighted.reshape(-1), minlength=lower.size
         )
-        inner += np.bincount(
-            place.reshape(-1), weights=block.reshape(-1), minlength=inner.size
-        )
-    cross = weighted.transpose(0, 2, 1) @ filled  # (K, D, D): M_k^T x~
-    second = inner.reshape(n_components, n_features, n_features)
-    second += cross
-    second += cross.transpose(0, 2, 1)
-    return weighted.sum(axis=1), second
+    lower = lower.reshape(n_components, n_features, n_features)
+    second = lower + lower.transpose(0, 2, 1)
+    diagonal = np.arange(n_features)
+    second[:, diagonal, diagonal] -= lower[:, diagonal, diagonal]
+    weighted = completed * pair_resp[:, None]
+    edges = np.concatenate([[0], np.cumsum(counts.sum(axis=0))])
+    resp_sum = np.add.reduceat(pair_resp, edges[:-1]) if total else np.zeros(0)
+    first = np.zeros((n_components, n_features))
+    sums = np.zeros(n_components)
+    for k in range(n_components):
+        part = slice(edges[k], edges[k + 1])
+        if edges[k + 1] > edges[k]:
+            sums[k] = pair_resp[part].sum()
+            first[k] = weighted[part].sum(axis=0)
+            second[k] += weighted[part].T @ completed[part]
+    del resp_sum
+    return sums, first, second
 
 
 def gemm_chunk_stats(
@@ -190,7 +129,7 @@ def gemm_chunk_stats(
     visibly worse than working pair by pair.
     """
     n_rows, n_features = values.shape
-    mixture = _Centred(components)
+    mixture = CentredMixture(components)
     filled = np.where(hidden, 0.0, values - mixture.centre)
     block = np.empty((n_features + 2, n_rows))
     block[:n_features] = filled.T
@@ -201,17 +140,21 @@ def gemm_chunk_stats(
         return None
     features = forms.features(block)
     joint = forms.log_densities(features).T  # (n, K), of the filled rows
-    groups = list(_groups(mixture, block, hidden))
-    for group in groups:
-        joint[group.rows] += group.correction
+    worked = list(groups(mixture, block, joint, hidden))
+    for group in worked:
+        joint[group.rows] = group.log_density
     log_norm = log_sum_exp(joint)
     with np.errstate(invalid="ignore"):
         shares = np.exp(joint - log_norm[:, None])
     resp = shares * weights[:, None]
-    resp_sum, first, second = forms.moments(features, resp.T)
-    more_first, more_second = _completed_moments(groups, resp, shares, filled)
-    first += more_first
-    second += more_second
+    # complete rows by their quadratic features, the others pair by pair
+    complete = hidden.any(axis=1)
+    complete = ~complete
+    resp_sum, first, second = forms.moments(features, (resp * complete[:, None]).T)
+    more = _completed_moments(worked, resp, shares, filled)
+    resp_sum += more[0]
+    first += more[1]
+    second += more[2]
     # moments about c moved to each shift
     shift = shift_of(components, kind)
     offsets = shift - mixture.centre
@@ -236,7 +179,7 @@ def _worst(
     weights: np.ndarray,
     log_norm: np.ndarray,
     resp: np.ndarray,
-    mixture: _Centred,
+    mixture: CentredMixture,
 ) -> tuple[float, np.ndarray | None]:
     """The least likely row of positive weight, completed under its most
     responsible component: where a collapsed component is re-seeded."""

@@ -66,19 +66,27 @@ def log_determinant(factor: np.ndarray) -> np.ndarray:
     return 2.0 * np.log(diagonal).sum(axis=0)
 
 
+def _packed_rows(size: int) -> list[int]:
+    """Where row i of a lower triangle starts when packed row by row."""
+    return [i * (i + 1) // 2 for i in range(size)]
+
+
 class Factored:
-    """A batch of small SPD matrices (r, r, B), ready to solve with.
+    """A batch of small SPD matrices (r, r, B), factored to solve with.
 
     Blocks of one or two rows, which are most of them where few values are
     missing, take closed forms (a division; the 2 × 2 adjugate over the
     determinant), which round like the Cholesky factor (``det / a`` is the
-    factor's last pivot squared); larger blocks take the batched Cholesky
-    above. Only the lower triangle of ``matrices`` is read.
+    factor's last pivot squared); larger blocks keep their Cholesky factor,
+    packed by rows of its lower triangle, ``T = r (r + 1) / 2`` numbers.
+    Every piece has the batch as its last axis, so :meth:`take` can repeat
+    one factorisation for many right-hand sides. Only the lower triangle
+    of ``matrices`` is read.
 
     Parameters
     ----------
-    matrices : ndarray of shape (r, r, B)
-        Symmetric positive definite, batch last.
+    matrices : ndarray of shape (r, r, ...)
+        Symmetric positive definite, batch axes last (any number of them).
 
     Examples
     --------
@@ -93,20 +101,46 @@ class Factored:
     """
 
     def __init__(self, matrices: np.ndarray):
-        self.size = matrices.shape[0]
-        if self.size == 1:
-            self._parts: tuple[np.ndarray, ...] = (matrices[0, 0],)
-        elif self.size == 2:
-            a, b, c = matrices[0, 0], matrices[1, 0], matrices[1, 1]
+        lower, upper = np.tril_indices(matrices.shape[0])
+        self._factor(matrices.shape[0], matrices[lower, upper])
+
+    @classmethod
+    def from_lower(cls, packed: np.ndarray) -> Factored:
+        """Factor matrices given by their lower triangles packed by rows,
+        (T, ...) with ``T = r (r + 1) / 2``."""
+        size = round((np.sqrt(8 * packed.shape[0] + 1) - 1) / 2)
+        out = object.__new__(cls)
+        out._factor(size, packed)
+        return out
+
+    def _factor(self, size: int, packed: np.ndarray) -> None:
+        self.size = size
+        if size == 1:
+            self._parts: tuple[np.ndarray, ...] = (packed[0],)
+        elif size == 2:
+            a, b, c = packed
             self._parts = (a, b, c, a * c - b * b)
         else:
-            self._parts = (cholesky(matrices),)
+            lower, upper = np.tril_indices(size)
+            matrices = np.empty((size, size, *packed.shape[1:]))
+            matrices[lower, upper] = packed
+            batch = matrices.reshape(size, size, -1)
+            factor = cholesky(batch).reshape(matrices.shape)
+            self._parts = (factor[lower, upper],)
 
-    def take(self, index: np.ndarray) -> Factored:
-        """The matrices ``index`` of the batch, already factored."""
+    def take(self, index: np.ndarray, axis: int = -1) -> Factored:
+        """The factorisations ``index`` along a batch axis."""
         out = object.__new__(Factored)
         out.size = self.size
-        out._parts = tuple(part[..., index] for part in self._parts)
+        out._parts = tuple(part.take(index, axis=axis) for part in self._parts)
+        return out
+
+    def pick(self, *index: np.ndarray) -> Factored:
+        """The factorisations at ``part[..., *index]``, fancy indexing of the
+        batch axes."""
+        out = object.__new__(Factored)
+        out.size = self.size
+        out._parts = tuple(part[(Ellipsis, *index)] for part in self._parts)
         return out
 
     def log_determinant(self) -> np.ndarray:
@@ -115,27 +149,73 @@ class Factored:
             return np.log(self._parts[0])
         if self.size == 2:
             return np.log(self._parts[3])
-        return log_determinant(self._parts[0])
+        starts = _packed_rows(self.size)
+        diagonal = self._parts[0][[start + i for i, start in enumerate(starts)]]
+        return 2.0 * np.log(diagonal).sum(axis=0)
+
+    def _whiten(self, rhs: np.ndarray) -> np.ndarray:
+        """``L^-1 b`` for the packed factor L, b (r, ...) broadcast against it."""
+        factor = self._parts[0]
+        batch = np.broadcast_shapes(rhs.shape[1:], factor.shape[1:])
+        out = np.empty((self.size, *batch))
+        for i, start in enumerate(_packed_rows(self.size)):
+            known = rhs[i] - (factor[start : start + i] * out[:i]).sum(axis=0)
+            out[i] = known / factor[start + i]
+        return out
+
+    def form(self, rhs: np.ndarray) -> np.ndarray:
+        """``b^T A^-1 b`` (B,) for b (r, B)."""
+        if self.size == 1:
+            return rhs[0] * rhs[0] / self._parts[0]
+        if self.size == 2:
+            a, b, c, det = self._parts
+            return (c * rhs[0] ** 2 - 2.0 * b * rhs[0] * rhs[1] + a * rhs[1] ** 2) / det
+        whitened = self._whiten(rhs)
+        return (whitened * whitened).sum(axis=0)
 
     def solve(self, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``A^-1 b`` (r, B) and ``b^T A^-1 b`` (B,) for b (r, B)."""
         if self.size == 1:
             solution = rhs / self._parts[0]
-            return solution, (rhs[0] * solution[0])
+            return solution, rhs[0] * solution[0]
         if self.size == 2:
             a, b, c, det = self._parts
             solution = np.stack([c * rhs[0] - b * rhs[1], a * rhs[1] - b * rhs[0]])
             solution /= det
             return solution, (rhs * solution).sum(axis=0)
-        whitened = solve_lower(self._parts[0], rhs)
+        whitened = self._whiten(rhs)
         form = (whitened * whitened).sum(axis=0)
-        return solve_upper_transposed(self._parts[0], whitened), form
+        factor = self._parts[0]
+        starts = _packed_rows(self.size)
+        batch = np.broadcast_shapes(whitened.shape[1:], factor.shape[1:])
+        out = np.empty((self.size, *batch))
+        for i in reversed(range(self.size)):
+            below = [starts[j] + i for j in range(i + 1, self.size)]
+            known = whitened[i] - (factor[below] * out[i + 1 :]).sum(axis=0)
+            out[i] = known / factor[starts[i] + i]
+        return out, form
 
     def inverse(self) -> np.ndarray:
-        """``A^-1``, (r, r, B)."""
+        """The lower triangle of ``A^-1`` packed by rows, (T, B)."""
         if self.size == 1:
-            return (1.0 / self._parts[0])[None, None]
+            return 1.0 / self._parts[0][None]
         if self.size == 2:
             a, b, c, det = self._parts
-            return np.stack([np.stack([c, -b]), np.stack([-b, a])]) / det
-        return inverse(self._parts[0])
+            return np.stack([c, -b, a]) / det
+        # W = L^-1 row by row, then the lower triangle of W^T W
+        size = self.size
+        lower, upper = np.tril_indices(size)
+        factor = np.zeros((size, size, *self._parts[0].shape[1:]))
+        factor[lower, upper] = self._parts[0]
+        inverse = np.zeros_like(factor)
+        for i in range(size):
+            inverse[i, i] = 1.0 / factor[i, i]
+            if i:
+                inner = (factor[i, :i, None] * inverse[:i, :i]).sum(axis=0)
+                inverse[i, :i] = -inner * inverse[i, i]
+        out = np.empty_like(self._parts[0])
+        for a, start in enumerate(_packed_rows(size)):
+            out[start : start + a + 1] = (
+                inverse[a:, a, None] * inverse[a:, : a + 1]
+            ).sum(axis=0)
+        return out
