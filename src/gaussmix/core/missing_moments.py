@@ -45,6 +45,56 @@ from gaussmix.core.missing_blocks import (
 from gaussmix.core.missing_pairs import CentredMixture, Group, groups
 from gaussmix.core.stats import Stats
 
+#: Above this share of pairs carrying weight, the completions' moments are
+#: formed for every pair by GEMMs rather than gathered pair by pair.
+_DENSE_SHARE = 0.3
+
+
+def _dense_completed_moments(
+    groups: list[Group], resp: np.ndarray, filled: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What every pair's completion adds to ``sum r x~`` and
+    ``sum r x~ x~^T`` (and the conditional covariances), (K, D), (K, D, D).
+
+    With ``e`` the completions (K, D, n) and ``M = r e``: ``sum M``,
+    ``M x~ + (M x~)^T + M e^T`` by batched GEMMs; ``sum r P_mm^-1`` by
+    (pattern, component).
+    """
+    n_rows, n_features = filled.shape
+    n_components = resp.shape[1]
+    square = n_features * n_features
+    completed = np.zeros((n_components, n_features, n_rows))
+    lower = np.zeros(n_components * square)  # sum r P_mm^-1, lower triangles
+    offsets = np.arange(n_components) * square
+    for group in groups:
+        columns = group.missing.T  # (r, n)
+        completed[:, columns, group.rows] = group.all_completions().transpose(2, 0, 1)
+        pattern_resp = np.add.reduceat(resp[group.rows], group.starts, axis=0)
+        weighted = group.pattern_inverses() * pattern_resp  # (T, p, K)
+        a, b = np.tril_indices(columns.shape[0])
+        at_pattern = columns[:, group.starts]
+        place = at_pattern[a] * n_features + at_pattern[b]  # (T, p)
+        lower += np.bincount(
+            (place[:, :, None] + offsets).reshape(-1),
+            weights=weighted.reshape(-1),
+            minlength=lower.size,
+        )
+    second = _symmetric(lower.reshape(n_components, n_features, n_features))
+    weighted = completed * resp.T[:, None, :]  # M, (K, D, n)
+    cross = weighted @ filled
+    second += cross
+    second += cross.transpose(0, 2, 1)
+    second += weighted @ completed.transpose(0, 2, 1)
+    return weighted.sum(axis=2), second
+
+
+def _symmetric(lower: np.ndarray) -> np.ndarray:
+    """Symmetric matrices (K, D, D) from sums over their lower triangles."""
+    out = lower + lower.transpose(0, 2, 1)
+    diagonal = np.arange(lower.shape[1])
+    out[:, diagonal, diagonal] -= lower[:, diagonal, diagonal]
+    return out
+
 
 def _completed_moments(
     groups: list[Group], resp: np.ndarray, shares: np.ndarray, filled: np.ndarray
@@ -96,10 +146,7 @@ def _completed_moments(
         lower += np.bincount(
             place.reshape(-1), weights=weighted.reshape(-1), minlength=lower.size
         )
-    lower = lower.reshape(n_components, n_features, n_features)
-    second = lower + lower.transpose(0, 2, 1)
-    diagonal = np.arange(n_features)
-    second[:, diagonal, diagonal] -= lower[:, diagonal, diagonal]
+    second = _symmetric(lower.reshape(n_components, n_features, n_features))
     weighted = completed * pair_resp[:, None]
     edges = np.concatenate([[0], np.cumsum(counts.sum(axis=0))])
     resp_sum = np.add.reduceat(pair_resp, edges[:-1]) if total else np.zeros(0)
@@ -147,14 +194,22 @@ def gemm_chunk_stats(
     with np.errstate(invalid="ignore"):
         shares = np.exp(joint - log_norm[:, None])
     resp = shares * weights[:, None]
-    # complete rows by their quadratic features, the others pair by pair
-    complete = hidden.any(axis=1)
-    complete = ~complete
-    resp_sum, first, second = forms.moments(features, (resp * complete[:, None]).T)
-    more = _completed_moments(worked, resp, shares, filled)
-    resp_sum += more[0]
-    first += more[1]
-    second += more[2]
+    incomplete = hidden.any(axis=1)
+    kept = shares[incomplete] > NEGLIGIBLE_RESPONSIBILITY
+    if kept.size and kept.mean() > _DENSE_SHARE:
+        # every row by its quadratic features, plus every pair's completion
+        resp_sum, first, second = forms.moments(features, resp.T)
+        more_first, more_second = _dense_completed_moments(worked, resp, filled)
+        first += more_first
+        second += more_second
+    else:
+        # complete rows by their quadratic features, the others pair by pair
+        complete = (resp * ~incomplete[:, None]).T
+        resp_sum, first, second = forms.moments(features, complete)
+        more = _completed_moments(worked, resp, shares, filled)
+        resp_sum += more[0]
+        first += more[1]
+        second += more[2]
     # moments about c moved to each shift
     shift = shift_of(components, kind)
     offsets = shift - mixture.centre

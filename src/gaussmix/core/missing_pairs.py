@@ -124,12 +124,27 @@ class Group:
         if mixture.entries.shape[1] not in (1, n_components):
             by_row = by_row.take(mixture.distinct, axis=-1)
             log_det = log_det[:, mixture.distinct]
+        self.by_row = by_row
         # log p(x_o) minus what the filled row's quadratic form gave
         correction = by_row.form(self.gradient)
         correction -= log_det
         correction += n_missing * LOG_2PI
         correction *= 0.5
         self.log_density = filled_log_density[rows] + correction
+
+    def all_completions(self) -> np.ndarray:
+        """``E[x_m | x_o, k] - c_m`` of every pair, (r, n, K)."""
+        solution, _ = self.by_row.solve(self.gradient)
+        solution *= -1.0
+        return solution
+
+    def pattern_inverses(self) -> np.ndarray:
+        """``P_mm^-1`` of every (pattern, component), lower triangles packed
+        by rows, (T, p, K), or (T, p, 1) where all components share it."""
+        inverses = self.factors.inverse()
+        if inverses.shape[-1] not in (1, self.gradient.shape[2]):
+            inverses = inverses.take(self.mixture.distinct, axis=-1)
+        return inverses
 
     def completions(self, row: np.ndarray, component: np.ndarray) -> np.ndarray:
         """``E[x_m | x_o, k] - c_m = -P_mm^-1 g`` of pairs (row, component),
