@@ -67,7 +67,8 @@ def missing_chunk_stats(
     weights = np.asarray(weights, dtype=np.float64)
     kind = params.family.scatter_kind
     # the GEMMs' temporaries grow with rows * K * D: keep them bounded
-    step = max(256, _SLICE_ELEMENTS // (n_components * max(n_features, 1)))
+    width = max(n_components * n_features, n_features * (n_features + 3) // 2)
+    step = max(64, _SLICE_ELEMENTS // max(width, 1))
     parts = []
     for start in range(0, max(n_rows, 1), step):
         rows = slice(start, start + step)

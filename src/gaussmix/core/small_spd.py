@@ -204,17 +204,17 @@ class Factored:
             return np.stack([c, -b, a]) / det
         # W = L^-1 row by row, then the lower triangle of W^T W
         size = self.size
-        lower, upper = np.tril_indices(size)
-        factor = np.zeros((size, size, *self._parts[0].shape[1:]))
-        factor[lower, upper] = self._parts[0]
-        inverse = np.zeros_like(factor)
-        for i in range(size):
-            inverse[i, i] = 1.0 / factor[i, i]
+        factor = self._parts[0]
+        starts = _packed_rows(size)
+        inverse = np.zeros((size, size, *factor.shape[1:]))
+        for i, start in enumerate(starts):
+            inverse[i, i] = 1.0 / factor[start + i]
             if i:
-                inner = (factor[i, :i, None] * inverse[:i, :i]).sum(axis=0)
+                row = factor[start : start + i, None]
+                inner = (row * inverse[:i, :i]).sum(axis=0)
                 inverse[i, :i] = -inner * inverse[i, i]
-        out = np.empty_like(self._parts[0])
-        for a, start in enumerate(_packed_rows(size)):
+        out = np.empty_like(factor)
+        for a, start in enumerate(starts):
             out[start : start + a + 1] = (
                 inverse[a:, a, None] * inverse[a:, : a + 1]
             ).sum(axis=0)
