@@ -37,6 +37,7 @@ from gaussmix.core.missing_blocks import (
     whitened_chunk_stats,
 )
 from gaussmix.core.missing_moments import gemm_chunk_stats
+from gaussmix.core.missing_pairs import CentredMixture
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats, sum_in_order
 
@@ -69,12 +70,15 @@ def missing_chunk_stats(
     # the GEMMs' temporaries grow with rows * K * D: keep them bounded
     width = max(n_components * n_features, n_features * (n_features + 3) // 2)
     step = max(64, _SLICE_ELEMENTS // max(width, 1))
+    mixture = CentredMixture(components)
     parts = []
     for start in range(0, max(n_rows, 1), step):
         rows = slice(start, start + step)
-        args = (values[rows], hidden[rows], weights[rows], components, kind)
-        stats = gemm_chunk_stats(*args)
-        parts.append(whitened_chunk_stats(*args) if stats is None else stats)
+        args = (values[rows], hidden[rows], weights[rows])
+        stats = gemm_chunk_stats(*args, mixture, kind)
+        if stats is None:
+            stats = whitened_chunk_stats(*args, components, kind)
+        parts.append(stats)
     return sum_in_order(parts)
 
 

@@ -166,7 +166,7 @@ def gemm_chunk_stats(
     values: np.ndarray,
     hidden: np.ndarray,
     weights: np.ndarray,
-    components: Precisions,
+    components: Precisions | CentredMixture,
     kind: str,
 ) -> Stats | None:
     """The E-step of rows with missing values by GEMMs about a centre.
@@ -176,7 +176,10 @@ def gemm_chunk_stats(
     visibly worse than working pair by pair.
     """
     n_rows, n_features = values.shape
-    mixture = CentredMixture(components)
+    if isinstance(components, CentredMixture):
+        mixture, components = components, components.components
+    else:
+        mixture = CentredMixture(components)
     filled = np.where(hidden, 0.0, values - mixture.centre)
     block = np.empty((n_features + 2, n_rows))
     block[:n_features] = filled.T

@@ -57,9 +57,15 @@ class CentredMixture:
         self.gains = gains.reshape(n_features + 1, n_features * n_components)
         # components that share a precision share its blocks' factors
         flat = components.precisions.reshape(n_components, -1)
-        distinct, which = np.unique(flat, axis=0, return_inverse=True)
-        if len(distinct) == n_components:  # keep the components' order
-            distinct, which = flat, np.arange(n_components)
+        first_of: dict[bytes, int] = {}
+        which = np.array(
+            [first_of.setdefault(p.tobytes(), k) for k, p in enumerate(flat)]
+        )
+        if len(first_of) == n_components:  # the components' own order
+            distinct = flat
+        else:
+            distinct = flat[list(first_of.values())]
+            which = np.unique(which, return_inverse=True)[1]
         self.distinct = which.reshape(-1)
         # (D * D, distinct): entry (a, b) of every distinct precision
         self.entries = np.ascontiguousarray(distinct.T)
