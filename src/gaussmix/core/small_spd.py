@@ -71,6 +71,26 @@ def _packed_rows(size: int) -> list[int]:
     return [i * (i + 1) // 2 for i in range(size)]
 
 
+def _packed_cholesky(packed: np.ndarray, size: int) -> np.ndarray:
+    """The Cholesky factor of matrices given by packed lower triangles
+    (T, ...), packed the same way: entry by entry, each a dot product of
+    two rows of the factor over the batch."""
+    starts = _packed_rows(size)
+    out = np.empty_like(packed)
+    for i, row in enumerate(starts):
+        for j, other in enumerate(starts[: i + 1]):
+            value = packed[row + j]
+            if j:
+                value = value - np.einsum(
+                    "j...,j...->...", out[row : row + j], out[other : other + j]
+                )
+            if i == j:
+                out[row + j] = np.sqrt(value)
+            else:
+                out[row + j] = value / out[other + j]
+    return out
+
+
 class Factored:
     """A batch of small SPD matrices (r, r, B), factored to solve with.
 
@@ -121,12 +141,7 @@ class Factored:
             a, b, c = packed
             self._parts = (a, b, c, a * c - b * b)
         else:
-            lower, upper = np.tril_indices(size)
-            matrices = np.empty((size, size, *packed.shape[1:]))
-            matrices[lower, upper] = packed
-            batch = matrices.reshape(size, size, -1)
-            factor = cholesky(batch).reshape(matrices.shape)
-            self._parts = (factor[lower, upper],)
+            self._parts = (_packed_cholesky(packed, size),)
 
     def take(self, index: np.ndarray, axis: int = -1) -> Factored:
         """The factorisations ``index`` along a batch axis."""
