@@ -71,6 +71,11 @@ def _packed_rows(size: int) -> list[int]:
     return [i * (i + 1) // 2 for i in range(size)]
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum_j a[j] * b[j]`` over the first axis, the rest broadcast."""
+    return np.einsum("j...,j...->...", a, b)
+
+
 def _packed_cholesky(packed: np.ndarray, size: int) -> np.ndarray:
     """The Cholesky factor of matrices given by packed lower triangles
     (T, ...), packed the same way: entry by entry, each a dot product of
@@ -81,9 +86,7 @@ def _packed_cholesky(packed: np.ndarray, size: int) -> np.ndarray:
         for j, other in enumerate(starts[: i + 1]):
             value = packed[row + j]
             if j:
-                value = value - np.einsum(
-                    "j...,j...->...", out[row : row + j], out[other : other + j]
-                )
+                value = value - _dot(out[row : row + j], out[other : other + j])
             if i == j:
                 out[row + j] = np.sqrt(value)
             else:
@@ -174,7 +177,7 @@ class Factored:
         batch = np.broadcast_shapes(rhs.shape[1:], factor.shape[1:])
         out = np.empty((self.size, *batch))
         for i, start in enumerate(_packed_rows(self.size)):
-            known = rhs[i] - (factor[start : start + i] * out[:i]).sum(axis=0)
+            known = rhs[i] - _dot(factor[start : start + i], out[:i])
             out[i] = known / factor[start + i]
         return out
 
@@ -206,7 +209,7 @@ class Factored:
         out = np.empty((self.size, *batch))
         for i in reversed(range(self.size)):
             below = [starts[j] + i for j in range(i + 1, self.size)]
-            known = whitened[i] - (factor[below] * out[i + 1 :]).sum(axis=0)
+            known = whitened[i] - _dot(factor[below], out[i + 1 :])
             out[i] = known / factor[starts[i] + i]
         return out, form
 
