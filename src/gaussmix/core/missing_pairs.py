@@ -30,6 +30,9 @@ from gaussmix.core.small_spd import Factored
 #: Numbers a group of rows may hold in its per-pair arrays.
 _GROUP_ELEMENTS = 1 << 21
 
+#: Above this many patterns per row, each row's blocks are factored apart.
+_SHARED_PATTERNS = 0.75
+
 
 class CentredMixture:
     """The mixture about the centre ``c`` (the average of the means)."""
@@ -113,6 +116,10 @@ class Group:
         self.rows = rows
         self.missing = _missing_columns(hidden[rows], int(hidden[rows[0]].sum()))
         n_rows, n_missing = self.missing.shape
+        if self.starts.size > _SHARED_PATTERNS * n_rows:
+            # patterns barely repeat: a factorisation per row spares copying
+            # the shared ones out to their rows
+            self.starts = np.arange(n_rows)
         self.pattern = np.repeat(
             np.arange(self.starts.size), np.diff(self.starts, append=n_rows)
         )
@@ -125,8 +132,12 @@ class Group:
         lower, upper = np.tril_indices(n_missing)
         place = columns[lower] * n_features + columns[upper]  # (T, p)
         self.factors = Factored.from_lower(mixture.entries.take(place, axis=0))
-        by_row = self.factors.take(self.pattern, axis=-2)  # (T, n, distinct)
-        log_det = self.factors.log_determinant()[self.pattern]
+        by_row = self.factors  # (T, n, distinct)
+        if self.starts.size < n_rows:
+            by_row = by_row.take(self.pattern, axis=-2)
+        log_det = self.factors.log_determinant()
+        if self.starts.size < n_rows:
+            log_det = log_det[self.pattern]
         if mixture.entries.shape[1] not in (1, n_components):
             by_row = by_row.take(mixture.distinct, axis=-1)
             log_det = log_det[:, mixture.distinct]
