@@ -149,7 +149,6 @@ def _completed_moments(
     second = _symmetric(lower.reshape(n_components, n_features, n_features))
     weighted = completed * pair_resp[:, None]
     edges = np.concatenate([[0], np.cumsum(counts.sum(axis=0))])
-    resp_sum = np.add.reduceat(pair_resp, edges[:-1]) if total else np.zeros(0)
     first = np.zeros((n_components, n_features))
     sums = np.zeros(n_components)
     for k in range(n_components):
@@ -158,7 +157,6 @@ def _completed_moments(
             sums[k] = pair_resp[part].sum()
             first[k] = weighted[part].sum(axis=0)
             second[k] += weighted[part].T @ completed[part]
-    del resp_sum
     return sums, first, second
 
 
