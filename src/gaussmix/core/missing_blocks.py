@@ -96,10 +96,15 @@ def refuse_empty_rows(observed: np.ndarray) -> None:
 _PRUNING_MARGIN = 40.0
 
 
-def _worth_working_out(
-    filled: np.ndarray, seen: np.ndarray, n_seen: int, components: Precisions
+def worth_working_out(
+    filled: np.ndarray,
+    seen: np.ndarray,
+    n_seen: int | np.ndarray,
+    components: Precisions,
 ) -> np.ndarray:
     """Which (component, row) pairs may matter, (K, n) booleans.
+
+    ``n_seen`` is the rows' number of observed values, one for all or (n,).
 
     The observed block of a covariance has its eigenvalues between the
     covariance's extreme ones, which bounds both the quadratic form and the
@@ -149,7 +154,7 @@ def _block(
     filled = np.where(holes, 0.0, values[rows])
     n_seen = n_features - n_missing
     if prune:
-        pairs = np.flatnonzero(_worth_working_out(filled, seen, n_seen, components))
+        pairs = np.flatnonzero(worth_working_out(filled, seen, n_seen, components))
     else:
         pairs = np.arange(n_components * n_rows)
     component, row = np.divmod(pairs, n_rows)  # sorted by component
