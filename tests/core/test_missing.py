@@ -16,6 +16,8 @@ from gaussmix.core.missing import (
     missing_chunk_stats,
     observed_log_prob,
 )
+from gaussmix.core.missing_blocks import Precisions, whitened_chunk_stats
+from gaussmix.core.missing_moments import gemm_chunk_stats
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import maximum_likelihood_update, run_em
@@ -223,3 +225,182 @@ def test_the_e_step_equals_the_row_by_row_conditionals(spread):
         * np.einsum("ki,kj->kij", stats.shift, stats.shift)
     )
     np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)
+
+
+def _pair_by_pair_and_gemm(X, w, params):
+    """The E-step both ways: GEMMs about a centre, and pair by pair."""
+    values = np.asarray(X, dtype=np.float64)
+    hidden = np.isnan(values)
+    weights = np.ones(len(X)) if w is None else w
+    components = Precisions.of(params)
+    kind = params.family.scatter_kind
+    gemm = gemm_chunk_stats(values, hidden, weights, components, kind)
+    pairs = whitened_chunk_stats(values, hidden, weights, components, kind)
+    return gemm, pairs
+
+
+def _assert_same_stats(ours, reference):
+    assert ours.scatter_kind == reference.scatter_kind
+    np.testing.assert_array_equal(ours.shift, reference.shift)
+    assert ours.log_likelihood == pytest.approx(reference.log_likelihood, rel=1e-10)
+    scale = reference.resp_sum.max()
+    np.testing.assert_allclose(ours.resp_sum, reference.resp_sum, atol=1e-10 * scale)
+    np.testing.assert_allclose(
+        ours.centred_sum,
+        reference.centred_sum,
+        atol=1e-9 * np.abs(reference.centred_sum).max(),
+    )
+    np.testing.assert_allclose(
+        ours.scatter, reference.scatter, atol=1e-9 * np.abs(reference.scatter).max()
+    )
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("spread", [1.0, 30.0])
+@pytest.mark.parametrize("share", [0.15, 0.6])
+def test_the_gemm_e_step_equals_the_pair_by_pair_one(covariance_type, spread, share):
+    # overlapping components (spread 1) weigh most pairs, apart ones (30)
+    # few: the completions' moments are then formed two different ways;
+    # tied and spherical-free families give components one shared precision
+    rng = np.random.RandomState(7)
+    params = _params(covariance_type, rng)
+    params = MixtureParams(
+        weights=params.weights,
+        means=params.means * spread / 3.0,
+        covariances=params.covariances,
+        precisions_cholesky=params.precisions_cholesky,
+        covariance_type=covariance_type,
+    )
+    labels = rng.choice(3, size=400, p=params.weights)
+    X = _with_holes(params.means[labels] + rng.normal(size=(400, 4)), share, rng)
+    w = rng.uniform(0.5, 2, size=400)
+    gemm, pairs = _pair_by_pair_and_gemm(X, w, params)
+    assert gemm is not None
+    _assert_same_stats(gemm, pairs)
+    # and the public E-step gives the same
+    _assert_same_stats(missing_chunk_stats(X, w, params), pairs)
+
+
+def test_rows_missing_all_but_one_value():
+    rng = np.random.RandomState(8)
+    params = _params("full", rng)
+    X = rng.normal(scale=3, size=(60, 4))
+    X[np.arange(60)[:, None], np.array([[1, 2, 3]] * 60)] = np.nan
+    X[::2] = np.roll(X[::2], 1, axis=1)  # every column observed somewhere
+    X[::3] = np.roll(X[::3], 2, axis=1)
+    stats = missing_chunk_stats(X, None, params)
+    covariances = params.family.full_covariances(params.covariances, 3, 4)
+    expected = 0.0
+    for row in X:
+        seen = int(np.flatnonzero(~np.isnan(row))[0])
+        log_joint = [
+            math.log(params.weights[k])
+            + distributions.norm(
+                params.means[k, seen], math.sqrt(covariances[k, seen, seen])
+            ).logpdf(row[seen])
+            for k in range(3)
+        ]
+        expected += np.logaddexp.reduce(log_joint)
+    assert stats.log_likelihood == pytest.approx(expected, rel=1e-10)
+    resp_sum, first, _ = _expected_stats_by_rows(X, np.ones(60), params)
+    np.testing.assert_allclose(stats.resp_sum, resp_sum, rtol=1e-10)
+    np.testing.assert_allclose(
+        stats.shift * stats.resp_sum[:, None] + stats.centred_sum, first, atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("n_missing", [1, 2, 3])
+def test_each_missing_count_against_the_row_by_row_conditionals(n_missing):
+    # one and two missing values take closed forms, three the Cholesky path
+    rng = np.random.RandomState(9)
+    params = _params("full", rng)
+    X = rng.normal(scale=3, size=(50, 4))
+    for row in X:
+        row[rng.choice(4, size=n_missing, replace=False)] = np.nan
+    w = rng.uniform(0.5, 2, size=50)
+    stats = missing_chunk_stats(X, w, params)
+    resp_sum, first, second = _expected_stats_by_rows(X, w, params)
+    np.testing.assert_allclose(stats.resp_sum, resp_sum, rtol=1e-10)
+    np.testing.assert_allclose(
+        stats.shift * stats.resp_sum[:, None] + stats.centred_sum, first, atol=1e-9
+    )
+    about_origin = (
+        stats.scatter
+        + np.einsum("ki,kj->kij", stats.shift, stats.centred_sum)
+        + np.einsum("ki,kj->kij", stats.centred_sum, stats.shift)
+        + stats.resp_sum[:, None, None]
+        * np.einsum("ki,kj->kij", stats.shift, stats.shift)
+    )
+    np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)
+
+
+def test_components_too_far_apart_for_the_centre_go_pair_by_pair():
+    # means 1e5 apart in unit precisions: expanding about their average
+    # would lose digits, so the E-step works from each component's mean
+    rng = np.random.RandomState(10)
+    params = _params("full", rng)
+    params = MixtureParams(
+        weights=params.weights,
+        means=params.means * 1e5,
+        covariances=params.covariances,
+        precisions_cholesky=params.precisions_cholesky,
+        covariance_type="full",
+    )
+    labels = rng.choice(3, size=90, p=params.weights)
+    X = _with_holes(params.means[labels] + rng.normal(size=(90, 4)), 0.3, rng)
+    gemm, _ = _pair_by_pair_and_gemm(X, None, params)
+    assert gemm is None
+    stats = missing_chunk_stats(X, None, params)
+    resp_sum, first, _ = _expected_stats_by_rows(X, np.ones(90), params)
+    np.testing.assert_allclose(stats.resp_sum, resp_sum, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        stats.shift * stats.resp_sum[:, None] + stats.centred_sum, first, rtol=1e-10
+    )
+
+
+def test_many_features_and_rows_beyond_one_slice():
+    # more than 62 columns: patterns ordered without bit codes; and enough
+    # rows that the E-step works through them slice by slice
+    rng = np.random.RandomState(11)
+    n_features = 70
+    a = rng.normal(size=(2, n_features, n_features)) / np.sqrt(n_features)
+    covariances = a @ a.transpose(0, 2, 1) + np.eye(n_features)
+    params = MixtureParams(
+        weights=np.array([0.4, 0.6]),
+        means=rng.normal(size=(2, n_features)),
+        covariances=covariances,
+        precisions_cholesky=get_family("full").precision_cholesky(covariances),
+        covariance_type="full",
+    )
+    X = _with_holes(rng.normal(size=(120, n_features)), 0.05, rng)
+    gemm, pairs = _pair_by_pair_and_gemm(X, None, params)
+    _assert_same_stats(gemm, pairs)
+    many = np.tile(X, (10, 1))
+    whole = missing_chunk_stats(many, None, params)
+    assert whole.log_likelihood == pytest.approx(10 * pairs.log_likelihood, rel=1e-9)
+
+
+def test_components_sharing_some_precisions():
+    # two of three components share a covariance: their blocks are factored
+    # once and picked for each; the third has its own
+    rng = np.random.RandomState(12)
+    params = _params("full", rng)
+    covariances = params.covariances.copy()
+    covariances[2] = covariances[0]
+    params = MixtureParams(
+        weights=params.weights,
+        means=params.means,
+        covariances=covariances,
+        precisions_cholesky=get_family("full").precision_cholesky(covariances),
+        covariance_type="full",
+    )
+    X = _with_holes(rng.normal(scale=3, size=(150, 4)), 0.4, rng)
+    w = rng.uniform(0.5, 2, size=150)
+    stats = missing_chunk_stats(X, w, params)
+    resp_sum, first, _ = _expected_stats_by_rows(X, w, params)
+    np.testing.assert_allclose(stats.resp_sum, resp_sum, rtol=1e-10)
+    np.testing.assert_allclose(
+        stats.shift * stats.resp_sum[:, None] + stats.centred_sum, first, atol=1e-9
+    )
+    gemm, pairs = _pair_by_pair_and_gemm(X, w, params)
+    _assert_same_stats(gemm, pairs)

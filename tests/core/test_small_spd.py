@@ -66,3 +66,60 @@ def test_tiny_sizes(size):
         small_spd.log_determinant(factor),
         np.zeros(3) if size == 0 else np.log(laid[0, 0]),
     )
+
+
+@given(size=st.integers(1, 7), batch=st.integers(1, 20), seed=st.integers(0, 10**6))
+@settings(max_examples=40, deadline=None)
+def test_factored_matches_numpy_linalg(size, batch, seed):
+    # sizes 1 and 2 take closed forms, larger ones the batched Cholesky
+    matrices, laid = _spd_batch(size, batch, seed)
+    rhs = np.random.default_rng(seed + 1).normal(size=(batch, size))
+    factored = small_spd.Factored(laid)
+    expected = np.linalg.solve(matrices, rhs[..., None])[..., 0]
+    solution, form = factored.solve(rhs.T)
+    np.testing.assert_allclose(solution.T, expected, rtol=1e-7, atol=1e-7)
+    scale = np.abs(np.einsum("bi,bi->b", rhs, expected)).max()
+    np.testing.assert_allclose(
+        form, np.einsum("bi,bi->b", rhs, expected), atol=1e-9 * scale
+    )
+    np.testing.assert_allclose(factored.form(rhs.T), form, atol=1e-12 * scale)
+    lower, upper = np.tril_indices(size)
+    inverse = np.linalg.inv(matrices)
+    np.testing.assert_allclose(
+        factored.inverse().T,
+        inverse[:, lower, upper],
+        atol=1e-8 * np.abs(inverse).max(),
+    )
+    np.testing.assert_allclose(
+        factored.log_determinant(),
+        np.linalg.slogdet(matrices)[1],
+        atol=1e-9 * max(1.0, np.abs(np.linalg.slogdet(matrices)[1]).max()),
+    )
+
+
+def test_factored_from_lower_triangles_and_batch_axes():
+    matrices, laid = _spd_batch(4, 12, 3)
+    lower, upper = np.tril_indices(4)
+    # a (3, 4) grid of batch axes, given by packed lower triangles
+    grid = small_spd.Factored.from_lower(laid[lower, upper].reshape(-1, 3, 4))
+    flat = small_spd.Factored(laid)
+    np.testing.assert_allclose(
+        grid.log_determinant().reshape(-1), flat.log_determinant(), rtol=1e-12
+    )
+    # factors broadcast over a right-hand side's extra axis
+    rhs = np.random.default_rng(4).normal(size=(4, 3, 4, 5))
+    solution, form = (
+        grid.take(np.arange(4), axis=-1)
+        .pick(np.arange(3)[:, None], np.arange(4)[None, :])
+        .solve(rhs[..., 0])
+    )
+    picked = flat.take(np.arange(12))
+    expected, expected_form = picked.solve(rhs[..., 0].reshape(4, 12))
+    np.testing.assert_allclose(solution.reshape(4, 12), expected, rtol=1e-12)
+    np.testing.assert_allclose(form.reshape(12), expected_form, rtol=1e-12)
+    # one matrix for all: (T, 1, 1) against right-hand sides (4, 4, 5)
+    shared = small_spd.Factored.from_lower(laid[lower, upper][:, :1, None])
+    broadcast = shared.form(rhs[:, 0])
+    columns = rhs[:, 0].reshape(4, -1)
+    one_by_one = (columns * np.linalg.solve(matrices[0], columns)).sum(axis=0)
+    np.testing.assert_allclose(broadcast.reshape(-1), one_by_one, rtol=1e-10)

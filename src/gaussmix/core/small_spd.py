@@ -64,3 +64,176 @@ def log_determinant(factor: np.ndarray) -> np.ndarray:
     """``log |L L^T|`` from the lower factor L (r, r, B), shape (B,)."""
     diagonal = factor[np.arange(factor.shape[0]), np.arange(factor.shape[0])]
     return 2.0 * np.log(diagonal).sum(axis=0)
+
+
+def _packed_rows(size: int) -> list[int]:
+    """Where row i of a lower triangle starts when packed row by row."""
+    return [i * (i + 1) // 2 for i in range(size)]
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum_j a[j] * b[j]`` over the first axis, the rest broadcast."""
+    return np.einsum("j...,j...->...", a, b)
+
+
+def _packed_cholesky(packed: np.ndarray, size: int) -> np.ndarray:
+    """The Cholesky factor of matrices given by packed lower triangles
+    (T, ...), packed the same way: entry by entry, each a dot product of
+    two rows of the factor over the batch."""
+    starts = _packed_rows(size)
+    out = np.empty_like(packed)
+    for i, row in enumerate(starts):
+        for j, other in enumerate(starts[: i + 1]):
+            value = packed[row + j]
+            if j:
+                value = value - _dot(out[row : row + j], out[other : other + j])
+            if i == j:
+                out[row + j] = np.sqrt(value)
+            else:
+                out[row + j] = value / out[other + j]
+    return out
+
+
+class Factored:
+    """A batch of small SPD matrices (r, r, B), factored to solve with.
+
+    Blocks of one or two rows, which are most of them where few values are
+    missing, take closed forms (a division; the 2 × 2 adjugate over the
+    determinant), which round like the Cholesky factor (``det / a`` is the
+    factor's last pivot squared); larger blocks keep their Cholesky factor,
+    packed by rows of its lower triangle, ``T = r (r + 1) / 2`` numbers.
+    Every piece has the batch as its last axis, so :meth:`take` can repeat
+    one factorisation for many right-hand sides. Only the lower triangle
+    of ``matrices`` is read.
+
+    Parameters
+    ----------
+    matrices : ndarray of shape (r, r, ...)
+        Symmetric positive definite, batch axes last (any number of them).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core.small_spd import Factored
+    >>> blocks = np.array([[2.0, 1.0], [1.0, 2.0]])[:, :, None]
+    >>> solution, form = Factored(blocks).solve(np.array([[1.0], [1.0]]))
+    >>> solution.ravel(), form
+    (array([0.33333333, 0.33333333]), array([0.66666667]))
+    >>> Factored(blocks).log_determinant()
+    array([1.09861229])
+    """
+
+    def __init__(self, matrices: np.ndarray):
+        lower, upper = np.tril_indices(matrices.shape[0])
+        self._factor(matrices.shape[0], matrices[lower, upper])
+
+    @classmethod
+    def from_lower(cls, packed: np.ndarray) -> Factored:
+        """Factor matrices given by their lower triangles packed by rows,
+        (T, ...) with ``T = r (r + 1) / 2``."""
+        size = round((np.sqrt(8 * packed.shape[0] + 1) - 1) / 2)
+        out = object.__new__(cls)
+        out._factor(size, packed)
+        return out
+
+    def _factor(self, size: int, packed: np.ndarray) -> None:
+        self.size = size
+        if size == 1:
+            self._parts: tuple[np.ndarray, ...] = (packed[0],)
+        elif size == 2:
+            a, b, c = packed
+            self._parts = (a, b, c, a * c - b * b)
+        else:
+            self._parts = (_packed_cholesky(packed, size),)
+
+    def take(self, index: np.ndarray, axis: int = -1) -> Factored:
+        """The factorisations ``index`` along a batch axis."""
+        out = object.__new__(Factored)
+        out.size = self.size
+        out._parts = tuple(part.take(index, axis=axis) for part in self._parts)
+        return out
+
+    def pick(self, *index: np.ndarray) -> Factored:
+        """The factorisations at ``part[..., *index]``, fancy indexing of the
+        batch axes."""
+        out = object.__new__(Factored)
+        out.size = self.size
+        out._parts = tuple(part[(Ellipsis, *index)] for part in self._parts)
+        return out
+
+    def log_determinant(self) -> np.ndarray:
+        """``log |A|`` of each matrix, (B,)."""
+        if self.size == 1:
+            return np.log(self._parts[0])
+        if self.size == 2:
+            return np.log(self._parts[3])
+        starts = _packed_rows(self.size)
+        diagonal = self._parts[0][[start + i for i, start in enumerate(starts)]]
+        return 2.0 * np.log(diagonal).sum(axis=0)
+
+    def _whiten(self, rhs: np.ndarray) -> np.ndarray:
+        """``L^-1 b`` for the packed factor L, b (r, ...) broadcast against it."""
+        factor = self._parts[0]
+        batch = np.broadcast_shapes(rhs.shape[1:], factor.shape[1:])
+        out = np.empty((self.size, *batch))
+        for i, start in enumerate(_packed_rows(self.size)):
+            known = rhs[i] - _dot(factor[start : start + i], out[:i])
+            out[i] = known / factor[start + i]
+        return out
+
+    def form(self, rhs: np.ndarray) -> np.ndarray:
+        """``b^T A^-1 b`` (B,) for b (r, B)."""
+        if self.size == 1:
+            return rhs[0] * rhs[0] / self._parts[0]
+        if self.size == 2:
+            a, b, c, det = self._parts
+            return (c * rhs[0] ** 2 - 2.0 * b * rhs[0] * rhs[1] + a * rhs[1] ** 2) / det
+        whitened = self._whiten(rhs)
+        return (whitened * whitened).sum(axis=0)
+
+    def solve(self, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``A^-1 b`` (r, B) and ``b^T A^-1 b`` (B,) for b (r, B)."""
+        if self.size == 1:
+            solution = rhs / self._parts[0]
+            return solution, rhs[0] * solution[0]
+        if self.size == 2:
+            a, b, c, det = self._parts
+            solution = np.stack([c * rhs[0] - b * rhs[1], a * rhs[1] - b * rhs[0]])
+            solution /= det
+            return solution, (rhs * solution).sum(axis=0)
+        whitened = self._whiten(rhs)
+        form = (whitened * whitened).sum(axis=0)
+        factor = self._parts[0]
+        starts = _packed_rows(self.size)
+        batch = np.broadcast_shapes(whitened.shape[1:], factor.shape[1:])
+        out = np.empty((self.size, *batch))
+        for i in reversed(range(self.size)):
+            below = [starts[j] + i for j in range(i + 1, self.size)]
+            known = whitened[i] - _dot(factor[below], out[i + 1 :])
+            out[i] = known / factor[starts[i] + i]
+        return out, form
+
+    def inverse(self) -> np.ndarray:
+        """The lower triangle of ``A^-1`` packed by rows, (T, B)."""
+        if self.size == 1:
+            return 1.0 / self._parts[0][None]
+        if self.size == 2:
+            a, b, c, det = self._parts
+            return np.stack([c, -b, a]) / det
+        # W = L^-1 row by row, then the lower triangle of W^T W
+        size = self.size
+        factor = self._parts[0]
+        starts = _packed_rows(size)
+        inverse = np.zeros((size, size, *factor.shape[1:]))
+        for i, start in enumerate(starts):
+            inverse[i, i] = 1.0 / factor[start + i]
+            if i:
+                row = factor[start : start + i, None]
+                inner = (row * inverse[:i, :i]).sum(axis=0)
+                inverse[i, :i] = -inner * inverse[i, i]
+        out = np.empty_like(factor)
+        for a, start in enumerate(starts):
+            out[start : start + a + 1] = (
+                inverse[a:, a, None] * inverse[a:, : a + 1]
+            ).sum(axis=0)
+        return out
