@@ -4,8 +4,8 @@ Deep clustering: the latent space
 
 :class:`gaussmix.deep.DeepGaussianMixtureClustering` trains an autoencoder
 whose codes follow a Gaussian-mixture prior (variational deep embedding),
-started from clusters found by gaussmix's EM in a t-SNE embedding of a
-pretrained autoencoder's codes. With
+started from clusters found by gaussmix's EM in a t-SNE embedding of the
+images. With
 two-dimensional codes the latent space can be drawn directly: here five of
 scikit-learn's handwritten digits (8×8 images), each point a code coloured
 by its true digit, with the latent mixture's 1σ and 2σ ellipses.

@@ -284,3 +284,13 @@ def test_neighbours_in_blocks_equal_the_whole_distance_matrix(monkeypatch):
     whole = torch.cdist(rows, rows).topk(6, largest=False).indices
     monkeypatch.setattr(clustering_training, "NEIGHBOUR_BLOCK_ELEMENTS", 200 * 7)
     np.testing.assert_array_equal(clustering_training.neighbours(rows, 5), whole)
+
+
+def test_tsne_start_on_rows_of_many_features():
+    # more features than t-SNE's principal components: the rows are reduced
+    X, y = make_blobs(
+        n_samples=120, centers=3, n_features=60, cluster_std=1.0, random_state=3
+    )
+    settings = {**FAST, "max_epochs": 0}
+    model = DeepGaussianMixtureClustering(3, random_state=0, **settings).fit(X)
+    assert adjusted_rand_score(y, model.labels_) > 0.95
