@@ -248,3 +248,44 @@ def test_grouped_rows_skip_only_negligible_components(covariance_type, dtype, rn
         ours.scatter, expected["scatter"], rtol=rtol, atol=rtol * scale
     )
     assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
+def test_blocks_kept_from_an_earlier_pass_give_the_direct_stats(
+    covariance_type, dtype, rng
+):
+    X = _data(rng, 1.0)
+    params = _fitted_params(covariance_type, X)
+    earlier = fused_kernel(params, params.means, np.dtype(dtype))
+    chunks = np.array_split(np.arange(len(X)), 4)
+    blocks = [earlier.prepare(X[rows].astype(dtype)) for rows in chunks]
+    # the next pass: means moved a little, the earlier centre offered
+    moved = MixtureParams(
+        params.weights,
+        params.means + 0.05,
+        params.covariances,
+        params.precisions_cholesky,
+        covariance_type,
+    )
+    kernel = fused_kernel(
+        moved, moved.means, np.dtype(dtype), reference=earlier.plan.reference
+    )
+    assert kernel.plan.preparation_key == earlier.plan.preparation_key
+    w = rng.uniform(0.0, 2.0, size=len(X))
+    partials = [
+        kernel.chunk(block, X[rows].astype(dtype), w[rows].astype(dtype))
+        for block, rows in zip(blocks, chunks, strict=True)
+    ]
+    ours = kernel.finish(sum(partials[1:], partials[0]))
+    expected = _direct_stats(X, w, moved)
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    scale = np.abs(expected["scatter"]).max()
+    np.testing.assert_allclose(ours.resp_sum, expected["resp_sum"], rtol=rtol)
+    np.testing.assert_allclose(
+        ours.centred_sum, expected["centred_sum"], rtol=rtol, atol=rtol * scale
+    )
+    np.testing.assert_allclose(
+        ours.scatter, expected["scatter"], rtol=rtol, atol=rtol * scale
+    )
+    assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=rtol)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from gaussmix.core.covariance.base import LOG_2PI
@@ -20,7 +22,7 @@ from gaussmix.core.kernels._common import (
 )
 from gaussmix.core.kernels._contract import BlockPlan, KernelRequest, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
-from gaussmix.core.stats import diagonal_moments_about
+from gaussmix.core.stats import Stats, diagonal_moments_about
 
 #: Largest squared distance, in a component's own standard deviations,
 #: between a component and the centre for which moments may be formed in
@@ -39,7 +41,8 @@ class DiagonalKernel(KernelBase):
     on rows centred on a centre near the means so that the expansion does
     not cancel for data far from the origin. The moments (and the
     responsibility sums) are then one more GEMM against the same block,
-    about that centre, moved to each component's shift in float64. float32
+    about that centre, moved to each component's shift in float64 once
+    their total over all chunks is known (:meth:`finish`). float32
     data are computed in float32 unless a component sits so far from the
     centre, relative to its spread, that moving the moments would amplify
     float32's rounding (see :data:`MOMENT_SPREAD_LIMIT`); then the chunk is
@@ -123,24 +126,37 @@ class DiagonalKernel(KernelBase):
             resp, active = log_prob, None
             log_norm = normalize_components(log_prob)
         resp = weigh(resp, sample_weight)
-        # (2D, K) = [first moments; second moments]: this orientation of the
-        # GEMM, without the row of ones, is the faster one for OpenBLAS
-        moments = (block[: 2 * n_features] @ resp.T).T.astype(np.float64)
-        resp_sum = resp.sum(axis=1, dtype=np.float64)
+        # (2D + 1, K) = [first moments; second moments; responsibility sums]
+        # about the centre, all from one GEMM against the whole block (its
+        # row of ones gives the sums): a separate reduction over the (K, n)
+        # responsibilities would cost a sixth of the GEMM again
+        sums = (block @ resp.T).astype(np.float64)
+        first = sums[:n_features].T
+        second = sums[n_features : 2 * n_features].T
+        resp_sum = sums[2 * n_features]
         if active is not None:
-            moments = in_all_components(moments, active, n_components)
-            resp_sum = in_all_components(resp_sum, active, n_components)
-        centred_sum, scatter = diagonal_moments_about(
-            moments[:, :n_features], moments[:, n_features:], resp_sum, self.offsets
-        )
+            first, second, resp_sum = (
+                in_all_components(part, active, n_components)
+                for part in (first, second, resp_sum)
+            )
+        # the moments stay about the centre until :meth:`finish` moves their
+        # total to the shifts: once per pass instead of once per chunk
         return assemble(
             resp_sum,
-            centred_sum,
-            scatter,
+            np.ascontiguousarray(first),
+            np.ascontiguousarray(second),
             self.shift,
             "diag",
             chunk_summary(rows, log_norm, sample_weight),
         )
+
+    def finish(self, partial: PartialStats) -> Stats:
+        """Move the summed moments from the centre to each component's shift."""
+        sums = partial.sums
+        centred_sum, scatter = diagonal_moments_about(
+            sums.centred_sum, sums.scatter, sums.resp_sum, self.offsets
+        )
+        return replace(sums, centred_sum=centred_sum, scatter=scatter)
 
     def likeliest_components(self, block: np.ndarray) -> np.ndarray:
         return likeliest(self.coefficients @ block)

@@ -157,6 +157,9 @@ class FullKernel(KernelBase):
                     self.quadratic.n_features_out + n_components, DENSE_ELEMENTS
                 ).chunk_rows,
                 groups_streamed_rows=False,
+                # blocks are then the rows' quadratic features (see prepare):
+                # a kept block of the other kind must not be taken for one
+                preparation_key=(*self.plan.preparation_key, "features"),
             )
 
     def _pruning_pays(self, first_chunk: FirstChunk | None) -> bool:
@@ -178,12 +181,20 @@ class FullKernel(KernelBase):
         return np.count_nonzero(mask) <= share * mask.size
 
     def prepare(self, rows: np.ndarray) -> np.ndarray:
-        """``[x - c; 1; |x - c|^2]``, (D + 2, n): what depends on the rows only."""
+        """What depends on the rows only: ``[x - c; 1; |x - c|^2]``, (D + 2, n).
+
+        When every chunk is dense and these rows' quadratic features round
+        well enough, those features (P, n), which begin with that block, are
+        returned instead: forming them is a third of a dense chunk's work,
+        and a caller that keeps blocks between passes then forms them once.
+        """
         n_features = rows.shape[1]
         block = centred_rows(rows, self.centre, extra_rows=2)
         block[n_features] = 1.0
         centred = block[:n_features]
         np.einsum("dn,dn->n", centred, centred, out=block[n_features + 1])
+        if self.bounds is None and self.quadratic.accurate(block[n_features + 1]):
+            return self.quadratic.features(block)
         return block
 
     def chunk(
@@ -290,8 +301,11 @@ class FullKernel(KernelBase):
         """Stats of a chunk from every pair: by its moments where that rounds
         no worse, else by whitening every row by every component."""
         n_samples, n_features = X.shape
+        # checked again for features kept from a pass with other parameters
         if self.quadratic.accurate(block[n_features + 1]):
-            return self._moments(block, X, sample_weight)
+            if block.shape[0] == self.quadratic.n_features_out:
+                return self._moments(block, X, sample_weight)
+            return self._moments(self.quadratic.features(block), X, sample_weight)
         rows = block[: n_features + 1]
         n_components = self.constant.shape[0]
         whitened = (self.coefficients @ rows).reshape(
@@ -303,10 +317,9 @@ class FullKernel(KernelBase):
         return self._stats(X, rows, sample_weight, log_prob, whitened, None)
 
     def _moments(
-        self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
+        self, features: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
     ) -> PartialStats:
         """Stats of a chunk from its quadratic features: two GEMMs."""
-        features = self.quadratic.features(block)
         log_prob = self.quadratic.log_densities(features)
         log_norm = normalize_components(log_prob)
         resp = weigh(log_prob, sample_weight)

@@ -131,9 +131,10 @@ class QuadraticForms:
         Shapes (K,), (K, D) and (K, D, D).
         """
         n_features = self.n_features
-        # (P, K): this orientation keeps the long inner dimension contiguous
+        # (P, K): this orientation keeps the long inner dimension contiguous;
+        # z's row of ones gives the responsibility sums without another pass
         sums = (features @ resp.T).astype(np.float64)
-        resp_sum = resp.sum(axis=1, dtype=np.float64)
+        resp_sum = sums[n_features].copy()
         first = sums[:n_features].T
         second = np.empty((resp.shape[0], n_features, n_features))
         upper = sums[n_features + 2 :].T
