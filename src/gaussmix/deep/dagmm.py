@@ -33,6 +33,9 @@ from gaussmix.nn.training import train
 #: the centre of the data would otherwise divide by zero.
 NORM_FLOOR = 1e-3
 
+#: How the reconstruction error feature is measured (see ``DAGMM``).
+RECONSTRUCTION_ERRORS = ("absolute", "relative")
+
 
 class DAGMMNetwork(nn.Module):
     """Compression and estimation networks of DAGMM.
@@ -48,12 +51,17 @@ class DAGMMNetwork(nn.Module):
     """
 
     def __init__(
-        self, encoder: nn.Module, decoder: nn.Module, estimator: nn.Module
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        estimator: nn.Module,
+        reconstruction_error: str = "relative",
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.estimator = estimator
+        self.reconstruction_error = reconstruction_error
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Reconstruction (B, D) and the features z (B, latent_dim + 2)."""
@@ -61,11 +69,15 @@ class DAGMMNetwork(nn.Module):
         reconstruction = self.decoder(code)
         floor = NORM_FLOOR * x.shape[-1] ** 0.5
         x_norm = x.norm(dim=-1).clamp_min(floor)
-        relative_error = (x - reconstruction).norm(dim=-1) / x_norm
+        error = (x - reconstruction).norm(dim=-1)
+        if self.reconstruction_error == "relative":
+            error = error / x_norm
+        else:
+            error = error / x.shape[-1] ** 0.5
         cosine = (x * reconstruction).sum(-1) / (
             x_norm * reconstruction.norm(dim=-1).clamp_min(floor)
         )
-        features = torch.cat([code, relative_error[:, None], cosine[:, None]], dim=1)
+        features = torch.cat([code, error[:, None], cosine[:, None]], dim=1)
         return reconstruction, features
 
     def membership(self, features: torch.Tensor) -> torch.Tensor:
@@ -90,6 +102,26 @@ def default_n_components(n_samples: int, dimension: int) -> int:
     return int(min(4, max(1, n_samples // (10 * parameters))))
 
 
+def shrink_correlations(covariances: torch.Tensor, shrinkage: float) -> torch.Tensor:
+    """``(1 - shrinkage) Sigma + shrinkage diag(Sigma)`` for each component.
+
+    The variances stay; every correlation is multiplied by ``1 - shrinkage``,
+    so the determinant is at least ``shrinkage ** L`` times the product of
+    the variances: features cannot buy a low energy by lining up. Each
+    feature keeps its own scale (the code's scale is the encoder's choice).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gaussmix.deep.dagmm import shrink_correlations
+    >>> shrink_correlations(torch.tensor([[[4.0, 2.0], [2.0, 1.0]]]), 0.5)
+    tensor([[[4., 1.],
+             [1., 1.]]])
+    """
+    diagonal = torch.diagonal(covariances, dim1=-2, dim2=-1)
+    return (1.0 - shrinkage) * covariances + shrinkage * torch.diag_embed(diagonal)
+
+
 @dataclass(frozen=True)
 class DAGMMSettings(common.NetworkSettings):
     """DAGMM's hyperparameters, validated once per use.
@@ -106,6 +138,8 @@ class DAGMMSettings(common.NetworkSettings):
     activation: str
     lambda_energy: float
     lambda_covariance: float
+    covariance_shrinkage: float
+    reconstruction_error: str
     jitter: float
     contamination: float
     learning_rate: float
@@ -212,6 +246,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         activation: str = "tanh",
         lambda_energy: float = 1.0,
         lambda_covariance: float = 0.005,
+        covariance_shrinkage: float = 0.1,
+        reconstruction_error: str = "absolute",
         jitter: float = 1e-6,
         contamination: float = 0.1,
         learning_rate: float = 1e-3,
@@ -230,6 +266,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         self.activation = activation
         self.lambda_energy = lambda_energy
         self.lambda_covariance = lambda_covariance
+        self.covariance_shrinkage = covariance_shrinkage
+        self.reconstruction_error = reconstruction_error
         self.jitter = jitter
         self.contamination = contamination
         self.learning_rate = learning_rate
@@ -250,6 +288,13 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         dropout = check.check_float("dropout", self.dropout, 0.0, inclusive=True)
         if dropout >= 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+        shrinkage = check.check_float(
+            "covariance_shrinkage", self.covariance_shrinkage, 0.0, inclusive=True
+        )
+        if shrinkage >= 1:
+            raise ValueError(
+                f"covariance_shrinkage must be in [0, 1), got {shrinkage}."
+            )
         return DAGMMSettings(
             n_components=None
             if self.n_components is None
@@ -270,6 +315,12 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             ),
             lambda_covariance=check.check_float(
                 "lambda_covariance", self.lambda_covariance, 0.0, inclusive=True
+            ),
+            covariance_shrinkage=shrinkage,
+            reconstruction_error=check.check_choice(
+                "reconstruction_error",
+                self.reconstruction_error,
+                list(RECONSTRUCTION_ERRORS),
             ),
             jitter=check.check_float("jitter", self.jitter, 0.0, inclusive=False),
             contamination=contamination,
@@ -302,7 +353,9 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             nn.Dropout(settings.dropout),
             nn.Linear(settings.estimation_hidden, self.n_components_),
         )
-        return DAGMMNetwork(encoder, decoder, estimator)
+        # a model fitted before the choice existed used the relative error
+        error = getattr(self, "reconstruction_error_", "relative")
+        return DAGMMNetwork(encoder, decoder, estimator, error)
 
     def fit(self, X: Array, y: Any = None) -> DAGMM:
         """Train the networks on rows assumed mostly normal.
@@ -322,6 +375,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         self.n_components_ = settings.n_components or default_n_components(
             len(X), self.latent_dim_ + 2
         )
+        self.reconstruction_error_ = settings.reconstruction_error
         self.x_offset_, self.x_scale_ = common.centre_and_scale(X)
         self._train_seeded(X, settings)
         return self
@@ -338,9 +392,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             features = features.double()
             membership = network.membership(features.float()).double()
             weights, means, covariances = mixture_statistics(features, membership)
-            energy = sample_energy(
-                features, weights, means, covariances, settings.jitter
-            )
+            shrunk = shrink_correlations(covariances, settings.covariance_shrinkage)
+            energy = sample_energy(features, weights, means, shrunk, settings.jitter)
             variances = torch.diagonal(covariances, dim1=-2, dim2=-1)
             penalty = (1.0 / (variances + settings.jitter)).sum()
             error = (x - reconstruction).pow(2).sum(-1).mean()
@@ -378,7 +431,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         eye = np.eye(features.shape[1])
         self.weights_ = weights.numpy()
         self.means_ = means.numpy()
-        self.covariances_ = covariances.numpy() + settings.jitter * eye
+        shrunk = shrink_correlations(covariances, settings.covariance_shrinkage)
+        self.covariances_ = shrunk.numpy() + settings.jitter * eye
         training_scores = self.score_samples(X)
         self.offset_ = float(
             np.percentile(training_scores, 100.0 * settings.contamination)
