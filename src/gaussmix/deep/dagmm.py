@@ -122,6 +122,48 @@ def shrink_correlations(covariances: torch.Tensor, shrinkage: float) -> torch.Te
     return (1.0 - shrinkage) * covariances + shrinkage * torch.diag_embed(diagonal)
 
 
+def default_shrinkage(batch_rows: int, dimension: int) -> float:
+    """Correlation shrinkage for a covariance estimated from ``batch_rows``.
+
+    ``dimension / (dimension + batch_rows)``: a sample correlation from B
+    rows errs by about ``1 / sqrt(B)``, and the network can line up a few
+    rows' features at will, so the smaller the batch relative to the
+    features' dimension, the more the correlations are shrunk.
+
+    Examples
+    --------
+    >>> from gaussmix.deep.dagmm import default_shrinkage
+    >>> round(default_shrinkage(30, 4), 3), round(default_shrinkage(128, 7), 3)
+    (0.118, 0.052)
+    """
+    return dimension / (dimension + batch_rows)
+
+
+#: Default training length: at most this many optimiser steps ...
+DEFAULT_STEPS = 2000
+#: ... and at most this many passes over the rows.
+DEFAULT_EPOCHS = 500
+
+
+def default_max_epochs(n_samples: int, batch_size: int) -> int:
+    """Passes over ``n_samples`` rows for about ``DEFAULT_STEPS`` Adam steps.
+
+    At most ``DEFAULT_EPOCHS`` passes: a few dozen rows (one batch) get 500
+    steps, a few hundred rows ``DEFAULT_STEPS``, and large data a few
+    passes, so the cost of a default fit stops growing with the rows.
+
+    Examples
+    --------
+    >>> from gaussmix.deep.dagmm import default_max_epochs
+    >>> default_max_epochs(90, 128), default_max_epochs(1000, 128)
+    (500, 250)
+    >>> default_max_epochs(1_000_000, 128)  # 7,813 steps a pass
+    1
+    """
+    steps_per_epoch = -(-n_samples // batch_size)
+    return int(min(DEFAULT_EPOCHS, max(1, round(DEFAULT_STEPS / steps_per_epoch))))
+
+
 @dataclass(frozen=True)
 class DAGMMSettings(common.NetworkSettings):
     """DAGMM's hyperparameters, validated once per use.
@@ -138,14 +180,14 @@ class DAGMMSettings(common.NetworkSettings):
     activation: str
     lambda_energy: float
     lambda_covariance: float
-    covariance_shrinkage: float
+    covariance_shrinkage: float | None
     reconstruction_error: str
     jitter: float
     contamination: float
     learning_rate: float
     weight_decay: float
     batch_size: int
-    max_epochs: int
+    max_epochs: int | None
 
 
 @register_estimator(validate=check_dagmm)
@@ -244,16 +286,16 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         estimation_hidden: int = 10,
         dropout: float = 0.5,
         activation: str = "tanh",
-        lambda_energy: float = 1.0,
+        lambda_energy: float = 0.3,
         lambda_covariance: float = 0.005,
-        covariance_shrinkage: float = 0.1,
+        covariance_shrinkage: float | None = None,
         reconstruction_error: str = "absolute",
         jitter: float = 1e-6,
         contamination: float = 0.1,
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
         batch_size: int = 128,
-        max_epochs: int = 500,
+        max_epochs: int | None = None,
         random_state: RandomStateLike = None,
         device: Any = None,
         verbose: int = 0,
@@ -288,10 +330,12 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         dropout = check.check_float("dropout", self.dropout, 0.0, inclusive=True)
         if dropout >= 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
-        shrinkage = check.check_float(
-            "covariance_shrinkage", self.covariance_shrinkage, 0.0, inclusive=True
-        )
-        if shrinkage >= 1:
+        shrinkage = self.covariance_shrinkage
+        if shrinkage is not None:
+            shrinkage = check.check_float(
+                "covariance_shrinkage", shrinkage, 0.0, inclusive=True
+            )
+        if shrinkage is not None and shrinkage >= 1:
             raise ValueError(
                 f"covariance_shrinkage must be in [0, 1), got {shrinkage}."
             )
@@ -331,7 +375,9 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
                 "weight_decay", self.weight_decay, 0.0, inclusive=True
             ),
             batch_size=check.check_int("batch_size", self.batch_size, 2),
-            max_epochs=check.check_int("max_epochs", self.max_epochs, 1),
+            max_epochs=None
+            if self.max_epochs is None
+            else check.check_int("max_epochs", self.max_epochs, 1),
             verbose=check.check_int("verbose", self.verbose, 0),
             device=common.resolve_device(self.device),
         )
@@ -376,12 +422,21 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             len(X), self.latent_dim_ + 2
         )
         self.reconstruction_error_ = settings.reconstruction_error
+        self.covariance_shrinkage_ = (
+            default_shrinkage(min(len(X), settings.batch_size), self.latent_dim_ + 2)
+            if settings.covariance_shrinkage is None
+            else settings.covariance_shrinkage
+        )
         self.x_offset_, self.x_scale_ = common.centre_and_scale(X)
         self._train_seeded(X, settings)
         return self
 
     def _train(self, X: np.ndarray, settings: DAGMMSettings, seed: int) -> None:
         device = settings.device
+        max_epochs = settings.max_epochs or default_max_epochs(
+            len(X), settings.batch_size
+        )
+        shrinkage = self.covariance_shrinkage_
         network = self._build_networks().to(device)
         rows = common.as_tensor(self._scaled(X), device)
 
@@ -392,7 +447,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             features = features.double()
             membership = network.membership(features.float()).double()
             weights, means, covariances = mixture_statistics(features, membership)
-            shrunk = shrink_correlations(covariances, settings.covariance_shrinkage)
+            shrunk = shrink_correlations(covariances, shrinkage)
             energy = sample_energy(features, weights, means, shrunk, settings.jitter)
             variances = torch.diagonal(covariances, dim1=-2, dim2=-1)
             penalty = (1.0 / (variances + settings.jitter)).sum()
@@ -411,8 +466,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             learning_rate=settings.learning_rate,
             weight_decay=settings.weight_decay,
             batch_size=settings.batch_size,
-            max_epochs=settings.max_epochs,
-            n_iter_no_change=settings.max_epochs,
+            max_epochs=max_epochs,
+            n_iter_no_change=max_epochs,
             tol=0.0,
             generator=torch.Generator().manual_seed(seed),
             verbose=settings.verbose,
@@ -431,7 +486,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         eye = np.eye(features.shape[1])
         self.weights_ = weights.numpy()
         self.means_ = means.numpy()
-        shrunk = shrink_correlations(covariances, settings.covariance_shrinkage)
+        shrunk = shrink_correlations(covariances, shrinkage)
         self.covariances_ = shrunk.numpy() + settings.jitter * eye
         training_scores = self.score_samples(X)
         self.offset_ = float(
