@@ -3,11 +3,11 @@
 The deep autoencoding Gaussian mixture model of Zong et al. (2018). A
 compression network encodes each row and appends two reconstruction
 features (a Euclidean reconstruction error and the cosine similarity); an
-estimation
-network assigns these codes soft memberships, from which a Gaussian
-mixture is estimated in closed form on every batch. The sample energy (the negative
-log-density of the code under that mixture) is trained down together with
-the reconstruction error, and scores anomalies afterwards.
+estimation network assigns these codes soft memberships, from which a
+Gaussian mixture is estimated in closed form on every batch. The sample
+energy (the negative log-density of the code under that mixture) is
+trained down together with the reconstruction error, and scores anomalies
+afterwards.
 """
 
 from __future__ import annotations
@@ -228,8 +228,12 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     0.1, 0.3 and ``d / (d + B)`` gave wine 0.87, 0.96, 0.97, 0.96,
     breast_cancer 0.94, 0.93, 0.92, 0.95 and the surface 0.97, 0.97, 0.95,
     0.97: the smallest batches (wine's 30 rows) need it most. 2,000 steps
-    instead of 500 passes halved the surface's fit time (1,000 rows) for
-    0.967 against 0.973.
+    instead of 500 passes halved the surface's training (1,000 rows, 4,000
+    steps before) for 0.967 against 0.973. With every default, over split
+    seeds 0-2, DAGMM / IsolationForest / GaussianMixture on 10 PCA
+    components scored digits 0.987 / 0.878 / 0.945, breast_cancer 0.939 /
+    0.929 / 0.927, wine 0.958 / 0.937 / 0.908, the surface 0.970 / 0.957 /
+    0.987 and MNIST 0.913 / 0.551 / 0.727.
 
     Examples
     --------
