@@ -6,12 +6,15 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_wine
 from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import StandardScaler
 
 torch = pytest.importorskip("torch")
 
 from gaussmix.deep import DAGMM  # noqa: E402
+from gaussmix.deep.dagmm_defaults import default_max_epochs  # noqa: E402
+from gaussmix.deep.energy import shrink_correlations  # noqa: E402
 from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
 
@@ -127,3 +130,100 @@ def test_default_sizes_follow_the_data(digits):
     wide = DAGMM(random_state=0, max_epochs=1, hidden_layer_sizes=(4,))
     wide.fit(np.random.default_rng(0).normal(size=(2000, 6)))
     assert wide.latent_dim_ == 1 and wide.n_components_ == 4
+
+
+def test_training_length_defaults_to_a_step_budget():
+    # a single batch: the pass limit, 500, not 2,000 passes
+    X = np.random.default_rng(1).normal(size=(20, 3))
+    model = DAGMM(1, latent_dim=1, hidden_layer_sizes=(4,), random_state=0).fit(X)
+    assert model.max_epochs is None
+    assert len(model.loss_curve_) == 500
+    assert default_max_epochs(2000, 2) == 2
+    # otherwise about 2,000 steps (within one pass), or 500 passes if fewer
+    for n_samples in (200, 1000, 5000, 100_000):
+        steps_per_pass = -(-n_samples // 128)
+        steps = default_max_epochs(n_samples, 128) * steps_per_pass
+        budget = min(2000, 500 * steps_per_pass)
+        assert abs(steps - budget) <= steps_per_pass
+
+
+def test_shrinkage_keeps_variances_and_scales_correlations():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(3, 4, 4))
+    covariances = torch.as_tensor(A @ A.transpose(0, 2, 1) + np.eye(4))
+    shrunk = shrink_correlations(covariances, 0.25).numpy()
+    sd = np.sqrt(np.diagonal(A @ A.transpose(0, 2, 1) + np.eye(4), axis1=1, axis2=2))
+    correlation = covariances.numpy() / (sd[:, :, None] * sd[:, None, :])
+    shrunk_correlation = shrunk / (sd[:, :, None] * sd[:, None, :])
+    np.testing.assert_allclose(np.diagonal(shrunk_correlation, axis1=1, axis2=2), 1.0)
+    off = ~np.eye(4, dtype=bool)
+    np.testing.assert_allclose(
+        shrunk_correlation[:, off], 0.75 * correlation[:, off], rtol=1e-12
+    )
+
+
+def test_default_shrinkage_follows_the_batch(digits):
+    X, y = digits
+    settings = {**FAST, "max_epochs": 1}
+    small = DAGMM(1, random_state=0, **settings).fit(X[y == 0][:20])
+    assert small.covariance_shrinkage_ == pytest.approx(4 / (4 + 20))
+    large = DAGMM(1, random_state=0, **settings).fit(X[:300])  # batches of 32
+    assert large.covariance_shrinkage_ == pytest.approx(4 / (4 + 32))
+    fixed = DAGMM(1, covariance_shrinkage=0.0, random_state=0, **settings)
+    assert fixed.fit(X[:300]).covariance_shrinkage_ == 0.0
+    assert fixed.covariance_shrinkage == 0.0
+
+
+def test_scores_do_not_depend_on_the_units(digits):
+    X, y = digits
+    rows = X[y == 3][:80]
+    settings = {**FAST, "max_epochs": 5}
+    scores = [
+        DAGMM(1, random_state=0, **settings)
+        .fit(scale * rows + shift)
+        .score_samples(scale * X[:40] + shift)
+        for scale, shift in ((1.0, 0.0), (250.0, -7.0))
+    ]
+    np.testing.assert_allclose(scores[1], scores[0], rtol=1e-3, atol=1e-3)
+
+
+def test_model_fitted_before_the_error_choice_keeps_the_relative_error(digits):
+    X, y = digits
+    settings = {**FAST, "max_epochs": 3}
+    old = DAGMM(1, reconstruction_error="relative", random_state=0, **settings)
+    old.fit(X[y == 0][:60])
+    copy = restored(old)
+    del copy.relative_error_, copy.covariance_shrinkage_
+    copy.set_params(reconstruction_error="absolute")  # an older file's default
+    np.testing.assert_allclose(copy.transform(X[:20]), old.transform(X[:20]))
+
+
+def test_far_rows_do_not_look_well_reconstructed():
+    # standardised wine, one cultivar normal: the other cultivars lie far from
+    # its mean, which the relative error divides away
+    X, y = load_wine(return_X_y=True)
+    normal = X[y == 0][::2]
+    scaler = StandardScaler().fit(normal)
+    test = scaler.transform(np.delete(X, np.flatnonzero(y == 0)[::2], axis=0))
+    is_normal = np.delete(y, np.flatnonzero(y == 0)[::2]) == 0
+    auroc = {
+        error: roc_auc_score(
+            is_normal,
+            DAGMM(reconstruction_error=error, max_epochs=100, random_state=0)
+            .fit(scaler.transform(normal))
+            .score_samples(test),
+        )
+        for error in ("absolute", "relative")
+    }
+    assert auroc["absolute"] > 0.9
+    assert auroc["absolute"] > auroc["relative"]
+
+
+def test_new_settings_are_checked(digits):
+    X = digits[0][:50]
+    with pytest.raises(ValueError, match="covariance_shrinkage"):
+        DAGMM(covariance_shrinkage=1.0, **FAST).fit(X)
+    with pytest.raises(ValueError, match="reconstruction_error"):
+        DAGMM(reconstruction_error="squared", **FAST).fit(X)
+    with pytest.raises(ValueError, match="max_epochs"):
+        DAGMM(max_epochs=0).fit(X)

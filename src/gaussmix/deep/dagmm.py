@@ -2,11 +2,12 @@
 
 The deep autoencoding Gaussian mixture model of Zong et al. (2018). A
 compression network encodes each row and appends two reconstruction
-features (relative Euclidean error and cosine similarity); an estimation
-network assigns these codes soft memberships, from which a Gaussian mixture
-is estimated in closed form on every batch. The sample energy (the negative
-log-density of the code under that mixture) is trained down together with
-the reconstruction error, and scores anomalies afterwards.
+features (a Euclidean reconstruction error and the cosine similarity); an
+estimation network assigns these codes soft memberships, from which a
+Gaussian mixture is estimated in closed form on every batch. The sample
+energy (the negative log-density of the code under that mixture) is
+trained down together with the reconstruction error, and scores anomalies
+afterwards.
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.deep import _common as common
-from gaussmix.deep.energy import mixture_statistics, sample_energy
+from gaussmix.deep.dagmm_defaults import (
+    default_latent_dim,
+    default_max_epochs,
+    default_n_components,
+    default_shrinkage,
+)
+from gaussmix.deep.energy import (
+    mixture_statistics,
+    sample_energy,
+    shrink_correlations,
+)
 from gaussmix.deep.networks import ACTIVATIONS, mlp
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_deep import check_dagmm
@@ -32,6 +43,9 @@ from gaussmix.nn.training import train
 #: Floor of a row's norm in the relative error, per sqrt(feature): a row at
 #: the centre of the data would otherwise divide by zero.
 NORM_FLOOR = 1e-3
+
+#: How the reconstruction error feature is measured (see ``DAGMM``).
+RECONSTRUCTION_ERRORS = ("absolute", "relative")
 
 
 class DAGMMNetwork(nn.Module):
@@ -48,12 +62,17 @@ class DAGMMNetwork(nn.Module):
     """
 
     def __init__(
-        self, encoder: nn.Module, decoder: nn.Module, estimator: nn.Module
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        estimator: nn.Module,
+        reconstruction_error: str = "relative",
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.estimator = estimator
+        self.reconstruction_error = reconstruction_error
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Reconstruction (B, D) and the features z (B, latent_dim + 2)."""
@@ -61,33 +80,20 @@ class DAGMMNetwork(nn.Module):
         reconstruction = self.decoder(code)
         floor = NORM_FLOOR * x.shape[-1] ** 0.5
         x_norm = x.norm(dim=-1).clamp_min(floor)
-        relative_error = (x - reconstruction).norm(dim=-1) / x_norm
+        error = (x - reconstruction).norm(dim=-1)
+        if self.reconstruction_error == "relative":
+            error = error / x_norm
+        else:
+            error = error / x.shape[-1] ** 0.5
         cosine = (x * reconstruction).sum(-1) / (
             x_norm * reconstruction.norm(dim=-1).clamp_min(floor)
         )
-        features = torch.cat([code, relative_error[:, None], cosine[:, None]], dim=1)
+        features = torch.cat([code, error[:, None], cosine[:, None]], dim=1)
         return reconstruction, features
 
     def membership(self, features: torch.Tensor) -> torch.Tensor:
         """Soft memberships (B, K) from the estimation network."""
         return torch.softmax(self.estimator(features), dim=-1)
-
-
-def default_latent_dim(n_features: int) -> int:
-    """Code width for ``n_features`` inputs: one per six features, in [1, 10]."""
-    return int(min(10, max(1, n_features // 6)))
-
-
-def default_n_components(n_samples: int, dimension: int) -> int:
-    """Components the rows can support: at most 4, one per ten rows a parameter.
-
-    A full-covariance component over ``dimension`` features has
-    ``dimension * (dimension + 3) / 2`` free parameters; with fewer than ten
-    training rows for each, extra components fit noise, so small samples get
-    a single Gaussian.
-    """
-    parameters = dimension * (dimension + 3) // 2
-    return int(min(4, max(1, n_samples // (10 * parameters))))
 
 
 @dataclass(frozen=True)
@@ -106,12 +112,14 @@ class DAGMMSettings(common.NetworkSettings):
     activation: str
     lambda_energy: float
     lambda_covariance: float
+    covariance_shrinkage: float | None
+    reconstruction_error: str
     jitter: float
     contamination: float
     learning_rate: float
     weight_decay: float
     batch_size: int
-    max_epochs: int
+    max_epochs: int | None
 
 
 @register_estimator(validate=check_dagmm)
@@ -139,18 +147,29 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     estimation_hidden : int, default=10
         Width of the estimation network's hidden layer.
     dropout : float, default=0.5
-        Dropout in the estimation network.
+        Dropout in the estimation network (no effect with one component,
+        whose membership is always 1).
     activation : {'tanh', 'relu', 'gelu', 'silu', 'elu'}, default='tanh'
-    lambda_energy : float, default=1.0
+    lambda_energy : float, default=0.3
         Weight of the mean sample energy in the loss (the reconstruction
-        error is the squared error summed over the scaled features). The
-        paper's 0.1 leaves the energy too weak to shape the code on image
-        rows: on scikit-learn's digits (one-class, ``benchmarks/
-        dagmm_digits.py``) the mean AUROC rose from 0.942 at 0.1 to 0.957
-        at 1 and 3.
+        error is the squared error summed over the scaled features).
     lambda_covariance : float, default=0.005
         Weight of the penalty ``sum_k sum_j 1 / Sigma_k[j, j]``, which keeps
         the mixture from collapsing onto a point.
+    covariance_shrinkage : float in [0, 1), optional
+        The energy uses ``(1 - s) Sigma_k + s diag(Sigma_k)``: correlations
+        shrunk by ``s``, variances kept. None takes ``s = d / (d + B)`` for
+        ``d = latent_dim_ + 2`` features and ``B`` rows a batch
+        (``default_shrinkage``), about the error of a correlation estimated
+        from B rows. Without it the networks lower the energy by lining the
+        few rows of a batch up on a line (the determinant goes to 0 while the
+        diagonal penalty sees nothing).
+    reconstruction_error : {'absolute', 'relative'}, default='absolute'
+        The error feature: ``||x - x'|| / sqrt(D)`` (root mean square over
+        the scaled features), or the paper's ``||x - x'|| / ||x||``. The
+        rows are centred first, so ``||x||`` is the distance from the
+        normal rows' mean and dividing by it hides exactly the rows that lie
+        far out: with 'relative' a far anomaly looks well reconstructed.
     jitter : float, default=1e-6
         Added to the diagonal of every covariance before its Cholesky factor.
     contamination : float, default=0.1
@@ -159,7 +178,10 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     weight_decay : float, default=0.0
         Adam's L2 penalty on the weights.
     batch_size : int, default=128
-    max_epochs : int, default=500
+    max_epochs : int, optional
+        Passes over the rows. None trains for about 2,000 Adam steps and at
+        most 500 passes (``default_max_epochs``): the work per fit no longer
+        grows with the rows, and a few dozen rows get 500 steps.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the dropout and the batches; a seed gives the same
         fit on the CPU with the same number of threads (torch's and BLAS's:
@@ -184,8 +206,34 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     x_offset_ : ndarray of shape (n_features_in_,)
     x_scale_ : float
         The networks see ``(X - x_offset_) / x_scale_``.
+    relative_error_ : bool
+        Whether the error feature is the relative one; a model fitted before
+        ``reconstruction_error`` existed has no such attribute and uses it.
+    covariance_shrinkage_ : float
+        The shrinkage used in training (and in ``covariances_``).
     loss_curve_ : list of float
     n_features_in_ : int
+
+    Notes
+    -----
+    How the defaults were chosen: on a panel of one-class problems
+    (``benchmarks/dagmm_panel.py``: digits, breast_cancer, wine, a curved
+    3-D surface in 30 dimensions and MNIST; mean AUROC, split seed 0),
+    nothing tuned per dataset. The relative error inverted the error
+    feature's signal on standardised tables: with lambda_energy=1 and
+    shrinkage 0.1, relative to absolute error took wine from 0.69 to 0.88
+    and breast_cancer from 0.67 to 0.95. Then lambda_energy 1 to 0.3 took
+    digits 0.978 to 0.989, wine 0.88 to 0.96, the surface 0.96 to 0.97 and
+    MNIST 0.89 to 0.91 (breast_cancer 0.95 to 0.93). At 0.3, shrinkage 0,
+    0.1, 0.3 and ``d / (d + B)`` gave wine 0.87, 0.96, 0.97, 0.96,
+    breast_cancer 0.94, 0.93, 0.92, 0.95 and the surface 0.97, 0.97, 0.95,
+    0.97: the smallest batches (wine's 30 rows) need it most. 2,000 steps
+    instead of 500 passes halved the surface's training (1,000 rows, 4,000
+    steps before) for 0.967 against 0.973. With every default, over split
+    seeds 0-2, DAGMM / IsolationForest / GaussianMixture on 10 PCA
+    components scored digits 0.987 / 0.878 / 0.945, breast_cancer 0.939 /
+    0.929 / 0.927, wine 0.958 / 0.937 / 0.908, the surface 0.970 / 0.957 /
+    0.987 and MNIST 0.913 / 0.551 / 0.727.
 
     Examples
     --------
@@ -194,6 +242,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     >>> rng = np.random.default_rng(0)
     >>> X_normal = rng.normal(size=(300, 8))
     >>> detector = DAGMM(contamination=0.05, max_epochs=5, random_state=0).fit(X_normal)
+    >>> detector.relative_error_, round(detector.covariance_shrinkage_, 3)
+    (False, 0.023)
     >>> X_new = np.vstack([rng.normal(size=(5, 8)), rng.normal(8.0, 1.0, size=(5, 8))])
     >>> detector.predict(X_new).shape  # +1 inlier, -1 outlier
     (10,)
@@ -210,14 +260,16 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         estimation_hidden: int = 10,
         dropout: float = 0.5,
         activation: str = "tanh",
-        lambda_energy: float = 1.0,
+        lambda_energy: float = 0.3,
         lambda_covariance: float = 0.005,
+        covariance_shrinkage: float | None = None,
+        reconstruction_error: str = "absolute",
         jitter: float = 1e-6,
         contamination: float = 0.1,
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
         batch_size: int = 128,
-        max_epochs: int = 500,
+        max_epochs: int | None = None,
         random_state: RandomStateLike = None,
         device: Any = None,
         verbose: int = 0,
@@ -230,6 +282,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         self.activation = activation
         self.lambda_energy = lambda_energy
         self.lambda_covariance = lambda_covariance
+        self.covariance_shrinkage = covariance_shrinkage
+        self.reconstruction_error = reconstruction_error
         self.jitter = jitter
         self.contamination = contamination
         self.learning_rate = learning_rate
@@ -250,6 +304,15 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         dropout = check.check_float("dropout", self.dropout, 0.0, inclusive=True)
         if dropout >= 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}.")
+        shrinkage = self.covariance_shrinkage
+        if shrinkage is not None:
+            shrinkage = check.check_float(
+                "covariance_shrinkage", shrinkage, 0.0, inclusive=True
+            )
+        if shrinkage is not None and shrinkage >= 1:
+            raise ValueError(
+                f"covariance_shrinkage must be in [0, 1), got {shrinkage}."
+            )
         return DAGMMSettings(
             n_components=None
             if self.n_components is None
@@ -271,6 +334,12 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             lambda_covariance=check.check_float(
                 "lambda_covariance", self.lambda_covariance, 0.0, inclusive=True
             ),
+            covariance_shrinkage=shrinkage,
+            reconstruction_error=check.check_choice(
+                "reconstruction_error",
+                self.reconstruction_error,
+                list(RECONSTRUCTION_ERRORS),
+            ),
             jitter=check.check_float("jitter", self.jitter, 0.0, inclusive=False),
             contamination=contamination,
             learning_rate=check.check_float(
@@ -280,7 +349,9 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
                 "weight_decay", self.weight_decay, 0.0, inclusive=True
             ),
             batch_size=check.check_int("batch_size", self.batch_size, 2),
-            max_epochs=check.check_int("max_epochs", self.max_epochs, 1),
+            max_epochs=None
+            if self.max_epochs is None
+            else check.check_int("max_epochs", self.max_epochs, 1),
             verbose=check.check_int("verbose", self.verbose, 0),
             device=common.resolve_device(self.device),
         )
@@ -302,7 +373,10 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             nn.Dropout(settings.dropout),
             nn.Linear(settings.estimation_hidden, self.n_components_),
         )
-        return DAGMMNetwork(encoder, decoder, estimator)
+        # a model fitted before the choice existed used the relative error
+        relative = getattr(self, "relative_error_", True)
+        error = "relative" if relative else "absolute"
+        return DAGMMNetwork(encoder, decoder, estimator, error)
 
     def fit(self, X: Array, y: Any = None) -> DAGMM:
         """Train the networks on rows assumed mostly normal.
@@ -322,12 +396,22 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         self.n_components_ = settings.n_components or default_n_components(
             len(X), self.latent_dim_ + 2
         )
+        self.relative_error_ = settings.reconstruction_error == "relative"
+        self.covariance_shrinkage_ = (
+            default_shrinkage(min(len(X), settings.batch_size), self.latent_dim_ + 2)
+            if settings.covariance_shrinkage is None
+            else settings.covariance_shrinkage
+        )
         self.x_offset_, self.x_scale_ = common.centre_and_scale(X)
         self._train_seeded(X, settings)
         return self
 
     def _train(self, X: np.ndarray, settings: DAGMMSettings, seed: int) -> None:
         device = settings.device
+        max_epochs = settings.max_epochs or default_max_epochs(
+            len(X), settings.batch_size
+        )
+        shrinkage = self.covariance_shrinkage_
         network = self._build_networks().to(device)
         rows = common.as_tensor(self._scaled(X), device)
 
@@ -338,9 +422,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             features = features.double()
             membership = network.membership(features.float()).double()
             weights, means, covariances = mixture_statistics(features, membership)
-            energy = sample_energy(
-                features, weights, means, covariances, settings.jitter
-            )
+            shrunk = shrink_correlations(covariances, shrinkage)
+            energy = sample_energy(features, weights, means, shrunk, settings.jitter)
             variances = torch.diagonal(covariances, dim1=-2, dim2=-1)
             penalty = (1.0 / (variances + settings.jitter)).sum()
             error = (x - reconstruction).pow(2).sum(-1).mean()
@@ -358,8 +441,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             learning_rate=settings.learning_rate,
             weight_decay=settings.weight_decay,
             batch_size=settings.batch_size,
-            max_epochs=settings.max_epochs,
-            n_iter_no_change=settings.max_epochs,
+            max_epochs=max_epochs,
+            n_iter_no_change=max_epochs,
             tol=0.0,
             generator=torch.Generator().manual_seed(seed),
             verbose=settings.verbose,
@@ -378,7 +461,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         eye = np.eye(features.shape[1])
         self.weights_ = weights.numpy()
         self.means_ = means.numpy()
-        self.covariances_ = covariances.numpy() + settings.jitter * eye
+        shrunk = shrink_correlations(covariances, shrinkage)
+        self.covariances_ = shrunk.numpy() + settings.jitter * eye
         training_scores = self.score_samples(X)
         self.offset_ = float(
             np.percentile(training_scores, 100.0 * settings.contamination)
