@@ -143,3 +143,13 @@ __all__ = [
     "shared_start",
     "timed",
 ]
+
+
+def literal_settings(items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` strings (VALUE a Python literal) as a dict of settings."""
+    import ast
+
+    return {
+        name: ast.literal_eval(value)
+        for name, value in (item.split("=", 1) for item in items)
+    }

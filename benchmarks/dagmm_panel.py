@@ -32,12 +32,12 @@ experiments; the reported figures use none.
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
+from _common import literal_settings
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -200,10 +200,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
-    settings = {
-        name: ast.literal_eval(value)
-        for name, value in (item.split("=", 1) for item in args.set)
-    }
+    settings = literal_settings(args.set)
     torch.set_num_threads(args.threads)
     rows = []
     for dataset in args.datasets:

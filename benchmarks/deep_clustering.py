@@ -24,12 +24,12 @@ is much faster than two competing ones.
 from __future__ import annotations
 
 import argparse
-import ast
 import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
+from _common import literal_settings
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, SpectralClustering
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_circles
@@ -146,10 +146,7 @@ def main() -> None:
     )
     parser.add_argument("--only-deep", action="store_true")
     args = parser.parse_args()
-    settings = {
-        name: ast.literal_eval(value)
-        for name, value in (item.split("=", 1) for item in args.set)
-    }
+    settings = literal_settings(args.set)
     torch.set_num_threads(args.threads)
     rows = []
     for dataset in args.datasets:

@@ -217,14 +217,7 @@ def test_the_e_step_equals_the_row_by_row_conditionals(spread):
         atol=1e-9,
     )
     # second moments about the origin, from the scatter about the shift
-    about_origin = (
-        stats.scatter
-        + np.einsum("ki,kj->kij", stats.shift, stats.centred_sum)
-        + np.einsum("ki,kj->kij", stats.centred_sum, stats.shift)
-        + stats.resp_sum[:, None, None]
-        * np.einsum("ki,kj->kij", stats.shift, stats.shift)
-    )
-    np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)
+    _assert_second_moments(stats, second)
 
 
 def _pair_by_pair_and_gemm(X, w, params):
@@ -324,14 +317,7 @@ def test_each_missing_count_against_the_row_by_row_conditionals(n_missing):
     np.testing.assert_allclose(
         stats.shift * stats.resp_sum[:, None] + stats.centred_sum, first, atol=1e-9
     )
-    about_origin = (
-        stats.scatter
-        + np.einsum("ki,kj->kij", stats.shift, stats.centred_sum)
-        + np.einsum("ki,kj->kij", stats.centred_sum, stats.shift)
-        + stats.resp_sum[:, None, None]
-        * np.einsum("ki,kj->kij", stats.shift, stats.shift)
-    )
-    np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)
+    _assert_second_moments(stats, second)
 
 
 def test_components_too_far_apart_for_the_centre_go_pair_by_pair():
@@ -404,3 +390,15 @@ def test_components_sharing_some_precisions():
     )
     gemm, pairs = _pair_by_pair_and_gemm(X, w, params)
     _assert_same_stats(gemm, pairs)
+
+
+def _assert_second_moments(stats, second):
+    """The Stats' scatter about its shift, moved to the origin, is ``second``."""
+    about_origin = (
+        stats.scatter
+        + np.einsum("ki,kj->kij", stats.shift, stats.centred_sum)
+        + np.einsum("ki,kj->kij", stats.centred_sum, stats.shift)
+        + stats.resp_sum[:, None, None]
+        * np.einsum("ki,kj->kij", stats.shift, stats.shift)
+    )
+    np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)
