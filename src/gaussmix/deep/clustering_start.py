@@ -99,8 +99,8 @@ def starting_network(
     ``2 * n_clusters``) diagonal components. Either way the components are
     merged pairwise down to ``n_clusters`` (:func:`merge_components`).
     """
-    raw_codes = [_codes(network, rows) for network, _ in candidates]
     values = rows.cpu().numpy()
+    raw_codes = [_codes(network, values, rows.device) for network, _ in candidates]
     chosen = np.arange(len(values))
     if settings.init_method == "tsne":
         if len(values) > MAX_EMBEDDED_ROWS:
@@ -128,11 +128,11 @@ def starting_network(
     return best
 
 
-def _codes(network: VariationalClusteringNetwork, rows: torch.Tensor) -> np.ndarray:
+def _codes(
+    network: VariationalClusteringNetwork, values: np.ndarray, device: torch.device
+) -> np.ndarray:
     network.eval()
-    return common.batched(
-        lambda x: network.encode(x)[0], rows.cpu().numpy(), rows.device
-    )
+    return common.batched(lambda x: network.encode(x)[0], values, device)
 
 
 def _smoothed(
@@ -179,7 +179,7 @@ def tsne_embedding(values: np.ndarray, seed: int) -> np.ndarray:
     n_rows = len(values)
     if n_rows < 4 or np.ptp(values, axis=0).max() == 0.0:
         # too few rows for neighbour distributions, or rows that are all the
-        # same (nothing to embed): the codes' leading axes
+        # same (nothing to embed): the values' leading axes
         return np.pad(values[:, :2], ((0, 0), (0, max(0, 2 - values.shape[1]))))
     perplexity = min(PERPLEXITY, (n_rows - 1) / 3.0)
     embedding = TSNE(
@@ -236,12 +236,12 @@ def set_prior(
     training then empties it (on the breast_cancer panel data with the
     usual 1e-4 share, two clusters became one in 20 epochs on one seed of
     three; with a tenth none did, and the MNIST starts lost at most 0.01
-    accuracy). The encoder's variance head, which the
-    autoencoder pretraining never used, is reset so that every code's
-    posterior variance starts at a hundredth of the components' average
-    variance along its axis: left at its random start, it can exceed the
-    components' own spread many times, and the bound's first steps then
-    inflate and merge the components instead of moving the codes.
+    accuracy). The encoder's variance head, which the autoencoder
+    pretraining never used, is reset so that every code's posterior
+    variance starts at a hundredth of the smallest variance of any
+    component along any direction: left at its random start, it can exceed
+    the components' own spread many times, and the bound's first steps
+    then inflate and merge the components instead of moving the codes.
     """
     family = get_family(covariance_type)
     stats = responsibilities_stats(codes, resp, None, family.scatter_kind)
@@ -256,9 +256,7 @@ def set_prior(
     )
     fitted = GaussianMixtureDensity.from_estimator(mixture, dtype=torch.float64)
     network.prior.load_state_dict(fitted.to(torch.float32).state_dict())
-    variances = get_family(covariance_type).full_covariances(
-        params.covariances, *params.means.shape
-    )
+    variances = family.full_covariances(params.covariances, *params.means.shape)
     thinnest = max(float(np.linalg.eigvalsh(variances).min()), 1e-12)
     with torch.no_grad():
         network.log_var_head.weight.zero_()
