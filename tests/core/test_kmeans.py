@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
@@ -34,3 +36,14 @@ def test_squared_distances_are_exact_and_non_negative():
     got = squared_distances(X, C)
     assert np.all(got >= 0)
     np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_matches_scikit_learn_lloyd_from_the_same_seed(offset):
+    # unstructured rows make Lloyd's path sensitive to every seed and step;
+    # scikit-learn's KMeans draws its greedy k-means++ seeds the same way
+    X = np.random.RandomState(3).normal(size=(3000, 5)) + offset
+    centers, labels = kmeans(X, 7, np.ones(len(X)), np.random.RandomState(0))
+    reference = KMeans(7, n_init=1, random_state=np.random.RandomState(0)).fit(X)
+    np.testing.assert_array_equal(labels, reference.labels_)
+    np.testing.assert_allclose(centers, reference.cluster_centers_, rtol=1e-9)
