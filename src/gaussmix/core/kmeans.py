@@ -56,20 +56,116 @@ class _CentredRows:
         products += np.einsum("ij,ij->i", centers, centers)
         return np.maximum(products, 0.0, out=products)
 
-    def nearest(self, centers: np.ndarray) -> np.ndarray:
-        """Each row's nearest centre (centres in centred coordinates), (N,).
+    def nearest(
+        self, centers: np.ndarray, subset: np.ndarray | slice = slice(None)
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest centre of each row of ``subset`` and the two nearest distances.
 
-        The rows' own norms do not change which centre is nearest, so only
-        ``|c|^2 - 2 x.c`` is formed.
+        Centres are given in centred coordinates. Returns ``labels`` (n,),
+        ``closest`` and ``second`` (n,): the Euclidean distances to the
+        nearest centre and to the next one (inf with one centre). Only
+        ``|c|^2 - 2 x.c`` decides the label: the rows' own norms do not
+        change which centre is nearest.
         """
-        labels = np.empty(self.rows.shape[0], dtype=np.intp)
+        rows, norms = self.rows[subset], self.norms[subset]
+        n_rows, n_clusters = rows.shape[0], centers.shape[0]
+        labels = np.empty(n_rows, dtype=np.intp)
+        closest = np.empty(n_rows)
+        second = np.full(n_rows, np.inf)
         scaled = -2.0 * centers.T
         c_norms = np.einsum("ij,ij->i", centers, centers)
-        for rows in _chunks(self.rows.shape[0], centers.shape[0]):
-            scores = self.rows[rows] @ scaled
+        for block in _chunks(n_rows, n_clusters):
+            scores = rows[block] @ scaled
             scores += c_norms
-            labels[rows] = np.argmin(scores, axis=1)
-        return labels
+            chosen = np.argmin(scores, axis=1)
+            labels[block] = chosen
+            best = np.take_along_axis(scores, chosen[:, None], axis=1)[:, 0]
+            closest[block] = np.sqrt(np.maximum(best + norms[block], 0.0))
+            if n_clusters > 1:
+                np.put_along_axis(scores, chosen[:, None], np.inf, axis=1)
+                runner_up = scores.min(axis=1) + norms[block]
+                second[block] = np.sqrt(np.maximum(runner_up, 0.0))
+        return labels, closest, second
+
+
+class _Assignment:
+    """Lloyd's assignment step with Hamerly's (2010) distance bounds.
+
+    Each row keeps an upper bound on its distance to its centre and a lower
+    bound on its distance to every other centre; when centres move, the
+    bounds move by at most as much (triangle inequality), and a row whose
+    upper bound stays below its lower bound (or below half the gap from its
+    centre to the next centre) cannot change centre, so it is not compared
+    again. Late iterations, where centres barely move, skip nearly every
+    row; the labels are those of comparing every row every time. Bounds
+    carry a margin for the rounding of distances computed from norms. The
+    clusters' weights and sums are updated by the rows that change cluster.
+    """
+
+    def __init__(
+        self, rows: _CentredRows, centers: np.ndarray, weights: np.ndarray
+    ) -> None:
+        self.rows, self.weights = rows, weights
+        self.labels, self.upper, self.lower = rows.nearest(centers)
+        scale = rows.norms + float(np.einsum("ij,ij->i", centers, centers).max())
+        # |sqrt(a) - sqrt(b)| <= sqrt(|a - b|): a bound on each distance's
+        # rounding from the rounding of its square, twice (two distances)
+        self.margin = 2.0 * np.sqrt(1e-12 * scale)
+        self.counts = np.zeros(len(centers))
+        self.sums = np.zeros_like(centers)
+        everything = np.arange(len(self.labels))
+        self._move(everything, self.labels, weights)
+
+    def _move(self, members: np.ndarray, labels: np.ndarray, weights: np.ndarray):
+        # a sparse one-hot product adds each row once (n * D), where a dense
+        # one would cost K times more
+        membership = sparse.csr_matrix(
+            (weights, (labels, members)), shape=(len(self.counts), len(self.labels))
+        )
+        self.counts += np.asarray(membership.sum(axis=1)).ravel()
+        self.sums += membership @ self.rows.rows
+
+    def means(self, centers: np.ndarray) -> np.ndarray:
+        """The clusters' weighted means; an empty cluster keeps its centre."""
+        occupied = self.counts > 0
+        means = centers.copy()
+        means[occupied] = self.sums[occupied] / self.counts[occupied, None]
+        return means
+
+    def update(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Move the bounds as centres ``old`` become ``new``; relabel doubtful rows."""
+        moved = np.sqrt(((new - old) ** 2).sum(axis=1))
+        self.upper += moved[self.labels]
+        # every other centre moved by at most the largest move
+        self.lower -= moved.max()
+        gaps = np.sqrt(((new[:, None] - new[None]) ** 2).sum(-1))
+        np.fill_diagonal(gaps, np.inf)
+        bound = np.maximum(self.lower, 0.5 * gaps.min(axis=1)[self.labels])
+        doubtful = np.flatnonzero(self.upper + self.margin > bound)
+        if not len(doubtful):
+            return
+        # the exact distance to the row's own centre may settle it
+        own = self.rows.rows[doubtful] - new[self.labels[doubtful]]
+        self.upper[doubtful] = np.sqrt(np.einsum("ij,ij->i", own, own))
+        doubtful = doubtful[
+            self.upper[doubtful] + self.margin[doubtful] > bound[doubtful]
+        ]
+        if not len(doubtful):
+            return
+        labels, closest, second = self.rows.nearest(new, doubtful)
+        previous = self.labels[doubtful]
+        self.labels[doubtful] = labels
+        self.upper[doubtful] = closest
+        self.lower[doubtful] = second
+        changed = labels != previous
+        if changed.any():
+            members = np.tile(doubtful[changed], 2)
+            weights = self.weights[doubtful[changed]]
+            self._move(
+                members,
+                np.concatenate([previous[changed], labels[changed]]),
+                np.concatenate([-weights, weights]),
+            )
 
 
 def kmeans_plusplus(
@@ -136,21 +232,14 @@ def kmeans(
     centers = rows.rows[_plusplus(rows, n_clusters, w, random_state)].copy()
     variance = float(np.mean((w @ rows.rows**2) / w.sum()))
     threshold = tol * variance
+    assignment = _Assignment(rows, centers, w)
     for _ in range(max_iter):
-        labels = rows.nearest(centers)
-        # a sparse one-hot product adds each row once (N * D), where a dense
-        # one would cost K times more
-        membership = sparse.csr_matrix(
-            (w, (labels, np.arange(len(labels)))), shape=(n_clusters, len(labels))
-        )
-        counts = np.asarray(membership.sum(axis=1)).ravel()
-        sums = membership @ rows.rows
-        occupied = counts > 0
-        new_centers = centers.copy()
-        new_centers[occupied] = sums[occupied] / counts[occupied, None]
+        new_centers = assignment.means(centers)
         shift = float(((new_centers - centers) ** 2).sum())
-        centers = new_centers
         if shift <= threshold:
+            centers = new_centers
             break
-    labels = rows.nearest(centers)
+        assignment.update(centers, new_centers)
+        centers = new_centers
+    labels = rows.nearest(centers)[0]
     return centers + rows.centre, labels
