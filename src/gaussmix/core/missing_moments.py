@@ -63,14 +63,11 @@ def _dense_completed_moments(
     """
     n_rows, n_features = filled.shape
     n_components = resp.shape[1]
-    # laid out (D, n, K): each pair's completion is then written as whole
-    # rows of K numbers, far cheaper than a scatter over three index arrays
-    completed = np.zeros((n_features * n_rows, n_components))
+    completed = np.zeros((n_components, n_features, n_rows))
     places, inverses = [], []
     for group in groups:
         columns = group.missing.T  # (r, n)
-        at = (columns * n_rows + group.rows).reshape(-1)
-        completed[at] = group.all_completions().reshape(at.size, n_components)
+        completed[:, columns, group.rows] = group.all_completions().transpose(2, 0, 1)
         pattern_resp = np.add.reduceat(resp[group.rows], group.starts, axis=0)
         weighted = group.pattern_inverses() * pattern_resp  # (T, p, K)
         a, b = np.tril_indices(columns.shape[0])
@@ -78,8 +75,6 @@ def _dense_completed_moments(
         places.append((at_pattern[a] * n_features + at_pattern[b]).reshape(-1))
         inverses.append(weighted.reshape(-1, n_components))
     second = _symmetric(_placed_sums(places, inverses, n_features, n_components))
-    completed = completed.reshape(n_features, n_rows, n_components)
-    completed = np.ascontiguousarray(completed.transpose(2, 0, 1))  # (K, D, n)
     weighted = completed * resp.T[:, None, :]  # M, (K, D, n)
     cross = weighted @ filled
     second += cross
