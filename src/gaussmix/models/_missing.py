@@ -37,6 +37,7 @@ from gaussmix.fit.batch import (
     maximum_likelihood_update,
 )
 from gaussmix.fit.dask import is_dask_array
+from gaussmix.fit.host_pass import PREPARED_BYTES_LIMIT
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.sources import InMemorySource
 from gaussmix.fit.storage import is_out_of_core
@@ -189,11 +190,15 @@ def _grouped_by_pattern(source: Any) -> Any:
     The sums of an E-step do not depend on the order of the rows (up to
     rounding), and rows of one pattern met in one chunk share their
     factorisations: with values missing completely at random that spares
-    a good part of each E-step, for one copy of the rows. Rows on disk, on
-    a cluster or on a device are left in their order.
+    a good part of each E-step, for one copy of the rows (up to
+    ``PREPARED_BYTES_LIMIT`` of them, as the complete-data kernel keeps).
+    Rows on disk, on a cluster or on a device are left in their order.
     """
     X = getattr(source, "X", None)
     if not isinstance(source, InMemorySource) or type(X) is not np.ndarray:
+        return source
+    if X.nbytes > PREPARED_BYTES_LIMIT:
+        # beyond this a second copy of the rows costs more than it spares
         return source
     hidden = np.isnan(X)
     # found here, the first empty row is named by its place in X
