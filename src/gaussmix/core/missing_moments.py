@@ -34,6 +34,7 @@ chunks where it would round visibly worse to the pair-by-pair algebra.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from gaussmix.core.missing_blocks import (
     NEGLIGIBLE_RESPONSIBILITY,
@@ -62,10 +63,8 @@ def _dense_completed_moments(
     """
     n_rows, n_features = filled.shape
     n_components = resp.shape[1]
-    square = n_features * n_features
     completed = np.zeros((n_components, n_features, n_rows))
-    lower = np.zeros(n_components * square)  # sum r P_mm^-1, lower triangles
-    offsets = np.arange(n_components) * square
+    places, inverses = [], []
     for group in groups:
         columns = group.missing.T  # (r, n)
         completed[:, columns, group.rows] = group.all_completions().transpose(2, 0, 1)
@@ -73,19 +72,40 @@ def _dense_completed_moments(
         weighted = group.pattern_inverses() * pattern_resp  # (T, p, K)
         a, b = np.tril_indices(columns.shape[0])
         at_pattern = columns[:, group.starts]
-        place = at_pattern[a] * n_features + at_pattern[b]  # (T, p)
-        lower += np.bincount(
-            (place[:, :, None] + offsets).reshape(-1),
-            weights=weighted.reshape(-1),
-            minlength=lower.size,
-        )
-    second = _symmetric(lower.reshape(n_components, n_features, n_features))
+        places.append((at_pattern[a] * n_features + at_pattern[b]).reshape(-1))
+        inverses.append(weighted.reshape(-1, n_components))
+    second = _symmetric(_placed_sums(places, inverses, n_features, n_components))
     weighted = completed * resp.T[:, None, :]  # M, (K, D, n)
     cross = weighted @ filled
     second += cross
     second += cross.transpose(0, 2, 1)
     second += weighted @ completed.transpose(0, 2, 1)
     return weighted.sum(axis=2), second
+
+
+def _placed_sums(
+    places: list[np.ndarray],
+    values: list[np.ndarray],
+    n_features: int,
+    n_components: int,
+) -> np.ndarray:
+    """``sum`` of the rows of ``values`` (m, K) at their flat (row, column)
+    ``places`` of a D × D matrix, one matrix per component, (K, D, D).
+
+    One sparse product adds all K columns at once, which a bincount per
+    flat (component, place) index would do over K times as many indices.
+    """
+    square = n_features * n_features
+    if not places:
+        return np.zeros((n_components, n_features, n_features))
+    place = np.concatenate(places)
+    value = np.concatenate(values)
+    where = sparse.csr_matrix(
+        (np.ones(place.size), (place, np.arange(place.size))),
+        shape=(square, place.size),
+    )
+    total = where @ value  # (D * D, K)
+    return np.ascontiguousarray(total.T).reshape(n_components, n_features, n_features)
 
 
 def _symmetric(lower: np.ndarray) -> np.ndarray:

@@ -71,26 +71,41 @@ def _packed_rows(size: int) -> list[int]:
     return [i * (i + 1) // 2 for i in range(size)]
 
 
-def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``sum_j a[j] * b[j]`` over the first axis, the rest broadcast."""
-    return np.einsum("j...,j...->...", a, b)
+def _dot(
+    left: np.ndarray, right: list[np.ndarray], first: np.ndarray | None = None
+) -> np.ndarray | None:
+    """``first + sum_j left[j] * right[j]``, the batch axes broadcast.
+
+    Summed term by term into one buffer: at the sizes of a missing block
+    (a handful of terms) this beats a reduction over a stacked axis, which
+    would first copy the operands side by side.
+    """
+    total = None if first is None else np.array(first, copy=True)
+    for a, b in zip(left, right, strict=True):
+        if total is None:
+            total = a * b
+        else:
+            total += a * b
+    return total
 
 
 def _packed_cholesky(packed: np.ndarray, size: int) -> np.ndarray:
     """The Cholesky factor of matrices given by packed lower triangles
-    (T, ...), packed the same way: entry by entry, each a dot product of
-    two rows of the factor over the batch."""
+    (T, ...), packed the same way: entry by entry, each a short dot
+    product of two rows of the factor over the batch."""
     starts = _packed_rows(size)
     out = np.empty_like(packed)
+    reciprocal = []
     for i, row in enumerate(starts):
         for j, other in enumerate(starts[: i + 1]):
-            value = packed[row + j]
-            if j:
-                value = value - _dot(out[row : row + j], out[other : other + j])
+            earlier = [out[other + m] for m in range(j)]
+            inner = _dot(out[row : row + j], earlier)
+            value = packed[row + j] if inner is None else packed[row + j] - inner
             if i == j:
                 out[row + j] = np.sqrt(value)
+                reciprocal.append(1.0 / out[row + j])
             else:
-                out[row + j] = value / out[other + j]
+                np.multiply(value, reciprocal[j], out=out[row + j])
     return out
 
 
@@ -167,9 +182,13 @@ class Factored:
             return np.log(self._parts[0])
         if self.size == 2:
             return np.log(self._parts[3])
-        starts = _packed_rows(self.size)
-        diagonal = self._parts[0][[start + i for i, start in enumerate(starts)]]
-        return 2.0 * np.log(diagonal).sum(axis=0)
+        factor = self._parts[0]
+        total = None
+        for i, start in enumerate(_packed_rows(self.size)):
+            term = np.log(factor[start + i])
+            total = term if total is None else np.add(total, term, out=total)
+        total *= 2.0
+        return total
 
     def _whiten(self, rhs: np.ndarray) -> np.ndarray:
         """``L^-1 b`` for the packed factor L, b (r, ...) broadcast against it."""
@@ -177,8 +196,9 @@ class Factored:
         batch = np.broadcast_shapes(rhs.shape[1:], factor.shape[1:])
         out = np.empty((self.size, *batch))
         for i, start in enumerate(_packed_rows(self.size)):
-            known = rhs[i] - _dot(factor[start : start + i], out[:i])
-            out[i] = known / factor[start + i]
+            inner = _dot(factor[start : start + i], list(out[:i]))
+            known = rhs[i] if inner is None else rhs[i] - inner
+            np.divide(known, factor[start + i], out=out[i])
         return out
 
     def form(self, rhs: np.ndarray) -> np.ndarray:
@@ -189,7 +209,7 @@ class Factored:
             a, b, c, det = self._parts
             return (c * rhs[0] ** 2 - 2.0 * b * rhs[0] * rhs[1] + a * rhs[1] ** 2) / det
         whitened = self._whiten(rhs)
-        return (whitened * whitened).sum(axis=0)
+        return _dot(whitened, list(whitened))
 
     def solve(self, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``A^-1 b`` (r, B) and ``b^T A^-1 b`` (B,) for b (r, B)."""
@@ -202,15 +222,15 @@ class Factored:
             solution /= det
             return solution, (rhs * solution).sum(axis=0)
         whitened = self._whiten(rhs)
-        form = (whitened * whitened).sum(axis=0)
+        form = _dot(whitened, list(whitened))
         factor = self._parts[0]
         starts = _packed_rows(self.size)
-        batch = np.broadcast_shapes(whitened.shape[1:], factor.shape[1:])
-        out = np.empty((self.size, *batch))
+        out = np.empty_like(whitened)
         for i in reversed(range(self.size)):
-            below = [starts[j] + i for j in range(i + 1, self.size)]
-            known = whitened[i] - _dot(factor[below], out[i + 1 :])
-            out[i] = known / factor[starts[i] + i]
+            below = [factor[starts[j] + i] for j in range(i + 1, self.size)]
+            inner = _dot(below, list(out[i + 1 :]))
+            known = whitened[i] if inner is None else whitened[i] - inner
+            np.divide(known, factor[starts[i] + i], out=out[i])
         return out, form
 
     def inverse(self) -> np.ndarray:
@@ -220,20 +240,25 @@ class Factored:
         if self.size == 2:
             a, b, c, det = self._parts
             return np.stack([c, -b, a]) / det
-        # W = L^-1 row by row, then the lower triangle of W^T W
+        # W = L^-1 column by column, then the lower triangle of W^T W,
+        # every entry a short dot product over the batch
         size = self.size
         factor = self._parts[0]
         starts = _packed_rows(size)
-        inverse = np.zeros((size, size, *factor.shape[1:]))
-        for i, start in enumerate(starts):
-            inverse[i, i] = 1.0 / factor[start + i]
-            if i:
-                row = factor[start : start + i, None]
-                inner = (row * inverse[:i, :i]).sum(axis=0)
-                inverse[i, :i] = -inner * inverse[i, i]
+        reciprocal = [1.0 / factor[start + i] for i, start in enumerate(starts)]
+        inverse = np.empty_like(factor)
+        for j in range(size):
+            inverse[starts[j] + j] = reciprocal[j]
+            for i in range(j + 1, size):
+                terms = [factor[starts[i] + m] for m in range(j, i)]
+                column = [inverse[starts[m] + j] for m in range(j, i)]
+                np.multiply(
+                    _dot(terms, column), -reciprocal[i], out=inverse[starts[i] + j]
+                )
         out = np.empty_like(factor)
         for a, start in enumerate(starts):
-            out[start : start + a + 1] = (
-                inverse[a:, a, None] * inverse[a:, : a + 1]
-            ).sum(axis=0)
+            for b in range(a + 1):
+                left = [inverse[starts[m] + a] for m in range(a, size)]
+                right = [inverse[starts[m] + b] for m in range(a, size)]
+                out[start + b] = _dot(left, right)
         return out

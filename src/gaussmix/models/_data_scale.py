@@ -200,9 +200,15 @@ def column_halves(X: object) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if X.size == 0:
         return None
-    return X.min(axis=0).astype(np.float64) / 2.0, X.max(axis=0).astype(
-        np.float64
-    ) / 2.0
+    low = X.min(axis=0)
+    if np.isnan(low).any():
+        # missing values (NaN): the range of each column's observed values
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column all NaN
+            low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
+        low, high = np.nan_to_num(low), np.nan_to_num(high)
+        return low.astype(np.float64) / 2.0, high.astype(np.float64) / 2.0
+    return low.astype(np.float64) / 2.0, X.max(axis=0).astype(np.float64) / 2.0
 
 
 def source_halves(source: object) -> tuple[np.ndarray, np.ndarray] | None:
@@ -259,17 +265,36 @@ def variance_units(
     """
     values = np.asarray(X, dtype=np.float64)
     weights = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-    centre = 2.0 * np.average(values / 2.0, axis=0, weights=weights)
-    deviations = values / 2.0 - centre / 2.0
-    unit = np.ldexp(1.0, np.frexp(np.abs(deviations).max(axis=0))[1])
-    scaled = np.average((deviations / unit) ** 2, axis=0, weights=weights)
-    deviation = 2.0 * unit * np.sqrt(scaled)
+    if np.isnan(values).any():
+        deviation = _observed_deviations(values, weights)
+    else:
+        centre = 2.0 * np.average(values / 2.0, axis=0, weights=weights)
+        deviations = values / 2.0 - centre / 2.0
+        unit = np.ldexp(1.0, np.frexp(np.abs(deviations).max(axis=0))[1])
+        scaled = np.average((deviations / unit) ** 2, axis=0, weights=weights)
+        deviation = 2.0 * unit * np.sqrt(scaled)
     if not per_column:
         largest = deviation.max()
         common = largest * np.sqrt(np.mean((deviation / largest) ** 2))
         deviation = np.full_like(deviation, common)
     units = np.where(deviation > 0, deviation, 1.0)
     return DataScale(units=units, reg_covar_factor=1.0)
+
+
+def _observed_deviations(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """Each column's weighted standard deviation over its observed values
+    (NaN marks a missing value), as :func:`variance_units` takes it; 0 for
+    a column without two distinct observed values."""
+    seen = ~np.isnan(values)
+    cell = seen if weights is None else seen * weights[:, None]
+    total = cell.sum(axis=0)
+    total = np.where(total > 0, total, 1.0)  # a column without values: 0
+    halves = np.where(seen, values / 2.0, 0.0)
+    centre = 2.0 * (cell * halves).sum(axis=0) / total
+    deviations = np.where(seen, halves - centre / 2.0, 0.0)
+    unit = np.ldexp(1.0, np.frexp(np.abs(deviations).max(axis=0))[1])
+    scaled = (cell * (deviations / unit) ** 2).sum(axis=0) / total
+    return 2.0 * unit * np.sqrt(scaled)
 
 
 #: ``reg_covar`` is reported when it reaches this fraction of a column's

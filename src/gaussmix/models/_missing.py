@@ -19,12 +19,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix.backend import get_backend
+from gaussmix.core.covariance import get_family
 from gaussmix.core.missing import (
     conditional_draws,
     conditional_means,
     missing_chunk_stats,
     observed_log_prob,
 )
+from gaussmix.core.missing_blocks import refuse_empty_rows
+from gaussmix.core.missing_pairs import pattern_order
 from gaussmix.core.mstep import RepairLog
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
@@ -34,10 +37,13 @@ from gaussmix.fit.batch import (
     maximum_likelihood_update,
 )
 from gaussmix.fit.dask import is_dask_array
+from gaussmix.fit.host_pass import PREPARED_BYTES_LIMIT
 from gaussmix.fit.initialise import initial_params
+from gaussmix.fit.sources import InMemorySource
 from gaussmix.fit.storage import is_out_of_core
+from gaussmix.models._data_scale import DataScale, fit_units
 from gaussmix.models._inputs import apply_by_rows, validate_in_memory
-from gaussmix.models._prior import resolve_prior
+from gaussmix.models._prior import prior_in_units, resolve_prior
 from gaussmix.models.tensors import is_tensor, numpy_dtype, to_device
 
 
@@ -81,39 +87,57 @@ def fit_with_missing(
     do_init: bool,
     random_state: np.random.RandomState,
     repairs: RepairLog,
+    scale: DataScale | None = None,
 ) -> EMResult:
-    """EM for ``estimator`` on rows with missing values; the best run."""
+    """EM for ``estimator`` on rows with missing values; the best run.
+
+    With ``scale`` (see :func:`missing_fit_units`), EM runs on the rows
+    divided by ``scale.units`` and so does the result; the caller turns it
+    back into the data's units.
+    """
     if settings.noise:
         raise ValueError(
             "noise=True does not take missing values (NaN) yet; impute them "
             "first, or fit without the noise component."
         )
-    if settings.reg_covar_scale != "absolute":
-        raise ValueError(
-            "reg_covar_scale='variance' does not take missing values (NaN) "
-            "yet; scale the columns beforehand and use reg_covar_scale="
-            "'absolute'."
-        )
     n_components = settings.n_components
+    reg_covar = settings.reg_covar
     # the start only has to place the components roughly: it sees each
     # missing value as its column's mean
     means = _column_means(source.chunk_sums(_observed_sums, 1))
-    filled = source.filled(means)
     # the default prior's moments are those of the mean-filled rows: the
-    # observed means, and variances a little low where values are missing
-    prior = resolve_prior(settings.prior, filled, n_components)
+    # observed means, and variances a little low where values are missing;
+    # found in the data's units, as without missing values
+    prior = None
+    if settings.prior is not None:
+        prior = resolve_prior(settings.prior, source.filled(means), n_components)
     if prior is not None:
         estimator.prior_ = prior
+    log_shift = 0.0
+    if scale is not None:
+        log_shift = observed_log_shift(source, scale)
+        source = source.rescaled(scale.units)
+        means = means / scale.units
+        reg_covar = scale.reg_covar(reg_covar)
+        user_init = scale.user_init(
+            user_init, get_family(estimator.covariance_type).matrix_layout
+        )
+        if prior is not None:
+            prior = prior_in_units(prior, scale.units)
+    filled = source.filled(means)
 
     def start() -> tuple[MixtureParams, float]:
         if not do_init:
-            return estimator.mixture_params(), estimator.lower_bound_
+            current = estimator.mixture_params()
+            if scale is not None:
+                current = scale.to_rescaled(current)
+            return current, estimator.lower_bound_ - log_shift
         params = initial_params(
             filled,
             covariance_type=estimator.covariance_type,
             init_params=settings.init_params,
             n_components=n_components,
-            reg_covar=settings.reg_covar,
+            reg_covar=reg_covar,
             user_init=user_init,
             random_state=random_state,
             repairs=repairs,
@@ -121,16 +145,69 @@ def fit_with_missing(
         )
         return params, -math.inf
 
+    grouped = _grouped_by_pattern(source)
+
     def e_step(params: MixtureParams):
-        return source.chunk_sums(missing_chunk_stats, n_components, params)
+        return grouped.chunk_sums(missing_chunk_stats, n_components, params)
 
     return fit_with_progress(
         e_step,
-        maximum_likelihood_update(settings.reg_covar, repairs, prior),
+        maximum_likelihood_update(reg_covar, repairs, prior),
         start,
         settings,
         restarts=do_init,
     )
+
+
+def missing_fit_units(
+    source: Any, reg_covar_scale: str, covariance_type: str
+) -> DataScale | None:
+    """The units a fit of rows with missing values runs in, or None.
+
+    With ``reg_covar_scale='variance'``, each column's standard deviation
+    over its observed values (see :func:`~gaussmix.models._data_scale.fit_units`);
+    otherwise the data's own units.
+    """
+    if reg_covar_scale == "absolute":
+        return None
+    return fit_units(source, 0.0, reg_covar_scale, covariance_type)
+
+
+def observed_log_shift(source: Any, scale: DataScale) -> float:
+    """What the average log-likelihood of rows in ``scale``'s units gains in
+    the data's units: a row's marginal density changes by the units of its
+    observed columns only, ``-sum_{j observed} log units_j``."""
+    seen = ~np.isnan(np.asarray(source.X))
+    weights = source.sample_weight
+    weights = np.ones(len(seen)) if weights is None else np.asarray(weights, float)
+    per_row = seen @ np.log(scale.units)
+    return -float(weights @ per_row / weights.sum())
+
+
+def _grouped_by_pattern(source: Any) -> Any:
+    """The source's rows in :func:`pattern_order`, for the E-steps.
+
+    The sums of an E-step do not depend on the order of the rows (up to
+    rounding), and rows of one pattern met in one chunk share their
+    factorisations: with values missing completely at random that spares
+    a good part of each E-step, for one copy of the rows (up to
+    ``PREPARED_BYTES_LIMIT`` of them, as the complete-data kernel keeps).
+    Rows on disk, on a cluster or on a device are left in their order.
+    """
+    X = getattr(source, "X", None)
+    if not isinstance(source, InMemorySource) or type(X) is not np.ndarray:
+        return source
+    if X.nbytes > PREPARED_BYTES_LIMIT:
+        # beyond this a second copy of the rows costs more than it spares
+        return source
+    hidden = np.isnan(X)
+    # found here, the first empty row is named by its place in X
+    refuse_empty_rows(~hidden)
+    order = pattern_order(hidden)
+    weights = source.sample_weight
+    if weights is not None:
+        weights = np.asarray(weights)[order]
+    return InMemorySource(X[order], weights, source.chunk_size)
 
 
 def missing_batch_stats(source: Any, params: MixtureParams) -> Stats:

@@ -29,6 +29,8 @@ from gaussmix.models._missing import (
     fit_with_missing,
     has_missing,
     missing_batch_stats,
+    missing_fit_units,
+    observed_log_shift,
 )
 from gaussmix.models._noise import (
     NOISE_ATTRIBUTES,
@@ -87,6 +89,8 @@ class GaussianMixture(
         root-mean-square deviation, for the families that are not the same
         model in every column's units: spherical ones and mclust's models
         with shared orientations or shapes). Needs X in memory as numpy.
+        With missing values (NaN), each column's deviation is that of its
+        observed values.
     max_iter : int, default=100
         EM iterations per initialisation.
     n_init : int, default=1
@@ -390,6 +394,9 @@ class GaussianMixture(
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
         if has_missing(source):
+            scale = missing_fit_units(
+                source, settings.reg_covar_scale, self.covariance_type
+            )
             best = fit_with_missing(
                 self,
                 settings,
@@ -398,10 +405,14 @@ class GaussianMixture(
                 do_init=do_init,
                 random_state=random_state,
                 repairs=repairs,
+                scale=scale,
             )
+            log_shift = 0.0 if scale is None else observed_log_shift(source, scale)
             self._forget_noise()
             like = source.X if is_tensor(X) else None
-            return self._finish_fit(best.params, best, None, dtype, repairs, like, 0.0)
+            return self._finish_fit(
+                best.params, best, scale, dtype, repairs, like, log_shift
+            )
         # in the data's units, before any rescaling of the rows
         data_prior = resolve_prior(settings.prior, source, n_components)
         reg_covar = settings.reg_covar
