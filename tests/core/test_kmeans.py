@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
@@ -47,3 +49,29 @@ def test_matches_scikit_learn_lloyd_from_the_same_seed(offset):
     reference = KMeans(7, n_init=1, random_state=np.random.RandomState(0)).fit(X)
     np.testing.assert_array_equal(labels, reference.labels_)
     np.testing.assert_allclose(centers, reference.cluster_centers_, rtol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=4, max_size=40
+    ),
+    weights=st.lists(st.sampled_from([0.1, 0.2, 0.7, 1.0, 3.0]), min_size=40),
+    n_clusters=st.integers(1, 5),
+    seed=st.integers(0, 1000),
+)
+def test_converged_centres_are_the_weighted_means_of_their_nearest_rows(
+    points, weights, n_clusters, seed
+):
+    # integer grids repeat rows and tie distances; fractional weights round
+    # when clusters gain and lose rows: neither may leave a centre that is
+    # not Lloyd's fixed point
+    X = np.asarray(points, dtype=float) * 0.5
+    w = np.asarray(weights[: len(X)])
+    centers, labels = kmeans(X, n_clusters, w, np.random.RandomState(seed), tol=0.0)
+    distances = ((X[:, None] - centers[None]) ** 2).sum(-1)
+    assert np.all(distances[np.arange(len(X)), labels] <= distances.min(1) + 1e-9)
+    for k in np.unique(labels):
+        mine = labels == k
+        expected = (w[mine] @ X[mine]) / w[mine].sum()
+        np.testing.assert_allclose(centers[k], expected, atol=1e-9)

@@ -113,6 +113,10 @@ class _Assignment:
         self.margin = 2.0 * np.sqrt(1e-12 * scale)
         self.counts = np.zeros(len(centers))
         self.sums = np.zeros_like(centers)
+        # rows per cluster, exact where the summed weights round: a cluster
+        # that loses its last row must read as empty, not as a rounding
+        # residue divided by another
+        self.members = np.zeros(len(centers), dtype=np.intp)
         everything = np.arange(len(self.labels))
         self._move(everything, self.labels, weights)
 
@@ -124,10 +128,16 @@ class _Assignment:
         )
         self.counts += np.asarray(membership.sum(axis=1)).ravel()
         self.sums += membership @ self.rows.rows
+        self.members += np.bincount(
+            labels, np.sign(weights).astype(np.intp), len(self.counts)
+        ).astype(np.intp)
+        empty = self.members == 0
+        self.counts[empty] = 0.0
+        self.sums[empty] = 0.0
 
     def means(self, centers: np.ndarray) -> np.ndarray:
         """The clusters' weighted means; an empty cluster keeps its centre."""
-        occupied = self.counts > 0
+        occupied = (self.members > 0) & (self.counts > 0)
         means = centers.copy()
         means[occupied] = self.sums[occupied] / self.counts[occupied, None]
         return means
