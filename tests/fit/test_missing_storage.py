@@ -96,3 +96,18 @@ def test_storage_refuses_infinity_and_empty_rows(tmp_path, holed):
     np.save(path, bad)
     with pytest.raises(ValueError, match="infinity"):
         GaussianMixture(2).fit(np.load(path, mmap_mode="r"))
+
+
+def test_memmap_fit_gives_the_same_bits_as_in_memory(tmp_path):
+    # many rows, so that the rows span several chunks and patterns repeat
+    # across them: the E-step's sums must not depend on where rows are kept
+    X, _ = make_blobs(n_samples=20000, centers=3, n_features=6, random_state=1)
+    rng = np.random.RandomState(1)
+    X[rng.uniform(size=X.shape) < 0.3] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    path = tmp_path / "rows.npy"
+    np.save(path, X)
+    in_memory = GaussianMixture(3, random_state=0).fit(X)
+    mapped = GaussianMixture(3, random_state=0).fit(np.load(path, mmap_mode="r"))
+    for name in ("weights_", "means_", "covariances_", "lower_bound_"):
+        np.testing.assert_array_equal(getattr(mapped, name), getattr(in_memory, name))

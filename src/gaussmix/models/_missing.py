@@ -27,7 +27,6 @@ from gaussmix.core.missing import (
     observed_log_prob,
 )
 from gaussmix.core.missing_blocks import refuse_empty_rows
-from gaussmix.core.missing_pairs import pattern_order
 from gaussmix.core.mstep import RepairLog
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
@@ -37,7 +36,6 @@ from gaussmix.fit.batch import (
     maximum_likelihood_update,
 )
 from gaussmix.fit.dask import is_dask_array
-from gaussmix.fit.host_pass import PREPARED_BYTES_LIMIT
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.sources import InMemorySource
 from gaussmix.fit.storage import is_out_of_core
@@ -145,10 +143,8 @@ def fit_with_missing(
         )
         return params, -math.inf
 
-    grouped = _grouped_by_pattern(source)
-
     def e_step(params: MixtureParams):
-        return grouped.chunk_sums(missing_chunk_stats, n_components, params)
+        return source.chunk_sums(missing_chunk_stats, n_components, params)
 
     return fit_with_progress(
         e_step,
@@ -184,30 +180,15 @@ def observed_log_shift(source: Any, scale: DataScale) -> float:
     return -float(weights @ per_row / weights.sum())
 
 
-def _grouped_by_pattern(source: Any) -> Any:
-    """The source's rows in :func:`pattern_order`, for the E-steps.
+def _refuse_empty_rows(source: Any) -> None:
+    """Refuse a row with every value missing, named by its place in X.
 
-    The sums of an E-step do not depend on the order of the rows (up to
-    rounding), and rows of one pattern met in one chunk share their
-    factorisations: with values missing completely at random that spares
-    a good part of each E-step, for one copy of the rows (up to
-    ``PREPARED_BYTES_LIMIT`` of them, as the complete-data kernel keeps).
-    Rows on disk, on a cluster or on a device are left in their order.
+    The E-step refuses such rows too, but sees one chunk at a time; rows
+    in memory are checked here first so the message counts from X's start.
     """
     X = getattr(source, "X", None)
-    if not isinstance(source, InMemorySource) or type(X) is not np.ndarray:
-        return source
-    if X.nbytes > PREPARED_BYTES_LIMIT:
-        # beyond this a second copy of the rows costs more than it spares
-        return source
-    hidden = np.isnan(X)
-    # found here, the first empty row is named by its place in X
-    refuse_empty_rows(~hidden)
-    order = pattern_order(hidden)
-    weights = source.sample_weight
-    if weights is not None:
-        weights = np.asarray(weights)[order]
-    return InMemorySource(X[order], weights, source.chunk_size)
+    if isinstance(source, InMemorySource) and isinstance(X, np.ndarray):
+        refuse_empty_rows(~np.isnan(X))
 
 
 def missing_batch_stats(source: Any, params: MixtureParams) -> Stats:
