@@ -15,10 +15,11 @@ from gaussmix.core.missing import (
     conditional_means,
     missing_chunk_stats,
     observed_log_prob,
+    observed_patterns,
+    prepared_mixture,
 )
 from gaussmix.core.missing_blocks import Precisions, whitened_chunk_stats
 from gaussmix.core.missing_moments import gemm_chunk_stats
-from gaussmix.core.missing_pairs import pattern_order
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import maximum_likelihood_update, run_em
@@ -405,25 +406,30 @@ def _assert_second_moments(stats, second):
     np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)
 
 
-def test_pattern_order_puts_equal_patterns_together():
-    rng = np.random.default_rng(4)
-    hidden = rng.uniform(size=(500, 6)) < 0.3
-    order = pattern_order(hidden)
-    assert np.array_equal(np.sort(order), np.arange(len(hidden)))
-    ordered = hidden[order]
-    counts = ordered.sum(axis=1)
-    assert np.all(np.diff(counts) >= 0)
-    # every pattern occupies one contiguous run of rows
-    changes = np.flatnonzero((ordered[1:] != ordered[:-1]).any(axis=1))
-    runs = np.split(ordered, changes + 1)
-    assert len(runs) == len(np.unique(hidden, axis=0))
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_table_of_the_datas_patterns_changes_no_bit(covariance_type):
+    # patterns repeat across chunks; factoring them once for the whole data
+    # must give what each chunk factors for itself
+    rng = np.random.RandomState(6)
+    params = _params(covariance_type, rng)
+    X = _with_holes(rng.normal(scale=3, size=(3000, 4)), 0.4, rng)
+    prepared = prepared_mixture(params, observed_patterns(X))
+    incomplete = np.isnan(X[np.isnan(X).any(axis=1)][:5])
+    assert prepared.known.lookup(incomplete[:1]) is not None
+    for rows in (slice(0, 1000), slice(1000, 3000)):
+        alone = missing_chunk_stats(X[rows], None, params)
+        shared = missing_chunk_stats(X[rows], None, params, prepared)
+        for name in ("resp_sum", "centred_sum", "scatter"):
+            np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name))
+        assert shared.log_likelihood == alone.log_likelihood
 
 
 def test_the_e_step_does_not_depend_on_the_order_of_the_rows():
     rng = np.random.RandomState(5)
     params = _params("full", rng)
     X = _with_holes(rng.normal(scale=3, size=(400, 4)), 0.4, rng)
-    order = pattern_order(np.isnan(X))
+    # rows of one pattern brought together, as a sort by pattern would
+    order = np.lexsort(np.isnan(X).T)
     first = missing_chunk_stats(X, None, params)
     second = missing_chunk_stats(X[order], None, params)
     np.testing.assert_allclose(second.resp_sum, first.resp_sum, rtol=1e-10)

@@ -47,18 +47,23 @@ from gaussmix.core.missing_blocks import (
     whitened_chunk_stats,
 )
 from gaussmix.core.missing_moments import gemm_chunk_stats
-from gaussmix.core.missing_pairs import CentredMixture
+from gaussmix.core.missing_pairs import CentredMixture, PatternFactors
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats, sum_in_order
 
 #: Numbers the E-step's per-pair temporaries may hold for one slice of rows.
 _SLICE_ELEMENTS = 1 << 21
 
+#: Numbers the table of factored pattern blocks shared by all chunks may
+#: hold (64 MiB); beyond it every chunk factors its own.
+MAX_PATTERN_TABLE = 1 << 23
+
 
 def missing_chunk_stats(
     X: np.ndarray,
     sample_weight: np.ndarray | None,
     params: MixtureParams,
+    prepared: CentredMixture | None = None,
 ) -> Stats:
     """E-step on a chunk whose NaN are missing values.
 
@@ -66,13 +71,16 @@ def missing_chunk_stats(
     their average for the pooled kind): the moments of the rows completed
     by their conditional means plus, in each missing block, the conditional
     covariance weighted by the rows' responsibilities; the log-likelihood
-    is that of the observed values.
+    is that of the observed values. ``prepared`` (from
+    :func:`prepared_mixture` for the same ``params``) shares the factored
+    blocks of the data's patterns among chunks; the result is the same.
     """
     values = np.asarray(X, dtype=np.float64)
     hidden = np.isnan(values)
     refuse_empty_rows(~hidden)
     n_rows, n_features = values.shape
-    components = Precisions.of(params)
+    mixture = CentredMixture(Precisions.of(params)) if prepared is None else prepared
+    components = mixture.components
     n_components = components.means.shape[0]
     weights = np.ones(n_rows) if sample_weight is None else sample_weight
     weights = np.asarray(weights, dtype=np.float64)
@@ -80,7 +88,6 @@ def missing_chunk_stats(
     # the GEMMs' temporaries grow with rows * K * D: keep them bounded
     width = max(n_components * n_features, n_features * (n_features + 3) // 2)
     step = max(64, _SLICE_ELEMENTS // max(width, 1))
-    mixture = CentredMixture(components)
     parts = []
     for start in range(0, max(n_rows, 1), step):
         rows = slice(start, start + step)
@@ -93,6 +100,30 @@ def missing_chunk_stats(
             stats = whitened_chunk_stats(*args, components, kind)
         parts.append(stats)
     return sum_in_order(parts)
+
+
+def prepared_mixture(
+    params: MixtureParams, patterns: np.ndarray | None
+) -> CentredMixture | None:
+    """The mixture of ``params`` about its centre, with the factored blocks of
+    ``patterns`` (distinct rows of missing-value flags), for
+    :func:`missing_chunk_stats`; None where there are no patterns to share
+    or their table would outgrow :data:`MAX_PATTERN_TABLE` numbers.
+    """
+    if patterns is None or not len(patterns) or patterns.shape[1] > 62:
+        return None
+    mixture = CentredMixture(Precisions.of(params))
+    if PatternFactors.size(patterns, mixture.entries.shape[1]) > MAX_PATTERN_TABLE:
+        return None
+    mixture.known = PatternFactors(mixture, patterns)
+    return mixture
+
+
+def observed_patterns(X: np.ndarray) -> np.ndarray:
+    """The distinct patterns of missing values of ``X``'s incomplete rows,
+    (n_patterns, D) bool."""
+    hidden = np.isnan(X)
+    return np.unique(hidden[hidden.any(axis=1)], axis=0)
 
 
 def observed_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
