@@ -43,6 +43,7 @@ from gaussmix.fit.sources import InMemorySource
 from gaussmix.fit.storage import is_out_of_core
 from gaussmix.models._data_scale import DataScale, fit_units
 from gaussmix.models._inputs import apply_by_rows, validate_in_memory
+from gaussmix.models._noise import observed_noise_column
 from gaussmix.models._prior import prior_in_units, resolve_prior
 from gaussmix.models.tensors import is_tensor, numpy_dtype, to_device
 
@@ -78,6 +79,12 @@ def _column_means(sums: np.ndarray) -> np.ndarray:
     return sums[0] / sums[1]
 
 
+def column_means_of(source: Any) -> np.ndarray:
+    """Each column's mean over its observed values, shape (n_features,);
+    ValueError naming a column without any."""
+    return _column_means(source.chunk_sums(_observed_sums, 1))
+
+
 def fit_with_missing(
     estimator: Any,
     settings: Any,
@@ -104,7 +111,7 @@ def fit_with_missing(
     reg_covar = settings.reg_covar
     # the start only has to place the components roughly: it sees each
     # missing value as its column's mean
-    means = _column_means(source.chunk_sums(_observed_sums, 1))
+    means = column_means_of(source)
     # the default prior's moments are those of the mean-filled rows: the
     # observed means, and variances a little low where values are missing;
     # found in the data's units, as without missing values
@@ -145,7 +152,7 @@ def fit_with_missing(
         )
         return params, -math.inf
 
-    grouped = _grouped_by_pattern(source)
+    grouped = grouped_by_pattern(source)
 
     def e_step(params: MixtureParams):
         return grouped.chunk_sums(missing_chunk_stats, n_components, params)
@@ -184,7 +191,7 @@ def observed_log_shift(source: Any, scale: DataScale) -> float:
     return -float(weights @ per_row / weights.sum())
 
 
-def _grouped_by_pattern(source: Any) -> Any:
+def grouped_by_pattern(source: Any) -> Any:
     """The source's rows in :func:`pattern_order`, for the E-steps.
 
     The sums of an E-step do not depend on the order of the rows (up to
@@ -253,20 +260,20 @@ class MissingValuesMixin:
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # NaN marks a missing value (not yet with a noise component);
-        # infinities are still refused
-        tags.input_tags.allow_nan = not getattr(self, "noise", False)
+        # NaN marks a missing value; infinities are still refused
+        tags.input_tags.allow_nan = True
         return tags
 
     def _observed_log_prob(self, X: Any) -> np.ndarray:
+        """``log w_k p_k(x_o)`` (n, K), and with a noise component its
+        column over the observed columns last, (n, K + 1)."""
         check_is_fitted(self)
-        if getattr(self, "noise_volume_", None) is not None:
-            raise ValueError(
-                "a mixture with a noise component does not score missing "
-                "values (NaN) yet; impute them first."
-            )
-        values = validate_in_memory(self, X, reset=False, allow_nan=True)
-        return observed_log_prob(_on_host(values), self.mixture_params())
+        values = _on_host(validate_in_memory(self, X, reset=False, allow_nan=True))
+        log_prob = observed_log_prob(values, self.mixture_params())
+        if getattr(self, "noise_volume_", None) is None:
+            return log_prob
+        noise = observed_noise_column(self, np.isnan(np.asarray(values)))
+        return np.column_stack([log_prob, noise])
 
     def _by_rows(
         self,
@@ -300,7 +307,11 @@ class MissingValuesMixin:
         return proba.astype(self._dtype())
 
     def _missing_labels(self, X: Any) -> np.ndarray:
-        return np.argmax(self._observed_log_prob(X), axis=1)
+        labels = np.argmax(self._observed_log_prob(X), axis=1)
+        if getattr(self, "noise_volume_", None) is None:
+            return labels
+        # the noise's column is the last: -1, as for complete rows
+        return np.where(labels == len(self.weights_), -1, labels)
 
     def score_samples(self, X: Any) -> Any:
         complete = super().score_samples

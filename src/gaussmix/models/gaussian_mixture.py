@@ -35,9 +35,11 @@ from gaussmix.models._missing import (
 from gaussmix.models._noise import (
     NOISE_ATTRIBUTES,
     check_noise_settings,
+    column_extents,
     fit_with_noise,
     noise_batch_sums,
 )
+from gaussmix.models._noise_missing import fit_noise_with_missing
 from gaussmix.models._prior import check_prior, prior_in_units, resolve_prior
 from gaussmix.models.tensors import is_tensor, numpy_dtype
 
@@ -393,6 +395,25 @@ class GaussianMixture(
         random_state = check_random_state(self.random_state)
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
+        if has_missing(source) and settings.noise:
+            scale = missing_fit_units(
+                source, settings.reg_covar_scale, self.covariance_type
+            )
+            params, best, log_shift = fit_noise_with_missing(
+                self,
+                settings,
+                source,
+                noise_init=noise_init,
+                user_init=user_init,
+                do_init=do_init,
+                random_state=random_state,
+                repairs=repairs,
+                scale=scale,
+            )
+            like = source.X if is_tensor(X) else None
+            return self._finish_fit(
+                params, best, scale, dtype, repairs, like, log_shift
+            )
         if has_missing(source):
             scale = missing_fit_units(
                 source, settings.reg_covar_scale, self.covariance_type
@@ -415,6 +436,8 @@ class GaussianMixture(
             )
         # in the data's units, before any rescaling of the rows
         data_prior = resolve_prior(settings.prior, source, n_components)
+        # where rows with missing values scored later meet the noise
+        extents = column_extents(source) if settings.noise else None
         reg_covar = settings.reg_covar
         scale = fit_units(
             source, reg_covar, settings.reg_covar_scale, self.covariance_type
@@ -442,6 +465,7 @@ class GaussianMixture(
                 scale=scale,
                 log_shift=log_shift,
             )
+            self.noise_extents_ = extents
             like = source.X if is_tensor(X) else None
             return self._finish_fit(
                 params, best, scale, dtype, repairs, like, log_shift
@@ -554,11 +578,11 @@ class GaussianMixture(
             sample_weight,
             settings.chunk_size,
             reset=False,
-            allow_nan=not settings.noise,
+            allow_nan=True,
             normalise_weights=settings.prior is None,
         )
         if settings.noise:
-            stats, noise_share = noise_batch_sums(source, self)
+            stats, noise_share = noise_batch_sums(source, self, has_missing(source))
             scale = None
         elif has_missing(source):
             stats, scale = missing_batch_stats(source, self.mixture_params()), None
