@@ -148,6 +148,9 @@ class GaussianMixture(
         ``'pca_box'``, the bounding box in the rows' principal axes;
         ``'auto'``, the smaller of the two (mclust's ``hypvol``); a float,
         the volume itself in the data's units. Only with ``noise=True``.
+        With missing values (NaN) in X, ``'auto'`` is the box of the
+        observed values and ``'pca_box'`` is refused (it needs every
+        coordinate of every row).
     noise_init_neighbors : int, default=10
         Without a ``noise_init`` mask in :meth:`fit`, the rows first taken
         as noise are found by nearest-neighbour clutter removal (Byers and
@@ -200,6 +203,13 @@ class GaussianMixture(
         Only with ``noise=True``: ``V`` in the data's units; the noise's
         density is ``noise_proportion_ / noise_volume_`` everywhere (also
         outside the fitted region, so that far new rows are noise).
+    noise_extents_ : ndarray of shape (n_features,)
+        Only with ``noise=True``: each column's range over its observed
+        values in the fitted rows. A row with missing values has the noise
+        density ``noise_proportion_ / prod(noise_extents_[observed])``,
+        the uniform density over its observed columns' box (the marginal of
+        the box, and an approximation to that of a ``'pca_box'`` or a given
+        volume); complete rows keep ``noise_proportion_ / noise_volume_``.
     prior_ : ConjugatePrior
         Only with a ``prior``: its hyperparameters, every field set, in the
         data's units.
@@ -256,6 +266,13 @@ class GaussianMixture(
     >>> with_noise = GaussianMixture(2, noise=True, random_state=0).fit(noisy)
     >>> bool(0 < with_noise.noise_proportion_ < 0.2)
     True
+
+    Missing values (NaN) are marginalised, the noise's density included:
+
+    >>> holed = noisy.copy()
+    >>> holed[::7, 1] = np.nan
+    >>> GaussianMixture(2, noise=True, random_state=0).fit(holed).predict(holed).shape
+    (220,)
 
     A fitted mixture from known parameters:
 
