@@ -10,7 +10,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from sklearn.exceptions import ConvergenceWarning
 
-from gaussmix import GaussianMixture, load, save
+from gaussmix import GaussianMixture, load, save, select_model
 from tests.models.test_noise import clusters_with_noise, worst_mean_error
 
 
@@ -235,3 +235,16 @@ def test_saved_model_scores_rows_with_holes_alike(rows, tmp_path):
     save(model, tmp_path / "bad.gmx")
     with pytest.raises(ValueError, match="noise_extents_ must be non-negative"):
         load(tmp_path / "bad.gmx")
+
+
+def test_select_model_with_noise_scores_the_observed_values(rows):
+    _, holed, _ = rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = select_model(holed, [2, 3], ["VVV"], noise=True, random_state=0)
+    model = result.best_model
+    n = len(holed)
+    log_likelihood = logsumexp(reference_columns(model, holed), axis=1).sum()
+    expected = -2 * log_likelihood + model.n_parameters() * np.log(n)
+    assert np.nanmin(result.bic) == pytest.approx(expected, rel=1e-10)
+    assert model.n_components == 3
