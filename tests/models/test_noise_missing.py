@@ -248,3 +248,15 @@ def test_select_model_with_noise_scores_the_observed_values(rows):
     expected = -2 * log_likelihood + model.n_parameters() * np.log(n)
     assert np.nanmin(result.bic) == pytest.approx(expected, rel=1e-10)
     assert model.n_components == 3
+
+
+def test_files_and_chunks_give_the_in_memory_fit(rows, tmp_path):
+    _, holed, _ = rows
+    in_memory = _fit(holed, n_components=3, random_state=0)
+    np.save(tmp_path / "holed.npy", holed)
+    on_disk = np.load(tmp_path / "holed.npy", mmap_mode="r")
+    chunked = _fit(on_disk, n_components=3, chunk_size=64, random_state=0)
+    np.testing.assert_allclose(chunked.noise_extents_, in_memory.noise_extents_)
+    np.testing.assert_allclose(
+        chunked.score_samples(on_disk), in_memory.score_samples(holed), atol=1e-8
+    )
