@@ -260,3 +260,28 @@ def test_files_and_chunks_give_the_in_memory_fit(rows, tmp_path):
     np.testing.assert_allclose(
         chunked.score_samples(on_disk), in_memory.score_samples(holed), atol=1e-8
     )
+
+
+def test_integer_weights_act_as_repeated_rows(rows):
+    _, holed, labels = rows
+    weights = np.random.default_rng(0).integers(0, 3, len(holed))
+    repeated = np.repeat(np.arange(len(holed)), weights)
+    mask = labels == -1
+    settings = dict(n_components=3, tol=1e-10, max_iter=500, random_state=0)
+    weighted = GaussianMixture(noise=True, **settings).fit(
+        holed, sample_weight=weights, noise_init=mask
+    )
+    copies = GaussianMixture(noise=True, **settings).fit(
+        holed[repeated], noise_init=mask[repeated]
+    )
+    # rows of weight zero are absent: they do not stretch the region either
+    np.testing.assert_allclose(
+        weighted.noise_extents_, copies.noise_extents_, rtol=1e-15
+    )
+    assert weighted.noise_proportion_ == pytest.approx(
+        copies.noise_proportion_, abs=1e-6
+    )
+    assert weighted.lower_bound_ == pytest.approx(copies.lower_bound_, abs=1e-8)
+    np.testing.assert_allclose(
+        np.sort(weighted.means_, axis=0), np.sort(copies.means_, axis=0), atol=1e-4
+    )

@@ -98,15 +98,13 @@ def fit_with_missing(
 ) -> EMResult:
     """EM for ``estimator`` on rows with missing values; the best run.
 
+    Without a noise component: with one, see
+    :func:`gaussmix.models._noise_missing.fit_noise_with_missing`.
+
     With ``scale`` (see :func:`missing_fit_units`), EM runs on the rows
     divided by ``scale.units`` and so does the result; the caller turns it
     back into the data's units.
     """
-    if settings.noise:
-        raise ValueError(
-            "noise=True does not take missing values (NaN) yet; impute them "
-            "first, or fit without the noise component."
-        )
     n_components = settings.n_components
     reg_covar = settings.reg_covar
     # the start only has to place the components roughly: it sees each
