@@ -285,3 +285,14 @@ def test_integer_weights_act_as_repeated_rows(rows):
     np.testing.assert_allclose(
         np.sort(weighted.means_, axis=0), np.sort(copies.means_, axis=0), atol=1e-4
     )
+
+
+def test_a_model_without_column_extents_scores_only_complete_rows(rows):
+    X, holed, _ = rows
+    model = _fit(X, n_components=3, random_state=0)
+    expected = model.score_samples(X)
+    # as restored from a file written before the extents were kept
+    del model.noise_extents_
+    np.testing.assert_array_equal(model.score_samples(X), expected)
+    with pytest.raises(ValueError, match="no noise_extents_"):
+        model.score_samples(holed)
