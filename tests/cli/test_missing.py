@@ -66,7 +66,6 @@ def test_predict_and_score_use_the_observed_columns(tmp_path, holed):
     "option, reason",
     [
         ("--bayesian", "--bayesian does not take missing values"),
-        ("--noise", "--noise does not take missing values"),
         ("--no-missing", "5 such values in all)"),
     ],
 )
@@ -75,6 +74,18 @@ def test_fits_that_cannot_take_missing_values_name_the_first(
 ):
     result = run("fit", holed[0], "-k", 2, option, cwd=tmp_path)
     assert_input_error(result, "'sepal_width'", "missing value on line 2", reason)
+
+
+def test_a_noise_fit_takes_missing_values(tmp_path, holed):
+    path, values = holed
+    fitted = run("fit", path, "-k", 2, "--noise", "-o", "n.gmm", cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    model = gaussmix.load(tmp_path / "n.gmm")
+    assert model.noise_extents_.shape == (values.shape[1],)
+    result = run("predict", "n.gmm", path, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    _, table = read_output(result.stdout, from_text=True)
+    np.testing.assert_array_equal(table[:, 0], model.predict(values))
 
 
 def test_models_that_cannot_take_missing_values_name_the_first(tmp_path, holed):

@@ -111,3 +111,18 @@ def test_memmap_fit_gives_the_same_bits_as_in_memory(tmp_path):
     mapped = GaussianMixture(3, random_state=0).fit(np.load(path, mmap_mode="r"))
     for name in ("weights_", "means_", "covariances_", "lower_bound_"):
         np.testing.assert_array_equal(getattr(mapped, name), getattr(in_memory, name))
+
+
+def test_noise_fit_gives_the_same_bits_from_a_memmap(tmp_path):
+    X, _ = make_blobs(n_samples=6000, centers=3, n_features=4, random_state=2)
+    rng = np.random.RandomState(2)
+    X = np.vstack([X, rng.uniform(-15, 15, size=(300, 4))])
+    X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    path = tmp_path / "rows.npy"
+    np.save(path, X)
+    in_memory = GaussianMixture(3, noise=True, random_state=0).fit(X)
+    mapped = GaussianMixture(3, noise=True, random_state=0)
+    mapped.fit(np.load(path, mmap_mode="r"))
+    for name in ("weights_", "means_", "covariances_", "lower_bound_"):
+        np.testing.assert_array_equal(getattr(mapped, name), getattr(in_memory, name))

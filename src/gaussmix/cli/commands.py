@@ -117,8 +117,8 @@ def fit(
     sorted weights.
 
     Missing values (empty, NA, NaN, null or None cells) are marginalised by
-    EM, unless --no-missing refuses them; --bayesian and --noise refuse them
-    too. --plot draws the rows without missing values.
+    EM, unless --no-missing refuses them; --bayesian refuses them too.
+    --plot draws the rows without missing values.
     """
     from gaussmix.core.covariance import get_family
 
@@ -135,7 +135,7 @@ def fit(
         ),
     )
     table = load_table(data, header, delimiter)
-    why_not = fit_refuses_missing(no_missing, bayesian, noise)
+    why_not = fit_refuses_missing(no_missing, bayesian)
     X, names = table.matrix(
         split_columns(columns), missing=why_not is None, why_not=why_not or ""
     )

@@ -1,9 +1,10 @@
 """Which commands take missing values, and why the others do not.
 
 Missing cells are read as NaN. A maximum-likelihood GaussianMixture takes
-them: EM marginalises them, and scores and labels use each row's observed
-columns. The other models refuse them with the first one's column and line,
-as every command does with ``--no-missing``.
+them, with or without a noise component: EM marginalises them, and scores
+and labels use each row's observed columns. The other models refuse them
+with the first one's column and line, as every command does with
+``--no-missing``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 
-def fit_refuses_missing(no_missing: bool, bayesian: bool, noise: bool) -> str | None:
+def fit_refuses_missing(no_missing: bool, bayesian: bool) -> str | None:
     """None when the fit takes missing values, else why it does not ("" for
     --no-missing, which asks for the plain refusal)."""
     if no_missing:
         return ""
     if bayesian:
         return "--bayesian does not take missing values"
-    if noise:
-        return "--noise does not take missing values yet"
     return None
 
 
@@ -32,6 +31,10 @@ def model_refuses_missing(model: Any, no_missing: bool) -> str | None:
         return ""
     if type(model) is not GaussianMixture:
         return f"a {type(model).__name__} does not take missing values"
-    if hasattr(model, "noise_proportion_"):
-        return "a mixture with a noise component does not take missing values yet"
+    if hasattr(model, "noise_proportion_") and not hasattr(model, "noise_extents_"):
+        # files written before the columns' extents were kept
+        return (
+            "this noise mixture's file has no noise_extents_ (refit it) and "
+            "does not take missing values"
+        )
     return None

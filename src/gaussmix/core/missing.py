@@ -48,6 +48,7 @@ from gaussmix.core.missing_blocks import (
 )
 from gaussmix.core.missing_moments import gemm_chunk_stats
 from gaussmix.core.missing_pairs import CentredMixture, PatternFactors
+from gaussmix.core.noise import NoiseParams, NoiseSums, observed_log_noise
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats, sum_in_order
 
@@ -75,10 +76,48 @@ def missing_chunk_stats(
     :func:`prepared_mixture` for the same ``params``) shares the factored
     blocks of the data's patterns among chunks; the result is the same.
     """
+    return _chunk_sums(X, sample_weight, params, None, prepared)
+
+
+def missing_noise_chunk_sums(
+    X: np.ndarray, sample_weight: np.ndarray | None, params: NoiseParams
+) -> NoiseSums:
+    """The E-step of a Gaussian mixture plus uniform noise on a chunk whose
+    NaN are missing values, in the form ``DataSource.chunk_sums`` calls.
+
+    Each row's noise density is over its observed columns (see
+    :func:`~gaussmix.core.noise.observed_log_noise`); the Gaussians' Stats
+    are those of :func:`missing_chunk_stats` with the noise in each row's
+    normaliser.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+    sample_weight : ndarray of shape (n_rows,) or None
+    params : NoiseParams
+        With ``log_extents`` set.
+    """
+    if params.log_extents is None:
+        raise ValueError("rows with missing values need the noise's column extents.")
+    return _chunk_sums(X, sample_weight, params.gaussian, params)
+
+
+def _chunk_sums(
+    X: np.ndarray,
+    sample_weight: np.ndarray | None,
+    params: MixtureParams,
+    noise: NoiseParams | None,
+    prepared: CentredMixture | None = None,
+) -> Stats | NoiseSums:
     values = np.asarray(X, dtype=np.float64)
     hidden = np.isnan(values)
     refuse_empty_rows(~hidden)
     n_rows, n_features = values.shape
+    log_noise = None
+    if noise is not None:
+        log_noise = observed_log_noise(
+            hidden, noise.noise_proportion, noise.log_volume, noise.log_extents
+        )
     mixture = CentredMixture(Precisions.of(params)) if prepared is None else prepared
     components = mixture.components
     n_components = components.means.shape[0]
@@ -92,12 +131,15 @@ def missing_chunk_stats(
     for start in range(0, max(n_rows, 1), step):
         rows = slice(start, start + step)
         args = (values[rows], hidden[rows], weights[rows])
+        noise_part = None if log_noise is None else log_noise[rows]
         # the pair-by-pair E-step only where the GEMMs would round worse:
         # choosing it by its bound's share of skipped pairs cost a pass per
         # chunk and won nothing (blobs, 10 % and 30 % missing, rows grouped)
-        stats = gemm_chunk_stats(*args, mixture, kind)
+        stats = gemm_chunk_stats(*args, mixture, kind, noise_part)
         if stats is None:
-            stats = whitened_chunk_stats(*args, components, kind)
+            stats = whitened_chunk_stats(*args, components, kind, noise_part)
+        if noise_part is not None:
+            stats = NoiseSums(*stats)
         parts.append(stats)
     return sum_in_order(parts)
 

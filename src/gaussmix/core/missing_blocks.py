@@ -257,6 +257,31 @@ def log_sum_exp(joint: np.ndarray) -> np.ndarray:
     return peak + np.log(np.exp(joint - peak[:, None]).sum(axis=1))
 
 
+def normalise(
+    joint: np.ndarray, log_noise: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows' ``log p(x_o)`` and the components' shares of them, (n,), (n, K).
+
+    ``joint`` (n, K) holds ``log w_k p_k(x_o)``; ``log_noise`` (n,), a
+    noise component's column, enters the normaliser, so that the shares
+    then sum to one minus the noise's.
+    """
+    if log_noise is None:
+        log_norm = log_sum_exp(joint)
+    else:
+        log_norm = log_sum_exp(np.column_stack([joint, log_noise]))
+    with np.errstate(invalid="ignore"):
+        shares = np.exp(joint - log_norm[:, None])
+    return log_norm, shares
+
+
+def noise_share_sum(
+    log_noise: np.ndarray, log_norm: np.ndarray, weights: np.ndarray
+) -> float:
+    """``sum_i w_i r_i0``, the noise's weighted responsibilities."""
+    return float(weights @ np.exp(log_noise - log_norm))
+
+
 def shift_of(components: Precisions, kind: str) -> np.ndarray:
     """What the E-step's sums are taken about: the means, or for the pooled
     kind their average (one shift for all components)."""
@@ -300,10 +325,15 @@ def whitened_chunk_stats(
     weights: np.ndarray,
     components: Precisions,
     kind: str,
-) -> Stats:
+    log_noise: np.ndarray | None = None,
+) -> Stats | tuple[Stats, float]:
     """The E-step of rows with missing values (float64, NaN where
     ``hidden``), pair by pair: every difference is taken from a component's
-    own mean, so nothing cancels however far apart the components are."""
+    own mean, so nothing cancels however far apart the components are.
+
+    With ``log_noise`` (n,), a noise component's column of each row, the
+    Stats (whose log-likelihood then includes the noise) and the noise's
+    weighted responsibility sum."""
     n_components, n_features = components.means.shape
     shift = shift_of(components, kind)
     offsets = components.means - shift
@@ -312,12 +342,17 @@ def whitened_chunk_stats(
     scatter = np.zeros((n_components, n_features, n_features))
     log_likelihood = 0.0
     worst: tuple[float, np.ndarray | None] = (np.inf, None)
+    noise_sum = 0.0
     for block in blocks(values, components, prune=True, hidden=hidden):
         joint = block.log_density.T + components.log_weights  # (n, K)
-        log_norm = log_sum_exp(joint)
         row_weights = weights[block.rows]
-        with np.errstate(invalid="ignore"):
-            shares = np.exp(joint - log_norm[:, None])
+        if log_noise is None:
+            log_norm = log_sum_exp(joint)
+            with np.errstate(invalid="ignore"):
+                shares = np.exp(joint - log_norm[:, None])
+        else:
+            log_norm, shares = normalise(joint, log_noise[block.rows])
+            noise_sum += noise_share_sum(log_noise[block.rows], log_norm, row_weights)
         resp = shares * row_weights[:, None]
         log_likelihood += float(row_weights @ log_norm)
         candidates = np.where(row_weights > 0, log_norm, np.inf)
@@ -339,7 +374,7 @@ def whitened_chunk_stats(
             scatter[k] += weighted[part].T @ about_shift[part]
         if block.factors is not None:
             scatter += _conditional_scatter(block, resp, shares, n_features)
-    return as_stats(
+    stats = as_stats(
         (resp_sum, centred, scatter),
         shift,
         kind,
@@ -347,3 +382,4 @@ def whitened_chunk_stats(
         float(weights.sum()),
         worst,
     )
+    return stats if log_noise is None else (stats, noise_sum)

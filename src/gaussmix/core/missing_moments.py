@@ -41,6 +41,8 @@ from gaussmix.core.missing_blocks import (
     Precisions,
     as_stats,
     log_sum_exp,
+    noise_share_sum,
+    normalise,
     shift_of,
 )
 from gaussmix.core.missing_pairs import CentredMixture, Group, groups
@@ -186,12 +188,15 @@ def gemm_chunk_stats(
     weights: np.ndarray,
     components: Precisions | CentredMixture,
     kind: str,
-) -> Stats | None:
+    log_noise: np.ndarray | None = None,
+) -> Stats | tuple[Stats, float] | None:
     """The E-step of rows with missing values by GEMMs about a centre.
 
     ``values`` (n, D) float64 with NaN where ``hidden``; every row has an
     observed value. None where the expansion about the centre would round
-    visibly worse than working pair by pair.
+    visibly worse than working pair by pair. With ``log_noise`` (n,), a
+    noise component's column of each row, the Stats (whose log-likelihood
+    then includes the noise) and the noise's weighted responsibility sum.
     """
     n_rows, n_features = values.shape
     if isinstance(components, CentredMixture):
@@ -211,9 +216,12 @@ def gemm_chunk_stats(
     worked = list(groups(mixture, block, joint, hidden))
     for group in worked:
         joint[group.rows] = group.log_density
-    log_norm = log_sum_exp(joint)
-    with np.errstate(invalid="ignore"):
-        shares = np.exp(joint - log_norm[:, None])
+    if log_noise is None:
+        log_norm = log_sum_exp(joint)
+        with np.errstate(invalid="ignore"):
+            shares = np.exp(joint - log_norm[:, None])
+    else:
+        log_norm, shares = normalise(joint, log_noise)
     resp = shares * weights[:, None]
     incomplete = hidden.any(axis=1)
     kept = shares[incomplete] > NEGLIGIBLE_RESPONSIBILITY
@@ -239,7 +247,7 @@ def gemm_chunk_stats(
     second -= cross
     second -= cross.transpose(0, 2, 1)
     second -= resp_sum[:, None, None] * offsets[:, :, None] * offsets[:, None, :]
-    return as_stats(
+    stats = as_stats(
         (resp_sum, centred, second),
         shift,
         kind,
@@ -247,6 +255,9 @@ def gemm_chunk_stats(
         float(weights.sum()),
         _worst(values, hidden, weights, log_norm, resp, mixture),
     )
+    if log_noise is None:
+        return stats
+    return stats, noise_share_sum(log_noise, log_norm, weights)
 
 
 def _worst(

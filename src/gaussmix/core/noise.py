@@ -39,12 +39,15 @@ class NoiseParams:
     """A Gaussian mixture plus a uniform noise component.
 
     ``gaussian.weights`` sum to ``1 - noise_proportion``; ``log_volume`` is
-    ``log V``, fixed for a fit.
+    ``log V``, fixed for a fit. ``log_extents`` (D,), the logs of the
+    columns' ranges, place rows with missing values (see
+    :func:`observed_log_noise`); None where no row has any.
     """
 
     gaussian: MixtureParams
     noise_proportion: float
     log_volume: float
+    log_extents: np.ndarray | None = None
 
     @property
     def log_noise(self) -> float:
@@ -68,6 +71,38 @@ class NoiseSums:
         if not isinstance(other, NoiseSums):
             return NotImplemented
         return NoiseSums(self.stats + other.stats, self.noise_sum + other.noise_sum)
+
+
+def observed_log_noise(
+    hidden: np.ndarray,
+    noise_proportion: float,
+    log_volume: float,
+    log_extents: np.ndarray,
+) -> np.ndarray:
+    """The noise column of rows with missing values, shape (n_rows,).
+
+    Under missing-at-random a row's noise density is the noise's marginal
+    density over its observed columns. The region is taken as a box whose
+    sides are the columns' ranges (``exp(log_extents)``), so that this
+    marginal is uniform: ``pi_0 / prod_{j observed} extent_j``. Complete
+    rows keep ``pi_0 / V`` whatever rule gave ``V`` (the principal-axes
+    box, or a given volume, does not factor by columns; its marginals are
+    approximated by the box's).
+
+    Parameters
+    ----------
+    hidden : ndarray of bool, shape (n_rows, n_features)
+        Where values are missing.
+    noise_proportion : float
+    log_volume : float
+    log_extents : ndarray of shape (n_features,)
+        Finite: a column of no range has no uniform marginal.
+    """
+    with np.errstate(divide="ignore"):
+        log_proportion = float(np.log(noise_proportion))
+    seen = (~hidden).astype(np.float64)
+    log_region = np.where(hidden.any(axis=1), seen @ log_extents, log_volume)
+    return log_proportion - log_region
 
 
 def noisy_log_prob(X: Array, params: MixtureParams, log_noise: float) -> Array:
@@ -151,6 +186,7 @@ def noise_m_step(
     reg_covar: float,
     repairs: RepairLog,
     log_volume: float,
+    log_extents: np.ndarray | None = None,
 ) -> NoiseParams:
     """Maximum-likelihood parameters from one noise E-step's sums.
 
@@ -167,7 +203,7 @@ def noise_m_step(
     noise_proportion = min(max(sums.noise_sum / total, TINY), 1.0)
     gaussian = m_step(sums.stats, covariance_type, reg_covar, repairs)
     gaussian = replace(gaussian, weights=gaussian.weights * (1.0 - noise_proportion))
-    return NoiseParams(gaussian, noise_proportion, log_volume)
+    return NoiseParams(gaussian, noise_proportion, log_volume, log_extents)
 
 
 # ----------------------------------------------------------------------
@@ -194,6 +230,18 @@ class RowRange:
         """``sum_j log(upper_j - lower_j)``; -inf for an empty or flat range."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return float(np.sum(np.log(self.upper - self.lower)))
+
+
+def observed_range(X: np.ndarray, weights: np.ndarray | None) -> RowRange:
+    """The range of each column's observed (not NaN) values, rows of
+    positive weight only; a column without any has the empty range."""
+    rows = np.asarray(X, dtype=np.float64)
+    if weights is not None:
+        rows = rows[np.asarray(weights) > 0]
+    hidden = np.isnan(rows)
+    lower = np.where(hidden, np.inf, rows).min(axis=0, initial=np.inf)
+    upper = np.where(hidden, -np.inf, rows).max(axis=0, initial=-np.inf)
+    return RowRange(lower, upper)
 
 
 def row_range(

@@ -14,6 +14,7 @@ mask, nearest-neighbour clutter removal finds the rows (see
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -110,6 +111,9 @@ def fit_noise_mixture(
     noise_mask: np.ndarray | None,
     init_neighbors: int,
     warm: tuple[NoiseParams, float] | None = None,
+    kernel: Callable[..., NoiseSums] = noise_chunk_sums,
+    log_extents: np.ndarray | None = None,
+    start_source: DataSource | None = None,
 ) -> EMResult[NoiseParams]:
     """EM for a Gaussian mixture plus uniform noise of density ``1 / V``.
 
@@ -118,18 +122,28 @@ def fit_noise_mixture(
     or, when it is None, from :func:`~gaussmix.core.noise.clutter_mask`
     with ``init_neighbors`` neighbours on a sample of at most
     ``KMEANS_SAMPLE_SIZE`` rows.
+
+    ``kernel`` is the E-step of a chunk (for rows with missing values,
+    :func:`gaussmix.core.missing.missing_noise_chunk_sums`, which needs
+    ``log_extents``); ``start_source``, where given, holds the rows the
+    start reads in place of ``source``'s, in the same order (the rows with
+    their missing values filled in).
     """
 
     def compute_sums(state: NoiseParams) -> NoiseSums:
-        return source.chunk_sums(noise_chunk_sums, n_components + 1, state)
+        return source.chunk_sums(kernel, n_components + 1, state)
 
     def update(sums: NoiseSums, state: NoiseParams) -> tuple[NoiseParams, float]:
-        new = noise_m_step(sums, covariance_type, reg_covar, repairs, log_volume)
+        new = noise_m_step(
+            sums, covariance_type, reg_covar, repairs, log_volume, log_extents
+        )
         return new, sums.stats.log_likelihood / sums.stats.total_weight
 
     if warm is not None:
         params, lower_bound = warm
-        params = NoiseParams(params.gaussian, params.noise_proportion, log_volume)
+        params = NoiseParams(
+            params.gaussian, params.noise_proportion, log_volume, log_extents
+        )
         return fit_with_restarts(
             compute_sums,
             update,
@@ -140,7 +154,10 @@ def fit_noise_mixture(
             progress=progress,
         )
     rows, weights, noise_proportion = _clean_rows(
-        source, noise_mask, init_neighbors, random_state
+        source if start_source is None else start_source,
+        noise_mask,
+        init_neighbors,
+        random_state,
     )
     clean_source = InMemorySource(rows, weights, source.chunk_size)
 
@@ -163,7 +180,8 @@ def fit_noise_mixture(
             gaussian.precisions_cholesky,
             gaussian.covariance_type,
         )
-        return NoiseParams(gaussian, noise_proportion, log_volume), -math.inf
+        initial = NoiseParams(gaussian, noise_proportion, log_volume, log_extents)
+        return initial, -math.inf
 
     return fit_with_restarts(
         compute_sums,

@@ -61,6 +61,7 @@ def check_gaussian_mixture(model: Any) -> None:
     n_components, n_features = check_point_estimate(
         model, covariance_type, noise_proportion
     )
+    _check_noise_extents(model, n_features)
     _check_settings(model, n_components, n_features)
     family = get_family(covariance_type)
     _check_streaming_state(model, family.scatter_kind, n_components, n_features)
@@ -135,6 +136,21 @@ def _check_noise(model: Any) -> float:
     if volume <= 0:
         raise ValueError(f"noise_volume_ must be positive, got {volume}.")
     return proportion
+
+
+def _check_noise_extents(model: Any, n_features: int) -> None:
+    """``noise_extents_``, the columns' ranges of a noise mixture (absent
+    from files written before it was kept): finite, non-negative float64,
+    one per feature, and only with a noise component."""
+    if not hasattr(model, "noise_extents_"):
+        return
+    if not hasattr(model, "noise_volume_"):
+        raise ValueError("noise_extents_ belongs to a mixture with noise_volume_.")
+    extents = rules.require_float_array(
+        "noise_extents_", model.noise_extents_, (n_features,), _FLOAT64
+    )
+    if np.any(extents < 0):
+        raise ValueError("noise_extents_ must be non-negative.")
 
 
 def fitted_covariance_type(model: Any) -> str:

@@ -43,6 +43,7 @@ from gaussmix.fit.sources import InMemorySource
 from gaussmix.fit.storage import is_out_of_core
 from gaussmix.models._data_scale import DataScale, fit_units
 from gaussmix.models._inputs import apply_by_rows, validate_in_memory
+from gaussmix.models._noise import observed_noise_column
 from gaussmix.models._prior import prior_in_units, resolve_prior
 from gaussmix.models.tensors import is_tensor, numpy_dtype, to_device
 
@@ -78,6 +79,12 @@ def _column_means(sums: np.ndarray) -> np.ndarray:
     return sums[0] / sums[1]
 
 
+def column_means_of(source: Any) -> np.ndarray:
+    """Each column's mean over its observed values, shape (n_features,);
+    ValueError naming a column without any."""
+    return _column_means(source.chunk_sums(_observed_sums, 1))
+
+
 def fit_with_missing(
     estimator: Any,
     settings: Any,
@@ -91,20 +98,18 @@ def fit_with_missing(
 ) -> EMResult:
     """EM for ``estimator`` on rows with missing values; the best run.
 
+    Without a noise component: with one, see
+    :func:`gaussmix.models._noise_missing.fit_noise_with_missing`.
+
     With ``scale`` (see :func:`missing_fit_units`), EM runs on the rows
     divided by ``scale.units`` and so does the result; the caller turns it
     back into the data's units.
     """
-    if settings.noise:
-        raise ValueError(
-            "noise=True does not take missing values (NaN) yet; impute them "
-            "first, or fit without the noise component."
-        )
     n_components = settings.n_components
     reg_covar = settings.reg_covar
     # the start only has to place the components roughly: it sees each
     # missing value as its column's mean
-    means = _column_means(source.chunk_sums(_observed_sums, 1))
+    means = column_means_of(source)
     # the default prior's moments are those of the mean-filled rows: the
     # observed means, and variances a little low where values are missing;
     # found in the data's units, as without missing values
@@ -145,7 +150,7 @@ def fit_with_missing(
         )
         return params, -math.inf
 
-    _refuse_empty_rows(source)
+    refuse_empty_rows_of(source)
     patterns = _patterns_to_share(source)
 
     def e_step(params: MixtureParams):
@@ -197,7 +202,7 @@ def _patterns_to_share(source: Any) -> np.ndarray | None:
     return None
 
 
-def _refuse_empty_rows(source: Any) -> None:
+def refuse_empty_rows_of(source: Any) -> None:
     """Refuse a row with every value missing, named by its place in X.
 
     The E-step refuses such rows too, but sees one chunk at a time; rows
@@ -251,20 +256,20 @@ class MissingValuesMixin:
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # NaN marks a missing value (not yet with a noise component);
-        # infinities are still refused
-        tags.input_tags.allow_nan = not getattr(self, "noise", False)
+        # NaN marks a missing value; infinities are still refused
+        tags.input_tags.allow_nan = True
         return tags
 
     def _observed_log_prob(self, X: Any) -> np.ndarray:
+        """``log w_k p_k(x_o)`` (n, K), and with a noise component its
+        column over the observed columns last, (n, K + 1)."""
         check_is_fitted(self)
-        if getattr(self, "noise_volume_", None) is not None:
-            raise ValueError(
-                "a mixture with a noise component does not score missing "
-                "values (NaN) yet; impute them first."
-            )
-        values = validate_in_memory(self, X, reset=False, allow_nan=True)
-        return observed_log_prob(_on_host(values), self.mixture_params())
+        values = _on_host(validate_in_memory(self, X, reset=False, allow_nan=True))
+        log_prob = observed_log_prob(values, self.mixture_params())
+        if getattr(self, "noise_volume_", None) is None:
+            return log_prob
+        noise = observed_noise_column(self, np.isnan(np.asarray(values)))
+        return np.column_stack([log_prob, noise])
 
     def _by_rows(
         self,
@@ -298,7 +303,11 @@ class MissingValuesMixin:
         return proba.astype(self._dtype())
 
     def _missing_labels(self, X: Any) -> np.ndarray:
-        return np.argmax(self._observed_log_prob(X), axis=1)
+        labels = np.argmax(self._observed_log_prob(X), axis=1)
+        if getattr(self, "noise_volume_", None) is None:
+            return labels
+        # the noise's column is the last: -1, as for complete rows
+        return np.where(labels == len(self.weights_), -1, labels)
 
     def score_samples(self, X: Any) -> Any:
         complete = super().score_samples

@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from gaussmix.core.noise import NOISE_VOLUMES, NoiseParams, noise_chunk_sums
+from gaussmix.core.missing import missing_noise_chunk_sums
+from gaussmix.core.noise import (
+    NOISE_VOLUMES,
+    NoiseParams,
+    noise_chunk_sums,
+    observed_log_noise,
+    observed_range,
+)
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
 from gaussmix.fit.noise import fit_noise_mixture, region_log_volume
@@ -20,7 +27,7 @@ from gaussmix.fit.progress import EMProgress
 from gaussmix.models import validation as check
 
 #: The fitted attributes only a mixture with noise has.
-NOISE_ATTRIBUTES = ("noise_proportion_", "noise_volume_")
+NOISE_ATTRIBUTES = ("noise_proportion_", "noise_volume_", "noise_extents_")
 
 
 def check_noise_settings(estimator: Any) -> dict[str, Any]:
@@ -136,9 +143,74 @@ def fit_with_noise(
     return best.params.gaussian, best
 
 
-def noise_batch_sums(source: Any, model: Any) -> tuple[Stats, float]:
+def column_extents(source: Any) -> np.ndarray:
+    """Each column's range over its observed values (rows of positive
+    weight), shape (n_features,); zero for a constant column.
+
+    Kept as ``noise_extents_``: a row with missing values has the noise
+    density ``pi_0 / prod_{j observed} extent_j``.
+    """
+    box = source.chunk_sums(observed_range, 1)
+    with np.errstate(invalid="ignore"):
+        extents = box.upper - box.lower
+    # only a column without any observed value has no finite range
+    return np.where(np.isfinite(extents), extents, 0.0)
+
+
+def noise_batch_sums(
+    source: Any, model: Any, missing: bool = False
+) -> tuple[Stats, float]:
     """A batch's Gaussian Stats under a fitted noise mixture, and the noise's
-    share of the batch's weight (for ``partial_fit``)."""
+    share of the batch's weight (for ``partial_fit``); with ``missing``, the
+    batch's NaN are missing values, marginalised."""
     params = noise_params(model)
-    sums = source.chunk_sums(noise_chunk_sums, params.gaussian.n_components + 1, params)
+    kernel = noise_chunk_sums
+    if missing:
+        log_extents = observed_noise_extents(model)
+        params = NoiseParams(
+            params.gaussian, params.noise_proportion, params.log_volume, log_extents
+        )
+        kernel = missing_noise_chunk_sums
+    sums = source.chunk_sums(kernel, params.gaussian.n_components + 1, params)
     return sums.stats, sums.noise_sum / sums.stats.total_weight
+
+
+def checked_log_extents(extents: np.ndarray) -> np.ndarray:
+    """``log extents``, refusing columns a uniform marginal cannot span."""
+    flat = np.flatnonzero(~(np.isfinite(extents) & (extents > 0)))
+    if flat.size:
+        raise ValueError(
+            f"column {int(flat[0])}'s observed values span no range (a constant "
+            "column) or one beyond float64: the noise component cannot give "
+            "rows with missing values a uniform density over it; remove or "
+            "rescale the column."
+        )
+    return np.log(extents)
+
+
+def observed_noise_extents(model: Any) -> np.ndarray:
+    """``log noise_extents_`` of a fitted noise mixture, checked."""
+    extents = getattr(model, "noise_extents_", None)
+    if extents is None:
+        raise ValueError(
+            "this noise mixture has no noise_extents_ (it was saved by an "
+            "earlier version): refit it to take rows with missing values, "
+            "or impute them first."
+        )
+    return checked_log_extents(np.asarray(extents, dtype=np.float64))
+
+
+def observed_noise_column(model: Any, hidden: np.ndarray) -> np.ndarray:
+    """A fitted noise mixture's noise column ``log pi_0 - log V_o`` of rows
+    with missing values ``hidden`` (n, D), for scores and labels."""
+    if hidden.any(axis=1).any():
+        log_extents = observed_noise_extents(model)
+    else:
+        # complete rows use the volume alone
+        log_extents = np.zeros(hidden.shape[1])
+    return observed_log_noise(
+        hidden,
+        float(model.noise_proportion_),
+        math.log(model.noise_volume_),
+        log_extents,
+    )

@@ -35,9 +35,11 @@ from gaussmix.models._missing import (
 from gaussmix.models._noise import (
     NOISE_ATTRIBUTES,
     check_noise_settings,
+    column_extents,
     fit_with_noise,
     noise_batch_sums,
 )
+from gaussmix.models._noise_missing import fit_noise_with_missing
 from gaussmix.models._prior import check_prior, prior_in_units, resolve_prior
 from gaussmix.models.tensors import is_tensor, numpy_dtype
 
@@ -146,6 +148,9 @@ class GaussianMixture(
         ``'pca_box'``, the bounding box in the rows' principal axes;
         ``'auto'``, the smaller of the two (mclust's ``hypvol``); a float,
         the volume itself in the data's units. Only with ``noise=True``.
+        With missing values (NaN) in X, ``'auto'`` is the box of the
+        observed values and ``'pca_box'`` is refused (it needs every
+        coordinate of every row).
     noise_init_neighbors : int, default=10
         Without a ``noise_init`` mask in :meth:`fit`, the rows first taken
         as noise are found by nearest-neighbour clutter removal (Byers and
@@ -198,6 +203,13 @@ class GaussianMixture(
         Only with ``noise=True``: ``V`` in the data's units; the noise's
         density is ``noise_proportion_ / noise_volume_`` everywhere (also
         outside the fitted region, so that far new rows are noise).
+    noise_extents_ : ndarray of shape (n_features,)
+        Only with ``noise=True``: each column's range over its observed
+        values in the fitted rows. A row with missing values has the noise
+        density ``noise_proportion_ / prod(noise_extents_[observed])``,
+        the uniform density over its observed columns' box (the marginal of
+        the box, and an approximation to that of a ``'pca_box'`` or a given
+        volume); complete rows keep ``noise_proportion_ / noise_volume_``.
     prior_ : ConjugatePrior
         Only with a ``prior``: its hyperparameters, every field set, in the
         data's units.
@@ -254,6 +266,13 @@ class GaussianMixture(
     >>> with_noise = GaussianMixture(2, noise=True, random_state=0).fit(noisy)
     >>> bool(0 < with_noise.noise_proportion_ < 0.2)
     True
+
+    Missing values (NaN) are marginalised, the noise's density included:
+
+    >>> holed = noisy.copy()
+    >>> holed[::7, 1] = np.nan
+    >>> GaussianMixture(2, noise=True, random_state=0).fit(holed).predict(holed).shape
+    (220,)
 
     A fitted mixture from known parameters:
 
@@ -393,6 +412,25 @@ class GaussianMixture(
         random_state = check_random_state(self.random_state)
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
+        if has_missing(source) and settings.noise:
+            scale = missing_fit_units(
+                source, settings.reg_covar_scale, self.covariance_type
+            )
+            params, best, log_shift = fit_noise_with_missing(
+                self,
+                settings,
+                source,
+                noise_init=noise_init,
+                user_init=user_init,
+                do_init=do_init,
+                random_state=random_state,
+                repairs=repairs,
+                scale=scale,
+            )
+            like = source.X if is_tensor(X) else None
+            return self._finish_fit(
+                params, best, scale, dtype, repairs, like, log_shift
+            )
         if has_missing(source):
             scale = missing_fit_units(
                 source, settings.reg_covar_scale, self.covariance_type
@@ -415,6 +453,8 @@ class GaussianMixture(
             )
         # in the data's units, before any rescaling of the rows
         data_prior = resolve_prior(settings.prior, source, n_components)
+        # where rows with missing values scored later meet the noise
+        extents = column_extents(source) if settings.noise else None
         reg_covar = settings.reg_covar
         scale = fit_units(
             source, reg_covar, settings.reg_covar_scale, self.covariance_type
@@ -442,6 +482,7 @@ class GaussianMixture(
                 scale=scale,
                 log_shift=log_shift,
             )
+            self.noise_extents_ = extents
             like = source.X if is_tensor(X) else None
             return self._finish_fit(
                 params, best, scale, dtype, repairs, like, log_shift
@@ -554,11 +595,11 @@ class GaussianMixture(
             sample_weight,
             settings.chunk_size,
             reset=False,
-            allow_nan=not settings.noise,
+            allow_nan=True,
             normalise_weights=settings.prior is None,
         )
         if settings.noise:
-            stats, noise_share = noise_batch_sums(source, self)
+            stats, noise_share = noise_batch_sums(source, self, has_missing(source))
             scale = None
         elif has_missing(source):
             stats, scale = missing_batch_stats(source, self.mixture_params()), None

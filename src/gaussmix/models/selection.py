@@ -363,7 +363,7 @@ def select_model(
         X,
         dtype=[np.float64, np.float32],
         ensure_min_samples=2,
-        ensure_all_finite=True if noise else "allow-nan",
+        ensure_all_finite="allow-nan",
     )
     # missing values (NaN) are marginalised by every fit; the starts and the
     # checks on the data's spread see them filled by their column's mean
@@ -394,7 +394,7 @@ def select_model(
         max_iter=max_iter,
         noise=noise,
         noise_volume=noise_volume,
-        noise_mask=_grid_noise_mask(X, weights, noise, noise_init),
+        noise_mask=_grid_noise_mask(complete, weights, noise, noise_init),
         prior=prior,
         moments=None if prior is None else _moments(complete, weights),
     )
