@@ -15,8 +15,6 @@ from gaussmix.core.missing import (
     conditional_means,
     missing_chunk_stats,
     observed_log_prob,
-    observed_patterns,
-    prepared_mixture,
 )
 from gaussmix.core.missing_blocks import Precisions, whitened_chunk_stats
 from gaussmix.core.missing_moments import gemm_chunk_stats
@@ -404,24 +402,6 @@ def _assert_second_moments(stats, second):
         * np.einsum("ki,kj->kij", stats.shift, stats.shift)
     )
     np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)
-
-
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_the_table_of_the_datas_patterns_changes_no_bit(covariance_type):
-    # patterns repeat across chunks; factoring them once for the whole data
-    # must give what each chunk factors for itself
-    rng = np.random.RandomState(6)
-    params = _params(covariance_type, rng)
-    X = _with_holes(rng.normal(scale=3, size=(3000, 4)), 0.4, rng)
-    prepared = prepared_mixture(params, observed_patterns(X))
-    incomplete = np.isnan(X[np.isnan(X).any(axis=1)][:5])
-    assert prepared.known.lookup(incomplete[:1]) is not None
-    for rows in (slice(0, 1000), slice(1000, 3000)):
-        alone = missing_chunk_stats(X[rows], None, params)
-        shared = missing_chunk_stats(X[rows], None, params, prepared)
-        for name in ("resp_sum", "centred_sum", "scatter"):
-            np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name))
-        assert shared.log_likelihood == alone.log_likelihood
 
 
 def test_the_e_step_does_not_depend_on_the_order_of_the_rows():

@@ -47,7 +47,7 @@ from gaussmix.core.missing_blocks import (
     whitened_chunk_stats,
 )
 from gaussmix.core.missing_moments import gemm_chunk_stats
-from gaussmix.core.missing_pairs import CentredMixture, PatternFactors
+from gaussmix.core.missing_pairs import CentredMixture
 from gaussmix.core.noise import NoiseParams, NoiseSums, observed_log_noise
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats, sum_in_order
@@ -55,16 +55,11 @@ from gaussmix.core.stats import Stats, sum_in_order
 #: Numbers the E-step's per-pair temporaries may hold for one slice of rows.
 _SLICE_ELEMENTS = 1 << 21
 
-#: Numbers the table of factored pattern blocks shared by all chunks may
-#: hold (64 MiB); beyond it every chunk factors its own.
-MAX_PATTERN_TABLE = 1 << 23
-
 
 def missing_chunk_stats(
     X: np.ndarray,
     sample_weight: np.ndarray | None,
     params: MixtureParams,
-    prepared: CentredMixture | None = None,
 ) -> Stats:
     """E-step on a chunk whose NaN are missing values.
 
@@ -72,11 +67,9 @@ def missing_chunk_stats(
     their average for the pooled kind): the moments of the rows completed
     by their conditional means plus, in each missing block, the conditional
     covariance weighted by the rows' responsibilities; the log-likelihood
-    is that of the observed values. ``prepared`` (from
-    :func:`prepared_mixture` for the same ``params``) shares the factored
-    blocks of the data's patterns among chunks; the result is the same.
+    is that of the observed values.
     """
-    return _chunk_sums(X, sample_weight, params, None, prepared)
+    return _chunk_sums(X, sample_weight, params, None)
 
 
 def missing_noise_chunk_sums(
@@ -107,7 +100,6 @@ def _chunk_sums(
     sample_weight: np.ndarray | None,
     params: MixtureParams,
     noise: NoiseParams | None,
-    prepared: CentredMixture | None = None,
 ) -> Stats | NoiseSums:
     values = np.asarray(X, dtype=np.float64)
     hidden = np.isnan(values)
@@ -118,8 +110,8 @@ def _chunk_sums(
         log_noise = observed_log_noise(
             hidden, noise.noise_proportion, noise.log_volume, noise.log_extents
         )
-    mixture = CentredMixture(Precisions.of(params)) if prepared is None else prepared
-    components = mixture.components
+    components = Precisions.of(params)
+    mixture = CentredMixture(components)
     n_components = components.means.shape[0]
     weights = np.ones(n_rows) if sample_weight is None else sample_weight
     weights = np.asarray(weights, dtype=np.float64)
@@ -142,30 +134,6 @@ def _chunk_sums(
             stats = NoiseSums(*stats)
         parts.append(stats)
     return sum_in_order(parts)
-
-
-def prepared_mixture(
-    params: MixtureParams, patterns: np.ndarray | None
-) -> CentredMixture | None:
-    """The mixture of ``params`` about its centre, with the factored blocks of
-    ``patterns`` (distinct rows of missing-value flags), for
-    :func:`missing_chunk_stats`; None where there are no patterns to share
-    or their table would outgrow :data:`MAX_PATTERN_TABLE` numbers.
-    """
-    if patterns is None or not len(patterns) or patterns.shape[1] > 62:
-        return None
-    mixture = CentredMixture(Precisions.of(params))
-    if PatternFactors.size(patterns, mixture.entries.shape[1]) > MAX_PATTERN_TABLE:
-        return None
-    mixture.known = PatternFactors(mixture, patterns)
-    return mixture
-
-
-def observed_patterns(X: np.ndarray) -> np.ndarray:
-    """The distinct patterns of missing values of ``X``'s incomplete rows,
-    (n_patterns, D) bool."""
-    hidden = np.isnan(X)
-    return np.unique(hidden[hidden.any(axis=1)], axis=0)
 
 
 def observed_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:

@@ -35,17 +35,11 @@ _SHARED_PATTERNS = 0.75
 
 
 class CentredMixture:
-    """The mixture about the centre ``c`` (the average of the means).
-
-    ``known`` holds the factored precision blocks of patterns found in all
-    the data, when an E-step over many chunks prepared them once (see
-    :class:`PatternFactors`); None factors each chunk's own.
-    """
+    """The mixture about the centre ``c`` (the average of the means)."""
 
     def __init__(self, components: Precisions):
         n_components, n_features = components.means.shape
         self.components = components
-        self.known: PatternFactors | None = None
         self.centre = components.means.mean(axis=0)
         centred_means = components.means - self.centre
         self.centred_means = centred_means
@@ -133,20 +127,15 @@ class Group:
         gradient = block[: n_features + 1, rows].T @ mixture.gains
         within = np.arange(n_rows) * n_features + self.missing.T  # (r, n)
         self.gradient = gradient.reshape(-1, n_components).take(within, axis=0)
-        found = None
-        if mixture.known is not None:
-            found = mixture.known.lookup(hidden[rows[self.starts]])
-        # inverses of the blocks, where the data's table already holds them
-        self.known_inverses: np.ndarray | None = None
-        if found is None:
-            # lower triangles of every (pattern, distinct precision) block
-            self.factors = block_factors(mixture, self.missing[self.starts])
-            log_det = self.factors.log_determinant()
-        else:
-            self.factors, log_det, self.known_inverses = found
+        # lower triangles of every (pattern, distinct precision) block
+        columns = self.missing[self.starts].T  # (r, p)
+        lower, upper = np.tril_indices(n_missing)
+        place = columns[lower] * n_features + columns[upper]  # (T, p)
+        self.factors = Factored.from_lower(mixture.entries.take(place, axis=0))
         by_row = self.factors  # (T, n, distinct)
         if self.starts.size < n_rows:
             by_row = by_row.take(self.pattern, axis=-2)
+        log_det = self.factors.log_determinant()
         if self.starts.size < n_rows:
             log_det = log_det[self.pattern]
         if mixture.entries.shape[1] not in (1, n_components):
@@ -169,9 +158,7 @@ class Group:
     def pattern_inverses(self) -> np.ndarray:
         """``P_mm^-1`` of every (pattern, component), lower triangles packed
         by rows, (T, p, K), or (T, p, 1) where all components share it."""
-        inverses = self.known_inverses
-        if inverses is None:
-            inverses = self.factors.inverse()
+        inverses = self.factors.inverse()
         if inverses.shape[-1] not in (1, self.gradient.shape[2]):
             inverses = inverses.take(self.mixture.distinct, axis=-1)
         return inverses
@@ -187,89 +174,11 @@ class Group:
     def inverses(self, pattern: np.ndarray, component: np.ndarray) -> np.ndarray:
         """``P_mm^-1`` of pairs (pattern, component), lower triangles packed
         by rows, (T, pairs)."""
-        if self.known_inverses is not None:
-            return self.known_inverses[:, pattern, self.mixture.distinct[component]]
         n_distinct = self.mixture.entries.shape[1]
         keys = pattern * n_distinct + self.mixture.distinct[component]
         unique, which = np.unique(keys, return_inverse=True)
         chosen = self.factors.pick(*np.divmod(unique, n_distinct))
         return chosen.inverse()[:, which.reshape(-1)]
-
-
-def block_factors(mixture: CentredMixture, missing: np.ndarray) -> Factored:
-    """The factored blocks ``P_k,mm`` of patterns ``missing`` (p, r), columns
-    ascending, for every distinct precision: batch axes (p, distinct).
-
-    Each block is factored on its own, entry by entry along the batch, so
-    its factor has the same bits in whatever batch it is computed.
-    """
-    n_features = mixture.centred_means.shape[1]
-    columns = missing.T  # (r, p)
-    lower, upper = np.tril_indices(missing.shape[1])
-    place = columns[lower] * n_features + columns[upper]  # (T, p)
-    return Factored.from_lower(mixture.entries.take(place, axis=0))
-
-
-def pattern_codes(hidden: np.ndarray) -> np.ndarray:
-    """One integer per row naming its pattern of missing values (D <= 62)."""
-    return hidden.astype(np.int64) @ (np.int64(1) << np.arange(hidden.shape[1]))
-
-
-class PatternFactors:
-    """The factored precision blocks of every pattern in the data, once.
-
-    Rows missing values completely at random barely repeat a pattern
-    within a chunk, but do across the data (100,000 rows with 30 % of 16
-    columns missing hold about 27,000 patterns): factoring each pattern's
-    blocks once per E-step, for all chunks, spares most factorisations.
-    The factors are those each chunk would compute (see
-    :func:`block_factors`), so the E-step's bits do not change.
-
-    Parameters
-    ----------
-    mixture : CentredMixture
-    patterns : ndarray of bool, shape (n_patterns, n_features)
-        Distinct patterns of missing values, each with at least one
-        missing value; at most 62 features.
-    """
-
-    def __init__(self, mixture: CentredMixture, patterns: np.ndarray):
-        self.tables: dict[int, tuple[np.ndarray, Factored, np.ndarray]] = {}
-        counts = patterns.sum(axis=1)
-        for n_missing in np.unique(counts):
-            chosen = patterns[counts == n_missing]
-            codes = pattern_codes(chosen)
-            order = np.argsort(codes)
-            chosen = chosen[order]
-            factors = block_factors(mixture, _missing_columns(chosen, int(n_missing)))
-            self.tables[int(n_missing)] = (
-                codes[order],
-                factors,
-                factors.log_determinant(),
-                factors.inverse(),
-            )
-
-    @staticmethod
-    def size(patterns: np.ndarray, n_distinct: int) -> int:
-        """Numbers the table of ``patterns`` holds, to decide whether to keep one."""
-        counts = patterns.sum(axis=1)
-        return int(((counts * (counts + 1) + 1) * n_distinct).sum())
-
-    def lookup(
-        self, hidden: np.ndarray
-    ) -> tuple[Factored, np.ndarray, np.ndarray] | None:
-        """Factors, log-determinants and packed inverses of patterns
-        ``hidden`` (p, D), all missing the same number of values; None if one
-        is not in the table."""
-        table = self.tables.get(int(hidden[0].sum()))
-        if table is None:
-            return None
-        codes, factors, log_det, inverses = table
-        wanted = pattern_codes(hidden)
-        where = np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)
-        if not np.array_equal(codes[where], wanted):
-            return None
-        return factors.take(where, axis=-2), log_det[where], inverses[:, where]
 
 
 def groups(

@@ -25,8 +25,6 @@ from gaussmix.core.missing import (
     conditional_means,
     missing_chunk_stats,
     observed_log_prob,
-    observed_patterns,
-    prepared_mixture,
 )
 from gaussmix.core.missing_blocks import refuse_empty_rows
 from gaussmix.core.mstep import RepairLog
@@ -151,11 +149,9 @@ def fit_with_missing(
         return params, -math.inf
 
     refuse_empty_rows_of(source)
-    patterns = _patterns_to_share(source)
 
     def e_step(params: MixtureParams):
-        prepared = prepared_mixture(params, patterns)
-        return source.chunk_sums(missing_chunk_stats, n_components, params, prepared)
+        return source.chunk_sums(missing_chunk_stats, n_components, params)
 
     return fit_with_progress(
         e_step,
@@ -189,17 +185,6 @@ def observed_log_shift(source: Any, scale: DataScale) -> float:
     weights = np.ones(len(seen)) if weights is None else np.asarray(weights, float)
     per_row = seen @ np.log(scale.units)
     return -float(weights @ per_row / weights.sum())
-
-
-def _patterns_to_share(source: Any) -> np.ndarray | None:
-    """The patterns of missing values of rows in memory, whose factored
-    blocks each E-step prepares once for all chunks; None elsewhere (rows
-    on disk, on a cluster or on a device factor chunk by chunk, with the
-    same result)."""
-    X = getattr(source, "X", None)
-    if isinstance(source, InMemorySource) and type(X) is np.ndarray:
-        return observed_patterns(X)
-    return None
 
 
 def refuse_empty_rows_of(source: Any) -> None:
