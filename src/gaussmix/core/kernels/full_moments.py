@@ -130,13 +130,26 @@ class QuadraticForms:
 
         Shapes (K,), (K, D) and (K, D, D).
         """
-        n_features = self.n_features
+        return self.unpack_moments(self.moment_sums(features, resp))
+
+    def moment_sums(self, features: np.ndarray, resp: np.ndarray) -> np.ndarray:
+        """``z @ r^T``, (P, K) in float64: every moment of every component.
+
+        The sums of several chunks add; :meth:`unpack_moments` reads their
+        total, so that unpacking costs once per pass, not once per chunk.
+        """
         # (P, K): this orientation keeps the long inner dimension contiguous;
         # z's row of ones gives the responsibility sums without another pass
-        sums = (features @ resp.T).astype(np.float64)
+        return (features @ resp.T).astype(np.float64)
+
+    def unpack_moments(
+        self, sums: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`moments` from (a total of) :meth:`moment_sums`."""
+        n_features = self.n_features
         resp_sum = sums[n_features].copy()
         first = sums[:n_features].T
-        second = np.empty((resp.shape[0], n_features, n_features))
+        second = np.empty((sums.shape[1], n_features, n_features))
         upper = sums[n_features + 2 :].T
         i, j = self.pairs
         second[:, i, j] = upper
