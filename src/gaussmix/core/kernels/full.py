@@ -190,17 +190,19 @@ class FullKernel(KernelBase):
     def prepare(self, rows: np.ndarray) -> np.ndarray:
         """What depends on the rows only: ``[x - c; 1; |x - c|^2]``, (D + 2, n).
 
-        When every chunk is dense and these rows' quadratic features round
-        well enough, those features (P, n), which begin with that block, are
-        returned instead: forming them is a third of a dense chunk's work,
-        and a caller that keeps blocks between passes then forms them once.
+        When every chunk is dense and the means allow moments about the
+        centre, the rows' quadratic features (P, n), which begin with that
+        block, are returned instead: forming them is a third of a dense
+        chunk's work, and a caller that keeps blocks between passes then
+        forms them once. Whether a chunk's rows round well enough through
+        them is judged from their log-densities, in :meth:`chunk`.
         """
         n_features = rows.shape[1]
         block = centred_rows(rows, self.centre, extra_rows=2)
         block[n_features] = 1.0
         centred = block[:n_features]
         np.einsum("dn,dn->n", centred, centred, out=block[n_features + 1])
-        if self.bounds is None and self.quadratic.accurate(block[n_features + 1]):
+        if self.bounds is None and self.quadratic.means_accurate:
             return self.quadratic.features(block)
         return block
 
@@ -328,11 +330,13 @@ class FullKernel(KernelBase):
         """Stats of a chunk from every pair: by its moments where that rounds
         no worse, else by whitening every row by every component."""
         n_samples, n_features = X.shape
-        # checked again for features kept from a pass with other parameters
-        if self.quadratic.accurate(block[n_features + 1]):
-            if block.shape[0] == self.quadratic.n_features_out:
-                return self._moments(block, X, sample_weight)
-            return self._moments(self.quadratic.features(block), X, sample_weight)
+        if self.quadratic.means_accurate:
+            if block.shape[0] != self.quadratic.n_features_out:
+                block = self.quadratic.features(block)
+            partial = self._moments(block, X, sample_weight)
+            if partial is not None:
+                return partial
+        # z begins with [x - c; 1]: the whitening GEMM's operand
         rows = block[: n_features + 1]
         n_components = self.constant.shape[0]
         whitened = (self.coefficients @ rows).reshape(
@@ -345,8 +349,9 @@ class FullKernel(KernelBase):
 
     def _moments(
         self, features: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
-    ) -> PartialStats:
-        """Partial sums of a chunk from its quadratic features: two GEMMs.
+    ) -> PartialStats | None:
+        """Partial sums of a chunk from its quadratic features: two GEMMs;
+        None where its rows' log-densities would round visibly worse.
 
         The moments stay as the GEMM left them (:meth:`finish` unpacks and
         moves their total): per chunk that small work cost a tenth of a
@@ -354,6 +359,11 @@ class FullKernel(KernelBase):
         """
         log_prob = self.quadratic.log_densities(features)
         log_norm = normalize_components(log_prob)
+        n_features = X.shape[1]
+        # judged once the rows' log-densities are known: they bound the
+        # rounding any evaluation of them has
+        if not self.quadratic.accurate(features[n_features + 1], log_norm):
+            return None
         resp = weigh(log_prob, sample_weight)
         raw = self.quadratic.moment_sums(features, resp)
         partial = assemble(
