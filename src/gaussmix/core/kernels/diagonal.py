@@ -14,6 +14,7 @@ from gaussmix.core.kernels._common import (
     assemble,
     centred_rows,
     chunk_summary,
+    in_all_components,
     likeliest,
     normalize_active_components,
     normalize_components,
@@ -92,13 +93,6 @@ class DiagonalKernel(KernelBase):
         coefficients[:, n_features : 2 * n_features] = -0.5 * precisions
         coefficients[:, 2 * n_features] = constant
         self.coefficients = coefficients
-        # what a chunk adds to the Stats proper: nothing, its moments travel
-        # raw (never written to: Stats add into new arrays)
-        self._no_sums = (
-            np.zeros(n_components),
-            np.zeros((n_components, n_features)),
-            np.zeros((n_components, n_features)),
-        )
         self.plan = BlockPlan.sized(
             row_elements=2 * n_features + 1 + n_components,
             chunk_elements=self.chunk_elements,
@@ -124,7 +118,7 @@ class DiagonalKernel(KernelBase):
         sample_weight: np.ndarray | None,
         grouped: bool = False,
     ) -> PartialStats:
-        n_components = self.shift.shape[0]
+        n_components, n_features = self.shift.shape
         log_prob = self.coefficients @ block
         if grouped:
             resp, active, log_norm = normalize_active_components(log_prob)
@@ -137,36 +131,32 @@ class DiagonalKernel(KernelBase):
         # row of ones gives the sums): a separate reduction over the (K, n)
         # responsibilities would cost a sixth of the GEMM again
         sums = (block @ resp.T).astype(np.float64)
+        first = sums[:n_features].T
+        second = sums[n_features : 2 * n_features].T
+        resp_sum = sums[2 * n_features]
         if active is not None:
-            kept = sums
-            sums = np.zeros((kept.shape[0], n_components))
-            sums[:, active] = kept
-        # they stay as the GEMM left them, about the centre, until
-        # :meth:`finish` unpacks and moves their total: once per pass
-        partial = assemble(
-            *self._no_sums,
+            first, second, resp_sum = (
+                in_all_components(part, active, n_components)
+                for part in (first, second, resp_sum)
+            )
+        # the moments stay about the centre until :meth:`finish` moves their
+        # total to the shifts: once per pass instead of once per chunk
+        return assemble(
+            resp_sum,
+            np.ascontiguousarray(first),
+            np.ascontiguousarray(second),
             self.shift,
             "diag",
             chunk_summary(rows, log_norm, sample_weight),
         )
-        return PartialStats(partial.sums, sums)
 
     def finish(self, partial: PartialStats) -> Stats:
         """Move the summed moments from the centre to each component's shift."""
         sums = partial.sums
-        resp_sum, first, second = sums.resp_sum, sums.centred_sum, sums.scatter
-        if partial.raw is not None:
-            n_features = self.shift.shape[1]
-            raw = partial.raw
-            resp_sum = resp_sum + raw[2 * n_features]
-            first = first + raw[:n_features].T
-            second = second + raw[n_features : 2 * n_features].T
         centred_sum, scatter = diagonal_moments_about(
-            first, second, resp_sum, self.offsets
+            sums.centred_sum, sums.scatter, sums.resp_sum, self.offsets
         )
-        return replace(
-            sums, resp_sum=resp_sum, centred_sum=centred_sum, scatter=scatter
-        )
+        return replace(sums, centred_sum=centred_sum, scatter=scatter)
 
     def likeliest_components(self, block: np.ndarray) -> np.ndarray:
         return likeliest(self.coefficients @ block)
