@@ -67,6 +67,28 @@ def normalize_active_components(
     return kept, active, _exponentiate(kept, peak, impossible)
 
 
+def grouping_pays(log_prob: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether putting rows in order of their likeliest component can leave
+    components out of chunks, judged on one chunk.
+
+    ``log_prob`` (K, n) are the chunk's log-densities (not overwritten) and
+    ``labels`` (n,) each row's likeliest component. A grouped chunk leaves
+    out only the components negligible for all its rows
+    (:func:`normalize_active_components`); where, among these rows, the
+    rows of each likeliest component need every component between them,
+    grouped chunks would keep every component too, and grouping would cost
+    a pass and each chunk's check for nothing.
+    """
+    if log_prob.shape[1] == 0:
+        return False
+    matters = log_prob - log_prob.max(axis=0)
+    matters = matters > _LOG_NEGLIGIBLE[log_prob.dtype]
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return not np.logical_or.reduceat(matters[:, order], starts, axis=1).all()
+
+
 def _subtract_peak(log_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     peak = log_prob.max(axis=0)
     impossible = None
