@@ -10,6 +10,11 @@ ratio new / old per configuration.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
         .venv/bin/python benchmarks/against_revision.py b86d061 --scale 0.3
+
+``--bench-configs close,digits`` times bench_em.py's configurations
+instead (its data, from its shared start; ``--scale`` then multiplies its
+rows), and ``--cpu`` counts the process's CPU seconds instead of wall-clock
+seconds, which a machine shared with other work disturbs less.
 """
 
 from __future__ import annotations
@@ -62,16 +67,75 @@ def export_revision(revision: str, folder: Path) -> None:
         path.write_text(pattern.sub(OLD_NAME, path.read_text()))
 
 
-def per_iteration(module, X: np.ndarray, start: dict, repeats: int) -> list[float]:
+def per_iteration(
+    module, X: np.ndarray, start: dict, repeats: int, clock=time.perf_counter
+) -> list[float]:
     """Fit times of 2 and 10 iterations, ``repeats`` times each."""
     times = {2: [], 10: []}
     for _ in range(repeats):
         for iterations in (2, 10):
             model = module.GaussianMixture(**dict(start, max_iter=iterations))
-            began = time.perf_counter()
+            began = clock()
             model.fit(X)
-            times[iterations].append(time.perf_counter() - began)
+            times[iterations].append(clock() - began)
     return times
+
+
+def blob_problems(prefixes: tuple[str, ...], scale: float, new):
+    """(name, rows, start) of the blob configurations, each dtype."""
+    for name, config in CONFIGS.items():
+        if prefixes and not name.startswith(prefixes):
+            continue
+        rows, columns, components, family, box = config
+        X64, _ = make_blobs(
+            n_samples=int(rows * scale),
+            n_features=columns,
+            centers=components,
+            center_box=(-box, box),
+            random_state=0,
+        )
+        for dtype in (np.float64, np.float32):
+            X = X64.astype(dtype)
+            seed = new.GaussianMixture(
+                components, covariance_type=family, max_iter=2, random_state=0
+            ).fit(X)
+            start = dict(
+                n_components=components,
+                covariance_type=family,
+                weights_init=seed.weights_,
+                means_init=seed.means_,
+                precisions_init=seed.precisions_,
+                tol=0.0,
+            )
+            yield name, X, start
+
+
+def bench_problems(names: list[str], scale: float):
+    """(name, rows, start) of bench_em.py's configurations, each dtype."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import shared_start
+    from bench_em import CONFIGS as BENCH_CONFIGS
+    from bench_em import make_data
+
+    for name in names:
+        config = BENCH_CONFIGS[name].scaled(scale)
+        X64 = make_data(config)
+        family, components = config.covariance_type, config.n_components
+        weights, means, precisions = shared_start(X64, components, family)
+        start = dict(
+            n_components=components,
+            covariance_type=family,
+            weights_init=weights,
+            means_init=means,
+            precisions_init=precisions,
+            tol=0.0,
+        )
+        label = (
+            f"{name}: {config.n_samples:,} x {config.n_features}, "
+            f"K={components} {family}"
+        )
+        for dtype in (np.float64, np.float32):
+            yield label, X64.astype(dtype), start
 
 
 def main() -> None:
@@ -86,8 +150,17 @@ def main() -> None:
         help="only the configurations whose name starts with one of these "
         "comma-separated prefixes (default: all)",
     )
+    parser.add_argument(
+        "--bench-configs",
+        default="",
+        help="comma-separated configurations of bench_em.py to time instead",
+    )
+    parser.add_argument(
+        "--cpu", action="store_true", help="CPU seconds instead of wall-clock"
+    )
     args = parser.parse_args()
     prefixes = tuple(p for p in args.configs.split(",") if p)
+    clock = time.process_time if args.cpu else time.perf_counter
     warnings.simplefilter("ignore")
     import gaussmix as new
 
@@ -95,48 +168,31 @@ def main() -> None:
         export_revision(args.revision, Path(folder))
         sys.path.insert(0, folder)
         old = importlib.import_module(OLD_NAME)
-        print(f"| config | dtype | {args.revision} s/iter | this tree s/iter | ratio |")
+        unit = "CPU s/iter" if args.cpu else "s/iter"
+        print(f"| config | dtype | {args.revision} {unit} | this tree {unit} | ratio |")
         print("|---|---|---|---|---|")
         with threadpool_limits(args.threads):
-            for name, config in CONFIGS.items():
-                if prefixes and not name.startswith(prefixes):
-                    continue
-                rows, columns, components, family, box = config
-                X64, _ = make_blobs(
-                    n_samples=int(rows * args.scale),
-                    n_features=columns,
-                    centers=components,
-                    center_box=(-box, box),
-                    random_state=0,
+            if args.bench_configs:
+                names = [n for n in args.bench_configs.split(",") if n]
+                problems = bench_problems(names, args.scale)
+            else:
+                problems = blob_problems(prefixes, args.scale, new)
+            for name, X, start in problems:
+                seconds = {}
+                timings = {"new": {2: [], 10: []}, "old": {2: [], 10: []}}
+                for _ in range(args.repeats):
+                    for label, module in (("new", new), ("old", old)):
+                        once = per_iteration(module, X, start, 1, clock)
+                        for iterations in (2, 10):
+                            timings[label][iterations] += once[iterations]
+                for label, times in timings.items():
+                    seconds[label] = (min(times[10]) - min(times[2])) / 8
+                ratio = seconds["new"] / seconds["old"]
+                print(
+                    f"| {name} | {X.dtype.name} | {seconds['old']:.4f} "
+                    f"| {seconds['new']:.4f} | {ratio:.3f} |",
+                    flush=True,
                 )
-                for dtype in (np.float64, np.float32):
-                    X = X64.astype(dtype)
-                    seed = new.GaussianMixture(
-                        components, covariance_type=family, max_iter=2, random_state=0
-                    ).fit(X)
-                    start = dict(
-                        n_components=components,
-                        covariance_type=family,
-                        weights_init=seed.weights_,
-                        means_init=seed.means_,
-                        precisions_init=seed.precisions_,
-                        tol=0.0,
-                    )
-                    seconds = {}
-                    timings = {"new": {2: [], 10: []}, "old": {2: [], 10: []}}
-                    for _ in range(args.repeats):
-                        for label, module in (("new", new), ("old", old)):
-                            once = per_iteration(module, X, start, 1)
-                            for iterations in (2, 10):
-                                timings[label][iterations] += once[iterations]
-                    for label, times in timings.items():
-                        seconds[label] = (min(times[10]) - min(times[2])) / 8
-                    ratio = seconds["new"] / seconds["old"]
-                    print(
-                        f"| {name} | {np.dtype(dtype).name} | {seconds['old']:.4f} "
-                        f"| {seconds['new']:.4f} | {ratio:.3f} |",
-                        flush=True,
-                    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from scipy.stats import multivariate_normal
 from gaussmix import GaussianMixture
 from gaussmix.core.covariance import get_family
 from gaussmix.core.kernels import PartialStats, fused_kernel, normalize_components
+from gaussmix.core.kernels._common import grouping_pays
 from gaussmix.core.kernels.grams import weighted_gram
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
@@ -289,3 +290,39 @@ def test_blocks_kept_from_an_earlier_pass_give_the_direct_stats(
         ours.scatter, expected["scatter"], rtol=rtol, atol=rtol * scale
     )
     assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_grouping_pays_only_where_some_component_is_negligible(dtype, rng):
+    # log-densities of 3 components for 6 rows; rows 0-2 prefer component 0
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    overlapping = np.array(
+        [
+            [-1.0, -1.0, -2.0, -5.0, -4.0, -6.0],
+            [-3.0, -2.0, -4.0, -1.0, -2.0, -3.0],
+            [-9.0, -8.0, -7.0, -6.0, -5.0, -1.0],
+        ],
+        dtype=dtype,
+    )
+    assert not grouping_pays(overlapping, labels)
+    # component 2 is negligible (e^-200 behind) for every row preferring 0:
+    # a chunk of those rows can leave it out
+    separated = overlapping.copy()
+    separated[2, :3] = -200.0
+    assert grouping_pays(separated, labels)
+    # one row preferring 0 that still needs component 2 keeps it
+    separated[2, 1] = -8.0
+    assert not grouping_pays(separated, labels)
+    assert not grouping_pays(overlapping[:, :0], labels[:0])
+
+
+def test_diagonal_kernel_offers_no_groups_for_overlapping_rows(rng):
+    X = _data(rng, 0.2)
+    params = _fitted_params("diag", X, 6)
+    kernel = fused_kernel(params, params.means, np.dtype(np.float64))
+    assert kernel.likeliest_components(kernel.prepare(X)) is None
+    separated = _data(rng, 30.0)
+    params = _fitted_params("diag", separated, 6)
+    kernel = fused_kernel(params, params.means, np.dtype(np.float64))
+    labels = kernel.likeliest_components(kernel.prepare(separated))
+    assert labels is not None and labels.shape == (len(separated),)

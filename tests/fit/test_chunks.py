@@ -69,6 +69,18 @@ def test_kept_blocks_give_the_stats_of_fresh_ones(covariance_type, dtype, memory
     assert prepared.grouped == groups
 
 
+def test_overlapping_rows_are_not_regrouped(rng):
+    # one cloud: every component matters to some row of each group, so
+    # grouping could not leave any out of a chunk; the stats are the same
+    X = rng.normal(size=(3000, 5)) + 50.0
+    prepared = KeptBlocks()
+    for params in _params_along_a_fit(X, "diag"):
+        kept = dataset_stats(X, None, params, 100, prepared)
+        fresh = dataset_stats(X, None, params, 100)
+        np.testing.assert_allclose(kept.resp_sum, fresh.resp_sum, rtol=1e-12)
+    assert not prepared.grouped
+
+
 def kept_after_passes(X, passes, chunk_size, limit_bytes=None) -> KeptBlocks:
     """Blocks kept by EM passes over ``X``; each pass must not exceed the limit."""
     prepared = KeptBlocks() if limit_bytes is None else KeptBlocks(limit_bytes)

@@ -8,6 +8,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import DegenerateComponentWarning, GaussianMixture, RegCovarWarning
+from tests.conftest import DATASETS
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical", "EII", "VVI", "EEE", "VVV"]
 
@@ -208,6 +209,38 @@ def test_float32_fit_with_a_far_component_is_the_float64_fit(covariance_type):
     largest = float(np.max(double.covariances_))
     np.testing.assert_allclose(
         single.covariances_, double.covariances_, rtol=1e-3, atol=1e-3 * largest
+    )
+
+
+def test_float32_fit_on_principal_components_is_the_float64_fit():
+    # digits on their 10 leading components: variances three orders of
+    # magnitude apart and sharp components, where the dense float32 path's
+    # rounding has to be judged row by row
+    pcs = DATASETS["digits_pca10"]
+    rng = np.random.default_rng(0)
+    X = np.repeat(pcs, 4, axis=0)
+    X += 0.1 * pcs.std(0) * rng.standard_normal(X.shape)
+    with warnings.catch_warnings():
+        # a few iterations from the same start, converged or not
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        seed = GaussianMixture(10, max_iter=2, random_state=0).fit(X)
+        start = dict(
+            weights_init=seed.weights_,
+            means_init=seed.means_,
+            precisions_init=seed.precisions_,
+            max_iter=15,
+            tol=0.0,
+        )
+        double = GaussianMixture(10, **start).fit(X)
+        single = GaussianMixture(10, **start).fit(X.astype(np.float32))
+    # float32's resolution is 6e-8: every result within a few hundred of it
+    assert abs(single.lower_bound_ - double.lower_bound_) <= 1e-5
+    scale = np.abs(double.means_).max()
+    np.testing.assert_allclose(single.means_, double.means_, atol=1e-5 * scale)
+    np.testing.assert_allclose(single.weights_, double.weights_, atol=1e-6)
+    largest = float(np.max(double.covariances_))
+    np.testing.assert_allclose(
+        single.covariances_, double.covariances_, atol=1e-5 * largest
     )
 
 

@@ -36,6 +36,10 @@ PREPARED_BYTES_LIMIT = 1 << 30
 #: fewer, each chunk would still hold many groups.
 GROUPING_MIN_CHUNKS = 4
 
+#: After a kernel declined to group the rows (grouping would not leave
+#: components out of chunks), it is asked again every this many passes.
+REGROUP_PASSES = 8
+
 #: Chunks per window of streamed rows: enough that most chunks of a window
 #: hold one group once sorted. Kernels whose per-row work dwarfs preparing
 #: a block put each window's rows in order of their likeliest component
@@ -109,6 +113,7 @@ class KeptBlocks:
         self._blocks: dict[int, np.ndarray] = {}
         self._block_bytes = 0
         self._grouped: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._passes_since_declined = 0
         self._lock = threading.Lock()
 
     @property
@@ -144,7 +149,11 @@ class KeptBlocks:
         )
         starts = range(0, X.shape[0], chunk_size)
         if self._grouped is None and self._may_group(X, sample_weight, starts):
-            self._group(kernel, X, sample_weight, starts)
+            # a kernel that declined is asked again only now and then: the
+            # parameters move slowly
+            if self._passes_since_declined % REGROUP_PASSES == 0:
+                self._group(kernel, X, sample_weight, starts)
+            self._passes_since_declined += self._grouped is None
         rows, weights = (X, sample_weight) if self._grouped is None else self._grouped
         grouped = self._grouped is not None
 
@@ -182,9 +191,13 @@ class KeptBlocks:
         sample_weight: np.ndarray | None,
         starts: range,
     ) -> None:
-        labels = [kernel.likeliest_components(self._blocks[start]) for start in starts]
-        if any(part is None for part in labels):
-            return
+        labels = []
+        for start in starts:
+            # a kernel declines on the first chunk where grouping would not pay
+            part = kernel.likeliest_components(self._blocks[start])
+            if part is None:
+                return
+            labels.append(part)
         # small unsigned labels: numpy's stable sort is a radix sort
         order = np.argsort(np.concatenate(labels), kind="stable")
         weights = None

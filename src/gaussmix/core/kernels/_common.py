@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,24 +67,53 @@ def normalize_active_components(
     return kept, active, _exponentiate(kept, peak, impossible)
 
 
-def _subtract_peak(log_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def grouping_pays(log_prob: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether putting rows in order of their likeliest component can leave
+    components out of chunks, judged on one chunk.
+
+    ``log_prob`` (K, n) are the chunk's log-densities (not overwritten) and
+    ``labels`` (n,) each row's likeliest component. A grouped chunk leaves
+    out only the components negligible for all its rows
+    (:func:`normalize_active_components`); where, among these rows, the
+    rows of each likeliest component need every component between them,
+    grouped chunks would keep every component too, and grouping would cost
+    a pass and each chunk's check for nothing.
+    """
+    if log_prob.shape[1] == 0:
+        return False
+    matters = log_prob - log_prob.max(axis=0)
+    matters = matters > _LOG_NEGLIGIBLE[log_prob.dtype]
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return not np.logical_or.reduceat(matters[:, order], starts, axis=1).all()
+
+
+def _subtract_peak(log_prob: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     peak = log_prob.max(axis=0)
-    impossible = ~np.isfinite(peak)
-    if impossible.any():
+    impossible = None
+    # one scalar test for the common case: every chunk pays for each numpy
+    # call (a few per cent of a small chunk), and unexplained rows are rare
+    if not math.isfinite(peak.sum()):
+        impossible = ~np.isfinite(peak)
         peak[impossible] = 0.0
+        if not impossible.any():  # the sum overflowed, not a row
+            impossible = None
     log_prob -= peak
     return peak, impossible
 
 
 def _exponentiate(
-    log_prob: np.ndarray, peak: np.ndarray, impossible: np.ndarray
+    log_prob: np.ndarray, peak: np.ndarray, impossible: np.ndarray | None
 ) -> np.ndarray:
     np.maximum(log_prob, _LOG_FLOOR[log_prob.dtype], out=log_prob)
     np.exp(log_prob, out=log_prob)
     total = log_prob.sum(axis=0)
-    log_prob *= 1.0 / total
-    log_norm = peak.astype(np.float64) + np.log(total.astype(np.float64))
-    if impossible.any():
+    log_norm = np.log(total.astype(np.float64, copy=False))
+    log_norm += peak
+    np.reciprocal(total, out=total)
+    log_prob *= total
+    if impossible is not None:
         log_norm[impossible] = -np.inf
     return log_norm
 

@@ -23,14 +23,23 @@ class PartialStats:
     ``TypeError``), since the result would be silently wrong. Only the
     kernel that made them turns their total into Stats
     (:meth:`ChunkKernel.finish`).
+
+    ``raw`` holds further sums in a form only the kernel reads (the full
+    kernel's moments of quadratic features), or None: they add like the
+    rest and are unpacked once per pass instead of once per chunk.
     """
 
     sums: Stats
+    raw: np.ndarray | None = None
 
     def __add__(self, other: PartialStats) -> PartialStats:
         if not isinstance(other, PartialStats):
             return NotImplemented
-        return PartialStats(self.sums + other.sums)
+        if self.raw is None or other.raw is None:
+            raw = self.raw if other.raw is None else other.raw
+        else:
+            raw = self.raw + other.raw
+        return PartialStats(self.sums + other.sums, raw)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from gaussmix.core.kernels._common import (
     assemble,
     centred_rows,
     chunk_summary,
+    grouping_pays,
     in_all_components,
     likeliest,
     normalize_active_components,
@@ -158,8 +159,12 @@ class DiagonalKernel(KernelBase):
         )
         return replace(sums, centred_sum=centred_sum, scatter=scatter)
 
-    def likeliest_components(self, block: np.ndarray) -> np.ndarray:
-        return likeliest(self.coefficients @ block)
+    def likeliest_components(self, block: np.ndarray) -> np.ndarray | None:
+        """Each row's likeliest component; None where grouping rows by it
+        would not leave any component out of a chunk (:func:`grouping_pays`)."""
+        log_prob = self.coefficients @ block
+        labels = likeliest(log_prob)
+        return labels if grouping_pays(log_prob, labels) else None
 
 
 def _spread(shift: np.ndarray, centre: np.ndarray, precisions: np.ndarray) -> float:

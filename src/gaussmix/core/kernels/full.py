@@ -129,6 +129,13 @@ class FullKernel(KernelBase):
         self.quadratic = QuadraticForms(
             factors @ factors.transpose(0, 2, 1), centred_means, constant, dtype
         )
+        # what a dense chunk adds to the sums other paths form: nothing; its
+        # moments travel raw (never written to: Stats add into new arrays)
+        self._no_sums = (
+            np.zeros(n_components),
+            np.zeros((n_components, n_features)),
+            np.zeros((n_components, n_features, n_features)),
+        )
         # chunks of a few thousand rows: the pruned path's per-component
         # calls need rows to amortise
         self.plan = BlockPlan.sized(
@@ -183,17 +190,19 @@ class FullKernel(KernelBase):
     def prepare(self, rows: np.ndarray) -> np.ndarray:
         """What depends on the rows only: ``[x - c; 1; |x - c|^2]``, (D + 2, n).
 
-        When every chunk is dense and these rows' quadratic features round
-        well enough, those features (P, n), which begin with that block, are
-        returned instead: forming them is a third of a dense chunk's work,
-        and a caller that keeps blocks between passes then forms them once.
+        When every chunk is dense and the means allow moments about the
+        centre, the rows' quadratic features (P, n), which begin with that
+        block, are returned instead: forming them is a third of a dense
+        chunk's work, and a caller that keeps blocks between passes then
+        forms them once. Whether a chunk's rows round well enough through
+        them is judged from their log-densities, in :meth:`chunk`.
         """
         n_features = rows.shape[1]
         block = centred_rows(rows, self.centre, extra_rows=2)
         block[n_features] = 1.0
         centred = block[:n_features]
         np.einsum("dn,dn->n", centred, centred, out=block[n_features + 1])
-        if self.bounds is None and self.quadratic.accurate(block[n_features + 1]):
+        if self.bounds is None and self.quadratic.means_accurate:
             return self.quadratic.features(block)
         return block
 
@@ -224,10 +233,30 @@ class FullKernel(KernelBase):
         return likeliest(self.bounds.typical @ block)
 
     def finish(self, partial: PartialStats) -> Stats:
-        """Map the summed whitened scatter back to data coordinates."""
+        """Map the summed whitened scatter back to data coordinates, and add
+        the dense chunks' moments, moved from the centre to the shifts."""
         sums = partial.sums
         scatter = self.unwhiten @ sums.scatter @ self.unwhiten.transpose(0, 2, 1)
-        return replace(sums, scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)))
+        resp_sum, centred_sum = sums.resp_sum, sums.centred_sum
+        if partial.raw is not None:
+            moved_sum, first, second = self.quadratic.unpack_moments(partial.raw)
+            offsets = self.shift - self.centre
+            moved = first - moved_sum[:, None] * offsets
+            # second moments about c moved to the shift
+            cross = moved[:, :, None] * offsets[:, None, :]
+            second -= cross + cross.transpose(0, 2, 1)
+            second -= (
+                moved_sum[:, None, None] * offsets[:, :, None] * offsets[:, None, :]
+            )
+            scatter = scatter + second
+            resp_sum = resp_sum + moved_sum
+            centred_sum = centred_sum + moved
+        return replace(
+            sums,
+            resp_sum=resp_sum,
+            centred_sum=centred_sum,
+            scatter=0.5 * (scatter + scatter.transpose(0, 2, 1)),
+        )
 
     def _grouped(
         self, block: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
@@ -301,11 +330,13 @@ class FullKernel(KernelBase):
         """Stats of a chunk from every pair: by its moments where that rounds
         no worse, else by whitening every row by every component."""
         n_samples, n_features = X.shape
-        # checked again for features kept from a pass with other parameters
-        if self.quadratic.accurate(block[n_features + 1]):
-            if block.shape[0] == self.quadratic.n_features_out:
-                return self._moments(block, X, sample_weight)
-            return self._moments(self.quadratic.features(block), X, sample_weight)
+        if self.quadratic.means_accurate:
+            if block.shape[0] != self.quadratic.n_features_out:
+                block = self.quadratic.features(block)
+            partial = self._moments(block, X, sample_weight)
+            if partial is not None:
+                return partial
+        # z begins with [x - c; 1]: the whitening GEMM's operand
         rows = block[: n_features + 1]
         n_components = self.constant.shape[0]
         whitened = (self.coefficients @ rows).reshape(
@@ -318,29 +349,30 @@ class FullKernel(KernelBase):
 
     def _moments(
         self, features: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
-    ) -> PartialStats:
-        """Stats of a chunk from its quadratic features: two GEMMs."""
+    ) -> PartialStats | None:
+        """Partial sums of a chunk from its quadratic features: two GEMMs;
+        None where its rows' log-densities would round visibly worse.
+
+        The moments stay as the GEMM left them (:meth:`finish` unpacks and
+        moves their total): per chunk that small work cost a tenth of a
+        chunk's time at K = 16.
+        """
         log_prob = self.quadratic.log_densities(features)
         log_norm = normalize_components(log_prob)
+        n_features = X.shape[1]
+        # judged once the rows' log-densities are known: they bound the
+        # rounding any evaluation of them has
+        if not self.quadratic.accurate(features[n_features + 1], log_norm):
+            return None
         resp = weigh(log_prob, sample_weight)
-        resp_sum, first, second = self.quadratic.moments(features, resp)
-        offsets = self.shift - self.centre
-        centred_sum = first - resp_sum[:, None] * offsets
-        # second moments about c moved to the shift, then whitened as the
-        # other paths leave them: U_k^T S_k U_k
-        cross = centred_sum[:, :, None] * offsets[:, None, :]
-        scatter = second - cross - cross.transpose(0, 2, 1)
-        scatter -= resp_sum[:, None, None] * offsets[:, :, None] * offsets[:, None, :]
-        factors = self.factors
-        gram = factors.transpose(0, 2, 1) @ scatter @ factors
-        return assemble(
-            resp_sum,
-            centred_sum,
-            gram,
+        raw = self.quadratic.moment_sums(features, resp)
+        partial = assemble(
+            *self._no_sums,
             self.shift,
             "full",
             chunk_summary(X, log_norm, sample_weight),
         )
+        return PartialStats(partial.sums, raw)
 
     def _pruned(
         self,
