@@ -117,30 +117,42 @@ def fit_with_noise(
                 ),
                 warm[1],
             )
+    best = run_noise_em(
+        source,
+        settings,
+        do_init=do_init,
+        reg_covar=reg_covar,
+        user_init=user_init,
+        random_state=random_state,
+        repairs=repairs,
+        log_volume=log_volume,
+        noise_mask=mask,
+        warm=warm,
+    )
+    model.noise_proportion_ = float(best.params.noise_proportion)
+    model.noise_volume_ = float(math.exp(best.params.log_volume - log_shift))
+    return best.params.gaussian, best
+
+
+def run_noise_em(source: Any, settings: Any, *, do_init: bool, **options: Any) -> Any:
+    """:func:`~gaussmix.fit.noise.fit_noise_mixture` with the estimator's
+    settings (starts, tolerance, iterations, progress bar); ``options`` are
+    the fit's own (regularisation, start, volume, kernel, ...)."""
     with EMProgress(
         settings.verbose, settings.verbose_interval, settings.max_iter
     ) as progress:
-        best = fit_noise_mixture(
+        return fit_noise_mixture(
             source,
             covariance_type=settings.covariance_type,
             n_components=settings.n_components,
             init_params=settings.init_params,
-            reg_covar=reg_covar,
-            user_init=user_init,
-            random_state=random_state,
-            repairs=repairs,
             n_init=settings.n_init if do_init else 1,
             tol=settings.tol,
             max_iter=settings.max_iter,
             progress=progress,
-            log_volume=log_volume,
-            noise_mask=mask,
             init_neighbors=settings.noise_init_neighbors,
-            warm=warm,
+            **options,
         )
-    model.noise_proportion_ = float(best.params.noise_proportion)
-    model.noise_volume_ = float(math.exp(best.params.log_volume - log_shift))
-    return best.params.gaussian, best
 
 
 def column_extents(source: Any) -> np.ndarray:

@@ -22,8 +22,6 @@ from gaussmix.core.missing import missing_noise_chunk_sums
 from gaussmix.core.noise import NoiseParams
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import EMResult
-from gaussmix.fit.noise import fit_noise_mixture
-from gaussmix.fit.progress import EMProgress
 from gaussmix.models._data_scale import DataScale
 from gaussmix.models._missing import (
     column_means_of,
@@ -35,6 +33,7 @@ from gaussmix.models._noise import (
     checked_log_extents,
     column_extents,
     noise_params,
+    run_noise_em,
 )
 
 
@@ -114,31 +113,22 @@ def fit_noise_with_missing(
     mask = None
     if noise_init is not None and do_init:
         mask = check_noise_init(noise_init, source.n_samples)
-    with EMProgress(
-        settings.verbose, settings.verbose_interval, settings.max_iter
-    ) as progress:
-        best = fit_noise_mixture(
-            source,
-            covariance_type=settings.covariance_type,
-            n_components=settings.n_components,
-            init_params=settings.init_params,
-            reg_covar=reg_covar,
-            user_init=user_init,
-            random_state=random_state,
-            repairs=repairs,
-            n_init=settings.n_init if do_init else 1,
-            tol=settings.tol,
-            max_iter=settings.max_iter,
-            progress=progress,
-            log_volume=log_volume,
-            noise_mask=mask,
-            init_neighbors=settings.noise_init_neighbors,
-            warm=warm,
-            kernel=missing_noise_chunk_sums,
-            log_extents=log_extents,
-            # the start only has to place the components roughly
-            start_source=source.filled(means),
-        )
+    best = run_noise_em(
+        source,
+        settings,
+        do_init=do_init,
+        reg_covar=reg_covar,
+        user_init=user_init,
+        random_state=random_state,
+        repairs=repairs,
+        log_volume=log_volume,
+        noise_mask=mask,
+        warm=warm,
+        kernel=missing_noise_chunk_sums,
+        log_extents=log_extents,
+        # the start only has to place the components roughly
+        start_source=source.filled(means),
+    )
     model.noise_proportion_ = float(best.params.noise_proportion)
     model.noise_volume_ = volume
     model.noise_extents_ = extents
