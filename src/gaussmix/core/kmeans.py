@@ -107,7 +107,9 @@ class _Assignment:
     ) -> None:
         self.rows, self.weights = rows, weights
         self.labels, self.upper, self.lower = rows.nearest(centers)
-        scale = rows.norms + float(np.einsum("ij,ij->i", centers, centers).max())
+        # centres are weighted means of rows, so no centre is farther from the
+        # rows' mean than the farthest row
+        scale = rows.norms + float(rows.norms.max())
         # |sqrt(a) - sqrt(b)| <= sqrt(|a - b|): a bound on each distance's
         # rounding from the rounding of its square, twice (two distances)
         self.margin = 2.0 * np.sqrt(1e-12 * scale)
