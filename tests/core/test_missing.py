@@ -18,6 +18,7 @@ from gaussmix.core.missing import (
 )
 from gaussmix.core.missing_blocks import Precisions, whitened_chunk_stats
 from gaussmix.core.missing_moments import gemm_chunk_stats
+from gaussmix.core.missing_pairs import pattern_order
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import maximum_likelihood_update, run_em
@@ -402,6 +403,18 @@ def _assert_second_moments(stats, second):
         * np.einsum("ki,kj->kij", stats.shift, stats.shift)
     )
     np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)
+
+
+def test_pattern_order_puts_equal_patterns_together():
+    rng = np.random.default_rng(4)
+    hidden = rng.uniform(size=(500, 6)) < 0.3
+    order = pattern_order(hidden)
+    assert np.array_equal(np.sort(order), np.arange(len(hidden)))
+    ordered = hidden[order]
+    assert np.all(np.diff(ordered.sum(axis=1)) >= 0)
+    # every pattern occupies one contiguous run of rows
+    changes = np.flatnonzero((ordered[1:] != ordered[:-1]).any(axis=1))
+    assert len(changes) + 1 == len(np.unique(hidden, axis=0))
 
 
 def test_the_e_step_does_not_depend_on_the_order_of_the_rows():

@@ -47,7 +47,7 @@ from gaussmix.core.missing_blocks import (
     whitened_chunk_stats,
 )
 from gaussmix.core.missing_moments import gemm_chunk_stats
-from gaussmix.core.missing_pairs import CentredMixture
+from gaussmix.core.missing_pairs import CentredMixture, pattern_order
 from gaussmix.core.noise import NoiseParams, NoiseSums, observed_log_noise
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats, sum_in_order
@@ -115,6 +115,13 @@ def _chunk_sums(
     n_components = components.means.shape[0]
     weights = np.ones(n_rows) if sample_weight is None else sample_weight
     weights = np.asarray(weights, dtype=np.float64)
+    # rows of one pattern brought together share their blocks'
+    # factorisations within a slice; the order follows from the chunk's
+    # rows alone, so every storage of the same rows sums them alike
+    order = pattern_order(hidden)
+    values, hidden, weights = values[order], hidden[order], weights[order]
+    if log_noise is not None:
+        log_noise = log_noise[order]
     kind = params.family.scatter_kind
     # the GEMMs' temporaries grow with rows * K * D: keep them bounded
     width = max(n_components * n_features, n_features * (n_features + 3) // 2)

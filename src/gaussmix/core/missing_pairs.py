@@ -79,6 +79,32 @@ def _missing_columns(hidden: np.ndarray, n_missing: int) -> np.ndarray:
     return np.nonzero(hidden)[1].reshape(-1, n_missing)
 
 
+def pattern_order(hidden: np.ndarray) -> np.ndarray:
+    """An order of the rows that puts together the rows missing the same
+    number of values and, among those, the same pattern of them.
+
+    Parameters
+    ----------
+    hidden : ndarray of bool, shape (n_samples, n_features)
+        Where values are missing.
+
+    Returns
+    -------
+    ndarray of int, shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core.missing_pairs import pattern_order
+    >>> hidden = np.array([[0, 1, 1], [1, 0, 0], [0, 0, 0], [0, 1, 0]], bool)
+    >>> pattern_order(hidden)
+    array([2, 1, 3, 0])
+    """
+    order, _ = _by_pattern(hidden)
+    counts = hidden.sum(axis=1)[order]
+    return order[np.argsort(counts, kind="stable")]
+
+
 def _by_pattern(hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """An order of the rows that puts equal patterns of missing values
     together, and where each pattern starts in that order."""
