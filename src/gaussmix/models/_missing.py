@@ -83,7 +83,8 @@ def column_means_of(source: Any) -> np.ndarray:
     return _column_means(source.chunk_sums(_observed_sums, 1))
 
 
-#: How many times the usual rows a chunk of the missing-value E-step holds.
+#: Chunks of the missing-value E-step are sized as for this many times fewer
+#: components (at least one), so they hold up to this many times the rows.
 MISSING_CHUNK_GROWTH = 8
 
 
@@ -154,10 +155,9 @@ def fit_with_missing(
 
     refuse_empty_rows_of(source)
 
-    # chunks of MISSING_CHUNK_GROWTH times the usual rows (sized as for
-    # fewer components), whatever the storage: within a chunk the E-step
-    # brings rows of one pattern together, and a larger chunk holds more
-    # rows of each pattern to share their factorisations
+    # larger chunks, whatever the storage: within a chunk the E-step brings
+    # rows of one pattern together, and a larger chunk holds more rows of
+    # each pattern to share their factorisations
     sized_as = max(1, n_components // MISSING_CHUNK_GROWTH)
 
     def e_step(params: MixtureParams):
