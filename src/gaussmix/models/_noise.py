@@ -101,9 +101,6 @@ def fit_with_noise(
         # a volume given in the data's units, in the rescaled units
         volume = math.exp(math.log(volume) + log_shift)
     log_volume = region_log_volume(source, volume)
-    mask = None
-    if noise_init is not None and do_init:
-        mask = check_noise_init(noise_init, source.n_samples)
     warm = None
     if not do_init:
         warm = (noise_params(model, log_shift), model.lower_bound_ - log_shift)
@@ -126,7 +123,7 @@ def fit_with_noise(
         random_state=random_state,
         repairs=repairs,
         log_volume=log_volume,
-        noise_mask=mask,
+        noise_init=noise_init,
         warm=warm,
     )
     model.noise_proportion_ = float(best.params.noise_proportion)
@@ -134,10 +131,16 @@ def fit_with_noise(
     return best.params.gaussian, best
 
 
-def run_noise_em(source: Any, settings: Any, *, do_init: bool, **options: Any) -> Any:
+def run_noise_em(
+    source: Any, settings: Any, *, do_init: bool, noise_init: Any, **options: Any
+) -> Any:
     """:func:`~gaussmix.fit.noise.fit_noise_mixture` with the estimator's
-    settings (starts, tolerance, iterations, progress bar); ``options`` are
-    the fit's own (regularisation, start, volume, kernel, ...)."""
+    settings (starts, tolerance, iterations, progress bar) and its checked
+    ``noise_init`` rows (used only when the fit starts afresh); ``options``
+    are the fit's own (regularisation, start, volume, kernel, ...)."""
+    mask = None
+    if noise_init is not None and do_init:
+        mask = check_noise_init(noise_init, source.n_samples)
     with EMProgress(
         settings.verbose, settings.verbose_interval, settings.max_iter
     ) as progress:
@@ -151,6 +154,7 @@ def run_noise_em(source: Any, settings: Any, *, do_init: bool, **options: Any) -
             max_iter=settings.max_iter,
             progress=progress,
             init_neighbors=settings.noise_init_neighbors,
+            noise_mask=mask,
             **options,
         )
 

@@ -29,7 +29,6 @@ from gaussmix.models._missing import (
     refuse_empty_rows_of,
 )
 from gaussmix.models._noise import (
-    check_noise_init,
     checked_log_extents,
     column_extents,
     noise_params,
@@ -110,9 +109,6 @@ def fit_noise_with_missing(
                 warm[1] - log_shift,
             )
     refuse_empty_rows_of(source)
-    mask = None
-    if noise_init is not None and do_init:
-        mask = check_noise_init(noise_init, source.n_samples)
     best = run_noise_em(
         source,
         settings,
@@ -122,7 +118,7 @@ def fit_noise_with_missing(
         random_state=random_state,
         repairs=repairs,
         log_volume=log_volume,
-        noise_mask=mask,
+        noise_init=noise_init,
         warm=warm,
         kernel=missing_noise_chunk_sums,
         log_extents=log_extents,
