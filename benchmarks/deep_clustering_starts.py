@@ -38,7 +38,7 @@ from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 
 from gaussmix import GaussianMixture
-from gaussmix.deep.clustering_start import tsne_embedding
+from gaussmix.deep.clustering_start import leading_components, tsne_embedding
 from gaussmix.deep.clustering_training import neighbours
 
 #: Rows above which spectral clustering's dense affinity is not attempted.
@@ -83,13 +83,6 @@ def cut_merge(near: np.ndarray, labels: np.ndarray, n_groups: int, n_clusters: i
         owner[owner == b] = a
         owner[owner > b] -= 1
     return owner[labels]
-
-
-def leading_components(X: np.ndarray, seed: int) -> np.ndarray:
-    centred = X - X.mean(0)
-    if min(centred.shape) <= 50:
-        return centred
-    return PCA(50, random_state=seed).fit_transform(centred)
 
 
 def starts(X: np.ndarray, y: np.ndarray, n_clusters: int, seed: int) -> dict:

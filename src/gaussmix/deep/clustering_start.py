@@ -106,7 +106,7 @@ def starting_network(
         if len(values) > MAX_EMBEDDED_ROWS:
             draw = np.random.default_rng(seed)
             chosen = np.sort(draw.choice(len(values), MAX_EMBEDDED_ROWS, replace=False))
-        embedded = tsne_embedding(_leading_components(values[chosen], seed), seed)
+        embedded = tsne_embedding(leading_components(values[chosen], seed), seed)
         resp = partition(embedded, settings, seed, "full", settings.n_clusters)
     else:
         blocks = []
@@ -146,8 +146,9 @@ def _smoothed(
     return codes
 
 
-def _leading_components(values: np.ndarray, seed: int) -> np.ndarray:
-    """The rows' coordinates on their leading principal axes (at most 50)."""
+def leading_components(values: np.ndarray, seed: int) -> np.ndarray:
+    """The rows' coordinates on their leading principal axes (at most
+    :data:`EMBEDDED_COMPONENTS`), what :func:`tsne_embedding` is given."""
     from sklearn.decomposition import PCA
 
     centred = np.asarray(values, dtype=np.float64) - values.mean(0)
