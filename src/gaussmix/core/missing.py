@@ -15,22 +15,22 @@ minus the mean with zeros where values are missing, and ``a = P d``; then
     log |S_oo|              =  log |S| + log |P_mm|
 
 so each row needs only a factorisation of ``P_mm``, whose size is the
-number of its missing values (usually a few). Rows are taken in blocks of
-equal missing count, and the many small factorisations run batched
-(:mod:`gaussmix.core.small_spd`). The result is ordinary :class:`Stats`,
-which the M-step of every covariance family takes as it is.
+number of its missing values (usually a few). The result is ordinary
+:class:`Stats`, which the M-step of every covariance family takes as it is.
 
 Two E-steps share this algebra:
 
 - :mod:`gaussmix.core.missing_moments` (the usual one) fills the missing
   values with a common centre, so that the costly parts are GEMMs shared by
   every (component, row) pair, as in the complete-data kernel; only the
-  r × r algebra of each pair's missing block is left, factored once per
-  pattern of missing values and distinct precision;
+  r × r algebra of each pair's missing block is left, compiled
+  (:mod:`gaussmix.core.missing_rows`) and factored once per run of rows
+  with one pattern of missing values;
 - :mod:`gaussmix.core.missing_blocks` takes each difference from the
-  component's own mean, pair by pair; it serves the chunks where expanding
-  about the centre would round visibly worse, and the scores and
-  imputations below.
+  component's own mean, pair by pair, in rows of equal missing count whose
+  many small factorisations run batched (:mod:`gaussmix.core.small_spd`);
+  it serves the chunks where expanding about the centre would round
+  visibly worse, and the scores and imputations below.
 """
 
 from __future__ import annotations

@@ -18,23 +18,22 @@ shared by all pairs: ``q_c`` and the responsibility-weighted moments of
 ``x~`` come from the quadratic features of the complete-data kernel
 (:class:`~gaussmix.core.kernels.full_moments.QuadraticForms`), ``g`` from
 ``[x~, 1] @ [P_1 ... P_K; -P_k mu'_k]``. Only the r × r algebra of each
-pair's missing block is left per pair (closed forms for r <= 2,
-:class:`~gaussmix.core.small_spd.Factored`). The completions ``e`` (zero
-where observed) enter the second moments as
+pair's missing block is left per pair, compiled
+(:mod:`gaussmix.core.missing_rows`). The completions ``e`` (zero where
+observed) enter the second moments as
 
-    sum r (x~ + e)(x~ + e)^T = sum r x~ x~^T + M^T x~ + x~^T M + sum r e e^T
+    sum r (x~ + e)(x~ + e)^T = sum r x~ x~^T + C + C^T + sum r e e^T
 
-with ``M`` the responsibility-weighted completions, one (n, D) matrix per
-component: one more batched GEMM; ``r (e_m e_m^T + P_mm^-1)`` is added
-pair by pair. The expansion about ``c`` rounds like the complete-data
-kernel's, and the same bound (:meth:`QuadraticForms.accurate`) sends the
-chunks where it would round visibly worse to the pair-by-pair algebra.
+with ``C = sum r e x~^T``, added pair by pair for the pairs that carry
+weight, as is ``r P_mm^-1`` (once per run of rows of one pattern). The
+expansion about ``c`` rounds like the complete-data kernel's, and the same
+bound (:meth:`QuadraticForms.accurate`) sends the chunks where it would
+round visibly worse to the pair-by-pair algebra.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 from gaussmix.core.missing_blocks import (
     NEGLIGIBLE_RESPONSIBILITY,
@@ -45,141 +44,8 @@ from gaussmix.core.missing_blocks import (
     normalise,
     shift_of,
 )
-from gaussmix.core.missing_pairs import CentredMixture, Group, groups
+from gaussmix.core.missing_pairs import CentredMixture
 from gaussmix.core.stats import Stats
-
-#: Above this share of pairs carrying weight, the completions' moments are
-#: formed for every pair by GEMMs rather than gathered pair by pair.
-_DENSE_SHARE = 0.3
-
-
-def _dense_completed_moments(
-    groups: list[Group], resp: np.ndarray, filled: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """What every pair's completion adds to ``sum r x~`` and
-    ``sum r x~ x~^T`` (and the conditional covariances), (K, D), (K, D, D).
-
-    With ``e`` the completions (K, D, n) and ``M = r e``: ``sum M``,
-    ``M x~ + (M x~)^T + M e^T`` by batched GEMMs; ``sum r P_mm^-1`` by
-    (pattern, component).
-    """
-    n_rows, n_features = filled.shape
-    n_components = resp.shape[1]
-    completed = np.zeros((n_components, n_features, n_rows))
-    places, inverses = [], []
-    for group in groups:
-        columns = group.missing.T  # (r, n)
-        completed[:, columns, group.rows] = group.all_completions().transpose(2, 0, 1)
-        pattern_resp = np.add.reduceat(resp[group.rows], group.starts, axis=0)
-        weighted = group.pattern_inverses() * pattern_resp  # (T, p, K)
-        a, b = np.tril_indices(columns.shape[0])
-        at_pattern = columns[:, group.starts]
-        places.append((at_pattern[a] * n_features + at_pattern[b]).reshape(-1))
-        inverses.append(weighted.reshape(-1, n_components))
-    second = _symmetric(_placed_sums(places, inverses, n_features, n_components))
-    weighted = completed * resp.T[:, None, :]  # M, (K, D, n)
-    cross = weighted @ filled
-    second += cross
-    second += cross.transpose(0, 2, 1)
-    second += weighted @ completed.transpose(0, 2, 1)
-    return weighted.sum(axis=2), second
-
-
-def _placed_sums(
-    places: list[np.ndarray],
-    values: list[np.ndarray],
-    n_features: int,
-    n_components: int,
-) -> np.ndarray:
-    """``sum`` of the rows of ``values`` (m, K) at their flat (row, column)
-    ``places`` of a D × D matrix, one matrix per component, (K, D, D).
-
-    One sparse product adds all K columns at once, which a bincount per
-    flat (component, place) index would do over K times as many indices.
-    """
-    square = n_features * n_features
-    if not places:
-        return np.zeros((n_components, n_features, n_features))
-    place = np.concatenate(places)
-    value = np.concatenate(values)
-    where = sparse.csr_matrix(
-        (np.ones(place.size), (place, np.arange(place.size))),
-        shape=(square, place.size),
-    )
-    total = where @ value  # (D * D, K)
-    return np.ascontiguousarray(total.T).reshape(n_components, n_features, n_features)
-
-
-def _symmetric(lower: np.ndarray) -> np.ndarray:
-    """Symmetric matrices (K, D, D) from sums over their lower triangles."""
-    out = lower + lower.transpose(0, 2, 1)
-    diagonal = np.arange(lower.shape[1])
-    out[:, diagonal, diagonal] -= lower[:, diagonal, diagonal]
-    return out
-
-
-def _completed_moments(
-    groups: list[Group], resp: np.ndarray, shares: np.ndarray, filled: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``sum r``, ``sum r y`` and ``sum r (y y^T + Cov)`` over the groups'
-    pairs, ``y`` each row completed by its conditional mean, about ``c``.
-
-    (K,), (K, D) and (K, D, D). Pairs of negligible share are left out:
-    where the components are apart, most of them. The kept pairs' rows are
-    gathered component by component, so each component's sums are one GEMM.
-    """
-    n_features = filled.shape[1]
-    n_components = resp.shape[1]
-    kept = []
-    for group in groups:
-        # component-major within the group
-        component, row = np.nonzero(shares[group.rows].T > NEGLIGIBLE_RESPONSIBILITY)
-        kept.append((component, row))
-    counts = np.array(
-        [np.bincount(component, minlength=n_components) for component, _ in kept]
-    ).reshape(len(groups), n_components)
-    # where each (group, component) segment goes in the component-major order
-    begins = np.cumsum(counts.T.reshape(-1)) - counts.T.reshape(-1)
-    begins = begins.reshape(n_components, len(groups)).T
-    total = int(counts.sum())
-    completed = np.empty((total, n_features))
-    pair_resp = np.empty(total)
-    square = n_features * n_features
-    lower = np.zeros(n_components * square)  # sum r P_mm^-1, lower triangles
-    for g, (group, (component, row)) in enumerate(zip(groups, kept, strict=True)):
-        if row.size == 0:
-            continue
-        starts_here = np.cumsum(counts[g]) - counts[g]
-        at = begins[g, component] + np.arange(row.size) - starts_here[component]
-        rows, missing = group.rows[row], group.missing[row]
-        completed[at] = filled[rows]
-        completed[at[None, :], missing.T] = group.completions(row, component)
-        pair_resp[at] = resp[rows, component]
-        # sum over each pattern's rows of r, times its P_mm^-1
-        pattern_resp = np.add.reduceat(resp[group.rows], group.starts, axis=0)
-        pattern_kept = np.zeros(pattern_resp.shape, dtype=bool)
-        pattern_kept[group.pattern[row], component] = True
-        pattern, component = np.nonzero(pattern_kept)
-        weighted = group.inverses(pattern, component)  # (T, kept)
-        weighted *= pattern_resp[pattern, component]
-        columns = group.missing[group.starts[pattern]].T  # (r, kept)
-        a, b = np.tril_indices(columns.shape[0])
-        place = (component * square) + columns[a] * n_features + columns[b]
-        lower += np.bincount(
-            place.reshape(-1), weights=weighted.reshape(-1), minlength=lower.size
-        )
-    second = _symmetric(lower.reshape(n_components, n_features, n_features))
-    weighted = completed * pair_resp[:, None]
-    edges = np.concatenate([[0], np.cumsum(counts.sum(axis=0))])
-    first = np.zeros((n_components, n_features))
-    sums = np.zeros(n_components)
-    for k in range(n_components):
-        part = slice(edges[k], edges[k + 1])
-        if edges[k + 1] > edges[k]:
-            sums[k] = pair_resp[part].sum()
-            first[k] = weighted[part].sum(axis=0)
-            second[k] += weighted[part].T @ completed[part]
-    return sums, first, second
 
 
 def gemm_chunk_stats(
@@ -198,6 +64,9 @@ def gemm_chunk_stats(
     noise component's column of each row, the Stats (whose log-likelihood
     then includes the noise) and the noise's weighted responsibility sum.
     """
+    # compiled code, imported (numba with it) only once a row has a hole
+    from gaussmix.core.missing_rows import missing_row_sums
+
     n_rows, n_features = values.shape
     if isinstance(components, CentredMixture):
         mixture, components = components, components.components
@@ -212,33 +81,41 @@ def gemm_chunk_stats(
     if not forms.accurate(block[n_features + 1]):
         return None
     features = forms.features(block)
-    joint = forms.log_densities(features).T  # (n, K), of the filled rows
-    worked = list(groups(mixture, block, joint, hidden))
-    for group in worked:
-        joint[group.rows] = group.log_density
+    # (n, K) log w_k p_k of the filled rows, corrected below where incomplete
+    joint = np.ascontiguousarray(forms.log_densities(features).T)
+    complete = ~hidden.any(axis=1)
+    log_norm = np.empty(n_rows)
+    shares = np.empty_like(joint)
     if log_noise is None:
-        log_norm = log_sum_exp(joint)
-        with np.errstate(invalid="ignore"):
-            shares = np.exp(joint - log_norm[:, None])
+        log_norm[complete] = log_sum_exp(joint[complete])
     else:
-        log_norm, shares = normalise(joint, log_noise)
+        log_norm[complete] = normalise(joint[complete], log_noise[complete])[0]
+    with np.errstate(invalid="ignore"):
+        shares[complete] = np.exp(joint[complete] - log_norm[complete, None])
+    n_components = joint.shape[1]
+    first = np.zeros((n_components, n_features))
+    cross = np.zeros((n_components, n_features, n_features))
+    covariances = np.zeros((n_components, n_features, n_features))
+    missing_row_sums(
+        np.flatnonzero(~complete),
+        hidden,
+        filled,
+        mixture.gains,
+        components.precisions,
+        np.full(n_rows, -np.inf) if log_noise is None else log_noise,
+        weights,
+        NEGLIGIBLE_RESPONSIBILITY,
+        (joint, log_norm, shares, first, cross, covariances),
+    )
+    # pairs this unlikely add nothing (the compiled sums skip them too), and
+    # as subnormal numbers they would slow the moments' GEMM many times over
+    shares[shares <= NEGLIGIBLE_RESPONSIBILITY] = 0.0
     resp = shares * weights[:, None]
-    incomplete = hidden.any(axis=1)
-    kept = shares[incomplete] > NEGLIGIBLE_RESPONSIBILITY
-    if kept.size and kept.mean() > _DENSE_SHARE:
-        # every row by its quadratic features, plus every pair's completion
-        resp_sum, first, second = forms.moments(features, resp.T)
-        more_first, more_second = _dense_completed_moments(worked, resp, filled)
-        first += more_first
-        second += more_second
-    else:
-        # complete rows by their quadratic features, the others pair by pair
-        complete = (resp * ~incomplete[:, None]).T
-        resp_sum, first, second = forms.moments(features, complete)
-        more = _completed_moments(worked, resp, shares, filled)
-        resp_sum += more[0]
-        first += more[1]
-        second += more[2]
+    resp_sum, more_first, second = forms.moments(features, resp.T)
+    first += more_first
+    second += cross
+    second += cross.transpose(0, 2, 1)
+    second += covariances
     # moments about c moved to each shift
     shift = shift_of(components, kind)
     offsets = shift - mixture.centre
