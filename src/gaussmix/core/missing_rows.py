@@ -36,30 +36,51 @@ def _flush_run(
     missing: np.ndarray,
     n_missing: int,
     factor: np.ndarray,
+    reciprocal: np.ndarray,
     run_resp: np.ndarray,
     inverse: np.ndarray,
+    total: np.ndarray,
     covariances: np.ndarray,
 ) -> None:
-    """Add ``run_resp[k] * P_k,mm^-1`` to every component's missing block."""
-    for k in range(run_resp.size):
+    """Add ``run_resp[k] * P_k,mm^-1`` to every component's missing block.
+
+    ``P_mm^-1 = L^-T L^-1``: first ``L^-1`` into the lower triangle of
+    ``inverse`` (r, r, K), then the product, every component at once;
+    ``total`` (K,) is room for one entry of it.
+    """
+    n_components = run_resp.size
+    for a in range(n_missing):
+        for k in range(n_components):
+            inverse[a, a, k] = reciprocal[a, k]
+        for b in range(a):
+            for k in range(n_components):
+                inverse[a, b, k] = 0.0
+            for c in range(b, a):
+                for k in range(n_components):
+                    inverse[a, b, k] -= factor[a, c, k] * inverse[c, b, k]
+            for k in range(n_components):
+                inverse[a, b, k] *= reciprocal[a, k]
+    for a in range(n_missing):
+        for b in range(a + 1):
+            # (L^-T L^-1)_ab = sum over c >= a of (L^-1)_ca (L^-1)_cb, into
+            # the upper triangle; the diagonal last, its (L^-1)_aa read first
+            for k in range(n_components):
+                total[k] = inverse[a, a, k] * inverse[a, b, k]
+            for c in range(a + 1, n_missing):
+                for k in range(n_components):
+                    total[k] += inverse[c, a, k] * inverse[c, b, k]
+            for k in range(n_components):
+                inverse[b, a, k] = total[k]
+    for k in range(n_components):
         weight = run_resp[k]
         if weight == 0.0:
             continue
-        # P_mm^-1 = L^-T L^-1, column by column of the identity
-        for column in range(n_missing):
-            for a in range(n_missing):
-                value = 1.0 if a == column else 0.0
-                for b in range(a):
-                    value -= factor[a, b, k] * inverse[b, column]
-                inverse[a, column] = value / factor[a, a, k]
-            for a in range(n_missing - 1, -1, -1):
-                value = inverse[a, column]
-                for b in range(a + 1, n_missing):
-                    value -= factor[b, a, k] * inverse[b, column]
-                inverse[a, column] = value / factor[a, a, k]
         for a in range(n_missing):
-            for b in range(n_missing):
-                covariances[k, missing[a], missing[b]] += weight * inverse[a, b]
+            for b in range(a + 1):
+                value = weight * inverse[b, a, k]
+                covariances[k, missing[a], missing[b]] += value
+                if b != a:
+                    covariances[k, missing[b], missing[a]] += value
         run_resp[k] = 0.0
 
 
@@ -148,7 +169,8 @@ def _missing_row_sums(
     pattern = np.empty(n_features, dtype=np.int64)
     n_pattern = -1
     run_resp = np.zeros(n_components)
-    inverse = np.empty((n_features, n_features))
+    inverse = np.empty((n_features, n_features, n_components))
+    entry = np.empty(n_components)
     for position in range(rows.size):
         i = rows[position]
         n_missing = 0
@@ -163,7 +185,16 @@ def _missing_row_sums(
                 break
         if not same:
             if n_pattern > 0:
-                _flush_run(pattern, n_pattern, factor, run_resp, inverse, covariances)
+                _flush_run(
+                    pattern,
+                    n_pattern,
+                    factor,
+                    reciprocal,
+                    run_resp,
+                    inverse,
+                    entry,
+                    covariances,
+                )
             for a in range(n_missing):
                 pattern[a] = missing[a]
             n_pattern = n_missing
@@ -231,7 +262,16 @@ def _missing_row_sums(
                 for b in range(n_missing):
                     covariances[k, column, missing[b]] += weighted * completion[b, k]
     if n_pattern > 0:
-        _flush_run(pattern, n_pattern, factor, run_resp, inverse, covariances)
+        _flush_run(
+            pattern,
+            n_pattern,
+            factor,
+            reciprocal,
+            run_resp,
+            inverse,
+            entry,
+            covariances,
+        )
 
 
 def missing_row_sums(
