@@ -115,7 +115,11 @@ def gemm_chunk_stats(
     first += more_first
     second += cross
     second += cross.transpose(0, 2, 1)
+    # ``covariances`` holds lower triangles
+    diagonal = np.arange(n_features)
+    covariances[:, diagonal, diagonal] *= 0.5
     second += covariances
+    second += covariances.transpose(0, 2, 1)
     # moments about c moved to each shift
     shift = shift_of(components, kind)
     offsets = shift - mixture.centre

@@ -77,10 +77,7 @@ def _flush_run(
             continue
         for a in range(n_missing):
             for b in range(a + 1):
-                value = weight * inverse[b, a, k]
-                covariances[k, missing[a], missing[b]] += value
-                if b != a:
-                    covariances[k, missing[b], missing[a]] += value
+                covariances[k, missing[a], missing[b]] += weight * inverse[b, a, k]
         run_resp[k] = 0.0
 
 
@@ -259,7 +256,7 @@ def _missing_row_sums(
                 first[k, column] += weighted
                 for b in range(n_features):
                     cross[k, column, b] += weighted * filled[i, b]
-                for b in range(n_missing):
+                for b in range(a + 1):
                     covariances[k, column, missing[b]] += weighted * completion[b, k]
     if n_pattern > 0:
         _flush_run(
@@ -310,7 +307,9 @@ def missing_row_sums(
         and ``shares`` (n, K) get each row's normaliser (the noise
         included) and responsibilities; to ``first`` (K, D), ``cross``
         (K, D, D) and ``covariances`` (K, D, D) are added ``sum r e``,
-        ``sum r e x~^T`` and ``sum r (e e^T + P_mm^-1)``.
+        ``sum r e x~^T`` and the lower triangle of ``sum r (e e^T +
+        P_mm^-1)`` (a row's missing columns ascend, so its block lands
+        there).
     """
     _missing_row_sums(
         rows,
