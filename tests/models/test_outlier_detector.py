@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import chi2
+from scipy.stats import chi2, multivariate_normal
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gaussmix import GaussianMixtureOutlierDetector
@@ -94,3 +94,77 @@ def test_rejects_bad_contamination():
     X, _ = _blobs_with_outliers(5, n=50, n_outliers=2)
     with pytest.raises(ValueError, match="contamination"):
         GaussianMixtureOutlierDetector(contamination=0.7).fit(X)
+
+
+def _with_holes(X: np.ndarray, share: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    holes = rng.uniform(size=X.shape) < share
+    holes[np.arange(len(X)), rng.integers(0, X.shape[1], len(X))] = False
+    return np.where(holes, np.nan, X)
+
+
+def test_a_row_with_holes_scores_as_a_complete_row_at_its_tail_probability():
+    # one Gaussian: the observed columns' squared distance q has a chi-square
+    # law with 2 degrees of freedom; the score is the complete log-density
+    # at the 4-column distance of the same upper tail (Wilson-Hilferty)
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 4))
+    covariance = a @ a.T + np.eye(4)
+    X = rng.multivariate_normal(np.arange(4.0), covariance, size=2000)
+    detector = GaussianMixtureOutlierDetector(1, random_state=0).fit(X)
+    mean = detector.mixture_.means_[0]
+    cov = detector.mixture_.covariances_[0]
+    row = np.array([0.5, np.nan, 3.0, np.nan])
+    o = np.array([0, 2])
+    gap = row[o] - mean[o]
+    q = gap @ np.linalg.solve(cov[np.ix_(o, o)], gap)
+    z = ((q / 2) ** (1 / 3) - (1 - 2 / 18)) / np.sqrt(2 / 18)
+    equivalent = 4 * (z * np.sqrt(2 / 36) + 1 - 2 / 36) ** 3
+    assert chi2.sf(equivalent, 4) == pytest.approx(chi2.sf(q, 2), abs=3e-3)
+    expected = multivariate_normal(mean, cov).logpdf(mean) - 0.5 * equivalent
+    assert detector.score_samples(row[None])[0] == pytest.approx(expected, rel=1e-10)
+
+
+def test_complete_rows_score_the_same_beside_rows_with_holes():
+    X, _ = _blobs_with_outliers(3)
+    holed = _with_holes(X, 0.2, 4)
+    detector = GaussianMixtureOutlierDetector(2, random_state=0).fit(holed)
+    complete = ~np.isnan(holed).any(axis=1)
+    np.testing.assert_array_equal(
+        detector.score_samples(holed)[complete],
+        detector.score_samples(holed[complete]),
+    )
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_rows_missing_more_values_are_flagged_no_more_and_no_less(noise):
+    # among inliers, the flagged share must not depend on how many values a
+    # row misses: the marginal density of fewer columns would spare them all
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(6, 6))
+    X = rng.multivariate_normal(np.zeros(6), a @ a.T + np.eye(6), size=6000)
+    holed = _with_holes(X, 0.3, 6)
+    detector = GaussianMixtureOutlierDetector(
+        1, contamination=0.1, noise=noise, random_state=0
+    ).fit(holed)
+    flagged = detector.predict(holed) == -1
+    n_missing = np.isnan(holed).sum(axis=1)
+    few, many = flagged[n_missing <= 1].mean(), flagged[n_missing >= 3].mean()
+    assert abs(few - many) < 0.04
+    marginal = detector.mixture_.score_samples(holed)
+    cut = np.quantile(marginal, 0.1)
+    assert (marginal[n_missing >= 3] < cut).mean() < 0.5 * (
+        marginal[n_missing <= 1] < cut
+    ).mean()
+
+
+def test_planted_outliers_are_found_through_missing_values():
+    X, truth = _blobs_with_outliers(7)
+    holed = _with_holes(X, 0.3, 8)
+    detector = GaussianMixtureOutlierDetector(
+        2, contamination=0.05, noise=True, random_state=0
+    ).fit(holed)
+    labels = detector.predict(holed)
+    # an outlier far out in its only observed column is still found
+    assert (labels[truth == -1] == -1).mean() >= 0.8
+    assert (labels[truth == 1] == -1).mean() <= 0.03

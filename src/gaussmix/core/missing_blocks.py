@@ -76,6 +76,7 @@ class Block:
     rows: np.ndarray  # (n,)
     missing: np.ndarray  # (n, r) missing columns, ascending
     log_density: np.ndarray  # (K, n)
+    distances: np.ndarray  # (K, n) squared Mahalanobis over the observed columns
     deviations: np.ndarray  # (P, D)
     pairs: np.ndarray  # (P,)
     factors: np.ndarray | None  # (r, r, P)
@@ -182,13 +183,15 @@ def _block(
         completion = -small_spd.solve_upper_transposed(factors, whitened)
         deviations.reshape(-1)[in_pairs] = completion
         log_det_blocks = small_spd.log_determinant(factors)
+    distances = np.full((n_components, n_rows), np.inf)
+    distances.reshape(-1)[pairs] = quadratic
     log_density = np.full((n_components, n_rows), -np.inf)
     log_density.reshape(-1)[pairs] = (
         -0.5 * (n_seen * LOG_2PI + quadratic)
         + 0.5 * components.log_det_precisions[component]
         - 0.5 * log_det_blocks
     )
-    return Block(rows, missing, log_density, deviations, pairs, factors)
+    return Block(rows, missing, log_density, distances, deviations, pairs, factors)
 
 
 def blocks(

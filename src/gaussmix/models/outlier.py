@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.core.estep import log_responsibilities
+from gaussmix.core.pattern_scores import complete_scale_log_density
 from gaussmix.models import validation as check
 from gaussmix.models.gaussian_mixture import GaussianMixture
 
@@ -50,6 +51,18 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
     Integer sample weights act as repeated rows, except in the start of a
     fit with ``noise=True``: its nearest-neighbour clutter rule sees rows,
     not weights.
+
+    Missing values (NaN) are marginalised in the fit, as by
+    :class:`GaussianMixture`. A row's marginal density over its observed
+    columns would not do as its score: a density over fewer dimensions, it
+    is higher the fewer columns a row shows, so rows missing much would
+    never be outliers. A row with missing values scores instead as a
+    complete row whose squared Mahalanobis distance from each component
+    lies at the chi-square upper-tail probability of its observed values'
+    distance (:mod:`gaussmix.core.pattern_scores`): rows drawn from a
+    component score alike whatever they miss, and share one ``offset_``
+    with the complete rows. Values that are missing cannot make a row an
+    outlier.
 
     Parameters
     ----------
@@ -164,7 +177,7 @@ chunk_size, noise, noise_volume :
         self : GaussianMixtureOutlierDetector
         """
         contamination, threshold = self._check_settings()
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = self._validated(X, reset=True)
         weights = check.check_sample_weight(sample_weight, X.shape[0], np.float64)
         self.mixture_ = self._mixture().fit(X, sample_weight=weights)
         self.n_iter_ = self.mixture_.n_iter_
@@ -191,17 +204,41 @@ chunk_size, noise, noise_volume :
             )
         return contamination, threshold
 
-    def _scores(self, X: np.ndarray) -> np.ndarray:
-        # the Gaussian components' log-density, without a noise floor
-        return self.mixture_._apply(
-            X, lambda x, p: log_responsibilities(x, p)[0], per_component=False
+    def _validated(self, X: Array, reset: bool) -> np.ndarray:
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
         )
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # NaN marks a missing value; infinities are still refused
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        # the Gaussian components' log-density, without a noise floor
+        holes = np.isnan(X).any(axis=1)
+        if not holes.any():
+            return self.mixture_._apply(
+                X, lambda x, p: log_responsibilities(x, p)[0], per_component=False
+            )
+        scores = np.empty(X.shape[0], dtype=X.dtype)
+        if not holes.all():
+            scores[~holes] = self._scores(X[~holes])
+        params = self.mixture_.mixture_params()
+        scores[holes] = complete_scale_log_density(X[holes], params)
+        return scores
+
     def score_samples(self, X: Array) -> np.ndarray:
-        """Log-density of each row under the Gaussian components (higher: inlier)."""
+        """Log-density of each row under the Gaussian components (higher:
+        inlier); a row with missing values (NaN) on the complete rows' scale
+        (see the class's notes)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._scores(X)
+        return self._scores(self._validated(X, reset=False))
 
     def decision_function(self, X: Array) -> np.ndarray:
         """``score_samples(X) - offset_``: negative for outliers."""
