@@ -22,9 +22,20 @@ from gaussmix.fit.host_pass import KeptBlocks, StreamedWindows, host_pass
 
 
 def row_slices(n_rows: int, chunk_size: int) -> Iterator[slice]:
-    """Consecutive row slices of at most ``chunk_size`` rows."""
-    for start in range(0, n_rows, chunk_size):
-        yield slice(start, min(start + chunk_size, n_rows))
+    """Consecutive row slices of at most ``chunk_size`` rows, as equal in
+    size as they can be: threads that take one slice each then finish
+    together (100,000 rows in slices of at most 65,536: two of 50,000,
+    not 65,536 and 34,464). The slices follow from the two numbers alone,
+    so every storage of the same rows is cut the same way.
+    """
+    n_slices = max(1, -(-n_rows // max(chunk_size, 1)))
+    size, larger = divmod(n_rows, n_slices)
+    start = 0
+    for index in range(n_slices):
+        stop = start + size + (index < larger)
+        if stop > start:
+            yield slice(start, stop)
+        start = stop
 
 
 def resolve_chunk_size(
