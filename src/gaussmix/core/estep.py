@@ -71,6 +71,28 @@ def responsibilities(X: Array, params: MixtureParams) -> tuple[Array, Array]:
     return _far_rows_redone(X, params, log_norm, resp, log=False)
 
 
+def exp_without_subnormals(log_values: np.ndarray) -> np.ndarray:
+    """``exp(log_values)`` with the results below the dtype's smallest
+    normal number set to 0.
+
+    Responsibilities between e^-745 and e^-708 (float64) are subnormal
+    numbers, which the CPU handles many times slower: a tenth of them in a
+    responsibility matrix made its moments' GEMM 25 times slower (8,192
+    rows, 16 components, 154 moment columns). Such a responsibility adds
+    less than rounding to any sum that holds a normal one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core.estep import exp_without_subnormals
+    >>> exp_without_subnormals(np.array([0.0, -720.0, -np.inf]))
+    array([1., 0., 0.])
+    """
+    values = np.exp(log_values)
+    values[values < np.finfo(values.dtype).tiny] = 0.0
+    return values
+
+
 def likeliest_components(X: Array, params: MixtureParams) -> Array:
     """Each row's most likely component, shape (n_samples,)."""
     xp = get_backend(X)

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from gaussmix.core.covariance.base import LOG_2PI
-from gaussmix.core.estep import responsibility_stats
+from gaussmix.core.estep import exp_without_subnormals, responsibility_stats
 from gaussmix.core.stats import Stats
 
 
@@ -247,7 +247,7 @@ def _responsibilities(X, sample_weight, weights, means, cov):
     """Sample-weighted responsibilities, the rows' weights and log-densities."""
     log_prob = mixture_log_prob(X, weights, means, cov)
     log_norm = logsumexp(log_prob, axis=1)
-    resp = np.exp(log_prob - log_norm[:, None])
+    resp = exp_without_subnormals(log_prob - log_norm[:, None])
     row_weights = (
         np.ones(X.shape[0])
         if sample_weight is None

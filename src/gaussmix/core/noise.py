@@ -23,7 +23,11 @@ import numpy as np
 
 from gaussmix._typing import Array
 from gaussmix.backend import get_backend
-from gaussmix.core.estep import responsibility_stats, weighted_log_prob
+from gaussmix.core.estep import (
+    exp_without_subnormals,
+    responsibility_stats,
+    weighted_log_prob,
+)
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
@@ -143,7 +147,7 @@ def noise_chunk_sums(
     """
     gaussian = params.gaussian.cast(X)
     log_norm, log_resp = noisy_log_responsibilities(X, gaussian, params.log_noise)
-    resp = np.exp(log_resp)
+    resp = exp_without_subnormals(log_resp)
     if weights is not None:
         resp = resp * weights[:, None].astype(resp.dtype, copy=False)
         log_norm = np.where(weights > 0, log_norm, 0.0)

@@ -26,7 +26,7 @@ from scipy.optimize import brentq
 from scipy.special import digamma, gammaln, logsumexp
 
 from gaussmix.core.covariance.base import LOG_2PI
-from gaussmix.core.estep import responsibility_stats
+from gaussmix.core.estep import exp_without_subnormals, responsibility_stats
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
@@ -126,7 +126,7 @@ def student_chunk_stats(
     n_features = X.shape[1]
     log_prob, squared = student_log_prob(X, params, dof)
     log_norm = logsumexp(log_prob, axis=1)
-    resp = np.exp(log_prob - log_norm[:, None])
+    resp = exp_without_subnormals(log_prob - log_norm[:, None])
     dof = np.broadcast_to(np.asarray(dof, np.float64), (params.n_components,))
     u = (dof + n_features) / (dof + squared)
     weights = (
