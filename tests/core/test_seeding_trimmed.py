@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from gaussmix.core.seeding import TRIMMED_SHARE, initial_responsibilities
+from gaussmix.core.trimmed_kmeans import trimmed_kmeans
 
 
 def test_scattered_outliers_are_left_out_of_the_start():
@@ -40,3 +43,31 @@ def test_weights_count_as_repeated_rows():
     kept_weight = weights[resp.sum(1) > 0].sum()
     assert kept_weight >= (1 - TRIMMED_SHARE) * weights.sum()
     assert not (resp.sum(1) > 0)[weights == 0].any()
+
+
+@given(
+    n_rows=st.integers(6, 60),
+    n_clusters=st.integers(1, 4),
+    repeats=st.integers(1, 4),
+    seed=st.integers(0, 10**6),
+)
+@settings(max_examples=40, deadline=None)
+def test_equal_weights_trim_the_rows_that_unit_weights_do(
+    n_rows, n_clusters, repeats, seed
+):
+    # unit weights take a partial sort, others a stable sort by distance:
+    # with every weight 2 the kept share of the weight picks the same rows,
+    # ties between repeated rows included
+    rng = np.random.RandomState(seed)
+    X = np.repeat(rng.normal(size=(n_rows, 2)).round(1), repeats, axis=0)
+    n_clusters = min(n_clusters, len(X))
+    ones = trimmed_kmeans(
+        X, n_clusters, np.ones(len(X)), TRIMMED_SHARE, 3, np.random.RandomState(0)
+    )
+    twos = trimmed_kmeans(
+        X, n_clusters, np.full(len(X), 2.0), TRIMMED_SHARE, 3, np.random.RandomState(0)
+    )
+    np.testing.assert_array_equal(ones[0], twos[0])
+    np.testing.assert_array_equal(ones[1], twos[1])
+    # the rows that reach the kept share of the weight, no more
+    assert ones[1].size == int(np.ceil((1 - TRIMMED_SHARE) * len(X)))

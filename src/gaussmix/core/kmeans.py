@@ -56,6 +56,23 @@ class _CentredRows:
         products += np.einsum("ij,ij->i", centers, centers)
         return np.maximum(products, 0.0, out=products)
 
+    def nearest_squared(self, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's nearest centre (centred coordinates) and its squared
+        distance to it, clipped at zero, (N,) and (N,)."""
+        n_rows, n_clusters = self.rows.shape[0], centers.shape[0]
+        labels = np.empty(n_rows, dtype=np.intp)
+        nearest = np.empty(n_rows)
+        scaled = -2.0 * centers.T
+        c_norms = np.einsum("ij,ij->i", centers, centers)
+        for block in _chunks(n_rows, n_clusters):
+            scores = self.rows[block] @ scaled
+            scores += c_norms
+            chosen = np.argmin(scores, axis=1)
+            labels[block] = chosen
+            best = np.take_along_axis(scores, chosen[:, None], axis=1)[:, 0]
+            nearest[block] = np.maximum(best + self.norms[block], 0.0)
+        return labels, nearest
+
     def nearest(
         self, centers: np.ndarray, subset: np.ndarray | slice = slice(None)
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

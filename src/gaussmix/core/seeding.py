@@ -14,7 +14,8 @@ import numpy as np
 
 from gaussmix.backend import get_backend
 from gaussmix.core.hierarchical import init_hc
-from gaussmix.core.kmeans import kmeans, kmeans_plusplus, squared_distances
+from gaussmix.core.kmeans import kmeans, kmeans_plusplus
+from gaussmix.core.trimmed_kmeans import trimmed_kmeans
 
 InitMethod = Callable[
     [np.ndarray, int, np.ndarray | None, np.random.RandomState], np.ndarray
@@ -137,39 +138,10 @@ def init_trimmed_kmeans(
             f"init_params='trimmed_kmeans' needs at least n_components="
             f"{n_components} rows of positive sample_weight, got {positive.size}."
         )
-    keep_weight = (1.0 - TRIMMED_SHARE) * weights.sum()
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for _ in range(TRIMMED_STARTS):
-        seeds = random_state.choice(positive, n_components, replace=False)
-        centers = values[seeds]
-        for _ in range(100):
-            distances = squared_distances(values, centers)
-            labels = distances.argmin(axis=1)
-            nearest = distances[np.arange(len(values)), labels]
-            kept = _lightest_rows(nearest, weights, keep_weight)
-            moved = centers.copy()
-            for k in range(n_components):
-                rows = kept[labels[kept] == k]
-                if weights[rows].sum() > 0:
-                    moved[k] = np.average(values[rows], axis=0, weights=weights[rows])
-            if np.array_equal(moved, centers):
-                break
-            centers = moved
-        inertia = float(weights[kept] @ nearest[kept])
-        if best is None or inertia < best[0]:
-            best = (inertia, labels, kept)
-    _, labels, kept = best
+    labels, kept = trimmed_kmeans(
+        values, n_components, weights, TRIMMED_SHARE, TRIMMED_STARTS, random_state
+    )
     return _one_hot(X, n_components, kept, labels[kept])
-
-
-def _lightest_rows(
-    distances: np.ndarray, weights: np.ndarray, keep_weight: float
-) -> np.ndarray:
-    """The nearest rows whose weights add up to ``keep_weight``."""
-    order = np.argsort(distances, kind="stable")
-    order = order[weights[order] > 0]
-    reached = np.searchsorted(np.cumsum(weights[order]), keep_weight)
-    return np.sort(order[: reached + 1])
 
 
 INIT_METHODS: dict[str, InitMethod] = {
