@@ -16,10 +16,11 @@ missing values:
 ``x~`` is the same for every component, so the costly parts are GEMMs
 shared by all pairs: ``q_c`` and the responsibility-weighted moments of
 ``x~`` come from the quadratic features of the complete-data kernel
-(:class:`~gaussmix.core.kernels.full_moments.QuadraticForms`), ``g`` from
-``[x~, 1] @ [P_1 ... P_K; -P_k mu'_k]``. Only the r × r algebra of each
-pair's missing block is left per pair, compiled
-(:mod:`gaussmix.core.missing_rows`). The completions ``e`` (zero where
+(:class:`~gaussmix.core.kernels.full_moments.QuadraticForms`). What is
+left per pair is compiled (:mod:`gaussmix.core.missing_rows`): ``g`` from
+the row's observed values against the table ``[P_1 ... P_K; -P_k mu'_k]``
+(only the missing columns of it), and the r × r algebra of its missing
+block. The completions ``e`` (zero where
 observed) enter the second moments as
 
     sum r (x~ + e)(x~ + e)^T = sum r x~ x~^T + C + C^T + sum r e e^T
