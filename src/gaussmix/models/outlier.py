@@ -226,7 +226,8 @@ chunk_size, noise, noise_volume :
             return self.mixture_._apply(
                 X, lambda x, p: log_responsibilities(x, p)[0], per_component=False
             )
-        scores = np.empty(X.shape[0], dtype=X.dtype)
+        # the complete rows' dtype: a float64 model scores float32 rows in float64
+        scores = np.empty(X.shape[0], np.result_type(X.dtype, self.mixture_.means_))
         if not holes.all():
             scores[~holes] = self._scores(X[~holes])
         params = self.mixture_.mixture_params()
