@@ -80,7 +80,13 @@ class TorchBackend:
     def normalize_log_rows(
         self, log_prob: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.logsumexp(log_prob, dim=1), torch.softmax(log_prob, dim=1)
+        resp = torch.softmax(log_prob, dim=1)
+        if resp.device.type == "cpu":
+            # subnormal responsibilities (under e^-708 in float64) slow the
+            # M-step's products many times on a CPU and add nothing to them
+            tiny = torch.finfo(resp.dtype).tiny
+            resp = torch.where(resp < tiny, torch.zeros((), dtype=resp.dtype), resp)
+        return torch.logsumexp(log_prob, dim=1), resp
 
     def invert_lower(self, lower: torch.Tensor) -> torch.Tensor:
         eye = torch.eye(lower.shape[-1], dtype=lower.dtype, device=lower.device)
