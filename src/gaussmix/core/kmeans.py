@@ -59,19 +59,8 @@ class _CentredRows:
     def nearest_squared(self, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each row's nearest centre (centred coordinates) and its squared
         distance to it, clipped at zero, (N,) and (N,)."""
-        n_rows, n_clusters = self.rows.shape[0], centers.shape[0]
-        labels = np.empty(n_rows, dtype=np.intp)
-        nearest = np.empty(n_rows)
-        scaled = -2.0 * centers.T
-        c_norms = np.einsum("ij,ij->i", centers, centers)
-        for block in _chunks(n_rows, n_clusters):
-            scores = self.rows[block] @ scaled
-            scores += c_norms
-            chosen = np.argmin(scores, axis=1)
-            labels[block] = chosen
-            best = np.take_along_axis(scores, chosen[:, None], axis=1)[:, 0]
-            nearest[block] = np.maximum(best + self.norms[block], 0.0)
-        return labels, nearest
+        labels, closest, _ = self._nearest(centers, slice(None), runner_up=False)
+        return labels, closest
 
     def nearest(
         self, centers: np.ndarray, subset: np.ndarray | slice = slice(None)
@@ -84,6 +73,14 @@ class _CentredRows:
         ``|c|^2 - 2 x.c`` decides the label: the rows' own norms do not
         change which centre is nearest.
         """
+        labels, closest, second = self._nearest(centers, subset, runner_up=True)
+        return labels, np.sqrt(closest), np.sqrt(second)
+
+    def _nearest(
+        self, centers: np.ndarray, subset: np.ndarray | slice, runner_up: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Labels and the squared distances to the nearest and (with
+        ``runner_up``) the next centre, clipped at zero; inf where none."""
         rows, norms = self.rows[subset], self.norms[subset]
         n_rows, n_clusters = rows.shape[0], centers.shape[0]
         labels = np.empty(n_rows, dtype=np.intp)
@@ -97,11 +94,11 @@ class _CentredRows:
             chosen = np.argmin(scores, axis=1)
             labels[block] = chosen
             best = np.take_along_axis(scores, chosen[:, None], axis=1)[:, 0]
-            closest[block] = np.sqrt(np.maximum(best + norms[block], 0.0))
-            if n_clusters > 1:
+            closest[block] = np.maximum(best + norms[block], 0.0)
+            if runner_up and n_clusters > 1:
                 np.put_along_axis(scores, chosen[:, None], np.inf, axis=1)
-                runner_up = scores.min(axis=1) + norms[block]
-                second[block] = np.sqrt(np.maximum(runner_up, 0.0))
+                following = scores.min(axis=1) + norms[block]
+                second[block] = np.maximum(following, 0.0)
         return labels, closest, second
 
 
