@@ -412,44 +412,39 @@ class GaussianMixture(
         random_state = check_random_state(self.random_state)
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
-        if has_missing(source) and settings.noise:
-            scale = missing_fit_units(
-                source, settings.reg_covar_scale, self.covariance_type
-            )
-            params, best, log_shift = fit_noise_with_missing(
-                self,
-                settings,
-                source,
-                noise_init=noise_init,
-                user_init=user_init,
-                do_init=do_init,
-                random_state=random_state,
-                repairs=repairs,
-                scale=scale,
-            )
-            like = source.X if is_tensor(X) else None
-            return self._finish_fit(
-                params, best, scale, dtype, repairs, like, log_shift
-            )
         if has_missing(source):
             scale = missing_fit_units(
                 source, settings.reg_covar_scale, self.covariance_type
             )
-            best = fit_with_missing(
-                self,
-                settings,
-                source,
-                user_init=user_init,
-                do_init=do_init,
-                random_state=random_state,
-                repairs=repairs,
-                scale=scale,
-            )
-            log_shift = 0.0 if scale is None else observed_log_shift(source, scale)
-            self._forget_noise()
+            if settings.noise:
+                params, best, log_shift = fit_noise_with_missing(
+                    self,
+                    settings,
+                    source,
+                    noise_init=noise_init,
+                    user_init=user_init,
+                    do_init=do_init,
+                    random_state=random_state,
+                    repairs=repairs,
+                    scale=scale,
+                )
+            else:
+                best = fit_with_missing(
+                    self,
+                    settings,
+                    source,
+                    user_init=user_init,
+                    do_init=do_init,
+                    random_state=random_state,
+                    repairs=repairs,
+                    scale=scale,
+                )
+                params = best.params
+                log_shift = 0.0 if scale is None else observed_log_shift(source, scale)
+                self._forget_noise()
             like = source.X if is_tensor(X) else None
             return self._finish_fit(
-                best.params, best, scale, dtype, repairs, like, log_shift
+                params, best, scale, dtype, repairs, like, log_shift
             )
         # in the data's units, before any rescaling of the rows
         data_prior = resolve_prior(settings.prior, source, n_components)
