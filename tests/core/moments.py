@@ -97,3 +97,28 @@ def weighted_sums(
         centred = diff[:, 0, :]
         sums["scatter"] = np.einsum("i,id,ie->de", r.sum(1), centred, centred)
     return sums
+
+
+def observed_row_terms(
+    row: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+) -> tuple[list[float], list[tuple[np.ndarray, np.ndarray]]]:
+    """One row with NaN, component by component, in covariance form: scipy's
+    ``log w_k + log N(x_o)``, and the row completed by its conditional mean
+    with the conditional covariance placed in its missing block."""
+    seen, hidden = ~np.isnan(row), np.isnan(row)
+    log_joint, moments = [], []
+    for weight, mean, cov in zip(weights, means, covariances, strict=True):
+        s_oo = cov[np.ix_(seen, seen)]
+        log_joint.append(
+            float(np.log(weight))
+            + multivariate_normal(mean[seen], s_oo).logpdf(row[seen])
+        )
+        gain = cov[np.ix_(hidden, seen)] @ np.linalg.inv(s_oo)
+        completed = row.copy()
+        completed[hidden] = mean[hidden] + gain @ (row[seen] - mean[seen])
+        conditional = np.zeros((row.size, row.size))
+        conditional[np.ix_(hidden, hidden)] = (
+            cov[np.ix_(hidden, hidden)] - gain @ cov[np.ix_(seen, hidden)]
+        )
+        moments.append((completed, conditional))
+    return log_joint, moments

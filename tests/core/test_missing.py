@@ -24,6 +24,7 @@ from gaussmix.core.missing_pairs import pattern_order
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import maximum_likelihood_update, run_em
+from tests.core.moments import observed_row_terms
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -168,23 +169,9 @@ def _expected_stats_by_rows(X, weights, params):
     first = np.zeros((n_components, n_features))
     second = np.zeros((n_components, n_features, n_features))
     for row, weight in zip(X, weights, strict=True):
-        seen, hidden = ~np.isnan(row), np.isnan(row)
-        log_joint, moments = [], []
-        for k in range(n_components):
-            cov, mean = covariances[k], params.means[k]
-            s_oo = cov[np.ix_(seen, seen)]
-            log_joint.append(
-                math.log(params.weights[k])
-                + distributions.multivariate_normal(mean[seen], s_oo).logpdf(row[seen])
-            )
-            gain = cov[np.ix_(hidden, seen)] @ np.linalg.inv(s_oo)
-            completed = row.copy()
-            completed[hidden] = mean[hidden] + gain @ (row[seen] - mean[seen])
-            conditional = np.zeros((n_features, n_features))
-            conditional[np.ix_(hidden, hidden)] = (
-                cov[np.ix_(hidden, hidden)] - gain @ cov[np.ix_(seen, hidden)]
-            )
-            moments.append((completed, conditional))
+        log_joint, moments = observed_row_terms(
+            row, params.weights, params.means, covariances
+        )
         log_joint = np.array(log_joint)
         resp = weight * np.exp(log_joint - np.logaddexp.reduce(log_joint))
         for k, (completed, conditional) in enumerate(moments):

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats as distributions
 
 from gaussmix.core.covariance import get_family
 from gaussmix.core.missing import missing_noise_chunk_sums
@@ -19,6 +18,7 @@ from gaussmix.core.noise import (
     observed_range,
 )
 from gaussmix.core.params import MixtureParams
+from tests.core.moments import observed_row_terms
 
 LOG_EXTENTS = np.log([20.0, 30.0, 25.0, 40.0])
 
@@ -54,23 +54,10 @@ def _expected_by_rows(X, weights, params):
     second = np.zeros((3, 4, 4))
     noise_sum = log_likelihood = 0.0
     for row, weight in zip(X, weights, strict=True):
-        seen, hidden = ~np.isnan(row), np.isnan(row)
-        log_joint, moments = [], []
-        for k in range(3):
-            cov, mean = gaussian.covariances[k], gaussian.means[k]
-            s_oo = cov[np.ix_(seen, seen)]
-            log_joint.append(
-                math.log(gaussian.weights[k])
-                + distributions.multivariate_normal(mean[seen], s_oo).logpdf(row[seen])
-            )
-            gain = cov[np.ix_(hidden, seen)] @ np.linalg.inv(s_oo)
-            completed = row.copy()
-            completed[hidden] = mean[hidden] + gain @ (row[seen] - mean[seen])
-            conditional = np.zeros((4, 4))
-            conditional[np.ix_(hidden, hidden)] = (
-                cov[np.ix_(hidden, hidden)] - gain @ cov[np.ix_(seen, hidden)]
-            )
-            moments.append((completed, conditional))
+        seen = ~np.isnan(row)
+        log_joint, moments = observed_row_terms(
+            row, gaussian.weights, gaussian.means, gaussian.covariances
+        )
         region = params.log_volume if seen.all() else LOG_EXTENTS[seen].sum()
         log_joint.append(math.log(params.noise_proportion) - region)
         log_joint = np.array(log_joint)
