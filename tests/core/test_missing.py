@@ -394,9 +394,11 @@ def _assert_second_moments(stats, second):
     np.testing.assert_allclose(about_origin, second, rtol=1e-9, atol=1e-8)
 
 
-def test_pattern_order_puts_equal_patterns_together():
+@pytest.mark.parametrize("n_features, rate", [(6, 0.3), (60, 0.02)])
+def test_pattern_order_puts_equal_patterns_together(n_features, rate):
+    # 60 columns are past what one int64 key packs: sorted column by column
     rng = np.random.default_rng(4)
-    hidden = rng.uniform(size=(500, 6)) < 0.3
+    hidden = rng.uniform(size=(500, n_features)) < rate
     order = pattern_order(hidden)
     assert np.array_equal(np.sort(order), np.arange(len(hidden)))
     ordered = hidden[order]

@@ -40,9 +40,7 @@ from gaussmix.core.missing_blocks import (
     NEGLIGIBLE_RESPONSIBILITY,
     Precisions,
     as_stats,
-    log_sum_exp,
     noise_share_sum,
-    normalise,
     shift_of,
 )
 from gaussmix.core.missing_pairs import CentredMixture
@@ -82,36 +80,23 @@ def gemm_chunk_stats(
     if not forms.accurate(block[n_features + 1]):
         return None
     features = forms.features(block)
-    # (n, K) log w_k p_k of the filled rows, corrected below where incomplete
-    joint = np.ascontiguousarray(forms.log_densities(features).T)
-    complete = ~hidden.any(axis=1)
+    n_components = mixture.constants.size
     log_norm = np.empty(n_rows)
-    shares = np.empty_like(joint)
-    if log_noise is None:
-        log_norm[complete] = log_sum_exp(joint[complete])
-    else:
-        log_norm[complete] = normalise(joint[complete], log_noise[complete])[0]
-    with np.errstate(invalid="ignore"):
-        shares[complete] = np.exp(joint[complete] - log_norm[complete, None])
-    n_components = joint.shape[1]
+    resp = np.empty((n_rows, n_components))
     first = np.zeros((n_components, n_features))
     cross = np.zeros((n_components, n_features, n_features))
     covariances = np.zeros((n_components, n_features, n_features))
     missing_row_sums(
-        np.flatnonzero(~complete),
         hidden,
         filled,
         mixture.gains,
+        mixture.constants,
         components.precisions,
         np.full(n_rows, -np.inf) if log_noise is None else log_noise,
         weights,
         NEGLIGIBLE_RESPONSIBILITY,
-        (joint, log_norm, shares, first, cross, covariances),
+        (log_norm, resp, first, cross, covariances),
     )
-    # pairs this unlikely add nothing (the compiled sums skip them too), and
-    # as subnormal numbers they would slow the moments' GEMM many times over
-    shares[shares <= NEGLIGIBLE_RESPONSIBILITY] = 0.0
-    resp = shares * weights[:, None]
     resp_sum, more_first, second = forms.moments(features, resp.T)
     first += more_first
     second += cross

@@ -47,6 +47,10 @@ class CentredMixture:
             "kde,ke->dk", components.precisions, centred_means
         )
         self.gains = gains.reshape(n_features + 1, n_features * n_components)
+        # log w_k + log N(c | mu_k, S_k): each log-density at x~ = 0
+        self.constants = constant - 0.5 * np.einsum(
+            "kd,kd->k", centred_means, -gains[n_features].T
+        )
 
 
 def pattern_order(hidden: np.ndarray) -> np.ndarray:
@@ -70,21 +74,16 @@ def pattern_order(hidden: np.ndarray) -> np.ndarray:
     >>> pattern_order(hidden)
     array([2, 1, 3, 0])
     """
-    order, _ = _by_pattern(hidden)
-    counts = hidden.sum(axis=1)[order]
-    return order[np.argsort(counts, kind="stable")]
-
-
-def _by_pattern(hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An order of the rows that puts equal patterns of missing values
-    together, and where each pattern starts in that order."""
     n_features = hidden.shape[1]
-    if n_features <= 62:
+    counts = hidden.sum(axis=1)
+    if n_features <= _PACKED_FEATURES:
+        # the count and the pattern's bits packed into one key: one sort
         codes = hidden.astype(np.int64) @ (np.int64(1) << np.arange(n_features))
-        order = np.argsort(codes, kind="stable")
-        codes = codes[order]
-        changed = codes[1:] != codes[:-1]
-    else:
-        order = np.lexsort(hidden.T[::-1])
-        changed = (hidden[order][1:] != hidden[order][:-1]).any(axis=1)
-    return order, np.flatnonzero(np.concatenate([[True], changed]))
+        codes |= counts.astype(np.int64) << n_features
+        return np.argsort(codes, kind="stable")
+    return np.lexsort((*hidden.T, counts))
+
+
+#: The most columns whose pattern and count of missing values fit together
+#: in an int64 (the count takes 6 bits).
+_PACKED_FEATURES = 57
