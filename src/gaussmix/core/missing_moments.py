@@ -13,15 +13,16 @@ missing values:
     Cov[x_m | x_o, k]                   =  P_mm^-1
     log |S_oo|                          =  log |S| + log |P_mm|
 
-``x~`` is the same for every component, so the costly parts are GEMMs
-shared by all pairs: ``q_c`` and the responsibility-weighted moments of
-``x~`` come from the quadratic features of the complete-data kernel
-(:class:`~gaussmix.core.kernels.full_moments.QuadraticForms`). What is
-left per pair is compiled (:mod:`gaussmix.core.missing_rows`): ``g`` from
-the row's observed values against the table ``[P_1 ... P_K; -P_k mu'_k]``
-(only the missing columns of it), and the r × r algebra of its missing
-block. The completions ``e`` (zero where
-observed) enter the second moments as
+``x~`` is the same for every component, so most of the work is shared by
+all pairs: the responsibility-weighted moments of ``x~`` come from one GEMM
+over the quadratic features of the complete-data kernel
+(:class:`~gaussmix.core.kernels.full_moments.QuadraticForms`), and
+``P_k (x~ - mu'_k)`` for every column and component from one small GEMM
+per block of rows against the table ``[P_1 ... P_K; -P_k mu'_k]``, which
+gives both ``q_c`` and ``g``. What is left per pair is compiled
+(:mod:`gaussmix.core.missing_rows`): the r × r algebra of its missing
+block. The completions ``e`` (zero where observed) enter the second
+moments as
 
     sum r (x~ + e)(x~ + e)^T = sum r x~ x~^T + C + C^T + sum r e e^T
 

@@ -2,9 +2,10 @@
 
 Used by :mod:`gaussmix.core.missing_moments`, whose docstring has the
 algebra: the rows are filled at the centre ``c`` (the average of the
-means), the filled rows' log-densities and moments come from the
-complete-data kernel's quadratic features, and each pair's gradient
-``g = (P_k (x~ - mu'_k))_m`` from the gains table built here. Rows of one
+means), the filled rows' moments come from the complete-data kernel's
+quadratic features, and each pair's log-density and gradient
+``g = (P_k (x~ - mu'_k))_m`` from the gains table and the constants built
+here. Rows of one
 pattern of missing values share the factorisations of their precision
 blocks, so the E-step takes them in :func:`pattern_order`.
 

@@ -7,9 +7,10 @@ a handful of flops each on blocks of a few rows and columns: in numpy every
 step is a pass over all pairs, in compiled code they stay in registers.
 :func:`missing_row_sums` runs them row by row, with the notation of
 :mod:`gaussmix.core.missing_moments`: ``x~`` the row filled at the centre
-(zero where missing), ``g`` the filled row's precision-weighted gradient
-over the missing columns (formed here from the row's observed values),
-``P_mm`` the precision's missing block, ``e = -P_mm^-1 g`` the completion.
+(zero where missing), ``q_c`` its quadratic form and ``g`` its
+precision-weighted gradient over the missing columns (both from one small
+GEMM per block of rows), ``P_mm`` the precision's missing block,
+``e = -P_mm^-1 g`` the completion.
 
 Rows arrive ordered by their pattern of missing values
 (:func:`gaussmix.core.missing_pairs.pattern_order`): consecutive rows of one
