@@ -62,6 +62,23 @@ def test_hdf5_fit_equals_in_memory(tmp_path, holed, in_memory):
     np.testing.assert_allclose(proba, in_memory.predict_proba(holed), atol=1e-12)
 
 
+def test_zarr_fit_equals_in_memory(tmp_path, holed, in_memory):
+    zarr = pytest.importorskip("zarr")
+    stored = zarr.open_array(
+        str(tmp_path / "rows.zarr"),
+        mode="w",
+        shape=holed.shape,
+        chunks=(500, 4),
+        dtype="f8",
+    )
+    stored[:] = holed
+    streamed = GaussianMixture(3, random_state=0, chunk_size=700).fit(stored)
+    _assert_same(streamed, in_memory)
+    np.testing.assert_allclose(
+        in_memory.score_samples(stored), in_memory.score_samples(holed), rtol=1e-12
+    )
+
+
 def test_dask_fit_and_scores_equal_in_memory(client, holed, in_memory):
     rows = da.from_array(holed, chunks=(1000, 4))
     distributed_fit = GaussianMixture(3, random_state=0, chunk_size=700).fit(rows)
