@@ -402,6 +402,7 @@ def test_pattern_order_puts_equal_patterns_together(n_features, rate):
     order = pattern_order(hidden)
     assert np.array_equal(np.sort(order), np.arange(len(hidden)))
     ordered = hidden[order]
+    assert np.all(np.diff(ordered.sum(axis=1)) >= 0)
     # every pattern occupies one contiguous run of rows
     changes = np.flatnonzero((ordered[1:] != ordered[:-1]).any(axis=1))
     assert len(changes) + 1 == len(np.unique(hidden, axis=0))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from gaussmix.core.blas_threads import one_blas_thread
 from gaussmix.core.covariance.base import LOG_2PI
 
 #: Compiled once and kept on disk; ``nogil`` lets the E-step's threads run
@@ -506,14 +507,17 @@ def missing_row_sums(
         and the lower triangle of ``sum r (e e^T + P_mm^-1)`` (a row's
         missing columns ascend, so its block lands there).
     """
-    _missing_row_sums(
-        hidden,
-        filled,
-        gains,
-        constants,
-        precisions,
-        log_noise,
-        weights,
-        negligible,
-        *out,
-    )
+    # the GEMMs of 128 rows are too small to share between threads: waking
+    # a BLAS library's threads for each took longer than the product
+    with one_blas_thread():
+        _missing_row_sums(
+            hidden,
+            filled,
+            gains,
+            constants,
+            precisions,
+            log_noise,
+            weights,
+            negligible,
+            *out,
+        )

@@ -11,12 +11,13 @@ the cores.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
+
+from gaussmix.core.blas_threads import blas_controller, one_blas_thread
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -25,21 +26,9 @@ _lock = threading.Lock()
 _state: dict = {}
 
 
-def _controller():
-    with _lock:
-        if "controller" not in _state:
-            try:
-                from threadpoolctl import ThreadpoolController
-
-                _state["controller"] = ThreadpoolController()
-            except Exception:  # without introspection the E-step runs serially
-                _state["controller"] = None
-        return _state["controller"]
-
-
 def host_threads() -> int:
     """Threads the E-step may use: the BLAS libraries' current thread count."""
-    controller = _controller()
+    controller = blas_controller()
     if controller is None:
         return 1
     counts = [
@@ -82,13 +71,7 @@ def ordered_map(
         yield function(first)
         return
     pool = _pool(n_threads)
-    controller = _controller()
-    limit = (
-        controller.limit(limits=1, user_api="blas")
-        if controller is not None
-        else contextlib.nullcontext()
-    )
-    with limit:
+    with one_blas_thread():
         pending: deque[Future] = deque(
             [pool.submit(function, first), pool.submit(function, second)]
         )
