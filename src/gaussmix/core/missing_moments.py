@@ -73,17 +73,15 @@ def gemm_chunk_stats(
     else:
         mixture = CentredMixture(components)
     filled = np.where(hidden, 0.0, values - mixture.centre)
-    block = np.empty((n_features + 2, n_rows))
-    block[:n_features] = filled.T
-    block[n_features] = 1.0
-    block[n_features + 1] = np.einsum("nd,nd->n", filled, filled)
+    squared_norms = np.einsum("nd,nd->n", filled, filled)
     forms = mixture.forms
-    if not forms.accurate(block[n_features + 1]):
+    if not forms.accurate(squared_norms):
         return None
-    features = forms.features(block)
     n_components = mixture.constants.size
     log_norm = np.empty(n_rows)
     resp = np.empty((n_rows, n_components))
+    dense = np.empty(n_rows, dtype=bool)
+    resp_sum = np.zeros(n_components)
     first = np.zeros((n_components, n_features))
     cross = np.zeros((n_components, n_features, n_features))
     covariances = np.zeros((n_components, n_features, n_features))
@@ -96,10 +94,20 @@ def gemm_chunk_stats(
         np.full(n_rows, -np.inf) if log_noise is None else log_noise,
         weights,
         NEGLIGIBLE_RESPONSIBILITY,
-        (log_norm, resp, first, cross, covariances),
+        (log_norm, resp, dense, resp_sum, first, cross, covariances),
     )
-    resp_sum, more_first, second = forms.moments(features, resp.T)
-    first += more_first
+    second = np.zeros((n_components, n_features, n_features))
+    rows = np.flatnonzero(dense)
+    if rows.size:
+        # the rows that weigh many components: their moments of x~ by GEMM
+        block = np.empty((n_features + 2, rows.size))
+        block[:n_features] = filled[rows].T
+        block[n_features] = 1.0
+        block[n_features + 1] = squared_norms[rows]
+        features = forms.features(block)
+        more_sum, more_first, second = forms.moments(features, resp[rows].T)
+        resp_sum += more_sum
+        first += more_first
     second += cross
     second += cross.transpose(0, 2, 1)
     # ``covariances`` holds lower triangles

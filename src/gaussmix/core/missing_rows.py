@@ -212,6 +212,32 @@ _GRADIENT_ROWS = 128
 
 
 @_compiled
+def _add_filled_moments(
+    i: int,
+    filled: np.ndarray,
+    row_resp: np.ndarray,
+    sums: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """Row ``i``'s ``r``, ``r x~`` and ``r x~ x~^T`` (lower triangle) for
+    each component of weight, into (K,), (K, D) and (K, D, D) sums: for
+    rows that weigh few components, whose share of the quadratic features'
+    GEMM would cost several times more."""
+    resp_sums, first, second = sums
+    for k in range(row_resp.size):
+        resp = row_resp[k]
+        if resp == 0.0:
+            continue
+        resp_sums[k] += resp
+        for a in range(filled.shape[1]):
+            weighted = resp * filled[i, a]
+            if weighted == 0.0:
+                continue
+            first[k, a] += weighted
+            for b in range(a + 1):
+                second[k, a, b] += weighted * filled[i, b]
+
+
+@_compiled
 def _add_weighted_moments(
     i: int,
     missing: np.ndarray,
@@ -287,6 +313,8 @@ def _missing_row_sums(
     negligible: float,
     log_norm: np.ndarray,
     resp: np.ndarray,
+    dense: np.ndarray,
+    resp_sums: np.ndarray,
     first: np.ndarray,
     cross: np.ndarray,
     covariances: np.ndarray,
@@ -427,11 +455,17 @@ def _missing_row_sums(
             row_resp[k] = share * weights[i] if share > negligible else 0.0
             resp[i, k] = row_resp[k]
             n_weighted += row_resp[k] != 0.0
+        few = 4 * n_weighted <= n_components
+        # the filled row's own moments here where it weighs few components,
+        # else in the quadratic features' GEMM
+        dense[i] = not few
+        if few:
+            _add_filled_moments(i, filled, row_resp, (resp_sums, first, covariances))
         if n_missing == 0:
             continue
         for k in range(n_components):
             run_resp[k] += row_resp[k]
-        if 4 * n_weighted <= n_components:
+        if few:
             _add_weighted_moments(
                 i, missing, n_missing, filled, completion, row_resp, moments
             )
@@ -499,13 +533,17 @@ def missing_row_sums(
     weights : ndarray of shape (n,)
     negligible : float
         Responsibilities of this share or less are set to 0.
-    out : (log_norm, resp, first, cross, covariances)
+    out : (log_norm, resp, dense, resp_sums, first, cross, covariances)
         ``log_norm`` (n,) gets each row's ``log p(x_o)`` (the noise
-        included) and ``resp`` (n, K) its responsibilities times its
-        weight; to ``first`` (K, D), ``cross`` (K, D, D) and
-        ``covariances`` (K, D, D) are added ``sum r e``, ``sum r e x~^T``
-        and the lower triangle of ``sum r (e e^T + P_mm^-1)`` (a row's
-        missing columns ascend, so its block lands there).
+        included), ``resp`` (n, K) its responsibilities times its weight
+        and ``dense`` (n,) whether its own moments are left to the caller
+        (rows that weigh more than a quarter of the components); to
+        ``resp_sums`` (K,), ``first`` (K, D), ``cross`` (K, D, D) and
+        ``covariances`` (K, D, D) are added ``sum r`` and ``sum r x~`` over
+        the other rows, ``sum r e`` and ``sum r e x~^T`` over all, and the
+        lower triangle of ``sum r (e e^T + P_mm^-1)`` over all plus
+        ``sum r x~ x~^T`` over the other rows (a row's missing columns
+        ascend, so its block lands there).
     """
     # the GEMMs of 128 rows are too small to share between threads: waking
     # a BLAS library's threads for each took longer than the product
