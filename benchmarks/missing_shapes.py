@@ -1,0 +1,89 @@
+"""Cost of EM with missing values across shapes of data.
+
+`missing_em_cost.py` measures one shape (100,000 × 16, K=16); this panel
+varies the columns, the components and the share of missing cells, with
+rows enough for a fit of a few seconds. For each shape: seconds per EM
+iteration (wall and CPU, all threads) from the same start on the complete
+rows and with cells removed completely at random, and their ratio.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/missing_shapes.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from _common import blobs, machine_description, shared_start
+from sklearn.exceptions import ConvergenceWarning
+
+from gaussmix import GaussianMixture
+
+#: (rows, columns, components, share of cells missing)
+SHAPES = (
+    (20_000, 64, 8, 0.05),
+    (20_000, 64, 8, 0.3),
+    (20_000, 4, 32, 0.2),
+    (20_000, 32, 64, 0.1),
+    (100_000, 8, 4, 0.3),
+)
+
+
+def _per_iteration(X, start, n_iter: int, repeats: int) -> tuple[float, float]:
+    weights, means, precisions = start
+    walls, cpus = [], []
+    for _ in range(repeats):
+        model = GaussianMixture(
+            n_components=len(weights),
+            covariance_type="full",
+            max_iter=n_iter,
+            tol=0.0,
+            weights_init=weights,
+            means_init=means,
+            precisions_init=precisions,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            cpu, wall = time.process_time(), time.perf_counter()
+            model.fit(X)
+            walls.append((time.perf_counter() - wall) / n_iter)
+            cpus.append((time.process_time() - cpu) / n_iter)
+    return float(np.median(walls)), float(np.median(cpus))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(machine_description())
+    print(
+        f"{args.iterations} EM iterations from the same start, "
+        f"median of {args.repeats}\n"
+    )
+    print(
+        "| rows × columns, K | missing | complete s/iteration | missing s/iteration "
+        "| wall ratio | CPU ratio |"
+    )
+    print("|---|---|---|---|---|---|")
+    for n_rows, n_features, n_components, share in SHAPES:
+        X = blobs(n_rows, n_features, n_components, seed=0)
+        start = shared_start(X, n_components, "full")
+        holes = X.copy()
+        holes[np.random.default_rng(1).uniform(size=X.shape) < share] = np.nan
+        empty = np.isnan(holes).all(axis=1)
+        holes[empty, 0] = X[empty, 0]
+        _per_iteration(holes[:500], start, 1, 1)  # compiles, if not cached yet
+        complete = _per_iteration(X, start, args.iterations, args.repeats)
+        missing = _per_iteration(holes, start, args.iterations, args.repeats)
+        print(
+            f"| {n_rows:,} × {n_features}, {n_components} | {share:.0%} "
+            f"| {complete[0]:.3f} | {missing[0]:.3f} "
+            f"| {missing[0] / complete[0]:.2f}× | {missing[1] / complete[1]:.2f}× |"
+        )
+
+
+if __name__ == "__main__":
+    main()
