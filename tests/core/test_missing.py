@@ -427,7 +427,8 @@ def test_the_e_step_does_not_depend_on_the_order_of_the_rows():
 
 @given(
     n_features=st.integers(1, 7),
-    n_components=st.integers(1, 4),
+    n_components=st.integers(1, 8),
+    n_rows=st.sampled_from([60, 300]),
     share=st.floats(0.0, 0.9),
     spread=st.sampled_from([0.5, 3.0, 40.0]),
     zero_weights=st.booleans(),
@@ -436,10 +437,12 @@ def test_the_e_step_does_not_depend_on_the_order_of_the_rows():
 )
 @settings(max_examples=60, deadline=None)
 def test_the_gemm_e_step_equals_the_pair_by_pair_one_on_any_shape(
-    n_features, n_components, share, spread, zero_weights, noise, seed
+    n_features, n_components, n_rows, share, spread, zero_weights, noise, seed
 ):
     # every pattern size from one missing value to all but one, components
-    # from overlapping to far apart, rows of zero weight and a noise column
+    # from overlapping to far apart (rows that weigh few components and rows
+    # that weigh many sum their moments two ways), rows of zero weight, a
+    # noise column, and rows past one block of the compiled E-step's GEMMs
     rng = np.random.RandomState(seed)
     factors = rng.normal(size=(n_components, n_features, n_features))
     covariances = factors @ factors.transpose(0, 2, 1) + 0.3 * np.eye(n_features)
@@ -451,16 +454,16 @@ def test_the_gemm_e_step_equals_the_pair_by_pair_one_on_any_shape(
         precisions_cholesky=get_family("full").precision_cholesky(covariances),
         covariance_type="full",
     )
-    labels = rng.choice(n_components, size=60, p=weights)
-    X = params.means[labels] + rng.normal(size=(60, n_features))
+    labels = rng.choice(n_components, size=n_rows, p=weights)
+    X = params.means[labels] + rng.normal(size=(n_rows, n_features))
     X = _with_holes(X, share, rng)
-    w = rng.uniform(0.5, 2.0, size=60)
+    w = rng.uniform(0.5, 2.0, size=n_rows)
     if zero_weights:
         w[::4] = 0.0
     values = np.asarray(X, dtype=np.float64)
     hidden = np.isnan(values)
     components = Precisions.of(params)
-    log_noise = rng.uniform(-30.0, -5.0, size=60) if noise else None
+    log_noise = rng.uniform(-30.0, -5.0, size=n_rows) if noise else None
     gemm = gemm_chunk_stats(values, hidden, w, components, "full", log_noise)
     pairs = whitened_chunk_stats(values, hidden, w, components, "full", log_noise)
     if gemm is None:  # the centre would round worse: nothing to compare
