@@ -7,10 +7,12 @@ import multiprocessing as mp
 import resource
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 
 def blobs(
@@ -153,3 +155,30 @@ def literal_settings(items: list[str]) -> dict[str, Any]:
         name: ast.literal_eval(value)
         for name, value in (item.split("=", 1) for item in items)
     }
+
+
+def full_fit_seconds(estimator_class, X, start, n_iter: int, repeats: int):
+    """Median wall and CPU (all threads) seconds per EM iteration of a
+    full-covariance fit from ``start`` (weights, means, precisions), run
+    ``n_iter`` iterations without a tolerance, and the last model."""
+    weights, means, precisions = start
+    times = []
+    cpu_times = []
+    for _ in range(repeats):
+        model = estimator_class(
+            n_components=len(weights),
+            covariance_type="full",
+            max_iter=n_iter,
+            tol=0.0,
+            weights_init=weights,
+            means_init=means,
+            precisions_init=precisions,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            cpu = time.process_time()
+            seconds, _ = timed(lambda model=model: model.fit(X))
+            cpu = time.process_time() - cpu
+        times.append(seconds / n_iter)
+        cpu_times.append(cpu / n_iter)
+    return float(np.median(times)), float(np.median(cpu_times)), model

@@ -12,12 +12,9 @@ rows and with cells removed completely at random, and their ratio.
 from __future__ import annotations
 
 import argparse
-import time
-import warnings
 
 import numpy as np
-from _common import blobs, machine_description, shared_start
-from sklearn.exceptions import ConvergenceWarning
+from _common import blobs, full_fit_seconds, machine_description, shared_start
 
 from gaussmix import GaussianMixture
 
@@ -29,28 +26,6 @@ SHAPES = (
     (20_000, 32, 64, 0.1),
     (100_000, 8, 4, 0.3),
 )
-
-
-def _per_iteration(X, start, n_iter: int, repeats: int) -> tuple[float, float]:
-    weights, means, precisions = start
-    walls, cpus = [], []
-    for _ in range(repeats):
-        model = GaussianMixture(
-            n_components=len(weights),
-            covariance_type="full",
-            max_iter=n_iter,
-            tol=0.0,
-            weights_init=weights,
-            means_init=means,
-            precisions_init=precisions,
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            cpu, wall = time.process_time(), time.perf_counter()
-            model.fit(X)
-            walls.append((time.perf_counter() - wall) / n_iter)
-            cpus.append((time.process_time() - cpu) / n_iter)
-    return float(np.median(walls)), float(np.median(cpus))
 
 
 def main() -> None:
@@ -75,9 +50,14 @@ def main() -> None:
         holes[np.random.default_rng(1).uniform(size=X.shape) < share] = np.nan
         empty = np.isnan(holes).all(axis=1)
         holes[empty, 0] = X[empty, 0]
-        _per_iteration(holes[:500], start, 1, 1)  # compiles, if not cached yet
-        complete = _per_iteration(X, start, args.iterations, args.repeats)
-        missing = _per_iteration(holes, start, args.iterations, args.repeats)
+        # compiles the missing-value E-step, if not cached yet
+        full_fit_seconds(GaussianMixture, holes[:500], start, 1, 1)
+        complete = full_fit_seconds(
+            GaussianMixture, X, start, args.iterations, args.repeats
+        )
+        missing = full_fit_seconds(
+            GaussianMixture, holes, start, args.iterations, args.repeats
+        )
         print(
             f"| {n_rows:,} × {n_features}, {n_components} | {share:.0%} "
             f"| {complete[0]:.3f} | {missing[0]:.3f} "
