@@ -8,6 +8,7 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from gaussmix import GaussianMixture
+from tests.storage import zarr_copy
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -63,15 +64,7 @@ def test_hdf5_fit_equals_in_memory(tmp_path, holed, in_memory):
 
 
 def test_zarr_fit_equals_in_memory(tmp_path, holed, in_memory):
-    zarr = pytest.importorskip("zarr")
-    stored = zarr.open_array(
-        str(tmp_path / "rows.zarr"),
-        mode="w",
-        shape=holed.shape,
-        chunks=(500, 4),
-        dtype="f8",
-    )
-    stored[:] = holed
+    stored = zarr_copy(tmp_path, holed, 500)
     streamed = GaussianMixture(3, random_state=0, chunk_size=700).fit(stored)
     _assert_same(streamed, in_memory)
     np.testing.assert_allclose(

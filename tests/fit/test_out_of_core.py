@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import DegenerateComponentWarning, GaussianMixture
 from tests.fit.same_start import assert_same_fit, shared_start
+from tests.storage import zarr_copy
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -82,15 +83,7 @@ def test_hdf5_dataset_fit_equals_in_memory_fit(tmp_path, data):
 
 
 def test_zarr_array_fit_equals_in_memory_fit(tmp_path, data):
-    zarr = pytest.importorskip("zarr")
-    stored = zarr.open_array(
-        str(tmp_path / "rows.zarr"),
-        mode="w",
-        shape=data.shape,
-        chunks=(512, 3),
-        dtype="f8",
-    )
-    stored[:] = data
+    stored = zarr_copy(tmp_path, data, 512)
     start = shared_start(data, "tied")
     streamed = GaussianMixture(4, covariance_type="tied", tol=1e-8, **start)
     streamed.fit(stored)

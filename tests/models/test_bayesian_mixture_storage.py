@@ -14,6 +14,7 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from gaussmix import BayesianGaussianMixture
+from tests.storage import zarr_copy
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 FITTED = [
@@ -100,15 +101,7 @@ def test_hdf5_fit_is_the_in_memory_fit(tmp_path, data):
 
 
 def test_zarr_fit_is_the_in_memory_fit(tmp_path, data):
-    zarr = pytest.importorskip("zarr")
-    stored = zarr.open_array(
-        str(tmp_path / "rows.zarr"),
-        mode="w",
-        shape=data.shape,
-        chunks=(500, 3),
-        dtype=data.dtype,
-    )
-    stored[:] = data
+    stored = zarr_copy(tmp_path, data, 500)
     assert_identical(_fit(stored, "tied"), _fit(data, "tied"))
 
 
