@@ -157,9 +157,11 @@ def literal_settings(items: list[str]) -> dict[str, Any]:
     }
 
 
-def full_fit_seconds(estimator_class, X, start, n_iter: int, repeats: int):
-    """Median wall and CPU (all threads) seconds per EM iteration of a
-    full-covariance fit from ``start`` (weights, means, precisions), run
+def fit_seconds(
+    estimator_class, X, start, n_iter: int, repeats: int, covariance_type: str = "full"
+):
+    """Median wall and CPU (all threads) seconds per EM iteration of a fit
+    from ``start`` (weights, means, precisions of ``covariance_type``), run
     ``n_iter`` iterations without a tolerance, and the last model."""
     weights, means, precisions = start
     times = []
@@ -167,7 +169,7 @@ def full_fit_seconds(estimator_class, X, start, n_iter: int, repeats: int):
     for _ in range(repeats):
         model = estimator_class(
             n_components=len(weights),
-            covariance_type="full",
+            covariance_type=covariance_type,
             max_iter=n_iter,
             tol=0.0,
             weights_init=weights,

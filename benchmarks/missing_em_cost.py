@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import blobs, full_fit_seconds, machine_description, shared_start
+from _common import blobs, fit_seconds, machine_description, shared_start
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from gaussmix import GaussianMixture
@@ -40,10 +40,10 @@ def main() -> None:
         f"{args.iterations} iterations from the same start, median of "
         f"{args.repeats}\n"
     )
-    sklearn_time, _, _ = full_fit_seconds(
+    sklearn_time, _, _ = fit_seconds(
         SklearnGaussianMixture, X, start, args.iterations, args.repeats
     )
-    complete_time, complete_cpu, _ = full_fit_seconds(
+    complete_time, complete_cpu, _ = fit_seconds(
         GaussianMixture, X, start, args.iterations, args.repeats
     )
     print(
@@ -57,8 +57,8 @@ def main() -> None:
         holes[np.isnan(holes).all(axis=1), 0] = X[np.isnan(holes).all(axis=1), 0]
         patterns = len(np.unique(np.isnan(holes), axis=0))
         # loads the compiled missing-value E-step (compiles it, if not cached)
-        full_fit_seconds(GaussianMixture, holes[:500], start, 1, 1)
-        seconds, cpu, _ = full_fit_seconds(
+        fit_seconds(GaussianMixture, holes[:500], start, 1, 1)
+        seconds, cpu, _ = fit_seconds(
             GaussianMixture, holes, start, args.iterations, args.repeats
         )
         print(

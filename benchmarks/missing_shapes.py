@@ -1,7 +1,8 @@
 """Cost of EM with missing values across shapes of data.
 
 `missing_em_cost.py` measures one shape (100,000 × 16, K=16); this panel
-varies the columns, the components and the share of missing cells, with
+varies the columns, the components, the covariance type and the share
+of missing cells, with
 rows enough for a fit of a few seconds. For each shape: seconds per EM
 iteration (wall and CPU, all threads) from the same start on the complete
 rows and with cells removed completely at random, and their ratio.
@@ -14,17 +15,19 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import blobs, full_fit_seconds, machine_description, shared_start
+from _common import blobs, fit_seconds, machine_description, shared_start
 
 from gaussmix import GaussianMixture
 
-#: (rows, columns, components, share of cells missing)
+#: (rows, columns, components, covariance type, share of cells missing)
 SHAPES = (
-    (20_000, 64, 8, 0.05),
-    (20_000, 64, 8, 0.3),
-    (20_000, 4, 32, 0.2),
-    (20_000, 32, 64, 0.1),
-    (100_000, 8, 4, 0.3),
+    (20_000, 64, 8, "full", 0.05),
+    (20_000, 64, 8, "full", 0.3),
+    (20_000, 4, 32, "full", 0.2),
+    (20_000, 32, 64, "full", 0.1),
+    (100_000, 8, 4, "full", 0.3),
+    (100_000, 16, 16, "diag", 0.3),
+    (100_000, 16, 16, "spherical", 0.3),
 )
 
 
@@ -39,27 +42,28 @@ def main() -> None:
         f"median of {args.repeats}\n"
     )
     print(
-        "| rows × columns, K | missing | complete s/iteration | missing s/iteration "
+        "| rows × columns, K, type | missing | complete s/iteration "
+        "| missing s/iteration "
         "| wall ratio | CPU ratio |"
     )
     print("|---|---|---|---|---|---|")
-    for n_rows, n_features, n_components, share in SHAPES:
+    for n_rows, n_features, n_components, kind, share in SHAPES:
         X = blobs(n_rows, n_features, n_components, seed=0)
-        start = shared_start(X, n_components, "full")
+        start = shared_start(X, n_components, kind)
         holes = X.copy()
         holes[np.random.default_rng(1).uniform(size=X.shape) < share] = np.nan
         empty = np.isnan(holes).all(axis=1)
         holes[empty, 0] = X[empty, 0]
         # compiles the missing-value E-step, if not cached yet
-        full_fit_seconds(GaussianMixture, holes[:500], start, 1, 1)
-        complete = full_fit_seconds(
-            GaussianMixture, X, start, args.iterations, args.repeats
+        fit_seconds(GaussianMixture, holes[:500], start, 1, 1, kind)
+        complete = fit_seconds(
+            GaussianMixture, X, start, args.iterations, args.repeats, kind
         )
-        missing = full_fit_seconds(
-            GaussianMixture, holes, start, args.iterations, args.repeats
+        missing = fit_seconds(
+            GaussianMixture, holes, start, args.iterations, args.repeats, kind
         )
         print(
-            f"| {n_rows:,} × {n_features}, {n_components} | {share:.0%} "
+            f"| {n_rows:,} × {n_features}, {n_components}, {kind} | {share:.0%} "
             f"| {complete[0]:.3f} | {missing[0]:.3f} "
             f"| {missing[0] / complete[0]:.2f}× | {missing[1] / complete[1]:.2f}× |"
         )

@@ -46,6 +46,10 @@ from gaussmix.core.missing_blocks import (
     refuse_empty_rows,
     whitened_chunk_stats,
 )
+from gaussmix.core.missing_diagonal import (
+    diagonal_chunk_stats,
+    has_diagonal_precisions,
+)
 from gaussmix.core.missing_moments import gemm_chunk_stats
 from gaussmix.core.missing_pairs import CentredMixture, pattern_order
 from gaussmix.core.noise import NoiseParams, NoiseSums, observed_log_noise
@@ -115,6 +119,12 @@ def _chunk_sums(
     n_components = components.means.shape[0]
     weights = np.ones(n_rows) if sample_weight is None else sample_weight
     weights = np.asarray(weights, dtype=np.float64)
+    kind = params.family.scatter_kind
+    if kind == "diag" and has_diagonal_precisions(components):
+        # independent columns: a few GEMMs, in the rows' own order
+        stats = diagonal_chunk_stats(values, hidden, weights, mixture, log_noise)
+        if stats is not None:
+            return NoiseSums(*stats) if log_noise is not None else stats
     # rows of one pattern brought together share their blocks'
     # factorisations within a slice; the order follows from the chunk's
     # rows alone, so every storage of the same rows sums them alike
@@ -122,7 +132,6 @@ def _chunk_sums(
     values, hidden, weights = values[order], hidden[order], weights[order]
     if log_noise is not None:
         log_noise = log_noise[order]
-    kind = params.family.scatter_kind
     # the GEMMs' temporaries grow with rows * K * D: keep them bounded
     width = max(n_components * n_features, n_features * (n_features + 3) // 2)
     step = max(64, _SLICE_ELEMENTS // max(width, 1))

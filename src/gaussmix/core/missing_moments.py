@@ -129,14 +129,14 @@ def gemm_chunk_stats(
         kind,
         float(weights @ log_norm),
         float(weights.sum()),
-        _worst(values, hidden, weights, log_norm, resp, mixture),
+        worst_row(values, hidden, weights, log_norm, resp, mixture),
     )
     if log_noise is None:
         return stats
     return stats, noise_share_sum(log_noise, log_norm, weights)
 
 
-def _worst(
+def worst_row(
     values: np.ndarray,
     hidden: np.ndarray,
     weights: np.ndarray,
