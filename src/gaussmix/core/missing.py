@@ -31,6 +31,10 @@ Two E-steps share this algebra:
   many small factorisations run batched (:mod:`gaussmix.core.small_spd`);
   it serves the chunks where expanding about the centre would round
   visibly worse, and the scores and imputations below.
+
+Components of diagonal covariance need neither: their columns are
+independent, and :mod:`gaussmix.core.missing_diagonal` forms their E-step
+with a few GEMMs.
 """
 
 from __future__ import annotations
