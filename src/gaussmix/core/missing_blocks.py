@@ -322,6 +322,36 @@ def as_stats(
     )
 
 
+def worst_row(
+    values: np.ndarray,
+    hidden: np.ndarray,
+    weights: np.ndarray,
+    log_norm: np.ndarray,
+    resp: np.ndarray,
+    components: Precisions,
+) -> tuple[float, np.ndarray | None]:
+    """The least likely row of positive weight, completed under its most
+    responsible component: where a collapsed component is re-seeded."""
+    candidates = np.where(weights > 0, log_norm, np.inf)
+    if candidates.size == 0:
+        return np.inf, None
+    lowest = int(np.argmin(candidates))
+    if not np.isfinite(candidates[lowest]) and candidates[lowest] > 0:
+        return np.inf, None
+    k = int(np.argmax(resp[lowest]))
+    point = values[lowest].copy()
+    missing = hidden[lowest]
+    if missing.any():
+        precision = components.precisions[k]
+        deviation = np.where(missing, components.means[k], point)
+        deviation -= components.means[k]
+        gradient = precision[missing] @ deviation
+        point[missing] = components.means[k, missing] - np.linalg.solve(
+            precision[np.ix_(missing, missing)], gradient
+        )
+    return float(candidates[lowest]), point
+
+
 def whitened_chunk_stats(
     values: np.ndarray,
     hidden: np.ndarray,

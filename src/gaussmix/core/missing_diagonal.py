@@ -33,8 +33,8 @@ from gaussmix.core.missing_blocks import (
     Precisions,
     noise_share_sum,
     normalise,
+    worst_row,
 )
-from gaussmix.core.missing_moments import worst_row
 from gaussmix.core.missing_pairs import CentredMixture
 from gaussmix.core.stats import Stats
 
@@ -88,7 +88,7 @@ def diagonal_chunk_stats(
     scatter -= 2.0 * centred_means * first
     scatter += centred_means * centred_means * seen
     scatter += (resp_sum[:, None] - seen) / precision
-    worst = worst_row(values, hidden, weights, log_norm, resp, mixture)
+    worst = worst_row(values, hidden, weights, log_norm, resp, components)
     stats = Stats(
         resp_sum=resp_sum,
         centred_sum=centred,

@@ -43,6 +43,7 @@ from gaussmix.core.missing_blocks import (
     as_stats,
     noise_share_sum,
     shift_of,
+    worst_row,
 )
 from gaussmix.core.missing_pairs import CentredMixture
 from gaussmix.core.stats import Stats
@@ -129,38 +130,8 @@ def gemm_chunk_stats(
         kind,
         float(weights @ log_norm),
         float(weights.sum()),
-        worst_row(values, hidden, weights, log_norm, resp, mixture),
+        worst_row(values, hidden, weights, log_norm, resp, components),
     )
     if log_noise is None:
         return stats
     return stats, noise_share_sum(log_noise, log_norm, weights)
-
-
-def worst_row(
-    values: np.ndarray,
-    hidden: np.ndarray,
-    weights: np.ndarray,
-    log_norm: np.ndarray,
-    resp: np.ndarray,
-    mixture: CentredMixture,
-) -> tuple[float, np.ndarray | None]:
-    """The least likely row of positive weight, completed under its most
-    responsible component: where a collapsed component is re-seeded."""
-    candidates = np.where(weights > 0, log_norm, np.inf)
-    if candidates.size == 0:
-        return np.inf, None
-    lowest = int(np.argmin(candidates))
-    if not np.isfinite(candidates[lowest]) and candidates[lowest] > 0:
-        return np.inf, None
-    k = int(np.argmax(resp[lowest]))
-    point = values[lowest].copy()
-    missing = hidden[lowest]
-    if missing.any():
-        precision = mixture.components.precisions[k]
-        deviation = np.where(missing, mixture.components.means[k], point)
-        deviation -= mixture.components.means[k]
-        gradient = precision[missing] @ deviation
-        point[missing] = mixture.components.means[k, missing] - np.linalg.solve(
-            precision[np.ix_(missing, missing)], gradient
-        )
-    return float(candidates[lowest]), point
