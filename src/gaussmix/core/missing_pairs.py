@@ -5,9 +5,8 @@ algebra: the rows are filled at the centre ``c`` (the average of the
 means), the filled rows' moments come from the complete-data kernel's
 quadratic features, and each pair's log-density and gradient
 ``g = (P_k (x~ - mu'_k))_m`` from the gains table and the constants built
-here. Rows of one
-pattern of missing values share the factorisations of their precision
-blocks, so the E-step takes them in :func:`pattern_order`.
+here. Rows of one pattern of missing values share the factorisations of
+their precision blocks, so the E-step takes them in :func:`pattern_order`.
 
 Skipping pairs by a bound on their log-density, as the pair-by-pair
 algebra does, does not pay here: with broad or elongated components the

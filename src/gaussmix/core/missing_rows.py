@@ -39,16 +39,14 @@ _compiled = numba.njit(cache=True, nogil=True, error_model="numpy")
 def _flush_run(
     missing: np.ndarray,
     n_missing: int,
-    factor: np.ndarray,
-    reciprocal: np.ndarray,
-    run_resp: np.ndarray,
-    inverse: np.ndarray,
-    total: np.ndarray,
+    run: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     covariances: np.ndarray,
     covariances_by_k: np.ndarray,
 ) -> None:
     """Add ``run_resp[k] * P_k,mm^-1`` to every component's missing block,
-    ``P_mm^-1 = L^-T L^-1``, and clear ``run_resp``.
+    ``P_mm^-1 = L^-T L^-1``, and clear ``run_resp``; ``run`` holds the
+    run's ``factor``, ``reciprocal``, ``run_resp`` and room for ``inverse``
+    and one entry of it. A run without missing values adds nothing.
 
     Where a quarter of the components or fewer carry weight (most runs once
     the components have separated) each of them is worked out alone, into
@@ -56,6 +54,9 @@ def _flush_run(
     vector operation over them (from a broad start, twice as fast as one
     by one), into ``covariances_by_k`` (D, D, K).
     """
+    if n_missing <= 0:
+        return
+    factor, reciprocal, run_resp, inverse, total = run
     n_weighted = 0
     for weight in run_resp:
         n_weighted += weight != 0.0
@@ -343,6 +344,7 @@ def _missing_row_sums(
     run_resp = np.zeros(n_components)
     inverse = np.empty((n_features, n_features, n_components))
     entry = np.empty(n_components)
+    run = (factor, reciprocal, run_resp, inverse, entry)
     row_resp = np.empty(n_components)
     moments = (first, cross, covariances)
     # the same sums with the components innermost, for rows and runs that
@@ -368,18 +370,7 @@ def _missing_row_sums(
                 same = False
                 break
         if not same:
-            if n_pattern > 0:
-                _flush_run(
-                    pattern,
-                    n_pattern,
-                    factor,
-                    reciprocal,
-                    run_resp,
-                    inverse,
-                    entry,
-                    covariances,
-                    moments_by_k[2],
-                )
+            _flush_run(pattern, n_pattern, run, covariances, moments_by_k[2])
             for a in range(n_missing):
                 pattern[a] = missing[a]
             n_pattern = n_missing
@@ -480,18 +471,7 @@ def _missing_row_sums(
                 gradient,  # free again: room for the weighted completions
                 moments_by_k,
             )
-    if n_pattern > 0:
-        _flush_run(
-            pattern,
-            n_pattern,
-            factor,
-            reciprocal,
-            run_resp,
-            inverse,
-            entry,
-            covariances,
-            moments_by_k[2],
-        )
+    _flush_run(pattern, n_pattern, run, covariances, moments_by_k[2])
     for k in range(n_components):
         for a in range(n_features):
             first[k, a] += moments_by_k[0][a, k]
