@@ -10,9 +10,12 @@ torch = pytest.importorskip("torch")
 from gaussmix.backend import NUMPY_BACKEND, CholeskyError, get_backend  # noqa: E402
 from gaussmix.core.estep import chunk_stats  # noqa: E402
 from gaussmix.fit.chunks import dataset_stats, responsibilities_stats  # noqa: E402
+from tests._devices import TORCH_DEVICES  # noqa: E402
 from tests.core.test_stats import _params  # noqa: E402
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+# float64 on a GPU: the same operations, summed in another order
+RTOL = {"cpu": 1e-12, "cuda": 1e-10}
 
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -51,25 +54,35 @@ def test_dispatch_and_numpy_round_trip(rng):
         ("diagonal", lambda rng: (rng.normal(size=(2, 3, 3)),)),
     ],
 )
-def test_operations_match_numpy(operation, make_args, rng):
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_operations_match_numpy(operation, make_args, device, rng):
     args = make_args(rng)
-    torch_args = [torch.as_tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+    torch_args = [
+        torch.as_tensor(a, device=device) if isinstance(a, np.ndarray) else a
+        for a in args
+    ]
     expected = getattr(NUMPY_BACKEND, operation)(*args)
     xp = get_backend(torch_args[0])
     ours = getattr(xp, operation)(*torch_args)
-    np.testing.assert_allclose(xp.to_numpy(ours), expected, rtol=1e-12)
+    assert ours.device.type == device
+    np.testing.assert_allclose(xp.to_numpy(ours), expected, rtol=RTOL[device])
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("lower", [True, False])
-def test_solve_triangular_matches_numpy(lower, rng):
+def test_solve_triangular_matches_numpy(lower, device, rng):
     factor = np.linalg.cholesky(_spd(rng, 3, 4))
     if not lower:
         factor = np.swapaxes(factor, -1, -2)
     rhs = rng.normal(size=(4, 2))
     expected = NUMPY_BACKEND.solve_triangular(factor, rhs, lower=lower)
     xp = get_backend(torch.zeros(1))
-    ours = xp.solve_triangular(torch.as_tensor(factor), torch.as_tensor(rhs), lower)
-    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-12)
+    ours = xp.solve_triangular(
+        torch.as_tensor(factor, device=device),
+        torch.as_tensor(rhs, device=device),
+        lower,
+    )
+    np.testing.assert_allclose(xp.to_numpy(ours), expected, rtol=RTOL[device])
 
 
 def test_joining_and_selection(rng):
@@ -85,10 +98,14 @@ def test_joining_and_selection(rng):
     )
 
 
-def test_cholesky_of_indefinite_matrix_raises():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_cholesky_of_indefinite_matrix_raises(device):
     xp = get_backend(torch.zeros(1))
+    indefinite = torch.tensor(
+        [[1.0, 2.0], [2.0, 1.0]], dtype=torch.float64, device=device
+    )
     with pytest.raises(CholeskyError):
-        xp.cholesky(torch.tensor([[1.0, 2.0], [2.0, 1.0]], dtype=torch.float64))
+        xp.cholesky(indefinite)
 
 
 def test_chunks_are_larger_on_accelerators_only():
@@ -116,38 +133,50 @@ def _assert_stats_equal(ours, expected, rtol):
     assert isinstance(ours.scatter, np.ndarray)
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_chunk_stats_on_tensors_equal_numpy(covariance_type, rng):
+def test_chunk_stats_on_tensors_equal_numpy(covariance_type, device, rng):
     params = _params(covariance_type, rng)
     X = rng.normal(size=(500, 3)) * 3
     w = rng.uniform(0.0, 2.0, size=500)
     w[:50] = 0.0
     X[:50] = 100.0  # far rows of zero weight must not be the worst point
     expected = chunk_stats(X, w, params, params.means)
-    tX = torch.as_tensor(X)
-    ours = chunk_stats(tX, torch.as_tensor(w), params.cast(tX), params.means)
-    _assert_stats_equal(ours, expected, rtol=1e-11)
+    tX = torch.as_tensor(X, device=device)
+    ours = chunk_stats(
+        tX, torch.as_tensor(w, device=device), params.cast(tX), params.means
+    )
+    _assert_stats_equal(ours, expected, rtol=100 * RTOL[device])
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_dataset_stats_float32_tensors_match_numpy_float32(covariance_type, rng):
+def test_dataset_stats_float32_tensors_match_numpy_float32(
+    covariance_type, device, rng
+):
     params = _params(covariance_type, rng)
     X = (rng.normal(size=(2000, 3)) * 3 + 50.0).astype(np.float32)
     expected = dataset_stats(X, None, params, chunk_size=300)
-    ours = dataset_stats(torch.as_tensor(X), None, params, chunk_size=300)
+    ours = dataset_stats(
+        torch.as_tensor(X, device=device), None, params, chunk_size=300
+    )
     _assert_stats_equal(ours, expected, rtol=1e-5)
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("scatter_kind", ["full", "diag", "pooled"])
-def test_responsibilities_stats_with_host_resp_and_tensor_data(scatter_kind, rng):
+def test_responsibilities_stats_with_host_resp_and_tensor_data(
+    scatter_kind, device, rng
+):
     X = rng.normal(size=(400, 4))
     resp = rng.dirichlet(np.ones(3), size=400)
     w = rng.uniform(0.5, 2.0, size=400)
     expected = responsibilities_stats(X, resp, w, scatter_kind, chunk_size=128)
-    ours = responsibilities_stats(torch.as_tensor(X), resp, w, scatter_kind, 128)
-    np.testing.assert_allclose(ours.scatter, expected.scatter, rtol=1e-12)
+    data = torch.as_tensor(X, device=device)
+    ours = responsibilities_stats(data, resp, w, scatter_kind, 128)
+    np.testing.assert_allclose(ours.scatter, expected.scatter, rtol=RTOL[device])
     # centred about their own means, these sums are rounding-level zeros
     np.testing.assert_allclose(
-        ours.centred_sum, expected.centred_sum, rtol=1e-12, atol=1e-9
+        ours.centred_sum, expected.centred_sum, rtol=RTOL[device], atol=1e-9
     )
-    np.testing.assert_allclose(ours.shift, expected.shift, rtol=1e-12)
+    np.testing.assert_allclose(ours.shift, expected.shift, rtol=RTOL[device])

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from gaussmix.deep import ConvEncoder, DeepGaussianMixtureClustering  # noqa: E402
 from gaussmix.deep.clustering_start import merge_components  # noqa: E402
+from tests._devices import TORCH_DEVICES, host  # noqa: E402
 from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
 
@@ -23,6 +24,12 @@ FAST = {
     "n_neighbors": 5,
     "n_autoencoders": 1,
 }
+
+# the CPU's fitted state evaluated on a GPU: float32 networks whose sums run
+# in another order, so values agree to float32 rounding, a few ulps of the
+# largest terms, not to the bit (the CPU keeps assert_allclose's rtol=1e-7)
+CUDA_PROBA_TOLERANCE = {"rtol": 1e-4, "atol": 1e-6}
+CUDA_VALUE_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +45,27 @@ def fitted(blobs):
     return DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(blobs[0])
 
 
-def test_recovers_separated_clusters(blobs, fitted):
-    assert adjusted_rand_score(blobs[1], fitted.labels_) > 0.95
+@pytest.fixture(scope="module")
+def fitted_cuda(blobs):
+    return DeepGaussianMixtureClustering(3, random_state=0, device="cuda", **FAST).fit(
+        blobs[0]
+    )
 
 
-def test_outputs_are_consistent(blobs, fitted):
-    X = blobs[0]
+@pytest.fixture
+def fitted_on(request, device):
+    """The shared fit made on ``device`` (each made only when a test asks)."""
+    return request.getfixturevalue("fitted" if device == "cpu" else "fitted_cuda")
+
+
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_recovers_separated_clusters(blobs, fitted_on):
+    assert adjusted_rand_score(blobs[1], fitted_on.labels_) > 0.95
+
+
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_outputs_are_consistent(blobs, fitted_on):
+    X, fitted = blobs[0], fitted_on
     proba = fitted.predict_proba(X)
     assert proba.shape == (150, 3)
     np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
@@ -56,8 +78,9 @@ def test_outputs_are_consistent(blobs, fitted):
     assert fitted.means_.shape == (3, 2) and fitted.covariances_.shape == (3, 2, 2)
 
 
-def test_rows_far_from_the_data_score_lower(blobs, fitted):
-    X = blobs[0]
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_rows_far_from_the_data_score_lower(blobs, fitted_on):
+    X, fitted = blobs[0], fitted_on
     far = X + 30.0
     assert fitted.score_samples(far).max() < np.median(fitted.score_samples(X))
 
@@ -80,8 +103,12 @@ def test_shared_fit_runs_with_the_tests_thread_count(shared_fit_threads):
     assert shared_fit_threads == _thread_counts()
 
 
-def test_seed_repeats_the_fit(blobs, fitted):
-    again = DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(blobs[0])
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_seed_repeats_the_fit(blobs, fitted_on, device):
+    fitted = fitted_on
+    again = DeepGaussianMixtureClustering(3, random_state=0, device=device, **FAST).fit(
+        blobs[0]
+    )
     np.testing.assert_array_equal(again.transform(blobs[0]), fitted.transform(blobs[0]))
     assert again.loss_curve_ == fitted.loss_curve_
 
@@ -100,11 +127,17 @@ def test_seed_repeats_the_fit_on_two_threads(blobs):
     assert fits[1].pretrain_loss_curve_ == fits[0].pretrain_loss_curve_
 
 
-def test_restores_from_plain_state(blobs, fitted):
-    copy = restored(fitted)
-    np.testing.assert_allclose(
-        copy.predict_proba(blobs[0]), fitted.predict_proba(blobs[0])
-    )
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_restores_from_plain_state(blobs, fitted, device):
+    # the state fitted on the CPU, rebuilt on ``device``
+    X = blobs[0]
+    copy = restored(fitted).set_params(device=device)
+    on_cpu = device == "cpu"
+    proba = {} if on_cpu else CUDA_PROBA_TOLERANCE
+    values = {} if on_cpu else CUDA_VALUE_TOLERANCE
+    np.testing.assert_allclose(copy.predict_proba(X), fitted.predict_proba(X), **proba)
+    np.testing.assert_allclose(copy.transform(X), fitted.transform(X), **values)
+    np.testing.assert_allclose(copy.score_samples(X), fitted.score_samples(X), **values)
 
 
 def test_hyperparameters_are_not_modified(blobs):
@@ -114,7 +147,8 @@ def test_hyperparameters_are_not_modified(blobs):
     assert model.get_params() == before
 
 
-def test_convolutional_encoder_on_images():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_convolutional_encoder_on_images(device):
     images = load_digits().data[:60] / 16.0
     encoder = ConvEncoder((1, 8, 8), conv_channels=(4,), out_features=8)
     model = DeepGaussianMixtureClustering(
@@ -126,16 +160,20 @@ def test_convolutional_encoder_on_images():
         max_epochs=2,
         n_neighbors=0,
         random_state=0,
+        device=device,
     ).fit(images)
     assert model.transform(images).shape == (60, 2)
     assert model.encoder is encoder  # copied, not trained in place
+    assert all(p.device.type == "cpu" for p in encoder.parameters())  # nor moved
     assert np.all(np.isfinite(model.score_samples(images)))
 
 
 @pytest.mark.filterwarnings("ignore::gaussmix.DegenerateComponentWarning")
-def test_constant_rows_do_not_give_nan():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_constant_rows_do_not_give_nan(device):
     X = np.ones((20, 3))
-    model = DeepGaussianMixtureClustering(2, random_state=0, **FAST).fit(X)
+    model = DeepGaussianMixtureClustering(2, random_state=0, device=device, **FAST)
+    model.fit(X)
     assert np.all(np.isfinite(model.predict_proba(X)))
 
 
@@ -245,7 +283,9 @@ def test_input_dropout_corrupts_only_the_pretraining_inputs(blobs):
     np.testing.assert_array_equal(denoising.predict(X), denoising.labels_)
 
 
-def test_lower_bound_is_the_training_rows_average_bound(blobs, fitted):
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_lower_bound_is_the_training_rows_average_bound(blobs, fitted_on):
+    fitted = fitted_on
     np.testing.assert_allclose(fitted.lower_bound_, fitted.score(blobs[0]))
     assert fitted.n_iter_ == len(fitted.loss_curve_) <= FAST["max_epochs"]
 
@@ -277,13 +317,17 @@ def test_tsne_embedding_of_tiny_data(n_rows):
     assert embedding.shape == (n_rows, 2) and np.all(np.isfinite(embedding))
 
 
-def test_neighbours_in_blocks_equal_the_whole_distance_matrix(monkeypatch):
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_neighbours_in_blocks_equal_the_whole_distance_matrix(monkeypatch, device):
     from gaussmix.deep import clustering_training
 
-    rows = torch.as_tensor(np.random.RandomState(0).normal(size=(200, 4)))
+    values = np.random.RandomState(0).normal(size=(200, 4))
+    rows = torch.as_tensor(values, device=device)
     whole = torch.cdist(rows, rows).topk(6, largest=False).indices
     monkeypatch.setattr(clustering_training, "NEIGHBOUR_BLOCK_ELEMENTS", 200 * 7)
-    np.testing.assert_array_equal(clustering_training.neighbours(rows, 5), whole)
+    blocks = clustering_training.neighbours(rows, 5)
+    assert blocks.device == rows.device
+    np.testing.assert_array_equal(host(blocks), host(whole))
 
 
 def test_tsne_start_on_rows_of_many_features():

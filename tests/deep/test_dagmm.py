@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 from gaussmix.deep import DAGMM  # noqa: E402
 from gaussmix.deep.dagmm_defaults import default_max_epochs  # noqa: E402
 from gaussmix.deep.energy import shrink_correlations  # noqa: E402
+from tests._devices import TORCH_DEVICES, host  # noqa: E402
 from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
 
@@ -24,6 +25,12 @@ FAST = {
     "max_epochs": 20,
     "batch_size": 32,
 }
+
+# the CPU's fitted state scored on a GPU: the float32 networks' sums run in
+# another order there, and the energy's Mahalanobis terms (tight covariances)
+# amplify that rounding, so scores agree to float32 precision, not to the bit
+# (the CPU keeps assert_allclose's rtol=1e-7)
+CUDA_SCORE_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +45,22 @@ def fitted(digits):
     return DAGMM(2, contamination=0.1, random_state=0, **FAST).fit(X[y == 0][:120])
 
 
-def test_score_is_log_density_of_features_under_scipy_mixture(digits, fitted):
-    X = digits[0][:50]
+@pytest.fixture(scope="module")
+def fitted_cuda(digits):
+    X, y = digits
+    model = DAGMM(2, contamination=0.1, random_state=0, device="cuda", **FAST)
+    return model.fit(X[y == 0][:120])
+
+
+@pytest.fixture
+def fitted_on(request, device):
+    """The shared fit made on ``device`` (each made only when a test asks)."""
+    return request.getfixturevalue("fitted" if device == "cpu" else "fitted_cuda")
+
+
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_score_is_log_density_of_features_under_scipy_mixture(digits, fitted_on):
+    X, fitted = digits[0][:50], fitted_on
     features = fitted.transform(X)
     assert features.shape == (50, 4)
     log_densities = np.stack(
@@ -56,8 +77,10 @@ def test_score_is_log_density_of_features_under_scipy_mixture(digits, fitted):
     )
 
 
-def test_outlier_detector_conventions(digits, fitted):
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_outlier_detector_conventions(digits, fitted_on):
     X, y = digits
+    fitted = fitted_on
     train = X[y == 0][:120]
     np.testing.assert_allclose(
         fitted.decision_function(X), fitted.score_samples(X) - fitted.offset_
@@ -67,20 +90,30 @@ def test_outlier_detector_conventions(digits, fitted):
     assert abs(np.mean(labels == -1) - 0.1) < 0.02
 
 
-def test_other_digits_score_as_anomalies(digits, fitted):
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_other_digits_score_as_anomalies(digits, fitted_on):
     X, y = digits
+    fitted = fitted_on
     test = slice(1000, None)
     assert roc_auc_score(y[test] == 0, fitted.score_samples(X[test])) > 0.8
 
 
-def test_seed_repeats_and_state_restores(digits, fitted):
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_seed_repeats_and_state_restores(digits, fitted, fitted_on, device):
     X, y = digits
-    again = DAGMM(2, contamination=0.1, random_state=0, **FAST).fit(X[y == 0][:120])
+    again = DAGMM(2, contamination=0.1, random_state=0, device=device, **FAST)
+    again.fit(X[y == 0][:120])
     np.testing.assert_array_equal(
-        again.score_samples(X[:30]), fitted.score_samples(X[:30])
+        again.score_samples(X[:30]), fitted_on.score_samples(X[:30])
+    )
+    # the state fitted on the CPU, rebuilt on ``device``
+    copy = restored(fitted).set_params(device=device)
+    tolerance = {} if device == "cpu" else CUDA_SCORE_TOLERANCE
+    np.testing.assert_allclose(
+        copy.score_samples(X[:30]), fitted.score_samples(X[:30]), **tolerance
     )
     np.testing.assert_allclose(
-        restored(fitted).score_samples(X[:30]), fitted.score_samples(X[:30])
+        copy.transform(X[:30]), fitted.transform(X[:30]), **tolerance
     )
 
 
@@ -97,9 +130,11 @@ def test_seed_repeats_the_fit_on_two_threads(digits):
     np.testing.assert_array_equal(scores[1], scores[0])
 
 
-def test_constant_rows_do_not_give_nan():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_constant_rows_do_not_give_nan(device):
     X = np.full((30, 4), 2.0)
-    model = DAGMM(2, random_state=0, **{**FAST, "max_epochs": 3}).fit(X)
+    settings = {**FAST, "max_epochs": 3}
+    model = DAGMM(2, random_state=0, device=device, **settings).fit(X)
     assert np.all(np.isfinite(model.score_samples(X)))
 
 
@@ -147,13 +182,16 @@ def test_training_length_defaults_to_a_step_budget():
         assert abs(steps - budget) <= steps_per_pass
 
 
-def test_shrinkage_keeps_variances_and_scales_correlations():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_shrinkage_keeps_variances_and_scales_correlations(device):
     rng = np.random.default_rng(0)
     A = rng.normal(size=(3, 4, 4))
-    covariances = torch.as_tensor(A @ A.transpose(0, 2, 1) + np.eye(4))
-    shrunk = shrink_correlations(covariances, 0.25).numpy()
+    covariances = torch.as_tensor(A @ A.transpose(0, 2, 1) + np.eye(4), device=device)
+    shrunk = shrink_correlations(covariances, 0.25)
+    assert shrunk.device == covariances.device
+    shrunk = host(shrunk)
     sd = np.sqrt(np.diagonal(A @ A.transpose(0, 2, 1) + np.eye(4), axis1=1, axis2=2))
-    correlation = covariances.numpy() / (sd[:, :, None] * sd[:, None, :])
+    correlation = host(covariances) / (sd[:, :, None] * sd[:, None, :])
     shrunk_correlation = shrunk / (sd[:, :, None] * sd[:, None, :])
     np.testing.assert_allclose(np.diagonal(shrunk_correlation, axis1=1, axis2=2), 1.0)
     off = ~np.eye(4, dtype=bool)

@@ -8,6 +8,7 @@ torch = pytest.importorskip("torch")
 
 from gaussmix.deep import ConvEncoder, mlp  # noqa: E402
 from gaussmix.deep.networks import default_hidden_sizes, output_width  # noqa: E402
+from tests._devices import TORCH_DEVICES  # noqa: E402
 
 
 def test_mlp_widths_and_final_activation():
@@ -26,9 +27,12 @@ def test_default_sizes_grow_with_features_within_bounds():
     assert default_hidden_sizes(10_000) == (500, 500, 1000)
 
 
-def test_conv_encoder_maps_flat_images_to_features():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_conv_encoder_maps_flat_images_to_features(device):
     encoder = ConvEncoder((1, 8, 8), conv_channels=(4, 8), out_features=6)
-    assert encoder(torch.zeros(3, 64)).shape == (3, 6)
+    encoder = encoder.to(device)
+    features = encoder(torch.zeros(3, 64, device=device))
+    assert features.shape == (3, 6) and features.device.type == device
     assert output_width(encoder, 64) == 6
     with pytest.raises(ValueError, match="channels, height, width"):
         ConvEncoder((8, 8))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -16,6 +17,7 @@ from gaussmix.deep.variational import (  # noqa: E402
     evidence_lower_bound,
 )
 from gaussmix.nn import GaussianMixtureDensity  # noqa: E402
+from tests._devices import TORCH_DEVICES, host  # noqa: E402
 
 
 def _random_prior(covariance_type: str) -> GaussianMixtureDensity:
@@ -27,15 +29,23 @@ def _random_prior(covariance_type: str) -> GaussianMixtureDensity:
     return prior
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
-def test_latent_terms_equal_monte_carlo_expectation(covariance_type):
+def test_latent_terms_equal_monte_carlo_expectation(covariance_type, device):
     prior = _random_prior(covariance_type)
     z_mean = torch.tensor([[0.2, -0.4], [1.0, 0.5]], dtype=torch.float64)
     z_log_var = torch.tensor([[-1.0, -0.3], [0.2, -2.0]], dtype=torch.float64)
     resp = torch.tensor([[0.2, 0.5, 0.3], [0.7, 0.1, 0.2]], dtype=torch.float64)
+    # the closed form on ``device``; the Monte-Carlo estimate on the CPU
     closed = evidence_lower_bound(
-        torch.zeros(2, dtype=torch.float64), z_mean, z_log_var, prior, resp.log()
+        torch.zeros(2, dtype=torch.float64, device=device),
+        z_mean.to(device),
+        z_log_var.to(device),
+        copy.deepcopy(prior).to(device),
+        resp.log().to(device),
     )
+    assert closed.device.type == device
+    closed = closed.detach().cpu()
 
     # E_{z ~ q, c ~ resp}[log pi_c + log p(z | c) - log q(z) - log q(c)]
     generator = torch.Generator().manual_seed(0)
@@ -57,11 +67,12 @@ def test_latent_terms_equal_monte_carlo_expectation(covariance_type):
     integrand = (resp * (log_weights + per_component - resp.log())).sum(-1) - log_q
     estimate = integrand.mean(0)
     standard_error = integrand.std(0) / math.sqrt(n_draws)
-    difference = (closed.detach() - estimate).abs()
+    difference = (closed - estimate).abs()
     assert torch.all(difference < 5 * standard_error + 1e-9), (closed, estimate)
 
 
-def test_gaussian_reconstruction_is_isotropic_normal_density():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_gaussian_reconstruction_is_isotropic_normal_density(device):
     torch.manual_seed(0)
     decoder = mlp((2, 4, 3), final_activation=False).double()
     network = VariationalClusteringNetwork(
@@ -69,26 +80,29 @@ def test_gaussian_reconstruction_is_isotropic_normal_density():
     ).double()
     with torch.no_grad():
         network.log_noise_variance.fill_(math.log(0.3))
-    x = torch.randn(5, 3, dtype=torch.float64)
-    z = torch.randn(5, 2, dtype=torch.float64)
-    ours = network.reconstruction_log_prob(x, z).detach().numpy()
-    means = decoder(z).detach().numpy()
+    network = network.to(device)  # moves the decoder too
+    x = torch.randn(5, 3, dtype=torch.float64).to(device)
+    z = torch.randn(5, 2, dtype=torch.float64).to(device)
+    ours = host(network.reconstruction_log_prob(x, z))
+    means = host(decoder(z))
     expected = [
         multivariate_normal(mean, 0.3 * np.eye(3)).logpdf(row)
-        for mean, row in zip(means, x.numpy(), strict=True)
+        for mean, row in zip(means, host(x), strict=True)
     ]
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
 
 
-def test_bernoulli_reconstruction_is_binary_cross_entropy():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_bernoulli_reconstruction_is_binary_cross_entropy(device):
     torch.manual_seed(0)
     decoder = mlp((2, 3), final_activation=False).double()
     network = VariationalClusteringNetwork(
         mlp((3, 4)).double(), decoder, 4, 2, 2, "diag", "bernoulli"
     ).double()
-    x = torch.rand(4, 3, dtype=torch.float64).round()
-    z = torch.randn(4, 2, dtype=torch.float64)
-    p = torch.sigmoid(decoder(z)).detach().numpy()
-    expected = (x.numpy() * np.log(p) + (1 - x.numpy()) * np.log(1 - p)).sum(1)
-    ours = network.reconstruction_log_prob(x, z).detach().numpy()
+    network = network.to(device)  # moves the decoder too
+    x = torch.rand(4, 3, dtype=torch.float64).round().to(device)
+    z = torch.randn(4, 2, dtype=torch.float64).to(device)
+    p = host(torch.sigmoid(decoder(z)))
+    expected = (host(x) * np.log(p) + (1 - host(x)) * np.log(1 - p)).sum(1)
+    ours = host(network.reconstruction_log_prob(x, z))
     np.testing.assert_allclose(ours, expected, rtol=1e-10)

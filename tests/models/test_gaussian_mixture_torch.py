@@ -10,7 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 torch = pytest.importorskip("torch")
 
-from gaussmix import GaussianMixture  # noqa: E402
+from gaussmix import BayesianGaussianMixture, GaussianMixture  # noqa: E402
+from tests._devices import TORCH_DEVICES, host  # noqa: E402
 from tests.conftest import DATASETS  # noqa: E402
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -20,8 +21,9 @@ N_COMPONENTS = {"iris": 3, "wine": 3, "digits_pca10": 10, "blobs": 4}
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def _numpy(value):
-    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+# a GPU sums in another order than the CPU: its float64 fits agree with the
+# numpy fits to rounding compounded over the iterations, not to the last bits
+RTOL = {"cpu": 1e-10, "cuda": 1e-7}
 
 
 def _assert_same_fit(ours, expected, rtol=1e-10):
@@ -31,7 +33,7 @@ def _assert_same_fit(ours, expected, rtol=1e-10):
     np.testing.assert_allclose(ours.lower_bounds_, expected.lower_bounds_, rtol=rtol)
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         np.testing.assert_allclose(
-            _numpy(getattr(ours, name)),
+            host(getattr(ours, name)),
             getattr(expected, name),
             rtol=1e3 * rtol,
             atol=1e-9,
@@ -39,9 +41,10 @@ def _assert_same_fit(ours, expected, rtol=1e-10):
         )
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("name", sorted(DATASETS))
-def test_tensor_fit_equals_numpy_fit(name, covariance_type):
+def test_tensor_fit_equals_numpy_fit(name, covariance_type, device):
     X = DATASETS[name]
     settings = dict(
         covariance_type=covariance_type, tol=1e-6, max_iter=200, random_state=0
@@ -50,8 +53,8 @@ def test_tensor_fit_equals_numpy_fit(name, covariance_type):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         expected = GaussianMixture(k, **settings).fit(X)
-        ours = GaussianMixture(k, **settings).fit(torch.as_tensor(X))
-    _assert_same_fit(ours, expected)
+        ours = GaussianMixture(k, **settings).fit(torch.as_tensor(X, device=device))
+    _assert_same_fit(ours, expected, RTOL[device])
     for name in (
         "weights_",
         "means_",
@@ -61,15 +64,17 @@ def test_tensor_fit_equals_numpy_fit(name, covariance_type):
     ):
         value = getattr(ours, name)
         assert isinstance(value, torch.Tensor) and value.dtype == torch.float64
-    data = torch.as_tensor(X)
+        assert value.device.type == device
+    data = torch.as_tensor(X, device=device)
     np.testing.assert_allclose(
-        ours.score_samples(data).numpy(), expected.score_samples(X), rtol=1e-10
+        host(ours.score_samples(data)), expected.score_samples(X), rtol=RTOL[device]
     )
-    np.testing.assert_array_equal(ours.predict(data).numpy(), expected.predict(X))
+    np.testing.assert_array_equal(host(ours.predict(data)), expected.predict(X))
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_user_given_start_on_tensors(covariance_type):
+def test_user_given_start_on_tensors(covariance_type, device):
     X = DATASETS["digits_pca10"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -84,12 +89,13 @@ def test_user_given_start_on_tensors(covariance_type):
         precisions_init=start.precisions_,
     )
     expected = GaussianMixture(5, **settings).fit(X)
-    ours = GaussianMixture(5, **settings).fit(torch.as_tensor(X))
-    _assert_same_fit(ours, expected)
+    ours = GaussianMixture(5, **settings).fit(torch.as_tensor(X, device=device))
+    _assert_same_fit(ours, expected, RTOL[device])
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_sample_weight_chunks_and_random_init_on_tensors(covariance_type, rng):
+def test_sample_weight_chunks_and_random_init_on_tensors(covariance_type, device, rng):
     X = DATASETS["wine"]
     w = rng.uniform(0.0, 3.0, size=len(X))
     settings = dict(
@@ -103,15 +109,16 @@ def test_sample_weight_chunks_and_random_init_on_tensors(covariance_type, rng):
         warnings.simplefilter("ignore", ConvergenceWarning)
         expected = GaussianMixture(3, **settings).fit(X, sample_weight=w)
         ours = GaussianMixture(3, **settings).fit(
-            torch.as_tensor(X), sample_weight=torch.as_tensor(w)
+            torch.as_tensor(X, device=device),
+            sample_weight=torch.as_tensor(w, device=device),
         )
-    _assert_same_fit(ours, expected)
-    assert ours.score(torch.as_tensor(X), sample_weight=w) == pytest.approx(
-        expected.score(X, sample_weight=w), rel=1e-10
-    )
+    _assert_same_fit(ours, expected, RTOL[device])
+    score = ours.score(torch.as_tensor(X, device=device), sample_weight=w)
+    assert score == pytest.approx(expected.score(X, sample_weight=w), rel=RTOL[device])
 
 
-def test_warm_start_continues_on_tensors():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_warm_start_continues_on_tensors(device):
     X = DATASETS["digits_pca10"]
     settings = dict(warm_start=True, max_iter=3, tol=0.0, random_state=0)
     expected = GaussianMixture(5, **settings)
@@ -120,50 +127,57 @@ def test_warm_start_continues_on_tensors():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for _ in range(3):
             expected.fit(X)
-            ours.fit(torch.as_tensor(X))
-            _assert_same_fit(ours, expected)
+            ours.fit(torch.as_tensor(X, device=device))
+            _assert_same_fit(ours, expected, RTOL[device])
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_float32_tensors_stay_float32(covariance_type):
+def test_float32_tensors_stay_float32(covariance_type, device):
     X = DATASETS["blobs"].astype(np.float32)
     expected = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(
         X
     )
-    ours = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(
-        torch.as_tensor(X)
-    )
+    data = torch.as_tensor(X, device=device)
+    ours = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(data)
     assert ours.means_.dtype == torch.float32
-    assert ours.score_samples(torch.as_tensor(X)).dtype == torch.float32
+    assert ours.means_.device.type == device
+    assert ours.score_samples(data).dtype == torch.float32
     assert ours.n_iter_ == expected.n_iter_
     assert ours.lower_bound_ == pytest.approx(expected.lower_bound_, rel=1e-5)
-    np.testing.assert_allclose(
-        ours.means_.numpy(), expected.means_, rtol=1e-4, atol=1e-4
-    )
+    np.testing.assert_allclose(host(ours.means_), expected.means_, rtol=1e-4, atol=1e-4)
 
 
-def test_device_parameter_computes_with_torch_and_returns_numpy():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_device_parameter_computes_with_torch_and_returns_numpy(device):
     X = DATASETS["iris"]
     expected = GaussianMixture(3, random_state=0, tol=1e-8).fit(X)
-    ours = GaussianMixture(3, random_state=0, tol=1e-8, device="cpu").fit(X)
-    assert ours.device == "cpu"
-    _assert_same_fit(ours, expected)
+    ours = GaussianMixture(3, random_state=0, tol=1e-8, device=device).fit(X)
+    assert ours.device == device
+    _assert_same_fit(ours, expected, RTOL[device])
     assert isinstance(ours.means_, np.ndarray)
     for method in ("score_samples", "predict_proba", "predict"):
         value = getattr(ours, method)(X)
         assert isinstance(value, np.ndarray)
-        np.testing.assert_allclose(value, getattr(expected, method)(X), rtol=1e-10)
+        np.testing.assert_allclose(
+            value, getattr(expected, method)(X), rtol=RTOL[device]
+        )
 
 
-def test_tensor_fitted_model_scores_numpy_and_samples_tensors():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_tensor_fitted_model_scores_numpy_and_samples_tensors(device):
     X = DATASETS["iris"]
-    model = GaussianMixture(3, random_state=0).fit(torch.as_tensor(X))
+    model = GaussianMixture(3, random_state=0).fit(torch.as_tensor(X, device=device))
     reference = GaussianMixture(3, random_state=0).fit(X)
-    np.testing.assert_allclose(model.score_samples(X), reference.score_samples(X))
+    np.testing.assert_allclose(
+        model.score_samples(X), reference.score_samples(X), rtol=RTOL[device]
+    )
     draws, labels = model.sample(10)
     assert isinstance(draws, torch.Tensor) and draws.shape == (10, 4)
+    assert draws.device.type == device
     assert isinstance(labels, torch.Tensor)
-    assert model.bic(torch.as_tensor(X)) == pytest.approx(reference.bic(X), rel=1e-10)
+    bic = model.bic(torch.as_tensor(X, device=device))
+    assert bic == pytest.approx(reference.bic(X), rel=RTOL[device])
 
 
 def test_integer_tensor_is_converted_like_numpy():
@@ -198,8 +212,9 @@ def test_bad_tensor_input_is_reported():
         GaussianMixture(2, device=3).fit(np.zeros((5, 2)))
 
 
-def test_degenerate_tensor_data_gives_finite_fit():
-    X = torch.zeros(50, 3, dtype=torch.float64)
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_degenerate_tensor_data_gives_finite_fit(device):
+    X = torch.zeros(50, 3, dtype=torch.float64, device=device)
     X[25:, 0] = 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -223,3 +238,47 @@ def test_a_missing_gpu_index_names_the_devices_there_are():
     index = torch.cuda.device_count()
     with pytest.raises(ValueError, match=f"torch sees {index} CUDA"):
         GaussianMixture(2, device=f"cuda:{index}").fit(np.zeros((5, 2)))
+
+
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_missing_values_in_tensors_give_the_numpy_fit(device):
+    X = DATASETS["blobs"].copy()
+    holes = np.random.RandomState(0).uniform(size=X.shape) < 0.2
+    holes[holes.all(axis=1), 0] = False
+    X[holes] = np.nan
+    expected = GaussianMixture(4, random_state=0, chunk_size=200).fit(X)
+    rows = torch.as_tensor(X, device=device)
+    ours = GaussianMixture(4, random_state=0, chunk_size=200).fit(rows)
+    _assert_same_fit(ours, expected, 1e3 * RTOL[device])
+    scores = ours.score_samples(rows)
+    assert scores.device.type == device
+    np.testing.assert_allclose(
+        host(scores), expected.score_samples(X), rtol=1e3 * RTOL[device]
+    )
+    filled = ours.impute(rows)
+    assert filled.device.type == device
+    np.testing.assert_allclose(
+        host(filled), expected.impute(X), rtol=1e3 * RTOL[device], atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_noise_component_and_variational_fits_on_tensors(device):
+    X = DATASETS["wine"]
+    rows = torch.as_tensor(X, device=device)
+    for settings in ({"noise": True}, {"covariance_type": "VVE"}):
+        expected = GaussianMixture(3, random_state=0, **settings).fit(X)
+        ours = GaussianMixture(3, random_state=0, **settings).fit(rows)
+        _assert_same_fit(ours, expected, 1e3 * RTOL[device])
+        labels = ours.predict(rows)
+        np.testing.assert_array_equal(host(labels), expected.predict(X))
+    expected = BayesianGaussianMixture(4, random_state=0).fit(X)
+    ours = BayesianGaussianMixture(4, random_state=0).fit(rows)
+    assert ours.means_.device.type == device
+    assert ours.n_iter_ == expected.n_iter_
+    np.testing.assert_allclose(
+        host(ours.weights_), expected.weights_, rtol=1e3 * RTOL[device], atol=1e-12
+    )
+    np.testing.assert_allclose(
+        host(ours.means_), expected.means_, rtol=1e3 * RTOL[device], atol=1e-9
+    )

@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 
 from gaussmix import GaussianMixture  # noqa: E402
 from gaussmix.nn import GaussianMixtureDensity  # noqa: E402
+from tests._devices import TORCH_DEVICES, host  # noqa: E402
 from tests.conftest import DATASETS  # noqa: E402
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -24,14 +25,17 @@ def _fitted(covariance_type, name="iris", n_components=3):
     ).fit(DATASETS[name])
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_from_estimator_log_prob_equals_score_samples(covariance_type):
+def test_from_estimator_log_prob_equals_score_samples(covariance_type, device):
     X = DATASETS["iris"]
     gmm = _fitted(covariance_type)
-    module = GaussianMixtureDensity.from_estimator(gmm)
-    ours = module.log_prob(torch.as_tensor(X)).detach().numpy()
+    module = GaussianMixtureDensity.from_estimator(gmm, device=device)
+    assert module.means.device.type == device
+    rows = torch.as_tensor(X, device=device)
+    ours = host(module.log_prob(rows))
     np.testing.assert_allclose(ours, gmm.score_samples(X), rtol=1e-10, atol=0.0)
-    resp = module.log_responsibilities(torch.as_tensor(X)).exp().detach().numpy()
+    resp = host(module.log_responsibilities(rows).exp())
     np.testing.assert_allclose(resp, gmm.predict_proba(X), atol=1e-10)
 
 
@@ -48,22 +52,24 @@ def test_from_sklearn_estimator():
     )
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_to_estimator_round_trip(covariance_type):
+def test_to_estimator_round_trip(covariance_type, device):
     torch.manual_seed(0)
     module = GaussianMixtureDensity(3, 4, covariance_type, dtype=torch.float64)
     with torch.no_grad():
         for parameter in module.parameters():
             parameter.add_(0.3 * torch.randn_like(parameter))
+    module = module.to(device)  # drawn on the CPU: the same mixture on any device
     X = np.random.RandomState(0).normal(size=(20, 4))
     estimator = module.to_estimator()
     assert estimator.covariance_type == covariance_type
     np.testing.assert_allclose(
         estimator.score_samples(X),
-        module.log_prob(torch.as_tensor(X)).detach().numpy(),
+        host(module.log_prob(torch.as_tensor(X, device=device))),
         rtol=1e-10,
     )
-    again = GaussianMixtureDensity.from_estimator(estimator)
+    again = GaussianMixtureDensity.from_estimator(estimator, device=device)
     torch.testing.assert_close(again.weights, module.weights, rtol=1e-10, atol=0.0)
     torch.testing.assert_close(again.means, module.means, rtol=1e-12, atol=0.0)
     torch.testing.assert_close(
@@ -92,15 +98,16 @@ def test_any_raw_parameters_give_a_valid_density(covariance_type):
         assert np.all(full > 0)
 
 
-def test_gradient_ascent_reaches_the_em_optimum():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_gradient_ascent_reaches_the_em_optimum(device):
     """Adam from a perturbed EM solution climbs back to EM's log-likelihood."""
     X = DATASETS["blobs"]
     gmm = GaussianMixture(4, covariance_type="full", tol=1e-10, random_state=0).fit(X)
-    module = GaussianMixtureDensity.from_estimator(gmm)
+    module = GaussianMixtureDensity.from_estimator(gmm, device=device)
     with torch.no_grad():
         module.means.add_(0.3)
         module.raw_scale.mul_(0.7)
-    data = torch.as_tensor(X)
+    data = torch.as_tensor(X, device=device)
     start = module.log_prob(data).mean().item()
     optimizer = torch.optim.Adam(module.parameters(), lr=0.05)
     for _ in range(300):
@@ -113,26 +120,32 @@ def test_gradient_ascent_reaches_the_em_optimum():
     assert final == pytest.approx(gmm.score(X), abs=1e-3)
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_sample_shape_and_moments(covariance_type):
+def test_sample_shape_and_moments(covariance_type, device):
     gmm = _fitted(covariance_type, "blobs", 4)
-    module = GaussianMixtureDensity.from_estimator(gmm)
-    draws = module.sample(100_000, generator=torch.Generator().manual_seed(0)).detach()
-    assert draws.shape == (100_000, 3)
+    module = GaussianMixtureDensity.from_estimator(gmm, device=device)
+    generator = torch.Generator(device=device).manual_seed(0)
+    draws = module.sample(100_000, generator=generator).detach()
+    assert draws.shape == (100_000, 3) and draws.device.type == device
     reference, _ = gmm.sample(100_000)
-    np.testing.assert_allclose(draws.mean(0).numpy(), reference.mean(0), atol=0.1)
-    np.testing.assert_allclose(draws.std(0).numpy(), reference.std(0), rtol=0.02)
+    np.testing.assert_allclose(host(draws.mean(0)), reference.mean(0), atol=0.1)
+    np.testing.assert_allclose(host(draws.std(0)), reference.std(0), rtol=0.02)
 
 
-def test_float32_module_and_device_arguments():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_float32_module_and_device_arguments(device):
     gmm = _fitted("diag")
     module = GaussianMixtureDensity.from_estimator(
-        gmm, dtype=torch.float32, device="cpu"
+        gmm, dtype=torch.float32, device=device
     )
     assert module.means.dtype == torch.float32
-    values = module.log_prob(torch.as_tensor(DATASETS["iris"], dtype=torch.float32))
+    assert all(p.device.type == device for p in module.parameters())
+    rows = torch.as_tensor(DATASETS["iris"], dtype=torch.float32, device=device)
+    values = module.log_prob(rows)
+    assert values.device.type == device
     np.testing.assert_allclose(
-        values.detach().numpy(), gmm.score_samples(DATASETS["iris"]), rtol=1e-4
+        host(values), gmm.score_samples(DATASETS["iris"]), rtol=1e-4
     )
     assert module.to_estimator().means_.dtype == np.float32
 
@@ -153,6 +166,7 @@ def test_bad_input_is_reported():
         _ = module.scale
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize(
     ("module_dtype", "input_dtype", "expected"),
@@ -163,11 +177,12 @@ def test_bad_input_is_reported():
     ],
 )
 def test_densities_take_torch_promoted_dtype(
-    covariance_type, module_dtype, input_dtype, expected
+    covariance_type, module_dtype, input_dtype, expected, device
 ):
     torch.manual_seed(0)
     module = GaussianMixtureDensity(2, 3, covariance_type, dtype=module_dtype)
     x = torch.randn(5, 3, dtype=input_dtype)
+    module, x = module.to(device), x.to(device)  # the same values on any device
     for values in (
         module.log_prob(x),
         module.component_log_prob(x),
@@ -177,7 +192,9 @@ def test_densities_take_torch_promoted_dtype(
     # float64 rows are not rounded to float32 on the way (that would cost
     # ~1e-7): the answer is the float64 module's, up to the float32 log
     # weights (log_softmax of the float32 logits, ~1e-9)
-    exact = GaussianMixtureDensity(2, 3, covariance_type, dtype=torch.float64)
+    exact = GaussianMixtureDensity(
+        2, 3, covariance_type, dtype=torch.float64, device=device
+    )
     exact.load_state_dict({k: v.double() for k, v in module.state_dict().items()})
     torch.testing.assert_close(
         module.log_prob(x.double()), exact.log_prob(x.double()), rtol=1e-8, atol=0

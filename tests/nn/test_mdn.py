@@ -7,15 +7,26 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from gaussmix.nn import ConditionalMixtureDensity, MixtureDensityHead  # noqa: E402
+from tests._devices import TORCH_DEVICES  # noqa: E402
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
 
-def _head_output(covariance_type, n_rows=6, in_features=5, out_features=3, k=4):
+def _head_output(
+    covariance_type, n_rows=6, in_features=5, out_features=3, k=4, device="cpu"
+):
+    """A head, its features and their mixtures on ``device``; the weights and
+    features are drawn on the CPU, so they are the same on every device."""
     torch.manual_seed(0)
     head = MixtureDensityHead(in_features, out_features, k, covariance_type).double()
     features = torch.randn(n_rows, in_features, dtype=torch.float64)
+    head, features = head.to(device), features.to(device)
     return head, features, head(features)
+
+
+def _randn(*shape, device):
+    """Standard normal draws from torch's global (CPU) generator, on ``device``."""
+    return torch.randn(*shape, dtype=torch.float64).to(device)
 
 
 def _reference(mixture):
@@ -27,10 +38,12 @@ def _reference(mixture):
     )
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_log_prob_mean_and_variance_match_torch_distributions(covariance_type):
-    _, _, mixture = _head_output(covariance_type)
-    y = torch.randn(6, 3, dtype=torch.float64)
+def test_log_prob_mean_and_variance_match_torch_distributions(covariance_type, device):
+    _, _, mixture = _head_output(covariance_type, device=device)
+    assert mixture.means.device.type == device
+    y = _randn(6, 3, device=device)
     reference = _reference(mixture)
     torch.testing.assert_close(mixture.log_prob(y), reference.log_prob(y))
     torch.testing.assert_close(mixture.mean(), reference.mean)
@@ -40,9 +53,10 @@ def test_log_prob_mean_and_variance_match_torch_distributions(covariance_type):
     assert mixture.nll(y).item() == pytest.approx(-reference.log_prob(y).mean().item())
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_covariance_structure_of_each_type(covariance_type):
-    _, _, mixture = _head_output(covariance_type)
+def test_covariance_structure_of_each_type(covariance_type, device):
+    _, _, mixture = _head_output(covariance_type, device=device)
     covariances = mixture.covariances
     assert covariances.shape == (6, 4, 3, 3)
     assert torch.linalg.eigvalsh(covariances).min() > 0
@@ -60,16 +74,22 @@ def test_covariance_structure_of_each_type(covariance_type):
         torch.testing.assert_close(variances, variances[..., :1].expand_as(variances))
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_mode_is_the_highest_point_on_a_grid(covariance_type):
+def test_mode_is_the_highest_point_on_a_grid(covariance_type, device):
     torch.manual_seed(3)
-    head = MixtureDensityHead(4, 2, 3, covariance_type).double()
-    mixture = head(torch.randn(3, 4, dtype=torch.float64) * 2)
+    head = MixtureDensityHead(4, 2, 3, covariance_type).double().to(device)
+    mixture = head(_randn(3, 4, device=device) * 2)
     mode = mixture.mode()
-    lows = mixture.means.min(1).values - 3
-    highs = mixture.means.max(1).values + 3
+    assert mode.device.type == device
+    # the grid's ends as plain numbers, as on the CPU
+    lows = (mixture.means.min(1).values - 3).tolist()
+    highs = (mixture.means.max(1).values + 3).tolist()
     for row in range(3):
-        axes = [torch.linspace(lows[row, j], highs[row, j], 301) for j in range(2)]
+        axes = [
+            torch.linspace(lows[row][j], highs[row][j], 301, device=device)
+            for j in range(2)
+        ]
         grid = torch.cartesian_prod(*axes).double()
         row_mixture = mixture[[row] * len(grid)]
         best_on_grid = row_mixture.log_prob(grid).max()
@@ -90,23 +110,26 @@ def test_mode_of_a_one_dimensional_mixture_solves_the_stationarity_equation():
     assert mode.item() == pytest.approx(best.item(), abs=1e-4)
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_affine_change_of_units(covariance_type):
-    _, _, mixture = _head_output(covariance_type)
-    loc = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
-    scale = torch.tensor([2.0, 0.5, 3.0], dtype=torch.float64)
-    z = torch.randn(6, 3, dtype=torch.float64)
+def test_affine_change_of_units(covariance_type, device):
+    _, _, mixture = _head_output(covariance_type, device=device)
+    loc = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64, device=device)
+    scale = torch.tensor([2.0, 0.5, 3.0], dtype=torch.float64, device=device)
+    z = _randn(6, 3, device=device)
     moved = mixture.affine(loc, scale)
     expected = mixture.log_prob(z) - scale.log().sum()
     torch.testing.assert_close(moved.log_prob(loc + scale * z), expected)
     torch.testing.assert_close(moved.mean(), loc + scale * mixture.mean())
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_samples_follow_the_predicted_moments(covariance_type):
-    _, _features, mixture = _head_output(covariance_type, n_rows=1)
+def test_samples_follow_the_predicted_moments(covariance_type, device):
+    _, _features, mixture = _head_output(covariance_type, n_rows=1, device=device)
     many = mixture[[0] * 100_000]
-    draws = many.sample(torch.Generator().manual_seed(0)).detach()
+    draws = many.sample(torch.Generator(device=device).manual_seed(0)).detach()
+    assert draws.device.type == device
     torch.testing.assert_close(
         draws.mean(0), mixture.mean()[0].detach(), atol=0.05, rtol=0
     )
@@ -115,21 +138,23 @@ def test_samples_follow_the_predicted_moments(covariance_type):
     )
 
 
+@pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_loss_gradients_reach_every_parameter(covariance_type):
-    head, features, _ = _head_output(covariance_type)
-    head.loss(features, torch.randn(6, 3, dtype=torch.float64)).backward()
+def test_loss_gradients_reach_every_parameter(covariance_type, device):
+    head, features, _ = _head_output(covariance_type, device=device)
+    head.loss(features, _randn(6, 3, device=device)).backward()
     for name, parameter in head.named_parameters():
         assert parameter.grad is not None, name
         assert torch.isfinite(parameter.grad).all(), name
         assert parameter.grad.abs().sum() > 0, name
 
 
-def test_gradcheck_through_the_head():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_gradcheck_through_the_head(device):
     torch.manual_seed(1)
-    head = MixtureDensityHead(3, 2, 2, "full").double()
-    features = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
-    y = torch.randn(4, 2, dtype=torch.float64)
+    head = MixtureDensityHead(3, 2, 2, "full").double().to(device)
+    features = _randn(4, 3, device=device).requires_grad_(True)
+    y = _randn(4, 2, device=device)
     assert torch.autograd.gradcheck(lambda f: head(f).log_prob(y), (features,))
 
 

@@ -12,9 +12,15 @@ from sklearn.exceptions import NotFittedError
 torch = pytest.importorskip("torch")
 
 from gaussmix.nn import ConditionalMixtureDensity, MixtureDensityRegressor  # noqa: E402
+from tests._devices import TORCH_DEVICES  # noqa: E402
 from tests._threads import threads  # noqa: E402
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=30, random_state=0)
+
+# A fit on a GPU starts from the CPU's weights and takes the CPU's batches,
+# so it follows the CPU's fit up to float32 rounding (its sums run in
+# another order), which a few epochs of Adam amplify a little
+CUDA_FIT_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
 
 
 def two_branch(n_samples, seed, noise=0.05):
@@ -56,14 +62,20 @@ def test_two_branch_acceptance_within_five_hundredths_of_a_nat():
     assert -mixture.score(X_test, y_test) < -true.mean() + 0.05
 
 
-def test_same_seed_same_fit_and_different_seed_different_fit():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_same_seed_same_fit_and_different_seed_different_fit(device):
     X, y, _ = two_branch(300, seed=2)
-    settings = dict(FAST, max_epochs=5)
+    settings = dict(FAST, max_epochs=5, device=device)
     first = MixtureDensityRegressor(2, **settings).fit(X, y).predict(X)
     again = MixtureDensityRegressor(2, **settings).fit(X, y).predict(X)
     other = MixtureDensityRegressor(2, **dict(settings, random_state=1)).fit(X, y)
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, other.predict(X))
+    if device != "cpu":
+        # the same fit as the CPU's, up to rounding
+        on_cpu = dict(settings, device="cpu")
+        expected = MixtureDensityRegressor(2, **on_cpu).fit(X, y).predict(X)
+        np.testing.assert_allclose(first, expected, **CUDA_FIT_TOLERANCE)
 
 
 def test_same_seed_same_fit_on_two_threads():
@@ -75,7 +87,8 @@ def test_same_seed_same_fit_on_two_threads():
     np.testing.assert_array_equal(scores[1], scores[0])
 
 
-def test_linear_gaussian_with_correlated_outputs():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_linear_gaussian_with_correlated_outputs(device):
     """y = A x + e with correlated e: one full component learns it exactly."""
     rng = np.random.RandomState(0)
     A = np.array([[2.0, -1.0], [0.5, 1.0]])
@@ -90,6 +103,7 @@ def test_linear_gaussian_with_correlated_outputs():
         learning_rate=0.02,
         early_stopping=False,
         random_state=0,
+        device=device,
     ).fit(X, Y)
     X_test = rng.normal(size=(500, 2))
     Y_test = X_test @ A.T + rng.multivariate_normal([0, 0], noise, 500) + [10, -5]
@@ -108,17 +122,22 @@ def test_linear_gaussian_with_correlated_outputs():
     np.testing.assert_allclose(covariance, noise, atol=0.05)
 
 
-def test_outputs_have_the_targets_shape_and_units():
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_outputs_have_the_targets_shape_and_units(device):
     X, y, _ = two_branch(400, seed=3)
     y = 100.0 + 10.0 * y
-    model = MixtureDensityRegressor(2, **dict(FAST, max_epochs=10)).fit(X, y)
+    settings = dict(FAST, max_epochs=10, device=device)
+    model = MixtureDensityRegressor(2, **settings).fit(X, y)
+    assert all(p.device.type == device for p in model.network_.parameters())
     assert model.predict(X[:7]).shape == (7,)
     assert model.predict_mode(X[:7]).shape == (7,)
     assert model.sample(X[:7], random_state=0).shape == (7,)
     assert model.score_samples(X[:7], y[:7]).shape == (7,)
     distribution = model.predict_distribution(X[:7])
     assert isinstance(distribution, ConditionalMixtureDensity)
+    # on the CPU in float64, wherever the network ran
     assert distribution.means.dtype == torch.float64
+    assert distribution.means.device.type == "cpu"
     assert 80.0 < float(distribution.mean().mean()) < 120.0
     assert model.n_outputs_ == 1 and model.n_features_in_ == 1
     assert len(model.loss_curve_) == model.n_epochs_
