@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from gaussmix.backend import NUMPY_BACKEND, CholeskyError, get_backend  # noqa: E402
-from gaussmix.core.estep import chunk_stats  # noqa: E402
+from gaussmix.core.estep import chunk_stats, responsibility_stats  # noqa: E402
 from gaussmix.fit.chunks import dataset_stats, responsibilities_stats  # noqa: E402
 from tests._devices import TORCH_DEVICES  # noqa: E402
 from tests.core.test_stats import _params  # noqa: E402
@@ -180,3 +180,45 @@ def test_responsibilities_stats_with_host_resp_and_tensor_data(
         ours.centred_sum, expected.centred_sum, rtol=RTOL[device], atol=1e-9
     )
     np.testing.assert_allclose(ours.shift, expected.shift, rtol=RTOL[device])
+
+
+@pytest.mark.parametrize("own_centres", [False, True])
+@pytest.mark.parametrize("scatter_kind", ["full", "diag"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_accelerator_moments_equal_the_host_loop(
+    dtype, scatter_kind, own_centres, monkeypatch, rng
+):
+    # an accelerator forms every component's moments in batched operations;
+    # on CPU tensors flagged as an accelerator they must equal the host's loop
+    X = torch.as_tensor(rng.normal(size=(500, 3)) * 3 + 20.0, dtype=dtype)
+    resp = torch.as_tensor(rng.dirichlet(np.ones(4), size=500), dtype=dtype)
+    shift = rng.normal(size=(4, 3)) * 3 + 20.0
+    shift[3] += 1e4  # a component far away, as an outlier's
+
+    def stats():
+        return responsibility_stats(
+            X, resp, None, shift, scatter_kind, own_centres=own_centres
+        )
+
+    expected = stats()
+    backend = type(get_backend(X))
+    monkeypatch.setattr(backend, "is_accelerator", lambda self, like: True)
+    ours = stats()
+    rtol = 1e-12 if dtype == torch.float64 else 1e-5
+    for name in ("resp_sum", "centred_sum", "scatter", "shift"):
+        np.testing.assert_allclose(
+            getattr(ours, name), getattr(expected, name), rtol=rtol, err_msg=name
+        )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_chunks_follow_the_device_memory_within_bounds():
+    from gaussmix.backend._torch import (
+        ACCELERATOR_CHUNK_ELEMENTS,
+        MAX_ACCELERATOR_CHUNK_ELEMENTS,
+    )
+
+    gpu = torch.zeros(1, device="cuda")
+    elements = get_backend(gpu).chunk_elements(gpu)
+    assert ACCELERATOR_CHUNK_ELEMENTS <= elements <= MAX_ACCELERATOR_CHUNK_ELEMENTS
+    assert elements & (elements - 1) == 0  # a power of two, the same every run

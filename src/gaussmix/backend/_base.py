@@ -91,5 +91,9 @@ class Backend(Protocol):
     def dtype_eps(self, x: Array) -> float:
         """Machine epsilon of ``x``'s dtype."""
 
+    def is_accelerator(self, like: Array) -> bool:
+        """Whether ``like`` lives on an accelerator (a GPU), where each
+        operation costs a launch and few large ones beat many small ones."""
+
     def chunk_elements(self, like: Array) -> int:
         """Elements of the largest E-step temporary per chunk on ``like``'s device."""

@@ -121,6 +121,9 @@ class NumpyBackend:
     def dtype_eps(self, x: Any) -> float:
         return float(np.finfo(np.asarray(x).dtype).eps)
 
+    def is_accelerator(self, like: Any) -> bool:
+        return False
+
     def chunk_elements(self, like: Any) -> int:
         return HOST_CHUNK_ELEMENTS
 

@@ -31,9 +31,17 @@ _NUMPY_TO_TORCH = {
     np.dtype(np.bool_): torch.bool,
 }
 
-#: Elements of the largest E-step temporary per chunk on an accelerator: big
-#: chunks keep the device busy and the number of host round trips small.
+#: Elements of the largest E-step temporary per chunk on an accelerator, at
+#: least: big chunks keep the device busy and the number of host round trips
+#: (each a wait for the device) small.
 ACCELERATOR_CHUNK_ELEMENTS = 1 << 26
+
+#: ... and at most, however large the GPU.
+MAX_ACCELERATOR_CHUNK_ELEMENTS = 1 << 28
+
+#: Share of a GPU's memory one float64 temporary may fill between the two
+#: bounds: the E-step holds about three such blocks at once.
+ACCELERATOR_MEMORY_SHARE = 1 / 64
 
 
 def torch_dtype(dtype: Any) -> torch.dtype | None:
@@ -142,10 +150,22 @@ class TorchBackend:
     def dtype_eps(self, x: torch.Tensor) -> float:
         return float(torch.finfo(x.dtype).eps)
 
+    def is_accelerator(self, like: Any) -> bool:
+        return isinstance(like, torch.Tensor) and like.device.type != "cpu"
+
     def chunk_elements(self, like: Any) -> int:
-        if isinstance(like, torch.Tensor) and like.device.type != "cpu":
+        if not self.is_accelerator(like):
+            return HOST_CHUNK_ELEMENTS
+        if like.device.type != "cuda":
             return ACCELERATOR_CHUNK_ELEMENTS
-        return HOST_CHUNK_ELEMENTS
+        total = torch.cuda.get_device_properties(like.device).total_memory
+        fitting = int(total * ACCELERATOR_MEMORY_SHARE) // 8
+        # a power of two from the device's total (not free) memory: a given
+        # GPU model always cuts the rows alike, so its sums repeat to the bit
+        elements = 1 << max(0, fitting.bit_length() - 1)
+        return min(
+            MAX_ACCELERATOR_CHUNK_ELEMENTS, max(ACCELERATOR_CHUNK_ELEMENTS, elements)
+        )
 
 
 TORCH_BACKEND = TorchBackend()

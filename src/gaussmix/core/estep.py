@@ -195,11 +195,16 @@ def worst_row(
     if X.shape[0] == 0:
         return np.inf, None
     candidates = log_norm if positive is None else xp.where(positive, log_norm, np.inf)
-    worst = int(xp.argmin(candidates, axis=0))
-    worst_value = float(candidates[worst])
+    worst = xp.argmin(candidates, axis=0)
+    # the value and its row in one transfer: each is a wait on an accelerator
+    packed = to_float64(
+        xp,
+        xp.concatenate([xp.float64(candidates[worst][None]), xp.float64(X[worst])], 0),
+    )
+    worst_value = float(packed[0])
     if not np.isfinite(worst_value):
         return worst_value, None
-    return worst_value, np.asarray(xp.to_numpy(X[worst]), dtype=np.float64)
+    return worst_value, packed[1:]
 
 
 def means_far_apart(params: MixtureParams, eps: float) -> bool:
@@ -301,9 +306,18 @@ def _full_moments(
     Centring on each component's own shift keeps float32 accurate, and
     first moments about it need no move from a common centre (which would
     cancel where one shift lies far from the others: an outlier's
-    component). A loop of contiguous GEMMs beats one strided batched
-    product.
+    component). On the host a loop of contiguous GEMMs beats one strided
+    batched product; on an accelerator, where every operation is a launch,
+    the components go through a few batched operations instead, at the
+    cost of a second (K, n, D) temporary.
     """
+    if xp.is_accelerator(X):
+        diff = X[None, :, :] - shift_x[:, None, :]
+        weighted = diff * xp.matrix_transpose(weighted_resp)[:, :, None]
+        return (
+            to_float64(xp, weighted.sum(1)),
+            to_float64(xp, xp.matrix_transpose(weighted) @ diff),
+        )
     firsts, parts = [], []
     for k in range(weighted_resp.shape[1]):
         rows = _rows_of(weighted_resp[:, k], xp)
@@ -342,6 +356,11 @@ def _own_centre_diagonal_moments(
     """
     X64 = xp.float64(X)
     resp64 = xp.float64(weighted_resp)
+    if xp.is_accelerator(X):
+        # batched over the components, as the full moments on an accelerator
+        diff = X64[None, :, :] - xp.asarray(shift, dtype=np.float64, like=X)[:, None]
+        weighted = diff * xp.matrix_transpose(resp64)[:, :, None]
+        return to_float64(xp, weighted.sum(1)), to_float64(xp, (weighted * diff).sum(1))
     first, scatter = [], []
     for k in range(shift.shape[0]):
         diff = X64 - xp.asarray(shift[k], dtype=np.float64, like=X)
