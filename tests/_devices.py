@@ -29,3 +29,17 @@ def host(value):
     if torch is not None and isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     return value
+
+
+def random_streams() -> list:
+    """The states of torch's global generators: the CPU's and every GPU's."""
+    states = [torch.get_rng_state()]
+    if HAS_CUDA:
+        states.extend(torch.cuda.get_rng_state_all())
+    return states
+
+
+def assert_same_streams(before: list, after: list) -> None:
+    assert len(before) == len(after)
+    for old, new in zip(before, after, strict=True):
+        assert torch.equal(old, new)

@@ -15,7 +15,12 @@ torch = pytest.importorskip("torch")
 from gaussmix.deep import DAGMM  # noqa: E402
 from gaussmix.deep.dagmm_defaults import default_max_epochs  # noqa: E402
 from gaussmix.deep.energy import shrink_correlations  # noqa: E402
-from tests._devices import TORCH_DEVICES, host  # noqa: E402
+from tests._devices import (  # noqa: E402
+    TORCH_DEVICES,
+    assert_same_streams,
+    host,
+    random_streams,
+)
 from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
 
@@ -265,3 +270,12 @@ def test_new_settings_are_checked(digits):
         DAGMM(reconstruction_error="squared", **FAST).fit(X)
     with pytest.raises(ValueError, match="max_epochs"):
         DAGMM(max_epochs=0).fit(X)
+
+
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_fit_leaves_the_callers_random_streams_alone(digits, device):
+    X, y = digits
+    before = random_streams()
+    settings = dict(FAST, max_epochs=2, device=device)
+    DAGMM(2, random_state=0, **settings).fit(X[y == 1][:60])
+    assert_same_streams(before, random_streams())

@@ -12,7 +12,11 @@ from sklearn.exceptions import NotFittedError
 torch = pytest.importorskip("torch")
 
 from gaussmix.nn import ConditionalMixtureDensity, MixtureDensityRegressor  # noqa: E402
-from tests._devices import TORCH_DEVICES  # noqa: E402
+from tests._devices import (  # noqa: E402
+    TORCH_DEVICES,
+    assert_same_streams,
+    random_streams,
+)
 from tests._threads import threads  # noqa: E402
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=30, random_state=0)
@@ -214,3 +218,11 @@ def test_constant_target_gives_a_finite_fit():
     model = MixtureDensityRegressor(2, **FAST).fit(X, np.ones(100))
     assert np.isfinite(model.score(X, np.ones(100)))
     np.testing.assert_allclose(model.predict(X), 1.0, atol=0.05)
+
+
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+def test_fit_leaves_the_callers_random_streams_alone(device):
+    X, y, _ = two_branch(100, seed=3)
+    before = random_streams()
+    MixtureDensityRegressor(2, **dict(FAST, max_epochs=2, device=device)).fit(X, y)
+    assert_same_streams(before, random_streams())

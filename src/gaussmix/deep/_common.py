@@ -65,7 +65,12 @@ def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
     """
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+        # the CPU's generator and the fit's own GPU only: torch.manual_seed
+        # would reseed every GPU, which the fork does not restore
+        torch.random.default_generator.manual_seed(seed)
+        if devices:
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
         yield
 
 

@@ -285,7 +285,9 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
         inputs = self._tensor((X - self.x_mean_) / self.x_scale_)
         targets = self._tensor((Y - self.y_mean_) / self.y_scale_)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            # the weights are drawn on the CPU; torch.manual_seed would also
+            # reseed every GPU's generator, which this fork does not restore
+            torch.random.default_generator.manual_seed(seed)
             network = self._new_network(settings).to(device)
 
         def loss(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
