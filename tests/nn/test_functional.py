@@ -10,7 +10,7 @@ from scipy.stats import multivariate_normal
 torch = pytest.importorskip("torch")
 
 from gaussmix.nn import functional as F  # noqa: E402
-from tests._devices import TORCH_DEVICES, host  # noqa: E402
+from tests._devices import HAS_CUDA, TORCH_DEVICES, host  # noqa: E402
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -192,3 +192,12 @@ def test_sample_moments_match_the_mixture(covariance_type, device):
     assert draws.shape == (n, 2) and draws.device.type == device
     torch.testing.assert_close(draws.mean(0), mean, atol=0.02, rtol=0.0)
     torch.testing.assert_close(torch.cov(draws.T), covariance, atol=0.05, rtol=0.02)
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
+def test_a_generator_on_another_device_is_named_with_the_fix():
+    logits = torch.zeros(2, device="cuda")
+    means = torch.zeros(2, 3, device="cuda")
+    scale = torch.ones(2, 1, device="cuda")
+    with pytest.raises(ValueError, match=r"torch.Generator\(device='cuda:0'\)"):
+        F.sample_diagonal_mixture(logits, means, scale, torch.Generator())

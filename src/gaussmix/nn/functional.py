@@ -223,6 +223,7 @@ def sample_mixture(
     means : Tensor of shape (..., K, D)
     scale_tril : Tensor of shape (..., K, D, D) or (..., 1, D, D)
     generator : torch.Generator, optional
+        On the parameters' device.
 
     Examples
     --------
@@ -292,6 +293,12 @@ def _draw_components(
     logits: torch.Tensor, generator: torch.Generator | None
 ) -> torch.Tensor:
     """A component index per batch entry, drawn with ``softmax(logits)``."""
+    if generator is not None and generator.device.type != logits.device.type:
+        raise ValueError(
+            f"the generator is on {generator.device.type} but the mixture's "
+            f"parameters are on {logits.device}; create it there: "
+            f"torch.Generator(device={str(logits.device)!r}).manual_seed(seed)."
+        )
     probs = torch.softmax(logits.detach(), dim=-1)
     flat = probs.reshape(-1, probs.shape[-1])
     drawn = torch.multinomial(flat, 1, generator=generator)
