@@ -9,6 +9,7 @@ import numpy as np
 
 from gaussmix.core.estep import worst_row
 from gaussmix.core.kernels._contract import PartialStats
+from gaussmix.core.kernels.row_pass import normalise_rows
 from gaussmix.core.stats import Stats
 
 
@@ -173,6 +174,41 @@ def chunk_summary(
         positive = weights > 0
     worst_value, worst_point = worst_row(X, log_norm, positive)
     return ChunkSummary(log_likelihood, total_weight, worst_value, worst_point)
+
+
+def weighted_responsibilities(
+    log_prob: np.ndarray,
+    X: np.ndarray,
+    sample_weight: np.ndarray | None,
+    squared_norms: np.ndarray | None = None,
+    bound: np.ndarray | None = None,
+) -> tuple[np.ndarray, ChunkSummary, bool]:
+    """:func:`normalize_components`, :func:`weigh` and :func:`chunk_summary`
+    of a dense (K, n) block, in place.
+
+    Two compiled passes (:mod:`~gaussmix.core.kernels.row_pass`) where every
+    row has a finite largest log-density, else the numpy passes. Returns the
+    log-normaliser, the summary and whether every row passes ``bound``
+    (always True without one).
+    """
+    rows = normalise_rows(
+        log_prob, _LOG_FLOOR[log_prob.dtype], sample_weight, squared_norms, bound
+    )
+    if rows is None:
+        log_norm = normalize_components(log_prob)
+        weigh(log_prob, sample_weight)
+        return log_norm, chunk_summary(X, log_norm, sample_weight), True
+    if sample_weight is None:
+        total_weight = float(X.shape[0])
+    else:
+        total_weight = float(np.asarray(sample_weight, dtype=np.float64).sum())
+    if rows.worst < 0:
+        worst_value, worst_point = np.inf, None
+    else:
+        worst_value = float(rows.log_norm[rows.worst])
+        worst_point = np.asarray(X[rows.worst], dtype=np.float64)
+    summary = ChunkSummary(rows.log_likelihood, total_weight, worst_value, worst_point)
+    return rows.log_norm, summary, rows.within_bound
 
 
 def assemble(

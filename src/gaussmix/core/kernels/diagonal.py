@@ -18,8 +18,8 @@ from gaussmix.core.kernels._common import (
     in_all_components,
     likeliest,
     normalize_active_components,
-    normalize_components,
     weigh,
+    weighted_responsibilities,
 )
 from gaussmix.core.kernels._contract import BlockPlan, KernelRequest, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
@@ -123,10 +123,11 @@ class DiagonalKernel(KernelBase):
         log_prob = self.coefficients @ block
         if grouped:
             resp, active, log_norm = normalize_active_components(log_prob)
+            resp = weigh(resp, sample_weight)
+            summary = chunk_summary(rows, log_norm, sample_weight)
         else:
             resp, active = log_prob, None
-            log_norm = normalize_components(log_prob)
-        resp = weigh(resp, sample_weight)
+            _, summary, _ = weighted_responsibilities(resp, rows, sample_weight)
         # (2D + 1, K) = [first moments; second moments; responsibility sums]
         # about the centre, all from one GEMM against the whole block (its
         # row of ones gives the sums): a separate reduction over the (K, n)
@@ -148,7 +149,7 @@ class DiagonalKernel(KernelBase):
             np.ascontiguousarray(second),
             self.shift,
             "diag",
-            chunk_summary(rows, log_norm, sample_weight),
+            summary,
         )
 
     def finish(self, partial: PartialStats) -> Stats:

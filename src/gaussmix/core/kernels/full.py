@@ -13,11 +13,9 @@ from gaussmix.core.kernels._common import (
     KernelBase,
     assemble,
     centred_rows,
-    chunk_summary,
     in_all_components,
     likeliest,
-    normalize_components,
-    weigh,
+    weighted_responsibilities,
 )
 from gaussmix.core.kernels._contract import (
     BlockPlan,
@@ -357,21 +355,21 @@ class FullKernel(KernelBase):
         moves their total): per chunk that small work cost a tenth of a
         chunk's time at K = 16.
         """
-        log_prob = self.quadratic.log_densities(features)
-        log_norm = normalize_components(log_prob)
+        resp = self.quadratic.log_densities(features)
         n_features = X.shape[1]
         # judged once the rows' log-densities are known: they bound the
         # rounding any evaluation of them has
-        if not self.quadratic.accurate(features[n_features + 1], log_norm):
-            return None
-        resp = weigh(log_prob, sample_weight)
-        raw = self.quadratic.moment_sums(features, resp)
-        partial = assemble(
-            *self._no_sums,
-            self.shift,
-            "full",
-            chunk_summary(X, log_norm, sample_weight),
+        _, summary, accurate = weighted_responsibilities(
+            resp,
+            X,
+            sample_weight,
+            features[n_features + 1],
+            self.quadratic.row_bound,
         )
+        if not accurate:
+            return None
+        raw = self.quadratic.moment_sums(features, resp)
+        partial = assemble(*self._no_sums, self.shift, "full", summary)
         return PartialStats(partial.sums, raw)
 
     def _pruned(
@@ -438,8 +436,8 @@ class FullKernel(KernelBase):
         kept ``pairs`` of a pruned chunk. ``log_prob`` is overwritten.
         """
         n_components, n_features = self.shift.shape
-        log_norm = normalize_components(log_prob)
-        resp = weigh(log_prob, sample_weight)
+        _, summary, _ = weighted_responsibilities(log_prob, X, sample_weight)
+        resp = log_prob
         resp_sum = resp.sum(axis=1, dtype=np.float64)
         first = (resp @ rows[:n_features].T).astype(np.float64)
         if pairs is None:
@@ -462,7 +460,7 @@ class FullKernel(KernelBase):
             gram,
             self.shift,
             "full",
-            chunk_summary(X, log_norm, sample_weight),
+            summary,
         )
 
 

@@ -176,6 +176,21 @@ class QuadraticForms:
         # NaN rows compare False; infinite ones are checked apart
         return bool(np.all(terms <= magnitude) and np.isfinite(log_norm).all())
 
+    @property
+    def row_bound(self) -> np.ndarray:
+        """:meth:`accurate`'s per-row test as numbers for a compiled loop:
+        the limit, log K, D and the linear, constant and quadratic sizes."""
+        return np.array(
+            [
+                AMPLIFICATION_LIMIT[self.dtype],
+                self._log_components,
+                float(self.n_features),
+                self._linear_size,
+                self._constant_size,
+                self._quadratic_size,
+            ]
+        )
+
     def features(self, block: np.ndarray) -> np.ndarray:
         """``z`` (P, n) from the block ``[x - c; 1; |x - c|^2]`` (D + 2, n)."""
         n_features = self.n_features

@@ -10,9 +10,7 @@ from gaussmix.core.kernels._common import (
     KernelBase,
     assemble,
     centred_rows,
-    chunk_summary,
-    normalize_components,
-    weigh,
+    weighted_responsibilities,
 )
 from gaussmix.core.kernels._contract import BlockPlan, KernelRequest, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
@@ -70,8 +68,8 @@ class TiedKernel(KernelBase):
         log_prob = self.whitened_means @ whitened
         log_prob += self.constant
         log_prob -= 0.5 * np.einsum("dn,dn->n", whitened, whitened)
-        log_norm = normalize_components(log_prob)
-        resp = weigh(log_prob, sample_weight)
+        _, summary, _ = weighted_responsibilities(log_prob, rows, sample_weight)
+        resp = log_prob
         resp_sum = resp.sum(axis=1, dtype=np.float64)
         centred_sum = (resp @ centred.T).astype(np.float64)
         if sample_weight is None:
@@ -85,7 +83,7 @@ class TiedKernel(KernelBase):
             scatter,
             self.shift,
             "pooled",
-            chunk_summary(rows, log_norm, sample_weight),
+            summary,
         )
 
 
