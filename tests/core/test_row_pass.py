@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
@@ -36,6 +36,8 @@ def blocks(draw):
     return log_prob.astype(dtype), weights, rows.astype(dtype)
 
 
+# no deadline: the first example compiles the loops
+@settings(deadline=None)
 @given(blocks())
 def test_responsibilities_and_summary_equal_the_numpy_passes(block):
     log_prob, weights, rows = block

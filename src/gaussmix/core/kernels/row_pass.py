@@ -7,7 +7,8 @@ log-likelihood, the worst row and, on the quadratic-feature path, the
 rounding bound. Each pass reads the block again and each call costs a few
 microseconds; at a few thousand rows per chunk that was a third of a dense
 chunk's time beside its two GEMMs. Here they are two compiled loops around
-numpy's vectorised ``exp`` (numba's would be scalar). The responsibilities
+numpy's vectorised ``exp``, column sums and ``log`` (numba's ``exp`` and
+``log`` would be scalar calls). The responsibilities
 and log-normalisers are the same numbers as numpy's passes give, bit for
 bit; the chunk's log-likelihood is summed in another order.
 """
@@ -56,26 +57,20 @@ def _shift_to_peak(log_prob: np.ndarray, floor: float) -> tuple[np.ndarray, bool
 
 
 @_compiled
-def _normalise(
+def _scale_and_summarise(
     resp: np.ndarray,
-    peak: np.ndarray,
+    total: np.ndarray,
+    log_norm: np.ndarray,
     scale: np.ndarray,
     weights: np.ndarray,
     squared_norms: np.ndarray,
     bound: np.ndarray,
-) -> tuple[np.ndarray, float, int, bool]:
+) -> tuple[float, int, bool]:
     n_components, n_rows = resp.shape
-    total = resp[0].copy()
-    for k in range(1, n_components):
-        row = resp[k]
-        for i in range(n_rows):
-            total[i] += row[i]
-    log_norm = np.empty(n_rows)
     # in the block's dtype, as numpy's reciprocal: a float64 quotient
     # rounded to float32 would round twice
     one = np.ones(1, resp.dtype)[0]
     for i in range(n_rows):
-        log_norm[i] = math.log(np.float64(total[i])) + peak[i]
         total[i] = one / total[i]
     weighted = scale.size > 0
     for k in range(n_components):
@@ -106,7 +101,7 @@ def _normalise(
             if not terms <= magnitude:
                 within = False
                 break
-    return log_norm, log_likelihood, worst, within
+    return log_likelihood, worst, within
 
 
 def normalise_rows(
@@ -130,7 +125,11 @@ def normalise_rows(
     peak, finite = _shift_to_peak(log_prob, log_prob.dtype.type(floor))
     if not finite:
         return None
+    # numpy's vectorised exp and log: numba's are scalar calls
     np.exp(log_prob, out=log_prob)
+    total = log_prob.sum(axis=0)
+    log_norm = np.log(total.astype(np.float64, copy=False))
+    log_norm += peak
     if sample_weight is None:
         scale = weights = np.empty(0, log_prob.dtype)
     else:
@@ -138,7 +137,7 @@ def normalise_rows(
         weights = np.asarray(sample_weight, dtype=np.float64)
     if bound is None or squared_norms is None:
         squared_norms, bound = np.empty(0, log_prob.dtype), np.empty(0)
-    log_norm, log_likelihood, worst, within = _normalise(
-        log_prob, peak, scale, weights, squared_norms, bound
+    log_likelihood, worst, within = _scale_and_summarise(
+        log_prob, total, log_norm, scale, weights, squared_norms, bound
     )
     return NormalisedRows(log_norm, float(log_likelihood), int(worst), bool(within))
