@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from gaussmix.core.kernels import normalize_components
-from gaussmix.core.kernels._common import chunk_summary, weigh
+from gaussmix.core.kernels._common import (
+    chunk_summary,
+    weigh,
+    weighted_responsibilities,
+)
 from gaussmix.core.kernels.full_moments import QuadraticForms
 from gaussmix.core.kernels.row_pass import normalise_rows
 
@@ -106,3 +110,19 @@ def test_row_bound_agrees_with_the_quadratic_forms_test(dtype, rng):
         assert result.within_bound == expected
         verdicts.add(expected)
     assert verdicts == {True, False}
+
+
+def test_a_row_no_component_explains_fails_the_bound_and_keeps_minus_infinity(rng):
+    log_prob = rng.normal(size=(3, 10))
+    log_prob[:, 4] = -np.inf
+    bound = np.array([1e6, np.log(3), 2.0, 1.0, 1.0, 1.0])
+    norms = np.ones(10)
+    summary, within = weighted_responsibilities(
+        log_prob.copy(), rng.normal(size=(10, 2)), None, norms, bound
+    )
+    assert not within
+    assert summary.worst_log_density == -np.inf
+    # without a bound to pass, the same block is simply normalised
+    _, within = weighted_responsibilities(log_prob, rng.normal(size=(10, 2)), None)
+    assert within
+    np.testing.assert_allclose(np.delete(log_prob, 4, axis=1).sum(0), 1.0)

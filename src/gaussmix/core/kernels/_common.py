@@ -182,14 +182,14 @@ def weighted_responsibilities(
     sample_weight: np.ndarray | None,
     squared_norms: np.ndarray | None = None,
     bound: np.ndarray | None = None,
-) -> tuple[np.ndarray, ChunkSummary, bool]:
+) -> tuple[ChunkSummary, bool]:
     """:func:`normalize_components`, :func:`weigh` and :func:`chunk_summary`
     of a dense (K, n) block, in place.
 
     Two compiled passes (:mod:`~gaussmix.core.kernels.row_pass`) where every
     row has a finite largest log-density, else the numpy passes. Returns the
-    log-normaliser, the summary and whether every row passes ``bound``
-    (always True without one).
+    summary and whether every row passes ``bound`` (always True without
+    one; never where a row's log-density is not finite).
     """
     rows = normalise_rows(
         log_prob, _LOG_FLOOR[log_prob.dtype], sample_weight, squared_norms, bound
@@ -197,7 +197,7 @@ def weighted_responsibilities(
     if rows is None:
         log_norm = normalize_components(log_prob)
         weigh(log_prob, sample_weight)
-        return log_norm, chunk_summary(X, log_norm, sample_weight), True
+        return chunk_summary(X, log_norm, sample_weight), bound is None
     if sample_weight is None:
         total_weight = float(X.shape[0])
     else:
@@ -208,7 +208,7 @@ def weighted_responsibilities(
         worst_value = float(rows.log_norm[rows.worst])
         worst_point = np.asarray(X[rows.worst], dtype=np.float64)
     summary = ChunkSummary(rows.log_likelihood, total_weight, worst_value, worst_point)
-    return rows.log_norm, summary, rows.within_bound
+    return summary, rows.within_bound
 
 
 def assemble(

@@ -127,7 +127,7 @@ class DiagonalKernel(KernelBase):
             summary = chunk_summary(rows, log_norm, sample_weight)
         else:
             resp, active = log_prob, None
-            _, summary, _ = weighted_responsibilities(resp, rows, sample_weight)
+            summary, _ = weighted_responsibilities(resp, rows, sample_weight)
         # (2D + 1, K) = [first moments; second moments; responsibility sums]
         # about the centre, all from one GEMM against the whole block (its
         # row of ones gives the sums): a separate reduction over the (K, n)

@@ -359,7 +359,7 @@ class FullKernel(KernelBase):
         n_features = X.shape[1]
         # judged once the rows' log-densities are known: they bound the
         # rounding any evaluation of them has
-        _, summary, accurate = weighted_responsibilities(
+        summary, accurate = weighted_responsibilities(
             resp,
             X,
             sample_weight,
@@ -436,7 +436,7 @@ class FullKernel(KernelBase):
         kept ``pairs`` of a pruned chunk. ``log_prob`` is overwritten.
         """
         n_components, n_features = self.shift.shape
-        _, summary, _ = weighted_responsibilities(log_prob, X, sample_weight)
+        summary, _ = weighted_responsibilities(log_prob, X, sample_weight)
         resp = log_prob
         resp_sum = resp.sum(axis=1, dtype=np.float64)
         first = (resp @ rows[:n_features].T).astype(np.float64)

@@ -68,7 +68,7 @@ class TiedKernel(KernelBase):
         log_prob = self.whitened_means @ whitened
         log_prob += self.constant
         log_prob -= 0.5 * np.einsum("dn,dn->n", whitened, whitened)
-        _, summary, _ = weighted_responsibilities(log_prob, rows, sample_weight)
+        summary, _ = weighted_responsibilities(log_prob, rows, sample_weight)
         resp = log_prob
         resp_sum = resp.sum(axis=1, dtype=np.float64)
         centred_sum = (resp @ centred.T).astype(np.float64)
