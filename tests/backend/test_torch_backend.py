@@ -182,14 +182,16 @@ def test_responsibilities_stats_with_host_resp_and_tensor_data(
     np.testing.assert_allclose(ours.shift, expected.shift, rtol=RTOL[device])
 
 
+@pytest.mark.parametrize("budget", [None, 1000], ids=["all-at-once", "in-groups"])
 @pytest.mark.parametrize("own_centres", [False, True])
 @pytest.mark.parametrize("scatter_kind", ["full", "diag"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_accelerator_moments_equal_the_host_loop(
-    dtype, scatter_kind, own_centres, monkeypatch, rng
+    dtype, scatter_kind, own_centres, budget, monkeypatch, rng
 ):
-    # an accelerator forms every component's moments in batched operations;
-    # on CPU tensors flagged as an accelerator they must equal the host's loop
+    # an accelerator forms the components' moments in batched operations,
+    # as many components at a time as its chunk budget holds; on CPU tensors
+    # flagged as an accelerator they must equal the host's loop
     X = torch.as_tensor(rng.normal(size=(500, 3)) * 3 + 20.0, dtype=dtype)
     resp = torch.as_tensor(rng.dirichlet(np.ones(4), size=500), dtype=dtype)
     shift = rng.normal(size=(4, 3)) * 3 + 20.0
@@ -203,6 +205,9 @@ def test_accelerator_moments_equal_the_host_loop(
     expected = stats()
     backend = type(get_backend(X))
     monkeypatch.setattr(backend, "is_accelerator", lambda self, like: True)
+    if budget is not None:
+        # 1,000 numbers: 500 rows of 3 columns, one component at a time
+        monkeypatch.setattr(backend, "chunk_elements", lambda self, like: budget)
     ours = stats()
     rtol = 1e-12 if dtype == torch.float64 else 1e-5
     for name in ("resp_sum", "centred_sum", "scatter", "shift"):

@@ -312,11 +312,15 @@ def _full_moments(
     cost of a second (K, n, D) temporary.
     """
     if xp.is_accelerator(X):
-        diff = X[None, :, :] - shift_x[:, None, :]
-        weighted = diff * xp.matrix_transpose(weighted_resp)[:, :, None]
+        firsts, parts = [], []
+        for group in _component_groups(X, weighted_resp.shape[1], xp):
+            diff = X[None, :, :] - shift_x[group, None, :]
+            weighted = diff * xp.matrix_transpose(weighted_resp[:, group])[:, :, None]
+            firsts.append(weighted.sum(1))
+            parts.append(xp.matrix_transpose(weighted) @ diff)
         return (
-            to_float64(xp, weighted.sum(1)),
-            to_float64(xp, xp.matrix_transpose(weighted) @ diff),
+            to_float64(xp, xp.concatenate(firsts, 0)),
+            to_float64(xp, xp.concatenate(parts, 0)),
         )
     firsts, parts = [], []
     for k in range(weighted_resp.shape[1]):
@@ -334,6 +338,22 @@ def _full_moments(
         to_float64(xp, xp.stack(firsts, axis=0)),
         to_float64(xp, xp.stack(parts, axis=0)),
     )
+
+
+def _component_groups(X: Array, n_components: int, xp) -> list[slice]:
+    """Runs of components whose (g, n, D) block of X's rows, one per
+    component, stays within the device's chunk budget.
+
+    Chunks of variance layouts are sized for (n, K + D) numbers, so all K
+    components at once could take many times the memory the chunk was cut
+    for.
+    """
+    per_component = max(1, X.shape[0] * X.shape[1])
+    size = max(1, xp.chunk_elements(X) // per_component)
+    return [
+        slice(start, min(start + size, n_components))
+        for start in range(0, n_components, size)
+    ]
 
 
 def _rows_of(weights: Array, xp) -> Array | None:
@@ -358,9 +378,17 @@ def _own_centre_diagonal_moments(
     resp64 = xp.float64(weighted_resp)
     if xp.is_accelerator(X):
         # batched over the components, as the full moments on an accelerator
-        diff = X64[None, :, :] - xp.asarray(shift, dtype=np.float64, like=X)[:, None]
-        weighted = diff * xp.matrix_transpose(resp64)[:, :, None]
-        return to_float64(xp, weighted.sum(1)), to_float64(xp, (weighted * diff).sum(1))
+        shift64 = xp.asarray(shift, dtype=np.float64, like=X)
+        first, scatter = [], []
+        for group in _component_groups(X, shift.shape[0], xp):
+            diff = X64[None, :, :] - shift64[group, None, :]
+            weighted = diff * xp.matrix_transpose(resp64[:, group])[:, :, None]
+            first.append(weighted.sum(1))
+            scatter.append((weighted * diff).sum(1))
+        return (
+            to_float64(xp, xp.concatenate(first, 0)),
+            to_float64(xp, xp.concatenate(scatter, 0)),
+        )
     first, scatter = [], []
     for k in range(shift.shape[0]):
         diff = X64 - xp.asarray(shift[k], dtype=np.float64, like=X)
