@@ -28,6 +28,7 @@ visible at the dtype's resolution.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 #: Largest amplification of the dtype's rounding for which the quadratic
@@ -191,17 +192,19 @@ class QuadraticForms:
             ]
         )
 
-    def features(self, block: np.ndarray) -> np.ndarray:
-        """``z`` (P, n) from the block ``[x - c; 1; |x - c|^2]`` (D + 2, n)."""
-        n_features = self.n_features
-        out = np.empty((self.n_features_out, block.shape[1]), block.dtype)
-        out[: n_features + 2] = block
-        centred = block[:n_features]
-        start = n_features + 2
-        for d in range(n_features):
-            stop = start + n_features - d
-            np.multiply(centred[d:], centred[d], out=out[start:stop])
-            start = stop
+    def features(self, block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``z`` (P, n) from the block ``[x - c; 1; |x - c|^2]`` (D + 2, n).
+
+        Written into ``out`` where given (at least (P, n), the first n
+        columns used): a buffer the size of a core's cache, filled per chunk,
+        is read by the two GEMMs from there, where features kept between
+        passes would be read from memory.
+        """
+        if out is None:
+            out = np.empty((self.n_features_out, block.shape[1]), block.dtype)
+        else:
+            out = out[:, : block.shape[1]]
+        _fill_features(block, out)
         return out
 
     def log_densities(self, features: np.ndarray) -> np.ndarray:
@@ -246,3 +249,22 @@ class QuadraticForms:
         second[:, i, j] = upper
         second[:, j, i] = upper
         return resp_sum, np.ascontiguousarray(first), second
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_features(block: np.ndarray, out: np.ndarray) -> None:
+    """``out[: D + 2] = block`` and the products ``y_d y_e`` (d <= e) after."""
+    n_features = block.shape[0] - 2
+    n_rows = block.shape[1]
+    for r in range(n_features + 2):
+        for i in range(n_rows):
+            out[r, i] = block[r, i]
+    row = n_features + 2
+    for d in range(n_features):
+        first = block[d]
+        for e in range(d, n_features):
+            second = block[e]
+            target = out[row]
+            for i in range(n_rows):
+                target[i] = first[i] * second[i]
+            row += 1
