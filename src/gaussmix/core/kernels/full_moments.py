@@ -31,6 +31,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from gaussmix.core.kernels.row_pass import within_bound
+
 #: Largest amplification of the dtype's rounding for which the quadratic
 #: features are used: the sum of the absolute values of a row's terms over
 #: ``D + |log p(x)|``, and a mean's squared distance from the centre, in its
@@ -160,22 +162,14 @@ class QuadraticForms:
             return spread <= AMPLIFICATION_LIMIT[self.dtype] * max(self.n_features, 1)
         if not self.means_accurate:
             return False
-        if squared_norms.size == 0:
-            return True
-        norms = squared_norms.astype(np.float64)
-        # |log w_k N| of the likeliest component, from below: log p(x) is
-        # at most log K above it
-        magnitude = np.abs(log_norm) - self._log_components
-        np.maximum(magnitude, 0.0, out=magnitude)
-        magnitude += self.n_features
-        magnitude *= AMPLIFICATION_LIMIT[self.dtype]
-        terms = np.sqrt(norms)
-        terms *= self._linear_size
-        terms += self._constant_size
-        norms *= self._quadratic_size
-        terms += norms
-        # NaN rows compare False; infinite ones are checked apart
-        return bool(np.all(terms <= magnitude) and np.isfinite(log_norm).all())
+        log_norm = np.asarray(log_norm, dtype=np.float64)
+        # |log w_k N| of the likeliest component is bounded from below by
+        # |log p(x)| - log K (log p(x) is at most log K above it); the same
+        # compiled test as the E-step's row pass
+        return bool(
+            np.isfinite(log_norm).all()
+            and within_bound(log_norm, squared_norms, self.row_bound)
+        )
 
     @property
     def row_bound(self) -> np.ndarray:

@@ -8,9 +8,9 @@ rounding bound. Each pass reads the block again and each call costs a few
 microseconds; at a few thousand rows per chunk that was a third of a dense
 chunk's time beside its two GEMMs. Here they are two compiled loops around
 numpy's vectorised ``exp``, column sums and ``log`` (numba's ``exp`` and
-``log`` would be scalar calls). The responsibilities
-and log-normalisers are the same numbers as numpy's passes give, bit for
-bit; the chunk's log-likelihood is summed in another order.
+``log`` would be scalar calls). The responsibilities and log-normalisers
+are the same numbers as numpy's passes give, bit for bit; the chunk's
+log-likelihood is summed in another order.
 """
 
 from __future__ import annotations
@@ -88,20 +88,34 @@ def _scale_and_summarise(
         log_likelihood += log_norm[i] * weight if weighted else log_norm[i]
         if weight > 0.0 and log_norm[i] < worst_value:
             worst, worst_value = i, log_norm[i]
-    within = True
-    if bound.size > 0:
-        limit, log_components, n_features = bound[0], bound[1], bound[2]
-        linear, constant, quadratic = bound[3], bound[4], bound[5]
-        for i in range(n_rows):
-            magnitude = max(abs(log_norm[i]) - log_components, 0.0)
-            magnitude = (magnitude + n_features) * limit
-            norm = np.float64(squared_norms[i])
-            terms = math.sqrt(norm) * linear + constant + norm * quadratic
-            # NaN compares False
-            if not terms <= magnitude:
-                within = False
-                break
+    within = bound.size == 0 or within_bound(log_norm, squared_norms, bound)
     return log_likelihood, worst, within
+
+
+@_compiled
+def within_bound(
+    log_norm: np.ndarray, squared_norms: np.ndarray, bound: np.ndarray
+) -> bool:
+    """Whether every row passes the quadratic-feature path's rounding bound.
+
+    ``bound`` is ``QuadraticForms.row_bound``: the limit, log K, D and the
+    linear, constant and quadratic sizes. A row passes where the bound on
+    the absolute values of its terms, ``sqrt(|y|^2) linear + constant +
+    |y|^2 quadratic``, stays within ``limit (D + max(|log p(x)| - log K,
+    0))``. Rows of NaN fail; infinite log-densities are the caller's to
+    refuse.
+    """
+    limit, log_components, n_features = bound[0], bound[1], bound[2]
+    linear, constant, quadratic = bound[3], bound[4], bound[5]
+    for i in range(log_norm.size):
+        magnitude = max(abs(log_norm[i]) - log_components, 0.0)
+        magnitude = (magnitude + n_features) * limit
+        norm = np.float64(squared_norms[i])
+        terms = math.sqrt(norm) * linear + constant + norm * quadratic
+        # NaN compares False
+        if not terms <= magnitude:
+            return False
+    return True
 
 
 def normalise_rows(
