@@ -45,6 +45,8 @@ CONFIGS = {
     "a-spherical": (100_000, 16, 16, "spherical", 10.0),
     "overlapping, 100,000 x 16, K=16 full": (100_000, 16, 16, "full", 0.5),
     "overlapping, 200,000 x 64, K=64 diag": (200_000, 64, 64, "diag", 0.5),
+    "few components, 200,000 x 16, K=5 full": (200_000, 16, 5, "full", 0.5),
+    "few components, 400,000 x 32, K=8 diag": (400_000, 32, 8, "diag", 0.5),
 }
 OLD_NAME = "gaussmix_at_revision"
 

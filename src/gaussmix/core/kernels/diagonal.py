@@ -23,6 +23,7 @@ from gaussmix.core.kernels._common import (
 )
 from gaussmix.core.kernels._contract import BlockPlan, KernelRequest, PartialStats
 from gaussmix.core.kernels._registry import register_kernel
+from gaussmix.core.kernels.few_components import weighted_sums
 from gaussmix.core.stats import Stats, diagonal_moments_about
 
 #: Largest squared distance, in a component's own standard deviations,
@@ -132,7 +133,7 @@ class DiagonalKernel(KernelBase):
         # about the centre, all from one GEMM against the whole block (its
         # row of ones gives the sums): a separate reduction over the (K, n)
         # responsibilities would cost a sixth of the GEMM again
-        sums = (block @ resp.T).astype(np.float64)
+        sums = weighted_sums(block, resp)
         first = sums[:n_features].T
         second = sums[n_features : 2 * n_features].T
         resp_sum = sums[2 * n_features]

@@ -343,13 +343,16 @@ class FullKernel(KernelBase):
         return self._stats(X, rows, sample_weight, log_prob, whitened, None)
 
     def _features_buffer(self, n_samples: int) -> np.ndarray:
-        """This thread's (P, >= n_samples) buffer for quadratic features."""
+        """This thread's (P, n_samples) buffer for quadratic features, a
+        contiguous view of a flat one (compiled loops vectorise only over
+        contiguous rows)."""
+        size = self.quadratic.n_features_out * n_samples
         buffer = getattr(self._local, "features", None)
-        if buffer is None or buffer.shape[1] < n_samples:
+        if buffer is None or buffer.size < size:
             width = max(n_samples, self.plan.chunk_rows)
-            buffer = np.empty((self.quadratic.n_features_out, width), self.dtype)
+            buffer = np.empty(self.quadratic.n_features_out * width, self.dtype)
             self._local.features = buffer
-        return buffer
+        return buffer[:size].reshape(self.quadratic.n_features_out, n_samples)
 
     def _moments(
         self, features: np.ndarray, X: np.ndarray, sample_weight: np.ndarray | None
