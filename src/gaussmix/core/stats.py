@@ -117,8 +117,9 @@ class Stats:
                 f"cannot add Stats of kinds {self.scatter_kind!r} and "
                 f"{other.scatter_kind!r}"
             )
-        if self.shift.shape != other.shift.shape or not np.array_equal(
-            self.shift, other.shift
+        if self.shift is not other.shift and (
+            self.shift.shape != other.shift.shape
+            or not np.array_equal(self.shift, other.shift)
         ):
             raise ValueError("cannot add Stats accumulated about different shifts")
         if other.worst_log_density < self.worst_log_density:
