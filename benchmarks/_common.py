@@ -103,6 +103,17 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+def best_time(call: Callable[[], Any], repeats: int) -> float:
+    """Fewest seconds of ``repeats`` calls, after one call to warm up."""
+    call()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def machine_description() -> str:
     """CPU model, cores and the BLAS numpy uses, for the tables' headers."""
     model = "unknown CPU"

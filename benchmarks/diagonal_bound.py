@@ -25,28 +25,17 @@ and prints the largest ratio to scikit-learn that the products and the
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
-from _common import shared_start
+from _common import best_time, shared_start
 from bench_em import CONFIGS, make_data
 from threadpoolctl import threadpool_limits
 
 #: Numbers in a chunk's block and log-densities, as the library sizes them.
 CHUNK_ELEMENTS = 1 << 18
-
-
-def best_time(call: Callable[[], object], repeats: int) -> float:
-    call()
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def per_iteration(make_model: Callable[[int], object], X: np.ndarray) -> float:

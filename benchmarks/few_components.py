@@ -15,10 +15,9 @@ The library takes the compiled loop for float32 below
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import numpy as np
+from _common import best_time
 from threadpoolctl import threadpool_limits
 
 from gaussmix.core.kernels.few_components import tiled_sums
@@ -26,16 +25,6 @@ from gaussmix.core.kernels.few_components import tiled_sums
 #: Numbers in a chunk's features and responsibilities, as the kernels size
 #: their dense chunks (about a core's cache).
 CHUNK_ELEMENTS = 1 << 18
-
-
-def best_time(call: Callable[[], object], repeats: int) -> float:
-    call()
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def measure(
