@@ -326,3 +326,76 @@ def test_diagonal_kernel_offers_no_groups_for_overlapping_rows(rng):
     kernel = fused_kernel(params, params.means, np.dtype(np.float64))
     labels = kernel.likeliest_components(kernel.prepare(separated))
     assert labels is not None and labels.shape == (len(separated),)
+
+
+def _with_collapsed_components(rng, covariance_type, n_far):
+    """Rows and parameters with ``n_far`` components collapsed onto outlying
+    rows: each mean sits on its row, 40 standard deviations out, with
+    variance 1e-6, so its spread from the others' average is about 1e9."""
+    X = _data(rng, 1.0)
+    params = _fitted_params(covariance_type, X)
+    outliers = X.mean(0) + 40.0 * X.std(0) * (1.0 + np.arange(n_far))[:, None]
+    rows = np.vstack([X, outliers, outliers + 1e-3])
+    means = np.vstack([params.means, outliers])
+    weights = np.append(params.weights, np.full(n_far, 2.0 / len(rows)))
+    if covariance_type == "diag":
+        covariances = np.vstack([params.covariances, np.full((n_far, 3), 1e-6)])
+    else:
+        covariances = np.append(params.covariances, np.full(n_far, 1e-6))
+    model = GaussianMixture.from_params(
+        weights / weights.sum(), means, covariances, covariance_type=covariance_type
+    )
+    collapsed = MixtureParams(
+        model.weights_,
+        model.means_,
+        model.covariances_,
+        model.precisions_cholesky_,
+        covariance_type,
+    )
+    return rows, collapsed
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_diagonal_kernel_takes_a_collapsed_far_component_on_its_own(
+    covariance_type, dtype, grouped, rng
+):
+    rows, params = _with_collapsed_components(rng, covariance_type, 1)
+    w = rng.uniform(0.5, 2.0, size=len(rows))
+    kernel = fused_kernel(params, params.means, np.dtype(dtype))
+    assert kernel is not None
+    # regrouping by likeliest component is declined while a component is far
+    assert kernel.likeliest_components(kernel.prepare(rows.astype(dtype))) is None
+    partial = kernel.chunk(
+        kernel.prepare(rows.astype(dtype)),
+        rows.astype(dtype),
+        w.astype(dtype),
+        grouped=grouped,
+    )
+    ours = kernel.finish(partial)
+    # the rows as the kernel saw them: float32 rounds the collapsed rows'
+    # 1e-3 apart by about 1e-5
+    seen = rows.astype(dtype).astype(np.float64)
+    expected = _direct_stats(seen, w.astype(dtype).astype(np.float64), params)
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    scale = np.abs(expected["scatter"]).max()
+    np.testing.assert_allclose(ours.resp_sum, expected["resp_sum"], rtol=rtol)
+    np.testing.assert_allclose(
+        ours.centred_sum, expected["centred_sum"], rtol=rtol, atol=rtol * scale
+    )
+    # the collapsed components' own scatter (about 1e-6) is exact, not lost
+    # to moments moved over their distance from the others
+    np.testing.assert_allclose(ours.scatter[-1], expected["scatter"][-1], rtol=rtol)
+    np.testing.assert_allclose(
+        ours.scatter, expected["scatter"], rtol=rtol, atol=rtol * scale
+    )
+    assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=rtol)
+
+
+def test_diagonal_kernel_leaves_many_far_components_to_the_generic_path(rng):
+    # four components: at most one is taken on its own
+    _, one = _with_collapsed_components(rng, "diag", 1)
+    assert fused_kernel(one, one.means, np.dtype(np.float64)) is not None
+    _, two = _with_collapsed_components(rng, "diag", 2)
+    assert fused_kernel(two, two.means, np.dtype(np.float64)) is None

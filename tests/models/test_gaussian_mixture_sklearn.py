@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
@@ -124,3 +126,54 @@ def test_warm_start_continues_where_it_stopped():
             theirs.fit(X)
             assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=1e-9)
     np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_a_component_collapsing_onto_an_outlier_fits_like_sklearn(
+    covariance_type, dtype
+):
+    # one row 60 deviations out, with a component started on it: that
+    # component collapses to reg_covar, far from the others in its own units
+    X = DATASETS["blobs"]
+    outlier = X.mean(0) + 60.0 * X.std(0)
+    rows = np.vstack([X, outlier])
+    start = _shared_start(X, 4, covariance_type)
+    weights = np.append(start["weights_init"], 1.0 / len(rows))
+    precisions = start["precisions_init"]
+    settings = dict(
+        covariance_type=covariance_type,
+        tol=0.0,
+        weights_init=weights / weights.sum(),
+        means_init=np.vstack([start["means_init"], outlier]),
+        precisions_init=np.concatenate([precisions, precisions[:1]]),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = SklearnGaussianMixture(5, max_iter=15, **settings).fit(rows)
+        ours = GaussianMixture(5, max_iter=15, **settings).fit(rows.astype(dtype))
+        longer = GaussianMixture(5, max_iter=16, **settings).fit(rows.astype(dtype))
+    assert theirs.covariances_[4].max() < 1e-5  # it did collapse
+    # the E-step after ours' last M-step, against the log-likelihood of
+    # ours' parameters written out from scipy's densities
+    variances = np.broadcast_to(
+        ours.covariances_.reshape(5, -1), ours.means_.shape
+    ).astype(np.float64)
+    seen = rows.astype(dtype).astype(np.float64)
+    log_prob = np.column_stack(
+        [
+            np.log(ours.weights_[k])
+            + multivariate_normal(ours.means_[k], np.diag(variances[k])).logpdf(seen)
+            for k in range(5)
+        ]
+    )
+    exact = logsumexp(log_prob, axis=1).mean()
+    rtol = 1e-11 if dtype == np.float64 else 1e-6
+    assert longer.lower_bounds_[-1] == pytest.approx(exact, rel=rtol)
+    # scikit-learn expands the collapsed component's quadratic form about
+    # the origin, which cancels to about 1e-7 here: compared at that level
+    np.testing.assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-6)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ours.covariances_, theirs.covariances_, rtol=1e-3, atol=1e-9
+    )

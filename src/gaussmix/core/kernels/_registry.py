@@ -20,18 +20,24 @@ from gaussmix.core.params import MixtureParams
 #: mean and the means' average that the fused kernels accept; beyond it the
 #: E-step takes the generic path, which centres on each mean. Even float64
 #: moments moved over that distance would lose about 1e-8 of a variance.
+#: Kernels registered with ``separates_far`` judge this themselves: they
+#: take a few such components on their own and return None beyond that.
 FUSED_SPREAD_LIMIT = 1e8
 
-_KERNELS: dict[type[CovarianceFamily], KernelFactory] = {}
+_KERNELS: dict[type[CovarianceFamily], tuple[KernelFactory, bool]] = {}
 
 
 def register_kernel(
-    representation: type[CovarianceFamily],
+    representation: type[CovarianceFamily], *, separates_far: bool = False
 ) -> Callable[[KernelFactory], KernelFactory]:
-    """Register a kernel factory for a representation and its subclasses."""
+    """Register a kernel factory for a representation and its subclasses.
+
+    ``separates_far``: the factory handles components whose means lie beyond
+    :data:`FUSED_SPREAD_LIMIT` itself (and may return None).
+    """
 
     def decorate(factory: KernelFactory) -> KernelFactory:
-        _KERNELS[representation] = factory
+        _KERNELS[representation] = (factory, separates_far)
         return factory
 
     return decorate
@@ -54,14 +60,21 @@ def fused_kernel(
     if dtype not in (np.float32, np.float64):
         return None
     family = params.family
-    spread = mean_spread(params.means, params.precisions_cholesky, family.matrix_layout)
-    if not spread <= FUSED_SPREAD_LIMIT:
-        # the kernels expand every quadratic form about the means' average,
-        # which cancels when one mean (an outlier's) lies that far away
-        return None
-    for cls in params.family.__mro__:
-        factory = _KERNELS.get(cls)
-        if factory is not None:
+    for cls in family.__mro__:
+        entry = _KERNELS.get(cls)
+        if entry is not None:
+            factory, separates_far = entry
+            if (
+                not separates_far
+                and not mean_spread(
+                    params.means, params.precisions_cholesky, family.matrix_layout
+                )
+                <= FUSED_SPREAD_LIMIT
+            ):
+                # the kernel expands every quadratic form about the means'
+                # average, which cancels when one mean (an outlier's) lies
+                # that far away
+                return None
             shift = np.asarray(shift, dtype=np.float64)
             return factory(
                 KernelRequest(
