@@ -340,6 +340,9 @@ def _with_collapsed_components(rng, covariance_type, n_far):
     weights = np.append(params.weights, np.full(n_far, 2.0 / len(rows)))
     if covariance_type == "diag":
         covariances = np.vstack([params.covariances, np.full((n_far, 3), 1e-6)])
+    elif covariance_type == "full":
+        collapsed = np.broadcast_to(1e-6 * np.eye(3), (n_far, 3, 3))
+        covariances = np.concatenate([params.covariances, collapsed])
     else:
         covariances = np.append(params.covariances, np.full(n_far, 1e-6))
     model = GaussianMixture.from_params(
@@ -391,6 +394,28 @@ def test_diagonal_kernel_takes_a_collapsed_far_component_on_its_own(
         ours.scatter, expected["scatter"], rtol=rtol, atol=rtol * scale
     )
     assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=rtol)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_full_kernel_keeps_a_collapsed_far_component_in_float64(grouped, rng):
+    # its rows are whitened about each mean, so float64 keeps them exact;
+    # float32 would round the folded centring visibly and goes generic
+    rows, params = _with_collapsed_components(rng, "full", 1)
+    assert fused_kernel(params, params.means, np.dtype(np.float32)) is None
+    kernel = fused_kernel(params, params.means, np.dtype(np.float64))
+    w = rng.uniform(0.5, 2.0, size=len(rows))
+    ours = kernel.finish(kernel.chunk(kernel.prepare(rows), rows, w, grouped=grouped))
+    expected = _direct_stats(rows, w, params)
+    scale = np.abs(expected["scatter"]).max()
+    np.testing.assert_allclose(ours.resp_sum, expected["resp_sum"], rtol=1e-9)
+    np.testing.assert_allclose(
+        ours.centred_sum, expected["centred_sum"], rtol=1e-9, atol=1e-9 * scale
+    )
+    np.testing.assert_allclose(ours.scatter[-1], expected["scatter"][-1], rtol=1e-7)
+    np.testing.assert_allclose(
+        ours.scatter, expected["scatter"], rtol=1e-9, atol=1e-9 * scale
+    )
+    assert ours.log_likelihood == pytest.approx(expected["log_likelihood"], rel=1e-11)
 
 
 def test_diagonal_kernel_leaves_many_far_components_to_the_generic_path(rng):

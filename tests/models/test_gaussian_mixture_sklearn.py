@@ -18,6 +18,18 @@ COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 N_COMPONENTS = {"iris": 3, "wine": 3, "digits_pca10": 10, "blobs": 4}
 
 
+def _full_covariances(model) -> np.ndarray:
+    """(K, D, D) covariance matrices of a fitted full, diag or spherical model."""
+    n_components, n_features = model.means_.shape
+    covariances = np.asarray(model.covariances_, dtype=np.float64)
+    if model.covariance_type == "full":
+        return covariances
+    variances = np.broadcast_to(
+        covariances.reshape(n_components, -1), (n_components, n_features)
+    )
+    return np.stack([np.diag(v) for v in variances])
+
+
 def _shared_start(X, n_components, covariance_type, seed=0):
     """A start both libraries accept: a short scikit-learn run's parameters."""
     with warnings.catch_warnings():
@@ -129,7 +141,7 @@ def test_warm_start_continues_where_it_stopped():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 def test_a_component_collapsing_onto_an_outlier_fits_like_sklearn(
     covariance_type, dtype
 ):
@@ -156,14 +168,12 @@ def test_a_component_collapsing_onto_an_outlier_fits_like_sklearn(
     assert theirs.covariances_[4].max() < 1e-5  # it did collapse
     # the E-step after ours' last M-step, against the log-likelihood of
     # ours' parameters written out from scipy's densities
-    variances = np.broadcast_to(
-        ours.covariances_.reshape(5, -1), ours.means_.shape
-    ).astype(np.float64)
+    covariances = _full_covariances(ours)
     seen = rows.astype(dtype).astype(np.float64)
     log_prob = np.column_stack(
         [
             np.log(ours.weights_[k])
-            + multivariate_normal(ours.means_[k], np.diag(variances[k])).logpdf(seen)
+            + multivariate_normal(ours.means_[k], covariances[k]).logpdf(seen)
             for k in range(5)
         ]
     )

@@ -20,24 +20,33 @@ from gaussmix.core.params import MixtureParams
 #: mean and the means' average that the fused kernels accept; beyond it the
 #: E-step takes the generic path, which centres on each mean. Even float64
 #: moments moved over that distance would lose about 1e-8 of a variance.
-#: Kernels registered with ``separates_far`` judge this themselves: they
-#: take a few such components on their own and return None beyond that.
+#: Kernels registered with their own ``spread_limits`` accept more where
+#: their arithmetic allows; those registered with ``separates_far`` judge it
+#: themselves: they take a few such components on their own and return None
+#: beyond that.
 FUSED_SPREAD_LIMIT = 1e8
 
-_KERNELS: dict[type[CovarianceFamily], tuple[KernelFactory, bool]] = {}
+_KERNELS: dict[
+    type[CovarianceFamily], tuple[KernelFactory, bool, dict[np.dtype, float]]
+] = {}
 
 
 def register_kernel(
-    representation: type[CovarianceFamily], *, separates_far: bool = False
+    representation: type[CovarianceFamily],
+    *,
+    separates_far: bool = False,
+    spread_limits: dict[np.dtype, float] | None = None,
 ) -> Callable[[KernelFactory], KernelFactory]:
     """Register a kernel factory for a representation and its subclasses.
 
     ``separates_far``: the factory handles components whose means lie beyond
     :data:`FUSED_SPREAD_LIMIT` itself (and may return None).
+    ``spread_limits``: per dtype, the largest spread of the means the
+    kernel accepts where that is not :data:`FUSED_SPREAD_LIMIT`.
     """
 
     def decorate(factory: KernelFactory) -> KernelFactory:
-        _KERNELS[representation] = (factory, separates_far)
+        _KERNELS[representation] = (factory, separates_far, spread_limits or {})
         return factory
 
     return decorate
@@ -63,18 +72,16 @@ def fused_kernel(
     for cls in family.__mro__:
         entry = _KERNELS.get(cls)
         if entry is not None:
-            factory, separates_far = entry
-            if (
-                not separates_far
-                and not mean_spread(
+            factory, separates_far, spread_limits = entry
+            if not separates_far:
+                spread = mean_spread(
                     params.means, params.precisions_cholesky, family.matrix_layout
                 )
-                <= FUSED_SPREAD_LIMIT
-            ):
-                # the kernel expands every quadratic form about the means'
-                # average, which cancels when one mean (an outlier's) lies
-                # that far away
-                return None
+                if not spread <= spread_limits.get(dtype, FUSED_SPREAD_LIMIT):
+                    # the kernel expands every quadratic form about the
+                    # means' average, which cancels when one mean (an
+                    # outlier's) lies that far away
+                    return None
             shift = np.asarray(shift, dtype=np.float64)
             return factory(
                 KernelRequest(

@@ -8,7 +8,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from gaussmix.backend import NUMPY_BACKEND
-from gaussmix.core.covariance.base import LOG_2PI, mean_spread
+from gaussmix.core.covariance.base import (
+    EXPANSION_ROUNDING_LIMIT,
+    LOG_2PI,
+    mean_spread,
+)
 from gaussmix.core.covariance.full import FullRepresentation
 from gaussmix.core.kernels._common import (
     KernelBase,
@@ -473,5 +477,21 @@ class FullKernel(KernelBase):
         )
 
 
+#: Spreads of the means (squared distances from their average, each in its
+#: own component's deviations) the kernel accepts beyond the registry's
+#: common limit. Its whitened rows ``U_k^T (x - c) - U_k^T (mu_k - c)`` and
+#: its first moments moved from ``c`` round by about the square root of the
+#: spread times the dtype's resolution, its scatter is formed about each
+#: mean, its bounds allow for their rounding, and its quadratic path refuses
+#: such means (:attr:`QuadraticForms.means_accurate`). So in float64 it
+#: stays as accurate as the generic E-step's own expansion, up to a spread
+#: of ``EXPANSION_ROUNDING_LIMIT / eps`` (4.5e12): a component collapsed
+#: onto an outlying row no longer sends the whole pass to the generic path
+#: (50,000 x 16, K = 16: 0.14 against 0.02 s per iteration). float32 keeps
+#: the common limit.
+SPREAD_LIMITS = {
+    np.dtype(np.float64): EXPANSION_ROUNDING_LIMIT / float(np.finfo(np.float64).eps)
+}
+
 # the class is its own factory: its constructor takes the factory's arguments
-register_kernel(FullRepresentation)(FullKernel)
+register_kernel(FullRepresentation, spread_limits=SPREAD_LIMITS)(FullKernel)
