@@ -21,32 +21,26 @@ from gaussmix.core.params import MixtureParams
 #: E-step takes the generic path, which centres on each mean. Even float64
 #: moments moved over that distance would lose about 1e-8 of a variance.
 #: Kernels registered with their own ``spread_limits`` accept more where
-#: their arithmetic allows; those registered with ``separates_far`` judge it
-#: themselves: they take a few such components on their own and return None
-#: beyond that.
+#: their arithmetic allows (an infinite limit: the factory judges, and may
+#: return None).
 FUSED_SPREAD_LIMIT = 1e8
 
-_KERNELS: dict[
-    type[CovarianceFamily], tuple[KernelFactory, bool, dict[np.dtype, float]]
-] = {}
+_KERNELS: dict[type[CovarianceFamily], tuple[KernelFactory, dict[np.dtype, float]]] = {}
 
 
 def register_kernel(
     representation: type[CovarianceFamily],
     *,
-    separates_far: bool = False,
     spread_limits: dict[np.dtype, float] | None = None,
 ) -> Callable[[KernelFactory], KernelFactory]:
     """Register a kernel factory for a representation and its subclasses.
 
-    ``separates_far``: the factory handles components whose means lie beyond
-    :data:`FUSED_SPREAD_LIMIT` itself (and may return None).
     ``spread_limits``: per dtype, the largest spread of the means the
     kernel accepts where that is not :data:`FUSED_SPREAD_LIMIT`.
     """
 
     def decorate(factory: KernelFactory) -> KernelFactory:
-        _KERNELS[representation] = (factory, separates_far, spread_limits or {})
+        _KERNELS[representation] = (factory, spread_limits or {})
         return factory
 
     return decorate
@@ -72,16 +66,15 @@ def fused_kernel(
     for cls in family.__mro__:
         entry = _KERNELS.get(cls)
         if entry is not None:
-            factory, separates_far, spread_limits = entry
-            if not separates_far:
-                spread = mean_spread(
-                    params.means, params.precisions_cholesky, family.matrix_layout
-                )
-                if not spread <= spread_limits.get(dtype, FUSED_SPREAD_LIMIT):
-                    # the kernel expands every quadratic form about the
-                    # means' average, which cancels when one mean (an
-                    # outlier's) lies that far away
-                    return None
+            factory, spread_limits = entry
+            spread = mean_spread(
+                params.means, params.precisions_cholesky, family.matrix_layout
+            )
+            if not spread <= spread_limits.get(dtype, FUSED_SPREAD_LIMIT):
+                # the kernel expands every quadratic form about the means'
+                # average, which cancels when one mean (an outlier's) lies
+                # that far away
+                return None
             shift = np.asarray(shift, dtype=np.float64)
             return factory(
                 KernelRequest(

@@ -43,6 +43,10 @@ MOMENT_SPREAD_LIMIT = {np.dtype(np.float32): 800.0, np.dtype(np.float64): 1e8}
 #: float64, so beyond a few the generic path is as good.
 FAR_SHARE = 0.125
 
+#: The registry's limits on the means' spread for this kernel: none, since
+#: :func:`split_far` decides (and the factory returns None beyond it).
+ANY_SPREAD = dict.fromkeys((np.dtype(np.float32), np.dtype(np.float64)), np.inf)
+
 
 class DiagonalKernel(KernelBase):
     """E-step and Stats for per-component precisions ``p_kd`` (diagonal).
@@ -281,13 +285,13 @@ def _kernel(request: KernelRequest, precisions: np.ndarray) -> DiagonalKernel | 
     return None if split is None else DiagonalKernel(request, precisions, split)
 
 
-@register_kernel(DiagRepresentation, separates_far=True)
+@register_kernel(DiagRepresentation, spread_limits=ANY_SPREAD)
 def diagonal_kernel(request: KernelRequest) -> DiagonalKernel | None:
     factors = np.asarray(request.params.precisions_cholesky, dtype=np.float64)
     return _kernel(request, factors * factors)
 
 
-@register_kernel(SphericalRepresentation, separates_far=True)
+@register_kernel(SphericalRepresentation, spread_limits=ANY_SPREAD)
 def spherical_kernel(request: KernelRequest) -> DiagonalKernel | None:
     factors = np.asarray(request.params.precisions_cholesky, dtype=np.float64)
     n_features = request.shift.shape[1]
