@@ -5,12 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_blobs
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
 torch = pytest.importorskip("torch")
 
 from gaussmix.deep import ConvEncoder, DeepGaussianMixtureClustering  # noqa: E402
 from gaussmix.deep.clustering_start import merge_components  # noqa: E402
+from gaussmix.deep.clustering_training import (  # noqa: E402
+    JOINT_EPOCHS,
+    MIN_JOINT_STEPS,
+    MIN_PATIENCE_STEPS,
+    PATIENCE_EPOCHS,
+    joint_budget,
+)
 from tests._devices import TORCH_DEVICES, host  # noqa: E402
 from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
@@ -202,6 +211,10 @@ def test_bad_input_is_named(blobs, fitted):
         DeepGaussianMixtureClustering(init_method="umap").fit(X)
     with pytest.raises(ValueError, match="n_iter_no_change"):
         DeepGaussianMixtureClustering(n_iter_no_change=0).fit(X)
+    for name in ("max_epochs", "n_iter_no_change"):
+        for value in ("fast", -1, 2.5):
+            with pytest.raises(ValueError, match=rf"{name}.*'auto'"):
+                DeepGaussianMixtureClustering(**{name: value}).fit(X)
     with pytest.raises(ValueError, match="tol"):
         DeepGaussianMixtureClustering(tol=-1.0).fit(X)
     with pytest.raises(ValueError, match="init_components"):
@@ -296,6 +309,41 @@ def test_joint_training_stops_when_the_bound_stalls(blobs):
     settings = {**FAST, "max_epochs": 50, "n_iter_no_change": 1, "tol": 1e9}
     model = DeepGaussianMixtureClustering(3, random_state=0, **settings)
     assert model.fit(blobs[0]).n_iter_ == 2
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "patience"),
+    # one batch an epoch: 150 steps of patience are 150 epochs; fifteen
+    # batches: the plain ten epochs already take 150 steps
+    [(150, 150), (10, 10)],
+)
+def test_auto_patience_counts_steps_on_small_data(blobs, batch_size, patience):
+    # tol=1e9: only the first epoch improves, then training waits out its
+    # patience
+    settings = {**FAST, "max_epochs": "auto", "n_iter_no_change": "auto"}
+    settings.update(batch_size=batch_size, tol=1e9, pretrain_epochs=1)
+    model = DeepGaussianMixtureClustering(3, random_state=0, **settings)
+    assert model.fit(blobs[0]).n_iter_ == 1 + patience
+
+
+@given(
+    n_rows=st.integers(1, 100_000),
+    batch_size=st.integers(1, 1_000),
+    max_epochs=st.one_of(st.just("auto"), st.integers(0, 500)),
+)
+def test_auto_budget_gives_enough_steps_and_no_more(n_rows, batch_size, max_epochs):
+    epochs, patience = joint_budget(max_epochs, "auto", n_rows, batch_size)
+    batches = -(-n_rows // batch_size)
+    automatic = [(patience, PATIENCE_EPOCHS, MIN_PATIENCE_STEPS)]
+    if max_epochs == "auto":
+        automatic.append((epochs, JOINT_EPOCHS, MIN_JOINT_STEPS))
+    else:
+        assert epochs == max_epochs
+    for value, plain, steps in automatic:
+        # at least the plain epochs and the minimum steps; one epoch fewer
+        # would fall short of one of them
+        assert value >= plain and value * batches >= steps
+        assert value == plain or (value - 1) * batches < steps
 
 
 def test_tsne_start_embeds_a_random_subset_of_large_data(blobs, monkeypatch):
