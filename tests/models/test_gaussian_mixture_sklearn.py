@@ -12,22 +12,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 from gaussmix import GaussianMixture
+from gaussmix.core.covariance import get_family
 from tests.conftest import DATASETS
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 N_COMPONENTS = {"iris": 3, "wine": 3, "digits_pca10": 10, "blobs": 4}
-
-
-def _full_covariances(model) -> np.ndarray:
-    """(K, D, D) covariance matrices of a fitted full, diag or spherical model."""
-    n_components, n_features = model.means_.shape
-    covariances = np.asarray(model.covariances_, dtype=np.float64)
-    if model.covariance_type == "full":
-        return covariances
-    variances = np.broadcast_to(
-        covariances.reshape(n_components, -1), (n_components, n_features)
-    )
-    return np.stack([np.diag(v) for v in variances])
 
 
 def _shared_start(X, n_components, covariance_type, seed=0):
@@ -168,7 +157,9 @@ def test_a_component_collapsing_onto_an_outlier_fits_like_sklearn(
     assert theirs.covariances_[4].max() < 1e-5  # it did collapse
     # the E-step after ours' last M-step, against the log-likelihood of
     # ours' parameters written out from scipy's densities
-    covariances = _full_covariances(ours)
+    covariances = get_family(covariance_type).full_covariances(
+        np.asarray(ours.covariances_, dtype=np.float64), 5, rows.shape[1]
+    )
     seen = rows.astype(dtype).astype(np.float64)
     log_prob = np.column_stack(
         [
