@@ -16,7 +16,7 @@ import torch
 from gaussmix.deep import _common as common
 from gaussmix.deep.clustering_start import starting_network
 from gaussmix.deep.variational import VariationalClusteringNetwork
-from gaussmix.nn.training import train
+from gaussmix.nn.training import steps_per_epoch, train
 
 if TYPE_CHECKING:
     # for annotations only: the estimator imports this module
@@ -62,7 +62,7 @@ def joint_budget(
     >>> joint_budget(30, "auto", n_rows=178, batch_size=128)
     (30, 75)
     """
-    batches = -(-n_rows // batch_size)
+    batches = steps_per_epoch(n_rows, batch_size)
 
     def epochs(value: int | str, plain: int, steps: int) -> int:
         if value != "auto":

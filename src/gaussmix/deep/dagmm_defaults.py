@@ -8,6 +8,8 @@ batch, and the passes from the rows and the batch size.
 
 from __future__ import annotations
 
+from gaussmix.nn.training import steps_per_epoch
+
 
 def default_latent_dim(n_features: int) -> int:
     """Code width for ``n_features`` inputs: one per six features, in [1, 10]."""
@@ -64,5 +66,5 @@ def default_max_epochs(n_samples: int, batch_size: int) -> int:
     >>> default_max_epochs(1_000_000, 128)  # 7,813 steps a pass
     1
     """
-    steps_per_epoch = -(-n_samples // batch_size)
-    return int(min(DEFAULT_EPOCHS, max(1, round(DEFAULT_STEPS / steps_per_epoch))))
+    steps = steps_per_epoch(n_samples, batch_size)
+    return int(min(DEFAULT_EPOCHS, max(1, round(DEFAULT_STEPS / steps))))

@@ -40,6 +40,18 @@ class TrainingResult:
     stopped_early: bool = False
 
 
+def steps_per_epoch(n_rows: int, batch_size: int) -> int:
+    """Optimizer steps :func:`train` takes per epoch: its batches, the last
+    one short.
+
+    Examples
+    --------
+    >>> steps_per_epoch(178, 128), steps_per_epoch(256, 128)
+    (2, 2)
+    """
+    return -(-n_rows // batch_size)
+
+
 def _batches(
     n_rows: int, batch_size: int, generator: torch.Generator
 ) -> list[torch.Tensor]:
