@@ -179,3 +179,27 @@ def test_random_state_starts_are_scikit_learns(name, init_params):
         np.testing.assert_allclose(
             ours.covariances_, theirs.covariances_, rtol=1e-9, atol=1e-12
         )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"mean_prior": 1.0},
+        {"mean_prior": "origin"},
+        {"covariance_type": "diag", "covariance_prior": 1.0},
+    ],
+)
+def test_a_prior_that_is_not_an_array_is_refused_as_scikit_learn_refuses_it(params):
+    X = DATASETS["iris"]
+    with pytest.raises(Exception) as theirs:
+        SklearnBayesianMixture(n_components=2, **params).fit(X)
+    with pytest.raises(Exception) as ours:
+        BayesianGaussianMixture(n_components=2, **params).fit(X)
+    # code catching scikit-learn's error (ValueError or TypeError) catches ours
+    caught_as = [
+        kind for kind in (ValueError, TypeError) if isinstance(theirs.value, kind)
+    ]
+    assert caught_as
+    assert all(isinstance(ours.value, kind) for kind in caught_as)
+    name = next(key for key in params if key != "covariance_type")
+    assert repr(name) in str(ours.value)

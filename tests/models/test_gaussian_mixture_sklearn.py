@@ -178,3 +178,57 @@ def test_a_component_collapsing_onto_an_outlier_fits_like_sklearn(
     np.testing.assert_allclose(
         ours.covariances_, theirs.covariances_, rtol=1e-3, atol=1e-9
     )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"weights_init": 0.5},
+        {"means_init": 1.0},
+        {"precisions_init": 1.0},
+        {"precisions_init": "identity"},
+    ],
+)
+def test_a_start_that_is_not_an_array_is_refused_as_scikit_learn_refuses_it(params):
+    X = DATASETS["iris"]
+    with pytest.raises(Exception) as theirs:
+        SklearnGaussianMixture(2, **params).fit(X)
+    with pytest.raises(Exception) as ours:
+        GaussianMixture(2, **params).fit(X)
+    # code catching scikit-learn's error (ValueError or TypeError) catches ours
+    caught_as = [
+        kind for kind in (ValueError, TypeError) if isinstance(theirs.value, kind)
+    ]
+    assert caught_as
+    assert all(isinstance(ours.value, kind) for kind in caught_as)
+    assert repr(next(iter(params))) in str(ours.value)
+
+
+@pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_one_row_starts_seed_scikit_learns_rows_with_their_own_m_step(
+    init_params, covariance_type
+):
+    # Both libraries seed each component at one row; the M-step of those
+    # responsibilities is equal weights, the seed rows as means and no
+    # scatter at all (only reg_covar), whatever scikit-learn's formulas
+    # make of them (see the user guide, "Starting points").
+    X = DATASETS["wine"]
+    kwargs = dict(
+        covariance_type=covariance_type,
+        init_params=init_params,
+        max_iter=0,
+        random_state=4,
+        reg_covar=1e-3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = GaussianMixture(3, **kwargs).fit(X)
+        theirs = SklearnGaussianMixture(3, **kwargs).fit(X)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-12)
+    np.testing.assert_allclose(ours.weights_, np.full(3, 1 / 3))
+    family = get_family(covariance_type)
+    covariances = family.full_covariances(ours.covariances_, 3, X.shape[1])
+    np.testing.assert_allclose(
+        covariances, np.broadcast_to(1e-3 * np.eye(13), (3, 13, 13)), atol=1e-15
+    )

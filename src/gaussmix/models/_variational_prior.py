@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.utils import check_array
 
 from gaussmix.core.covariance import get_family
 from gaussmix.core.variational import VariationalPrior
@@ -49,7 +48,9 @@ def _covariance_default(
     return covariance
 
 
-def _checked_covariance(value: Any, covariance_type: str, n_features: int):
+def _checked_covariance(
+    value: Any, covariance_type: str, n_features: int, owner: str
+) -> np.ndarray:
     name = f"{covariance_type} covariance_prior"
     if covariance_type == "spherical":
         number = check.check_float("covariance_prior", value, 0.0, True)
@@ -59,7 +60,9 @@ def _checked_covariance(value: Any, covariance_type: str, n_features: int):
                 f"{number:.3f}."
             )
         return np.asarray(number)
-    array = check_array(value, dtype=np.float64, ensure_2d=False)
+    array = check.check_array_parameter(
+        value, "covariance_prior", owner, dtype=np.float64, ensure_2d=False
+    )
     shape = (n_features, n_features) if covariance_type != "diag" else (n_features,)
     if array.shape != shape:
         raise ValueError(
@@ -75,8 +78,10 @@ def _checked_covariance(value: Any, covariance_type: str, n_features: int):
     return array
 
 
-def _checked_mean(value: Any, n_features: int) -> np.ndarray:
-    mean = check_array(value, dtype=np.float64, ensure_2d=False)
+def _checked_mean(value: Any, n_features: int, owner: str) -> np.ndarray:
+    mean = check.check_array_parameter(
+        value, "mean_prior", owner, dtype=np.float64, ensure_2d=False
+    )
     if mean.shape != (n_features,):
         raise ValueError(
             f"The parameter 'means' should have the shape of {(n_features,)}, but "
@@ -145,18 +150,19 @@ def variational_prior(
             f"The parameter 'degrees_of_freedom_prior' should be greater than "
             f"{n_features - 1}, but got {degrees:.3f}."
         )
+    owner = type(estimator).__name__
     moments = None
     if estimator.mean_prior is None or estimator.covariance_prior is None:
         moments = data_moments(source, covariance_type in ("full", "tied"))
     if estimator.mean_prior is None:
         mean = moments[1]
     else:
-        mean = _checked_mean(estimator.mean_prior, n_features)
+        mean = _checked_mean(estimator.mean_prior, n_features, owner)
     if estimator.covariance_prior is None:
         covariance = _covariance_default(moments, covariance_type)
     else:
         covariance = _checked_covariance(
-            estimator.covariance_prior, covariance_type, n_features
+            estimator.covariance_prior, covariance_type, n_features, owner
         )
     concentration = settings.weight_concentration_prior
     precision = settings.mean_precision_prior

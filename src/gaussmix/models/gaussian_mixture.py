@@ -645,17 +645,24 @@ class GaussianMixture(
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     def _check_user_init(self, n_components: int, n_features: int) -> dict[str, Any]:
+        owner = type(self).__name__
         return {
             "weights": None
             if self.weights_init is None
-            else check.check_weights_init(self.weights_init, n_components),
+            else check.check_weights_init(self.weights_init, n_components, owner=owner),
             "means": None
             if self.means_init is None
-            else check.check_means_init(self.means_init, n_components, n_features),
+            else check.check_means_init(
+                self.means_init, n_components, n_features, owner
+            ),
             "precisions": None
             if self.precisions_init is None
             else check.check_precisions_init(
-                self.precisions_init, self.covariance_type, n_components, n_features
+                self.precisions_init,
+                self.covariance_type,
+                n_components,
+                n_features,
+                owner,
             ),
         }
 
@@ -692,7 +699,9 @@ class GaussianMixture(
             )
         n_components, n_features = means.shape
         dtype = means.dtype if means.dtype in (np.float32, np.float64) else np.float64
-        weights = check.check_weights_init(weights, n_components, argument="weights")
+        weights = check.check_weights_init(
+            weights, n_components, argument="weights", optional=False
+        )
         covariances = np.asarray(covariances, dtype=np.float64)
         expected = family.covariance_shape(n_components, n_features)
         if covariances.shape != expected:

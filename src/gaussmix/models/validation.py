@@ -331,8 +331,54 @@ def check_sample_weight(
     return weights.astype(dtype)
 
 
+def check_array_parameter(
+    value: Any,
+    argument: str,
+    owner: str | None = None,
+    *,
+    optional: bool = True,
+    **options: Any,
+) -> np.ndarray:
+    """``check_array`` of the hyperparameter ``argument``, which must be an array.
+
+    A scalar, a string or anything else that is not array-like is reported
+    as scikit-learn's parameter validation reports it (an
+    ``InvalidParameterError`` naming the parameter), not as a failure deep
+    inside ``check_array``.
+
+    Parameters
+    ----------
+    value : array-like
+    argument : str
+        The parameter's name, used in the message.
+    owner : str, optional
+        The estimator's class name, used in the message.
+    optional : bool, default=True
+        Whether the message offers None (a hyperparameter that may be left
+        unset) besides an array.
+    **options
+        Passed to :func:`sklearn.utils.check_array`.
+    """
+    array_like = any(
+        hasattr(value, attribute) for attribute in ("__len__", "shape", "__array__")
+    )
+    if (
+        not array_like
+        or isinstance(value, (str, bytes, dict))
+        or getattr(value, "ndim", 1) == 0
+    ):
+        expected = "an array-like or None" if optional else "an array-like"
+        raise _invalid(argument, owner, expected, value)
+    return check_array(value, **options)
+
+
 def check_weights_init(
-    weights, n_components: int, argument: str = "weights_init"
+    weights,
+    n_components: int,
+    argument: str = "weights_init",
+    owner: str | None = None,
+    *,
+    optional: bool = True,
 ) -> np.ndarray:
     """Mixing weights, checked: shape ``(n_components,)``, in [0, 1], sum one.
 
@@ -343,12 +389,24 @@ def check_weights_init(
     argument : str, default='weights_init'
         The caller's name for the weights, used in the messages so that they
         name what the user passed (``from_params`` passes ``'weights'``).
+    owner : str, optional
+        The estimator's class name, used in the messages.
+    optional : bool, default=True
+        Whether the weights may be left unset (None), as ``weights_init``
+        may; said in the message for weights that are not an array.
 
     Returns
     -------
     ndarray of shape (n_components,)
     """
-    weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
+    weights = check_array_parameter(
+        weights,
+        argument,
+        owner,
+        optional=optional,
+        dtype=[np.float64, np.float32],
+        ensure_2d=False,
+    )
     _check_shape(weights, (n_components,), "weights", argument)
     if np.any(weights < 0) or np.any(weights > 1):
         # scikit-learn's exact sentence (which calls the minimum "max value"),
@@ -368,18 +426,28 @@ def check_weights_init(
     return weights
 
 
-def check_means_init(means, n_components: int, n_features: int) -> np.ndarray:
-    means = check_array(means, dtype=[np.float64, np.float32], ensure_2d=False)
+def check_means_init(
+    means, n_components: int, n_features: int, owner: str | None = None
+) -> np.ndarray:
+    means = check_array_parameter(
+        means, "means_init", owner, dtype=[np.float64, np.float32], ensure_2d=False
+    )
     _check_shape(means, (n_components, n_features), "means", "means_init")
     return means
 
 
 def check_precisions_init(
-    precisions, covariance_type: str, n_components: int, n_features: int
+    precisions,
+    covariance_type: str,
+    n_components: int,
+    n_features: int,
+    owner: str | None = None,
 ) -> np.ndarray:
     family = get_family(covariance_type)
-    precisions = check_array(
+    precisions = check_array_parameter(
         precisions,
+        "precisions_init",
+        owner,
         dtype=[np.float64, np.float32],
         ensure_2d=False,
         allow_nd=True,
