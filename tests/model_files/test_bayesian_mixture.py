@@ -200,7 +200,7 @@ def set_state(name, value):
         (
             ("state", "covariance_prior_"),
             np.diag([1.0, 1.0, -1.0, 1.0]),
-            "covariance_prior_ must be symmetric positive definite",
+            "covariance_prior_ must be symmetric positive semi-definite",
         ),
         (
             ("state", "means_"),
@@ -274,3 +274,20 @@ def test_running_stats_of_another_shape_are_refused(tmp_path):
     member = {shift["file"]: npy_bytes(np.zeros((2, 4)))}
     with pytest.raises(ValueError, match="_running_stats"):
         gaussmix.load(rewrite(path, tmp_path / "h.gmm", members=member))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_a_fit_whose_default_prior_is_singular_loads_and_continues(
+    covariance_type, tmp_path
+):
+    # identical rows: the default covariance prior (the data's covariance)
+    # is zero, which the fit accepts because the posterior adds reg_covar
+    X = np.ones((12, 3))
+    model = BayesianGaussianMixture(
+        n_components=2, covariance_type=covariance_type, random_state=0
+    ).fit(X)
+    loaded = round_trip(model, tmp_path)
+    assert_identical(loaded, model)
+    again = model.set_params(warm_start=True).fit(X)
+    continued = loaded.set_params(warm_start=True).fit(X)
+    assert continued.lower_bound_ == again.lower_bound_

@@ -115,3 +115,15 @@ def test_weights_must_sum_to_one(saved, tmp_path):
     path = replace_array(saved, tmp_path / "h.gmm", ("state", "weights_"), weights)
     with pytest.raises(ValueError, match="sum to one"):
         gaussmix.load(path)
+
+
+@pytest.mark.parametrize("reg_covar_scale", ["absolute", "variance"])
+def test_a_fit_of_mixed_units_loads_as_it_was_saved(reg_covar_scale, tmp_path):
+    # variances of 1 and 1e16 in one covariance: rounding makes the smallest
+    # computed eigenvalue of this positive definite matrix negative, so only
+    # the fit's own test (a Cholesky factorisation) may judge the file
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (30, 3)), rng.normal(5, 1, (30, 3))])
+    X *= [1.0, 1.0, 1e8]
+    model = GaussianMixture(2, reg_covar_scale=reg_covar_scale, random_state=0).fit(X)
+    assert_identical(round_trip(model, tmp_path), model)

@@ -296,9 +296,9 @@ def _check_positive_definite(
     )
     scale = np.abs(matrices).max(axis=(1, 2), keepdims=True)
     asymmetric = np.abs(matrices - np.swapaxes(matrices, 1, 2)) > 1e-6 * scale
-    smallest = np.linalg.eigvalsh(matrices)[:, 0]
+    positive = rules.factorises(matrices)
     for k in range(n_components):
-        if asymmetric[k].any() or not smallest[k] > 0:
+        if asymmetric[k].any() or not positive[k]:
             raise ValueError(
                 f"the covariance of component {k} is not symmetric positive definite."
             )

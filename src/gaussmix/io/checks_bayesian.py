@@ -132,12 +132,13 @@ def _check_posterior(
         )
 
 
-def _positive_real(name: str, value: Any) -> float:
+def _positive_real(name: str, value: Any, *, allow_zero: bool = False) -> float:
     if not isinstance(value, float):
         raise ValueError(f"{name} must be a float, got {value!r}.")
     number = rules.require_real(name, value)
-    if number <= 0:
-        raise ValueError(f"{name} must be positive, got {number!r}.")
+    if number < 0 or (number == 0 and not allow_zero):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be {kind}, got {number!r}.")
     return number
 
 
@@ -152,18 +153,23 @@ def _check_prior(model: Any, covariance_type: str, n_features: int) -> None:
             f"{n_features - 1}, got {dof!r}."
         )
     covariance = model.covariance_prior_
+    # the default prior is the data's covariance, singular where a column is
+    # constant or the rows are few: the posterior adds their scatter and
+    # reg_covar, so a positive semi-definite prior is a valid one
     if covariance_type == "spherical":
-        _positive_real("covariance_prior_", covariance)
+        _positive_real("covariance_prior_", covariance, allow_zero=True)
         return
     shape = (n_features,) if covariance_type == "diag" else (n_features, n_features)
     covariance = rules.require_float_array(
         "covariance_prior_", covariance, shape, _FLOAT64
     )
     if covariance_type == "diag":
-        if not np.all(covariance > 0):
-            raise ValueError("covariance_prior_ must be positive.")
+        if not np.all(covariance >= 0):
+            raise ValueError("covariance_prior_ must be non-negative.")
         return
     scale = max(float(np.abs(covariance).max()), np.finfo(np.float64).tiny)
     symmetric = np.all(np.abs(covariance - covariance.T) <= 1e-6 * scale)
-    if not (symmetric and np.linalg.eigvalsh(covariance)[0] > 0):
-        raise ValueError("covariance_prior_ must be symmetric positive definite.")
+    # a relative tolerance, as rounding leaves a singular prior's smallest
+    # eigenvalue a little below zero
+    if not (symmetric and np.linalg.eigvalsh(covariance)[0] >= -1e-8 * scale):
+        raise ValueError("covariance_prior_ must be symmetric positive semi-definite.")

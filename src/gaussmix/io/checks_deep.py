@@ -23,7 +23,7 @@ def _check_latent_mixture(model: Any, n_components: int, dimension: int) -> None
     rules.require_float_array("means_", model.means_, (n_components, dimension))
     covariances = rules.require_float_array("covariances_", model.covariances_)
     if covariances.shape == (n_components, dimension, dimension):
-        positive = np.all(np.linalg.eigvalsh(covariances) > 0)
+        positive = bool(np.all(rules.factorises(covariances)))
     elif covariances.shape == (n_components, dimension):
         positive = np.all(covariances > 0)
     else:

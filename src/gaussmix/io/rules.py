@@ -87,6 +87,26 @@ def require_probabilities(name: str, values: np.ndarray) -> None:
         )
 
 
+def factorises(matrices: np.ndarray) -> np.ndarray:
+    """Whether Cholesky factorises each of ``matrices`` (..., D, D).
+
+    The test a fit itself applies to a covariance. An eigenvalue test is
+    stricter than the arithmetic allows: in data of mixed units (variances
+    of 1 and 1e16, say) rounding makes the smallest computed eigenvalue of a
+    positive definite covariance negative, and a file the fit wrote would
+    be refused.
+    """
+    matrices = np.asarray(matrices, dtype=np.float64)
+    flat = matrices.reshape(-1, *matrices.shape[-2:])
+    result = np.ones(len(flat), dtype=bool)
+    for index, matrix in enumerate(flat):
+        try:
+            np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:
+            result[index] = False
+    return result.reshape(matrices.shape[:-2])
+
+
 def require_features(model: Any, n_features: int) -> None:
     """``n_features_in_`` (and ``feature_names_in_`` if any) match the arrays."""
     if require_int("n_features_in_", model.n_features_in_, 1) != n_features:
