@@ -12,11 +12,11 @@ from scipy import stats as distributions
 from sklearn.datasets import make_blobs
 
 from gaussmix.core.covariance import get_family
-from gaussmix.core.estep import chunk_stats
+from gaussmix.core.estep import chunk_stats, log_responsibilities
 from gaussmix.core.missing import (
     conditional_means,
     missing_chunk_stats,
-    observed_log_prob,
+    observed_log_responsibilities,
 )
 from gaussmix.core.missing_blocks import Precisions, whitened_chunk_stats
 from gaussmix.core.missing_moments import gemm_chunk_stats
@@ -81,7 +81,8 @@ def test_observed_log_density_is_the_marginal(covariance_type):
     params = _params(covariance_type, rng)
     X = _with_holes(rng.normal(scale=3, size=(40, 4)), 0.4, rng)
     covariances = params.family.full_covariances(params.covariances, 3, 4)
-    ours = observed_log_prob(X, params)
+    log_norm, log_resp = observed_log_responsibilities(X, params)
+    ours = log_norm[:, None] + log_resp
     for i, row in enumerate(X):
         seen = ~np.isnan(row)
         for k in range(3):
@@ -473,3 +474,34 @@ def test_the_gemm_e_step_equals_the_pair_by_pair_one_on_any_shape(
         (gemm, gemm_noise), (pairs, pairs_noise) = gemm, pairs
         assert gemm_noise == pytest.approx(pairs_noise, rel=1e-9, abs=1e-12)
     _assert_same_stats(gemm, pairs)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("distance", [1e150, 1e155, 1e300])
+def test_a_row_far_from_every_component_gets_its_marginal_responsibilities(
+    covariance_type, distance
+):
+    # squares of values beyond 1e154 overflow float64; the responsibilities
+    # must still be those of the observed columns' marginal mixture, which
+    # the complete-data E-step works out for the observed values alone
+    rng = np.random.RandomState(3)
+    params = _params(covariance_type, rng)
+    row = np.array([distance, np.nan, -0.5 * distance, 1.0])
+    seen = ~np.isnan(row)
+    log_norm, log_resp = observed_log_responsibilities(row[None], params)
+    covariances = params.family.full_covariances(params.covariances, 3, 4)
+    marginal = covariances[:, seen][:, :, seen]
+    full = get_family("full")
+    expected_norm, expected_resp = log_responsibilities(
+        row[None, seen],
+        MixtureParams(
+            weights=params.weights,
+            means=params.means[:, seen],
+            covariances=marginal,
+            precisions_cholesky=full.precision_cholesky(marginal),
+            covariance_type="full",
+        ),
+    )
+    np.testing.assert_allclose(np.exp(log_resp), np.exp(expected_resp), atol=1e-9)
+    assert np.exp(log_resp).sum() == pytest.approx(1.0)
+    assert log_norm[0] == pytest.approx(expected_norm[0], rel=1e-9)

@@ -10,6 +10,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import GaussianMixture, select_model
+from gaussmix.core.covariance import get_family
 from tests.models.em_checks import assert_monotone_and_scored
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -199,4 +200,58 @@ def test_mclust_models_never_lower_the_observed_likelihood(rows, model):
     assert np.all(steps >= -1e-9 * np.abs(fitted.lower_bounds_).max())
     assert fitted.score(holed[:600]) == pytest.approx(
         fitted.lower_bounds_[-1], abs=1e-6
+    )
+
+
+def _two_blobs() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.vstack([rng.normal(0, 1, (30, 3)), rng.normal(5, 1, (30, 3))])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_far_row_with_a_missing_value_is_improbable_not_nan(covariance_type):
+    # a value beyond 1e154 squares to infinity: the row's density is 0
+    # (log -inf) and its responsibilities, those of its observed columns'
+    # marginal, still sum to one; its hole is filled like any other
+    model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
+    model.fit(_two_blobs())
+    rows = np.array([[1e155, np.nan, 0.0], [1e300, np.nan, 0.0]])
+    assert np.all(np.isneginf(model.score_samples(rows)))
+    proba = model.predict_proba(rows)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.predict(rows), proba.argmax(axis=1))
+    filled = model.impute(rows)
+    assert np.all(np.isfinite(filled[:, 1]))
+    # the observed marginal as a complete-data mixture orders them alike
+    marginal = GaussianMixture.from_params(
+        model.weights_,
+        model.means_[:, [0, 2]],
+        _marginal_covariances(model, [0, 2]),
+    )
+    np.testing.assert_allclose(
+        proba, marginal.predict_proba(rows[:, [0, 2]]), atol=1e-9
+    )
+
+
+def _marginal_covariances(model: GaussianMixture, columns: list[int]) -> np.ndarray:
+    n_components, n_features = model.means_.shape
+    family = get_family(model.covariance_type)
+    full = family.full_covariances(model.covariances_, n_components, n_features)
+    return full[:, columns][:, :, columns]
+
+
+def test_missing_values_beside_a_column_in_far_larger_units_fit_as_in_its_units():
+    # variances of 1 and 1e16 in one covariance: the fit must match the fit
+    # of the same rows with that column in its own units
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)) * [1.0, 1.0, 1e8]
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    units = np.array([1.0, 1.0, 1e8])
+    ours = GaussianMixture(1, random_state=0).fit(X)
+    rescaled = GaussianMixture(1, random_state=0).fit(X / units)
+    np.testing.assert_allclose(ours.means_ / units, rescaled.means_, rtol=1e-6)
+    np.testing.assert_allclose(
+        ours.covariances_ / np.outer(units, units), rescaled.covariances_, rtol=1e-5
     )

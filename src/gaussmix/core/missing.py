@@ -43,6 +43,11 @@ import numpy as np
 from scipy.special import logsumexp
 
 from gaussmix.core import small_spd
+from gaussmix.core.far_rows import (
+    component_forms,
+    exact_log_responsibilities,
+    imprecise_rows,
+)
 from gaussmix.core.missing_blocks import (
     Block,
     Precisions,
@@ -156,14 +161,58 @@ def _chunk_sums(
     return sum_in_order(parts)
 
 
-def observed_log_prob(X: np.ndarray, params: MixtureParams) -> np.ndarray:
-    """``log w_k + log p_k(x_o)`` of each row's observed values, (n, K)."""
+def observed_log_responsibilities(
+    X: np.ndarray, params: MixtureParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """``log p(x_o)`` of each row's observed values, (n,), and the row's
+    log-responsibilities, (n, K), exact for rows far from every component.
+
+    A row whose largest log-density cannot be trusted (its squares
+    overflowed, or it is so large that its rounding swamps the differences
+    between components) is worked out again from its observed columns'
+    marginal mixture by :func:`gaussmix.core.far_rows.exact_log_responsibilities`,
+    as complete rows are: its responsibilities sum to one, never NaN.
+    """
     values = np.asarray(X, dtype=np.float64)
     components = Precisions.of(params)
-    out = np.empty((values.shape[0], components.means.shape[0]))
+    n_rows, n_components = values.shape[0], components.means.shape[0]
+    log_norm, log_resp = np.empty(n_rows), np.empty((n_rows, n_components))
     for block in blocks(values, components):
-        out[block.rows] = block.log_density.T + components.log_weights
-    return out
+        norm, resp = _block_log_responsibilities(block, components, values)
+        log_norm[block.rows], log_resp[block.rows] = norm, resp
+    return log_norm, log_resp
+
+
+def _block_log_responsibilities(
+    block: Block, components: Precisions, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    joint = block.log_density.T + components.log_weights
+    peak = joint.max(axis=1)
+    with np.errstate(invalid="ignore"):
+        # rows that are -inf throughout are NaN here, and redone below
+        log_norm = logsumexp(joint, axis=1)
+        log_resp = joint - log_norm[:, None]
+    for index in imprecise_rows(peak, np.dtype(np.float64)):
+        row = values[block.rows[index]]
+        seen = ~np.isnan(row)
+        forms = _observed_forms(components, seen)
+        norm, resp = exact_log_responsibilities(row[None, seen], *forms)
+        log_norm[index], log_resp[index] = norm[0], resp[0]
+    return log_norm, log_resp
+
+
+def _observed_forms(
+    components: Precisions, seen: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The components' marginal forms over the columns ``seen``, as
+    :func:`gaussmix.core.far_rows.component_forms` gives them."""
+    observed = components.covariances[:, seen][:, :, seen]
+    return component_forms(
+        np.exp(components.log_weights),
+        components.means[:, seen],
+        np.linalg.inv(observed),
+        matrix_layout=True,
+    )
 
 
 def _by_component(block: Block) -> np.ndarray:
@@ -172,9 +221,10 @@ def _by_component(block: Block) -> np.ndarray:
     return block.deviations.reshape(-1, n_rows, block.deviations.shape[1])
 
 
-def _responsibilities(block: Block, components: Precisions) -> np.ndarray:
-    joint = block.log_density.T + components.log_weights
-    return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+def _responsibilities(
+    block: Block, components: Precisions, values: np.ndarray
+) -> np.ndarray:
+    return np.exp(_block_log_responsibilities(block, components, values)[1])
 
 
 def conditional_means(X: np.ndarray, params: MixtureParams) -> np.ndarray:
@@ -211,7 +261,7 @@ def _conditional(
     for block in blocks(values, components):
         if block.factors is None:
             continue
-        resp = _responsibilities(block, components)  # (n, K)
+        resp = _responsibilities(block, components, values)  # (n, K)
         n_rows = block.rows.size
         index = np.broadcast_to(block.missing, (resp.shape[1], *block.missing.shape))
         completed = np.take_along_axis(
@@ -250,7 +300,7 @@ def conditional_draws(
     for block in blocks(values, components):
         if block.factors is None:
             continue
-        resp = _responsibilities(block, components)
+        resp = _responsibilities(block, components, values)
         n_rows, n_missing = block.missing.shape
         cumulative = np.cumsum(resp, axis=1)
         uniforms = random_state.uniform(size=(n_draws, n_rows, 1))

@@ -35,6 +35,7 @@ class Precisions:
     log_det_precisions: np.ndarray  # (K,)
     log_weights: np.ndarray  # (K,)
     variance_range: np.ndarray  # (2, K): each covariance's extreme eigenvalues
+    covariances: np.ndarray  # (K, D, D)
 
     @classmethod
     def of(cls, params: MixtureParams) -> Precisions:
@@ -51,13 +52,19 @@ class Precisions:
         log_det = -2.0 * np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
         with np.errstate(divide="ignore"):
             log_weights = np.log(np.asarray(params.weights, dtype=np.float64))
-        eigenvalues = np.linalg.eigvalsh(covariances)
+        # each extreme eigenvalue from the matrix where it is the largest:
+        # the smallest eigenvalue of an ill-conditioned covariance (columns
+        # in units 1e8 apart) comes out of eigvalsh as rounding noise about
+        # zero, even negative, while its precision's largest is accurate
+        largest = np.linalg.eigvalsh(covariances)[:, -1]
+        smallest = 1.0 / np.linalg.eigvalsh(precisions)[:, -1]
         return cls(
             np.asarray(params.means, dtype=np.float64),
             precisions,
             log_det,
             log_weights,
-            np.stack([eigenvalues[:, 0], eigenvalues[:, -1]]),
+            np.stack([smallest, largest]),
+            covariances,
         )
 
 
@@ -166,7 +173,8 @@ def _block(
     for k in range(n_components):
         part = slice(edges[k], edges[k + 1])
         np.matmul(deviations[part], components.precisions[k], out=projected[part])
-    quadratic = (deviations * projected).sum(axis=1)
+    with np.errstate(over="ignore"):
+        quadratic = (deviations * projected).sum(axis=1)
     missing = np.argsort(holes, axis=1, kind="stable")[:, n_seen:]
     log_det_blocks = 0.0
     factors = None
@@ -179,7 +187,12 @@ def _block(
         factors = small_spd.cholesky(blocks)
         in_pairs = np.arange(pairs.size) * n_features + column  # (r, P)
         whitened = small_spd.solve_lower(factors, projected.reshape(-1).take(in_pairs))
-        quadratic -= (whitened**2).sum(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            quadratic -= (whitened**2).sum(axis=0)
+        # a row so far from a component that its squares overflow is
+        # infinitely far in float64 (inf - inf would make it NaN); its
+        # responsibilities are worked out apart (gaussmix.core.missing)
+        quadratic[np.isnan(quadratic)] = np.inf
         completion = -small_spd.solve_upper_transposed(factors, whitened)
         deviations.reshape(-1)[in_pairs] = completion
         log_det_blocks = small_spd.log_determinant(factors)

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -24,7 +23,7 @@ from gaussmix.core.missing import (
     conditional_draws,
     conditional_means,
     missing_chunk_stats,
-    observed_log_prob,
+    observed_log_responsibilities,
 )
 from gaussmix.core.missing_blocks import refuse_empty_rows
 from gaussmix.core.mstep import RepairLog
@@ -255,16 +254,25 @@ class MissingValuesMixin:
         tags.input_tags.allow_nan = True
         return tags
 
-    def _observed_log_prob(self, X: Any) -> np.ndarray:
-        """``log w_k p_k(x_o)`` (n, K), and with a noise component its
-        column over the observed columns last, (n, K + 1)."""
+    def _observed_log_prob(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``log p(x_o)`` of each row, (n,), and its log-responsibilities,
+        (n, K), and with a noise component the noise's last, (n, K + 1)."""
         check_is_fitted(self)
         values = _on_host(validate_in_memory(self, X, reset=False, allow_nan=True))
-        log_prob = observed_log_prob(values, self.mixture_params())
+        log_norm, log_resp = observed_log_responsibilities(
+            values, self.mixture_params()
+        )
         if getattr(self, "noise_volume_", None) is None:
-            return log_prob
+            return log_norm, log_resp
         noise = observed_noise_column(self, np.isnan(np.asarray(values)))
-        return np.column_stack([log_prob, noise])
+        log_total = np.logaddexp(log_norm, noise)
+        with np.errstate(invalid="ignore"):
+            gaussian = log_resp + (log_norm - log_total)[:, None]
+            noise_share = noise - log_total
+        # rows the noise cannot hold either keep the components' ordering
+        lost = np.isneginf(log_total)
+        gaussian[lost], noise_share[lost] = log_resp[lost], -np.inf
+        return log_total, np.column_stack([gaussian, noise_share])
 
     def _by_rows(
         self,
@@ -289,16 +297,13 @@ class MissingValuesMixin:
         return complete(X)
 
     def _missing_scores(self, X: Any) -> np.ndarray:
-        log_prob = self._observed_log_prob(X)
-        return logsumexp(log_prob, axis=1).astype(self._dtype())
+        return self._observed_log_prob(X)[0].astype(self._dtype())
 
     def _missing_proba(self, X: Any) -> np.ndarray:
-        log_prob = self._observed_log_prob(X)
-        proba = np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True))
-        return proba.astype(self._dtype())
+        return np.exp(self._observed_log_prob(X)[1]).astype(self._dtype())
 
     def _missing_labels(self, X: Any) -> np.ndarray:
-        labels = np.argmax(self._observed_log_prob(X), axis=1)
+        labels = np.argmax(self._observed_log_prob(X)[1], axis=1)
         if getattr(self, "noise_volume_", None) is None:
             return labels
         # the noise's column is the last: -1, as for complete rows
