@@ -39,6 +39,13 @@ def _remember_features(estimator: Any, n_features: int) -> None:
         del estimator.feature_names_in_
 
 
+#: The estimators whose fits and predictions take NaN as a missing value.
+MISSING_VALUE_ESTIMATORS = (
+    "GaussianMixture, GaussianMixtureClassifier, GaussianMixtureRegressor and "
+    "GaussianMixtureOutlierDetector"
+)
+
+
 def _check_n_features(estimator: Any, n_features: int) -> None:
     expected = estimator.n_features_in_
     if n_features != expected:
@@ -66,14 +73,25 @@ def validate_in_memory(
             ensure_min_samples=min_samples,
             allow_nan=allow_nan,
         )
-    X = validate_data(
-        estimator,
-        X,
-        reset=reset,
-        dtype=[np.float64, np.float32],
-        ensure_min_samples=min_samples,
-        ensure_all_finite="allow-nan" if allow_nan else True,
-    )
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=min_samples,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+        )
+    except ValueError as error:
+        if allow_nan or not str(error).startswith("Input X contains NaN"):
+            raise
+        # scikit-learn's advice points at other libraries' estimators; the
+        # fix is here
+        raise ValueError(
+            f"Input X contains NaN. {type(estimator).__name__} does not accept "
+            f"missing values: {MISSING_VALUE_ESTIMATORS} marginalise them, or "
+            "fill them first with GaussianMixtureImputer."
+        ) from None
     device = getattr(estimator, "device", None)
     return X if device is None else to_device(X, device)
 
