@@ -49,6 +49,24 @@ def test_score_needs_the_model_columns(tmp_path, model_file):
     assert_input_error(result, "fitted on 4 columns", "3 are selected")
 
 
+def test_text_in_the_model_columns_is_blamed_on_them(tmp_path, model_file):
+    rows = [list(map(float, x)) for x in IRIS[:5]]
+    rows[3][1] = "wide"
+    path = write_csv(tmp_path / "text.csv", rows, NAMES)
+    # without --columns the model's own columns are picked by name
+    result = run("predict", model_file, path, cwd=tmp_path)
+    assert_input_error(
+        result,
+        "the columns the model was fitted on include non-numeric columns",
+        "'sepal_width' (e.g. 'wide' on line 5)",
+    )
+    assert "--columns selects" not in result.stderr
+    chosen = run(
+        "predict", model_file, path, "--columns", ",".join(NAMES), cwd=tmp_path
+    )
+    assert_input_error(chosen, "--columns selects non-numeric columns", "'wide'")
+
+
 def test_sample_draws_like_the_library(tmp_path, model_file):
     result = run("sample", model_file, "-n", 40, "--seed", 3, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -45,3 +45,23 @@ def test_fit_with_noise_reports_and_saves_the_noise(noisy_data, tmp_path, capsys
 def test_noise_with_bayesian_is_a_usage_error(noisy_data, capsys):
     result = run_main(["fit", noisy_data, "-k", 2, "--noise", "--bayesian"], capsys)
     assert_usage_error(result, "--noise")
+
+
+def test_sampling_a_model_whose_noise_took_all_the_weight_is_an_input_error(
+    tmp_path, capsys
+):
+    # rows in units of 1e-12: reg_covar (1e-6, in the data's units) makes the
+    # Gaussians far flatter than the noise, which takes every row
+    rng = np.random.default_rng(0)
+    rows = np.vstack([rng.normal(0, 1, (30, 3)), rng.normal(5, 1, (30, 3))])
+    data = tmp_path / "tiny.csv"
+    np.savetxt(data, rows * 1e-12, delimiter=",")
+    model_path = tmp_path / "tiny.gmm"
+    status, out, err = run_main(
+        ["fit", data, "-k", 2, "--noise", "-o", model_path], capsys
+    )
+    assert status in (0, None), err
+    assert "noise: proportion 1.0000" in out
+    assert "took all the weight" in err
+    result = run_main(["sample", model_path, "-n", 3], capsys)
+    assert_usage_error(result, "noise component holds all", "weights_ all zero")

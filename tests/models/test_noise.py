@@ -12,7 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import gaussmix
-from gaussmix import GaussianMixture
+from gaussmix import DegenerateComponentWarning, GaussianMixture
 from gaussmix.core.noise import clutter_mask
 from gaussmix.fit.noise import region_log_volume
 from gaussmix.fit.sources import InMemorySource
@@ -314,6 +314,45 @@ def test_sample_draws_from_the_gaussians():
     shares = np.bincount(components, minlength=3) / 3000
     expected = model.weights_ / model.weights_.sum()
     np.testing.assert_allclose(shares, expected, atol=0.04)
+
+
+def tiny_unit_rows() -> tuple[np.ndarray, np.ndarray]:
+    """Two clusters 5 apart in 3 columns, and the same rows times 1e-12."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (30, 3)), rng.normal(5, 1, (30, 3))])
+    return X, X * 1e-12
+
+
+@pytest.mark.filterwarnings("ignore::gaussmix.RegCovarWarning")
+@pytest.mark.filterwarnings("ignore:Mixture components:UserWarning")
+def test_noise_with_all_the_weight_warns_and_sample_says_why():
+    X, tiny = tiny_unit_rows()
+    # reg_covar=1e-6 is added in the data's units: no Gaussian's density
+    # exceeds (2 pi 1e-6)^(-3/2), about 6e7, while the noise's uniform
+    # density over the rows' box is above 1e33; the noise explains every
+    # row better, so the maximum-likelihood fit is all noise
+    box = float(np.prod(np.ptp(tiny, axis=0)))
+    assert (2 * np.pi * 1e-6) ** -1.5 * 1e20 < 1 / box
+    model = GaussianMixture(2, noise=True, random_state=0)
+    with pytest.warns(
+        DegenerateComponentWarning,
+        match=r"noise component took all the weight.*reg_covar_scale='variance'",
+    ):
+        model.fit(tiny)
+    assert model.noise_proportion_ == 1.0
+    assert not model.weights_.any()
+    np.testing.assert_array_equal(model.predict(tiny), -1)
+    # sample draws from the Gaussians alone (documented): none to draw from
+    with pytest.raises(ValueError, match="noise component holds all"):
+        model.sample(3)
+    # the remedy the messages name: reg_covar in each column's own units
+    # gives the fit of the unit-scale rows
+    rescaled = GaussianMixture(
+        2, noise=True, reg_covar_scale="variance", random_state=0
+    ).fit(tiny)
+    reference = GaussianMixture(2, noise=True, random_state=0).fit(X)
+    assert adjusted_rand_score(rescaled.predict(tiny), reference.predict(X)) == 1.0
+    assert rescaled.sample(5)[0].shape == (5, 3)
 
 
 def test_dask_and_torch_give_the_numpy_fit():

@@ -10,9 +10,19 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from sklearn.exceptions import ConvergenceWarning
 
-from gaussmix import GaussianMixture, load, save, select_model
+from gaussmix import (
+    DegenerateComponentWarning,
+    GaussianMixture,
+    load,
+    save,
+    select_model,
+)
 from tests.models.em_checks import assert_monotone_and_scored
-from tests.models.test_noise import clusters_with_noise, worst_mean_error
+from tests.models.test_noise import (
+    clusters_with_noise,
+    tiny_unit_rows,
+    worst_mean_error,
+)
 
 
 def with_holes(X: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -294,3 +304,23 @@ def test_a_model_without_column_extents_scores_only_complete_rows(rows):
     np.testing.assert_array_equal(model.score_samples(X), expected)
     with pytest.raises(ValueError, match="no noise_extents_"):
         model.score_samples(holed)
+
+
+@pytest.mark.filterwarnings("ignore::gaussmix.RegCovarWarning")
+@pytest.mark.filterwarnings("ignore:Mixture components:UserWarning")
+def test_noise_with_all_the_weight_warns_with_missing_values():
+    # as without missing values: reg_covar in units of 1e-12 keeps every
+    # Gaussian flatter than the noise, which takes every row
+    _, tiny = tiny_unit_rows()
+    holed = with_holes(tiny, 0.1, seed=2)
+    assert np.isnan(holed).any()
+    model = GaussianMixture(2, noise=True, random_state=0)
+    with pytest.warns(DegenerateComponentWarning, match="took all the weight"):
+        model.fit(holed)
+    assert model.noise_proportion_ == 1.0
+    assert not model.weights_.any()
+    # every row, with or without holes, is noise with certainty
+    np.testing.assert_array_equal(model.predict(holed), -1)
+    np.testing.assert_array_equal(model.predict_proba(holed)[:, -1], 1.0)
+    with pytest.raises(ValueError, match="noise component holds all"):
+        model.sample(3)

@@ -168,3 +168,33 @@ def test_planted_outliers_are_found_through_missing_values():
     # an outlier far out in its only observed column is still found
     assert (labels[truth == -1] == -1).mean() >= 0.8
     assert (labels[truth == 1] == -1).mean() <= 0.03
+
+
+@pytest.mark.parametrize("method", ["predict", "score_samples", "decision_function"])
+def test_a_row_without_values_is_named_by_its_place_in_x(method):
+    X, _ = _blobs_with_outliers(9)
+    detector = GaussianMixtureOutlierDetector(2, random_state=0).fit(X)
+    rows = X[:10].copy()
+    rows[2, 0] = np.nan  # a row with a hole before the empty one
+    rows[5] = np.nan
+    with pytest.raises(ValueError, match=r"row 5 of X has every value missing"):
+        getattr(detector, method)(rows)
+
+
+def test_too_few_rows_name_the_detector():
+    X, _ = _blobs_with_outliers(10)
+    with pytest.raises(
+        ValueError, match="minimum of 2 is required by GaussianMixtureOutlierDetector"
+    ):
+        GaussianMixtureOutlierDetector(1).fit(X[:1])
+
+
+def test_a_far_row_with_a_missing_value_is_an_outlier():
+    # its squared distances overflow float64: the row is infinitely
+    # improbable, never NaN (which no threshold would flag)
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (30, 3)), rng.normal(5, 1, (30, 3))])
+    detector = GaussianMixtureOutlierDetector(2, random_state=0).fit(X)
+    rows = np.array([[1e155, np.nan, 0.0], [1e300, 0.0, np.nan], [0.5, np.nan, 0.0]])
+    assert np.all(np.isneginf(detector.score_samples(rows)[:2]))
+    np.testing.assert_array_equal(detector.predict(rows), [-1, -1, 1])

@@ -86,3 +86,20 @@ def test_bad_input(iris):
         gaussmix.summary(model, iris[:, :2])
     with pytest.raises(ValueError, match="parameters"):
         gaussmix.summary(model, parameters="yes")
+
+
+@pytest.mark.parametrize(
+    "estimator, reason",
+    [
+        (gaussmix.BayesianGaussianMixture(2, random_state=0), "has no BIC"),
+        (gaussmix.HDDC(2, random_state=0), ""),
+    ],
+    ids=["bayesian", "low-rank"],
+)
+def test_other_estimators_are_refused_with_what_summary_takes(iris, estimator, reason):
+    model = estimator.fit(iris)
+    name = type(model).__name__
+    with pytest.raises(
+        TypeError, match=f"summary takes a fitted GaussianMixture.*got {name}.*{reason}"
+    ):
+        gaussmix.summary(model, iris)

@@ -387,7 +387,11 @@ def sample(
     model, info = _load_mixture(model_file)
     if seed is not None:
         model.set_params(random_state=seed)
-    X, components = _method(model, "sample")(n_samples)
+    draw = _method(model, "sample")
+    with input_errors():
+        # a model file can hold a mixture with nothing to draw from (a
+        # noise fit whose noise component took all the weight)
+        X, components = draw(n_samples)
     if output is not None and output.lower().endswith(".npy"):
         with input_errors(f"cannot write {output}"):
             np.save(output, X, allow_pickle=False)
@@ -510,6 +514,7 @@ def _model_matrix(
 ):
     """The columns of ``table`` that the model was fitted on, as an array."""
     selected = split_columns(columns)
+    chosen_by = None  # the user's --columns, when given
     fitted_on = info.get("columns")
     if (
         selected is None
@@ -517,10 +522,17 @@ def _model_matrix(
         and isinstance(fitted_on, list)
         and set(fitted_on) <= set(table.names)
     ):
+        # without --columns, the header's columns the model was fitted on;
+        # messages about them must not blame an option the user did not give
         selected = fitted_on
+        chosen_by = "the columns the model was fitted on"
     why_not = model_refuses_missing(model, no_missing)
     X, _ = table.matrix(
-        selected, missing=why_not is None, why_not=why_not or "", empty_columns=True
+        selected,
+        missing=why_not is None,
+        why_not=why_not or "",
+        empty_columns=True,
+        chosen_by=chosen_by,
     )
     expected = getattr(model, "n_features_in_", X.shape[1])
     if X.shape[1] != expected:

@@ -53,6 +53,7 @@ class Table:
         missing: bool = False,
         why_not: str = "",
         empty_columns: bool = False,
+        chosen_by: str | None = None,
     ) -> tuple[np.ndarray, list[str]]:
         """The selected columns as a float64 (n_rows, n_columns) array, and their names.
 
@@ -61,7 +62,10 @@ class Table:
         values come back as NaN (a column or a row without any value is
         still refused); without, the first is refused with its column and
         place, and ``why_not`` (a clause such as "--bayesian does not take
-        them") says why. Infinite values are always refused.
+        them") says why. Infinite values are always refused. ``chosen_by``
+        names, for messages, what chose ``columns`` when it was not the
+        user's ``--columns`` (for instance "the columns the model was
+        fitted on").
         """
         if columns is None:
             selected = list(self.names)
@@ -73,12 +77,21 @@ class Table:
         else:
             selected = [self._resolve(token) for token in columns]
             if len(set(selected)) != len(selected):
-                raise InputError(f"--columns names a column twice: {columns}.")
+                chooser = (
+                    "--columns names" if chosen_by is None else f"{chosen_by} name"
+                )
+                raise InputError(f"{chooser} a column twice: {columns}.")
             text = [name for name in selected if name in self.text]
-            if text:
+            if text and chosen_by is None:
                 raise InputError(
                     f"--columns selects non-numeric columns of {self.source}: "
                     f"{self._describe_text(text)}."
+                )
+            if text:
+                raise InputError(
+                    f"{chosen_by} include non-numeric columns of {self.source}: "
+                    f"{self._describe_text(text)}; choose numeric columns, in "
+                    "the model's order, with --columns."
                 )
         values = np.column_stack([self.numeric[name] for name in selected])
         if missing:

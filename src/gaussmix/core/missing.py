@@ -187,6 +187,14 @@ def _block_log_responsibilities(
     block: Block, components: Precisions, values: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     joint = block.log_density.T + components.log_weights
+    n_rows, n_components = joint.shape
+    if not np.isfinite(components.log_weights).any():
+        # no component holds any weight (a noise component took it all):
+        # every row's density is 0, and the components share it equally
+        return (
+            np.full(n_rows, -np.inf),
+            np.full((n_rows, n_components), -np.log(n_components)),
+        )
     peak = joint.max(axis=1)
     with np.errstate(invalid="ignore"):
         # rows that are -inf throughout are NaN here, and redone below

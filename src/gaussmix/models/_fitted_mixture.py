@@ -252,13 +252,21 @@ class FittedMixtureMixin:
         """Draw rows from the fitted mixture.
 
         Draws are made on the host with ``random_state``; after a torch fit
-        they are returned as tensors on the attributes' device.
+        they are returned as tensors on the attributes' device. With a noise
+        component, the rows are drawn from the Gaussian components alone,
+        their weights renormalised.
 
         Returns
         -------
         X : ndarray or Tensor of shape (n_samples, n_features)
         y : ndarray or Tensor of shape (n_samples,)
             The component each row came from.
+
+        Raises
+        ------
+        ValueError
+            With a noise component that holds all the weight (``weights_``
+            all zero): there is no Gaussian component to draw from.
         """
         check_is_fitted(self)
         n_samples = check.check_n_samples(n_samples)
@@ -269,7 +277,20 @@ class FittedMixtureMixin:
         # with noise the Gaussians' weights sum to 1 - noise_proportion_;
         # only they are sampled (the noise's region is not kept)
         if self._log_noise() is not None:
-            weights = weights / weights.sum()
+            total = float(weights.sum())
+            if not 0.0 < total < np.inf:
+                # renormalising would divide 0 by 0; the uniform noise cannot
+                # stand in, as only its volume and extents are kept, not where
+                # its region lies
+                raise ValueError(
+                    "the noise component holds all of this mixture's weight "
+                    f"(noise_proportion_={float(self.noise_proportion_):.6g}, "
+                    "weights_ all zero): sample draws from the Gaussian "
+                    "components alone and none has any weight. Refit in units "
+                    "where reg_covar does not dominate the data (for example "
+                    "with reg_covar_scale='variance'), or without noise."
+                )
+            weights = weights / total
         counts = rng.multinomial(n_samples, weights)
         n_components, n_features = means.shape
         family = get_family(self._fitted_covariance_type())

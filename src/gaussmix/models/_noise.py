@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 
 from gaussmix.core.missing import missing_noise_chunk_sums
+from gaussmix.core.mstep import DegenerateComponentWarning
 from gaussmix.core.noise import (
     NOISE_VOLUMES,
     NoiseParams,
@@ -128,7 +130,54 @@ def fit_with_noise(
     )
     model.noise_proportion_ = float(best.params.noise_proportion)
     model.noise_volume_ = float(math.exp(best.params.log_volume - log_shift))
+    warn_if_all_noise(best.params, reg_covar, settings.reg_covar)
     return best.params.gaussian, best
+
+
+def warn_if_all_noise(
+    params: NoiseParams, reg_covar: float, user_reg_covar: float
+) -> None:
+    """Warn when the noise component took the whole weight of a fit.
+
+    The Gaussian components are then left with zero weight: every row is
+    labelled noise and :meth:`sample`, which draws from the Gaussians alone,
+    has nothing to draw from.
+
+    Parameters
+    ----------
+    params : NoiseParams
+        The fitted mixture, in the units the EM ran in.
+    reg_covar : float
+        ``reg_covar`` in those units.
+    user_reg_covar : float
+        ``reg_covar`` as the user gave it, for the message.
+    """
+    weights = np.asarray(params.gaussian.weights, dtype=np.float64)
+    if float(weights.sum()) > 0.0 and params.noise_proportion < 1.0:
+        return
+    n_features = np.shape(params.gaussian.means)[1]
+    # every covariance is at least reg_covar * I, so no Gaussian's density
+    # exceeds its value at the mean with covariance reg_covar * I; below
+    # the noise's 1 / V, the noise explains every row better, whatever the
+    # start (the usual cause: data in units far smaller than reg_covar's)
+    cause = ""
+    if reg_covar > 0.0:
+        log_peak = -0.5 * n_features * math.log(2.0 * math.pi * reg_covar)
+        if log_peak <= -params.log_volume:
+            cause = (
+                f" reg_covar={user_reg_covar:.3g} is added to every covariance "
+                "in the data's units, which keeps each Gaussian's density "
+                "below the noise's uniform density 1/noise_volume_ everywhere "
+                "(data in units small against reg_covar): use "
+                "reg_covar_scale='variance', rescale X, or lower reg_covar."
+            )
+    warnings.warn(
+        "the noise component took all the weight (noise_proportion_=1, "
+        "weights_ all zero): every row is labelled noise (-1) and sample() "
+        "has no Gaussian component to draw from." + cause,
+        DegenerateComponentWarning,
+        stacklevel=4,
+    )
 
 
 def run_noise_em(

@@ -33,6 +33,7 @@ from gaussmix.models._noise import (
     column_extents,
     noise_params,
     run_noise_em,
+    warn_if_all_noise,
 )
 
 
@@ -128,4 +129,5 @@ def fit_noise_with_missing(
     model.noise_proportion_ = float(best.params.noise_proportion)
     model.noise_volume_ = volume
     model.noise_extents_ = extents
+    warn_if_all_noise(best.params, reg_covar, settings.reg_covar)
     return best.params.gaussian, best, log_shift

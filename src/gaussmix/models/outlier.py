@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.core.estep import log_responsibilities
+from gaussmix.core.missing_blocks import refuse_empty_rows
 from gaussmix.core.pattern_scores import complete_scale_log_density
 from gaussmix.models import validation as check
 from gaussmix.models.gaussian_mixture import GaussianMixture
@@ -205,11 +206,14 @@ chunk_size, noise, noise_volume :
         return contamination, threshold
 
     def _validated(self, X: Array, reset: bool) -> np.ndarray:
+        # the mixture needs two rows to fit; checked here, so that the
+        # message names this estimator rather than the mixture inside it
         return validate_data(
             self,
             X,
             reset=reset,
             dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
             ensure_all_finite="allow-nan",
         )
 
@@ -226,6 +230,9 @@ chunk_size, noise, noise_volume :
             return self.mixture_._apply(
                 X, lambda x, p: log_responsibilities(x, p)[0], per_component=False
             )
+        # refused before the rows are split, so that the message counts
+        # rows from X's start, not from the first row with a missing value
+        refuse_empty_rows(~np.isnan(X))
         # the complete rows' dtype: a float64 model scores float32 rows in float64
         scores = np.empty(X.shape[0], np.result_type(X.dtype, self.mixture_.means_))
         if not holes.all():

@@ -18,6 +18,10 @@ from gaussmix._typing import Array
 from gaussmix.core.criteria import icl
 from gaussmix.models import validation as check
 from gaussmix.models._arrays import full_covariances
+from gaussmix.models._fitted_mixture import (
+    FittedMixtureMixin,
+    InformationCriteriaMixin,
+)
 from gaussmix.models.selection import ModelSelectionResult
 
 #: What each covariance model constrains, in mclust's words.
@@ -187,7 +191,7 @@ def summary(
 
     Parameters
     ----------
-    model_or_result : fitted GaussianMixture or ModelSelectionResult
+    model_or_result : fitted GaussianMixture, StudentMixture or ModelSelectionResult
         For a selection, the summary is of its best model, headed by the
         best BIC values (mclust's ``summary(mclustBIC)``).
     X : array-like of shape (n_samples, n_features), default=None
@@ -200,6 +204,13 @@ def summary(
     -------
     MixtureSummary
         ``print(summary(...))`` shows it; its attributes hold the numbers.
+
+    Raises
+    ------
+    TypeError
+        For other estimators: a BayesianGaussianMixture (a variational fit
+        has no BIC or ICL) or a low-rank mixture (HDDC,
+        MixtureOfFactorAnalyzers).
 
     Examples
     --------
@@ -230,6 +241,7 @@ def summary(
         model = selection.best_model
     else:
         model = model_or_result
+    _check_supported(model, selection is not None)
     check_is_fitted(model, ["weights_", "means_", "covariances_"])
     means = np.asarray(model.means_, np.float64)
     fitted = getattr(model, "_fitted_covariance_type", None)
@@ -271,4 +283,27 @@ def summary(
         parameters=parameters,
         selection=selection,
         **numbers,
+    )
+
+
+def _check_supported(model: object, in_selection: bool) -> None:
+    """Raise TypeError unless ``model`` is a mixture that summary describes.
+
+    The summary rests on a maximum-likelihood fit (its BIC, ICL and degrees
+    of freedom) and on covariances of a covariance family: a variational
+    fit has no BIC, and low-rank mixtures keep no ``covariances_``.
+    """
+    if isinstance(model, FittedMixtureMixin) and isinstance(
+        model, InformationCriteriaMixin
+    ):
+        return
+    name = type(model).__name__
+    found = f"the selection's best model is a {name}" if in_selection else f"got {name}"
+    reason = ""
+    if name == "BayesianGaussianMixture":
+        reason = " A variational fit has no BIC or ICL, on which the summary rests."
+    raise TypeError(
+        "summary takes a fitted GaussianMixture or StudentMixture (a mixture "
+        "fitted by maximum likelihood, with covariances of a covariance "
+        f"family), or a ModelSelectionResult of them; {found}.{reason}"
     )
