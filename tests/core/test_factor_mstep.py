@@ -157,3 +157,48 @@ def test_parameter_counts_follow_mcnicholas_and_murphy():
         assert (
             constraints.n_parameters(G, p, q) == base + expected[constraints.pgmm_name]
         )
+
+
+def test_an_empty_component_with_a_singular_system_keeps_its_parameters():
+    # no weight, zero covariance, loadings on a feature whose noise is
+    # 1e-100: its theta is exactly zero and solving with it used to fail
+    _, counts, means, covariances = _problem(0)
+    counts = np.array([0.0, counts[1]])
+    covariances[0] = 0.0
+    loadings = np.random.default_rng(1).normal(size=(2, 4, 1))
+    loadings[0] = 0.0
+    loadings[0, 3, 0] = 1.0
+    noise = np.ones((2, 4))
+    noise[0, 3] = 1e-100
+    start = FactorParams(np.array([0.0, 1.0]), means, loadings, noise)
+    alone = FactorParams(np.ones(1), means[1:], loadings[1:], noise[1:])
+    for constraints in (FactorConstraints(), FactorConstraints(noise="common")):
+        params = factor_m_step(counts, means, covariances, start, constraints, 1e-9)
+        np.testing.assert_array_equal(params.loadings[0], loadings[0])
+        np.testing.assert_array_equal(params.noise[0], noise[0])
+        # the other component's step is the one it takes on its own
+        own = factor_m_step(
+            counts[1:], means[1:], covariances[1:], alone, constraints, 1e-9
+        )
+        np.testing.assert_allclose(params.loadings[1], own.loadings[0], rtol=1e-12)
+        np.testing.assert_allclose(params.noise[1], own.noise[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("constraints", CONSTRAINTS, ids=lambda c: c.pgmm_name)
+def test_floors_per_component_and_feature_keep_the_constraints(constraints):
+    rng, counts, means, covariances = _problem(2)
+    start = FactorParams(
+        counts / counts.sum(), means, rng.normal(size=(2, 4, 2)), np.ones((2, 4))
+    )
+    free = factor_m_step(counts, means, covariances, start, constraints, 1e-300)
+    # floors above some of the free noise variances, different everywhere
+    floor = np.median(free.noise) * rng.uniform(0.5, 1.5, size=(2, 4))
+    params = factor_m_step(counts, means, covariances, start, constraints, floor)
+    assert np.all(params.noise >= floor)
+    if constraints.noise == "common":
+        np.testing.assert_array_equal(params.noise[0], params.noise[1])
+    if constraints.isotropic:
+        assert np.all(params.noise == params.noise[:, :1])
+    # where no floor binds the noise is the free step's
+    loose = params.noise > floor.max() * (1 + 1e-12)
+    np.testing.assert_allclose(params.noise[loose], free.noise[loose], rtol=1e-12)

@@ -253,3 +253,74 @@ def test_a_better_orientation_than_the_pooled_one_is_kept():
     assert _objective(counts, covariances, step) >= _objective(
         counts, covariances, best
     )
+
+
+def _graded_covariances():
+    """Two covariances with one variance 1e16 times the others'.
+
+    Returns them and the variance left off that column given it, the Schur
+    complement's trace: the same in any units of the column.
+    """
+    rng = np.random.default_rng(0)
+    covariances, rest = [], []
+    for _ in range(2):
+        rows = rng.normal(size=(50, 4)) @ rng.normal(size=(4, 4))
+        S = np.cov(rows.T, bias=True)
+        rest.append(np.trace(S[:3, :3] - np.outer(S[:3, 3], S[3, :3]) / S[3, 3]))
+        units = np.array([1.0, 1.0, 1.0, 1e8])
+        covariances.append(S * np.outer(units, units))
+    return np.array(covariances), np.array(rest)
+
+
+def _variance_off(covariance, q):
+    """``tr S - q^T S q / |q|^2`` with the huge last column's term cancelled
+    by hand: ``q_4^2 S_44`` appears in both and never enters the sum."""
+    u, last = q[:3], q[3]
+    S3, s, s44 = covariance[:3, :3], covariance[:3, 3], covariance[3, 3]
+    norm = u @ u + last**2
+    return (
+        (u @ u) * s44 + norm * np.trace(S3) - 2 * last * (u @ s) - u @ S3 @ u
+    ) / norm
+
+
+def test_the_noise_survives_a_column_in_huge_units():
+    # tr S - a, both near 1e16, used to leave rounding (or 0) for the noise;
+    # off each component's own leading direction it is the other columns'
+    # variance given the huge one (to about 1e-16 relative)
+    covariances, rest = _graded_covariances()
+    params = hddc_m_step(
+        np.array([50.0, 50.0]),
+        np.zeros((2, 4)),
+        covariances,
+        HDDC_MODELS["AkjBkQkDk"],
+        n_dims=1,
+        floor=1e-12,
+        reg_covar=1e-6,
+    )
+    np.testing.assert_allclose(params.noise, rest / 3 + 1e-6, rtol=1e-8)
+
+
+def test_the_noise_off_a_common_direction_survives_a_column_in_huge_units():
+    # a shared direction is each component's only approximately: the noise
+    # is what each covariance leaves off it, in closed form
+    covariances, _ = _graded_covariances()
+    params = hddc_m_step(
+        np.array([50.0, 50.0]),
+        np.zeros((2, 4)),
+        covariances,
+        HDDC_MODELS["AkjBkQD"],
+        n_dims=1,
+        floor=1e-12,
+        reg_covar=1e-6,
+    )
+    q = params.components[0][:, 0]
+    expected = [_variance_off(c, q) / 3 + 1e-6 for c in covariances]
+    np.testing.assert_allclose(params.noise, expected, rtol=1e-8)
+
+
+def test_an_infinite_covariance_is_a_clear_error():
+    covariances = np.array([np.eye(3), np.full((3, 3), np.inf)])
+    with pytest.raises(ValueError, match=r"too large.*Rescale the data"):
+        hddc_m_step(
+            np.array([5.0, 5.0]), np.zeros((2, 3)), covariances, HDDC_MODELS["ABQD"]
+        )

@@ -224,6 +224,38 @@ def test_predictive_density_integrates_to_one():
     np.testing.assert_allclose(proba.sum(1), 1.0)
 
 
+@pytest.mark.parametrize("far", [1e155, 1e300])
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_predictive_density_of_far_rows_follows_the_power_law(far, covariance_type):
+    # component k's predictive is a t with nu_k + 1 - D degrees of freedom:
+    # far out it falls like delta ** (-(nu_k + 1) / 2), so its logarithm
+    # is finite even where delta overflows. From rows at 1e150, whose
+    # squares are finite, each component's log-density drops by
+    # (nu_k + 1) log(far / 1e150)
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (30, 3)), rng.normal(5, 1, (30, 3))])
+    model = _fit(X, n_components=2, covariance_type=covariance_type, random_state=0)
+    directions = np.array([[1.0, 0.0, 0.0], [-1.0, 1.0, 0.5], [0.2, -0.3, 1.0]])
+    near = 1e150 * directions
+    with np.errstate(divide="ignore"):
+        near_joint = (
+            np.log(model.predictive_proba(near))
+            + (model.predictive_score_samples(near)[:, None])
+        )
+    joint = near_joint - (model.degrees_of_freedom_ + 1) * np.log(far / 1e150)
+    expected_score = np.logaddexp(joint[:, 0], joint[:, 1])
+    rows = far * directions
+    np.testing.assert_allclose(
+        model.predictive_score_samples(rows), expected_score, rtol=1e-10
+    )
+    proba = model.predictive_proba(rows)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    np.testing.assert_allclose(
+        proba, np.exp(joint - expected_score[:, None]), atol=1e-10
+    )
+
+
 def test_predictive_density_approaches_the_plug_in_density_with_data():
     # the posterior concentrates as rows accumulate: the Student-t mixture
     # tends to the Gaussian mixture of the posterior means
@@ -346,3 +378,15 @@ def test_a_prior_beyond_the_dtype_is_refused_with_the_fix():
     X = np.r_[np.random.RandomState(0).randn(100, 2), [[1e160, 0.0]]]
     with pytest.raises(ValueError, match="exceed float64's range"):
         BayesianGaussianMixture(n_components=2).fit(X)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_an_outlier_at_float64s_end_is_refused_with_the_fix(covariance_type):
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (30, 3)), rng.normal(5, 1, (30, 3))])
+    X[0, 0] = 1e300
+    model = BayesianGaussianMixture(
+        n_components=2, covariance_type=covariance_type, random_state=0
+    )
+    with pytest.raises(ValueError, match=r"span up to 1e\+300.*common factor"):
+        model.fit(X)

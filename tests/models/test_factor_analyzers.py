@@ -12,7 +12,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gaussmix import GaussianMixture, MixtureOfFactorAnalyzers
+from gaussmix import (
+    DegenerateComponentWarning,
+    GaussianMixture,
+    MixtureOfFactorAnalyzers,
+)
+from tests.models.far_rows import (
+    FAR_DIRECTIONS,
+    assert_far_rows_go_to_the_mean_they_point_to,
+    two_clusters,
+)
 
 MODELS = list(
     itertools.product(
@@ -174,3 +183,67 @@ def test_too_many_factors_is_a_clear_error(factor_rows):
         MixtureOfFactorAnalyzers(2, n_factors=9).fit(X)
     with pytest.raises(ValueError, match="loadings"):
         MixtureOfFactorAnalyzers(2, loadings="shared").fit(X)
+
+
+@pytest.mark.parametrize("far", [1e155, 1e300])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_far_rows_have_no_density_and_a_proper_distribution(far, dtype):
+    # squared distances beyond float64's range: the log-density is -inf
+    # and the likeliest component is the one whose precision is least
+    # along the row's direction, as it already is at 1e20
+    model = _fit(two_clusters(dtype), n_components=2, n_factors=1, random_state=0)
+    rows = far * FAR_DIRECTIONS
+    assert np.all(model.score_samples(rows) == -np.inf)
+    proba = model.predict_proba(rows)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    precisions = np.linalg.inv(model.get_covariances())
+    spread = np.einsum("nd,kde,ne->nk", FAR_DIRECTIONS, precisions, FAR_DIRECTIONS)
+    expected = np.argmin(spread, axis=1)
+    assert model.predict(rows).tolist() == expected.tolist()
+    assert np.argmax(proba, axis=1).tolist() == expected.tolist()
+
+
+def test_far_rows_of_a_shared_covariance_go_to_the_mean_they_point_to():
+    # one covariance for all: log p_k(t u) - log p_r(t u) is linear in t,
+    # t (mu_k - mu_r)^T P u + const, so far out the component with the
+    # largest mu_k^T P u takes the row outright
+    model = _fit(
+        two_clusters(),
+        n_components=2,
+        n_factors=1,
+        loadings="common",
+        noise="common",
+        random_state=0,
+    )
+    assert_far_rows_go_to_the_mean_they_point_to(model)
+
+
+def test_a_constant_column_without_reg_covar_is_repaired_with_a_warning():
+    # with reg_covar=0 the noise of a constant column fell to 1e-300, the
+    # rounding of a mean then put every row 1e270 deviations from it, a
+    # component lost all its rows and a singular system stopped the fit
+    rng = np.random.default_rng(3)
+    X = np.c_[rng.normal(size=(60, 2)), np.full(60, 7.0)]
+    for seed in range(10):
+        with pytest.warns(DegenerateComponentWarning, match="reg_covar"):
+            model = MixtureOfFactorAnalyzers(
+                2, n_factors=1, reg_covar=0, random_state=seed
+            ).fit(X)
+        assert np.all(np.isfinite(model.score_samples(X)))
+        # no component was emptied by the rounding of its mean
+        assert model.weights_.min() > 0.1
+        # the constant column's noise is at float64's resolution about 7
+        np.testing.assert_allclose(
+            model.noise_variance_[:, 2], (7.0 * np.finfo(float).eps) ** 2
+        )
+
+
+# the k-means start overflows on such values before the fit can say why
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("scatter", ["full", "projected"])
+def test_values_whose_squares_overflow_are_a_clear_error(scatter):
+    X = two_clusters()
+    X[0, 0] = 1e200
+    with pytest.raises(ValueError, match=r"too large.*Rescale the data"):
+        MixtureOfFactorAnalyzers(2, n_factors=1, scatter=scatter).fit(X)

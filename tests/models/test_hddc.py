@@ -13,6 +13,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gaussmix import HDDC, HDDAClassifier
 from gaussmix.core.hddc import HDDC_MODELS
+from gaussmix.models.hddc import fitted_subspaces
+from tests.models.far_rows import (
+    FAR_DIRECTIONS,
+    assert_far_rows_go_to_the_mean_they_point_to,
+    two_clusters,
+)
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +126,112 @@ def test_unknown_model_is_a_clear_error(subspace_rows):
     X, _ = subspace_rows
     with pytest.raises(ValueError, match="model"):
         HDDC(2, model="AkjBkQkDkX").fit(X)
+
+
+def _least_precise(covariances):
+    # far out, the likeliest component is the one whose precision is least
+    # along the row's direction
+    precisions = np.linalg.inv(covariances)
+    spread = np.einsum("nd,kde,ne->nk", FAR_DIRECTIONS, precisions, FAR_DIRECTIONS)
+    return np.argmin(spread, axis=1).tolist()
+
+
+@pytest.mark.parametrize("far", [1e155, 1e300])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_far_rows_have_no_density_and_a_proper_distribution(far, dtype):
+    X = two_clusters(dtype)
+    model = _fit(X, n_components=2, random_state=0)
+    rows = far * FAR_DIRECTIONS
+    assert np.all(model.score_samples(rows) == -np.inf)
+    proba = model.predict_proba(rows)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    assert model.predict(rows).tolist() == _least_precise(model.get_covariances())
+    clf = HDDAClassifier().fit(X, np.repeat(["a", "b"], 30))
+    proba = clf.predict_proba(rows)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    dense = fitted_subspaces(clf).covariances().dense()
+    expected = clf.classes_[_least_precise(dense)]
+    assert clf.predict(rows).tolist() == expected.tolist()
+    # the log-odds of the second class: infinite, of the predicted sign
+    margin = clf.decision_function(rows)
+    assert np.all(np.isinf(margin))
+    assert clf.classes_[(margin > 0).astype(int)].tolist() == expected.tolist()
+
+
+def test_far_rows_of_one_covariance_go_to_the_mean_they_point_to():
+    # log p_k(t u) - log p_r(t u) = t (mu_k - mu_r)^T P u + const: far out
+    # the component with the largest mu_k^T P u takes the row outright
+    model = _fit(two_clusters(), n_components=2, model="ABQD", random_state=0)
+    assert_far_rows_go_to_the_mean_they_point_to(model)
+
+
+# the k-means start overflows on such values before the fit can say why
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_values_whose_squares_overflow_are_a_clear_error():
+    X = two_clusters()
+    X[0, 0] = 1e160
+    message = r"too large.*Rescale the data"
+    with pytest.raises(ValueError, match=message):
+        HDDC(1).fit(X)
+    with pytest.raises(ValueError, match=message):
+        HDDAClassifier().fit(X, np.repeat([0, 1], 30))
+    X[0, 0] = 1e200
+    for seed in range(3):
+        with pytest.raises(ValueError, match=message):
+            HDDC(2, random_state=seed).fit(X)
+
+
+@pytest.fixture(scope="module")
+def one_huge_column():
+    """Two groups; the last column in units 1e8 times the others'."""
+    rng = np.random.default_rng(0)
+    rows = np.vstack([rng.normal(0, 1, (100, 4)), rng.normal(5, 1, (100, 4))])
+    return rows, rows * [1, 1, 1, 1e8], np.repeat([0, 1], 100)
+
+
+def _noise_off_the_huge_column(rows, labels, k):
+    # a subspace along the huge column (d = 1) leaves the other columns'
+    # covariance given it, the Schur complement, which does not depend on
+    # that column's units: computed on the well-scaled rows
+    S = np.cov(rows[labels == k].T, bias=True)
+    given = S[:3, :3] - np.outer(S[:3, 3], S[3, :3]) / S[3, 3]
+    return np.trace(given) / 3
+
+
+def test_a_column_in_huge_units_leaves_an_accurate_noise(one_huge_column):
+    # tr S - a, both near 1e16, kept none of the noise's digits: noise
+    # variances [0, 2.7] and a useless partition
+    rows, X, labels = one_huge_column
+    model = _fit(X, n_components=2, random_state=0)
+    assert adjusted_rand_score(labels, model.predict(X)) == 1.0
+    assert model.dims_.tolist() == [1, 1]
+    order = [int(np.argmin(model.means_[:, 0])), int(np.argmax(model.means_[:, 0]))]
+    expected = [_noise_off_the_huge_column(rows, labels, k) + 1e-6 for k in (0, 1)]
+    np.testing.assert_allclose(model.noise_variances_[order], expected, rtol=1e-6)
+    clf = HDDAClassifier().fit(X, labels)
+    np.testing.assert_allclose(clf.noise_variances_, expected, rtol=1e-9)
+
+
+def test_a_column_in_huge_units_keeps_accurate_densities(one_huge_column):
+    # the density in the well-scaled units y = T x, times |T|, from dense
+    # covariances T Sigma_k T that are well conditioned there
+    _, X, _ = one_huge_column
+    model = _fit(X, n_components=2, random_state=0)
+    units = np.array([1.0, 1.0, 1.0, 1e-8])
+    joint = np.column_stack(
+        [
+            np.log(w)
+            + stats.multivariate_normal(m * units, s * np.outer(units, units)).logpdf(
+                X * units
+            )
+            for w, m, s in zip(
+                model.weights_, model.means_, model.get_covariances(), strict=True
+            )
+        ]
+    )
+    expected = np.logaddexp(joint[:, 0], joint[:, 1]) + np.log(units).sum()
+    # to the rounding the densities allow themselves (WOODBURY_ROUNDING_LIMIT);
+    # the one-pass Woodbury form was off by up to 74 nats here
+    np.testing.assert_allclose(model.score_samples(X), expected, rtol=0, atol=1e-3)

@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from gaussmix import GaussianMixture, select_model
 from gaussmix.core.covariance import get_family
 from tests.models.em_checks import assert_monotone_and_scored
+from tests.models.far_rows import two_clusters
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -203,18 +204,13 @@ def test_mclust_models_never_lower_the_observed_likelihood(rows, model):
     )
 
 
-def _two_blobs() -> np.ndarray:
-    rng = np.random.default_rng(0)
-    return np.vstack([rng.normal(0, 1, (30, 3)), rng.normal(5, 1, (30, 3))])
-
-
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_a_far_row_with_a_missing_value_is_improbable_not_nan(covariance_type):
     # a value beyond 1e154 squares to infinity: the row's density is 0
     # (log -inf) and its responsibilities, those of its observed columns'
     # marginal, still sum to one; its hole is filled like any other
     model = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
-    model.fit(_two_blobs())
+    model.fit(two_clusters())
     rows = np.array([[1e155, np.nan, 0.0], [1e300, np.nan, 0.0]])
     assert np.all(np.isneginf(model.score_samples(rows)))
     proba = model.predict_proba(rows)

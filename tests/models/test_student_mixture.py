@@ -13,6 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gaussmix import GaussianMixture, StudentMixture
+from tests.models.far_rows import FAR_DIRECTIONS, two_clusters
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -230,3 +231,67 @@ def test_clusters_survive_scattered_noise_with_the_defaults(n_features, fraction
     assert adjusted_rand_score(labels[kept], model.predict(X[kept])) >= 0.95
     gaps = np.linalg.norm(centres[:, None] - model.means_[None], axis=2)
     assert gaps.min(axis=1).max() < 0.3
+
+
+@pytest.mark.parametrize("far", [1e155, 1e300])
+@pytest.mark.parametrize("covariance_type", [*COVARIANCE_TYPES, "EEV", "VEI"])
+def test_far_rows_follow_the_t_densitys_power_law(far, covariance_type):
+    # squared distances beyond float64's range (1e155 ** 2): a t density
+    # falls like delta ** (-(nu + D) / 2), so its logarithm is finite. From
+    # rows at 1e150 (scipy's own t, no overflow) each component's
+    # log-density drops by (nu_k + D) log(far / 1e150)
+    model = _fit(
+        two_clusters(), n_components=2, covariance_type=covariance_type, random_state=0
+    )
+    family = model.mixture_params().family
+    scales = family.full_covariances(model.covariances_, 2, 3)
+    near_rows = 1e150 * FAR_DIRECTIONS
+    drop = np.log(far / 1e150)
+    joint = np.column_stack(
+        [
+            np.log(w)
+            + stats.multivariate_t(m, s, df=nu).logpdf(near_rows)
+            - (nu + 3) * drop
+            for w, m, s, nu in zip(
+                model.weights_,
+                model.means_,
+                scales,
+                model.degrees_of_freedom_,
+                strict=True,
+            )
+        ]
+    )
+    expected_score = np.logaddexp(joint[:, 0], joint[:, 1])
+    rows = far * FAR_DIRECTIONS
+    np.testing.assert_allclose(model.score_samples(rows), expected_score, rtol=1e-10)
+    proba = model.predict_proba(rows)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    np.testing.assert_allclose(
+        proba, np.exp(joint - expected_score[:, None]), atol=1e-10
+    )
+    assert model.predict(rows).tolist() == np.argmax(joint, axis=1).tolist()
+
+
+def test_far_float32_rows_have_finite_densities_and_probabilities():
+    model = _fit(two_clusters(np.float32), n_components=2, random_state=0)
+    rows = (1e38 * FAR_DIRECTIONS / 2).astype(np.float32)
+    assert np.all(np.isfinite(model.score_samples(rows)))
+    proba = model.predict_proba(rows)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    # a single component: its probability is one, not NaN
+    single = _fit(two_clusters(), n_components=1, random_state=0)
+    assert single.predict_proba(1e200 * FAR_DIRECTIONS).tolist() == [[1.0]] * 3
+
+
+# the k-means start overflows on such values before the fit can say why
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("far", [1e155, 1e160, 1e300])
+def test_values_whose_squares_overflow_are_a_clear_error(far):
+    # their t densities are finite, so no infinite log-likelihood stops a
+    # fit whose start could not tell the components apart
+    X = two_clusters()
+    X[0, 0] = far
+    with pytest.raises(ValueError, match=r"too large.*Rescale the data"):
+        StudentMixture(2, random_state=0).fit(X)

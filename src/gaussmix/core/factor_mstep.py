@@ -91,6 +91,24 @@ class FactorConstraints:
         return n_components - 1 + n_components * n_features + loadings + noise
 
 
+def check_finite_covariances(*moments: np.ndarray) -> None:
+    """Raise a clear ValueError unless every covariance entry is finite.
+
+    A value beyond about 1e154 (float64) has a square beyond float64's
+    range: the covariances the M-step starts from are then infinite or NaN,
+    and an eigen-decomposition or a solve would fail with no hint of why.
+    """
+    if all(np.all(np.isfinite(m)) for m in moments):
+        return
+    raise ValueError(
+        "A component's covariance is not finite: the data hold values too "
+        "large for the squares the fit computes (about 1e154 and beyond in "
+        "float64). Rescale the data, for example divide X by a common factor "
+        "or use sklearn.preprocessing.StandardScaler, or remove the extreme "
+        "values."
+    )
+
+
 def posterior_maps(loadings: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """``beta_k = W_k^T Sigma_k^-1 = (I + W^T Psi^-1 W)^-1 W^T Psi^-1``, (K, q, D)."""
     scaled = np.swapaxes(loadings, 1, 2) / noise[:, None, :]
@@ -106,6 +124,7 @@ def ppca_closed_form(
     ``W = U_q (L_q - s I)^(1/2)``, ``s`` the mean of the ``D - q`` smallest
     eigenvalues (at least ``floor``); returns ``(W, s)``.
     """
+    check_finite_covariances(covariance)
     values, vectors = np.linalg.eigh(covariance)
     values, vectors = values[::-1], vectors[:, ::-1]
     n_features = len(values)
@@ -123,7 +142,7 @@ def aecm_cycle(
     loadings: np.ndarray,
     noise: np.ndarray,
     constraints: FactorConstraints,
-    floor: float,
+    floor: float | np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One conditional update of the loadings, then of the noise.
 
@@ -139,7 +158,7 @@ def aecm_cycle(
         The posterior maps of ``loadings`` and ``noise``.
     loadings, noise : ndarray
         Current ``W_k`` (K, D, q) and ``psi_k`` (K, D).
-    floor : float
+    floor : float or ndarray of shape (n_components, n_features)
         Least noise variance; the constrained maximiser clips at it.
 
     Returns
@@ -149,6 +168,10 @@ def aecm_cycle(
     rank = loadings.shape[2]
     theta = np.eye(rank) - beta @ loadings + np.einsum("kqd,kdr->kqr", beta, projected)
     theta = 0.5 * (theta + np.swapaxes(theta, 1, 2))
+    # a component with no weight keeps its parameters (the callers discard
+    # its update), but its theta may be singular (a covariance of zeros):
+    # the identity stands in so that the solve does not fail
+    theta = np.where((counts > 0)[:, None, None], theta, np.eye(rank))
     if constraints.loadings == "per_component":
         new = np.linalg.solve(theta, np.swapaxes(projected, 1, 2))
         new = np.swapaxes(new, 1, 2)
@@ -166,14 +189,21 @@ def aecm_cycle(
 
 
 def _constrain_noise(
-    raw: np.ndarray, counts: np.ndarray, constraints: FactorConstraints, floor: float
+    raw: np.ndarray,
+    counts: np.ndarray,
+    constraints: FactorConstraints,
+    floor: float | np.ndarray,
 ) -> np.ndarray:
+    floor = np.broadcast_to(np.asarray(floor, np.float64), raw.shape)
     if constraints.noise == "common":
         total = counts.sum()
         share = counts / total if total > 0 else np.full_like(counts, 1 / len(counts))
         raw = np.broadcast_to(share @ raw, raw.shape)
+        # a shared noise takes the largest floor, so that it stays shared
+        floor = np.broadcast_to(floor.max(0), raw.shape)
     if constraints.isotropic:
         raw = np.broadcast_to(raw.mean(1, keepdims=True), raw.shape)
+        floor = np.broadcast_to(floor.max(1, keepdims=True), raw.shape)
     return np.maximum(raw, floor)
 
 
@@ -209,7 +239,7 @@ def factor_m_step(
     covariances: np.ndarray,
     previous: FactorParams,
     constraints: FactorConstraints,
-    floor: float,
+    floor: float | np.ndarray,
     n_cycles: int = 1,
     reg_covar: float = 0.0,
 ) -> FactorParams:
@@ -218,9 +248,10 @@ def factor_m_step(
     ``covariances`` (K, D, D) are the scatters divided by ``n_k``;
     ``reg_covar`` is added to their diagonals first. The mixture of PPCA
     takes its closed form; the other models ``n_cycles`` AECM cycles, each
-    recomputing ``beta`` from the last. ``floor`` only keeps the noise
-    positive.
+    recomputing ``beta`` from the last. ``floor`` (a number, or one per
+    component and feature) only keeps the noise positive and resolvable.
     """
+    check_finite_covariances(covariances)
     if reg_covar:
         covariances = regularised(covariances, reg_covar)
     weights = counts / counts.sum()
@@ -228,8 +259,10 @@ def factor_m_step(
     loadings, noise = previous.loadings.copy(), previous.noise.copy()
     rank = loadings.shape[2]
     if constraints.closed_form:
+        floors = np.broadcast_to(np.asarray(floor, np.float64), noise.shape)
         for k in np.flatnonzero(alive):
-            w, s = ppca_closed_form(covariances[k], rank, floor)
+            # one variance per component: the largest of its floors
+            w, s = ppca_closed_form(covariances[k], rank, float(floors[k].max()))
             loadings[k], noise[k] = w, s
         return FactorParams(weights, means, loadings, noise)
     diagonal = np.diagonal(covariances, axis1=1, axis2=2)
@@ -253,7 +286,7 @@ def factor_m_step_projected(
     beta: np.ndarray,
     previous: FactorParams,
     constraints: FactorConstraints,
-    floor: float,
+    floor: float | np.ndarray,
     reg_covar: float = 0.0,
 ) -> FactorParams:
     """One AECM cycle from the projected E-step (scatters about the new means).
@@ -263,6 +296,7 @@ def factor_m_step_projected(
     regularised as in :func:`factor_m_step`: ``(S_k + r I) beta_k^T`` adds
     ``r beta_k^T`` to the projection.
     """
+    check_finite_covariances(diagonal_scatter, projected_scatter)
     weights = counts / counts.sum()
     alive = _alive(counts)
     safe = np.where(alive, counts, 1.0)

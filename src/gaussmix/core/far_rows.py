@@ -19,6 +19,8 @@ models), so the linear term that separates the components survives.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from gaussmix.core.covariance.base import LOG_2PI
@@ -71,6 +73,13 @@ def component_forms(
     return constants, means, np.ascontiguousarray(matrices)
 
 
+#: ``differences(rows, scale, reference)``: ``log w_k p_k(x) - log w_r
+#: p_r(x)`` per row in units of ``scale**2``, and ``log w_r p_r(x)`` in nats.
+Differences = Callable[
+    [np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]
+]
+
+
 def exact_log_responsibilities(
     X: np.ndarray,
     constants: np.ndarray,
@@ -93,6 +102,25 @@ def exact_log_responsibilities(
         Finite or ``-inf``; their exponentials sum to one in every row.
     """
     X = np.asarray(X, dtype=np.float64)
+
+    def differences(
+        rows: np.ndarray, scale: np.ndarray, reference: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return _differences(rows, scale, reference, constants, means, precisions)
+
+    return log_responsibilities_by_differences(X, constants, means, differences)
+
+
+def log_responsibilities_by_differences(
+    X: np.ndarray, constants: np.ndarray, means: np.ndarray, differences: Differences
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`exact_log_responsibilities` for any form of the components.
+
+    ``differences`` compares the components to a reference one for some
+    rows, in units of a power of two near each row's size (see
+    :data:`Differences`); the densities' own forms (dense precisions here,
+    low-rank ones in :mod:`gaussmix.core.lowrank`) only enter through it.
+    """
     n_rows = X.shape[0]
     rows = np.arange(n_rows)
     # the row's own power of two brings it and the means to about unit size;
@@ -106,17 +134,15 @@ def exact_log_responsibilities(
     # moves a row to a likelier reference, and from the likeliest one the
     # differences are all <= 0 and cannot overflow upwards; one pass per
     # component suffices, with room for rounding to flip one comparison
-    relative, reference_log = _differences(
-        X, scale, reference, constants, means, precisions
-    )
+    relative, reference_log = differences(X, scale, reference)
     for _ in range(len(constants)):
         best = np.argmax(relative, axis=1)
         moved = np.flatnonzero(best != reference)
         if moved.size == 0:
             break
         reference[moved] = best[moved]
-        relative[moved], reference_log[moved] = _differences(
-            X[moved], scale[moved], reference[moved], constants, means, precisions
+        relative[moved], reference_log[moved] = differences(
+            X[moved], scale[moved], reference[moved]
         )
     best = np.argmax(relative, axis=1)
     # rounding may still leave a difference slightly above the reference's
@@ -125,17 +151,17 @@ def exact_log_responsibilities(
     s = scale[:, None]
     with np.errstate(over="ignore"):
         # (d * s) * s overflows only to -inf: the component is that improbable
-        differences = ((relative - peak[:, None]) * s) * s
+        gaps = ((relative - peak[:, None]) * s) * s
         lift = (peak * scale) * scale
     with np.errstate(under="ignore"):
-        total = np.exp(differences).sum(axis=1)
+        total = np.exp(gaps).sum(axis=1)
     log_total = np.log(total)
     # a reference log-density below float64's range stays there: the peak
     # lies above it by rounding only
     log_norm = np.where(
         np.isneginf(reference_log), -np.inf, reference_log + lift + log_total
     )
-    return log_norm, differences - log_total[:, None]
+    return log_norm, gaps - log_total[:, None]
 
 
 def _differences(

@@ -36,10 +36,12 @@ cost far more than their spread in the training rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from gaussmix.core.factor_mstep import check_finite_covariances
 from gaussmix.core.lowrank import LowRankCovariances
 
 
@@ -227,9 +229,16 @@ def hddc_m_step(
         used = np.arange(max_dim) < dims[:, None]
         components = np.where(used[:, None, :], vectors[:, :, :max_dim], 0.0)
         along = np.where(used, values[:, :max_dim], 0.0)
-        return _constrained(
-            counts, means, components, along, values.sum(1), dims, model, floor
+        # the variance off each subspace is the sum of the trailing eigenvalues
+        rest = _residual_variances(
+            covariances,
+            values.sum(1),
+            along.sum(1),
+            dims,
+            reg_covar,
+            lambda k: vectors[k][:, dims[k] :],
         )
+        return _constrained(counts, means, components, along, rest, dims, model, floor)
     dims = _dimensions(
         pooled_values[None], counts, model, threshold, dim_select, n_dims, pooled_values
     )
@@ -242,24 +251,83 @@ def hddc_m_step(
     for basis in candidates:
         along = np.einsum("dj,kde,ej->kj", basis, covariances, basis) + reg_covar
         components = np.broadcast_to(basis, (n_components, *basis.shape)).copy()
-        params = _constrained(
-            counts, means, components, along, traces, dims, model, floor
+        rest = _residual_variances(
+            covariances,
+            traces,
+            along.sum(1),
+            dims,
+            reg_covar,
+            _complement_of(basis),
         )
-        fits.append((_objective(counts, along, traces, params, n_features), params))
+        params = _constrained(
+            counts, means, components, along, rest, dims, model, floor
+        )
+        fits.append((_objective(counts, along, rest, params, n_features), params))
     # ties keep the pooled orientation
     return max(fits, key=lambda fit: fit[0])[1]
+
+
+#: The variance off a subspace is taken as ``total - along`` unless it is
+#: below this fraction of ``total``: the difference then keeps fewer than
+#: about nine of float64's digits (the eigenvalues themselves carry errors
+#: of about ``eps * total``), and it is measured directly instead.
+RESIDUAL_CANCELLATION = 1e-6
+
+
+def _residual_variances(
+    covariances: np.ndarray,
+    totals: np.ndarray,
+    along: np.ndarray,
+    dims: np.ndarray,
+    reg_covar: float,
+    complement: Callable[[int], np.ndarray],
+) -> np.ndarray:
+    """Each component's variance off its subspace, ``tr S_k - sum_j a_kj``.
+
+    ``totals`` (K,) are ``tr(S_k + r I)``, ``along`` (K,) the variances in
+    the subspaces (``r`` included); ``complement(k)`` gives an orthonormal
+    basis (D, D - d_k) of the directions off subspace ``k``. A column whose
+    variance is many orders of magnitude above the others' makes ``totals``
+    and ``along`` nearly equal, and their difference is rounding: there the
+    trace of ``S_k`` seen through the complement is summed instead, which is
+    as accurate as that basis.
+    """
+    rest = totals - along
+    with np.errstate(invalid="ignore"):
+        imprecise = ~(rest > RESIDUAL_CANCELLATION * totals)
+    n_features = covariances.shape[1]
+    for k in np.flatnonzero(imprecise):
+        basis = complement(int(k))
+        direct = float(np.sum((covariances[k] @ basis) * basis))
+        rest[k] = max(direct, 0.0) + (n_features - dims[k]) * reg_covar
+    return rest
+
+
+def _complement_of(basis: np.ndarray) -> Callable[[int], np.ndarray]:
+    """An orthonormal basis of the directions off ``basis`` (D, d), computed
+    once and only when asked for: the same for every component."""
+    found: list[np.ndarray] = []
+
+    def complement(_: int) -> np.ndarray:
+        if not found:
+            full = np.linalg.qr(basis, mode="complete")[0]
+            found.append(full[:, basis.shape[1] :])
+        return found[0]
+
+    return complement
 
 
 def _same_dimension(previous: HDDCParams | None, dim: int) -> bool:
     return previous is not None and bool(np.all(previous.dims == dim))
 
 
-def _constrained(counts, means, components, along, traces, dims, model, floor):
+def _constrained(counts, means, components, along, rest, dims, model, floor):
     """Variances given the orientations, as the model constrains them.
 
     ``along`` (K, max_dim) are the variances ``q_kj^T S_k q_kj`` (zero beyond
-    ``d_k``), ``traces`` (K,) the covariances' traces: each constrained
-    value is the maximiser of the likelihood given the orientations.
+    ``d_k``), ``rest`` (K,) the variance left outside each subspace
+    (``tr S_k - sum_j q_kj^T S_k q_kj``): each constrained value is the
+    maximiser of the likelihood given the orientations.
     """
     n_features = means.shape[1]
     share = counts / counts.sum()
@@ -273,7 +341,6 @@ def _constrained(counts, means, components, along, traces, dims, model, floor):
         signal = np.where(used, (signal_sum / dims)[:, None], 0.0)
     else:
         signal = np.where(used, (share @ signal_sum) / (share @ dims), 0.0)
-    rest = traces - signal_sum
     if model.b == "k":
         noise = rest / (n_features - dims)
     else:
@@ -283,17 +350,17 @@ def _constrained(counts, means, components, along, traces, dims, model, floor):
     return HDDCParams(share, means, components, signal, noise, dims)
 
 
-def _objective(counts, along, traces, params: HDDCParams, n_features: int) -> float:
+def _objective(counts, along, rest, params: HDDCParams, n_features: int) -> float:
     """``sum_k n_k (log w_k - 1/2 [log |Sigma_k| + tr(Sigma_k^-1 S_k)])`` + const.
 
     In the eigenbasis of ``Sigma_k``: ``sum_j (log a_kj + s_kj / a_kj)`` in
-    the subspace and ``(D - d_k) log b_k + (tr S_k - sum_j s_kj) / b_k``
-    off it, with ``s_kj`` the variances of ``S_k`` along ``Q_k``.
+    the subspace and ``(D - d_k) log b_k + rest_k / b_k`` off it, with
+    ``s_kj`` the variances of ``S_k`` along ``Q_k`` and ``rest_k`` the
+    variance off it (:func:`_residual_variances`).
     """
     used = np.arange(along.shape[1]) < params.dims[:, None]
     signal = np.where(used, params.signal, 1.0)
     inside = np.where(used, np.log(signal) + along / signal, 0.0).sum(1)
-    rest = traces - np.where(used, along, 0.0).sum(1)
     off = (n_features - params.dims) * np.log(params.noise) + rest / params.noise
     with np.errstate(divide="ignore"):
         log_weights = np.where(counts > 0, np.log(params.weights), 0.0)
@@ -301,6 +368,9 @@ def _objective(counts, along, traces, params: HDDCParams, n_features: int) -> fl
 
 
 def _decreasing_eigh(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # an infinite or NaN covariance (values whose squares overflow) would
+    # fail inside LAPACK with no hint of the cause
+    check_finite_covariances(matrix)
     values, vectors = np.linalg.eigh(matrix)
     return np.maximum(values[::-1], 0.0), vectors[:, ::-1]
 

@@ -32,6 +32,7 @@ from scipy.special import logsumexp
 
 from gaussmix.core.covariance.base import LOG_2PI
 from gaussmix.core.estep import exp_without_subnormals, responsibility_stats
+from gaussmix.core.far_rows import imprecise_rows, log_responsibilities_by_differences
 from gaussmix.core.stats import Stats
 
 
@@ -154,15 +155,22 @@ def log_gaussian(
     n_features = X.shape[1]
     means = np.asarray(means, np.float64)
     centre = means.mean(0)
-    if _moves_are_exact(means, centre, factors):
-        squared = _batched_squared_distances(X - centre, means - centre, cov, factors)
-    else:
-        squared = np.column_stack(
-            [
+    # rows far from every component overflow here: their squares are
+    # +inf (or inf - inf), and their log-density -inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        if _moves_are_exact(means, centre, factors):
+            squared, magnitude = _batched_squared_distances(
+                X - centre, means - centre, cov, factors
+            )
+        else:
+            pairs = [
                 _squared_distances(X, means[k], cov.basis[k], factors, k)
                 for k in range(cov.n_components)
             ]
-        )
+            squared = np.column_stack([pair[0] for pair in pairs])
+            magnitude = np.column_stack([pair[1] for pair in pairs])
+        _redo_cancelled(X, means, cov, factors, squared, magnitude)
+        squared[np.isnan(squared)] = np.inf
     return -0.5 * (n_features * LOG_2PI + factors.log_det + squared)
 
 
@@ -185,25 +193,86 @@ def _batched_squared_distances(centred, offsets, cov, factors: Woodbury):
     """
     n_components, n_features, rank = cov.basis.shape
     inverse = factors.noise_inverse
-    diagonal = (
-        (centred * centred) @ inverse.T
-        - 2.0 * centred @ (inverse * offsets).T
-        + (inverse * offsets**2).sum(1)
-    )
+    first = (centred * centred) @ inverse.T
+    last = (inverse * offsets**2).sum(1)
+    diagonal = first - 2.0 * centred @ (inverse * offsets).T + last
     scaled_basis = cov.basis * inverse[:, :, None]
     stacked = np.swapaxes(scaled_basis, 0, 1).reshape(n_features, -1)
     projected = (centred @ stacked).reshape(len(centred), n_components, rank)
     projected -= np.einsum("kd,kdq->kq", offsets, scaled_basis)
     inner = np.einsum("nkq,kqr->nkr", projected, factors.inner)
-    return np.maximum(diagonal - (inner * projected).sum(-1), 0.0)
+    quadratic = (inner * projected).sum(-1)
+    # the terms' size bounds the rounding of their sum
+    magnitude = first + last + np.abs(quadratic)
+    return np.maximum(diagonal - quadratic, 0.0), magnitude
 
 
-def _squared_distances(X, mean, basis, factors: Woodbury, k: int) -> np.ndarray:
+def _squared_distances(X, mean, basis, factors: Woodbury, k: int):
+    """One component's Mahalanobis distances by Woodbury, and the size of
+    the terms that were subtracted."""
     diff = X - mean
     scaled = diff * factors.noise_inverse[k]
     projected = scaled @ basis
     quadratic = ((projected @ factors.inner[k]) * projected).sum(1)
-    return np.maximum(np.einsum("nd,nd->n", diff, scaled) - quadratic, 0.0)
+    diagonal = np.einsum("nd,nd->n", diff, scaled)
+    return np.maximum(diagonal - quadratic, 0.0), diagonal + np.abs(quadratic)
+
+
+#: A Mahalanobis distance is recomputed when the rounding of the Woodbury
+#: form, ``eps * magnitude / 2`` nats of log-density, could exceed this.
+WOODBURY_ROUNDING_LIMIT = 1e-3
+
+
+def _redo_cancelled(X, means, cov, factors: Woodbury, squared, magnitude) -> None:
+    """Recompute, in place, the distances whose Woodbury form cancelled.
+
+    ``x^T Psi^-1 x - p^T G p`` subtracts two nearly equal numbers when a row
+    lies along a direction whose variance is far above the noise (a column
+    in units 1e8 times the others'): its rounding is about ``eps`` times the
+    terms. Those pairs of row and component are recomputed from sums of
+    squares (:func:`_accurate_squared_distances`); ordinary rows keep the
+    one-pass result.
+    """
+    eps = np.finfo(np.float64).eps
+    limit = 2.0 * WOODBURY_ROUNDING_LIMIT / eps
+    flagged = ~(magnitude <= limit)
+    for k in np.flatnonzero(flagged.any(0)):
+        rows = np.flatnonzero(flagged[:, k])
+        redone = _accurate_squared_distances(X[rows] - means[k], cov, factors, k)
+        if redone is not None:
+            squared[rows, k] = redone
+
+
+def _accurate_squared_distances(diff, cov, factors: Woodbury, k: int):
+    """``diff^T Sigma_k^-1 diff`` as sums of squares, or None.
+
+    With positive coefficients ``C`` it is the minimum over ``z`` of
+    ``(d - U z)^T Psi^-1 (d - U z) + z^T C^-1 z``, reached at ``z = G p``;
+    with an orthonormal basis and isotropic noise (HDDC, whose
+    coefficients may be negative) it is ``sum_j (q_j^T d)^2 / a_j`` plus
+    the residual's squared norm over the noise. Neither subtracts large
+    numbers. Other covariances (negative coefficients on a general basis)
+    have no such form: None.
+    """
+    basis = cov.basis[k]
+    coefficients = cov.coefficients[k]
+    noise = cov.noise[k]
+    inverse = factors.noise_inverse[k]
+    used = coefficients != 0
+    if np.all(coefficients[used] > 0):
+        latent = ((diff * inverse) @ basis) @ factors.inner[k]
+        residual = diff - latent @ basis.T
+        signal = (latent[:, used] ** 2 / coefficients[used]).sum(1)
+        return np.einsum("nd,d,nd->n", residual, inverse, residual) + signal
+    gram = basis[:, used].T @ basis[:, used]
+    isotropic = np.all(noise == noise[0])
+    if not (isotropic and np.allclose(gram, np.eye(len(gram)), atol=1e-10)):
+        return None
+    projected = diff @ basis[:, used]
+    residual = diff - projected @ basis[:, used].T
+    variances = coefficients[used] + noise[0]
+    signal = (projected**2 / variances).sum(1)
+    return np.einsum("nd,nd->n", residual, residual) * inverse[0] + signal
 
 
 def log_gaussian_gradient(
@@ -243,11 +312,134 @@ def mixture_log_prob(
     return log_gaussian(X, means, cov) + log_weights
 
 
+def log_responsibilities(
+    X: np.ndarray, weights: np.ndarray, means: np.ndarray, cov: LowRankCovariances
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row log-density ``log p(x_i)`` and log-responsibilities.
+
+    Rows far from every component, whose log-densities overflow or are too
+    large for their differences to survive rounding, are recomputed
+    without overflow (:func:`_exact_far_rows`): their log-density is
+    ``-inf`` only where it lies below float64's range, and their
+    responsibilities are a distribution, never NaN.
+
+    Returns
+    -------
+    log_norm : ndarray of shape (n_samples,)
+    log_resp : ndarray of shape (n_samples, n_components)
+        Finite or ``-inf``; their exponentials sum to one in every row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core.lowrank import LowRankCovariances, log_responsibilities
+    >>> cov = LowRankCovariances.factor_analysers(np.zeros((2, 2, 1)), np.ones((2, 2)))
+    >>> means = np.array([[0.0, 0.0], [1.0, 0.0]])
+    >>> log_norm, log_resp = log_responsibilities(
+    ...     np.array([[1e200, 0.0]]), np.array([0.5, 0.5]), means, cov
+    ... )
+    >>> log_norm, np.exp(log_resp)
+    (array([-inf]), array([[0., 1.]]))
+    """
+    X = np.asarray(X, np.float64)
+    log_prob = mixture_log_prob(X, weights, means, cov)
+    peak = log_prob.max(axis=1, initial=-np.inf)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    shifted = log_prob - peak[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_total = logsumexp(shifted, axis=1)
+        log_norm = peak + log_total
+        log_resp = shifted - log_total[:, None]
+    rows = imprecise_rows(log_norm, np.dtype(np.float64))
+    if rows.size:
+        log_norm[rows], log_resp[rows] = _exact_far_rows(X[rows], weights, means, cov)
+    return log_norm, log_resp
+
+
+def _exact_far_rows(X, weights, means, cov: LowRankCovariances):
+    """:func:`log_responsibilities` of rows far from every component.
+
+    :func:`gaussmix.core.far_rows.log_responsibilities_by_differences`,
+    with the precisions in their Woodbury form so that no D x D matrix is
+    formed.
+    """
+    factors = woodbury(cov)
+    means = np.asarray(means, np.float64)
+    n_features = X.shape[1]
+    with np.errstate(divide="ignore"):
+        log_weights = np.log(np.asarray(weights, np.float64))
+    constants = log_weights - 0.5 * factors.log_det - 0.5 * n_features * LOG_2PI
+
+    def differences(
+        rows: np.ndarray, scale: np.ndarray, reference: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return _differences(rows, scale, reference, constants, means, cov, factors)
+
+    return log_responsibilities_by_differences(X, constants, means, differences)
+
+
+def _differences(X, scale, reference, constants, means, cov, factors: Woodbury):
+    """``log w_k p_k(x) - log w_r p_r(x)`` per row in units of ``scale**2``,
+    and ``log w_r p_r(x)`` in nats.
+
+    With ``v = (x - mu_r) / s``, ``d_k = (mu_k - mu_r) / s`` and ``P`` the
+    precisions, ``q_k - q_r = v^T (P_k - P_r) v - 2 v^T P_k d_k + d_k^T P_k
+    d_k``; the first term is exactly zero for components whose precision
+    is the reference's (shared covariances), so that the terms that tell
+    them apart survive.
+    """
+    inverse = factors.noise_inverse
+    scaled_basis = cov.basis * inverse[:, :, None]
+    inner = factors.inner
+    relative = np.empty((X.shape[0], len(constants)))
+    reference_log = np.empty(X.shape[0])
+    for r in np.unique(reference):
+        rows = np.flatnonzero(reference == r)
+        s = scale[rows]
+        v = X[rows] / s[:, None] - means[r] / s[:, None]
+        d = (means[None, :, :] - means[r][None, None, :]) / s[:, None, None]
+        seen_v = np.einsum("nd,kdq->nkq", v, scaled_basis)
+        seen_d = np.einsum("nkd,kdq->nkq", d, scaled_basis)
+        own = (v * v) @ inverse.T - np.einsum("nkq,kqr,nkr->nk", seen_v, inner, seen_v)
+        linear = np.einsum("nd,kd,nkd->nk", v, inverse, d) - np.einsum(
+            "nkq,kqr,nkr->nk", seen_v, inner, seen_d
+        )
+        offset = np.einsum("nkd,kd,nkd->nk", d, inverse, d) - np.einsum(
+            "nkq,kqr,nkr->nk", seen_d, inner, seen_d
+        )
+        quadratic = own - own[:, r, None]
+        quadratic[:, _same_precision(inverse, scaled_basis, inner, r)] = 0.0
+        with np.errstate(under="ignore"):
+            # constants are a few nats: in units of a huge scale**2 they vanish
+            constant = ((constants - constants[r]) / s[:, None]) / s[:, None]
+        relative[rows] = constant - 0.5 * (quadratic - 2.0 * linear + offset)
+        accurate = _accurate_squared_distances(v, cov, factors, int(r))
+        distance = np.maximum(own[:, r], 0.0) if accurate is None else accurate
+        with np.errstate(over="ignore"):
+            # (s * q) * s overflows only to -inf: the row is that improbable
+            reference_log[rows] = constants[r] - 0.5 * ((distance * s) * s)
+    # a product of an overflowed and a vanishing term: such a component
+    # cannot be compared, and is not taken for the likeliest
+    relative[np.isnan(relative)] = -np.inf
+    return relative, reference_log
+
+
+def _same_precision(inverse, scaled_basis, inner, r) -> np.ndarray:
+    """Components whose Woodbury factors are bit for bit component ``r``'s."""
+    return np.array(
+        [
+            np.array_equal(inverse[k], inverse[r])
+            and np.array_equal(scaled_basis[k], scaled_basis[r])
+            and np.array_equal(inner[k], inner[r])
+            for k in range(len(inverse))
+        ]
+    )
+
+
 def _responsibilities(X, sample_weight, weights, means, cov):
     """Sample-weighted responsibilities, the rows' weights and log-densities."""
-    log_prob = mixture_log_prob(X, weights, means, cov)
-    log_norm = logsumexp(log_prob, axis=1)
-    resp = exp_without_subnormals(log_prob - log_norm[:, None])
+    log_norm, log_resp = log_responsibilities(X, weights, means, cov)
+    resp = exp_without_subnormals(log_resp)
     row_weights = (
         np.ones(X.shape[0])
         if sample_weight is None

@@ -113,7 +113,57 @@ def student_log_prob(
         + log_det
     )
     log_t = constant - 0.5 * (dof + n_features) * np.log1p(squared / (dof * scale))
+    far = np.flatnonzero(~np.all(np.isfinite(squared), axis=1))
+    if far.size:
+        # the squares overflowed, but a t density falls only like a power of
+        # the distance: its logarithm is finite, and it is taken from the
+        # distance's logarithm, log1p(delta / c) = logaddexp(0, log delta - log c)
+        log_squared = log_scaled_distances(X[far], params)
+        gap = log_squared - np.log(dof * scale)
+        log_t[far] = constant - 0.5 * (dof + n_features) * np.logaddexp(0.0, gap)
+        with np.errstate(over="ignore"):
+            squared[far] = np.exp(log_squared)
     return log_t, squared
+
+
+def log_scaled_distances(X: np.ndarray, params: MixtureParams) -> np.ndarray:
+    """``log delta_ik`` of rows whose squared distances overflow float64.
+
+    Each row and the means are divided by a power of two near the row's
+    largest entry, whitened by the precisions' Cholesky factors (in any
+    family's layout) and squared there, where nothing overflows; the scale
+    comes back as ``2 log s``. Returns (n_samples, n_components), float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gaussmix.core.params import MixtureParams
+    >>> from gaussmix.core.student import log_scaled_distances
+    >>> ones = np.ones((1, 2))
+    >>> params = MixtureParams(np.ones(1), np.zeros((1, 2)), ones, ones, "diag")
+    >>> log_delta = log_scaled_distances(np.array([[1e200, 0.0]]), params)
+    >>> bool(np.isclose(log_delta[0, 0], 400 * np.log(10)))
+    True
+    """
+    X = np.asarray(X, np.float64)
+    means = np.asarray(params.means, np.float64)
+    factors = np.asarray(params.precisions_cholesky, np.float64)
+    size = np.maximum(np.abs(X).max(axis=1, initial=0.0), np.abs(means).max())
+    scale = np.ldexp(1.0, np.frexp(np.maximum(size, 1.0))[1])
+    # divided before subtracting: x - mu itself may overflow
+    s = scale[:, None, None]
+    offsets = X[:, None, :] / s - means[None, :, :] / s
+    if factors.ndim == 3:
+        whitened = np.einsum("nkd,kde->nke", offsets, factors)
+    elif params.family.matrix_layout:
+        whitened = offsets @ factors
+    elif factors.ndim == 2:
+        whitened = offsets * factors
+    else:
+        whitened = offsets * factors[:, None]
+    with np.errstate(over="ignore", divide="ignore"):
+        # a precision so large that even the scaled square overflows: +inf
+        return np.log((whitened * whitened).sum(-1)) + 2.0 * np.log(scale)[:, None]
 
 
 def student_chunk_stats(

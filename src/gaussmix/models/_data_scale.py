@@ -122,12 +122,16 @@ class DataScale:
         fits_float64 = all(
             np.all(np.isfinite(a)) for a in (in_float64.means, in_float64.covariances)
         )
+        raise self.out_of_range(dtype, fits_float64)
+
+    def out_of_range(self, dtype, fits_float64: bool = False) -> ValueError:
+        """The error of a fit whose covariances ``dtype`` cannot hold."""
         advice = (
             "pass X as float64"
             if np.dtype(dtype) == np.float32 and fits_float64
             else "divide X by a common factor"
         )
-        raise ValueError(
+        return ValueError(
             f"X's columns span up to {self.spread:.3g}: the fitted covariances "
             f"exceed {np.dtype(dtype).name}'s range. Remove the extreme values "
             f"or {advice}."

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from gaussmix._typing import Array
-from gaussmix.core.lowrank import LowRankCovariances, mixture_log_prob
+from gaussmix.core.lowrank import LowRankCovariances, log_responsibilities
 from gaussmix.models import validation as check
 from gaussmix.models._fitted_mixture import InformationCriteriaMixin
 from gaussmix.models._inputs import apply_by_rows
@@ -44,17 +43,24 @@ class LowRankMixtureMixin(InformationCriteriaMixin):
         check_is_fitted(self)
         return apply_by_rows(self, X, function, n_outputs, self.means_.dtype)
 
-    def _weighted_log_prob(self, X: Array) -> np.ndarray:
+    def _log_responsibilities(self, X: Array, part: int) -> Any:
+        """``log p(x_i)`` (``part=0``, one per row) or the rows'
+        log-responsibilities (``part=1``), exact for rows far from every
+        component (:func:`~gaussmix.core.lowrank.log_responsibilities`)."""
         cov = self._lowrank_covariances()
 
         def rows(chunk: np.ndarray) -> np.ndarray:
-            return mixture_log_prob(chunk, self.weights_, self.means_, cov)
+            return log_responsibilities(chunk, self.weights_, self.means_, cov)[part]
 
-        return self._by_rows(X, rows, len(self.weights_))
+        return self._by_rows(X, rows, None if part == 0 else len(self.weights_))
 
     def score_samples(self, X: Array) -> np.ndarray:
-        """Log-density of each row under the mixture, shape (n_samples,)."""
-        return logsumexp(self._weighted_log_prob(X), axis=1)
+        """Log-density of each row under the mixture, shape (n_samples,).
+
+        ``-inf`` for a row so far from every component that its density is
+        below float64's range.
+        """
+        return self._log_responsibilities(X, 0)
 
     def score(
         self, X: Array, y: Any = None, sample_weight: Array | None = None
@@ -69,14 +75,16 @@ class LowRankMixtureMixin(InformationCriteriaMixin):
         return float(np.average(values, weights=weights))
 
     def predict_proba(self, X: Array) -> np.ndarray:
-        """Posterior probability of each component, (n_samples, n_components)."""
-        log_prob = np.asarray(self._weighted_log_prob(X))
-        proba = np.exp(log_prob - logsumexp(log_prob, axis=1, keepdims=True))
-        return proba.astype(self.means_.dtype)
+        """Posterior probability of each component, (n_samples, n_components).
+
+        Every row sums to one, however far it lies from the components.
+        """
+        log_resp = np.asarray(self._log_responsibilities(X, 1))
+        return np.exp(log_resp).astype(self.means_.dtype)
 
     def predict(self, X: Array) -> np.ndarray:
         """Most likely component of each row, shape (n_samples,)."""
-        return np.argmax(self._weighted_log_prob(X), axis=1)
+        return np.argmax(self._log_responsibilities(X, 1), axis=1)
 
     def fit_predict(
         self, X: Array, y: Any = None, sample_weight: Array | None = None

@@ -258,6 +258,12 @@ class BayesianGaussianMixture(
         scale = None if halves is None else data_scale(source.dtype, halves)
         reg_covar = settings.reg_covar
         if scale is not None:
+            with np.errstate(over="ignore"):
+                squares_overflow = not np.all(np.isfinite(scale.units**2))
+            if squares_overflow:
+                # the default prior is the data's covariance, in data units:
+                # a column spanning beyond 1e154 squares beyond float64
+                raise scale.out_of_range(np.float64)
             source = source.rescaled(scale.units)
             reg_covar = scale.reg_covar(reg_covar)
         prior = variational_prior(

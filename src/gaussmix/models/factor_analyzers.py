@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from gaussmix.core.lowrank import (
     lowrank_chunk_stats,
     projected_chunk_stats,
 )
+from gaussmix.core.mstep import DegenerateComponentWarning, resolution_floor
 from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats
 from gaussmix.fit.batch import fit_with_progress
 from gaussmix.models import validation as check
@@ -59,6 +61,35 @@ def positivity_floor(reg_covar: float) -> float:
     features).
     """
     return max(1e-3 * reg_covar, 1e-300)
+
+
+def noise_floor(means: np.ndarray, dtype: Any, reg_covar: float) -> np.ndarray:
+    """Least noise variance of each component and feature, (K, D).
+
+    :func:`positivity_floor`, raised where it is below what data of
+    ``dtype`` can resolve about the component's mean, as
+    :class:`~gaussmix.GaussianMixture` floors its variances
+    (:func:`~gaussmix.core.mstep.resolution_floor`). With ``reg_covar=0``
+    a constant column would otherwise leave a noise variance near 1e-300,
+    and the rounding of the component's mean alone would then put every
+    row billions of deviations away from it.
+    """
+    return np.maximum(
+        positivity_floor(reg_covar), resolution_floor(means, dtype, reg_covar)
+    )
+
+
+def warn_noise_floored(floored: float, dtype: Any, reg_covar: float) -> None:
+    """Report that :func:`noise_floor` raised a noise variance during EM."""
+    if floored > 0:
+        warnings.warn(
+            f"A noise variance fell below what {np.dtype(dtype).name} data can "
+            f"resolve (a constant column, or a component collapsed onto one "
+            f"value, with reg_covar={reg_covar:g}) and was raised to "
+            f"{floored:.3g}. Increase reg_covar to control this.",
+            DegenerateComponentWarning,
+            stacklevel=3,
+        )
 
 
 def covariance_of(stats: Stats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -233,7 +264,20 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
                 f"choose n_factors <= {source.n_features}."
             )
         constraints, reg_covar = settings.constraints, settings.reg_covar
-        floor = positivity_floor(reg_covar)
+        base_floor = positivity_floor(reg_covar)
+        # the largest noise variance that the resolution floor had to raise
+        floored = 0.0
+
+        def floor_of(means: np.ndarray) -> np.ndarray:
+            return noise_floor(means, source.dtype, reg_covar)
+
+        def note_floored(params: FactorParams, floor: np.ndarray) -> FactorParams:
+            nonlocal floored
+            raised = (params.noise <= floor) & (floor > base_floor)
+            if raised.any():
+                floored = max(floored, float(floor[raised].max()))
+            return params
+
         random_state = check_random_state(self.random_state)
 
         def start() -> tuple[FactorParams, float]:
@@ -250,12 +294,13 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
                 counts, means = stats.resp_sum, stats.means()
                 covariances = _sampled_covariances(source, means, random_state)
             covariances = regularised(covariances, reg_covar)
+            floor = floor_of(means)
             first = _initial_factors(counts, means, covariances, rank, floor)
             # one M-step from the unconstrained start puts it in the model
             params = factor_m_step(
                 counts, means, covariances, first, constraints, floor
             )
-            return params, -math.inf
+            return note_floored(params, floor), -math.inf
 
         def e_step(params: FactorParams) -> Stats | ProjectedStats:
             cov = params.covariances()
@@ -279,6 +324,7 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
                 raise ValueError("the data's total sample weight is zero.")
             if isinstance(sums, Stats):
                 counts, means, covariances = covariance_of(sums)
+                floor = floor_of(means)
                 new = factor_m_step(
                     counts,
                     means,
@@ -291,6 +337,7 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
                 )
             else:
                 means, diagonal, projected = sums.about_means()
+                floor = floor_of(means)
                 new = factor_m_step_projected(
                     moments.resp_sum,
                     means,
@@ -302,9 +349,11 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
                     floor,
                     reg_covar,
                 )
+            new = note_floored(new, floor)
             return new, moments.log_likelihood / moments.total_weight
 
         best = fit_with_progress(e_step, update, start, settings, restarts=True)
+        warn_noise_floored(floored, source.dtype, reg_covar)
         if not best.converged and settings.max_iter > 0:
             check.warn_not_converged()
         dtype = source.dtype if source.dtype == np.float32 else np.float64
@@ -388,11 +437,13 @@ def _initial_factors(
     means: np.ndarray,
     covariances: np.ndarray,
     rank: int,
-    floor: float,
+    floor: np.ndarray,
 ) -> FactorParams:
     """PPCA of each initial part: the loadings along its principal axes."""
     loadings = np.empty((len(counts), means.shape[1], rank))
     noise = np.empty(means.shape)
     for k in range(len(counts)):
-        loadings[k], noise[k] = ppca_closed_form(covariances[k], rank, floor)
+        loadings[k], noise[k] = ppca_closed_form(
+            covariances[k], rank, float(floor[k].max())
+        )
     return FactorParams(counts / counts.sum(), means, loadings, noise)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gaussmix._typing import Array
 from gaussmix.core.estep import responsibility_stats
-from gaussmix.core.lowrank import mixture_log_prob
+from gaussmix.core.lowrank import log_responsibilities, mixture_log_prob
 from gaussmix.models import validation as check
 from gaussmix.models.factor_analyzers import covariance_of
 from gaussmix.models.hddc import (
@@ -124,16 +123,21 @@ class HDDAClassifier(ClassifierMixin, BaseEstimator):
         subspace_attributes(self, params, X.dtype)
         return self
 
-    def _joint_log_likelihood(self, X: Array) -> np.ndarray:
+    def _checked(self, X: Array) -> np.ndarray:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        params = fitted_subspaces(self)
-        return mixture_log_prob(X, params.weights, params.means, params.covariances())
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     def predict_log_proba(self, X: Array) -> np.ndarray:
-        """Log-posterior of each class, (n_samples, n_classes)."""
-        joint = self._joint_log_likelihood(X)
-        return joint - logsumexp(joint, axis=1, keepdims=True)
+        """Log-posterior of each class, (n_samples, n_classes).
+
+        Rows far from every class, whose joint log-likelihoods all overflow,
+        are compared without overflow: their posteriors are a distribution
+        too, never NaN.
+        """
+        X = self._checked(X)
+        params = fitted_subspaces(self)
+        cov = params.covariances()
+        return log_responsibilities(X, params.weights, params.means, cov)[1]
 
     def predict_proba(self, X: Array) -> np.ndarray:
         """Posterior probability of each class, (n_samples, n_classes)."""
@@ -141,10 +145,29 @@ class HDDAClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Array) -> np.ndarray:
         """The most probable class of each row, shape (n_samples,)."""
-        joint = self._joint_log_likelihood(X)
-        return self.classes_[np.argmax(joint, axis=1)]
+        log_proba = self.predict_log_proba(X)
+        return self.classes_[np.argmax(log_proba, axis=1)]
 
     def decision_function(self, X: Array) -> np.ndarray:
-        """``log p(class) + log p(x | class)``, (n_samples, n_classes)."""
-        joint = self._joint_log_likelihood(X)
-        return joint[:, 1] - joint[:, 0] if len(self.classes_) == 2 else joint
+        """``log p(class) + log p(x | class)``, (n_samples, n_classes).
+
+        With two classes, the log-odds of the second, shape (n_samples,).
+        """
+        X = self._checked(X)
+        params = fitted_subspaces(self)
+        cov = params.covariances()
+        joint = mixture_log_prob(X, params.weights, params.means, cov)
+        if len(self.classes_) != 2:
+            return joint
+        with np.errstate(invalid="ignore"):
+            margin = joint[:, 1] - joint[:, 0]
+        # rows far from both classes: -inf - -inf; the log-odds are the
+        # difference of the log-posteriors, which compare the classes
+        # without overflow (and are +-inf only beyond float64's range)
+        far = np.flatnonzero(np.isnan(margin))
+        if far.size:
+            _, log_post = log_responsibilities(
+                X[far], params.weights, params.means, cov
+            )
+            margin[far] = log_post[:, 1] - log_post[:, 0]
+        return margin
