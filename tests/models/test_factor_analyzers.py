@@ -239,8 +239,7 @@ def test_a_constant_column_without_reg_covar_is_repaired_with_a_warning():
         )
 
 
-# the k-means start overflows on such values before the fit can say why
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+# refused before the k-means start, which would overflow on such values
 @pytest.mark.parametrize("scatter", ["full", "projected"])
 def test_values_whose_squares_overflow_are_a_clear_error(scatter):
     X = two_clusters()

@@ -215,6 +215,36 @@ def column_halves(X: object) -> tuple[np.ndarray, np.ndarray] | None:
     return low.astype(np.float64) / 2.0, X.max(axis=0).astype(np.float64) / 2.0
 
 
+#: The largest spread of a column whose square float64 holds.
+SQUARE_LIMIT = float(np.sqrt(np.finfo(np.float64).max))
+
+
+def refuse_overflowing_squares(
+    halves: tuple[np.ndarray, np.ndarray] | None,
+) -> None:
+    """Raise a clear ValueError where the rows' squares overflow float64.
+
+    For the estimators that fit in the data's own units (StudentMixture,
+    MixtureOfFactorAnalyzers, HDDC, HDDAClassifier; GaussianMixture and
+    BayesianGaussianMixture rescale instead): the moments their EM sums
+    hold squares of the rows, infinite beyond about 1e154, and their starts
+    (k-means) overflow before any step could say why. ``halves`` are
+    :func:`column_halves` of the rows, or None (nothing to check).
+    """
+    if halves is None:
+        return
+    low, high = halves
+    spread = 2.0 * float(np.max(high - low, initial=0.0))
+    if spread <= SQUARE_LIMIT:
+        return
+    raise ValueError(
+        f"X's columns span up to {spread:.3g}: the data hold values too large "
+        "for the squares the fit computes (about 1e154 and beyond in float64). "
+        "Rescale the data, for example divide X by a common factor or use "
+        "sklearn.preprocessing.StandardScaler, or remove the extreme values."
+    )
+
+
 def source_halves(source: object) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`column_halves` of a data source's rows, or None.
 

@@ -34,6 +34,7 @@ from gaussmix.core.mstep import DegenerateComponentWarning, resolution_floor
 from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats
 from gaussmix.fit.batch import fit_with_progress
 from gaussmix.models import validation as check
+from gaussmix.models._data_scale import refuse_overflowing_squares, source_halves
 from gaussmix.models._inputs import make_source
 from gaussmix.models._lowrank_fitted import LowRankMixtureMixin
 
@@ -256,6 +257,7 @@ class MixtureOfFactorAnalyzers(LowRankMixtureMixin, DensityMixin, BaseEstimator)
         """
         settings = self._check_hyperparameters()
         source = make_source(self, X, sample_weight, settings.chunk_size)
+        refuse_overflowing_squares(source_halves(source))
         n_components, rank = settings.n_components, settings.n_factors
         check.check_enough_rows(source.n_samples, n_components)
         if rank > source.n_features:

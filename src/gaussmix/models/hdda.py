@@ -11,6 +11,7 @@ from gaussmix._typing import Array
 from gaussmix.core.estep import responsibility_stats
 from gaussmix.core.lowrank import log_responsibilities, mixture_log_prob
 from gaussmix.models import validation as check
+from gaussmix.models._data_scale import column_halves, refuse_overflowing_squares
 from gaussmix.models.factor_analyzers import covariance_of
 from gaussmix.models.hddc import (
     check_subspace_settings,
@@ -100,6 +101,7 @@ class HDDAClassifier(ClassifierMixin, BaseEstimator):
             "reg_covar", self.reg_covar, 0.0, True, owner=owner
         )
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        refuse_overflowing_squares(column_halves(X))
         check_classification_targets(y)
         if X.shape[1] < 2:
             raise ValueError(

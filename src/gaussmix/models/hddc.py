@@ -24,6 +24,7 @@ from gaussmix.core.lowrank import LowRankCovariances, lowrank_chunk_stats
 from gaussmix.core.stats import Stats
 from gaussmix.fit.batch import fit_with_progress
 from gaussmix.models import validation as check
+from gaussmix.models._data_scale import refuse_overflowing_squares, source_halves
 from gaussmix.models._inputs import make_source
 from gaussmix.models._lowrank_fitted import LowRankMixtureMixin
 from gaussmix.models.factor_analyzers import covariance_of, positivity_floor
@@ -226,6 +227,7 @@ class HDDC(LowRankMixtureMixin, DensityMixin, BaseEstimator):
             settings,
         )
         source = make_source(self, X, sample_weight, settings.chunk_size)
+        refuse_overflowing_squares(source_halves(source))
         check.check_enough_rows(source.n_samples, n_components)
         if source.n_features < 2:
             raise ValueError(

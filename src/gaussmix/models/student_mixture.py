@@ -25,7 +25,7 @@ from gaussmix.core.student import (
 from gaussmix.fit.batch import fit_with_progress
 from gaussmix.fit.initialise import initial_params
 from gaussmix.models import validation as check
-from gaussmix.models._data_scale import source_halves
+from gaussmix.models._data_scale import refuse_overflowing_squares, source_halves
 from gaussmix.models._fitted_mixture import (
     FittedMixtureMixin,
     InformationCriteriaMixin,
@@ -34,8 +34,6 @@ from gaussmix.models._inputs import make_source
 from gaussmix.models.tensors import numpy_dtype
 
 DOF_MODES = ("per_component", "shared")
-#: The largest spread of a column whose square float64 holds.
-SQUARE_LIMIT = math.sqrt(np.finfo(np.float64).max)
 _OWNER = "StudentMixture"
 #: Where estimated degrees of freedom start: heavy enough tails to shrink
 #: outliers' pull from the first iteration, light enough to stay near the
@@ -218,7 +216,7 @@ class StudentMixture(
         covariance_type, dof_mode = settings.covariance_type, settings.dof
         source = make_source(self, X, sample_weight, settings.chunk_size)
         check.check_enough_rows(source.n_samples, n_components)
-        _check_squares_fit(source)
+        refuse_overflowing_squares(source_halves(source))
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=4 * n_components, dtype=dtype)
         do_init = not (
@@ -374,27 +372,3 @@ class StudentMixture(
         n_dof = {"per_component": len(self.weights_), "shared": 1}
         extra = n_dof.get(self.dof, 0) if isinstance(self.dof, str) else 0
         return super()._n_parameters() + extra
-
-
-def _check_squares_fit(source: Any) -> None:
-    """Raise a clear ValueError where the rows' squares overflow float64.
-
-    The moments EM sums hold squares of the rows; beyond about 1e154 they
-    are infinite, and the fit would go on from a start that could not
-    separate the components. The t density of such a row is finite
-    (:func:`~gaussmix.core.student.student_log_prob`), so no infinite
-    log-likelihood stops it later: the data are checked here.
-    """
-    halves = source_halves(source)
-    if halves is None:
-        return
-    low, high = halves
-    spread = 2.0 * float(np.max(high - low, initial=0.0))
-    if spread <= SQUARE_LIMIT:
-        return
-    raise ValueError(
-        f"X's columns span up to {spread:.3g}: the data hold values too large "
-        "for the squares the fit computes (about 1e154 and beyond in float64). "
-        "Rescale the data, for example divide X by a common factor or use "
-        "sklearn.preprocessing.StandardScaler, or remove the extreme values."
-    )
