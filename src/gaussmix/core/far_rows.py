@@ -44,6 +44,18 @@ def imprecise_rows(peak: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.flatnonzero(~trusted)
 
 
+def row_scales(X: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """A power of two per row that brings it and the means to about unit size.
+
+    The largest of the row's and the means' magnitudes, rounded down to a
+    power of two and never below 1 (so that constants divided by its
+    square stay finite); dividing by it is exact, and ``x / s - mu / s``
+    cannot overflow where ``x - mu`` would. Shape (n_rows,).
+    """
+    size = np.maximum(np.abs(X).max(axis=1, initial=0.0), np.abs(means).max())
+    return np.ldexp(1.0, np.frexp(np.maximum(size, 1.0))[1] - 1)
+
+
 def component_forms(
     weights: np.ndarray,
     means: np.ndarray,
@@ -123,10 +135,7 @@ def log_responsibilities_by_differences(
     """
     n_rows = X.shape[0]
     rows = np.arange(n_rows)
-    # the row's own power of two brings it and the means to about unit size;
-    # never below 1, so that the constants in units of scale**2 stay finite
-    size = np.maximum(np.abs(X).max(axis=1, initial=0.0), np.abs(means).max())
-    scale = np.ldexp(1.0, np.frexp(np.maximum(size, 1.0))[1] - 1)
+    scale = row_scales(X, means)
     # a reference of positive weight, so that differences to it are not NaN
     reference = np.full(n_rows, np.argmax(constants), dtype=np.intp)
     # the differences are compared in units of scale**2, where they are

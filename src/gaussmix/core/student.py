@@ -27,6 +27,7 @@ from scipy.special import digamma, gammaln, logsumexp
 
 from gaussmix.core.covariance.base import LOG_2PI
 from gaussmix.core.estep import exp_without_subnormals, responsibility_stats
+from gaussmix.core.far_rows import row_scales
 from gaussmix.core.mstep import RepairLog, m_step
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats
@@ -130,9 +131,10 @@ def log_scaled_distances(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     """``log delta_ik`` of rows whose squared distances overflow float64.
 
     Each row and the means are divided by a power of two near the row's
-    largest entry, whitened by the precisions' Cholesky factors (in any
-    family's layout) and squared there, where nothing overflows; the scale
-    comes back as ``2 log s``. Returns (n_samples, n_components), float64.
+    largest entry (:func:`~gaussmix.core.far_rows.row_scales`), whitened
+    by the precisions' Cholesky factors (in any family's layout) and
+    squared there, where nothing overflows; the scale comes back as
+    ``2 log s``. Returns (n_samples, n_components), float64.
 
     Examples
     --------
@@ -148,8 +150,7 @@ def log_scaled_distances(X: np.ndarray, params: MixtureParams) -> np.ndarray:
     X = np.asarray(X, np.float64)
     means = np.asarray(params.means, np.float64)
     factors = np.asarray(params.precisions_cholesky, np.float64)
-    size = np.maximum(np.abs(X).max(axis=1, initial=0.0), np.abs(means).max())
-    scale = np.ldexp(1.0, np.frexp(np.maximum(size, 1.0))[1])
+    scale = row_scales(X, means)
     # divided before subtracting: x - mu itself may overflow
     s = scale[:, None, None]
     offsets = X[:, None, :] / s - means[None, :, :] / s

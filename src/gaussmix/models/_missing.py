@@ -254,7 +254,7 @@ class MissingValuesMixin:
         tags.input_tags.allow_nan = True
         return tags
 
-    def _observed_log_prob(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _observed_log_responsibilities(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """``log p(x_o)`` of each row, (n,), and its log-responsibilities,
         (n, K), and with a noise component the noise's last, (n, K + 1)."""
         check_is_fitted(self)
@@ -297,13 +297,13 @@ class MissingValuesMixin:
         return complete(X)
 
     def _missing_scores(self, X: Any) -> np.ndarray:
-        return self._observed_log_prob(X)[0].astype(self._dtype())
+        return self._observed_log_responsibilities(X)[0].astype(self._dtype())
 
     def _missing_proba(self, X: Any) -> np.ndarray:
-        return np.exp(self._observed_log_prob(X)[1]).astype(self._dtype())
+        return np.exp(self._observed_log_responsibilities(X)[1]).astype(self._dtype())
 
     def _missing_labels(self, X: Any) -> np.ndarray:
-        labels = np.argmax(self._observed_log_prob(X)[1], axis=1)
+        labels = np.argmax(self._observed_log_responsibilities(X)[1], axis=1)
         if getattr(self, "noise_volume_", None) is None:
             return labels
         # the noise's column is the last: -1, as for complete rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -125,9 +127,12 @@ class HDDAClassifier(ClassifierMixin, BaseEstimator):
         subspace_attributes(self, params, X.dtype)
         return self
 
-    def _checked(self, X: Array) -> np.ndarray:
+    def _class_densities(self, X: Array) -> tuple[np.ndarray, Any]:
+        """X validated, and the classes' weights, means and covariances."""
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        params = fitted_subspaces(self)
+        return X, (params.weights, params.means, params.covariances())
 
     def predict_log_proba(self, X: Array) -> np.ndarray:
         """Log-posterior of each class, (n_samples, n_classes).
@@ -136,10 +141,8 @@ class HDDAClassifier(ClassifierMixin, BaseEstimator):
         are compared without overflow: their posteriors are a distribution
         too, never NaN.
         """
-        X = self._checked(X)
-        params = fitted_subspaces(self)
-        cov = params.covariances()
-        return log_responsibilities(X, params.weights, params.means, cov)[1]
+        X, classes = self._class_densities(X)
+        return log_responsibilities(X, *classes)[1]
 
     def predict_proba(self, X: Array) -> np.ndarray:
         """Posterior probability of each class, (n_samples, n_classes)."""
@@ -155,10 +158,8 @@ class HDDAClassifier(ClassifierMixin, BaseEstimator):
 
         With two classes, the log-odds of the second, shape (n_samples,).
         """
-        X = self._checked(X)
-        params = fitted_subspaces(self)
-        cov = params.covariances()
-        joint = mixture_log_prob(X, params.weights, params.means, cov)
+        X, classes = self._class_densities(X)
+        joint = mixture_log_prob(X, *classes)
         if len(self.classes_) != 2:
             return joint
         with np.errstate(invalid="ignore"):
@@ -168,8 +169,6 @@ class HDDAClassifier(ClassifierMixin, BaseEstimator):
         # without overflow (and are +-inf only beyond float64's range)
         far = np.flatnonzero(np.isnan(margin))
         if far.size:
-            _, log_post = log_responsibilities(
-                X[far], params.weights, params.means, cov
-            )
+            _, log_post = log_responsibilities(X[far], *classes)
             margin[far] = log_post[:, 1] - log_post[:, 0]
         return margin
