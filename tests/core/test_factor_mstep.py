@@ -39,12 +39,17 @@ def _problem(seed, n_components=2, n_features=4):
     return rng, counts, np.zeros((n_components, n_features)), np.array(covariances)
 
 
+def _random_start(rng, counts, means) -> FactorParams:
+    """Two components of four features: random rank-2 loadings, unit noise."""
+    return FactorParams(
+        counts / counts.sum(), means, rng.normal(size=(2, 4, 2)), np.ones((2, 4))
+    )
+
+
 @pytest.mark.parametrize("constraints", CONSTRAINTS, ids=lambda c: c.pgmm_name)
 def test_an_m_step_never_lowers_the_objective(constraints):
     rng, counts, means, covariances = _problem(0)
-    params = FactorParams(
-        counts / counts.sum(), means, rng.normal(size=(2, 4, 2)), np.ones((2, 4))
-    )
+    params = _random_start(rng, counts, means)
     # the start satisfies the constraints once one step has been taken
     params = factor_m_step(counts, means, covariances, params, constraints, 1e-9)
     values = []
@@ -187,9 +192,7 @@ def test_an_empty_component_with_a_singular_system_keeps_its_parameters():
 @pytest.mark.parametrize("constraints", CONSTRAINTS, ids=lambda c: c.pgmm_name)
 def test_floors_per_component_and_feature_keep_the_constraints(constraints):
     rng, counts, means, covariances = _problem(2)
-    start = FactorParams(
-        counts / counts.sum(), means, rng.normal(size=(2, 4, 2)), np.ones((2, 4))
-    )
+    start = _random_start(rng, counts, means)
     free = factor_m_step(counts, means, covariances, start, constraints, 1e-300)
     # floors above some of the free noise variances, different everywhere
     floor = np.median(free.noise) * rng.uniform(0.5, 1.5, size=(2, 4))

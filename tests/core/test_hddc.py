@@ -283,20 +283,25 @@ def _variance_off(covariance, q):
     ) / norm
 
 
+def _one_dimension_m_step(covariances: np.ndarray, model: str):
+    """Two components of 50 rows, one intrinsic dimension, ``reg_covar=1e-6``."""
+    return hddc_m_step(
+        np.array([50.0, 50.0]),
+        np.zeros((2, 4)),
+        covariances,
+        HDDC_MODELS[model],
+        n_dims=1,
+        floor=1e-12,
+        reg_covar=1e-6,
+    )
+
+
 def test_the_noise_survives_a_column_in_huge_units():
     # tr S - a, both near 1e16, used to leave rounding (or 0) for the noise;
     # off each component's own leading direction it is the other columns'
     # variance given the huge one (to about 1e-16 relative)
     covariances, rest = _graded_covariances()
-    params = hddc_m_step(
-        np.array([50.0, 50.0]),
-        np.zeros((2, 4)),
-        covariances,
-        HDDC_MODELS["AkjBkQkDk"],
-        n_dims=1,
-        floor=1e-12,
-        reg_covar=1e-6,
-    )
+    params = _one_dimension_m_step(covariances, "AkjBkQkDk")
     np.testing.assert_allclose(params.noise, rest / 3 + 1e-6, rtol=1e-8)
 
 
@@ -304,15 +309,7 @@ def test_the_noise_off_a_common_direction_survives_a_column_in_huge_units():
     # a shared direction is each component's only approximately: the noise
     # is what each covariance leaves off it, in closed form
     covariances, _ = _graded_covariances()
-    params = hddc_m_step(
-        np.array([50.0, 50.0]),
-        np.zeros((2, 4)),
-        covariances,
-        HDDC_MODELS["AkjBkQD"],
-        n_dims=1,
-        floor=1e-12,
-        reg_covar=1e-6,
-    )
+    params = _one_dimension_m_step(covariances, "AkjBkQD")
     q = params.components[0][:, 0]
     expected = [_variance_off(c, q) / 3 + 1e-6 for c in covariances]
     np.testing.assert_allclose(params.noise, expected, rtol=1e-8)
