@@ -29,14 +29,18 @@ def main() -> None:
     parser.add_argument("--components", type=int, default=16)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--box", type=float, default=10.0, help="0.5: overlapping components"
+    )
     args = parser.parse_args()
-    X = blobs(args.rows, args.features, args.components, seed=0)
+    X = blobs(args.rows, args.features, args.components, seed=0, box=args.box)
     start = shared_start(X, args.components, "full")
     rng = np.random.default_rng(1)
     uniforms = rng.uniform(size=X.shape)
     print(machine_description())
     print(
         f"{args.rows:,} x {args.features}, K={args.components} full, "
+        f"centres within +-{args.box:g}, "
         f"{args.iterations} iterations from the same start, median of "
         f"{args.repeats}\n"
     )
