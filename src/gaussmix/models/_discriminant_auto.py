@@ -13,7 +13,10 @@ Every fit is a MAP fit under the conjugate prior
 the labelled rows, rather than each class's own (mclust's choice): a
 feature that is constant within one class, such as a pixel that is always
 blank in one digit, then keeps a variance drawn from the others instead of
-collapsing. EDDA's VVV also enters without a prior, as plain QDA.
+collapsing. Gross outliers (values more than 30 robust spreads from their
+column's median) are left out of those moments, so that one wild value
+cannot set the scale of every class. EDDA's VVV also enters without a
+prior, as plain QDA.
 
 The candidates are compared by their V-fold cross-validated error on the
 training rows (mclust's ``cvMclustDA``): each refits its own structure (each
@@ -35,6 +38,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from gaussmix.core.conjugate_prior import ConjugatePrior, default_prior
 from gaussmix.core.covariance import get_family
+from gaussmix.core.gross_outliers import gross_outlier_rows
 from gaussmix.core.mstep import RegCovarWarning, RepairLog, m_step
 from gaussmix.fit.chunks import responsibilities_stats
 from gaussmix.models._missing import column_mean_filled
@@ -86,19 +90,30 @@ class Labelled:
         )
 
     def pooled_prior(self, n_components: int) -> ConjugatePrior:
-        """mclust's default prior with the moments of all labelled rows."""
+        """mclust's default prior with the moments of the labelled rows.
+
+        Gross outliers (:func:`~gaussmix.core.gross_outliers.gross_outlier_rows`)
+        take no part: one value of 1e12 would otherwise give every
+        covariance the prior shapes a variance of order 1e22 along its
+        column, and the classes' densities would no longer tell them apart
+        (iris with one such value in its training rows: 0.56 accuracy
+        instead of 0.98). The outlier still belongs to its class's fit.
+        """
         values = np.asarray(self.X, np.float64)
         if np.isnan(values).any():
             # the prior only has to be of the data's scale: missing values
             # take their column's mean here
             values = column_mean_filled(values)
-        mean = np.average(values, axis=0, weights=self.weights)
-        centred = values - mean
-        weighted = centred if self.weights is None else centred * self.weights[:, None]
-        total = float(len(values) if self.weights is None else self.weights.sum())
-        return default_prior(
-            ConjugatePrior(), mean, weighted.T @ centred / total, n_components
+        weights = (
+            np.ones(len(values))
+            if self.weights is None
+            else np.asarray(self.weights, np.float64)
         )
+        weights = np.where(gross_outlier_rows(values, self.weights), 0.0, weights)
+        mean = np.average(values, axis=0, weights=weights)
+        centred = values - mean
+        covariance = (centred * weights[:, None]).T @ centred / weights.sum()
+        return default_prior(ConjugatePrior(), mean, covariance, n_components)
 
 
 def edda(data: Labelled, model: str, with_prior: bool) -> Mixtures:

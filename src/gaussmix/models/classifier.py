@@ -75,7 +75,10 @@ class GaussianMixtureClassifier(ClassifierMixin, BaseEstimator):
         ``cvMclustDA``). Both are MAP fits under mclust's conjugate prior
         (see ``GaussianMixture``'s ``prior``) whose mean and scale are the
         moments of all labelled rows, so that a feature constant within one
-        class keeps a variance. With ``n_components`` given, ``'auto'``
+        class keeps a variance; rows with a value more than 30 robust
+        spreads (median absolute deviations) from its column's median are
+        left out of those moments, so that one wild value does not set
+        every class's scale. With ``n_components`` given, ``'auto'``
         fits ``'full'`` mixtures of those sizes by maximum likelihood.
         ``'MclustDA'`` and ``'EDDA'`` (the common model of lowest total BIC
         among those six) fit that kind alone. Otherwise: the covariance
