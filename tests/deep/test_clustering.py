@@ -386,3 +386,49 @@ def test_tsne_start_on_rows_of_many_features():
     settings = {**FAST, "max_epochs": 0}
     model = DeepGaussianMixtureClustering(3, random_state=0, **settings).fit(X)
     assert adjusted_rand_score(y, model.labels_) > 0.95
+
+
+def test_one_new_row_gets_what_it_gets_among_others(blobs, fitted):
+    X = blobs[0]
+    for method in ("predict", "predict_proba", "transform", "score_samples"):
+        alone = getattr(fitted, method)(X[3:4])
+        among = getattr(fitted, method)(X[:10])[3:4]
+        np.testing.assert_allclose(alone, among, rtol=1e-6, atol=1e-9)
+
+
+def test_a_row_beyond_float32_is_refused_by_name(blobs, fitted):
+    rows = blobs[0][:3].copy()
+    rows[1, 0] = 1e300
+    for method in ("predict", "predict_proba", "transform", "score_samples"):
+        with pytest.raises(ValueError, match=r"row\(s\) \[1\].*float32"):
+            getattr(fitted, method)(rows)
+
+
+def test_a_cell_whose_square_overflows_leaves_a_finite_scale(blobs):
+    X = blobs[0].copy()
+    X[0, 0] = 1e160
+    model = DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(X)
+    # the root mean square about the mean, in units where it is computable
+    unit = X / 1e160
+    expected = 1e160 * np.sqrt(np.mean((unit - unit.mean(0)) ** 2))
+    assert model.x_scale_ == pytest.approx(expected, rel=1e-12)
+    assert np.all(np.isfinite(model.score_samples(X)))
+
+
+def test_one_feature_data_cluster_on_the_line():
+    draw = np.random.default_rng(0)
+    values = np.r_[draw.normal(-5, 0.5, 60), draw.normal(5, 0.5, 60)][:, None]
+    labels = np.repeat([0, 1], 60)
+    model = DeepGaussianMixtureClustering(2, random_state=0, **FAST).fit(values)
+    assert adjusted_rand_score(labels, model.labels_) == 1.0
+
+
+def test_a_dataframe_fits_without_a_feature_name_warning(blobs):
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame(blobs[0], columns=[f"f{i}" for i in range(5)])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*feature names.*")
+        model = DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(frame)
+    assert list(model.feature_names_in_) == list(frame.columns)

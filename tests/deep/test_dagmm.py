@@ -279,3 +279,32 @@ def test_fit_leaves_the_callers_random_streams_alone(digits, device):
     settings = dict(FAST, max_epochs=2, device=device)
     DAGMM(2, random_state=0, **settings).fit(X[y == 1][:60])
     assert_same_streams(before, random_streams())
+
+
+def test_one_new_row_scores_as_among_others(digits, fitted):
+    X = digits[0]
+    for method in ("predict", "score_samples", "decision_function", "transform"):
+        alone = getattr(fitted, method)(X[5:6])
+        among = getattr(fitted, method)(X[:10])[5:6]
+        np.testing.assert_allclose(alone, among, rtol=1e-5, atol=1e-6)
+
+
+def test_a_row_beyond_float32_is_the_farthest_outlier(digits, fitted):
+    rows = digits[0][:3].copy()
+    rows[0, 0] = 1e300
+    scores = fitted.score_samples(rows)
+    assert scores[0] == -np.inf
+    assert np.all(np.isfinite(scores[1:]))
+    assert fitted.predict(rows)[0] == -1
+
+
+def test_a_dataframe_fits_without_a_feature_name_warning(digits):
+    pandas = pytest.importorskip("pandas")
+    X, y = digits
+    frame = pandas.DataFrame(X[y == 0][:120], columns=[f"p{i}" for i in range(64)])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*feature names.*")
+        model = DAGMM(2, contamination=0.1, random_state=0, **FAST).fit(frame)
+    assert list(model.feature_names_in_) == list(frame.columns)

@@ -103,3 +103,15 @@ def test_descriptors_at_the_mixture_give_finite_vectors():
     sets = [np.zeros((6, 2)), np.ones((6, 2))]
     vectors = FisherVectorEncoder(2, random_state=0).fit(sets).transform(sets)
     assert np.all(np.isfinite(vectors))
+
+
+def test_descriptors_whose_squares_overflow_are_refused_by_set():
+    draw = np.random.default_rng(0)
+    encoder = FisherVectorEncoder(2, random_state=0)
+    encoder.fit([draw.normal(size=(30, 2)) for _ in range(4)])
+    far = np.array([[1e160, 0.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"descriptor set 1 .*overflows float64"):
+        encoder.transform([draw.normal(size=(5, 2)), far])
+    # just below the overflow the improved vector is still a unit vector
+    vector = encoder.transform([np.array([[1e150, 0.0], [0.0, 0.0]])])[0]
+    assert np.linalg.norm(vector) == pytest.approx(1.0)

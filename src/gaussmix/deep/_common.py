@@ -75,7 +75,10 @@ def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
 
 
 def check_rows(estimator: Any, X: Array, *, reset: bool) -> np.ndarray:
-    """A finite 2-D float array; names the shape problem and the fix."""
+    """A finite 2-D float array; names the shape problem and the fix.
+
+    A fit needs two rows (a scale to learn); scoring takes any number.
+    """
     if hasattr(X, "ndim") and X.ndim != 2:
         raise ValueError(
             f"{type(estimator).__name__} expects a 2-D array (n_samples, "
@@ -85,13 +88,23 @@ def check_rows(estimator: Any, X: Array, *, reset: bool) -> np.ndarray:
     if torch.is_tensor(X):
         X = X.detach().cpu().numpy()
     return validate_data(
-        estimator, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=2
+        estimator,
+        X,
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        ensure_min_samples=2 if reset else 1,
     )
 
 
 def as_tensor(values: np.ndarray, device: torch.device) -> torch.Tensor:
-    """float32 rows on ``device`` (networks train in float32)."""
-    return torch.as_tensor(np.asarray(values, dtype=np.float32), device=device)
+    """float32 rows on ``device`` (networks train in float32).
+
+    Values beyond float32's range become infinite; what the networks make
+    of them is checked where it is returned (:func:`refuse_unrepresentable`).
+    """
+    with np.errstate(over="ignore"):
+        rows = np.asarray(values, dtype=np.float32)
+    return torch.as_tensor(rows, device=device)
 
 
 def module_device(module: nn.Module) -> torch.device:
@@ -135,9 +148,34 @@ def centre_and_scale(X: np.ndarray) -> tuple[np.ndarray, float]:
     comparable, and a nearly constant feature is not blown up to unit
     variance); a constant X keeps scale 1 rather than dividing by 0.
     """
-    offset = X.mean(axis=0).astype(np.float64)
-    spread = float(np.sqrt(np.mean((X - offset) ** 2)))
+    with np.errstate(over="ignore"):
+        offset = X.mean(axis=0).astype(np.float64)
+        spread = float(np.sqrt(np.mean((X - offset) ** 2)))
+    if not (np.isfinite(spread) and np.all(np.isfinite(offset))):
+        # values whose squares (or sums) overflow float64: the same moments
+        # in units of the largest magnitude
+        unit = float(np.max(np.abs(X)))
+        offset = unit * (X / unit).mean(axis=0, dtype=np.float64)
+        spread = unit * float(np.sqrt(np.mean(((X - offset) / unit) ** 2)))
     return offset, spread if spread > 0 else 1.0
+
+
+def refuse_unrepresentable(values: np.ndarray, what: str) -> np.ndarray:
+    """``values`` unchanged, or a ValueError naming the rows float32 cannot hold.
+
+    The networks compute in float32: a row whose result is NaN came from
+    values too large for it (rows are finite once validated), and would
+    otherwise pass on as a silent NaN.
+    """
+    bad = np.isnan(values).reshape(len(values), -1).any(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(
+            f"{what} of row(s) {rows[:5].tolist()} cannot be computed: their "
+            "values, scaled as in the fit, exceed what the float32 networks "
+            "hold (about 3.4e38). Check those rows for wrong units or errors."
+        )
+    return values
 
 
 def check_hidden_sizes(sizes: Any) -> tuple[int, ...] | None:

@@ -212,8 +212,10 @@ class DeepGaussianMixtureClustering(
         Clusters of the training rows.
     weights_ : ndarray of shape (n_clusters,)
     means_ : ndarray of shape (n_clusters, latent_dim)
-    covariances_ : ndarray of shape (n_clusters, latent_dim) or (n_clusters,)
-        The latent mixture, in scikit-learn's layout for its covariance type.
+    covariances_ : ndarray
+        The latent mixture, in scikit-learn's layout for its covariance
+        type: (n_clusters, latent_dim, latent_dim) for 'full' (the default),
+        (n_clusters, latent_dim) for 'diag', (n_clusters,) for 'spherical'.
     network_state_ : dict of str to ndarray
         Every trained weight; see Notes.
     x_offset_ : ndarray of shape (n_features_in_,)
@@ -420,8 +422,9 @@ class DeepGaussianMixtureClustering(
         self.loss_curve_ = trained.losses
         self.n_iter_ = len(trained.losses)
         self._store(trained.network)
-        self.labels_ = self.predict(X)
-        self.lower_bound_ = self.score(X)
+        scaled = self._scaled(X)
+        self.labels_ = self._responsibilities(scaled).argmax(axis=1)
+        self.lower_bound_ = float(np.mean(self._scores(scaled)))
 
     def _set_scaling(self, X: np.ndarray, reconstruction: str) -> None:
         if reconstruction == "bernoulli":
@@ -455,20 +458,25 @@ class DeepGaussianMixtureClustering(
     def transform(self, X: Array) -> np.ndarray:
         """Latent codes: the means of ``q(z | x)``, shape (n_samples, latent_dim)."""
         network = self._network()
-        return common.batched(
+        codes = common.batched(
             lambda x: network.encode(x)[0],
             self._checked(X),
             common.module_device(network),
         )
+        return common.refuse_unrepresentable(codes, "The codes")
 
     def predict_proba(self, X: Array) -> np.ndarray:
         """Cluster responsibilities at each row's code, (n_samples, n_clusters)."""
+        return self._responsibilities(self._checked(X))
+
+    def _responsibilities(self, scaled: np.ndarray) -> np.ndarray:
         network = self._network()
 
         def proba(x: torch.Tensor) -> torch.Tensor:
             return network.prior.log_responsibilities(network.encode(x)[0]).exp()
 
-        return common.batched(proba, self._checked(X), common.module_device(network))
+        resp = common.batched(proba, scaled, common.module_device(network))
+        return common.refuse_unrepresentable(resp, "The cluster responsibilities")
 
     def predict(self, X: Array) -> np.ndarray:
         """The most responsible cluster of each row, shape (n_samples,)."""
@@ -482,10 +490,12 @@ class DeepGaussianMixtureClustering(
         reconstruction term is evaluated at the code's mean rather than
         averaged over draws, so the value is deterministic.
         """
+        return self._scores(self._checked(X))
+
+    def _scores(self, scaled: np.ndarray) -> np.ndarray:
         network = self._network()
-        values = common.batched(
-            network.elbo, self._checked(X), common.module_device(network)
-        )
+        values = common.batched(network.elbo, scaled, common.module_device(network))
+        values = common.refuse_unrepresentable(values, "The evidence lower bound")
         return values - self.n_features_in_ * np.log(self.x_scale_)
 
     def score(self, X: Array, y: Any = None) -> float:

@@ -178,9 +178,10 @@ def tsne_embedding(values: np.ndarray, seed: int) -> np.ndarray:
     from sklearn.manifold import TSNE
 
     n_rows = len(values)
-    if n_rows < 4 or np.ptp(values, axis=0).max() == 0.0:
-        # too few rows for neighbour distributions, or rows that are all the
-        # same (nothing to embed): the values' leading axes
+    if n_rows < 4 or values.shape[1] < 2 or np.ptp(values, axis=0).max() == 0.0:
+        # too few rows for neighbour distributions, one feature (already a
+        # line: nothing to flatten), or rows that are all the same (nothing
+        # to embed): the values' leading axes
         return np.pad(values[:, :2], ((0, 0), (0, max(0, 2 - values.shape[1]))))
     perplexity = min(PERPLEXITY, (n_rows - 1) / 3.0)
     embedding = TSNE(

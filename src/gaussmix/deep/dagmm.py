@@ -137,7 +137,9 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         Components of the mixture over the features. None sizes it from the
         training rows: one component per ten rows for each free parameter
         of a full-covariance component, between 1 and 4
-        (``default_n_components``); a few hundred rows get one Gaussian.
+        (``default_n_components``): 300 rows of a one-wide code (three
+        features with the two error features) get 3, 300 rows of a
+        four-wide code (six features, 27 parameters) one.
     latent_dim : int, optional
         Width of the compression network's code. None gives one per six
         input features, between 1 and 10 (``default_latent_dim``).
@@ -463,7 +465,7 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         self.means_ = means.numpy()
         shrunk = shrink_correlations(covariances, shrinkage)
         self.covariances_ = shrunk.numpy() + settings.jitter * eye
-        training_scores = self.score_samples(X)
+        training_scores = self._scores(X)
         self.offset_ = float(
             np.percentile(training_scores, 100.0 * settings.contamination)
         )
@@ -485,8 +487,18 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         return self._features(common.check_rows(self, X, reset=False))
 
     def score_samples(self, X: Array) -> np.ndarray:
-        """Minus the sample energy: higher is more normal, shape (n_samples,)."""
-        features = torch.as_tensor(self.transform(X))
+        """Minus the sample energy: higher is more normal, shape (n_samples,).
+
+        A row whose values, scaled as in the fit, are too large for the
+        float32 networks (beyond about 3.4e38) scores ``-inf``: it is as far
+        from the training rows as a row can be.
+        """
+        check_is_fitted(self, "network_state_")
+        return self._scores(common.check_rows(self, X, reset=False))
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`score_samples` of validated rows."""
+        features = torch.as_tensor(self._features(X))
         energy = sample_energy(
             features,
             torch.as_tensor(self.weights_),
@@ -494,7 +506,10 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
             torch.as_tensor(self.covariances_),
             0.0,
         )
-        return -energy.numpy()
+        scores = -energy.numpy()
+        # rows are finite once validated, so a NaN energy comes from values
+        # the float32 networks overflowed on
+        return np.where(np.isnan(scores), -np.inf, scores)
 
     def decision_function(self, X: Array) -> np.ndarray:
         """``score_samples(X) - offset_``: negative for outliers."""

@@ -197,22 +197,31 @@ class FisherVectorEncoder(TransformerMixin, BaseEstimator):
             self._mixture = mixture
         return mixture.predict_proba(descriptors)
 
-    def _encode(self, descriptors: np.ndarray) -> np.ndarray:
+    def _encode(self, descriptors: np.ndarray, index: int) -> np.ndarray:
         resp = self._responsibilities(descriptors)
         n_descriptors = len(descriptors)
         std = np.sqrt(self.covariances_)
         sqrt_weights = np.sqrt(self.weights_)
         occupancy = resp.mean(axis=0)
-        # centred about each mean: the uncentred form E[x^2] - mu^2 cancels
-        whitened = (descriptors[:, None, :] - self.means_) / std
         weighted = resp[:, :, None]
         grad_weights = (occupancy - self.weights_) / sqrt_weights
         normaliser = n_descriptors * sqrt_weights[:, None]
-        grad_means = (weighted * whitened).sum(0) / normaliser
-        grad_scales = (weighted * (whitened**2 - 1.0)).sum(0) / (
-            np.sqrt(2.0) * normaliser
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            # centred about each mean: the uncentred form E[x^2] - mu^2 cancels
+            whitened = (descriptors[:, None, :] - self.means_) / std
+            grad_means = (weighted * whitened).sum(0) / normaliser
+            grad_scales = (weighted * (whitened**2 - 1.0)).sum(0) / (
+                np.sqrt(2.0) * normaliser
+            )
         vector = np.concatenate([grad_weights, grad_means.ravel(), grad_scales.ravel()])
+        if not np.all(np.isfinite(vector)):
+            raise ValueError(
+                f"descriptor set {index} lies about "
+                f"{float(np.max(np.abs(whitened))):.3g} standard deviations from "
+                "the mixture's components: its Fisher vector (squares of those "
+                "distances) overflows float64. Scale the descriptors as those the "
+                "encoder was fitted to, or remove the extreme ones."
+            )
         if self.improved:
             vector = np.sign(vector) * np.abs(vector) ** self.alpha
             norm = np.linalg.norm(vector)
@@ -234,4 +243,6 @@ class FisherVectorEncoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "weights_")
         sets = self._descriptor_sets(X, self.n_descriptor_features_)
-        return np.stack([self._encode(descriptors) for descriptors in sets])
+        return np.stack(
+            [self._encode(descriptors, index) for index, descriptors in enumerate(sets)]
+        )
