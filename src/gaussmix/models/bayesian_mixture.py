@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -136,6 +136,9 @@ class BayesianGaussianMixture(
         Evidence lower bound of the best run, up to a constant, summed over
         rows as in scikit-learn.
     lower_bounds_ : list of float
+    n_batches_ : int
+        Batches the posterior stands for: 1 after ``fit``, one more after
+        each ``partial_fit`` that continues a fitted model.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
 
@@ -275,9 +278,13 @@ class BayesianGaussianMixture(
         )
         random_state = check_random_state(self.random_state)
         scatter_kind = get_family(covariance_type).scatter_kind
+        # each run's latest posterior with the Stats it was updated from: a
+        # stream that continues the fit starts from the best run's Stats
+        behind: list[tuple[VariationalPosterior, Stats] | None] = []
 
         def start() -> tuple[VariationalPosterior, float]:
             if not do_init:
+                behind.append(None)
                 current = self._current_posterior()
                 if scale is None:
                     return current, self.lower_bound_
@@ -286,9 +293,9 @@ class BayesianGaussianMixture(
             stats = source.initial_stats(
                 settings.init_params, n_components, scatter_kind, random_state
             )
-            return posterior_from_stats(stats, prior, covariance_type, reg_covar), (
-                -math.inf
-            )
+            posterior = posterior_from_stats(stats, prior, covariance_type, reg_covar)
+            behind.append((posterior, stats))
+            return posterior, -math.inf
 
         def e_step(posterior: VariationalPosterior) -> Stats:
             return source.stats(posterior.estep_params())
@@ -297,6 +304,7 @@ class BayesianGaussianMixture(
             stats: Stats, posterior: VariationalPosterior
         ) -> tuple[VariationalPosterior, float]:
             new = posterior_from_stats(stats, prior, covariance_type, reg_covar)
+            behind[-1] = (new, stats)
             return new, lower_bound(stats, posterior, new)
 
         best = fit_with_progress(
@@ -309,19 +317,31 @@ class BayesianGaussianMixture(
         if not best.converged and settings.max_iter > 0:
             check.warn_not_converged()
         posterior, shift = best.params, 0.0
+        fitted = next(
+            (stats for state, stats in filter(None, behind) if state is posterior),
+            None,
+        )
+        # per unit of weight, as partial_fit keeps them
+        running = None if fitted is None else stepwise_update(None, fitted, 1.0)
         if scale is not None:
+            # raises, naming the fix, where the posterior exceeds the dtype
             posterior = scale.posterior_to_data_units(posterior, dtype)
             prior = scale.prior_to_data_units(prior)
             shift = scale.bound_shift(posterior)
+            if running is not None:
+                running = _stats_in_data_units(running, scale.units)
         self._set_prior(prior)
         self._set_posterior(posterior, dtype, X)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound + shift
         self.lower_bounds_ = [value + shift for value in best.lower_bounds]
-        self._running_stats = None
-        self._seen_weight = 0.0
-        self.n_batches_ = 0
+        if fitted is not None:
+            # the fit is the first batch of any stream that continues it; a
+            # warm start that ran no iteration keeps the state it had
+            self._running_stats = running
+            self._seen_weight = 0.0 if running is None else fitted.total_weight
+            self.n_batches_ = 1
         return self
 
     def partial_fit(
@@ -337,22 +357,29 @@ class BayesianGaussianMixture(
         are linear in the Stats, this is the natural-gradient step of
         Hoffman et al. (2013) with the data size taken as the weight seen.
         The prior stays the one of the first call.
+
+        A fit counts as the first batch (``n_batches_`` is 1 after it): its
+        running Stats are those of its last iteration, from which its
+        posterior was computed, and the weight seen is its rows' total
+        weight. So ``fit(A).partial_fit(B)`` and
+        ``partial_fit(A).partial_fit(B)`` give the same posterior, and the
+        next batch gets step ``rho_2`` whatever its size.
         """
         settings = self._check_hyperparameters()
         fresh = not hasattr(self, "converged_")
         if fresh:
-            self.fit(X, sample_weight=sample_weight)
-        else:
-            self._check_continuable(
-                {
-                    "n_components": settings.n_components,
-                    "covariance_type": settings.covariance_type,
-                    "weight_concentration_prior_type": (
-                        settings.prior.weight_concentration_prior_type
-                    ),
-                },
-                {"weight_concentration_prior_type": self._fitted_prior_type()},
-            )
+            # the first batch is fitted to convergence; it counts as batch 1
+            return self.fit(X, sample_weight=sample_weight)
+        self._check_continuable(
+            {
+                "n_components": settings.n_components,
+                "covariance_type": settings.covariance_type,
+                "weight_concentration_prior_type": (
+                    settings.prior.weight_concentration_prior_type
+                ),
+            },
+            {"weight_concentration_prior_type": self._fitted_prior_type()},
+        )
         source = make_source(
             self,
             X,
@@ -366,13 +393,11 @@ class BayesianGaussianMixture(
         stats, scale = batch_stats(source, posterior.estep_params())
         running = getattr(self, "_running_stats", None)
         seen = getattr(self, "_seen_weight", 0.0) + stats.total_weight
-        if fresh or running is None:
-            self._running_stats = stepwise_update(None, stats, 1.0)
-            self._seen_weight = seen
+        if running is None:
+            # a fitted model without Stats of its fit (as in model files of
+            # earlier versions) has nothing to blend: the batch starts anew
+            running = stepwise_update(None, stats, 1.0)
             self.n_batches_ = getattr(self, "n_batches_", 0) + 1
-            if fresh:
-                return self
-            running = self._running_stats
         else:
             batch_index = self.n_batches_ + 1
             rho = step_size(
@@ -466,3 +491,28 @@ class BayesianGaussianMixture(
     def _fitted_params(self, like: Array) -> MixtureParams:
         """The variational E-step's parameters, on ``like``'s backend."""
         return self._current_posterior().estep_params().cast(like)
+
+
+def _stats_in_data_units(stats: Stats, units: np.ndarray) -> Stats | None:
+    """Stats of rows divided by ``units`` (per column), as Stats of the rows.
+
+    None where the averages exceed float64 in the rows' units.
+    """
+    units = np.asarray(units, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        if stats.scatter_kind == "diag":
+            scatter = stats.scatter * units**2
+        else:
+            # full (K, D, D) and pooled (D, D) scale alike on their last axes
+            scatter = stats.scatter * np.multiply.outer(units, units)
+    if not np.all(np.isfinite(scatter)):
+        # the second moments exceed float64 where the means and covariances
+        # did not: such a fit leaves no Stats to continue from
+        return None
+    return replace(
+        stats,
+        centred_sum=stats.centred_sum * units,
+        scatter=scatter,
+        shift=stats.shift * units,
+        worst_point=None if stats.worst_point is None else stats.worst_point * units,
+    )

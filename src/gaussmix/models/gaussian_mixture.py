@@ -16,7 +16,7 @@ from gaussmix.core.mstep import RepairLog, m_step, warn_repairs
 from gaussmix.core.params import MixtureParams
 from gaussmix.fit.batch import fit_with_progress, maximum_likelihood_update
 from gaussmix.fit.initialise import initial_params
-from gaussmix.fit.online import step_size, stepwise_update
+from gaussmix.fit.online import parameter_stats, step_size, stepwise_update
 from gaussmix.models import validation as check
 from gaussmix.models._data_scale import batch_stats, fit_units
 from gaussmix.models._fitted_mixture import (
@@ -191,6 +191,9 @@ class GaussianMixture(
         Average log-likelihood of the best run at its last iteration.
     lower_bounds_ : list of float
         The lower bound of every iteration of the best run.
+    n_batches_ : int
+        Batches the parameters stand for: 1 after ``fit``, one more after
+        each ``partial_fit`` that continues a fitted model.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
@@ -539,8 +542,11 @@ class GaussianMixture(
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound + log_shift
         self.lower_bounds_ = [value + log_shift for value in best.lower_bounds]
+        # the fit is the first batch of any stream that continues it: its
+        # running Stats are derived from its parameters when one does
         self._running_stats = None
-        self.n_batches_ = 0
+        self.__dict__.pop("_running_noise_share", None)
+        self.n_batches_ = 1
         return self
 
     def partial_fit(
@@ -554,6 +560,18 @@ class GaussianMixture(
         ``rho_t = (t + learning_offset) ** -learning_decay``, and one M-step
         gives the new parameters. Memory does not grow with the number of
         batches.
+
+        A fit counts as the first batch (``n_batches_`` is 1 after it), and
+        its running Stats are those the M-step turns back into its
+        parameters (per unit of weight, each component's weight, mean, and
+        covariance less ``reg_covar``: the expected Stats of the fitted rows
+        at a fixed point of EM). The next batch gets step ``rho_2``, whether
+        the model came from ``fit``, a warm-started fit, ``from_params``, a
+        model file or a first ``partial_fit``, so ``fit(A).partial_fit(B)``
+        and ``partial_fit(A).partial_fit(B)`` give the same mixture. The
+        step does not depend on the batch's size: a one-row batch moves the
+        model as far as any other (raise ``learning_offset`` for smaller
+        steps).
 
         A later call continues the fitted mixture: it raises ``ValueError``
         when ``n_components`` or ``covariance_type`` were changed since the
@@ -572,18 +590,17 @@ class GaussianMixture(
         """
         settings = self._check_hyperparameters()
         decay, offset = settings.learning_decay, settings.learning_offset
-        fresh = not hasattr(self, "converged_")
-        if fresh:
-            self.fit(X, sample_weight=sample_weight)
-        else:
-            self._check_continuable(
-                {
-                    "n_components": settings.n_components,
-                    "covariance_type": settings.covariance_type,
-                    "noise": settings.noise,
-                },
-                {"noise": hasattr(self, "noise_proportion_")},
-            )
+        if not hasattr(self, "converged_"):
+            # the first batch is fitted to convergence; it counts as batch 1
+            return self.fit(X, sample_weight=sample_weight)
+        self._check_continuable(
+            {
+                "n_components": settings.n_components,
+                "covariance_type": settings.covariance_type,
+                "noise": settings.noise,
+            },
+            {"noise": hasattr(self, "noise_proportion_")},
+        )
         source = make_source(
             self,
             X,
@@ -600,20 +617,20 @@ class GaussianMixture(
             stats, scale = missing_batch_stats(source, self.mixture_params()), None
         else:
             stats, scale = batch_stats(source, self.mixture_params())
-        if fresh:
-            # the batch has been fitted to convergence: only remember its Stats
-            self._running_stats = stepwise_update(None, stats, 1.0)
-            if settings.noise:
-                self._running_noise_share = noise_share
-            self.n_batches_ = 1
-            return self
         running = getattr(self, "_running_stats", None)
-        batch_index = getattr(self, "n_batches_", 0) + 1
-        rho = 1.0 if running is None else step_size(batch_index, decay, offset)
+        seen = getattr(self, "n_batches_", 0)
+        if running is None:
+            # a fitted model (fit, warm start, from_params, a model file)
+            # continues as a stream after its first batch would: its
+            # parameters are the running Stats, as at a fixed point of EM
+            running = parameter_stats(self.mixture_params(), settings.reg_covar)
+            seen = max(seen, 1)
+        batch_index = seen + 1
+        rho = step_size(batch_index, decay, offset)
         running = stepwise_update(running, stats, rho)
         if settings.noise:
             # the noise's share of the running (unit) weight, blended alike
-            previous = getattr(self, "_running_noise_share", noise_share)
+            previous = getattr(self, "_running_noise_share", self.noise_proportion_)
             noise_share = (1.0 - rho) * previous + rho * noise_share
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=settings.n_components, dtype=dtype)
