@@ -52,6 +52,20 @@ def test_from_sklearn_estimator():
     )
 
 
+def test_from_estimator_refuses_a_noise_component():
+    X = DATASETS["iris"]
+    gmm = GaussianMixture(2, noise=True, random_state=0).fit(X)
+    assert gmm.noise_proportion_ > 0
+    with pytest.raises(ValueError, match=r"noise=True.*score_samples"):
+        GaussianMixtureDensity.from_estimator(gmm)
+    # refitted without the noise, the same estimator converts exactly
+    gmm.set_params(noise=False).fit(X)
+    module = GaussianMixtureDensity.from_estimator(gmm)
+    np.testing.assert_allclose(
+        host(module.log_prob(torch.as_tensor(X))), gmm.score_samples(X), rtol=1e-10
+    )
+
+
 @pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_to_estimator_round_trip(covariance_type, device):

@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from gaussmix.nn import ConditionalMixtureDensity, MixtureDensityHead  # noqa: E402
-from tests._devices import TORCH_DEVICES  # noqa: E402
+from tests._devices import HAS_CUDA, TORCH_DEVICES  # noqa: E402
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -110,6 +110,61 @@ def test_mode_of_a_one_dimensional_mixture_solves_the_stationarity_equation():
     assert mode.item() == pytest.approx(best.item(), abs=1e-4)
 
 
+def _best_component_mean(mixture):
+    """Each row's highest log-density among its component means."""
+    means = mixture.means.unbind(-2)
+    return torch.stack([mixture.log_prob(mean) for mean in means], -1).max(-1).values
+
+
+def test_mode_of_a_badly_conditioned_float32_mixture():
+    # the third component's covariance has a condition number above 1e14,
+    # beyond float32, yet its triangular factor gives a finite log-density
+    logits = torch.tensor([[-10.89, -12.26, -6.71]])
+    means = torch.tensor([[[0.14, 2.28], [18.88, -1.46], [-17.62, -14.15]]])
+    scale_tril = torch.tensor(
+        [
+            [
+                [[7.53, 0.0], [-18.42, 1e-3]],
+                [[6.6e-2, 0.0], [3.35, 17.51]],
+                [[4.7e-3, 0.0], [-16.12, 3.5e-3]],
+            ]
+        ]
+    )
+    mixture = ConditionalMixtureDensity(logits, means, scale_tril=scale_tril)
+    # at the third mean the other components' log-densities are below -1e5,
+    # so the mixture's mode is that of the third Gaussian alone: its mean
+    joint = mixture.component_log_prob(means[:, 2]) + torch.log_softmax(logits, -1)
+    assert joint[0, :2].max() < -1e5
+    mode = mixture.mode()
+    torch.testing.assert_close(mode, means[:, 2], rtol=0, atol=1e-6)
+    assert mixture.log_prob(mode) >= mixture.log_prob(means[:, 2])
+
+
+@pytest.mark.parametrize("device", TORCH_DEVICES)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize(
+    ("dtype", "feature_scale"),
+    [(torch.float32, 1.0), (torch.float32, 10.0), (torch.float64, 100.0)],
+)
+def test_mode_is_never_below_the_best_component_mean(
+    covariance_type, dtype, feature_scale, device
+):
+    # large features drive an untrained head to scales from min_scale to
+    # hundreds within one factor: badly conditioned covariances
+    for seed in range(5):
+        torch.manual_seed(seed)
+        head = MixtureDensityHead(5, 2, 3, covariance_type).to(dtype)
+        features = torch.randn(64, 5, dtype=dtype) * feature_scale
+        with torch.no_grad():
+            mixture = head.to(device)(features.to(device))
+        mode = mixture.mode()
+        assert torch.isfinite(mode).all()
+        # a few roundings of log-densities near 10 as slack
+        slack = 1e-5 if dtype == torch.float32 else 1e-12
+        best = _best_component_mean(mixture)
+        assert (mixture.log_prob(mode) >= best - slack).all(), seed
+
+
 @pytest.mark.parametrize("device", TORCH_DEVICES)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_affine_change_of_units(covariance_type, device):
@@ -121,6 +176,51 @@ def test_affine_change_of_units(covariance_type, device):
     expected = mixture.log_prob(z) - scale.log().sum()
     torch.testing.assert_close(moved.log_prob(loc + scale * z), expected)
     torch.testing.assert_close(moved.mean(), loc + scale * mixture.mean())
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("bad", [-2.0, 0.0, float("nan"), float("inf")])
+def test_affine_refuses_a_scale_that_is_not_positive(covariance_type, bad):
+    _, _, mixture = _head_output(covariance_type)
+    loc = torch.zeros(3, dtype=torch.float64)
+    scale = torch.tensor([2.0, bad, 1.0], dtype=torch.float64)
+    with pytest.raises(ValueError, match="scale passed to affine must be positive"):
+        mixture.affine(loc, scale)
+
+
+def test_construction_checks_the_scales():
+    logits, means = torch.zeros(2, 3), torch.zeros(2, 3, 2)
+    scale = torch.ones(2, 3, 2)
+    scale[1, 2, 0] = -0.5
+    with pytest.raises(ValueError, match=r"scale must be positive.*-0\.5"):
+        ConditionalMixtureDensity(logits, means, scale=scale)
+    with pytest.raises(ValueError, match="scale must be positive"):
+        ConditionalMixtureDensity(logits, means, scale=torch.zeros(2, 3, 1))
+    scale_tril = torch.eye(2).repeat(2, 3, 1, 1)
+    scale_tril[0, 1, 1, 1] = 0.0
+    with pytest.raises(ValueError, match="diagonal of scale_tril"):
+        ConditionalMixtureDensity(logits, means, scale_tril=scale_tril)
+    # a negative diagonal entry of a factor gives the same covariance
+    scale_tril[0, 1, 1, 1] = -1.0
+    flipped = ConditionalMixtureDensity(logits, means, scale_tril=scale_tril)
+    torch.testing.assert_close(flipped.covariances, torch.eye(2).expand(2, 3, 2, 2))
+    # validate=False leaves the values unread
+    unchecked = ConditionalMixtureDensity(logits, means, scale=scale, validate=False)
+    assert unchecked.scale is scale
+
+
+@pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_head_forward_does_not_wait_for_the_gpu(covariance_type):
+    head, features, _ = _head_output(covariance_type, device="cuda")
+    torch.cuda.synchronize()
+    # any host read of a GPU value (such as checking the scales) raises here
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        mixture = head(features)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.linalg.eigvalsh(mixture.covariances).min() > 0
 
 
 @pytest.mark.parametrize("device", TORCH_DEVICES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, InitVar, dataclass, replace
 
 import torch
 
@@ -30,6 +30,16 @@ class ConditionalMixtureDensity:
     scale : Tensor of shape (N, K, D) or (N, K, 1), or None
         Standard deviations (diagonal, or spherical).
 
+    Other Parameters
+    ----------------
+    validate : bool, default=True
+        Keyword only. Check that ``scale`` is positive and finite, or that
+        the diagonal of ``scale_tril`` is non-zero and finite, and raise a
+        ValueError otherwise. The check reads the values, which waits for a
+        GPU: :class:`MixtureDensityHead`, whose scales are positive by
+        construction, skips it, as do the methods that derive mixtures from
+        checked ones (``affine``, ``to``, indexing, ``concatenate``).
+
     Examples
     --------
     Four rows, each with its own two-component mixture over one variable:
@@ -55,10 +65,27 @@ class ConditionalMixtureDensity:
     means: torch.Tensor
     scale_tril: torch.Tensor | None = None
     scale: torch.Tensor | None = None
+    _: KW_ONLY
+    validate: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, validate: bool) -> None:
         if (self.scale_tril is None) == (self.scale is None):
             raise ValueError("give exactly one of scale_tril and scale.")
+        if not validate:
+            return
+        if self.scale is not None:
+            _check_positive_scale("scale", self.scale)
+        else:
+            diagonal = torch.diagonal(self.scale_tril, dim1=-2, dim2=-1)
+            # the sign of a Cholesky factor's diagonal does not change the
+            # covariance; only a zero (singular) or non-finite entry is wrong
+            valid = torch.isfinite(diagonal) & (diagonal != 0)
+            if not bool(valid.all()):
+                raise ValueError(
+                    "the diagonal of scale_tril must be non-zero and finite (a "
+                    "zero makes a covariance singular); got "
+                    f"{_offending(diagonal, valid)}."
+                )
 
     @property
     def n_components(self) -> int:
@@ -120,32 +147,88 @@ class ConditionalMixtureDensity:
         Runs the fixed-point iteration ``y <- (sum_k r_k P_k)^-1 sum_k r_k P_k mu_k``
         (``r_k`` the responsibilities at ``y``, ``P_k`` the precisions),
         which climbs the density monotonically, from every component mean,
-        and keeps the best end point. Not differentiable.
+        and keeps the best end point. A step is kept only where it raises
+        the density, and is halved for that start's next try where it does
+        not, so that rounding with badly conditioned covariances cannot
+        lower it: each row's result is at least as dense as its densest
+        component mean. Not differentiable.
         """
         with torch.no_grad():
-            log_weights = torch.log_softmax(self.logits, -1).unsqueeze(-2)
-            means = self.means.unsqueeze(-3)  # (N, 1, K, D): starts x components
-            points = self.means  # (N, S=K, D)
-            if self.scale_tril is not None:
-                factor = torch.tril(self.scale_tril).unsqueeze(-4)
-                precisions = torch.cholesky_inverse(factor)
-                weighted_means = (precisions @ means.unsqueeze(-1)).squeeze(-1)
-            else:
-                precisions = self.scale.pow(-2).unsqueeze(-3)
-                weighted_means = precisions * means
+            inverse = None
+            if self.scale_tril is not None and self.scale_tril.shape[-3] > 1:
+                factor = torch.tril(self.scale_tril)
+                identity = torch.eye(
+                    self.n_features, dtype=factor.dtype, device=factor.device
+                )
+                inverse = torch.linalg.solve_triangular(factor, identity, upper=False)
+            points = self.means  # (N, S=K, D): one start per component
+            log_resp, values = self._mode_log_responsibilities(points)
+            step = torch.ones_like(values)
             for _ in range(n_steps):
-                resp = torch.softmax(log_weights + self._start_log_prob(points), -1)
-                if self.scale_tril is not None:
-                    total = (resp[..., None, None] * precisions).sum(-3)
-                    target = (resp[..., None] * weighted_means).sum(-2)
-                    points = torch.linalg.solve(total, target)
-                else:
-                    total = (resp[..., None] * precisions).sum(-2)
-                    points = (resp[..., None] * weighted_means).sum(-2) / total
-            values = torch.logsumexp(log_weights + self._start_log_prob(points), -1)
+                direction = self._mode_direction(points, log_resp, inverse)
+                candidates = points + step.unsqueeze(-1) * direction
+                new_log_resp, new_values = self._mode_log_responsibilities(candidates)
+                # false for NaN too, so a step that rounding spoilt is dropped
+                better = new_values >= values
+                points = torch.where(better.unsqueeze(-1), candidates, points)
+                log_resp = torch.where(better.unsqueeze(-1), new_log_resp, log_resp)
+                values = torch.where(better, new_values, values)
+                # a full step raises the density in exact arithmetic, and so
+                # does any shorter one: a refused step is retried shorter
+                step = torch.where(better, (2 * step).clamp(max=1), step / 2)
             best = values.argmax(-1)
             index = best[..., None, None].expand(*best.shape, 1, self.n_features)
             return points.gather(-2, index).squeeze(-2)
+
+    def _mode_log_responsibilities(
+        self, points: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``log r_k`` (N, S, K) and the log-density (N, S) of S points per row."""
+        joint = torch.log_softmax(self.logits, -1).unsqueeze(-2)
+        joint = joint + self._start_log_prob(points)
+        values = torch.logsumexp(joint, -1)
+        return joint - values.unsqueeze(-1), values
+
+    def _mode_direction(
+        self,
+        points: torch.Tensor,
+        log_resp: torch.Tensor,
+        inverse: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """The fixed-point iteration's step from each point, (N, S, D).
+
+        Formed without the normal equations ``(sum_k r_k P_k) y = ...``,
+        whose matrix is singular in floating point once one component's
+        covariance is badly conditioned, although its log-density (from
+        triangular solves) is not.
+        """
+        means = self.means.unsqueeze(-3)  # (N, 1, K, D)
+        if self.scale is not None:
+            # per feature a weighted mean of the means, with weights
+            # r_k / s_k^2 normalised in the log domain so that none overflows
+            log_precision = -2 * self.scale.log().unsqueeze(-3)
+            weights = torch.softmax(log_resp.unsqueeze(-1) + log_precision, dim=-2)
+            return (weights * means).sum(-2) - points
+        if inverse is None:
+            # one covariance for all components: it cancels, leaving the
+            # responsibility-weighted mean of the means
+            return (log_resp.exp().unsqueeze(-1) * means).sum(-2) - points
+        # the step d minimises sum_k r_k |L_k^-1 (y + d - mu_k)|^2: a least
+        # squares problem, solved by QR at the square root of the normal
+        # equations' condition number
+        d = self.n_features
+        inverse = inverse.unsqueeze(-4)  # (N, 1, K, D, D)
+        whitened = inverse @ (means - points.unsqueeze(-2)).unsqueeze(-1)
+        root = (0.5 * log_resp)[..., None, None].exp()
+        system = torch.cat([inverse.expand(*whitened.shape[:-1], d), whitened], -1)
+        # built transposed, (N, S, D + 1, K * D), so that its .mT is in the
+        # column-major layout that LAPACK's QR takes without a copy
+        system = (root * system).movedim(-1, -3).flatten(-2)
+        # QR of [A | b] holds R of A and Q^T b in its top rows at once
+        factor, _ = torch.geqrf(system.mT)
+        r, rotated = factor[..., :d, :d], factor[..., :d, d:]
+        step = torch.linalg.solve_triangular(r, rotated, upper=True)
+        return step.squeeze(-1)
 
     def _start_log_prob(self, points: torch.Tensor) -> torch.Tensor:
         """Component log-densities of several points per row, (N, S, K)."""
@@ -168,15 +251,20 @@ class ConditionalMixtureDensity:
     ) -> ConditionalMixtureDensity:
         """The mixtures of ``loc + scale * y`` for ``y`` from these, per feature.
 
-        ``loc`` and ``scale`` have shape (D,); ``scale`` must be positive. A
-        spherical mixture becomes diagonal when ``scale`` differs by feature.
+        ``loc`` and ``scale`` have shape (D,); ``scale`` must be positive
+        and finite (a change of units; ValueError otherwise). A spherical
+        mixture becomes diagonal when ``scale`` differs by feature.
         """
+        _check_positive_scale("the scale passed to affine", scale)
         means = loc + scale * self.means
         if self.scale_tril is not None:
             return replace(
-                self, means=means, scale_tril=scale[:, None] * self.scale_tril
+                self,
+                means=means,
+                scale_tril=scale[:, None] * self.scale_tril,
+                validate=False,
             )
-        return replace(self, means=means, scale=scale * self.scale)
+        return replace(self, means=means, scale=scale * self.scale, validate=False)
 
     def detach(self) -> ConditionalMixtureDensity:
         """These mixtures with no autograd history."""
@@ -197,6 +285,7 @@ class ConditionalMixtureDensity:
             apply(self.means),
             apply(self.scale_tril),
             apply(self.scale),
+            validate=False,
         )
 
     @classmethod
@@ -209,7 +298,8 @@ class ConditionalMixtureDensity:
             tensors = [getattr(part, name) for part in parts]
             return None if tensors[0] is None else torch.cat(tensors)
 
-        return cls(*(join(name) for name in ("logits", "means", "scale_tril", "scale")))
+        names = ("logits", "means", "scale_tril", "scale")
+        return cls(*(join(name) for name in names), validate=False)
 
     def __len__(self) -> int:
         return int(self.means.shape[0])
@@ -217,3 +307,20 @@ class ConditionalMixtureDensity:
     def __getitem__(self, rows) -> ConditionalMixtureDensity:
         """The mixtures of some rows (any index a tensor accepts on axis 0)."""
         return self.map(lambda t: t[rows])
+
+
+def _check_positive_scale(name: str, scale: torch.Tensor) -> None:
+    """ValueError unless every standard deviation is positive and finite."""
+    # NaN fails both tests, so it is reported too
+    valid = torch.isfinite(scale) & (scale > 0)
+    if not bool(valid.all()):
+        raise ValueError(
+            f"{name} must be positive and finite (standard deviations); got "
+            f"{_offending(scale, valid)}."
+        )
+
+
+def _offending(values: torch.Tensor, valid: torch.Tensor) -> str:
+    """How many entries are invalid, and the first of them, for a message."""
+    bad = values.detach()[~valid]
+    return f"{bad.numel()} invalid entries, the first {bad[0].item()}"

@@ -238,6 +238,13 @@ class GaussianMixtureDensity(nn.Module):
             ``'full'`` module.
         dtype : torch.dtype, default=torch.float64
         device : torch.device or str, optional
+
+        Raises
+        ------
+        ValueError
+            If the estimator is not fitted, or was fitted with a uniform noise
+            component (``noise=True``, a positive ``noise_proportion_``),
+            which a module of Gaussians cannot hold.
         """
         for name in ("weights_", "means_", "covariances_", "covariance_type"):
             if not hasattr(estimator, name):
@@ -246,6 +253,16 @@ class GaussianMixtureDensity(nn.Module):
                     f"{type(estimator).__name__} has no attribute {name!r} "
                     "(call fit first)."
                 )
+        noise = getattr(estimator, "noise_proportion_", None)
+        # a zero proportion leaves the Gaussians' density exactly as it is
+        if noise is not None and float(noise) > 0:
+            raise ValueError(
+                "from_estimator cannot convert a mixture fitted with noise=True: "
+                f"its uniform noise component (noise_proportion_={float(noise):.4g}) "
+                "has no counterpart among the module's Gaussians, and dropping it "
+                "would change every log-density. Refit without noise=True, or use "
+                "the estimator's score_samples, which include the noise."
+            )
 
         def tensor(value: Any) -> torch.Tensor:
             if isinstance(value, torch.Tensor):

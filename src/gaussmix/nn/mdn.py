@@ -111,14 +111,17 @@ class MixtureDensityHead(nn.Module):
         scales = nn.functional.softplus(self.scales(features)) + self.min_scale
         if not self.uses_cholesky:
             width = d if self.covariance_type == "diag" else 1
+            # positive by construction: checking would wait for a GPU
             return ConditionalMixtureDensity(
-                logits, means, scale=scales.reshape(n, k, width)
+                logits, means, scale=scales.reshape(n, k, width), validate=False
             )
         factors = torch.diag_embed(scales.reshape(n, self._n_factors, d))
         if self.off_diagonal is not None:
             lower = self.off_diagonal(features).reshape(n, self._n_factors, -1)
             factors[:, :, self._rows, self._columns] = lower
-        return ConditionalMixtureDensity(logits, means, scale_tril=factors)
+        return ConditionalMixtureDensity(
+            logits, means, scale_tril=factors, validate=False
+        )
 
     def loss(self, features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Average negative log-likelihood of ``targets`` (N, D) given ``features``."""
