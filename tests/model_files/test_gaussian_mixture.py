@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -126,4 +128,41 @@ def test_a_fit_of_mixed_units_loads_as_it_was_saved(reg_covar_scale, tmp_path):
     X = np.vstack([rng.normal(0, 1, (30, 3)), rng.normal(5, 1, (30, 3))])
     X *= [1.0, 1.0, 1e8]
     model = GaussianMixture(2, reg_covar_scale=reg_covar_scale, random_state=0).fit(X)
+    assert_identical(round_trip(model, tmp_path), model)
+
+
+@pytest.mark.parametrize(
+    ("name", "factor"), [("covariances_", 4.0), ("precisions_cholesky_", 2.0)]
+)
+def test_covariances_and_precisions_that_disagree_are_refused(
+    saved, tmp_path, name, factor
+):
+    # each is valid alone; together they would score by one model and
+    # sample from another
+    edited = getattr(gaussmix.load(saved), name) * factor
+    path = replace_array(saved, tmp_path / "h.gmm", ("state", name), edited)
+    with pytest.raises(ValueError, match="does not factor the inverse"):
+        gaussmix.load(path)
+
+
+def test_arrays_of_different_dtypes_are_refused(saved, tmp_path):
+    weights = gaussmix.load(saved).weights_.astype(np.float32)
+    path = replace_array(saved, tmp_path / "h.gmm", ("state", "weights_"), weights)
+    with pytest.raises(ValueError, match="share one dtype"):
+        gaussmix.load(path)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "VEV"])
+def test_a_nearly_singular_fit_loads_as_it_was_saved(covariance_type, dtype, tmp_path):
+    # two columns that are others' combinations up to 1e-9: rounding moves
+    # U^T Sigma U far from the identity in float32, never so in the fit
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(200, 2))
+    combined = base @ [[1.0, 2.0], [3.0, 4.0]] + 1e-9 * rng.normal(size=(200, 2))
+    X = np.c_[base, combined].astype(dtype)
+    model = GaussianMixture(4, covariance_type=covariance_type, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X)
     assert_identical(round_trip(model, tmp_path), model)

@@ -105,9 +105,61 @@ def check_point_estimate(
         rules.require_probabilities("weights_ and noise_proportion_", with_noise)
     else:
         rules.require_probabilities("weights_", weights)
+    _check_one_dtype(arrays)
     _check_positive_definite(family, arrays["covariances_"], n_components, n_features)
     _check_factors(family, arrays["precisions_cholesky_"])
+    _check_factors_invert(family, arrays, n_components, n_features)
     return n_components, n_features
+
+
+#: How far ``U^T Sigma U`` may stray from the identity in a float64 file:
+#: the fit's own factors miss it by about the rounding unit times the
+#: condition number of the correlation matrix, far less than this; a factor
+#: or covariance edited on its own (even scaled by 1.1) misses it by more.
+#: float32 files are not judged so: rounding a nearly singular covariance to
+#: float32 alone moves ``U^T Sigma U`` by up to about one.
+_INVERSE_TOLERANCE = 1e-2
+
+
+def _check_one_dtype(arrays: dict[str, Any]) -> None:
+    dtypes = {name: np.asarray(array).dtype for name, array in arrays.items()}
+    if len(set(dtypes.values())) > 1:
+        listed = ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items())
+        raise ValueError(
+            f"a mixture's fitted arrays share one dtype, got {listed}; the file "
+            "was not written by a fit."
+        )
+
+
+def _check_factors_invert(
+    family: Any, arrays: dict[str, Any], n_components: int, n_features: int
+) -> None:
+    """``precisions_cholesky_`` must factor the inverse of ``covariances_``.
+
+    Both are stored, and each method reads one of them (``score_samples``
+    the factors, ``sample`` the covariances), so a file whose two disagree
+    would describe two models. ``U^T Sigma U = I`` is checked rather than
+    ``U U^T = Sigma^-1``: it does not depend on the columns' units. Only
+    float64 files are judged (see :data:`_INVERSE_TOLERANCE`).
+    """
+    if np.asarray(arrays["means_"]).dtype != np.float64:
+        return
+    covariances = family.full_covariances(
+        np.asarray(arrays["covariances_"], np.float64), n_components, n_features
+    )
+    factors = family.full_covariances(
+        np.asarray(arrays["precisions_cholesky_"], np.float64), n_components, n_features
+    )
+    product = np.swapaxes(factors, 1, 2) @ covariances @ factors
+    error = np.abs(product - np.eye(n_features)).max(axis=(1, 2))
+    worst = int(np.argmax(error))
+    if error[worst] > _INVERSE_TOLERANCE:
+        raise ValueError(
+            f"precisions_cholesky_ of component {worst} does not factor the inverse "
+            f"of its covariances_ (U^T Sigma U is off the identity by "
+            f"{error[worst]:.3g}); the file's covariances and precisions describe "
+            "different models."
+        )
 
 
 def _check_noise(model: Any) -> float:
