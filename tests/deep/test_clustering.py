@@ -432,3 +432,15 @@ def test_a_dataframe_fits_without_a_feature_name_warning(blobs):
         warnings.filterwarnings("error", message=".*feature names.*")
         model = DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(frame)
     assert list(model.feature_names_in_) == list(frame.columns)
+
+
+def test_a_cluster_left_empty_is_reported():
+    # rows at two places: identical rows share a code, so a third cluster
+    # can hold none of them
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = np.repeat([[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]], 30, axis=0)
+    model = DeepGaussianMixtureClustering(3, random_state=0, **FAST)
+    with pytest.warns(ConvergenceWarning, match=r"smaller than n_clusters \(3\)"):
+        model.fit(X)
+    assert len(np.unique(model.labels_)) == 2

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -209,7 +211,11 @@ class DeepGaussianMixtureClustering(
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
-        Clusters of the training rows.
+        Clusters of the training rows. When fewer than ``n_clusters`` of
+        them hold a row, a ``ConvergenceWarning`` says so (as k-means
+        does): the trained bound merged clusters, which it does where the
+        data support fewer (on iris's four measurements it keeps two, as
+        mclust's BIC does).
     weights_ : ndarray of shape (n_clusters,)
     means_ : ndarray of shape (n_clusters, latent_dim)
     covariances_ : ndarray
@@ -425,6 +431,7 @@ class DeepGaussianMixtureClustering(
         scaled = self._scaled(X)
         self.labels_ = self._responsibilities(scaled).argmax(axis=1)
         self.lower_bound_ = float(np.mean(self._scores(scaled)))
+        _warn_if_clusters_empty(self.labels_, settings.n_clusters)
 
     def _set_scaling(self, X: np.ndarray, reconstruction: str) -> None:
         if reconstruction == "bernoulli":
@@ -501,6 +508,20 @@ class DeepGaussianMixtureClustering(
     def score(self, X: Array, y: Any = None) -> float:
         """Average of :meth:`score_samples`."""
         return float(np.mean(self.score_samples(X)))
+
+
+def _warn_if_clusters_empty(labels: np.ndarray, n_clusters: int) -> None:
+    held = np.unique(labels)
+    if len(held) < n_clusters:
+        empty = sorted(set(range(n_clusters)) - set(held.tolist()))
+        warnings.warn(
+            f"Number of clusters holding a training row ({len(held)}) is smaller "
+            f"than n_clusters ({n_clusters}); cluster(s) {empty} are empty. "
+            "Training merged them into others: the data may support fewer "
+            "clusters (compare lower_bound_ across n_clusters).",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
 
 def _check_epochs(name: str, value: Any, minimum: int) -> int | str:
