@@ -520,7 +520,8 @@ def _warn_if_clusters_empty(labels: np.ndarray, n_clusters: int) -> None:
             "Training merged them into others: the data may support fewer "
             "clusters (compare lower_bound_ across n_clusters).",
             ConvergenceWarning,
-            stacklevel=3,
+            # the caller of fit (fit, _train_seeded, _train, this function)
+            stacklevel=5,
         )
 
 
