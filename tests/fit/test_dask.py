@@ -179,3 +179,41 @@ def test_student_mixture_on_dask_is_the_in_memory_fit(client, data):
     np.testing.assert_allclose(
         distributed_fit.degrees_of_freedom_, in_memory.degrees_of_freedom_, rtol=1e-8
     )
+
+
+def _message(fit) -> str:
+    with pytest.raises(ValueError) as raised:
+        fit()
+    return str(raised.value)
+
+
+def test_an_empty_dask_array_is_refused_as_rows_in_memory_are(client):
+    rows = np.empty((0, 3))
+    in_memory = _message(lambda: GaussianMixture(2).fit(rows))
+    on_dask = _message(lambda: GaussianMixture(2).fit(da.from_array(rows)))
+    # scikit-learn's wording, naming the array's shape
+    assert in_memory.startswith("Found array with 0 sample(s) (shape=(0, 3))")
+    assert on_dask.startswith("Found array with 0 sample(s) (shape=(0, 3))")
+
+
+@pytest.mark.parametrize("shape", [(3999,), (4001,), (4000, 2)])
+@pytest.mark.parametrize("as_dask", [False, True], ids=["numpy", "dask"])
+def test_dask_weights_of_the_wrong_shape_are_refused_as_in_memory(
+    client, data, shape, as_dask
+):
+    weights = np.ones(shape)
+    in_memory = _message(lambda: GaussianMixture(2).fit(data, sample_weight=weights))
+    given = da.from_array(weights, chunks=700) if as_dask else weights
+    X = da.from_array(data, chunks=(700, 3))
+    on_dask = _message(lambda: GaussianMixture(2).fit(X, sample_weight=given))
+    assert on_dask == in_memory
+    assert in_memory.startswith("sample_weight must be 1-D with one weight per row")
+
+
+def test_one_number_weighs_every_dask_row_as_in_memory(client, data):
+    start = shared_start(data, "diag")
+    kwargs = dict(covariance_type="diag", tol=1e-8, **start)
+    X = da.from_array(data, chunks=(700, 3))
+    on_dask = GaussianMixture(4, **kwargs).fit(X, sample_weight=3.0)
+    in_memory = GaussianMixture(4, **kwargs).fit(data, sample_weight=3.0)
+    assert_same_fit(on_dask, in_memory)

@@ -73,12 +73,38 @@ def _block_chunk_sums(block, weights, function, n_components, chunk_size, args):
     )
 
 
+def _row_weights(sample_weight: Any, n_samples: int) -> Any:
+    """``sample_weight`` as a 1-D array (numpy or dask) of one weight per row.
+
+    A single number weighs every row alike, as for rows in memory. Shapes
+    are checked here, before the weights are cut like the rows: dask would
+    otherwise report chunks that do not add up, not the weights' shape.
+    """
+    da = import_dask().array
+    if not hasattr(sample_weight, "dask"):
+        sample_weight = np.asarray(sample_weight)
+        if sample_weight.ndim == 0:
+            sample_weight = np.full(n_samples, sample_weight)
+    if any(np.isnan(size) for size in sample_weight.shape):
+        sample_weight = sample_weight.compute_chunk_sizes()
+    if sample_weight.ndim == 0:
+        sample_weight = da.broadcast_to(sample_weight, (n_samples,))
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must be 1-D with one weight per row of X "
+            f"({n_samples}), got shape {tuple(sample_weight.shape)}."
+        )
+    dtype = np.dtype(sample_weight.dtype)
+    if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
+        raise TypeError("sample_weight must hold real numbers.")
+    return sample_weight
+
+
 class DaskSource:
     """A 2-D dask array (and optional weights) as a source of Stats."""
 
     def __init__(self, X: Any, sample_weight: Any, chunk_size: int | None) -> None:
-        dask = import_dask()
-        da = dask.array
+        da = import_dask().array
         if X.ndim != 2:
             raise ValueError(
                 f"Expected 2D array, got a {X.ndim}-D dask array. Reshape your data "
@@ -86,15 +112,22 @@ class DaskSource:
             )
         if any(np.isnan(size) for size in X.shape):
             X = X.compute_chunk_sizes()
+        if X.shape[0] == 0:
+            # the reductions of the validation pass have no identity
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a "
+                "minimum of 1 is required."
+            )
         self.dtype = compute_dtype(X.dtype)
         self.X = X.astype(self.dtype).rechunk({1: -1})
         self.n_samples, self.n_features = (int(n) for n in self.X.shape)
-        if sample_weight is not None and not hasattr(sample_weight, "dask"):
-            sample_weight = da.from_array(
-                np.asarray(sample_weight), chunks=(self.X.chunks[0],)
-            )
-        elif sample_weight is not None:
-            sample_weight = sample_weight.rechunk((self.X.chunks[0],))
+        if sample_weight is not None:
+            # the weights are cut like the rows, block for block
+            sample_weight = _row_weights(sample_weight, self.n_samples)
+            if hasattr(sample_weight, "dask"):
+                sample_weight = sample_weight.rechunk((self.X.chunks[0],))
+            else:
+                sample_weight = da.from_array(sample_weight, chunks=(self.X.chunks[0],))
         self.sample_weight = sample_weight
         self.chunk_size = chunk_size
         #: Whether the rows hold NaN (missing values), once validated.

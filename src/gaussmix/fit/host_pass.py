@@ -13,7 +13,8 @@ next one depends on where the rows live:
   skip the components negligible for all of them (most of the work left
   on clustered data);
 - :class:`StreamedWindows`, for rows read from disk: nothing that grows
-  with the data, but the rows are grouped within windows of chunks.
+  with the data (a byte per row for kernels that group rows within windows
+  of chunks).
 
 Both keep the kernel's centre, offered to the next pass's kernel so that
 consecutive passes compute the same way.
@@ -22,12 +23,15 @@ consecutive passes compute the same way.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from itertools import islice
 
 import numpy as np
 
 from gaussmix.core.kernels import ChunkKernel, PartialStats
 from gaussmix.core.stats import Stats, sum_in_order
-from gaussmix.fit.parallel import ordered_map
+from gaussmix.fit.parallel import host_threads, ordered_map
 
 #: Bytes of blocks (and the regrouped copy of the rows) kept at most.
 PREPARED_BYTES_LIMIT = 1 << 30
@@ -44,8 +48,19 @@ REGROUP_PASSES = 8
 #: hold one group once sorted. Kernels whose per-row work dwarfs preparing
 #: a block put each window's rows in order of their likeliest component
 #: (found in the first pass, then kept: one byte per row) before computing
-#: its chunks, which gives the chunks most of the benefit of grouping.
+#: its chunks, which gives the chunks most of the benefit of grouping; such
+#: a window is held in memory whole. A pass adds its chunks' sums window by
+#: window, then the windows' totals, whatever the kernel: the association
+#: of those float64 sums (hence the fit's bits) is fixed by this number.
 WINDOW_CHUNKS = 64
+
+#: Bytes of streamed rows that the threads' reads hold at once, for kernels
+#: that do not group rows: each thread reads whole chunks, at least one and
+#: otherwise as many as fit its share. Reads only decide how many chunks
+#: come from one I/O, never which rows a chunk holds nor the order in which
+#: sums add, so a fit gives the same bits whatever this number or the
+#: thread count.
+STREAM_READ_BYTES = 16 << 20
 
 
 def host_pass(
@@ -212,11 +227,13 @@ class KeptBlocks:
 class StreamedWindows:
     """What passes over streamed rows remember: the centre and window labels.
 
-    No block is kept (that would undo streaming). Rows are read a window of
-    :data:`WINDOW_CHUNKS` chunks at a time; for kernels that ask for it, each
-    window's rows are put in order of their likeliest component, found in
-    the first pass and kept (a byte per row): the order stays good enough as
-    the parameters move.
+    No block is kept (that would undo streaming). Kernels that do not ask
+    for grouped rows read whole chunks, about :data:`STREAM_READ_BYTES` of
+    them over all threads at once. Kernels that ask for it see each window
+    of :data:`WINDOW_CHUNKS` chunks put in order of the rows' likeliest
+    component, found in the first pass and kept (a byte per row): the order
+    stays good enough as the parameters move. Such a window is read whole,
+    and its chunks gather their rows from it in that order.
     """
 
     #: Nothing that grows with the data is kept, and rows are never regrouped
@@ -241,33 +258,51 @@ class StreamedWindows:
         self.passes_without_pruning = _passes_without_pruning(
             kernel, self.passes_without_pruning
         )
-        window = WINDOW_CHUNKS * chunk_size
-
-        def run(start: int) -> PartialStats:
-            rows, weights = _rows(X, sample_weight, slice(start, start + window))
-            if weights is not None:
-                weights = np.asarray(weights)
-            parts = [
-                slice(part, part + chunk_size)
-                for part in range(0, rows.shape[0], chunk_size)
-            ]
-            labels = self._labels(kernel, rows, parts, (start, window))
-            grouped = labels is not None
-            if grouped:
-                order = np.argsort(labels, kind="stable")
-                rows = rows[order]
-                weights = None if weights is None else weights[order]
-            return sum_in_order(
-                kernel.chunk(
-                    kernel.prepare(rows[part]),
-                    rows[part],
-                    None if weights is None else weights[part],
-                    grouped,
-                )
-                for part in parts
+        if kernel.plan.groups_streamed_rows:
+            window = WINDOW_CHUNKS * chunk_size
+            totals: Iterable[PartialStats] = (
+                self._window_sums(kernel, X, sample_weight, chunk_size, start)
+                for start in range(0, X.shape[0], window)
             )
+        else:
+            chunks = _streamed_chunk_sums(kernel, X, sample_weight, chunk_size)
+            totals = _window_totals(chunks)
+        return sum_in_order(totals)
 
-        return sum_in_order(ordered_map(run, range(0, X.shape[0], window)))
+    def _window_sums(
+        self,
+        kernel: ChunkKernel,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        chunk_size: int,
+        start: int,
+    ) -> PartialStats:
+        """The sum, in chunk order, of one window's chunks, rows grouped.
+
+        Each chunk gathers its rows from the window read once, instead of
+        from a sorted copy of the whole window: the same values, so the same
+        sums, for a chunk's worth of memory per thread.
+        """
+        window = WINDOW_CHUNKS * chunk_size
+        rows, weights = _rows(X, sample_weight, slice(start, start + window))
+        if weights is not None:
+            weights = np.asarray(weights)
+        parts = [
+            slice(part, part + chunk_size)
+            for part in range(0, rows.shape[0], chunk_size)
+        ]
+        labels = self._labels(kernel, rows, parts, (start, window))
+        grouped = labels is not None
+        order = None if labels is None else np.argsort(labels, kind="stable")
+
+        def run(part: slice) -> PartialStats:
+            chosen = part if order is None else order[part]
+            chunk = rows[chosen]
+            chunk_weights = None if weights is None else weights[chosen]
+            sums = kernel.chunk(kernel.prepare(chunk), chunk, chunk_weights, grouped)
+            return _detached(sums)
+
+        return sum_in_order(ordered_map(run, parts))
 
     def _labels(
         self,
@@ -277,16 +312,75 @@ class StreamedWindows:
         window: tuple[int, int],
     ) -> np.ndarray | None:
         """The window's row labels (found once), or None when not grouped."""
-        if not kernel.plan.groups_streamed_rows or len(parts) <= 1:
+        if len(parts) <= 1:
             return None
         labels = self._window_labels.get(window)
         if labels is None:
-            found = [
-                kernel.likeliest_components(kernel.prepare(rows[part]))
-                for part in parts
-            ]
+            found = list(
+                ordered_map(
+                    lambda part: kernel.likeliest_components(
+                        kernel.prepare(rows[part])
+                    ),
+                    parts,
+                )
+            )
             if any(part is None for part in found):
                 return None
             labels = np.concatenate(found)
             self._window_labels[window] = labels
         return labels
+
+
+def _streamed_chunk_sums(
+    kernel: ChunkKernel,
+    X: np.ndarray,
+    sample_weight: np.ndarray | None,
+    chunk_size: int,
+) -> Iterator[PartialStats]:
+    """Each chunk's partial sums, in chunk order, read a few chunks at a time.
+
+    A read holds whole chunks (at least one) and only the threads' running
+    reads hold rows: those waiting to be consumed hold their chunks' sums
+    alone.
+    """
+    row_bytes = max(1, X.shape[1] * np.dtype(X.dtype).itemsize)
+    share = STREAM_READ_BYTES // max(1, host_threads())
+    span = max(1, share // (chunk_size * row_bytes)) * chunk_size
+
+    def run(start: int) -> list[PartialStats]:
+        rows, weights = _rows(X, sample_weight, slice(start, start + span))
+        if weights is not None:
+            weights = np.asarray(weights)
+        sums = []
+        for part in range(0, rows.shape[0], chunk_size):
+            chunk = rows[part : part + chunk_size]
+            chunk_weights = (
+                None if weights is None else weights[part : part + chunk_size]
+            )
+            sums.append(
+                _detached(kernel.chunk(kernel.prepare(chunk), chunk, chunk_weights))
+            )
+        return sums
+
+    for sums in ordered_map(run, range(0, X.shape[0], span)):
+        yield from sums
+
+
+def _detached(partial: PartialStats) -> PartialStats:
+    """``partial`` with its worst row copied out of the rows it was read with.
+
+    That row is a view of its chunk, which would keep the whole read (or
+    window) alive for as long as the sums wait to be added, or the total
+    names it.
+    """
+    point = partial.sums.worst_point
+    if point is None or point.base is None:
+        return partial
+    return replace(partial, sums=replace(partial.sums, worst_point=point.copy()))
+
+
+def _window_totals(chunk_sums: Iterator[PartialStats]) -> Iterator[PartialStats]:
+    """Totals of consecutive windows of :data:`WINDOW_CHUNKS` chunk sums,
+    each added in chunk order, as a pass over grouped windows adds them."""
+    while (total := sum_in_order(islice(chunk_sums, WINDOW_CHUNKS))) is not None:
+        yield total

@@ -49,7 +49,13 @@ class RowReader:
         """Rows ``rows`` as a fresh in-memory array."""
         start, stop, _ = rows.indices(self.shape[0])
         if self._file is None:
-            return np.array(self._array[start:stop])
+            block = self._array[start:stop]
+            # h5py and Zarr hand back a fresh array of their own: a copy
+            # would double the memory of every read; a memmap's slice is a
+            # view of the map and must be copied out of it
+            if type(block) is np.ndarray and block.flags.owndata:
+                return block
+            return np.array(block)
         path, offset = self._file
         row_bytes = self.shape[1] * self.dtype.itemsize
         count = (stop - start) * self.shape[1]
