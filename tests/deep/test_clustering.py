@@ -444,3 +444,38 @@ def test_a_cluster_left_empty_is_reported():
     with pytest.warns(ConvergenceWarning, match=r"smaller than n_clusters \(3\)"):
         model.fit(X)
     assert len(np.unique(model.labels_)) == 2
+
+
+def test_a_decoder_of_the_wrong_width_is_named(blobs):
+    decoder = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Linear(16, 7))
+    model = DeepGaussianMixtureClustering(3, decoder=decoder, random_state=0, **FAST)
+    with pytest.raises(ValueError, match=r"returned shape \(2, 7\).*n_features"):
+        model.fit(blobs[0])
+
+
+def test_bernoulli_scores_refuse_values_outside_the_unit_interval():
+    X = np.random.default_rng(0).random((60, 4))
+    settings = {**FAST, "reconstruction": "bernoulli"}
+    model = DeepGaussianMixtureClustering(2, random_state=0, **settings).fit(X)
+    for method in ("predict", "score_samples", "transform"):
+        with pytest.raises(ValueError, match=r"needs every value in \[0, 1\]"):
+            getattr(model, method)(X * 3.0)
+
+
+def test_the_start_keeps_its_internal_warnings():
+    # the start's mixture of the t-SNE embedding is no model of the user's:
+    # its repairs are not the user's to fix; the trained model reports
+    # what matters (here a cluster that holds no row)
+    from sklearn.exceptions import ConvergenceWarning
+
+    from gaussmix import DegenerateComponentWarning, RegCovarWarning
+
+    X = np.repeat([[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]], 30, axis=0)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(X)
+    categories = {w.category for w in caught}
+    assert ConvergenceWarning in categories
+    assert not categories & {DegenerateComponentWarning, RegCovarWarning}

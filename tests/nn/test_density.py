@@ -213,3 +213,9 @@ def test_densities_take_torch_promoted_dtype(
     torch.testing.assert_close(
         module.log_prob(x.double()), exact.log_prob(x.double()), rtol=1e-8, atol=0
     )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a torch without CUDA")
+def test_an_unavailable_device_is_named():
+    with pytest.raises(ValueError, match="device='cuda' is not available"):
+        GaussianMixtureDensity(2, 3, device="cuda")

@@ -17,7 +17,13 @@ from torch import nn
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.deep import _common as common
 from gaussmix.deep.clustering_training import train_clustering
-from gaussmix.deep.networks import ACTIVATIONS, default_hidden_sizes, mlp, output_width
+from gaussmix.deep.networks import (
+    ACTIVATIONS,
+    check_decoder,
+    default_hidden_sizes,
+    mlp,
+    output_width,
+)
 from gaussmix.deep.variational import VariationalClusteringNetwork
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_deep import check_deep_clustering
@@ -387,6 +393,7 @@ class DeepGaussianMixtureClustering(
             decoder = mlp(widths, activation, final_activation=False)
         else:
             decoder = copy.deepcopy(self.decoder)
+            check_decoder(decoder, latent, n_features)
         return VariationalClusteringNetwork(
             encoder,
             decoder,
@@ -435,12 +442,7 @@ class DeepGaussianMixtureClustering(
 
     def _set_scaling(self, X: np.ndarray, reconstruction: str) -> None:
         if reconstruction == "bernoulli":
-            if X.min() < 0 or X.max() > 1:
-                raise ValueError(
-                    "reconstruction='bernoulli' needs every value in [0, 1]; X "
-                    f"ranges over [{X.min():.4g}, {X.max():.4g}]. Divide by the "
-                    "largest intensity or use reconstruction='gaussian'."
-                )
+            _check_unit_interval(X)
             self.x_offset_ = np.zeros(X.shape[1])
             self.x_scale_ = 1.0
             return
@@ -460,7 +462,11 @@ class DeepGaussianMixtureClustering(
     # ------------------------------------------------------------------
     def _checked(self, X: Array) -> np.ndarray:
         check_is_fitted(self, "network_state_")
-        return self._scaled(common.check_rows(self, X, reset=False))
+        X = common.check_rows(self, X, reset=False)
+        if self.reconstruction == "bernoulli":
+            # the Bernoulli likelihood of a value outside [0, 1] is no density
+            _check_unit_interval(X)
+        return self._scaled(X)
 
     def transform(self, X: Array) -> np.ndarray:
         """Latent codes: the means of ``q(z | x)``, shape (n_samples, latent_dim)."""
@@ -508,6 +514,15 @@ class DeepGaussianMixtureClustering(
     def score(self, X: Array, y: Any = None) -> float:
         """Average of :meth:`score_samples`."""
         return float(np.mean(self.score_samples(X)))
+
+
+def _check_unit_interval(X: np.ndarray) -> None:
+    if X.min() < 0 or X.max() > 1:
+        raise ValueError(
+            "reconstruction='bernoulli' needs every value in [0, 1]; X "
+            f"ranges over [{X.min():.4g}, {X.max():.4g}]. Divide by the "
+            "largest intensity or use reconstruction='gaussian'."
+        )
 
 
 def _warn_if_clusters_empty(labels: np.ndarray, n_clusters: int) -> None:

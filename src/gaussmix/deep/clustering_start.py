@@ -13,13 +13,15 @@ by side, over-clustered and merged.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix.core.covariance import get_family
-from gaussmix.core.mstep import m_step
+from gaussmix.core.mstep import DegenerateComponentWarning, RegCovarWarning, m_step
 from gaussmix.deep import _common as common
 from gaussmix.deep.variational import VariationalClusteringNetwork
 from gaussmix.fit.chunks import responsibilities_stats
@@ -208,17 +210,22 @@ def partition(
     """
     reg_covar = relative_reg_covar(values)
     n_components = min(settings.init_components or default_components, len(values))
-    resp = (
-        GaussianMixture(
-            n_components,
-            covariance_type=covariance_type,
-            n_init=settings.n_init,
-            reg_covar=reg_covar,
-            random_state=seed,
-        )
-        .fit(values)
-        .predict_proba(values)
+    mixture = GaussianMixture(
+        n_components,
+        covariance_type=covariance_type,
+        n_init=settings.n_init,
+        reg_covar=reg_covar,
+        random_state=seed,
     )
+    with warnings.catch_warnings():
+        # a start, not the user's model: its reg_covar follows the embedding's
+        # scale, a start that stops short of convergence is still a start,
+        # and a component it repairs is reported by the trained model (as a
+        # cluster left empty) if it matters there
+        warnings.simplefilter("ignore", RegCovarWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateComponentWarning)
+        resp = mixture.fit(values).predict_proba(values)
     return merge_components(resp, values, settings.n_clusters, reg_covar)
 
 

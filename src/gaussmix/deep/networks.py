@@ -145,3 +145,30 @@ def output_width(module: nn.Module, n_features: int) -> int:
             f"it returned shape {tuple(out.shape)}."
         )
     return int(out.shape[1])
+
+
+def check_decoder(module: nn.Module, latent_dim: int, n_features: int) -> None:
+    """Raise a clear ValueError unless ``module`` maps codes to rows.
+
+    One probe batch of codes ``(2, latent_dim)`` must come back as
+    ``(2, n_features)``; a wrong width would otherwise fail deep inside the
+    first training step, naming tensor sizes only.
+    """
+    parameter = next(module.parameters(), None)
+    options = {}
+    if parameter is not None:
+        options = {"dtype": parameter.dtype, "device": parameter.device}
+    try:
+        with torch.no_grad():
+            out = module(torch.zeros(2, latent_dim, **options))
+    except RuntimeError as error:
+        raise ValueError(
+            f"the decoder must map codes (batch, latent_dim={latent_dim}) to rows "
+            f"(batch, {n_features}); it failed on codes of that width: {error}"
+        ) from error
+    if tuple(out.shape) != (2, n_features):
+        raise ValueError(
+            f"the decoder must map codes (batch, latent_dim={latent_dim}) to rows "
+            f"(batch, {n_features}); it returned shape {tuple(out.shape)} for a "
+            "batch of 2. Make its last layer output n_features values."
+        )

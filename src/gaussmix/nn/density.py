@@ -113,6 +113,11 @@ class GaussianMixtureDensity(nn.Module):
                 f"covariance_type must be one of {list(COVARIANCE_TYPES)}, got "
                 f"{covariance_type!r}."
             )
+        if device is not None:
+            from gaussmix.models.tensors import check_device
+
+            # torch's own failure on a CPU-only build is a bare AssertionError
+            device = check_device(device)
         self.n_components = int(n_components)
         self.n_features = int(n_features)
         self.covariance_type = covariance_type
