@@ -123,8 +123,10 @@ class GaussianMixture(
         ``verbose >= 2``.
     chunk_size : int or None, default=None
         Rows per E-step chunk; None sizes chunks so temporaries stay about
-        16 MB (about 256 MB on a GPU). Memory beyond X is
-        O(chunk_size * n_components * n_features).
+        16 MB (more on a GPU). Each thread's temporaries are
+        O(chunk_size * n_components * n_features); rows in memory may also
+        keep per-chunk work between iterations (1 GiB at most), and fits
+        from files hold their reads (see the user guide's "Bounded memory").
     learning_decay : float, default=0.6
         ``kappa`` in the step ``rho_t = (t + learning_offset) ** -kappa`` of
         :meth:`partial_fit`; in (0.5, 1]. Smaller values forget old batches
