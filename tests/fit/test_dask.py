@@ -217,3 +217,32 @@ def test_one_number_weighs_every_dask_row_as_in_memory(client, data):
     on_dask = GaussianMixture(4, **kwargs).fit(X, sample_weight=3.0)
     in_memory = GaussianMixture(4, **kwargs).fit(data, sample_weight=3.0)
     assert_same_fit(on_dask, in_memory)
+
+
+def test_a_slice_of_a_dask_array_keeps_one_definition_per_key(client, data):
+    # a fit submits the slice's blocks as outputs (the start's rows) and as
+    # inputs (the checks, the EM passes): the scheduler warns when one key
+    # arrives with two definitions, which it calls a risk of deadlocks
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    scheduler_log = logging.getLogger("distributed.scheduler")
+    scheduler_log.addHandler(handler)
+    try:
+        dx = da.from_array(data, chunks=(500, 3))
+        weights = da.from_array(np.ones(len(data)), chunks=500)
+        model = GaussianMixture(4, random_state=0)
+        model.fit(dx[500:2500], sample_weight=weights[500:2500])
+        model.partial_fit(dx[2500:3500])
+    finally:
+        scheduler_log.removeHandler(handler)
+    redefined = [r for r in records if "different `run_spec`" in r.getMessage()]
+    assert not redefined
+    expected = GaussianMixture(4, random_state=0).fit(data[500:2500])
+    np.testing.assert_allclose(
+        GaussianMixture(4, random_state=0).fit(dx[500:2500]).means_,
+        expected.means_,
+        rtol=1e-10,
+    )

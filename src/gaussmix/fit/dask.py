@@ -24,6 +24,14 @@ from gaussmix.core.stats import Stats, sum_in_order
 from gaussmix.fit.chunks import dataset_stats, resolve_chunk_size, row_slices
 from gaussmix.fit.sources import assignment_chunk_stats, compute_dtype, seed_stats
 
+#: Every graph this module submits is left as the user's collection built
+#: it: an optimised graph fuses a slice of the data (``X[a:b]``) into new
+#: tasks under the slice's own keys, so one fit submitting that slice both
+#: as an output (the initialisation's rows) and as an input (the checks,
+#: the EM passes) gave its keys two definitions, which the distributed
+#: scheduler reports as a risk of failures and deadlocks.
+UNOPTIMISED = {"optimize_graph": False}
+
 
 def import_dask() -> Any:
     try:
@@ -141,10 +149,16 @@ class DaskSource:
         return DaskSource(X, self.sample_weight, self.chunk_size)
 
     def _blocks(self) -> list[tuple[Any, Any]]:
-        blocks = list(self.X.to_delayed().ravel())
+        blocks = list(self.X.to_delayed(**UNOPTIMISED).ravel())
         if self.sample_weight is None:
             return [(b, None) for b in blocks]
-        return list(zip(blocks, self.sample_weight.to_delayed().ravel(), strict=True))
+        return list(
+            zip(
+                blocks,
+                self.sample_weight.to_delayed(**UNOPTIMISED).ravel(),
+                strict=True,
+            )
+        )
 
     def validate(self, allow_nan: bool = False) -> None:
         """Check on the cluster that every value (and weight) is usable.
@@ -171,7 +185,9 @@ class DaskSource:
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             # a column without any observed value is named by the fit
             warnings.simplefilter("ignore", RuntimeWarning)
-            usable, low, high, has_nan, empty_row, *results = dask.compute(*checks)
+            usable, low, high, has_nan, empty_row, *results = dask.compute(
+                *checks, **UNOPTIMISED
+            )
         if not usable:
             kind = "infinity" if allow_nan else "NaN or infinity"
             raise ValueError(
@@ -201,7 +217,7 @@ class DaskSource:
     def _map(self, function, *args) -> Stats:
         dask = import_dask()
         parts = [dask.delayed(function)(b, w, *args) for b, w in self._blocks()]
-        return _tree_sum(parts).compute()
+        return _tree_sum(parts).compute(**UNOPTIMISED)
 
     def chunk_sums(self, function: Any, n_components: int, *args: Any) -> Any:
         """``function(rows, weights, *args)`` over every chunk of every block."""
@@ -220,9 +236,9 @@ class DaskSource:
         dask = import_dask()
         X = self.X if chosen is None else self.X[chosen]
         if self.sample_weight is None:
-            return np.asarray(X.compute()), None
+            return np.asarray(X.compute(**UNOPTIMISED)), None
         w = self.sample_weight if chosen is None else self.sample_weight[chosen]
-        rows, weights = dask.compute(X, w)
+        rows, weights = dask.compute(X, w, **UNOPTIMISED)
         return np.asarray(rows), np.asarray(weights)
 
     def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
