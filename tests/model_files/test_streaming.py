@@ -41,6 +41,14 @@ def test_a_loaded_model_continues_the_stream_exactly(covariance_type, dtype, tmp
     assert loaded.n_batches_ == 6
 
 
+def test_a_stream_under_a_prior_resumes_with_the_weight_it_had_seen(tmp_path):
+    model = stream(GaussianMixture(4, prior="default", random_state=0), BATCHES[:3])
+    loaded = round_trip(model, tmp_path)
+    stream(model, BATCHES[3:])
+    stream(loaded, BATCHES[3:])
+    assert_identical(model, loaded)
+
+
 def test_a_stream_resumes_after_a_full_fit(tmp_path):
     model = GaussianMixture(4, covariance_type="full", random_state=0).fit(ROWS)
     loaded = round_trip(model, tmp_path)

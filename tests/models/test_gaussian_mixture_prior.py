@@ -103,6 +103,32 @@ def test_partial_fit_continues_under_the_prior():
     assert np.all(np.isfinite(model.means_))
 
 
+def test_partial_fit_meets_the_prior_at_the_weight_of_the_rows_seen():
+    # one component: responsibilities are all one, so the step has a closed
+    # form. The running Stats (per unit of weight) blend the fit's
+    # parameters with the batch; the MAP M-step then meets the prior at the
+    # weight of every row seen (Fraley and Raftery 2007, full covariances)
+    first, batch = IRIS[::2], IRIS[1::2][:40]
+    model = GaussianMixture(1, prior="default", random_state=0).fit(first)
+    prior, reg = model.prior_, model.reg_covar
+    mean_a, covariance_a = model.means_[0], model.covariances_[0] - reg * np.eye(4)
+    model.partial_fit(batch)
+    rho = (2 + model.learning_offset) ** -model.learning_decay
+    mean_b = batch.mean(0)
+    scatter_b = np.cov(batch.T, bias=True)
+    mean = (1 - rho) * mean_a + rho * mean_b
+    per_row = (1 - rho) * (covariance_a + np.outer(mean_a - mean, mean_a - mean))
+    per_row += rho * (scatter_b + np.outer(mean_b - mean, mean_b - mean))
+    n, kappa, d = len(first) + len(batch), prior.shrinkage, 4
+    offset = mean - prior.mean
+    expected_mean = (n * mean + kappa * prior.mean) / (n + kappa)
+    expected_covariance = (
+        prior.scale + n * per_row + kappa * n / (kappa + n) * np.outer(offset, offset)
+    ) / (prior.dof + n + d + 2) + reg * np.eye(d)
+    np.testing.assert_allclose(model.means_[0], expected_mean, rtol=1e-10)
+    np.testing.assert_allclose(model.covariances_[0], expected_covariance, rtol=1e-8)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

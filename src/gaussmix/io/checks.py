@@ -324,6 +324,10 @@ def _check_streaming_state(
     """Running Stats of ``partial_fit`` must be able to resume this model."""
     if hasattr(model, "n_batches_"):
         rules.require_int("n_batches_", model.n_batches_)
+    if hasattr(model, "_seen_weight"):
+        # the rows' weight a prior meets in partial_fit
+        if rules.require_real("_seen_weight", model._seen_weight) < 0:
+            raise ValueError("_seen_weight must be non-negative.")
     running = getattr(model, "_running_stats", None)
     if running is None:
         return

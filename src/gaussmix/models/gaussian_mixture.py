@@ -522,9 +522,11 @@ class GaussianMixture(
             restarts=do_init,
         )
         like = source.X if is_tensor(X) else None
-        return self._finish_fit(
-            best.params, best, scale, dtype, repairs, like, log_shift
-        )
+        self._finish_fit(best.params, best, scale, dtype, repairs, like, log_shift)
+        if prior is not None:
+            # what a prior weighs against when partial_fit continues the fit
+            self._seen_weight = _rows_weight(source)
+        return self
 
     def _forget_noise(self) -> None:
         """A refit without noise leaves no trace of an earlier one with it."""
@@ -547,7 +549,8 @@ class GaussianMixture(
         # the fit is the first batch of any stream that continues it: its
         # running Stats are derived from its parameters when one does
         self._running_stats = None
-        self.__dict__.pop("_running_noise_share", None)
+        for name in ("_running_noise_share", "_seen_weight"):
+            self.__dict__.pop(name, None)
         self.n_batches_ = 1
         return self
 
@@ -573,7 +576,9 @@ class GaussianMixture(
         and ``partial_fit(A).partial_fit(B)`` give the same mixture. The
         step does not depend on the batch's size: a one-row batch moves the
         model as far as any other (raise ``learning_offset`` for smaller
-        steps).
+        steps). With a ``prior``, the running Stats meet it at the total
+        weight of the rows seen (the fit's and every batch's), as a fit of
+        those rows would, rather than at one row's weight.
 
         A later call continues the fitted mixture: it raises ``ValueError``
         when ``n_components`` or ``covariance_type`` were changed since the
@@ -630,6 +635,14 @@ class GaussianMixture(
         batch_index = seen + 1
         rho = step_size(batch_index, decay, offset)
         running = stepwise_update(running, stats, rho)
+        prior = getattr(self, "prior_", None)
+        weighed = running
+        if prior is not None:
+            # the running Stats are per unit of weight: a prior must meet
+            # them at the weight of the rows seen, as in a fit of those rows,
+            # or it outweighs them all
+            seen_weight = getattr(self, "_seen_weight", 0.0) + stats.total_weight
+            weighed = running.scaled(seen_weight)
         if settings.noise:
             # the noise's share of the running (unit) weight, blended alike
             previous = getattr(self, "_running_noise_share", self.noise_proportion_)
@@ -637,11 +650,7 @@ class GaussianMixture(
         dtype = numpy_dtype(source)
         repairs = RepairLog(reseeds_left=settings.n_components, dtype=dtype)
         params = m_step(
-            running,
-            self.covariance_type,
-            settings.reg_covar,
-            repairs,
-            getattr(self, "prior_", None),
+            weighed, self.covariance_type, settings.reg_covar, repairs, prior
         )
         if settings.noise:
             params = replace(params, weights=params.weights * (1.0 - noise_share))
@@ -653,6 +662,8 @@ class GaussianMixture(
         warn_repairs(repairs)
         self._set_params_from(params, dtype, source.X if is_tensor(X) else None)
         self._running_stats = running
+        if prior is not None:
+            self._seen_weight = seen_weight
         self.n_batches_ = batch_index
         self.lower_bound_ = stats.log_likelihood / stats.total_weight
         return self
@@ -753,3 +764,11 @@ class GaussianMixture(
         model.lower_bound_ = -math.inf
         model.lower_bounds_ = []
         return model
+
+
+def _rows_weight(source: Any) -> float:
+    """The total weight of a source's rows (their number when unweighted)."""
+    weights = getattr(source, "sample_weight", None)
+    if weights is None:
+        return float(source.n_samples)
+    return float(weights.sum())
