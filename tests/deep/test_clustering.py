@@ -23,6 +23,7 @@ from gaussmix.deep.clustering_training import (  # noqa: E402
 from tests._devices import TORCH_DEVICES, host  # noqa: E402
 from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
+from tests.deep.rows import assert_one_row_as_among_others  # noqa: E402
 
 FAST = {
     "hidden_layer_sizes": (16,),
@@ -389,11 +390,8 @@ def test_tsne_start_on_rows_of_many_features():
 
 
 def test_one_new_row_gets_what_it_gets_among_others(blobs, fitted):
-    X = blobs[0]
-    for method in ("predict", "predict_proba", "transform", "score_samples"):
-        alone = getattr(fitted, method)(X[3:4])
-        among = getattr(fitted, method)(X[:10])[3:4]
-        np.testing.assert_allclose(alone, among, rtol=1e-6, atol=1e-9)
+    methods = ("predict", "predict_proba", "transform", "score_samples")
+    assert_one_row_as_among_others(fitted, blobs[0], methods, 3, rtol=1e-6, atol=1e-9)
 
 
 def test_a_row_beyond_float32_is_refused_by_name(blobs, fitted):

@@ -23,6 +23,7 @@ from tests._devices import (  # noqa: E402
 )
 from tests._threads import threads  # noqa: E402
 from tests.deep._restore import restored  # noqa: E402
+from tests.deep.rows import assert_one_row_as_among_others  # noqa: E402
 
 FAST = {
     "hidden_layer_sizes": (16,),
@@ -282,11 +283,8 @@ def test_fit_leaves_the_callers_random_streams_alone(digits, device):
 
 
 def test_one_new_row_scores_as_among_others(digits, fitted):
-    X = digits[0]
-    for method in ("predict", "score_samples", "decision_function", "transform"):
-        alone = getattr(fitted, method)(X[5:6])
-        among = getattr(fitted, method)(X[:10])[5:6]
-        np.testing.assert_allclose(alone, among, rtol=1e-5, atol=1e-6)
+    methods = ("predict", "score_samples", "decision_function", "transform")
+    assert_one_row_as_among_others(fitted, digits[0], methods, 5, rtol=1e-5, atol=1e-6)
 
 
 def test_a_row_beyond_float32_is_the_farthest_outlier(digits, fitted):
