@@ -98,3 +98,13 @@ def test_zero_weight_rows_take_no_part():
         robust_spreads(X, weights)[1], robust_spreads(bulk[:, None], None)[1]
     )
     assert not gross_outlier_rows(X).any()
+
+
+def test_a_column_constant_but_for_one_wild_row_is_judged_by_the_others():
+    draw = np.random.default_rng(5)
+    X = np.c_[draw.normal(size=(300, 3)), np.zeros(300)]
+    X[42, 3] = 1e12
+    assert np.flatnonzero(gross_outlier_rows(X)).tolist() == [42]
+    # a value at the other columns' scale is no outlier there
+    X[42, 3] = 3.0
+    assert not gross_outlier_rows(X).any()

@@ -137,6 +137,22 @@ def test_a_wild_value_leaves_the_other_classes_fits_as_without_its_row():
         np.testing.assert_allclose(ours.covariances_, theirs.covariances_, rtol=1e-8)
 
 
+def test_a_wild_value_in_a_constant_column_does_not_break_the_default():
+    # a pixel blank in every image but one: its column has no spread of its
+    # own, so the wild value is judged by the other columns' scale
+    X, y = _iris()
+    X = np.c_[X, np.zeros(len(X))]
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    scores = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for train, test in cv.split(X, y):
+            rows = _with_wild_value(X[train], column=4)
+            model = GaussianMixtureClassifier(random_state=0).fit(rows, y[train])
+            scores.append(model.score(X[test], y[test]))
+    assert np.mean(scores) >= 0.95
+
+
 @pytest.mark.parametrize("value", [1e6, 1e12])
 def test_one_wild_training_value_does_not_break_the_default(value):
     X, y = _iris()

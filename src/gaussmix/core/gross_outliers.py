@@ -72,27 +72,39 @@ def robust_spreads(
 
     The spread is the median absolute deviation scaled to a normal's
     standard deviation. A column that is constant over most of its weight
-    (a pixel blank in most images) has none; its spread is then the median
-    of its non-zero deviations, the typical distance of the rows that do
-    differ, and ``inf`` (no row is far) when every row is at the median.
+    has none, and takes one of two others:
+
+    - where at least :data:`MAX_OUTLIER_SHARE` of the weight differs from
+      the median (a pixel blank in most images, lit in some), the median
+      of those non-zero deviations, the typical distance of the rows that
+      do differ;
+    - where fewer rows differ, too few to have a spread of their own (a
+      pixel blank in every image but one), the median spread of the other
+      columns, the data's typical scale; ``inf`` (no row is far) when no
+      column has a spread, or when every row is at the median.
 
     Returns
     -------
     medians, spreads : ndarray of shape (n_features,)
     """
     values = np.asarray(values, np.float64)
+    row_weights = np.ones(len(values)) if weights is None else weights
     medians = weighted_medians(values, weights)
     deviations = np.abs(values - medians)
     spreads = MAD_TO_SIGMA * weighted_medians(deviations, weights)
+    measured = spreads[spreads > 0.0]
+    typical = float(np.median(measured)) if len(measured) else np.inf
+    total = row_weights.sum()
     for column in np.flatnonzero(spreads == 0.0):
-        moved = deviations[:, column] > 0.0
-        if weights is not None:
-            moved &= weights > 0.0
+        moved = (deviations[:, column] > 0.0) & (row_weights > 0.0)
         if not moved.any():
             spreads[column] = np.inf
-            continue
-        kept = None if weights is None else weights[moved]
-        spreads[column] = weighted_medians(deviations[moved, column][:, None], kept)[0]
+        elif row_weights[moved].sum() < MAX_OUTLIER_SHARE * total:
+            spreads[column] = typical
+        else:
+            kept = None if weights is None else weights[moved]
+            column_deviations = deviations[moved, column][:, None]
+            spreads[column] = weighted_medians(column_deviations, kept)[0]
     return medians, spreads
 
 
