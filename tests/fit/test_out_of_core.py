@@ -202,3 +202,15 @@ def test_covariances_beyond_float32_are_refused_on_disk_as_in_memory(tmp_path):
             GaussianMixture(1).fit(X)
         messages.append(str(raised.value))
     assert messages[0] == messages[1]
+
+
+def test_an_empty_file_batch_names_the_minimum_partial_fit_needs(tmp_path):
+    np.save(tmp_path / "rows.npy", np.random.default_rng(0).normal(size=(50, 3)))
+    np.save(tmp_path / "none.npy", np.empty((0, 3)))
+    rows = np.load(tmp_path / "rows.npy", mmap_mode="r")
+    empty = np.load(tmp_path / "none.npy", mmap_mode="r")
+    model = GaussianMixture(2, random_state=0).fit(rows)
+    with pytest.raises(ValueError, match=r"0 sample.*a minimum of 1 is required"):
+        model.partial_fit(empty)
+    with pytest.raises(ValueError, match=r"0 sample.*a minimum of 2 is required"):
+        GaussianMixture(2).fit(empty)

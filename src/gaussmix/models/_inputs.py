@@ -117,10 +117,11 @@ def make_source(
     elif is_out_of_core(X):
         reader = RowReader(X)
         n_samples = reader.shape[0]
-        if n_samples < (2 if reset else 1):
+        minimum = 2 if reset else 1
+        if n_samples < minimum:
             raise ValueError(
                 f"Found array with {n_samples} sample(s) (shape={reader.shape}) "
-                "while a minimum of 2 is required."
+                f"while a minimum of {minimum} is required."
             )
         weights = check_sample_weight(
             sample_weight,
