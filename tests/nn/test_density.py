@@ -219,3 +219,25 @@ def test_densities_take_torch_promoted_dtype(
 def test_an_unavailable_device_is_named():
     with pytest.raises(ValueError, match="device='cuda' is not available"):
         GaussianMixtureDensity(2, 3, device="cuda")
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_an_infinite_row_has_density_zero_and_spoils_no_gradient(covariance_type):
+    density = GaussianMixtureDensity(3, 2, covariance_type, dtype=torch.float64)
+    rows = torch.tensor(
+        [[0.5, -1.0], [float("inf"), 0.0], [0.0, float("-inf")]], dtype=torch.float64
+    )
+    values = density.log_prob(rows)
+    assert values[0].isfinite()
+    assert values[1] == values[2] == float("-inf")
+    # a missing value is no density at all
+    assert density.log_prob(torch.tensor([[float("nan"), 0.0]])).isnan().all()
+    # the finite row's loss, computed in a batch with the infinite ones
+    density.log_prob(rows)[0].backward()
+    for parameter in density.parameters():
+        assert torch.isfinite(parameter.grad).all()
+    alone = GaussianMixtureDensity(3, 2, covariance_type, dtype=torch.float64)
+    alone.load_state_dict(density.state_dict())
+    alone.log_prob(rows[:1])[0].backward()
+    for ours, theirs in zip(density.parameters(), alone.parameters(), strict=True):
+        torch.testing.assert_close(ours.grad, theirs.grad)

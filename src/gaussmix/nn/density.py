@@ -187,16 +187,40 @@ class GaussianMixtureDensity(nn.Module):
             )
 
     def component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """``log N(x | mu_k, Sigma_k)`` for every component, shape (..., K)."""
+        """``log N(x | mu_k, Sigma_k)`` for every component, shape (..., K).
+
+        A row with an infinite value is ``-inf`` under every component (a
+        NaN stays NaN).
+        """
+        values, infinite = self._finite_component_log_prob(x)
+        return values.masked_fill(infinite.unsqueeze(-1), float("-inf"))
+
+    def _finite_component_log_prob(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Component log-densities with infinite rows evaluated at zero, and
+        which rows those are, shape (...): masked only at the end, so that
+        neither their values nor their gradients are NaN and a batch holding
+        such a row still gives the parameters finite gradients from the
+        others."""
         self._check_x(x)
+        infinite = torch.isinf(x)
+        # no branch on the data: a test of any() would wait for a GPU
+        safe = x.masked_fill(infinite, 0.0)
         if self.uses_cholesky:
-            return F.gaussian_log_prob(x, self.means, self.scale_tril)
-        return F.diagonal_gaussian_log_prob(x, self.means, self.scale)
+            values = F.gaussian_log_prob(safe, self.means, self.scale_tril)
+        else:
+            values = F.diagonal_gaussian_log_prob(safe, self.means, self.scale)
+        return values, infinite.any(-1)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """Log-density of each row, shape (...) for ``x`` of shape (..., D)."""
-        component = self.component_log_prob(x)
-        return torch.logsumexp(torch.log_softmax(self.logits, -1) + component, -1)
+        """Log-density of each row, shape (...) for ``x`` of shape (..., D).
+
+        ``-inf`` for a row with an infinite value, with finite gradients.
+        """
+        component, infinite = self._finite_component_log_prob(x)
+        values = torch.logsumexp(torch.log_softmax(self.logits, -1) + component, -1)
+        return values.masked_fill(infinite, float("-inf"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The log-density of ``x``, as :meth:`log_prob`."""
