@@ -325,7 +325,7 @@ def _check_streaming_state(
     if hasattr(model, "n_batches_"):
         rules.require_int("n_batches_", model.n_batches_)
     if hasattr(model, "_seen_weight"):
-        # the rows' weight a prior meets in partial_fit
+        # the rows' weight that partial_fit's batches are weighed against
         if rules.require_real("_seen_weight", model._seen_weight) < 0:
             raise ValueError("_seen_weight must be non-negative.")
     running = getattr(model, "_running_stats", None)

@@ -68,9 +68,6 @@ def check_bayesian_mixture(model: Any) -> None:
     for name, check_value in _FIT_RECORD.items():
         check_value(name, getattr(model, name))
     _check_streaming_state(model, family.scatter_kind, n_components, n_features)
-    if hasattr(model, "_seen_weight"):
-        if rules.require_real("_seen_weight", model._seen_weight) < 0:
-            raise ValueError("_seen_weight must be non-negative.")
 
 
 def _fitted_covariance_type(model: Any) -> str:
