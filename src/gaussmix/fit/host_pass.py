@@ -105,7 +105,7 @@ def _rows(
     X: np.ndarray, sample_weight: np.ndarray | None, rows: slice
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Rows ``rows`` of ``X`` as a numpy array, and their weights."""
-    weights = None if sample_weight is None else sample_weight[rows]
+    weights = None if sample_weight is None else np.asarray(sample_weight[rows])
     return np.asarray(X[rows]), weights
 
 
@@ -285,8 +285,6 @@ class StreamedWindows:
         """
         window = WINDOW_CHUNKS * chunk_size
         rows, weights = _rows(X, sample_weight, slice(start, start + window))
-        if weights is not None:
-            weights = np.asarray(weights)
         parts = [
             slice(part, part + chunk_size)
             for part in range(0, rows.shape[0], chunk_size)
@@ -297,10 +295,7 @@ class StreamedWindows:
 
         def run(part: slice) -> PartialStats:
             chosen = part if order is None else order[part]
-            chunk = rows[chosen]
-            chunk_weights = None if weights is None else weights[chosen]
-            sums = kernel.chunk(kernel.prepare(chunk), chunk, chunk_weights, grouped)
-            return _detached(sums)
+            return _read_chunk_sums(kernel, rows, weights, chosen, grouped)
 
         return sum_in_order(ordered_map(run, parts))
 
@@ -349,21 +344,28 @@ def _streamed_chunk_sums(
 
     def run(start: int) -> list[PartialStats]:
         rows, weights = _rows(X, sample_weight, slice(start, start + span))
-        if weights is not None:
-            weights = np.asarray(weights)
-        sums = []
-        for part in range(0, rows.shape[0], chunk_size):
-            chunk = rows[part : part + chunk_size]
-            chunk_weights = (
-                None if weights is None else weights[part : part + chunk_size]
-            )
-            sums.append(
-                _detached(kernel.chunk(kernel.prepare(chunk), chunk, chunk_weights))
-            )
-        return sums
+        return [
+            _read_chunk_sums(kernel, rows, weights, slice(part, part + chunk_size))
+            for part in range(0, rows.shape[0], chunk_size)
+        ]
 
     for sums in ordered_map(run, range(0, X.shape[0], span)):
         yield from sums
+
+
+def _read_chunk_sums(
+    kernel: ChunkKernel,
+    rows: np.ndarray,
+    weights: np.ndarray | None,
+    chosen: slice | np.ndarray,
+    grouped: bool = False,
+) -> PartialStats:
+    """Partial sums of the chunk ``rows[chosen]`` of a read, prepared afresh
+    and detached from the read (see :func:`_detached`)."""
+    chunk = rows[chosen]
+    chunk_weights = None if weights is None else weights[chosen]
+    sums = kernel.chunk(kernel.prepare(chunk), chunk, chunk_weights, grouped)
+    return _detached(sums)
 
 
 def _detached(partial: PartialStats) -> PartialStats:
