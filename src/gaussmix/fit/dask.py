@@ -22,7 +22,12 @@ import numpy as np
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats, sum_in_order
 from gaussmix.fit.chunks import dataset_stats, resolve_chunk_size, row_slices
-from gaussmix.fit.sources import assignment_chunk_stats, compute_dtype, seed_stats
+from gaussmix.fit.sources import (
+    assignment_chunk_stats,
+    check_weight_layout,
+    compute_dtype,
+    seed_stats,
+)
 
 #: Every graph this module submits is left as the user's collection built
 #: it: an optimised graph fuses a slice of the data (``X[a:b]``) into new
@@ -97,14 +102,7 @@ def _row_weights(sample_weight: Any, n_samples: int) -> Any:
         sample_weight = sample_weight.compute_chunk_sizes()
     if sample_weight.ndim == 0:
         sample_weight = da.broadcast_to(sample_weight, (n_samples,))
-    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight must be 1-D with one weight per row of X "
-            f"({n_samples}), got shape {tuple(sample_weight.shape)}."
-        )
-    dtype = np.dtype(sample_weight.dtype)
-    if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
-        raise TypeError("sample_weight must hold real numbers.")
+    check_weight_layout(sample_weight.shape, sample_weight.dtype, n_samples)
     return sample_weight
 
 

@@ -378,6 +378,22 @@ def _indices_like(indices: np.ndarray, X: Any) -> Any:
     return get_backend(X).asarray(indices, like=X)
 
 
+def check_weight_layout(shape: tuple, dtype: Any, n_samples: int) -> None:
+    """Raise unless weights of ``shape`` and ``dtype`` give one real per row.
+
+    Shared by weights in memory and on a Dask cluster, which are checked
+    before their values are read, so that both name the same problem.
+    """
+    if len(shape) != 1 or shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must be 1-D with one weight per row of X "
+            f"({n_samples}), got shape {tuple(shape)}."
+        )
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
+        raise TypeError("sample_weight must hold real numbers.")
+
+
 def compute_dtype(dtype: np.dtype) -> np.dtype:
     """float32 stays float32; every other numeric type computes in float64."""
     dtype = np.dtype(dtype)

@@ -26,6 +26,7 @@ from sklearn.utils import check_array
 
 from gaussmix.core.covariance import available_families, get_family
 from gaussmix.core.seeding import INIT_METHODS
+from gaussmix.fit.sources import check_weight_layout
 
 try:
     from sklearn.utils._param_validation import InvalidParameterError
@@ -302,13 +303,7 @@ def check_sample_weight(
     weights = np.asarray(sample_weight)
     if weights.ndim == 0:
         weights = np.full(n_samples, weights)
-    if weights.ndim != 1 or weights.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight must be 1-D with one weight per row of X "
-            f"({n_samples}), got shape {weights.shape}."
-        )
-    if not np.issubdtype(weights.dtype, np.number) or np.iscomplexobj(weights):
-        raise TypeError("sample_weight must hold real numbers.")
+    check_weight_layout(weights.shape, weights.dtype, n_samples)
     weights = weights.astype(np.float64)
     if not np.all(np.isfinite(weights)):
         raise ValueError("sample_weight contains NaN or infinity; give finite weights.")
