@@ -169,6 +169,31 @@ class DataScale:
             precisions_cholesky=point.precisions_cholesky,
         )
 
+    def stats_to_data_units(self, stats: Stats) -> Stats | None:
+        """Stats of the rescaled rows, as Stats of the rows in data units.
+
+        None where the second moments exceed float64 in the data's units
+        (where the means and covariances may not): such a fit leaves no
+        Stats to continue from.
+        """
+        units = np.asarray(self.units, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            if stats.scatter_kind == "diag":
+                scatter = stats.scatter * units**2
+            else:
+                # full (K, D, D) and pooled (D, D) scale alike on their last axes
+                scatter = stats.scatter * np.multiply.outer(units, units)
+        if not np.all(np.isfinite(scatter)):
+            return None
+        worst = stats.worst_point
+        return replace(
+            stats,
+            centred_sum=stats.centred_sum * units,
+            scatter=scatter,
+            shift=stats.shift * units,
+            worst_point=None if worst is None else worst * units,
+        )
+
     def posterior_to_rescaled(
         self, posterior: VariationalPosterior
     ) -> VariationalPosterior:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -329,7 +329,7 @@ class BayesianGaussianMixture(
             prior = scale.prior_to_data_units(prior)
             shift = scale.bound_shift(posterior)
             if running is not None:
-                running = _stats_in_data_units(running, scale.units)
+                running = scale.stats_to_data_units(running)
         self._set_prior(prior)
         self._set_posterior(posterior, dtype, X)
         self.converged_ = best.converged
@@ -491,28 +491,3 @@ class BayesianGaussianMixture(
     def _fitted_params(self, like: Array) -> MixtureParams:
         """The variational E-step's parameters, on ``like``'s backend."""
         return self._current_posterior().estep_params().cast(like)
-
-
-def _stats_in_data_units(stats: Stats, units: np.ndarray) -> Stats | None:
-    """Stats of rows divided by ``units`` (per column), as Stats of the rows.
-
-    None where the averages exceed float64 in the rows' units.
-    """
-    units = np.asarray(units, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        if stats.scatter_kind == "diag":
-            scatter = stats.scatter * units**2
-        else:
-            # full (K, D, D) and pooled (D, D) scale alike on their last axes
-            scatter = stats.scatter * np.multiply.outer(units, units)
-    if not np.all(np.isfinite(scatter)):
-        # the second moments exceed float64 where the means and covariances
-        # did not: such a fit leaves no Stats to continue from
-        return None
-    return replace(
-        stats,
-        centred_sum=stats.centred_sum * units,
-        scatter=scatter,
-        shift=stats.shift * units,
-        worst_point=None if stats.worst_point is None else stats.worst_point * units,
-    )
