@@ -170,15 +170,21 @@ def test_noise_share_continues_after_fit(clusters):
     assert model.weights_.sum() + model.noise_proportion_ == pytest.approx(1.0)
 
 
-def test_fitted_model_from_a_file_continues_alike(overlapping, tmp_path):
-    first, batch = overlapping
-    model = GaussianMixture(2, covariance_type="tied", random_state=0).fit(first)
+def _continued_with_its_file(model, batch, tmp_path):
+    """The fitted ``model`` saved and loaded, both then given ``batch``."""
     gaussmix.save(model, tmp_path / "model")
     loaded = gaussmix.load(tmp_path / "model")
-    weights = model.weights_.copy()
     model.partial_fit(batch)
     loaded.partial_fit(batch)
     assert loaded.n_batches_ == model.n_batches_ == 2
+    return loaded
+
+
+def test_fitted_model_from_a_file_continues_alike(overlapping, tmp_path):
+    first, batch = overlapping
+    model = GaussianMixture(2, covariance_type="tied", random_state=0).fit(first)
+    weights = model.weights_.copy()
+    loaded = _continued_with_its_file(model, batch, tmp_path)
     np.testing.assert_array_equal(loaded.weights_, model.weights_)
     np.testing.assert_array_equal(loaded.means_, model.means_)
     np.testing.assert_array_equal(loaded.covariances_, model.covariances_)
@@ -270,11 +276,7 @@ def test_bayesian_fitted_model_from_a_file_continues_alike(overlapping, tmp_path
     model = BayesianGaussianMixture(n_components=2, max_iter=1000, random_state=0).fit(
         first
     )
-    gaussmix.save(model, tmp_path / "model")
-    loaded = gaussmix.load(tmp_path / "model")
-    model.partial_fit(batch)
-    loaded.partial_fit(batch)
-    assert loaded.n_batches_ == model.n_batches_ == 2
+    loaded = _continued_with_its_file(model, batch, tmp_path)
     np.testing.assert_array_equal(loaded.means_, model.means_)
     np.testing.assert_array_equal(loaded.covariances_, model.covariances_)
     np.testing.assert_array_equal(loaded.mean_precision_, model.mean_precision_)
