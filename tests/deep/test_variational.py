@@ -80,7 +80,8 @@ def test_gaussian_reconstruction_is_isotropic_normal_density(device):
     ).double()
     with torch.no_grad():
         network.log_noise_variance.fill_(math.log(0.3))
-    network = network.to(device)  # moves the decoder too
+    # evaluation mode scores with the kept noise variance
+    network = network.to(device).eval()  # moves the decoder too
     x = torch.randn(5, 3, dtype=torch.float64).to(device)
     z = torch.randn(5, 2, dtype=torch.float64).to(device)
     ours = host(network.reconstruction_log_prob(x, z))
@@ -106,3 +107,62 @@ def test_bernoulli_reconstruction_is_binary_cross_entropy(device):
     expected = (host(x) * np.log(p) + (1 - host(x)) * np.log(1 - p)).sum(1)
     ours = host(network.reconstruction_log_prob(x, z))
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
+
+
+def _gaussian_network() -> VariationalClusteringNetwork:
+    torch.manual_seed(0)
+    decoder = mlp((2, 4, 3), final_activation=False).double()
+    return VariationalClusteringNetwork(
+        mlp((3, 4)).double(), decoder, 4, 2, 3, "diag", "gaussian"
+    ).double()
+
+
+def _isotropic_log_likelihood(residuals: np.ndarray, variance: float) -> float:
+    density = multivariate_normal(np.zeros(residuals.shape[1]), variance)
+    return float(density.logpdf(residuals).sum())
+
+
+def test_training_sets_the_noise_variance_to_the_batch_maximum_likelihood():
+    network = _gaussian_network().train()
+    x = torch.randn(7, 3, dtype=torch.float64)
+    z = torch.randn(7, 2, dtype=torch.float64)
+    total = float(network.reconstruction_log_prob(x, z).sum())
+    residuals = host(x - network.decoder(z))
+    kept = math.exp(float(network.log_noise_variance))
+    # the isotropic Gaussian's maximum-likelihood variance, and the value
+    # the decoder scored the batch with
+    assert kept == pytest.approx((residuals**2).mean(), rel=1e-12)
+    assert total == pytest.approx(_isotropic_log_likelihood(residuals, kept), rel=1e-10)
+    for factor in (0.8, 1.25):
+        assert total > _isotropic_log_likelihood(residuals, factor * kept)
+
+
+def test_evaluation_keeps_the_noise_variance():
+    network = _gaussian_network().eval()
+    with torch.no_grad():
+        network.log_noise_variance.fill_(math.log(0.3))
+    network.reconstruction_log_prob(
+        torch.randn(4, 3, dtype=torch.float64), torch.randn(4, 2, dtype=torch.float64)
+    )
+    assert float(network.log_noise_variance) == pytest.approx(math.log(0.3))
+
+
+def test_calibrated_noise_maximises_the_scored_bound():
+    network = _gaussian_network().eval()
+    x = torch.randn(50, 3, dtype=torch.float64)
+    network.calibrate_noise(x, batch_size=16)  # several blocks
+    best = float(network.elbo(x).mean())
+    calibrated = float(network.log_noise_variance)
+    for shift in (-0.2, 0.2):
+        with torch.no_grad():
+            network.log_noise_variance.fill_(calibrated + shift)
+        assert float(network.elbo(x).mean()) < best
+
+
+def test_bernoulli_networks_have_no_noise_variance_to_calibrate():
+    torch.manual_seed(0)
+    network = VariationalClusteringNetwork(
+        mlp((3, 4)), mlp((2, 3), final_activation=False), 4, 2, 2, "diag", "bernoulli"
+    ).eval()
+    network.calibrate_noise(torch.rand(5, 3))
+    assert float(network.log_noise_variance) == 0.0

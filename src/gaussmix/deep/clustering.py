@@ -126,8 +126,11 @@ class DeepGaussianMixtureClustering(
         seeds: 0.86 to 0.94) and 0.889 with ``'relu'``.
     reconstruction : {'gaussian', 'bernoulli'}, default='gaussian'
         Observation model. ``'gaussian'`` centres the features, divides them
-        by one common scale and learns one noise variance; ``'bernoulli'``
-        needs data in [0, 1] (pixel intensities) and is not rescaled.
+        by one common scale and has one noise variance, set at every step
+        to its maximum-likelihood value, the mean squared reconstruction
+        error per feature (a calibrated decoder), and at the end to that of
+        the training rows; ``'bernoulli'`` needs data in [0, 1] (pixel
+        intensities) and is not rescaled.
     covariance_type : {'diag', 'spherical', 'full'}, default='full'
         Covariances of the latent mixture's components. Full covariances
         hold the starting partition when it is moved onto the codes (within
@@ -219,9 +222,8 @@ class DeepGaussianMixtureClustering(
     labels_ : ndarray of shape (n_samples,)
         Clusters of the training rows. When fewer than ``n_clusters`` of
         them hold a row, a ``ConvergenceWarning`` says so (as k-means
-        does): the trained bound merged clusters, which it does where the
-        data support fewer (on iris's four measurements it keeps two, as
-        mclust's BIC does).
+        does): the trained bound merged clusters, which it can do where
+        the data support fewer.
     weights_ : ndarray of shape (n_clusters,)
     means_ : ndarray of shape (n_clusters, latent_dim)
     covariances_ : ndarray

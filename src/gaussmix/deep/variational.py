@@ -60,9 +60,10 @@ class VariationalClusteringNetwork(nn.Module):
         self.decoder = decoder
         self.prior = GaussianMixtureDensity(n_clusters, latent_dim, covariance_type)
         self.reconstruction = reconstruction
-        # one noise variance shared by all features, learned by maximum
-        # likelihood, balances reconstruction against the prior on any scale
-        self.log_noise_variance = nn.Parameter(torch.zeros(()))
+        # one noise variance shared by all features balances reconstruction
+        # against the prior on any scale; it is set to its maximum-likelihood
+        # value in closed form (see reconstruction_log_prob), not learned
+        self.register_buffer("log_noise_variance", torch.zeros(()))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of ``q(z | x)``, each (B, latent_dim)."""
@@ -70,15 +71,48 @@ class VariationalClusteringNetwork(nn.Module):
         return self.mean_head(features), self.log_var_head(features)
 
     def reconstruction_log_prob(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """``log p(x | z)`` of every row, shape (B,)."""
+        """``log p(x | z)`` of every row, shape (B,).
+
+        In training mode the Gaussian decoder's noise variance is first set
+        to its maximum-likelihood value for this batch, the mean squared
+        error per feature (a calibrated decoder: Rybkin, Daniilidis & Levine
+        2021), and kept, as batch normalisation keeps its statistics; in
+        evaluation mode the kept value is used. Learned by gradient steps
+        instead, its logarithm moves by about the learning rate per step,
+        so on a small table (two steps an epoch) it stayed near its start,
+        the reconstruction weighed far less than the rows' fit allowed, and
+        the bound merged clusters that the rows keep apart (on iris, two
+        species on every seed). The variance is not differentiated: at its
+        maximum the bound's gradient with respect to it is zero.
+        """
         output = self.decoder(z)
         if self.reconstruction == "bernoulli":
             return -tf.binary_cross_entropy_with_logits(
                 output, x, reduction="none"
             ).sum(-1)
-        log_var = self.log_noise_variance.clamp(min=MIN_LOG_NOISE_VARIANCE)
         squared = (x - output).pow(2).sum(-1)
+        if self.training:
+            self._keep_noise_variance(squared.detach().mean() / x.shape[-1])
+        log_var = self.log_noise_variance
         return -0.5 * (squared / log_var.exp() + x.shape[-1] * (LOG_2PI + log_var))
+
+    @torch.no_grad()
+    def calibrate_noise(self, x: torch.Tensor, batch_size: int = 4096) -> None:
+        """Set the Gaussian noise variance to its maximum-likelihood value for
+        the rows ``x`` reconstructed from their posterior mean codes (what
+        :meth:`elbo` scores without a generator); nothing for Bernoulli."""
+        if self.reconstruction == "bernoulli" or not len(x):
+            return
+        total = torch.zeros((), dtype=torch.float64, device=x.device)
+        for start in range(0, len(x), batch_size):
+            rows = x[start : start + batch_size]
+            output = self.decoder(self.encode(rows)[0])
+            total += (rows - output).pow(2).sum().to(torch.float64)
+        self._keep_noise_variance(total / x.numel())
+
+    def _keep_noise_variance(self, variance: torch.Tensor) -> None:
+        log_var = torch.log(variance).clamp(min=MIN_LOG_NOISE_VARIANCE)
+        self.log_noise_variance.copy_(log_var.to(self.log_noise_variance.dtype))
 
     def autoencoder_loss(
         self, x: torch.Tensor, target: torch.Tensor | None = None
