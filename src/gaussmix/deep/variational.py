@@ -103,12 +103,15 @@ class VariationalClusteringNetwork(nn.Module):
         :meth:`elbo` scores without a generator); nothing for Bernoulli."""
         if self.reconstruction == "bernoulli" or not len(x):
             return
-        total = torch.zeros((), dtype=torch.float64, device=x.device)
+        # blocks summed on the host in double precision (not every device
+        # has float64)
+        total = 0.0
         for start in range(0, len(x), batch_size):
             rows = x[start : start + batch_size]
             output = self.decoder(self.encode(rows)[0])
-            total += (rows - output).pow(2).sum().to(torch.float64)
-        self._keep_noise_variance(total / x.numel())
+            total += float((rows - output).pow(2).sum())
+        variance = torch.tensor(total / x.numel(), device=x.device)
+        self._keep_noise_variance(variance)
 
     def _keep_noise_variance(self, variance: torch.Tensor) -> None:
         log_var = torch.log(variance).clamp(min=MIN_LOG_NOISE_VARIANCE)
