@@ -43,6 +43,10 @@ MAX_EMBEDDED_ROWS = 10_000
 #: Share of the codes' variance added to the starting prior's covariances.
 START_REG_SHARE = 0.1
 
+#: The codes' starting posterior variance, as a share of the smallest
+#: variance of any starting component along any direction.
+START_POSTERIOR_SHARE = 1.0
+
 #: Principal components t-SNE sees: its neighbour distributions need only
 #: the leading directions, and distances in 50 of them cost far less.
 EMBEDDED_COMPONENTS = 50
@@ -247,10 +251,17 @@ def set_prior(
     three; with a tenth none did, and the MNIST starts lost at most 0.01
     accuracy). The encoder's variance head, which the autoencoder
     pretraining never used, is reset so that every code's posterior
-    variance starts at a hundredth of the smallest variance of any
-    component along any direction: left at its random start, it can exceed
-    the components' own spread many times, and the bound's first steps
-    then inflate and merge the components instead of moving the codes.
+    variance starts at the smallest variance of any component along any
+    direction (:data:`START_POSTERIOR_SHARE` of it). Left at its random
+    start, it can exceed the components' own spread many times, and the
+    bound's first steps then inflate and merge the components instead of
+    moving the codes. Started far below it, the bound's entropy term then
+    widens every code's posterior fast, and the thinnest component loses
+    its rows while it does: on iris (20 seeds) a start at a hundredth of
+    that variance gave accuracy 0.832 with a worst seed of 0.713, at the
+    variance itself 0.854 and 0.847, with wine (0.967 and 0.968),
+    breast_cancer (0.915 and 0.914) and digits (0.939 and 0.941, five
+    seeds) level.
     """
     family = get_family(covariance_type)
     stats = responsibilities_stats(codes, resp, None, family.scatter_kind)
@@ -269,7 +280,7 @@ def set_prior(
     thinnest = max(float(np.linalg.eigvalsh(variances).min()), 1e-12)
     with torch.no_grad():
         network.log_var_head.weight.zero_()
-        network.log_var_head.bias.fill_(float(np.log(0.01 * thinnest)))
+        network.log_var_head.bias.fill_(float(np.log(START_POSTERIOR_SHARE * thinnest)))
 
 
 def merge_components(
