@@ -8,6 +8,7 @@ from scipy.stats import chi2, multivariate_normal
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gaussmix import GaussianMixtureOutlierDetector
+from gaussmix.models.outlier import weighted_lower_quantile
 
 
 @parametrize_with_checks(
@@ -198,3 +199,33 @@ def test_a_far_row_with_a_missing_value_is_an_outlier():
     rows = np.array([[1e155, np.nan, 0.0], [1e300, 0.0, np.nan], [0.5, np.nan, 0.0]])
     assert np.all(np.isneginf(detector.score_samples(rows)[:2]))
     np.testing.assert_array_equal(detector.predict(rows), [-1, -1, 1])
+
+
+@pytest.mark.parametrize(
+    ("fraction", "expected"),
+    [(0.25, 2.5), (0.05, 0.5), (0.1, 1.5), (0.5, 5.5)],
+)
+def test_threshold_lies_between_the_last_outlier_and_the_first_inlier(
+    fraction, expected
+):
+    values = np.arange(1.0, 11.0)[::-1].copy()  # any order
+    assert weighted_lower_quantile(values, None, fraction) == expected
+
+
+def test_threshold_of_equal_values_keeps_them_all():
+    threshold = weighted_lower_quantile(np.full(6, -3.0), None, 0.1)
+    assert -3.0 - 1e-3 < threshold < -3.0
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_no_training_row_sits_on_the_offset(noise):
+    # a row scoring exactly offset_ is flipped by the rounding of another
+    # batch of rows: scored alone, each row must get what it gets among all
+    X, _ = _blobs_with_outliers(5, n=60, n_outliers=6)
+    detector = GaussianMixtureOutlierDetector(
+        2, noise=noise, contamination=0.1, random_state=0
+    ).fit(X)
+    decision = detector.decision_function(X)
+    assert np.abs(decision).min() > 1e-6
+    alone = np.concatenate([detector.predict(row[None]) for row in X])
+    np.testing.assert_array_equal(alone, detector.predict(X))

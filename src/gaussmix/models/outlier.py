@@ -19,13 +19,18 @@ from gaussmix.models.gaussian_mixture import GaussianMixture
 def weighted_lower_quantile(
     values: np.ndarray, weights: np.ndarray | None, fraction: float
 ) -> float:
-    """The smallest value whose share of the weight at or below it exceeds ``fraction``.
+    """A threshold with at most ``fraction`` of the weight strictly below it.
 
-    The weight of the values strictly below it is then at most ``fraction``
-    of the total: ``floor(fraction * n)`` of ``n`` distinct unweighted
-    values, scikit-learn's expected number of outliers. An integer weight
-    acts as that many copies of the value, so that a threshold from
-    weighted rows is the threshold from repeated rows.
+    The smallest value whose share of the weight at or below it exceeds
+    ``fraction`` is the first one kept above the threshold: ``floor(fraction
+    * n)`` of ``n`` distinct unweighted values fall below, scikit-learn's
+    expected number of outliers. The threshold lies halfway between that
+    value and the largest value below it (or, when none is, as far below
+    it as the next larger value is above), not on it: a row scoring
+    exactly the threshold would be an inlier or an outlier by the last
+    bit of its score, which another batch of rows can round the other
+    way. An integer weight acts as that many copies of the value, so that
+    a threshold from weighted rows is the threshold from repeated rows.
     """
     order = np.argsort(values, kind="stable")
     sorted_values = values[order]
@@ -35,7 +40,15 @@ def weighted_lower_quantile(
         cumulative = np.cumsum(np.asarray(weights, dtype=np.float64)[order])
     target = fraction * cumulative[-1]
     index = int(np.searchsorted(cumulative, target, side="right"))
-    return float(sorted_values[min(index, len(values) - 1)])
+    kept = float(sorted_values[min(index, len(values) - 1)])
+    below = sorted_values[sorted_values < kept]
+    if below.size:
+        return 0.5 * (float(below[-1]) + kept)
+    above = sorted_values[sorted_values > kept]
+    if above.size:
+        return kept - 0.5 * (float(above[0]) - kept)
+    # every value equal: below it by a margin far above rounding
+    return kept - max(abs(kept), 1.0) * 1e-6
 
 
 class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
@@ -70,11 +83,13 @@ class GaussianMixtureOutlierDetector(OutlierMixin, BaseEstimator):
     n_components : int, default=1
     contamination : float, default=0.1
         The share of the training rows' weight taken as outliers, in
-        (0, 0.5]: ``offset_`` is the smallest training score whose share of
-        the weight at or below it exceeds ``contamination`` (a lower
-        quantile, weighted by ``sample_weight``), so that
+        (0, 0.5]: ``offset_`` lies halfway between the smallest training
+        score whose share of the weight at or below it exceeds
+        ``contamination`` (a lower quantile, weighted by ``sample_weight``)
+        and the training score below it, so that
         ``floor(contamination * n_samples)`` training rows score below it,
-        up to ties.
+        up to ties, and no training row sits on it (where rounding in
+        another batch of rows could move it to either side).
     threshold : float or None, default=None
         An absolute log-density threshold instead: ``offset_ = threshold``
         and ``contamination`` is not used.
