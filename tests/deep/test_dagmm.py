@@ -306,3 +306,16 @@ def test_a_dataframe_fits_without_a_feature_name_warning(digits):
         warnings.filterwarnings("error", message=".*feature names.*")
         model = DAGMM(2, contamination=0.1, random_state=0, **FAST).fit(frame)
     assert list(model.feature_names_in_) == list(frame.columns)
+
+
+def test_no_training_row_sits_on_the_offset(digits):
+    # 121 rows: the 10th percentile of their scores is one row's score
+    # exactly, which the rounding of another batch of rows could flip
+    X, y = digits
+    rows = X[y == 0][:121]
+    model = DAGMM(2, contamination=0.1, random_state=0, **FAST).fit(rows)
+    decision = model.decision_function(rows)
+    assert np.abs(decision).min() > 0.0
+    assert np.sum(decision < 0) == 12  # floor(0.1 * 121)
+    alone = np.concatenate([model.predict(row[None]) for row in rows])
+    np.testing.assert_array_equal(alone, model.predict(rows))

@@ -38,6 +38,7 @@ from gaussmix.deep.networks import ACTIVATIONS, mlp
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_deep import check_dagmm
 from gaussmix.models import validation as check
+from gaussmix.models.outlier import weighted_lower_quantile
 from gaussmix.nn.training import train
 
 #: Floor of a row's norm in the relative error, per sqrt(feature): a row at
@@ -175,7 +176,10 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
     jitter : float, default=1e-6
         Added to the diagonal of every covariance before its Cholesky factor.
     contamination : float, default=0.1
-        Expected proportion of outliers in the training rows; sets ``offset_``.
+        Expected proportion of outliers in the training rows: ``offset_``
+        lies between the training scores of the last of the
+        ``floor(contamination * n_samples)`` lowest rows and the next, as
+        :class:`~gaussmix.GaussianMixtureOutlierDetector`'s does.
     learning_rate : float, default=1e-3
     weight_decay : float, default=0.0
         Adam's L2 penalty on the weights.
@@ -466,8 +470,8 @@ class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
         shrunk = shrink_correlations(covariances, shrinkage)
         self.covariances_ = shrunk.numpy() + settings.jitter * eye
         training_scores = self._scores(X)
-        self.offset_ = float(
-            np.percentile(training_scores, 100.0 * settings.contamination)
+        self.offset_ = weighted_lower_quantile(
+            np.asarray(training_scores, dtype=np.float64), None, settings.contamination
         )
 
     def _features(self, X: np.ndarray) -> np.ndarray:
