@@ -141,7 +141,9 @@ class DeepGaussianMixtureClustering(
         Epochs of each autoencoder's pretraining. Unlike joint training it
         is not lengthened for small data: on the 178 wine rows (100 Adam
         steps), 200 and 500 epochs lowered the final accuracy from 0.970 to
-        0.952 and 0.937 (ten seeds).
+        0.952 and 0.937 (ten seeds, with a learned noise variance); with
+        the calibrated decoder, 200 epochs lowered it from 0.972 to 0.955
+        on wine and from 0.856 to 0.787 on iris (five seeds).
     max_epochs : int or 'auto', default='auto'
         Most epochs of joint training (see ``n_iter_no_change``). ``'auto'``
         is 100 epochs, or as many as 1,500 Adam steps take where an epoch
