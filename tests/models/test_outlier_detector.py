@@ -229,3 +229,16 @@ def test_no_training_row_sits_on_the_offset(noise):
     assert np.abs(decision).min() > 1e-6
     alone = np.concatenate([detector.predict(row[None]) for row in X])
     np.testing.assert_array_equal(alone, detector.predict(X))
+
+
+def test_threshold_ignores_rows_of_no_weight_and_infinite_scores():
+    values = np.array([5.0, 1.0, 2.0, 2.9, -np.inf, 3.0, 4.0])
+    weights = np.array([1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+    # the -inf row and the rows at 1 and 2 are the outliers (half the
+    # weight); the row at 2.9 has no weight, so the threshold lies between
+    # 2 and 3 as for the rows repeated by their weights
+    assert weighted_lower_quantile(values, weights, 0.5) == 2.5
+    repeated = np.repeat(values, weights.astype(int))
+    assert weighted_lower_quantile(repeated, None, 0.5) == 2.5
+    # a lowest kept row with only -inf below it: the gap above mirrors
+    assert weighted_lower_quantile(np.array([-np.inf, 1.0, 3.0]), None, 0.34) == 0.0

@@ -41,10 +41,18 @@ def weighted_lower_quantile(
     target = fraction * cumulative[-1]
     index = int(np.searchsorted(cumulative, target, side="right"))
     kept = float(sorted_values[min(index, len(values) - 1)])
-    below = sorted_values[sorted_values < kept]
+    if not np.isfinite(kept):
+        return kept
+    # the neighbours are rows that count: finite, and of positive weight
+    # (a row of weight 0 is a row that is not there)
+    counted = np.isfinite(sorted_values)
+    if weights is not None:
+        counted &= np.asarray(weights)[order] > 0
+    neighbours = sorted_values[counted]
+    below = neighbours[neighbours < kept]
     if below.size:
         return 0.5 * (float(below[-1]) + kept)
-    above = sorted_values[sorted_values > kept]
+    above = neighbours[neighbours > kept]
     if above.size:
         return kept - 0.5 * (float(above[0]) - kept)
     # every value equal: below it by a margin far above rounding
