@@ -272,3 +272,16 @@ def test_bad_input_is_reported():
         head(torch.zeros(4, 3)).log_prob(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="exactly one"):
         ConditionalMixtureDensity(torch.zeros(1, 2), torch.zeros(1, 2, 2))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_an_empty_batch_gives_empty_results(covariance_type):
+    # the last batch of a loader, or a filtered batch, may hold no row: a
+    # torch module answers it with empty tensors, not an error
+    torch.manual_seed(0)
+    head = MixtureDensityHead(5, 2, 3, covariance_type=covariance_type)
+    mixture = head(torch.zeros(0, 5))
+    assert mixture.log_prob(torch.zeros(0, 2)).shape == (0,)
+    assert mixture.mean().shape == (0, 2)
+    assert mixture.mode().shape == (0, 2)
+    assert mixture.sample().shape == (0, 2)

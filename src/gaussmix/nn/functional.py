@@ -39,6 +39,9 @@ def _solve_lower(scale_tril: torch.Tensor, diff: torch.Tensor) -> torch.Tensor:
     scale_tril, diff = scale_tril.to(dtype), diff.to(dtype)
     n_features = diff.shape[-1]
     batch = torch.broadcast_shapes(diff.shape[:-1], scale_tril.shape[:-2])
+    if math.prod(batch) == 0:
+        # an empty batch of rows: nothing to solve (and no -1 to infer below)
+        return diff.new_zeros(*batch, n_features)
     factor_batch = batch[len(batch) - (scale_tril.dim() - 2) :]
     factor = scale_tril.expand(*factor_batch, n_features, n_features)
     rhs = diff.expand(*batch, n_features).reshape(-1, *factor_batch, n_features)

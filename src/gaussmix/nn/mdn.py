@@ -117,7 +117,10 @@ class MixtureDensityHead(nn.Module):
             )
         factors = torch.diag_embed(scales.reshape(n, self._n_factors, d))
         if self.off_diagonal is not None:
-            lower = self.off_diagonal(features).reshape(n, self._n_factors, -1)
+            # explicit sizes: an empty batch has no -1 to infer
+            lower = self.off_diagonal(features).reshape(
+                n, self._n_factors, len(self._rows)
+            )
             factors[:, :, self._rows, self._columns] = lower
         return ConditionalMixtureDensity(
             logits, means, scale_tril=factors, validate=False
