@@ -176,8 +176,18 @@ def test_bad_input_is_reported():
         GaussianMixtureDensity(0, 3)
     with pytest.raises(ValueError, match="fit"):
         GaussianMixtureDensity.from_estimator(GaussianMixture(2))
-    with pytest.raises(ValueError, match="scale_tril"):
+    with pytest.raises(AttributeError, match="scale_tril"):
         _ = module.scale
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_scale_exists_only_where_the_covariances_have_one(covariance_type):
+    # hasattr and getattr with a default see an AttributeError only
+    module = GaussianMixtureDensity(2, 3, covariance_type)
+    has_scale = covariance_type in ("diag", "spherical")
+    assert hasattr(module, "scale") == has_scale
+    assert (getattr(module, "scale", None) is not None) == has_scale
+    assert hasattr(module, "scale_tril")
 
 
 @pytest.mark.parametrize("device", TORCH_DEVICES)

@@ -155,14 +155,29 @@ class GaussianMixtureDensity(nn.Module):
 
     @property
     def scale(self) -> torch.Tensor:
-        """Standard deviations, (K, D) for diag and (K, 1) for spherical."""
+        """Standard deviations, (K, D) for diag and (K, 1) for spherical.
+
+        Full and tied mixtures have none: the attribute is missing there
+        (``hasattr`` is False) and reading it names ``scale_tril``.
+        """
         if self.uses_cholesky:
-            # not AttributeError: nn.Module would replace the message
-            raise ValueError(
+            # falls through to __getattr__, which gives the message
+            raise AttributeError("scale")
+        return self.raw_scale.exp()
+
+    def __getattr__(self, name: str) -> Any:
+        # nn.Module's own __getattr__ would say only that there is no such
+        # attribute; an AttributeError (not another error) keeps hasattr,
+        # getattr with a default and torch's introspection working
+        if name == "scale" and self.__dict__.get("covariance_type") in (
+            "full",
+            "tied",
+        ):
+            raise AttributeError(
                 f"covariance_type={self.covariance_type!r} has no per-feature "
                 "scale; use scale_tril."
             )
-        return self.raw_scale.exp()
+        return super().__getattr__(name)
 
     @property
     def covariances(self) -> torch.Tensor:
