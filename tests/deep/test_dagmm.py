@@ -319,3 +319,12 @@ def test_no_training_row_sits_on_the_offset(digits):
     assert np.sum(decision < 0) == 12  # floor(0.1 * 121)
     alone = np.concatenate([model.predict(row[None]) for row in rows])
     np.testing.assert_array_equal(alone, model.predict(rows))
+
+
+def test_fit_transform_is_fit_then_transform(digits):
+    X, y = digits
+    rows = X[y == 0][:60]
+    together = DAGMM(2, random_state=0, **FAST).fit_transform(rows)
+    apart = DAGMM(2, random_state=0, **FAST).fit(rows).transform(rows)
+    np.testing.assert_array_equal(together, apart)
+    assert together.shape[0] == len(rows)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
@@ -124,7 +124,9 @@ class DAGMMSettings(common.NetworkSettings):
 
 
 @register_estimator(validate=check_dagmm)
-class DAGMM(common.PlainStateNetworkMixin, OutlierMixin, BaseEstimator):
+class DAGMM(
+    common.PlainStateNetworkMixin, OutlierMixin, TransformerMixin, BaseEstimator
+):
     """Deep autoencoding Gaussian mixture model for unsupervised anomaly detection.
 
     Follows scikit-learn's outlier detectors: ``score_samples`` is higher
