@@ -402,15 +402,16 @@ def test_a_row_beyond_float32_is_refused_by_name(blobs, fitted):
             getattr(fitted, method)(rows)
 
 
-def test_a_cell_whose_square_overflows_leaves_a_finite_scale(blobs):
-    X = blobs[0].copy()
-    X[0, 0] = 1e160
+def test_values_whose_squares_overflow_leave_a_finite_scale(blobs):
+    # every row in units of 1e155: their squares exceed float64
+    X = blobs[0] * 1e155
     model = DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(X)
     # the root mean square about the mean, in units where it is computable
-    unit = X / 1e160
-    expected = 1e160 * np.sqrt(np.mean((unit - unit.mean(0)) ** 2))
+    unit = X / 1e155
+    expected = 1e155 * np.sqrt(np.mean((unit - unit.mean(0)) ** 2))
     assert model.x_scale_ == pytest.approx(expected, rel=1e-12)
     assert np.all(np.isfinite(model.score_samples(X)))
+    assert adjusted_rand_score(blobs[1], model.labels_) > 0.9
 
 
 def test_one_feature_data_cluster_on_the_line():
@@ -493,3 +494,24 @@ def test_iris_keeps_its_three_species():
         labels = model.fit_predict(X)
     assert np.bincount(labels, minlength=3).min() >= 10
     assert adjusted_rand_score(species, labels) > 0.5
+
+
+def test_one_gross_outlier_does_not_merge_the_other_rows():
+    # one value of 1e6 among blobs of spread about 1: scaled with the
+    # others it made them all look alike (one cluster held every row)
+    X, y = make_blobs(n_samples=150, centers=3, n_features=5, random_state=1)
+    X[-1] = 1e6
+    model = DeepGaussianMixtureClustering(3, random_state=0, **FAST)
+    labels = model.fit_predict(X)
+    assert adjusted_rand_score(y[:-1], labels[:-1]) > 0.9
+    assert 0 <= labels[-1] < 3
+    # the bound is the average over the rows that trained
+    assert model.lower_bound_ == pytest.approx(model.score(X[:-1]), rel=1e-6)
+
+
+def test_a_row_beyond_float32_at_the_others_scale_is_refused_by_name():
+    X, _ = make_blobs(n_samples=150, centers=3, n_features=5, random_state=1)
+    X[7] = 1e30
+    model = DeepGaussianMixtureClustering(3, random_state=0, **FAST)
+    with pytest.raises(ValueError, match=r"row\(s\) \[7\].*float32"):
+        model.fit(X)

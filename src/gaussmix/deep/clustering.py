@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
+from gaussmix.core.gross_outliers import gross_outlier_rows
 from gaussmix.deep import _common as common
 from gaussmix.deep.clustering_training import train_clustering
 from gaussmix.deep.networks import (
@@ -84,6 +85,15 @@ class DeepGaussianMixtureClustering(
        ``n_iter_no_change`` epochs.
 
     A row's cluster is the component most responsible for its code.
+
+    With the Gaussian model, rows holding a gross outlier (a value more
+    than 30 robust spreads from its column's median; at most 2% of the
+    rows) neither set the scaling nor train the networks, and get their
+    clusters as new rows do: one such value would otherwise set the common
+    scale and, through the noise variance, the whole reconstruction term
+    (a value of 1e6 among blobs of spread 10 put every other row in one
+    cluster). Rows so far out that float32 networks cannot score them at
+    the other rows' scale are refused by name.
 
     Departures from the VaDE paper: the reconstruction target is a random
     neighbour of the row (``n_neighbors``), not the row itself, in both the
@@ -222,7 +232,7 @@ class DeepGaussianMixtureClustering(
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
-        Clusters of the training rows. When fewer than ``n_clusters`` of
+        Clusters of the rows given to ``fit``. When fewer than ``n_clusters`` of
         them hold a row, a ``ConvergenceWarning`` says so (as k-means
         does): the trained bound merged clusters, which it can do where
         the data support fewer.
@@ -244,8 +254,9 @@ class DeepGaussianMixtureClustering(
         Epochs of joint training run.
     lower_bound_ : float
         Average evidence lower bound of the training rows at the fitted
-        model (:meth:`score`): the model's own objective, comparable
-        between fits of the same data.
+        model (:meth:`score`; gross outliers, which do not train, are not
+        among them): the model's own objective, comparable between fits of
+        the same data.
     n_features_in_ : int
 
     Notes
@@ -428,8 +439,12 @@ class DeepGaussianMixtureClustering(
                 f"n_clusters={settings.n_clusters} needs at least as many rows; "
                 f"X has {len(X)}. Lower n_clusters or give more rows."
             )
-        self._set_scaling(X, settings.reconstruction)
-        self._train_seeded(X, settings)
+        training = X[_training_rows(X, settings)]
+        self._set_scaling(training, settings.reconstruction)
+        self._train_seeded(training, settings)
+        # the rows left out of training get their clusters as new rows do
+        self.labels_ = self._responsibilities(self._scaled(X)).argmax(axis=1)
+        _warn_if_clusters_empty(self.labels_, settings.n_clusters)
         return self
 
     def _train(self, X: np.ndarray, settings: ClusteringSettings, seed: int) -> None:
@@ -439,10 +454,7 @@ class DeepGaussianMixtureClustering(
         self.loss_curve_ = trained.losses
         self.n_iter_ = len(trained.losses)
         self._store(trained.network)
-        scaled = self._scaled(X)
-        self.labels_ = self._responsibilities(scaled).argmax(axis=1)
-        self.lower_bound_ = float(np.mean(self._scores(scaled)))
-        _warn_if_clusters_empty(self.labels_, settings.n_clusters)
+        self.lower_bound_ = float(np.mean(self._scores(self._scaled(X))))
 
     def _set_scaling(self, X: np.ndarray, reconstruction: str) -> None:
         if reconstruction == "bernoulli":
@@ -529,6 +541,28 @@ def _check_unit_interval(X: np.ndarray) -> None:
         )
 
 
+def _training_rows(X: np.ndarray, settings: ClusteringSettings) -> np.ndarray:
+    """Rows that train the networks: all but gross outliers (Gaussian model).
+
+    A row with a value far outside its column's bulk (more than 30 robust
+    spreads from the median, at most 2% of the rows:
+    :func:`gaussmix.core.gross_outliers.gross_outlier_rows`) would set the
+    common scale and, through the calibrated noise variance, the whole
+    reconstruction term: one value of 1e6 among blobs of spread 10 made
+    every other row look alike and the fit put them all in one cluster.
+    Such rows are left out when enough rows remain; Bernoulli data lie in
+    [0, 1] and keep every row.
+    """
+    kept = np.ones(len(X), dtype=bool)
+    if settings.reconstruction == "bernoulli":
+        return kept
+    far = gross_outlier_rows(X)
+    needed = max(settings.n_clusters, settings.n_neighbors + 1)
+    if far.any() and np.count_nonzero(~far) >= needed:
+        kept = ~far
+    return kept
+
+
 def _warn_if_clusters_empty(labels: np.ndarray, n_clusters: int) -> None:
     held = np.unique(labels)
     if len(held) < n_clusters:
@@ -539,8 +573,8 @@ def _warn_if_clusters_empty(labels: np.ndarray, n_clusters: int) -> None:
             "Training merged them into others: the data may support fewer "
             "clusters (compare lower_bound_ across n_clusters).",
             ConvergenceWarning,
-            # the caller of fit (fit, _train_seeded, _train, this function)
-            stacklevel=5,
+            # the caller of fit
+            stacklevel=3,
         )
 
 
