@@ -328,3 +328,22 @@ def test_fit_transform_is_fit_then_transform(digits):
     apart = DAGMM(2, random_state=0, **FAST).fit(rows).transform(rows)
     np.testing.assert_array_equal(together, apart)
     assert together.shape[0] == len(rows)
+
+
+def test_one_gross_outlier_in_training_neither_blinds_nor_hides(digits):
+    # one value of 1e6 among pixels of 0-16: scaled with the others it made
+    # them all alike and the detector ranked anomalies at chance (AUROC
+    # 0.48); left out of the training, it is flagged itself
+    from sklearn.metrics import roc_auc_score
+
+    X, y = digits
+    normal = X[y == 0]
+    train = normal[:120].copy()
+    train[0] = 1e6
+    model = DAGMM(2, contamination=0.1, random_state=0, **FAST).fit(train)
+    test = np.vstack([normal[120:], X[y == 1][:60]])
+    is_anomaly = np.r_[np.zeros(len(normal) - 120), np.ones(60)]
+    assert roc_auc_score(is_anomaly, -model.score_samples(test)) > 0.9
+    assert model.predict(train[:1])[0] == -1
+    # contamination still counts every training row, the far one included
+    assert np.sum(model.predict(train) == -1) == 12

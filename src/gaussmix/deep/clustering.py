@@ -15,7 +15,6 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.core.gross_outliers import gross_outlier_rows
 from gaussmix.deep import _common as common
 from gaussmix.deep.clustering_training import train_clustering
 from gaussmix.deep.networks import (
@@ -542,25 +541,12 @@ def _check_unit_interval(X: np.ndarray) -> None:
 
 
 def _training_rows(X: np.ndarray, settings: ClusteringSettings) -> np.ndarray:
-    """Rows that train the networks: all but gross outliers (Gaussian model).
-
-    A row with a value far outside its column's bulk (more than 30 robust
-    spreads from the median, at most 2% of the rows:
-    :func:`gaussmix.core.gross_outliers.gross_outlier_rows`) would set the
-    common scale and, through the calibrated noise variance, the whole
-    reconstruction term: one value of 1e6 among blobs of spread 10 made
-    every other row look alike and the fit put them all in one cluster.
-    Such rows are left out when enough rows remain; Bernoulli data lie in
-    [0, 1] and keep every row.
-    """
-    kept = np.ones(len(X), dtype=bool)
+    """Rows that train the networks (:func:`common.training_rows`): gross
+    outliers are left out for the Gaussian model; Bernoulli data lie in
+    [0, 1] and keep every row."""
     if settings.reconstruction == "bernoulli":
-        return kept
-    far = gross_outlier_rows(X)
-    needed = max(settings.n_clusters, settings.n_neighbors + 1)
-    if far.any() and np.count_nonzero(~far) >= needed:
-        kept = ~far
-    return kept
+        return np.ones(len(X), dtype=bool)
+    return common.training_rows(X, max(settings.n_clusters, settings.n_neighbors + 1))
 
 
 def _warn_if_clusters_empty(labels: np.ndarray, n_clusters: int) -> None:
