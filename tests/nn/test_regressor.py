@@ -226,3 +226,25 @@ def test_fit_leaves_the_callers_random_streams_alone(device):
     before = random_streams()
     MixtureDensityRegressor(2, **dict(FAST, max_epochs=2, device=device)).fit(X, y)
     assert_same_streams(before, random_streams())
+
+
+@pytest.mark.parametrize("column", ["x", "y"])
+def test_one_gross_outlier_leaves_the_other_rows_fit(column):
+    # one value of 1e6 among values of order one set the standardisation:
+    # with it in y the predictions of the other rows were off by about 400
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (300, 1))
+    y = 2.0 * x[:, 0] + 0.1 * rng.standard_normal(300)
+    clean = MixtureDensityRegressor(n_components=2, **FAST).fit(x, y)
+    if column == "x":
+        x = x.copy()
+        x[0] = 1e6
+    else:
+        y = y.copy()
+        y[0] = 1e6
+    model = MixtureDensityRegressor(n_components=2, **FAST).fit(x, y)
+    # the other rows are predicted about as well as without the far value
+    error = np.sqrt(np.mean((model.predict(x[1:]) - 2.0 * x[1:, 0]) ** 2))
+    clean_error = np.sqrt(np.mean((clean.predict(x[1:]) - 2.0 * x[1:, 0]) ** 2))
+    assert error < 2 * clean_error + 0.05
+    assert np.isfinite(model.predict(x[:1])).all()
