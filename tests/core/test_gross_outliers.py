@@ -12,6 +12,7 @@ from gaussmix.core.gross_outliers import (
     MAX_OUTLIER_SHARE,
     gross_outlier_rows,
     robust_spreads,
+    rows_to_train_on,
     weighted_medians,
 )
 
@@ -108,3 +109,21 @@ def test_a_column_constant_but_for_one_wild_row_is_judged_by_the_others():
     # a value at the other columns' scale is no outlier there
     X[42, 3] = 3.0
     assert not gross_outlier_rows(X).any()
+
+
+def test_rows_to_train_on_leave_out_and_log_the_far_rows(caplog):
+    values = np.random.default_rng(0).normal(size=(100, 3))
+    values[[4, 60], 1] = 1e6
+    with caplog.at_level("INFO", logger="gaussmix"):
+        kept = rows_to_train_on(values, 10, "Model")
+    np.testing.assert_array_equal(np.flatnonzero(~kept), [4, 60])
+    assert "Model: 2 row(s)" in caplog.text and "[4, 60]" in caplog.text
+
+
+def test_rows_to_train_on_keep_every_row_below_the_minimum_or_when_clean(caplog):
+    values = np.random.default_rng(1).normal(size=(100, 3))
+    with caplog.at_level("INFO", logger="gaussmix"):
+        assert rows_to_train_on(values, 10, "Model").all()
+        values[0, 0] = 1e6
+        assert rows_to_train_on(values, 100, "Model").all()
+    assert caplog.text == ""

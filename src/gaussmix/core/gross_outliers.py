@@ -21,7 +21,11 @@ far rows are the data's tails and none is.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+
+logger = logging.getLogger("gaussmix")
 
 #: Robust spreads from the median beyond which a value is a gross outlier.
 GROSS_OUTLIER_SPREADS = 30.0
@@ -147,3 +151,41 @@ def gross_outlier_rows(
     if row_weights[far].sum() > MAX_OUTLIER_SHARE * row_weights.sum():
         return np.zeros(len(values), dtype=bool)
     return far
+
+
+def rows_to_train_on(values: np.ndarray, minimum: int, owner: str) -> np.ndarray:
+    """Rows a network trains on: all but those holding a gross outlier.
+
+    One value far outside its column's bulk sets a network's
+    standardisation and, through squared errors, its loss: a value of 1e6
+    among values of order ten makes every other row look alike. The rows
+    left out are logged (``logging``, level INFO, logger ``"gaussmix"``);
+    every row is kept when fewer than ``minimum`` would remain.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_features)
+        Finite values.
+    minimum : int
+        Fewest rows to train on.
+    owner : str
+        Named in the log message.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_samples,)
+    """
+    far = gross_outlier_rows(values)
+    if not far.any() or np.count_nonzero(~far) < minimum:
+        return np.ones(len(values), dtype=bool)
+    rows = np.flatnonzero(far)
+    logger.info(
+        "%s: %d row(s) holding a value more than %g robust spreads from its "
+        "column's median left out of training (rows %s%s)",
+        owner,
+        len(rows),
+        GROSS_OUTLIER_SPREADS,
+        rows[:10].tolist(),
+        ", ..." if len(rows) > 10 else "",
+    )
+    return ~far

@@ -21,7 +21,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.core.gross_outliers import gross_outlier_rows
 from gaussmix.models import validation as check
 from gaussmix.models.tensors import check_device
 
@@ -159,27 +158,6 @@ def centre_and_scale(X: np.ndarray) -> tuple[np.ndarray, float]:
         offset = unit * (X / unit).mean(axis=0, dtype=np.float64)
         spread = unit * float(np.sqrt(np.mean(((X - offset) / unit) ** 2)))
     return offset, spread if spread > 0 else 1.0
-
-
-def training_rows(X: np.ndarray, minimum: int) -> np.ndarray:
-    """Rows that train a network: all but those holding a gross outlier.
-
-    A gross outlier is a value more than 30 robust spreads from its
-    column's median, in at most 2% of the rows
-    (:func:`gaussmix.core.gross_outliers.gross_outlier_rows`). One such
-    value sets the common scale of :func:`centre_and_scale` and, through
-    the squared reconstruction errors, the networks' loss: a value of 1e6
-    among blobs of spread 10 made every other row look alike. Every row is
-    kept when fewer than ``minimum`` would remain.
-
-    Returns
-    -------
-    ndarray of bool, shape (n_samples,)
-    """
-    far = gross_outlier_rows(X)
-    if far.any() and np.count_nonzero(~far) >= minimum:
-        return ~far
-    return np.ones(len(X), dtype=bool)
 
 
 def refuse_unrepresentable(values: np.ndarray, what: str) -> np.ndarray:

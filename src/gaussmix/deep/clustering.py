@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
+from gaussmix.core.gross_outliers import rows_to_train_on
 from gaussmix.deep import _common as common
 from gaussmix.deep.clustering_training import train_clustering
 from gaussmix.deep.networks import (
@@ -541,12 +542,13 @@ def _check_unit_interval(X: np.ndarray) -> None:
 
 
 def _training_rows(X: np.ndarray, settings: ClusteringSettings) -> np.ndarray:
-    """Rows that train the networks (:func:`common.training_rows`): gross
+    """Rows that train the networks (:func:`rows_to_train_on`): gross
     outliers are left out for the Gaussian model; Bernoulli data lie in
     [0, 1] and keep every row."""
     if settings.reconstruction == "bernoulli":
         return np.ones(len(X), dtype=bool)
-    return common.training_rows(X, max(settings.n_clusters, settings.n_neighbors + 1))
+    minimum = max(settings.n_clusters, settings.n_neighbors + 1)
+    return rows_to_train_on(X, minimum, "DeepGaussianMixtureClustering")
 
 
 def _warn_if_clusters_empty(labels: np.ndarray, n_clusters: int) -> None:

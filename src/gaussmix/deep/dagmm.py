@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
+from gaussmix.core.gross_outliers import rows_to_train_on
 from gaussmix.deep import _common as common
 from gaussmix.deep.dagmm_defaults import (
     default_latent_dim,
@@ -411,7 +412,7 @@ class DAGMM(
         # rows holding a gross outlier neither scale nor train the networks
         # (they would make every other row look alike), but are scored and
         # count among the training rows that contamination takes as outliers
-        training = X[common.training_rows(X, minimum=2)]
+        training = X[rows_to_train_on(X, 2, "DAGMM")]
         self.latent_dim_ = settings.latent_dim or default_latent_dim(X.shape[1])
         self.n_components_ = settings.n_components or default_n_components(
             len(training), self.latent_dim_ + 2

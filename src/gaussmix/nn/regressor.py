@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from gaussmix._typing import Array, RandomStateLike
-from gaussmix.core.gross_outliers import gross_outlier_rows
+from gaussmix.core.gross_outliers import rows_to_train_on
 from gaussmix.io import register_estimator
 from gaussmix.io.checks_nn import check_mixture_density_regressor
 from gaussmix.io.torch_modules import restore_with_module, state_with_module
@@ -280,7 +280,10 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
         self._y_is_1d = y.ndim == 1
         Y = y.reshape(len(y), -1).astype(np.float64)
         self.n_outputs_ = Y.shape[1]
-        kept = _rows_without_gross_outliers(X, Y)
+        # enough rows left to split into training and validation
+        kept = rows_to_train_on(
+            np.hstack([X, Y]), max(2, len(X) // 2), "MixtureDensityRegressor"
+        )
         self.x_mean_, self.x_scale_ = _location_scale(X[kept])
         self.y_mean_, self.y_scale_ = _location_scale(Y[kept])
         rng = check_random_state(self.random_state)
@@ -441,17 +444,6 @@ class MixtureDensityRegressor(RegressorMixin, BaseEstimator):
         """Average log-likelihood ``log p(y | x)`` (higher is better; not R²)."""
         values = self.score_samples(X, y)
         return float(np.average(values, weights=sample_weight))
-
-
-def _rows_without_gross_outliers(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Rows whose inputs and targets hold no gross outlier (a value more
-    than 30 robust spreads from its column's median, in at most 2% of the
-    rows: :func:`gaussmix.core.gross_outliers.gross_outlier_rows`); every
-    row when too few would be left to train and validate on."""
-    far = gross_outlier_rows(np.hstack([X, Y]))
-    if far.any() and np.count_nonzero(~far) >= max(2, len(X) // 2):
-        return ~far
-    return np.ones(len(X), dtype=bool)
 
 
 def _location_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
