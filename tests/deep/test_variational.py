@@ -20,6 +20,14 @@ from gaussmix.nn import GaussianMixtureDensity  # noqa: E402
 from tests._devices import TORCH_DEVICES, host  # noqa: E402
 
 
+def _gaussian_network() -> VariationalClusteringNetwork:
+    torch.manual_seed(0)
+    decoder = mlp((2, 4, 3), final_activation=False).double()
+    return VariationalClusteringNetwork(
+        mlp((3, 4)).double(), decoder, 4, 2, 3, "diag", "gaussian"
+    ).double()
+
+
 def _random_prior(covariance_type: str) -> GaussianMixtureDensity:
     torch.manual_seed(1)
     prior = GaussianMixtureDensity(3, 2, covariance_type, dtype=torch.float64)
@@ -73,11 +81,8 @@ def test_latent_terms_equal_monte_carlo_expectation(covariance_type, device):
 
 @pytest.mark.parametrize("device", TORCH_DEVICES)
 def test_gaussian_reconstruction_is_isotropic_normal_density(device):
-    torch.manual_seed(0)
-    decoder = mlp((2, 4, 3), final_activation=False).double()
-    network = VariationalClusteringNetwork(
-        mlp((3, 4)).double(), decoder, 4, 2, 3, "diag", "gaussian"
-    ).double()
+    network = _gaussian_network()
+    decoder = network.decoder
     with torch.no_grad():
         network.log_noise_variance.fill_(math.log(0.3))
     # evaluation mode scores with the kept noise variance
@@ -107,14 +112,6 @@ def test_bernoulli_reconstruction_is_binary_cross_entropy(device):
     expected = (host(x) * np.log(p) + (1 - host(x)) * np.log(1 - p)).sum(1)
     ours = host(network.reconstruction_log_prob(x, z))
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
-
-
-def _gaussian_network() -> VariationalClusteringNetwork:
-    torch.manual_seed(0)
-    decoder = mlp((2, 4, 3), final_activation=False).double()
-    return VariationalClusteringNetwork(
-        mlp((3, 4)).double(), decoder, 4, 2, 3, "diag", "gaussian"
-    ).double()
 
 
 def _isotropic_log_likelihood(residuals: np.ndarray, variance: float) -> float:

@@ -128,6 +128,9 @@ def starting_network(
         set_prior(network, codes[chosen], resp, settings.covariance_type)
         if len(candidates) == 1:
             return network, curve
+        # the bound that chooses scores the rows themselves, so the noise
+        # variance is the rows' (pretraining kept a batch's, of neighbours)
+        network.calibrate_noise(rows)
         elbo = common.batched(network.elbo, values, rows.device)
         if np.mean(elbo) > best_elbo:
             best, best_elbo = (network, curve), float(np.mean(elbo))

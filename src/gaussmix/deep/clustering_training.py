@@ -212,10 +212,6 @@ def train_clustering(
             generator=torch.Generator().manual_seed(seed + start),
             description="autoencoder",
         )
-        # the bound that chooses among the candidates scores the rows
-        # themselves, so their noise variance is fitted to the rows
-        network.eval()
-        network.calibrate_noise(rows)
         candidates.append((network, curve))
     network, pretrain_curve = starting_network(candidates, rows, near, settings, seed)
 

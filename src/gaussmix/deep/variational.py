@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as tf
 
+from gaussmix.deep import _common as common
 from gaussmix.nn import GaussianMixtureDensity
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -97,7 +98,9 @@ class VariationalClusteringNetwork(nn.Module):
         return -0.5 * (squared / log_var.exp() + x.shape[-1] * (LOG_2PI + log_var))
 
     @torch.no_grad()
-    def calibrate_noise(self, x: torch.Tensor, batch_size: int = 4096) -> None:
+    def calibrate_noise(
+        self, x: torch.Tensor, batch_size: int = common.PREDICT_BATCH
+    ) -> None:
         """Set the Gaussian noise variance to its maximum-likelihood value for
         the rows ``x`` reconstructed from their posterior mean codes (what
         :meth:`elbo` scores without a generator); nothing for Bernoulli."""
