@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 from gaussmix.deep.networks import mlp  # noqa: E402
 from gaussmix.deep.variational import (  # noqa: E402
     VariationalClusteringNetwork,
+    cluster_log_posterior,
     evidence_lower_bound,
 )
 from gaussmix.nn import GaussianMixtureDensity  # noqa: E402
@@ -77,6 +78,68 @@ def test_latent_terms_equal_monte_carlo_expectation(covariance_type, device):
     standard_error = integrand.std(0) / math.sqrt(n_draws)
     difference = (closed - estimate).abs()
     assert torch.all(difference < 5 * standard_error + 1e-9), (closed, estimate)
+
+
+def _latent_moments() -> tuple[torch.Tensor, torch.Tensor]:
+    z_mean = torch.tensor([[0.2, -0.4], [1.0, 0.5], [-2.0, 3.0]], dtype=torch.float64)
+    z_log_var = torch.tensor(
+        [[-1.0, -0.3], [0.2, -2.0], [0.5, 0.5]], dtype=torch.float64
+    )
+    return z_mean, z_log_var
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_cluster_posterior_is_softmax_of_monte_carlo_expected_log_prior(
+    covariance_type,
+):
+    prior = _random_prior(covariance_type)
+    z_mean, z_log_var = _latent_moments()
+    ours = cluster_log_posterior(z_mean, z_log_var, prior).detach().exp()
+
+    # softmax over c of log pi_c + E_{z ~ q}[log p(z | c)], by drawing codes
+    generator = torch.Generator().manual_seed(0)
+    z = z_mean + (0.5 * z_log_var).exp() * torch.randn(
+        (100_000, *z_mean.shape), generator=generator, dtype=torch.float64
+    )
+    with torch.no_grad():
+        expected_log_prior = prior.component_log_prob(z).mean(0)
+        log_weights = torch.log_softmax(prior.logits, -1)
+    expected = torch.softmax(log_weights + expected_log_prior, -1)
+    np.testing.assert_allclose(ours, expected, atol=2e-3)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_cluster_posterior_maximises_the_bound(covariance_type):
+    prior = _random_prior(covariance_type)
+    z_mean, z_log_var = _latent_moments()
+    reconstruction = torch.zeros(3, dtype=torch.float64)
+    with torch.no_grad():
+        best = evidence_lower_bound(
+            reconstruction,
+            z_mean,
+            z_log_var,
+            prior,
+            cluster_log_posterior(z_mean, z_log_var, prior),
+        )
+        # VaDE's p(c | z) at the mean code, and random posteriors, bound lower
+        at_mean = prior.log_responsibilities(z_mean)
+        others = [at_mean] + [
+            torch.log_softmax(3.0 * torch.randn(3, 3, dtype=torch.float64), -1)
+            for _ in range(20)
+        ]
+        for log_resp in others:
+            bound = evidence_lower_bound(
+                reconstruction, z_mean, z_log_var, prior, log_resp
+            )
+            assert torch.all(bound <= best + 1e-12)
+    # with an exact code the bound's maximiser is p(c | z) itself
+    np.testing.assert_allclose(
+        cluster_log_posterior(z_mean, torch.full_like(z_log_var, -60.0), prior)
+        .detach()
+        .exp(),
+        at_mean.exp(),
+        atol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("device", TORCH_DEVICES)
