@@ -258,6 +258,38 @@ def test_gradcheck_through_the_head(device):
     assert torch.autograd.gradcheck(lambda f: head(f).log_prob(y), (features,))
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_leading_batch_axes_give_the_mixtures_of_the_flattened_rows(covariance_type):
+    # a sequence model's features (batch, time, width): one mixture per
+    # batch entry and time step, the same as for the rows laid end to end
+    torch.manual_seed(0)
+    head = MixtureDensityHead(5, 3, 4, covariance_type).double()
+    features = torch.randn(2, 7, 5, dtype=torch.float64)
+    y = torch.randn(2, 7, 3, dtype=torch.float64)
+    mixture, flat = head(features), head(features.reshape(14, 5))
+    assert mixture.log_prob(y).shape == (2, 7)
+    torch.testing.assert_close(
+        mixture.log_prob(y).reshape(14), flat.log_prob(y.reshape(14, 3))
+    )
+    torch.testing.assert_close(mixture.nll(y), flat.nll(y.reshape(14, 3)))
+    torch.testing.assert_close(mixture.mean().reshape(14, 3), flat.mean())
+    torch.testing.assert_close(
+        mixture.covariance().reshape(14, 3, 3), flat.covariance()
+    )
+    torch.testing.assert_close(mixture.mode().reshape(14, 3), flat.mode())
+    draws = mixture.sample(torch.Generator().manual_seed(1))
+    torch.testing.assert_close(
+        draws.reshape(14, 3), flat.sample(torch.Generator().manual_seed(1))
+    )
+    loc, scale = torch.tensor([1.0, -2.0, 0.5]), torch.tensor([2.0, 0.5, 3.0])
+    torch.testing.assert_close(
+        mixture.affine(loc, scale).log_prob(y).reshape(14),
+        flat.affine(loc, scale).log_prob(y.reshape(14, 3)),
+    )
+    assert len(mixture) == 2
+    torch.testing.assert_close(mixture[1].log_prob(y[1]), flat[7:].log_prob(y[1]))
+
+
 def test_bad_input_is_reported():
     with pytest.raises(ValueError, match="covariance_type"):
         MixtureDensityHead(3, 2, 2, "VVV")
@@ -268,6 +300,8 @@ def test_bad_input_is_reported():
     head = MixtureDensityHead(3, 2, 2)
     with pytest.raises(ValueError, match=r"shape \(N, 3\)"):
         head(torch.zeros(4, 5))
+    with pytest.raises(ValueError, match=r"leading axes \(\.\.\., N, 3\)"):
+        head(torch.zeros(3))
     with pytest.raises(ValueError, match=r"shape \(\.\.\., 2\)"):
         head(torch.zeros(4, 3)).log_prob(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="exactly one"):

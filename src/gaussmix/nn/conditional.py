@@ -19,6 +19,11 @@ class ConditionalMixtureDensity:
     result of conditioning one fitted mixture, whose covariances all rows
     share.) Exactly one of ``scale_tril`` and ``scale`` is set.
 
+    The shapes below name one batch axis, N; any number of leading batch
+    axes works the same way (a sequence model's mixtures have logits of
+    shape (batch, time, K), and their methods return (batch, time, ...)).
+    ``len`` and indexing act on the first axis.
+
     Attributes
     ----------
     logits : Tensor of shape (N, K)

@@ -99,35 +99,43 @@ class MixtureDensityHead(nn.Module):
         return self.covariance_type in ("full", "tied")
 
     def forward(self, features: torch.Tensor) -> ConditionalMixtureDensity:
-        """The mixture of each row, for ``features`` of shape (N, in_features)."""
-        if features.dim() != 2 or features.shape[1] != self.in_features:
+        """The mixture of each row, for ``features`` of shape (..., N, in_features).
+
+        Leading axes are kept, as ``nn.Linear`` keeps them: the features of
+        a sequence model, (batch, time, in_features), give one mixture per
+        batch entry and time step, whose ``log_prob`` takes targets of shape
+        (batch, time, D).
+        """
+        if features.dim() < 2 or features.shape[-1] != self.in_features:
             raise ValueError(
-                f"features must have shape (N, {self.in_features}), got "
+                f"features must have shape (N, {self.in_features}), or more "
+                f"leading axes (..., N, {self.in_features}); got "
                 f"{tuple(features.shape)}."
             )
-        n, k, d = features.shape[0], self.n_components, self.out_features
+        batch, k, d = features.shape[:-1], self.n_components, self.out_features
         logits = self.logits(features)
-        means = self.means(features).reshape(n, k, d)
+        means = self.means(features).reshape(*batch, k, d)
         scales = nn.functional.softplus(self.scales(features)) + self.min_scale
         if not self.uses_cholesky:
             width = d if self.covariance_type == "diag" else 1
             # positive by construction: checking would wait for a GPU
             return ConditionalMixtureDensity(
-                logits, means, scale=scales.reshape(n, k, width), validate=False
+                logits, means, scale=scales.reshape(*batch, k, width), validate=False
             )
-        factors = torch.diag_embed(scales.reshape(n, self._n_factors, d))
+        factors = torch.diag_embed(scales.reshape(*batch, self._n_factors, d))
         if self.off_diagonal is not None:
             # explicit sizes: an empty batch has no -1 to infer
             lower = self.off_diagonal(features).reshape(
-                n, self._n_factors, len(self._rows)
+                *batch, self._n_factors, len(self._rows)
             )
-            factors[:, :, self._rows, self._columns] = lower
+            factors[..., self._rows, self._columns] = lower
         return ConditionalMixtureDensity(
             logits, means, scale_tril=factors, validate=False
         )
 
     def loss(self, features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Average negative log-likelihood of ``targets`` (N, D) given ``features``."""
+        """Average negative log-likelihood of ``targets`` (..., N, D) given
+        ``features`` (..., N, in_features)."""
         return self(features).nll(targets)
 
     def extra_repr(self) -> str:
