@@ -169,9 +169,11 @@ class GaussianMixtureDensity(nn.Module):
         # nn.Module's own __getattr__ would say only that there is no such
         # attribute; an AttributeError (not another error) keeps hasattr,
         # getattr with a default and torch's introspection working
-        if name == "scale" and self.__dict__.get("covariance_type") in (
-            "full",
-            "tied",
+        # (covariance_type is not yet set while the module is being built)
+        if (
+            name == "scale"
+            and "covariance_type" in self.__dict__
+            and self.uses_cholesky
         ):
             raise AttributeError(
                 f"covariance_type={self.covariance_type!r} has no per-feature "
