@@ -121,6 +121,10 @@ def test_cluster_posterior_maximises_the_bound(covariance_type):
             prior,
             cluster_log_posterior(z_mean, z_log_var, prior),
         )
+        # without a posterior the bound takes its maximiser
+        torch.testing.assert_close(
+            evidence_lower_bound(reconstruction, z_mean, z_log_var, prior), best
+        )
         # VaDE's p(c | z) at the mean code, and random posteriors, bound lower
         at_mean = prior.log_responsibilities(z_mean)
         others = [at_mean] + [

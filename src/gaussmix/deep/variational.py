@@ -151,13 +151,11 @@ class VariationalClusteringNetwork(nn.Module):
                 mean.shape, generator=generator, dtype=mean.dtype, device=mean.device
             )
             z = mean + (0.5 * log_var).exp() * noise
-        log_resp = cluster_log_posterior(mean, log_var, self.prior)
         return evidence_lower_bound(
             self.reconstruction_log_prob(x if target is None else target, z),
             mean,
             log_var,
             self.prior,
-            log_resp,
         )
 
 
@@ -202,10 +200,16 @@ def cluster_log_posterior(
     wine from 0.972 to 0.978 and left breast_cancer (0.947) and iris
     (0.856) as they were.
     """
-    log_weights = torch.log_softmax(prior.logits, dim=-1)
-    return torch.log_softmax(
-        log_weights + expected_log_prior(z_mean, z_log_var, prior), dim=-1
+    return _maximising_log_resp(
+        torch.log_softmax(prior.logits, dim=-1),
+        expected_log_prior(z_mean, z_log_var, prior),
     )
+
+
+def _maximising_log_resp(
+    log_weights: torch.Tensor, expected: torch.Tensor
+) -> torch.Tensor:
+    return torch.log_softmax(log_weights + expected, dim=-1)
 
 
 def evidence_lower_bound(
@@ -213,7 +217,7 @@ def evidence_lower_bound(
     z_mean: torch.Tensor,
     z_log_var: torch.Tensor,
     prior: GaussianMixtureDensity,
-    log_resp: torch.Tensor,
+    log_resp: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """VaDE's lower bound on ``log p(x)`` with the latent terms in closed form.
 
@@ -230,8 +234,10 @@ def evidence_lower_bound(
         ``q(z | x) = N(z_mean, diag(exp(z_log_var)))``.
     prior : GaussianMixtureDensity
         Over the L latent dimensions, any covariance type.
-    log_resp : Tensor of shape (B, K)
-        ``log q(c | x)``.
+    log_resp : Tensor of shape (B, K), optional
+        ``log q(c | x)``; None takes the bound's maximiser
+        (:func:`cluster_log_posterior`), from the same expected log-densities
+        the bound uses.
 
     Returns
     -------
@@ -239,11 +245,12 @@ def evidence_lower_bound(
     """
     latent_dim = z_mean.shape[-1]
     log_weights = torch.log_softmax(prior.logits, dim=-1)
+    expected = expected_log_prior(z_mean, z_log_var, prior)
+    if log_resp is None:
+        log_resp = _maximising_log_resp(log_weights, expected)
     resp = log_resp.exp()
     # a component with responsibility exp(-inf) = 0 contributes 0, not 0 * inf
     log_resp = log_resp.clamp(min=-1e4)
-    cluster_terms = (
-        resp * (expected_log_prior(z_mean, z_log_var, prior) + log_weights - log_resp)
-    ).sum(-1)
+    cluster_terms = (resp * (expected + log_weights - log_resp)).sum(-1)
     entropy = 0.5 * (latent_dim * (1.0 + LOG_2PI) + z_log_var.sum(-1))
     return reconstruction_log_prob + cluster_terms + entropy
