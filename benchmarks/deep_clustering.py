@@ -15,7 +15,9 @@ The panel:
 - ``wine``, ``breast_cancer`` and ``iris``: scikit-learn's tables,
   standardised;
 - ``rings``: two noisy concentric circles (2,000 rows) mapped into 50
-  dimensions by a fixed random two-layer tanh network, plus noise.
+  dimensions by a fixed random two-layer tanh network, plus noise;
+- ``moons``: two interleaved noisy half circles (2,000 rows), lifted the
+  same way.
 
 Tables that no default was chosen on, standardised (the library's
 settings were fixed before they were first run):
@@ -53,6 +55,7 @@ from sklearn.datasets import (
     load_iris,
     load_wine,
     make_circles,
+    make_moons,
 )
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
@@ -74,13 +77,24 @@ def clustering_accuracy(labels: np.ndarray, clusters: np.ndarray) -> float:
     return float(counts[rows, columns].sum() / len(labels))
 
 
+def lifted(points: np.ndarray) -> np.ndarray:
+    """``points`` (N, 2) mapped into 50-D by a fixed random tanh network."""
+    draw = np.random.default_rng(0)
+    hidden = np.tanh(points @ draw.normal(size=(2, 32)) + draw.normal(size=32))
+    raised = hidden @ draw.normal(size=(32, 50)) / np.sqrt(32)
+    return raised + 0.05 * draw.normal(size=raised.shape)
+
+
 def rings() -> tuple[np.ndarray, np.ndarray]:
     """Two concentric noisy circles lifted into 50-D by a random tanh network."""
     points, labels = make_circles(2000, noise=0.06, factor=0.45, random_state=0)
-    draw = np.random.default_rng(0)
-    hidden = np.tanh(points @ draw.normal(size=(2, 32)) + draw.normal(size=32))
-    lifted = hidden @ draw.normal(size=(32, 50)) / np.sqrt(32)
-    return lifted + 0.05 * draw.normal(size=lifted.shape), labels
+    return lifted(points), labels
+
+
+def moons() -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved noisy half circles lifted into 50-D the same way."""
+    points, labels = make_moons(2000, noise=0.08, random_state=0)
+    return lifted(points), labels
 
 
 def mnist() -> tuple[np.ndarray, np.ndarray]:
@@ -143,6 +157,7 @@ DATASETS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
     "breast_cancer": standardised(load_breast_cancer),
     "iris": standardised(load_iris),
     "rings": rings,
+    "moons": moons,
     "penguins": penguins,
     "crabs": mass_table(("crabs",), "sp+sex", ["FL", "RW", "CL", "CW", "BD"]),
     "glass": mass_table(("fgl",), "type"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sklearn.datasets import load_digits, make_blobs
+from sklearn.datasets import load_digits, make_blobs, make_circles
 from sklearn.metrics import adjusted_rand_score
 
 torch = pytest.importorskip("torch")
@@ -377,6 +377,13 @@ def test_neighbours_in_blocks_equal_the_whole_distance_matrix(monkeypatch, devic
     blocks = clustering_training.neighbours(rows, 5)
     assert blocks.device == rows.device
     np.testing.assert_array_equal(host(blocks), host(whole))
+
+
+def test_start_separates_concentric_rings():
+    X, rings = make_circles(400, noise=0.05, factor=0.4, random_state=0)
+    settings = {**FAST, "max_epochs": 0}
+    model = DeepGaussianMixtureClustering(2, random_state=0, **settings).fit(X)
+    assert adjusted_rand_score(rings, model.labels_) > 0.9
 
 
 def test_tsne_start_on_rows_of_many_features():

@@ -72,7 +72,9 @@ class DeepGaussianMixtureClustering(
        starts as autoencoders (denoising ones with ``input_dropout``),
     2. finds the starting clusters in a two-dimensional t-SNE embedding of
        the rows (``init_method='tsne'``; of their 50 leading principal
-       components when there are more): gaussmix's EM
+       components when there are more; started from their principal axes
+       and from the Laplacian eigenmaps of their nearest-neighbour graph,
+       keeping the run of lower t-SNE cost): gaussmix's EM
        (:class:`gaussmix.GaussianMixture`, best of ``n_init`` starts) fits
        ``init_components`` components there (merged pairwise down to
        ``n_clusters`` if more), and one M-step moves these
