@@ -83,8 +83,10 @@ class DeepGaussianMixtureClustering(
        bound on the training rows (the model's own objective), and trains
        its encoder, decoder and mixture (a
        :class:`gaussmix.nn.GaussianMixtureDensity`) together by maximising
-       that bound, stopping when it has not improved for
-       ``n_iter_no_change`` epochs.
+       that bound for a neighbour of each row, stopping when the rows' own
+       bound has not improved for ``n_iter_no_change`` epochs and keeping
+       the weights where it was highest (the start's, if training never
+       raised it).
 
     A row's cluster is the component most responsible for its code.
 
@@ -220,8 +222,9 @@ class DeepGaussianMixtureClustering(
         0.889 with 0, 0.887 with 0.3 and 0.877 with 0.5.
     n_iter_no_change : int or 'auto', default='auto'
         Joint training stops after this many epochs without an improvement
-        of the training bound by more than ``tol`` (nats per row, in the
-        scaled units), and keeps the best epoch's weights. ``'auto'`` is 10
+        of the training rows' own bound (:attr:`bound_curve_`) by more than
+        ``tol`` (nats per row, in the scaled units), and keeps the weights
+        where it was highest. ``'auto'`` is 10
         epochs, or 150 Adam steps where an epoch has fewer than 15 batches.
     tol : float, default=0.0
     random_state : int, RandomState instance or None, default=None
@@ -254,14 +257,21 @@ class DeepGaussianMixtureClustering(
         The rows are ``(X - x_offset_) / x_scale_`` inside the networks.
     pretrain_loss_curve_ : list of float
     loss_curve_ : list of float
-        Negative evidence lower bound per epoch of joint training.
+        Negative evidence lower bound per epoch of joint training: the
+        training loss, of each row's neighbour target and one drawn code.
+    bound_curve_ : list of float
+        Average evidence lower bound of the training rows themselves, in
+        the units of :attr:`lower_bound_`, before joint training and after
+        each epoch (``n_iter_ + 1`` values). Training stops when it has not
+        risen for ``n_iter_no_change`` epochs and keeps the weights where
+        it was highest, which may be the start.
     n_iter_ : int
         Epochs of joint training run.
     lower_bound_ : float
         Average evidence lower bound of the training rows at the fitted
         model (:meth:`score`; gross outliers, which do not train, are not
         among them): the model's own objective, comparable between fits of
-        the same data.
+        the same data, and the highest value of :attr:`bound_curve_`.
     n_features_in_ : int
 
     Notes
@@ -458,6 +468,8 @@ class DeepGaussianMixtureClustering(
         self.pretrain_loss_curve_ = trained.pretrain_losses
         self.loss_curve_ = trained.losses
         self.n_iter_ = len(trained.losses)
+        jacobian = self.n_features_in_ * np.log(self.x_scale_)
+        self.bound_curve_ = [float(bound - jacobian) for bound in trained.bounds]
         self._store(trained.network)
         self.lower_bound_ = float(np.mean(self._scores(self._scaled(X))))
 

@@ -27,15 +27,21 @@ class TrainingResult:
     train_losses : list of float
         Average training loss of each epoch.
     validation_losses : list of float
-        Validation loss after each epoch (empty without validation data).
+        Validation loss (or the monitored loss) after each epoch; empty
+        without either.
+    start_loss : float
+        The monitored loss of the weights given, before the first epoch;
+        NaN without a monitor.
     best_epoch : int
-        The epoch (1-based) whose weights were kept.
+        The epoch (1-based) whose weights were kept; 0 when a monitor
+        found none better than the weights given.
     stopped_early : bool
     """
 
     n_epochs: int = 0
     train_losses: list[float] = field(default_factory=list)
     validation_losses: list[float] = field(default_factory=list)
+    start_loss: float = math.nan
     best_epoch: int = 0
     stopped_early: bool = False
 
@@ -86,15 +92,21 @@ def train(
     generator: torch.Generator,
     verbose: int = 0,
     description: str = "training",
+    monitor: Callable[[], float] | None = None,
 ) -> TrainingResult:
     """Train ``module`` with Adam on minibatches of ``train_data``.
 
     ``loss(*batch)`` is the average loss of a batch (tensors of the same
-    rows). After each epoch the monitored loss (the validation loss if
-    ``validation_data`` is given, else the epoch's training loss) is
-    compared with the best so far: after ``n_iter_no_change`` epochs without
-    an improvement of more than ``tol``, training stops and the best weights
-    are restored.
+    rows). After each epoch the monitored loss (``monitor()`` if given,
+    else the validation loss if ``validation_data`` is given, else the
+    epoch's training loss) is compared with the best so far: after
+    ``n_iter_no_change`` epochs without an improvement of more than
+    ``tol``, training stops and the best weights are restored.
+
+    ``monitor`` scores the whole module in evaluation mode, without
+    gradients; it is also scored before the first epoch, so the weights
+    returned are never worse by it than those given. It is for a training
+    loss that is only a means to the objective that matters.
 
     Shuffling uses ``generator`` (a CPU generator), so a run is repeatable
     on the CPU from the same seed and initial weights.
@@ -104,6 +116,11 @@ def train(
     )
     result = TrainingResult()
     best_loss, best_state, stale = math.inf, None, 0
+    if monitor is not None:
+        module.eval()
+        with torch.no_grad():
+            best_loss = result.start_loss = float(monitor())
+        best_state = copy.deepcopy(module.state_dict())
     n_rows = train_data[0].shape[0]
     level = logging.INFO if verbose >= 2 else logging.DEBUG
     bar = None
@@ -130,7 +147,11 @@ def train(
             module.eval()
             result.train_losses.append(total / n_rows)
             monitored = result.train_losses[-1]
-            if validation_data is not None:
+            if monitor is not None:
+                with torch.no_grad():
+                    monitored = float(monitor())
+                result.validation_losses.append(monitored)
+            elif validation_data is not None:
                 monitored = evaluate(loss, validation_data, max(batch_size, 1024))
                 result.validation_losses.append(monitored)
             result.n_epochs = epoch
