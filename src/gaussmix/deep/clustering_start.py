@@ -230,8 +230,8 @@ def _eigenmaps(values: np.ndarray, seed: int) -> np.ndarray | None:
 
     n_neighbors = min(SPECTRAL_NEIGHBOURS, len(values) - 1)
     with warnings.catch_warnings():
-        # a graph in several pieces is what this start is for: its pieces
-        # get apart from each other, which is the point here
+        # a graph in several pieces is what this start is for: the maps set
+        # the pieces apart
         warnings.filterwarnings("ignore", message="Graph is not fully connected")
         maps = SpectralEmbedding(
             2,
