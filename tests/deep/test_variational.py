@@ -223,6 +223,31 @@ def test_calibrated_noise_maximises_the_scored_bound():
         assert float(network.elbo(x).mean()) < best
 
 
+@pytest.mark.parametrize("reconstruction", ["gaussian", "bernoulli"])
+def test_calibrated_bound_in_one_pass_equals_calibrating_then_scoring(reconstruction):
+    torch.manual_seed(0)
+    network = (
+        VariationalClusteringNetwork(
+            mlp((3, 4)),
+            mlp((2, 3), final_activation=False),
+            4,
+            2,
+            2,
+            "full",
+            reconstruction,
+        )
+        .double()
+        .eval()
+    )
+    x = torch.rand(50, 3, dtype=torch.float64)
+    twin = copy.deepcopy(network)
+    bounds = network.calibrated_elbo(x, batch_size=16)  # several blocks
+    twin.calibrate_noise(x, batch_size=16)
+    assert torch.equal(network.log_noise_variance, twin.log_noise_variance)
+    with torch.no_grad():
+        assert torch.equal(bounds, twin.elbo(x))
+
+
 def test_bernoulli_networks_have_no_noise_variance_to_calibrate():
     torch.manual_seed(0)
     network = VariationalClusteringNetwork(

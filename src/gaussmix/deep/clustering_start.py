@@ -135,8 +135,7 @@ def starting_network(
             return network, curve
         # the bound that chooses scores the rows themselves, so the noise
         # variance is the rows' (pretraining kept a batch's, of neighbours)
-        network.calibrate_noise(rows)
-        elbo = common.batched(network.elbo, values, rows.device)
+        elbo = network.calibrated_elbo(rows).to("cpu", torch.float64).numpy()
         if np.mean(elbo) > best_elbo:
             best, best_elbo = (network, curve), float(np.mean(elbo))
     return best

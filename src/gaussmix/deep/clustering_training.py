@@ -223,10 +223,9 @@ def train_clustering(
         return -network.elbo(x, draws, target(x, index)).mean()
 
     def negative_rows_bound() -> float:
-        network.calibrate_noise(rows)
+        bounds = network.calibrated_elbo(rows)
         total = sum(
-            float(network.elbo(rows[start : start + common.PREDICT_BATCH]).sum())
-            for start in range(0, len(rows), common.PREDICT_BATCH)
+            float(block.sum()) for block in torch.split(bounds, common.PREDICT_BATCH)
         )
         return -total / len(rows)
 
@@ -250,10 +249,10 @@ def train_clustering(
         monitor=negative_rows_bound,
     )
     network.eval()
-    with torch.no_grad():
-        # the kept weights' noise variance, and their bound when none trained
-        final = -negative_rows_bound()
-    bounds = [-value for value in [joint.start_loss, *joint.validation_losses]]
-    if not max_epochs:
-        bounds = [final]
+    if max_epochs:
+        # the kept weights' state holds the noise variance calibrated when
+        # the monitor scored them
+        bounds = [-value for value in [joint.start_loss, *joint.validation_losses]]
+    else:
+        bounds = [-negative_rows_bound()]
     return TrainedClustering(network, pretrain_curve, joint.train_losses, bounds)
