@@ -21,11 +21,19 @@ from gaussmix.nn import GaussianMixtureDensity  # noqa: E402
 from tests._devices import TORCH_DEVICES, host  # noqa: E402
 
 
-def _gaussian_network() -> VariationalClusteringNetwork:
+def _gaussian_network(noise_variance: str = "shared") -> VariationalClusteringNetwork:
     torch.manual_seed(0)
     decoder = mlp((2, 4, 3), final_activation=False).double()
     return VariationalClusteringNetwork(
-        mlp((3, 4)).double(), decoder, 4, 2, 3, "diag", "gaussian"
+        mlp((3, 4)).double(),
+        decoder,
+        4,
+        2,
+        3,
+        "diag",
+        "gaussian",
+        noise_variance,
+        n_features=3,
     ).double()
 
 
@@ -201,6 +209,40 @@ def test_training_sets_the_noise_variance_to_the_batch_maximum_likelihood():
         assert total > _isotropic_log_likelihood(residuals, factor * kept)
 
 
+def _diagonal_log_likelihood(residuals: np.ndarray, variances: np.ndarray) -> float:
+    density = multivariate_normal(np.zeros(residuals.shape[1]), np.diag(variances))
+    return float(density.logpdf(residuals).sum())
+
+
+def test_training_sets_each_feature_noise_variance_to_its_maximum_likelihood():
+    network = _gaussian_network("per_feature").train()
+    x = torch.randn(40, 3, dtype=torch.float64) * torch.tensor([0.1, 1.0, 3.0])
+    z = torch.randn(40, 2, dtype=torch.float64)
+    total = float(network.reconstruction_log_prob(x, z).sum())
+    residuals = host(x - network.decoder(z))
+    kept = np.exp(host(network.log_noise_variance))
+    # each feature's mean squared error, held to a tenth of their mean
+    expected = (residuals**2).mean(0)
+    expected = np.maximum(expected, 0.1 * expected.mean())
+    np.testing.assert_allclose(kept, expected, rtol=1e-12)
+    assert total == pytest.approx(_diagonal_log_likelihood(residuals, kept), rel=1e-10)
+    # it fits the batch better than one variance for all three features
+    assert total > _isotropic_log_likelihood(residuals, (residuals**2).mean())
+
+
+def test_a_feature_reconstructed_exactly_is_held_to_a_tenth_of_the_mean_variance():
+    network = _gaussian_network("per_feature").train()
+    z = torch.randn(30, 2, dtype=torch.float64)
+    with torch.no_grad():
+        x = network.decoder(z) + torch.randn(30, 3, dtype=torch.float64)
+        x[:, 0] = network.decoder(z)[:, 0]  # no error at all on feature 0
+    network.reconstruction_log_prob(x, z)
+    kept = np.exp(host(network.log_noise_variance))
+    # a tenth of the three errors' mean, the first of which is 0
+    assert kept[0] == pytest.approx(0.1 * (kept[1] + kept[2]) / 3, rel=1e-12)
+    assert np.all(np.isfinite(kept))
+
+
 def test_evaluation_keeps_the_noise_variance():
     network = _gaussian_network().eval()
     with torch.no_grad():
@@ -223,8 +265,13 @@ def test_calibrated_noise_maximises_the_scored_bound():
         assert float(network.elbo(x).mean()) < best
 
 
-@pytest.mark.parametrize("reconstruction", ["gaussian", "bernoulli"])
-def test_calibrated_bound_in_one_pass_equals_calibrating_then_scoring(reconstruction):
+@pytest.mark.parametrize(
+    "reconstruction, noise_variance",
+    [("gaussian", "shared"), ("gaussian", "per_feature"), ("bernoulli", "shared")],
+)
+def test_calibrated_bound_in_one_pass_equals_calibrating_then_scoring(
+    reconstruction, noise_variance
+):
     torch.manual_seed(0)
     network = (
         VariationalClusteringNetwork(
@@ -235,6 +282,8 @@ def test_calibrated_bound_in_one_pass_equals_calibrating_then_scoring(reconstruc
             2,
             "full",
             reconstruction,
+            noise_variance,
+            n_features=3,
         )
         .double()
         .eval()
@@ -246,6 +295,30 @@ def test_calibrated_bound_in_one_pass_equals_calibrating_then_scoring(reconstruc
     assert torch.equal(network.log_noise_variance, twin.log_noise_variance)
     with torch.no_grad():
         assert torch.equal(bounds, twin.elbo(x))
+
+
+def test_noise_per_feature_bounds_the_rows_at_least_as_high_as_a_shared_one():
+    # the shared variance is one point of the per-feature family, whose
+    # calibrated value maximises the same reconstruction term (the floor
+    # aside, which these features' errors do not reach)
+    shared = _gaussian_network("shared").eval()
+    per_feature = _gaussian_network("per_feature").eval()
+    per_feature.load_state_dict(
+        {**shared.state_dict(), "log_noise_variance": torch.zeros(3)}
+    )
+    x = torch.randn(60, 3, dtype=torch.float64) * torch.tensor([0.5, 1.0, 2.0])
+    one = shared.calibrated_elbo(x, batch_size=16)
+    each = per_feature.calibrated_elbo(x, batch_size=16)
+    assert float(each.mean()) > float(one.mean())
+    # the latent terms are the same: only the reconstruction differs
+    with torch.no_grad():
+        mean, _ = shared.encode(x)
+        residuals = host(x - shared.decoder(mean))
+    variances = (residuals**2).mean(0)
+    gap = _diagonal_log_likelihood(residuals, variances) - _isotropic_log_likelihood(
+        residuals, variances.mean()
+    )
+    assert float((each - one).sum()) == pytest.approx(gap, rel=1e-9)
 
 
 def test_bernoulli_networks_have_no_noise_variance_to_calibrate():

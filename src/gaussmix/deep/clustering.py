@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ class ClusteringSettings(common.NetworkSettings):
     hidden_layer_sizes: tuple[int, ...] | None
     activation: str
     reconstruction: str
+    noise_variance: str
     covariance_type: str
     pretrain_epochs: int
     max_epochs: int | str
@@ -143,11 +145,27 @@ class DeepGaussianMixtureClustering(
         seeds: 0.86 to 0.94) and 0.889 with ``'relu'``.
     reconstruction : {'gaussian', 'bernoulli'}, default='gaussian'
         Observation model. ``'gaussian'`` centres the features, divides them
-        by one common scale and has one noise variance, set at every step
-        to its maximum-likelihood value, the mean squared reconstruction
-        error per feature (a calibrated decoder), and at the end to that of
-        the training rows; ``'bernoulli'`` needs data in [0, 1] (pixel
+        by one common scale and has Gaussian noise (``noise_variance``)
+        whose variance is set at every step to its maximum-likelihood value
+        for the batch (a calibrated decoder), and at the end to that of the
+        training rows; ``'bernoulli'`` needs data in [0, 1] (pixel
         intensities) and is not rescaled.
+    noise_variance : {'per_feature', 'shared'}, default='per_feature'
+        The Gaussian decoder's noise: one variance per feature, each the
+        mean squared reconstruction error of that feature (held to at least
+        a tenth of their mean, so that a feature reconstructed almost
+        exactly, such as a pixel that is nearly always blank, cannot
+        dominate), or one variance for all, their mean. Per feature, a
+        column the codes reproduce closely weighs more in the bound than
+        one they cannot; shared, every column weighs alike, and the columns
+        reconstructed worst, outliers' columns among them, decide the
+        variance. On the panel of ``benchmarks/deep_clustering.py`` (five
+        seeds; accuracy shared -> per feature) per feature raised glass
+        from 0.461 to 0.521 and iris from 0.855 to 0.884, lowered Pima from
+        0.729 to 0.707, MNIST from 0.846 to 0.835 and digits from 0.939 to
+        0.935, and left wine, breast_cancer, penguins, crabs, the rings and
+        the moons within 0.005. ``'shared'`` suits features in one unit,
+        such as pixels.
     covariance_type : {'diag', 'spherical', 'full'}, default='full'
         Covariances of the latent mixture's components. Full covariances
         hold the starting partition when it is moved onto the codes (within
@@ -314,6 +332,7 @@ class DeepGaussianMixtureClustering(
         hidden_layer_sizes: tuple[int, ...] | None = None,
         activation: str = "gelu",
         reconstruction: str = "gaussian",
+        noise_variance: str = "per_feature",
         covariance_type: str = "full",
         pretrain_epochs: int = 50,
         max_epochs: int | str = "auto",
@@ -339,6 +358,7 @@ class DeepGaussianMixtureClustering(
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.reconstruction = reconstruction
+        self.noise_variance = noise_variance
         self.covariance_type = covariance_type
         self.pretrain_epochs = pretrain_epochs
         self.max_epochs = max_epochs
@@ -377,6 +397,9 @@ class DeepGaussianMixtureClustering(
             reconstruction=check.check_choice(
                 "reconstruction", self.reconstruction, ["gaussian", "bernoulli"]
             ),
+            noise_variance=check.check_choice(
+                "noise_variance", self.noise_variance, ["shared", "per_feature"]
+            ),
             covariance_type=check.check_choice(
                 "covariance_type",
                 self.covariance_type,
@@ -407,10 +430,24 @@ class DeepGaussianMixtureClustering(
             device=common.resolve_device(self.device),
         )
 
-    def _build_networks(self) -> VariationalClusteringNetwork:
+    def _build_networks(
+        self, noise_variance: str | None = None
+    ) -> VariationalClusteringNetwork:
         """Untrained modules for ``n_features_in_`` rows (weights from torch's
-        global generator; seed it for repeatable weights)."""
+        global generator; seed it for repeatable weights).
+
+        ``noise_variance`` None (rebuilding the fitted networks) takes the
+        decoder's noise from the fitted state, whatever the hyperparameter
+        says now (a model saved before it existed has a shared one).
+        """
         settings = self._settings()
+        if noise_variance is None:
+            state = getattr(self, "network_state_", {})
+            if "log_noise_variance" in state:
+                per_feature = np.ndim(state["log_noise_variance"]) == 1
+                noise_variance = "per_feature" if per_feature else "shared"
+            else:
+                noise_variance = settings.noise_variance
         n_features, latent = self.n_features_in_, settings.latent_dim
         sizes = settings.hidden_layer_sizes or default_hidden_sizes(n_features)
         activation = settings.activation
@@ -432,6 +469,8 @@ class DeepGaussianMixtureClustering(
             settings.n_clusters,
             settings.covariance_type,
             settings.reconstruction,
+            noise_variance,
+            n_features,
         )
 
     # ------------------------------------------------------------------
@@ -464,7 +503,8 @@ class DeepGaussianMixtureClustering(
 
     def _train(self, X: np.ndarray, settings: ClusteringSettings, seed: int) -> None:
         rows = common.as_tensor(self._scaled(X), settings.device)
-        trained = train_clustering(self._build_networks, rows, settings, seed)
+        build = functools.partial(self._build_networks, settings.noise_variance)
+        trained = train_clustering(build, rows, settings, seed)
         self.pretrain_loss_curve_ = trained.pretrain_losses
         self.loss_curve_ = trained.losses
         self.n_iter_ = len(trained.losses)

@@ -26,6 +26,9 @@ LOG_2PI = math.log(2.0 * math.pi)
 #: the likelihood bounded when a code reconstructs a row exactly.
 MIN_LOG_NOISE_VARIANCE = math.log(1e-4)
 
+#: Smallest per-feature noise variance, as a share of their mean.
+FEATURE_NOISE_FLOOR = 0.1
+
 
 class VariationalClusteringNetwork(nn.Module):
     """Encoder heads, decoder and the latent Gaussian mixture prior.
@@ -43,6 +46,11 @@ class VariationalClusteringNetwork(nn.Module):
     covariance_type : {'full', 'tied', 'diag', 'spherical'}
         Covariances of the prior's components.
     reconstruction : {'gaussian', 'bernoulli'}
+    noise_variance : {'shared', 'per_feature'}, default='shared'
+        The Gaussian decoder's noise: one variance for all ``n_features``
+        features, or one per feature.
+    n_features : int, default=1
+        Width of the rows; sizes the per-feature noise variances.
     """
 
     def __init__(
@@ -54,6 +62,8 @@ class VariationalClusteringNetwork(nn.Module):
         n_clusters: int,
         covariance_type: str,
         reconstruction: str,
+        noise_variance: str = "shared",
+        n_features: int = 1,
     ) -> None:
         super().__init__()
         self.encoder = encoder
@@ -62,10 +72,12 @@ class VariationalClusteringNetwork(nn.Module):
         self.decoder = decoder
         self.prior = GaussianMixtureDensity(n_clusters, latent_dim, covariance_type)
         self.reconstruction = reconstruction
-        # one noise variance shared by all features balances reconstruction
-        # against the prior on any scale; it is set to its maximum-likelihood
-        # value in closed form (see reconstruction_log_prob), not learned
-        self.register_buffer("log_noise_variance", torch.zeros(()))
+        self.noise_variance = noise_variance
+        # the noise variance balances reconstruction against the prior on any
+        # scale; it is set to its maximum-likelihood value in closed form
+        # (see reconstruction_log_prob), not learned
+        shape = (n_features,) if noise_variance == "per_feature" else ()
+        self.register_buffer("log_noise_variance", torch.zeros(shape))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance of ``q(z | x)``, each (B, latent_dim)."""
@@ -92,15 +104,26 @@ class VariationalClusteringNetwork(nn.Module):
             return -tf.binary_cross_entropy_with_logits(
                 output, x, reduction="none"
             ).sum(-1)
-        squared = (x - output).pow(2).sum(-1)
+        squares = (x - output).pow(2)
+        if self.noise_variance == "per_feature":
+            if self.training:
+                self._keep_noise_variance(squares.detach().mean(0))
+            return self._gaussian_log_prob(squares)
+        squared = squares.sum(-1)
         if self.training:
             self._keep_noise_variance(squared.detach().mean() / x.shape[-1])
         return self._gaussian_log_prob(squared, x.shape[-1])
 
-    def _gaussian_log_prob(self, squared: torch.Tensor, width: int) -> torch.Tensor:
-        """Isotropic Gaussian log-density of rows with ``squared`` errors,
-        at the kept noise variance."""
+    def _gaussian_log_prob(
+        self, squared: torch.Tensor, width: int | None = None
+    ) -> torch.Tensor:
+        """Gaussian log-density at the kept noise variance of rows whose
+        errors are ``squared``: their sums of squares (B,) under a shared
+        variance (``width`` features), their squares (B, D) under one per
+        feature."""
         log_var = self.log_noise_variance
+        if width is None:
+            return -0.5 * (squared / log_var.exp() + LOG_2PI + log_var).sum(-1)
         return -0.5 * (squared / log_var.exp() + width * (LOG_2PI + log_var))
 
     @torch.no_grad()
@@ -126,17 +149,28 @@ class VariationalClusteringNetwork(nn.Module):
             return torch.cat([self.elbo(rows) for rows in blocks])
         # blocks summed on the host in double precision (not every device
         # has float64)
+        per_feature = self.noise_variance == "per_feature"
         total, parts = 0.0, []
         for rows in blocks:
             mean, log_var = self.encode(rows)
             squares = (rows - self.decoder(mean)).pow(2)
-            total += float(squares.sum())
-            parts.append((squares.sum(-1), mean, log_var))
-        self._keep_noise_variance(torch.tensor(total / x.numel(), device=x.device))
+            if per_feature:
+                total = total + squares.sum(0).to("cpu", torch.float64)
+                parts.append((squares, mean, log_var))
+            else:
+                total += float(squares.sum())
+                parts.append((squares.sum(-1), mean, log_var))
+        if per_feature:
+            variance = (total / len(x)).to(x.device, self.log_noise_variance.dtype)
+            width = None
+        else:
+            variance = torch.tensor(total / x.numel(), device=x.device)
+            width = x.shape[-1]
+        self._keep_noise_variance(variance)
         return torch.cat(
             [
                 evidence_lower_bound(
-                    self._gaussian_log_prob(squared, x.shape[-1]),
+                    self._gaussian_log_prob(squared, width),
                     mean,
                     log_var,
                     self.prior,
@@ -146,6 +180,16 @@ class VariationalClusteringNetwork(nn.Module):
         )
 
     def _keep_noise_variance(self, variance: torch.Tensor) -> None:
+        """Keep ``variance`` (a scalar, or one per feature), floored.
+
+        Per feature, each variance is also held to at least
+        :data:`FEATURE_NOISE_FLOOR` of their mean, so that no feature weighs
+        more than ten times the average one in the reconstruction: features
+        that the decoder reproduces almost exactly (pixels that are nearly
+        always blank) otherwise dominate the bound.
+        """
+        if variance.dim():
+            variance = torch.maximum(variance, FEATURE_NOISE_FLOOR * variance.mean())
         log_var = torch.log(variance).clamp(min=MIN_LOG_NOISE_VARIANCE)
         self.log_noise_variance.copy_(log_var.to(self.log_noise_variance.dtype))
 
