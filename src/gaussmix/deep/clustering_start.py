@@ -119,6 +119,7 @@ def starting_network(
             chosen = np.sort(draw.choice(len(values), MAX_EMBEDDED_ROWS, replace=False))
         embedded = tsne_embedding(leading_components(values[chosen], seed), seed)
         resp = partition(embedded, settings, seed, "full", settings.n_clusters)
+        resp = pieces_as_clusters(embedded, resp)
     else:
         blocks = []
         for codes in raw_codes:
@@ -274,6 +275,57 @@ def partition(
         warnings.simplefilter("ignore", DegenerateComponentWarning)
         resp = mixture.fit(values).predict_proba(values)
     return merge_components(resp, values, settings.n_clusters, reg_covar)
+
+
+def pieces_as_clusters(embedded: np.ndarray, resp: np.ndarray) -> np.ndarray:
+    """``resp``, or one cluster per piece where the embedding's neighbour
+    graph falls into as many pieces as there are clusters and they agree.
+
+    Parameters
+    ----------
+    embedded : ndarray of shape (n_samples, 2)
+    resp : ndarray of shape (n_samples, n_clusters)
+        The mixture's responsibilities on ``embedded``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_clusters)
+        ``resp`` unchanged, or each row's piece's cluster, one-hot.
+
+    Notes
+    -----
+    A mixture of Gaussian blobs cuts a curved or elongated cluster where
+    its blobs meet: two interleaved half circles lie apart in t-SNE's
+    embedding as two arcs, and two components cut both arcs (0.83 accuracy
+    on the panel's moons). Where the graph linking each row to its
+    :data:`SPECTRAL_NEIGHBOURS` nearest rows of the embedding has exactly
+    ``n_clusters`` connected pieces, and each piece and one cluster hold
+    most of each other (the larger part of the piece's responsibilities
+    goes to that cluster and the larger part of that cluster's lies in
+    that piece, one cluster per piece), each piece becomes its cluster. A
+    piece that would be a few outlying rows holds little of any cluster,
+    and a piece holding several clusters' rows is the majority of none of
+    them but one, so neither case matches and ``resp`` is kept.
+    """
+    from scipy.sparse.csgraph import connected_components
+    from sklearn.neighbors import kneighbors_graph
+
+    n_rows, n_clusters = resp.shape
+    if n_clusters < 2 or n_rows <= SPECTRAL_NEIGHBOURS:
+        return resp
+    graph = kneighbors_graph(embedded, SPECTRAL_NEIGHBOURS)
+    n_pieces, piece = connected_components(graph, directed=False)
+    if n_pieces != n_clusters:
+        return resp
+    # mass[p, c]: responsibility of cluster c held by the rows of piece p
+    mass = np.zeros((n_pieces, n_clusters))
+    np.add.at(mass, piece, resp)
+    cluster_of_piece = mass.argmax(axis=1)
+    piece_of_cluster = mass.argmax(axis=0)
+    mutual = piece_of_cluster[cluster_of_piece] == np.arange(n_pieces)
+    if not mutual.all():
+        return resp
+    return np.eye(n_clusters)[cluster_of_piece[piece]]
 
 
 def set_prior(
