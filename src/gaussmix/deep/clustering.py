@@ -79,7 +79,10 @@ class DeepGaussianMixtureClustering(
        keeping the run of lower t-SNE cost): gaussmix's EM
        (:class:`gaussmix.GaussianMixture`, best of ``n_init`` starts) fits
        ``init_components`` components there (merged pairwise down to
-       ``n_clusters`` if more), and one M-step moves these
+       ``n_clusters`` if more); where the embedding's nearest-neighbour
+       graph falls into exactly ``n_clusters`` pieces that match the
+       clusters one to one, each piece becomes its cluster (two arcs that
+       Gaussian blobs would cut stay whole); and one M-step moves these
        responsibilities to each network's codes,
     3. keeps the network whose mixture gives the highest evidence lower
        bound on the training rows (the model's own objective), and trains

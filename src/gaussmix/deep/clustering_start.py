@@ -4,7 +4,9 @@ The clusters are first found where they are easiest to see: in a
 two-dimensional t-SNE embedding (van der Maaten & Hinton 2008) of the rows
 themselves, reduced to their 50 leading principal components as is usual
 before t-SNE and started from whichever of two layouts ends at the lower
-t-SNE cost, where EM fits a mixture of compact blobs. One M-step of the
+t-SNE cost, where EM fits a mixture of compact blobs (and where the
+embedding's neighbour graph falls into one piece per cluster, the pieces
+are taken whole: :func:`pieces_as_clusters`). One M-step of the
 core then moves these responsibilities onto each pretrained network's codes
 (full covariances hold a partition there that diagonal ones blur), and the
 network whose mixture gives the highest evidence lower bound is kept. The
