@@ -155,6 +155,9 @@ class VariationalClusteringNetwork(nn.Module):
             mean, log_var = self.encode(rows)
             squares = (rows - self.decoder(mean)).pow(2)
             if per_feature:
+                # each row's bound needs every feature's variance, known
+                # only after the last block: the squares are kept, as much
+                # memory as the rows themselves
                 total = total + squares.sum(0).to("cpu", torch.float64)
                 parts.append((squares, mean, log_var))
             else:
