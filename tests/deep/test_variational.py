@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import multivariate_normal
 
 torch = pytest.importorskip("torch")
@@ -241,6 +243,35 @@ def test_a_feature_reconstructed_exactly_is_held_to_a_tenth_of_the_mean_variance
     # a tenth of the three errors' mean, the first of which is 0
     assert kept[0] == pytest.approx(0.1 * (kept[1] + kept[2]) / 3, rel=1e-12)
     assert np.all(np.isfinite(kept))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    scales=st.lists(st.integers(-6, 6), min_size=3, max_size=3),
+    exact=st.lists(st.booleans(), min_size=3, max_size=3),
+    seed=st.integers(0, 2**16),
+)
+def test_noise_per_feature_stays_finite_on_any_scale(scales, exact, seed):
+    # columns whose errors differ by up to twelve orders of magnitude, some
+    # reconstructed exactly: finite variances within the floors, finite
+    # log-densities
+    network = _gaussian_network("per_feature").train()
+    draw = torch.Generator().manual_seed(seed)
+    z = torch.randn(20, 2, dtype=torch.float64, generator=draw)
+    with torch.no_grad():
+        output = network.decoder(z)
+        errors = torch.randn(20, 3, dtype=torch.float64, generator=draw)
+        errors = errors * 10.0 ** torch.tensor(scales, dtype=torch.float64)
+        errors[:, torch.tensor(exact)] = 0.0
+        values = network.reconstruction_log_prob(output + errors, z)
+    kept = np.exp(host(network.log_noise_variance))
+    squares = host(errors).astype(np.float64) ** 2
+    raw = squares.mean(0)
+    assert np.all(np.isfinite(host(values)))
+    assert np.all(np.isfinite(kept)) and np.all(kept > 0)
+    floor = np.maximum(0.1 * raw.mean(), 1e-4)
+    assert np.all(kept >= floor * (1 - 1e-9))
+    np.testing.assert_allclose(kept, np.maximum(raw, floor), rtol=1e-9)
 
 
 def test_evaluation_keeps_the_noise_variance():
