@@ -88,9 +88,11 @@ class VariationalClusteringNetwork(nn.Module):
         """``log p(x | z)`` of every row, shape (B,).
 
         In training mode the Gaussian decoder's noise variance is first set
-        to its maximum-likelihood value for this batch, the mean squared
-        error per feature (a calibrated decoder: Rybkin, Daniilidis & Levine
-        2021), and kept, as batch normalisation keeps its statistics; in
+        to its maximum-likelihood value for this batch (a calibrated
+        decoder: Rybkin, Daniilidis & Levine 2021): the mean squared error
+        of each feature with ``noise_variance='per_feature'`` (floored: see
+        :meth:`_keep_noise_variance`), their mean with ``'shared'``; it is
+        kept, as batch normalisation keeps its statistics; in
         evaluation mode the kept value is used. Learned by gradient steps
         instead, its logarithm moves by about the learning rate per step,
         so on a small table (two steps an epoch) it stayed near its start,
@@ -130,9 +132,10 @@ class VariationalClusteringNetwork(nn.Module):
     def calibrate_noise(
         self, x: torch.Tensor, batch_size: int = common.PREDICT_BATCH
     ) -> None:
-        """Set the Gaussian noise variance to its maximum-likelihood value for
-        the rows ``x`` reconstructed from their posterior mean codes (what
-        :meth:`elbo` scores without a generator); nothing for Bernoulli."""
+        """Set the Gaussian noise variance (one per feature, or one shared)
+        to its maximum-likelihood value for the rows ``x`` reconstructed from
+        their posterior mean codes (what :meth:`elbo` scores without a
+        generator); nothing for Bernoulli."""
         if self.reconstruction == "bernoulli" or not len(x):
             return
         self.calibrated_elbo(x, batch_size)
