@@ -191,9 +191,13 @@ def test_bernoulli_reconstruction_is_binary_cross_entropy(device):
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
 
 
-def _isotropic_log_likelihood(residuals: np.ndarray, variance: float) -> float:
-    density = multivariate_normal(np.zeros(residuals.shape[1]), variance)
+def _diagonal_log_likelihood(residuals: np.ndarray, variances: np.ndarray) -> float:
+    density = multivariate_normal(np.zeros(residuals.shape[1]), np.diag(variances))
     return float(density.logpdf(residuals).sum())
+
+
+def _isotropic_log_likelihood(residuals: np.ndarray, variance: float) -> float:
+    return _diagonal_log_likelihood(residuals, np.full(residuals.shape[1], variance))
 
 
 def test_training_sets_the_noise_variance_to_the_batch_maximum_likelihood():
@@ -209,11 +213,6 @@ def test_training_sets_the_noise_variance_to_the_batch_maximum_likelihood():
     assert total == pytest.approx(_isotropic_log_likelihood(residuals, kept), rel=1e-10)
     for factor in (0.8, 1.25):
         assert total > _isotropic_log_likelihood(residuals, factor * kept)
-
-
-def _diagonal_log_likelihood(residuals: np.ndarray, variances: np.ndarray) -> float:
-    density = multivariate_normal(np.zeros(residuals.shape[1]), np.diag(variances))
-    return float(density.logpdf(residuals).sum())
 
 
 def test_training_sets_each_feature_noise_variance_to_its_maximum_likelihood():

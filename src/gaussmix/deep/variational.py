@@ -110,21 +110,19 @@ class VariationalClusteringNetwork(nn.Module):
         if self.noise_variance == "per_feature":
             if self.training:
                 self._keep_noise_variance(squares.detach().mean(0))
-            return self._gaussian_log_prob(squares)
+            return self._gaussian_log_prob(squares, x.shape[-1])
         squared = squares.sum(-1)
         if self.training:
             self._keep_noise_variance(squared.detach().mean() / x.shape[-1])
         return self._gaussian_log_prob(squared, x.shape[-1])
 
-    def _gaussian_log_prob(
-        self, squared: torch.Tensor, width: int | None = None
-    ) -> torch.Tensor:
-        """Gaussian log-density at the kept noise variance of rows whose
-        errors are ``squared``: their sums of squares (B,) under a shared
-        variance (``width`` features), their squares (B, D) under one per
-        feature."""
+    def _gaussian_log_prob(self, squared: torch.Tensor, width: int) -> torch.Tensor:
+        """Gaussian log-density at the kept noise variance of rows of
+        ``width`` features whose errors are ``squared``: their squares
+        (B, D) under one variance per feature, their sums of squares (B,)
+        under a shared one."""
         log_var = self.log_noise_variance
-        if width is None:
+        if log_var.dim():
             return -0.5 * (squared / log_var.exp() + LOG_2PI + log_var).sum(-1)
         return -0.5 * (squared / log_var.exp() + width * (LOG_2PI + log_var))
 
@@ -168,15 +166,13 @@ class VariationalClusteringNetwork(nn.Module):
                 parts.append((squares.sum(-1), mean, log_var))
         if per_feature:
             variance = (total / len(x)).to(x.device, self.log_noise_variance.dtype)
-            width = None
         else:
             variance = torch.tensor(total / x.numel(), device=x.device)
-            width = x.shape[-1]
         self._keep_noise_variance(variance)
         return torch.cat(
             [
                 evidence_lower_bound(
-                    self._gaussian_log_prob(squared, width),
+                    self._gaussian_log_prob(squared, x.shape[-1]),
                     mean,
                     log_var,
                     self.prior,
