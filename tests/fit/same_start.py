@@ -44,3 +44,11 @@ def assert_same_fit(
         np.testing.assert_allclose(
             getattr(a, name), getattr(b, name), rtol=rtol, atol=1e-12
         )
+
+
+def assert_same_bits(a: GaussianMixture, b: GaussianMixture) -> None:
+    """Same iterations, and every fitted number equal to the bit."""
+    assert a.n_iter_ == b.n_iter_
+    assert a.lower_bound_ == b.lower_bound_
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))

@@ -43,30 +43,38 @@ def _blobs(rng, dtype) -> np.ndarray:
     return (X + 50.0).astype(dtype)
 
 
-@pytest.mark.parametrize(
-    "memory", [KeptBlocks, StreamedWindows], ids=["kept", "windows"]
-)
+def _stats_bits(stats) -> tuple:
+    """Every number of ``stats`` as bytes, to compare two passes bit for bit."""
+    parts = (stats.resp_sum, stats.centred_sum, stats.scatter)
+    return (*(np.asarray(p).tobytes() for p in parts), stats.log_likelihood)
+
+
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical", "full", "tied"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_kept_blocks_give_the_stats_of_fresh_ones(covariance_type, dtype, memory, rng):
+def test_kept_blocks_and_streamed_windows_give_the_same_bits(
+    covariance_type, dtype, rng
+):
     X = _blobs(rng, dtype)
     weights = rng.uniform(0.0, 2.0, size=len(X)).astype(dtype)
-    prepared = memory()
+    kept, streamed = KeptBlocks(), StreamedWindows()
     for params in _params_along_a_fit(X.astype(np.float64), covariance_type):
-        # 100-row chunks: two windows of rows grouped when nothing is kept
-        kept = dataset_stats(X, weights, params, 100, prepared)
-        fresh = dataset_stats(X, weights, params, 100)
-        # float32 may take its moments about a different (kept) centre
+        # 20-row chunks: windows of 1280, 1280 and 440 rows
+        in_memory = dataset_stats(X, weights, params, 20, kept)
+        from_disk = dataset_stats(X, weights, params, 20, streamed)
+        assert _stats_bits(in_memory) == _stats_bits(from_disk)
+        fresh = dataset_stats(X, weights, params, 20)
+        # grouped rows add in another order, and float32 may take its
+        # moments about a different (kept) centre
         rtol = 1e-12 if dtype == np.float64 else 2e-5
         scale = np.abs(fresh.scatter).max()
-        np.testing.assert_allclose(kept.resp_sum, fresh.resp_sum, rtol=rtol)
+        np.testing.assert_allclose(in_memory.resp_sum, fresh.resp_sum, rtol=rtol)
         np.testing.assert_allclose(
-            kept.scatter, fresh.scatter, rtol=rtol, atol=rtol * scale
+            in_memory.scatter, fresh.scatter, rtol=rtol, atol=rtol * scale
         )
-        assert kept.log_likelihood == pytest.approx(fresh.log_likelihood, rel=rtol)
-    # from the second pass on, these kernels see rows grouped by component
-    groups = covariance_type in ("diag", "spherical", "full") and memory is KeptBlocks
-    assert prepared.grouped == groups
+        assert in_memory.log_likelihood == pytest.approx(fresh.log_likelihood, rel=rtol)
+    # these kernels see each window's rows grouped by component
+    groups = covariance_type != "tied"
+    assert kept.grouped == streamed.grouped == groups
 
 
 def test_overlapping_rows_are_not_regrouped(rng):
@@ -93,25 +101,30 @@ def kept_after_passes(X, passes, chunk_size, limit_bytes=None) -> KeptBlocks:
 def test_blocks_are_kept_across_passes_up_to_the_limit(rng):
     X = _blobs(rng, np.float64)
     passes = _params_along_a_fit(X, "diag")
-    # one pass keeps every block of the six 500-row chunks, all of a size
-    all_blocks = kept_after_passes(X, passes[:1], 500).kept_bytes
-    assert all_blocks > 0
-    block = all_blocks / 6
-    # with room to spare, the rows are regrouped and the copy is kept too
-    everything = kept_after_passes(X, passes, 500)
-    assert everything.grouped and everything.kept_bytes > all_blocks
-    # a limit that holds the blocks but not the copy: no regrouping
-    exactly = kept_after_passes(X, passes, 500, limit_bytes=all_blocks)
-    assert exactly.kept_bytes == all_blocks and not exactly.grouped
-    # a limit between blocks: as many blocks as fit, no more
-    for limit in (int(2.5 * block), int(4 * block)):
-        limited = kept_after_passes(X, passes, 500, limit_bytes=limit)
-        assert limit - block < limited.kept_bytes <= limit
-        assert not limited.grouped
+    # one pass groups the one window of six 500-row chunks and keeps its
+    # copy (the rows' bytes) and every block, all of a size
+    everything = kept_after_passes(X, passes[:1], 500)
+    assert everything.grouped
+    blocks = everything.kept_bytes - X.nbytes
+    assert blocks > 0
+    block = blocks / 6
+    expected = [
+        _stats_bits(dataset_stats(X, None, p, 500, KeptBlocks())) for p in passes
+    ]
+    # a limit below the copy: the window's chunks gather their rows in
+    # each pass, as many blocks as fit are kept, and the sums are the same
+    for limit in (0, int(2.5 * block), int(4 * block), blocks):
+        limited = KeptBlocks(limit)
+        for params, bits in zip(passes, expected, strict=True):
+            stats = dataset_stats(X, None, params, 500, limited)
+            assert limited.kept_bytes <= limit
+            assert _stats_bits(stats) == bits
+        assert limited.grouped
+        assert limit - block < limited.kept_bytes or limit < block
     streamed = StreamedWindows()
     for params in passes:
         dataset_stats(X, None, params, 500, streamed)
-    assert streamed.kept_bytes == 0 and not streamed.grouped
+    assert streamed.kept_bytes == 0 and streamed.grouped
 
 
 def test_a_new_chunk_size_drops_the_kept_blocks(rng):
@@ -126,8 +139,8 @@ def test_a_new_chunk_size_drops_the_kept_blocks(rng):
     # same rows re-chunked keep as much as before
     assert prepared.kept_bytes == kept_after_passes(X, [params], 700).kept_bytes
     assert prepared.kept_bytes == first
-    expected = dataset_stats(X, None, params, 700)
-    np.testing.assert_allclose(stats.scatter, expected.scatter, rtol=1e-12)
+    expected = dataset_stats(X, None, params, 700, KeptBlocks())
+    assert _stats_bits(stats) == _stats_bits(expected)
 
 
 #: Three rows far apart next to the default reg_covar's deviation.

@@ -10,7 +10,7 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 from gaussmix import DegenerateComponentWarning, GaussianMixture
-from tests.fit.same_start import assert_same_fit, shared_start
+from tests.fit.same_start import assert_same_bits, shared_start
 from tests.storage import zarr_copy
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
@@ -31,7 +31,7 @@ def test_npy_memmap_fit_equals_in_memory_fit(tmp_path, data, covariance_type):
     start = shared_start(data, covariance_type)
     streamed = GaussianMixture(4, **kwargs, **start).fit(on_disk)
     in_memory = GaussianMixture(4, **kwargs, **start).fit(data)
-    assert_same_fit(streamed, in_memory)
+    assert_same_bits(streamed, in_memory)
     np.testing.assert_allclose(
         streamed.score_samples(on_disk), in_memory.score_samples(data), rtol=1e-10
     )
@@ -54,8 +54,7 @@ def test_raw_memmap_with_offset_and_float32(tmp_path, data):
     in_memory = GaussianMixture(4, covariance_type="diag", chunk_size=333, **start)
     in_memory.fit(values)
     assert streamed.means_.dtype == np.float32
-    # both group rows by component, streamed within windows, in memory once
-    assert_same_fit(streamed, in_memory, float32=True)
+    assert_same_bits(streamed, in_memory)
 
 
 def test_a_slice_of_a_memmap_reads_its_own_rows(tmp_path, data):
@@ -65,7 +64,7 @@ def test_a_slice_of_a_memmap_reads_its_own_rows(tmp_path, data):
     start = shared_start(data[1000:2500], "full")
     a = GaussianMixture(4, tol=1e-8, **start).fit(view)
     b = GaussianMixture(4, tol=1e-8, **start).fit(data[1000:2500])
-    assert_same_fit(a, b)
+    assert_same_bits(a, b)
 
 
 def test_hdf5_dataset_fit_equals_in_memory_fit(tmp_path, data):
@@ -77,8 +76,8 @@ def test_hdf5_dataset_fit_equals_in_memory_fit(tmp_path, data):
         streamed = GaussianMixture(4, tol=1e-8, chunk_size=700, **start)
         streamed.fit(handle["X"])
         labels = streamed.predict(handle["X"])
-    in_memory = GaussianMixture(4, tol=1e-8, **start).fit(data)
-    assert_same_fit(streamed, in_memory)
+    in_memory = GaussianMixture(4, tol=1e-8, chunk_size=700, **start).fit(data)
+    assert_same_bits(streamed, in_memory)
     np.testing.assert_array_equal(labels, in_memory.predict(data))
 
 
@@ -88,7 +87,31 @@ def test_zarr_array_fit_equals_in_memory_fit(tmp_path, data):
     streamed = GaussianMixture(4, covariance_type="tied", tol=1e-8, **start)
     streamed.fit(stored)
     in_memory = GaussianMixture(4, covariance_type="tied", tol=1e-8, **start).fit(data)
-    assert_same_fit(streamed, in_memory)
+    assert_same_bits(streamed, in_memory)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_storage_gives_the_same_bits_with_defaults(
+    tmp_path, covariance_type, dtype
+):
+    # 60-row chunks of 12,000 rows: four windows of grouped rows, the last
+    # one short; eight separated blobs, so grouping pays
+    rows, _ = make_blobs(n_samples=12_000, centers=8, n_features=5, random_state=3)
+    rows = rows.astype(dtype)
+    kwargs = dict(covariance_type=covariance_type, chunk_size=60, random_state=0)
+    in_memory = GaussianMixture(8, **kwargs).fit(rows)
+    np.save(tmp_path / "rows.npy", rows)
+    stored = [
+        np.load(tmp_path / "rows.npy", mmap_mode="r"),
+        zarr_copy(tmp_path, rows, 700),
+    ]
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "rows.h5", "w") as handle:
+        handle.create_dataset("X", data=rows, chunks=(333, 5))
+    with h5py.File(tmp_path / "rows.h5", "r") as handle:
+        for source in [*stored, handle["X"]]:
+            assert_same_bits(GaussianMixture(8, **kwargs).fit(source), in_memory)
 
 
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random_from_data"])
@@ -184,7 +207,7 @@ def test_rows_whose_squares_overflow_fit_on_disk_as_in_memory(
         # float64 holds these squares: the same rows in float64 are the
         # reference both must reach, to float32's rounding
         wide = GaussianMixture(3, **kwargs).fit(FAR_FLOAT32_ROWS.astype(np.float64))
-    assert_same_fit(streamed, in_memory)
+    assert_same_bits(streamed, in_memory)
     assert streamed.n_iter_ == wide.n_iter_
     assert streamed.lower_bound_ == pytest.approx(wide.lower_bound_, rel=1e-6)
     np.testing.assert_allclose(streamed.means_, wide.means_, rtol=1e-6)

@@ -50,23 +50,49 @@ def _traced_peak(function) -> int:
         tracemalloc.stop()
 
 
-def test_a_fit_from_a_file_holds_its_reads_and_a_few_chunks(stored_rows, monkeypatch):
-    read_bytes = 1 << 20
-    monkeypatch.setattr(host_pass, "STREAM_READ_BYTES", read_bytes)
-    chunk_size = 2000
+def _streamed_peak(stored_rows, monkeypatch, covariance_type: str) -> int:
+    """Peak bytes of a two-iteration fit from the file, in 2000-row chunks,
+    reads of 1 MiB over all threads."""
+    monkeypatch.setattr(host_pass, "STREAM_READ_BYTES", READ_BYTES)
     # a given start: no initialisation sample, only the EM passes' reads
-    start = shared_start(np.asarray(stored_rows[:20_000]), "diag", n_components=2)
-    kwargs = dict(covariance_type="diag", chunk_size=chunk_size, max_iter=2, **start)
+    start = shared_start(
+        np.asarray(stored_rows[:20_000]), covariance_type, n_components=2
+    )
+    kwargs = dict(
+        covariance_type=covariance_type, chunk_size=CHUNK_SIZE, max_iter=2, **start
+    )
     # compiled kernels and imports are not the fit's memory
     _fit(stored_rows[:30_000], **kwargs)
-    peak = _traced_peak(lambda: _fit(stored_rows, **kwargs))
+    return _traced_peak(lambda: _fit(stored_rows, **kwargs))
+
+
+READ_BYTES, CHUNK_SIZE = 1 << 20, 2000
+
+
+def test_a_fit_from_a_file_holds_its_reads_and_a_few_chunks(stored_rows, monkeypatch):
+    # tied covariances: no kernel groups rows, so windows are never held
+    peak = _streamed_peak(stored_rows, monkeypatch, "tied")
     row_bytes = N_FEATURES * 8
     # the documented bound: the reads, and a few chunks' temporaries per thread
-    chunks = 4 * host_threads() * chunk_size * row_bytes
-    bound = read_bytes + chunks + (1 << 20)
+    chunks = 4 * host_threads() * CHUNK_SIZE * row_bytes
+    bound = READ_BYTES + chunks + (1 << 20)
     assert peak <= bound, f"peak {peak / 2**20:.1f} MiB > {bound / 2**20:.1f} MiB"
     # far below the rows themselves, and below 64 chunks of them
-    assert bound < 64 * chunk_size * row_bytes < stored_rows.nbytes
+    assert bound < 64 * CHUNK_SIZE * row_bytes < stored_rows.nbytes
+
+
+def test_a_fit_that_groups_rows_holds_a_window_of_them(stored_rows, monkeypatch):
+    # separated blobs, diagonal covariances: each window of 64 chunks is read
+    # whole and put in order of its rows' likeliest component
+    peak = _streamed_peak(stored_rows, monkeypatch, "diag")
+    row_bytes = N_FEATURES * 8
+    window = 64 * CHUNK_SIZE * row_bytes
+    chunks = 4 * host_threads() * CHUNK_SIZE * row_bytes
+    # the documented bound: a window, a byte per row of labels, the reads and
+    # the chunks' temporaries
+    bound = window + N_ROWS + READ_BYTES + chunks + (1 << 20)
+    assert peak <= bound, f"peak {peak / 2**20:.1f} MiB > {bound / 2**20:.1f} MiB"
+    assert bound < stored_rows.nbytes / 2
 
 
 @pytest.mark.parametrize("covariance_type", ["diag", "full"])

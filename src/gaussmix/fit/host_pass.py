@@ -1,29 +1,32 @@
 """One E-step pass of a fused kernel over numpy rows, on the host's cores.
 
 A pass cuts the rows into chunks, has the kernel ``prepare`` each chunk's
-block and turn it into partial sums, adds those in chunk order (so the
-result does not depend on the thread count, :mod:`gaussmix.fit.parallel`)
-and lets the kernel ``finish`` the total. What a pass may remember for the
-next one depends on where the rows live:
+block and turn it into partial sums, and lets the kernel ``finish`` the
+total. Chunks are added in chunk order within windows of
+:data:`WINDOW_CHUNKS` chunks, then the windows' totals in order, whatever
+the thread count (:mod:`gaussmix.fit.parallel`) and wherever the rows live.
+Kernels that ask for it (``plan.groups_rows``) see each window's rows put in
+order of their likeliest component, so that a chunk's rows mostly share it
+and the kernel can skip the components negligible for all of them.
+
+What a pass may remember for the next one depends on where the rows live:
 
 - :class:`KeptBlocks`, for rows in memory: the blocks themselves (for the
-  diagonal kernel, a quarter of a pass's work) and, once every block is
-  kept, a copy of the rows put in order of their likeliest component, so
-  that a chunk's rows share their likeliest component and the kernel can
-  skip the components negligible for all of them (most of the work left
-  on clustered data);
+  diagonal kernel, a quarter of a pass's work) and each grouped window's
+  rows, copied once in their new order;
 - :class:`StreamedWindows`, for rows read from disk: nothing that grows
-  with the data (a byte per row for kernels that group rows within windows
-  of chunks).
+  with the data but a byte per row of window labels.
 
-Both keep the kernel's centre, offered to the next pass's kernel so that
-consecutive passes compute the same way.
+Both follow one rule for which rows a chunk holds and how sums add, so a fit
+gives the same bits from memory, a memmap, HDF5 or Zarr. Both keep the
+kernel's centre, offered to the next pass's kernel so that consecutive
+passes compute the same way.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from itertools import islice
 
@@ -33,29 +36,28 @@ from gaussmix.core.kernels import ChunkKernel, PartialStats
 from gaussmix.core.stats import Stats, sum_in_order
 from gaussmix.fit.parallel import host_threads, ordered_map
 
-#: Bytes of blocks (and the regrouped copy of the rows) kept at most.
+#: Bytes of blocks (and grouped copies of windows) kept at most.
 PREPARED_BYTES_LIMIT = 1 << 30
 
-#: Rows are regrouped only when they fill at least this many chunks: with
-#: fewer, each chunk would still hold many groups.
+#: A window's rows are grouped only when they fill at least this many
+#: chunks: with fewer, each chunk would still hold many groups.
 GROUPING_MIN_CHUNKS = 4
 
-#: After a kernel declined to group the rows (grouping would not leave
-#: components out of chunks), it is asked again every this many passes.
+#: Passes of a grouping kernel ask for the rows' labels only once every this
+#: many (the first included): finding them costs about a pass's GEMM, and
+#: the parameters, hence whether grouping would pay, move slowly.
 REGROUP_PASSES = 8
 
-#: Chunks per window of streamed rows: enough that most chunks of a window
-#: hold one group once sorted. Kernels whose per-row work dwarfs preparing
-#: a block put each window's rows in order of their likeliest component
-#: (found in the first pass, then kept: one byte per row) before computing
-#: its chunks, which gives the chunks most of the benefit of grouping; such
-#: a window is held in memory whole. A pass adds its chunks' sums window by
-#: window, then the windows' totals, whatever the kernel: the association
-#: of those float64 sums (hence the fit's bits) is fixed by this number.
+#: Chunks per window: enough that most chunks of a grouped window hold one
+#: group. A window's labels are found once, in the first pass that asks for
+#: them and where the kernel offers them for every chunk of the window, and
+#: kept (a byte per row); a grouped window of streamed rows is read whole.
+#: The association of the float64 sums (hence a fit's bits) is fixed by
+#: this number.
 WINDOW_CHUNKS = 64
 
-#: Bytes of streamed rows that the threads' reads hold at once, for kernels
-#: that do not group rows: each thread reads whole chunks, at least one and
+#: Bytes of streamed rows that the threads' reads hold at once, for windows
+#: that are not grouped: each thread reads whole chunks, at least one and
 #: otherwise as many as fit its share. Reads only decide how many chunks
 #: come from one I/O, never which rows a chunk holds nor the order in which
 #: sums add, so a fit gives the same bits whatever this number or the
@@ -73,7 +75,8 @@ def host_pass(
     """The Stats of all rows of ``X`` under ``kernel``.
 
     ``chunk_size`` defaults to the kernel's; ``memory`` is what earlier
-    passes over the same rows left (None: nothing to remember).
+    passes over the same rows left (None: nothing to remember, no rows
+    grouped).
     """
     size = chunk_size or kernel.plan.chunk_rows
     if memory is None or kernel.plan.preparation_key is None:
@@ -87,63 +90,132 @@ def fresh_partial_sums(
     sample_weight: np.ndarray | None,
     chunk_size: int,
 ) -> PartialStats:
-    """Partial sums of every chunk, each prepared afresh."""
+    """Partial sums of every chunk, each prepared afresh, rows in place."""
 
     def run(start: int) -> PartialStats:
         rows, weights = _rows(X, sample_weight, slice(start, start + chunk_size))
         return kernel.chunk(kernel.prepare(rows), rows, weights)
 
-    return sum_in_order(ordered_map(run, range(0, X.shape[0], chunk_size)))
-
-
-def _passes_without_pruning(kernel: ChunkKernel, before: int) -> int:
-    """The count of passes without pruning, this one included."""
-    return before + 1 if kernel.plan.prunes is False else 0
+    chunks = ordered_map(run, range(0, X.shape[0], chunk_size))
+    return sum_in_order(_window_totals(chunks))
 
 
 def _rows(
-    X: np.ndarray, sample_weight: np.ndarray | None, rows: slice
+    X: np.ndarray, sample_weight: np.ndarray | None, rows: slice | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Rows ``rows`` of ``X`` as a numpy array, and their weights."""
-    weights = None if sample_weight is None else np.asarray(sample_weight[rows])
-    return np.asarray(X[rows]), weights
+    """Rows ``rows`` of ``X`` (a slice, or indices) as a numpy array, and
+    their weights."""
+    if isinstance(rows, slice):
+        weights = None if sample_weight is None else np.asarray(sample_weight[rows])
+        return np.asarray(X[rows]), weights
+    # ``take`` gathers whole rows about five times faster than indexing
+    weights = None if sample_weight is None else np.take(sample_weight, rows)
+    return np.asarray(np.take(X, rows, axis=0)), weights
 
 
-class KeptBlocks:
+def _window_totals(chunk_sums: Iterator[PartialStats]) -> Iterator[PartialStats]:
+    """Totals of consecutive windows of :data:`WINDOW_CHUNKS` chunk sums,
+    each added in chunk order."""
+    while (total := sum_in_order(islice(chunk_sums, WINDOW_CHUNKS))) is not None:
+        yield total
+
+
+def _chunk_parts(n_rows: int, chunk_size: int) -> list[slice]:
+    """The chunks of a window of ``n_rows`` rows, relative to its start."""
+    return [slice(s, min(s + chunk_size, n_rows)) for s in range(0, n_rows, chunk_size)]
+
+
+def _window_labels(found: Iterator[np.ndarray | None]) -> np.ndarray | None:
+    """A window's row labels from its chunks' (in order); None, as soon as
+    one chunk declines, unless the kernel offers them for every chunk."""
+    labels = []
+    try:
+        for part in found:
+            if part is None:
+                return None
+            labels.append(part)
+    finally:
+        # stop the chunks still running: the window will not be grouped
+        close = getattr(found, "close", None)
+        if close is not None:
+            close()
+    return np.concatenate(labels)
+
+
+class _WindowLabels:
+    """Which windows of rows are grouped, and when to look for more.
+
+    The one rule both memories follow, so that a chunk holds the same rows
+    whether the rows are in memory or streamed.
+    """
+
+    def __init__(self) -> None:
+        self.reference: np.ndarray | None = None
+        self.passes_without_pruning = 0
+        self._labels: dict[int, np.ndarray] = {}
+        self._window = 0
+        self._grouping_passes = 0
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the rows of some window are put in order of their labels."""
+        return bool(self._labels)
+
+    def _begin(self, kernel: ChunkKernel, chunk_size: int) -> bool:
+        """Note the pass's kernel; whether it looks for windows' labels."""
+        self.reference = kernel.plan.reference
+        if kernel.plan.prunes is False:
+            self.passes_without_pruning += 1
+        else:
+            self.passes_without_pruning = 0
+        window = WINDOW_CHUNKS * chunk_size
+        if window != self._window:
+            # other windows: their labels are looked for in this pass
+            self._window = window
+            self._forget_windows()
+            self._grouping_passes = 0
+        if not kernel.plan.groups_rows:
+            return False
+        asks = self._grouping_passes % REGROUP_PASSES == 0
+        self._grouping_passes += 1
+        return asks
+
+    def _forget_windows(self) -> None:
+        self._labels = {}
+
+    def _may_group(self, n_rows: int, chunk_size: int) -> bool:
+        return -(-n_rows // chunk_size) >= GROUPING_MIN_CHUNKS
+
+
+class KeptBlocks(_WindowLabels):
     """Blocks of one in-memory array's chunks, kept between passes.
 
     Blocks are kept as long as successive kernels report the same
-    preparation key and chunk size, up to ``limit_bytes`` in all; chunks
-    beyond the limit are prepared afresh in each pass. When a pass finds
-    every block kept (so from the second pass on), the rows are put in order
-    of their likeliest component under that pass's kernel, once; the sums
-    then differ from those in the original order by rounding only.
+    preparation key and chunk size, up to ``limit_bytes`` in all with the
+    grouped windows' copies; chunks beyond the limit are prepared afresh in
+    each pass, and a grouped window without a copy gathers its chunks' rows
+    in each pass.
     """
 
     def __init__(self, limit_bytes: int = PREPARED_BYTES_LIMIT) -> None:
+        super().__init__()
         self.limit_bytes = limit_bytes
-        self.reference: np.ndarray | None = None
-        self.passes_without_pruning = 0
         self._key: tuple | None = None
         self._blocks: dict[int, np.ndarray] = {}
-        self._block_bytes = 0
-        self._grouped: tuple[np.ndarray, np.ndarray | None] | None = None
-        self._passes_since_declined = 0
+        self._copies: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._kept_bytes = 0
+        self._orders: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
 
     @property
     def kept_bytes(self) -> int:
-        """Bytes kept now: blocks and the regrouped rows."""
-        if self._grouped is None:
-            return self._block_bytes
-        rows, weights = self._grouped
-        copy_bytes = rows.nbytes + (0 if weights is None else weights.nbytes)
-        return self._block_bytes + copy_bytes
+        """Bytes kept now: blocks and grouped windows' copies."""
+        return self._kept_bytes
 
-    @property
-    def grouped(self) -> bool:
-        """Whether the rows have been put in order of their likeliest component."""
-        return self._grouped is not None
+    def _forget_windows(self) -> None:
+        super()._forget_windows()
+        for start in list(self._copies):
+            self._drop_copy(start)
 
     def partial_sums(
         self,
@@ -153,98 +225,132 @@ class KeptBlocks:
         chunk_size: int,
     ) -> PartialStats:
         """The total of ``kernel``'s partial sums over all rows of ``X``."""
+        asks = self._begin(kernel, chunk_size)
         key = (kernel.plan.preparation_key, chunk_size)
         if key != self._key:
             self._key = key
-            self._blocks = {}
-            self._block_bytes = 0
-        self.reference = kernel.plan.reference
-        self.passes_without_pruning = _passes_without_pruning(
-            kernel, self.passes_without_pruning
-        )
-        starts = range(0, X.shape[0], chunk_size)
-        if self._grouped is None and self._may_group(X, sample_weight, starts):
-            # a kernel that declined is asked again only now and then: the
-            # parameters move slowly
-            if self._passes_since_declined % REGROUP_PASSES == 0:
-                self._group(kernel, X, sample_weight, starts)
-            self._passes_since_declined += self._grouped is None
-        rows, weights = (X, sample_weight) if self._grouped is None else self._grouped
-        grouped = self._grouped is not None
+            for start in list(self._blocks):
+                self._drop_block(start)
+        n_rows, window = X.shape[0], self._window
+        if asks:
+            for start in range(0, n_rows, window):
+                stop = min(start + window, n_rows)
+                if start not in self._labels and self._may_group(
+                    stop - start, chunk_size
+                ):
+                    self._label(kernel, X, sample_weight, start, stop, chunk_size)
 
         def run(start: int) -> PartialStats:
-            chunk, chunk_weights = _rows(
-                rows, weights, slice(start, start + chunk_size)
-            )
+            origin = start - start % window
+            grouped = origin in self._labels
+            chunk, weights = self._chunk_rows(X, sample_weight, start, chunk_size)
             block = self._block(kernel, start, chunk)
-            return kernel.chunk(block, chunk, chunk_weights, grouped)
+            return kernel.chunk(block, chunk, weights, grouped)
 
-        return sum_in_order(ordered_map(run, starts))
+        chunks = ordered_map(run, range(0, n_rows, chunk_size))
+        return sum_in_order(_window_totals(chunks))
+
+    def _label(
+        self,
+        kernel: ChunkKernel,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        start: int,
+        stop: int,
+        chunk_size: int,
+    ) -> None:
+        """Group the window ``start:stop`` if the kernel offers its labels."""
+
+        def block(part: slice) -> np.ndarray:
+            chunk_start = start + part.start
+            kept = self._blocks.get(chunk_start)
+            if kept is not None:
+                return kept
+            return kernel.prepare(np.asarray(X[chunk_start : start + part.stop]))
+
+        parts = _chunk_parts(stop - start, chunk_size)
+        found = ordered_map(
+            lambda part: kernel.likeliest_components(block(part)), parts
+        )
+        labels = _window_labels(found)
+        if labels is None:
+            return
+        self._labels[start] = labels
+        # the window's blocks were of its rows in their old order
+        for part in parts:
+            self._drop_block(start + part.start)
+        order = start + np.argsort(labels, kind="stable")
+        rows, weights = _rows(X, sample_weight, order)
+        copy_bytes = rows.nbytes + (0 if weights is None else weights.nbytes)
+        with self._lock:
+            if self._kept_bytes + copy_bytes <= self.limit_bytes:
+                self._copies[start] = (rows, weights)
+                self._kept_bytes += copy_bytes
+
+    def _chunk_rows(
+        self,
+        X: np.ndarray,
+        sample_weight: np.ndarray | None,
+        start: int,
+        chunk_size: int,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The rows (and weights) of the chunk that starts at row ``start``."""
+        origin = start - start % self._window
+        labels = self._labels.get(origin)
+        if labels is None:
+            return _rows(X, sample_weight, slice(start, start + chunk_size))
+        part = slice(start - origin, start - origin + chunk_size)
+        copy = self._copies.get(origin)
+        if copy is not None:
+            rows, weights = copy
+            return rows[part], None if weights is None else weights[part]
+        return _rows(X, sample_weight, origin + self._order(origin, labels)[part])
+
+    def _order(self, origin: int, labels: np.ndarray) -> np.ndarray:
+        """The order of a grouped window without a copy, sorted once per
+        pass: chunks run in order, so two windows' orders serve all threads."""
+        with self._lock:
+            order = self._orders.get(origin)
+            if order is None:
+                order = np.argsort(labels, kind="stable")
+                self._orders[origin] = order
+                while len(self._orders) > 2:
+                    del self._orders[next(iter(self._orders))]
+            return order
 
     def _block(self, kernel: ChunkKernel, start: int, chunk: np.ndarray) -> np.ndarray:
         block = self._blocks.get(start)
         if block is None:
             block = kernel.prepare(chunk)
             with self._lock:
-                if self._block_bytes + block.nbytes <= self.limit_bytes:
+                if self._kept_bytes + block.nbytes <= self.limit_bytes:
                     self._blocks[start] = block
-                    self._block_bytes += block.nbytes
+                    self._kept_bytes += block.nbytes
         return block
 
-    def _may_group(
-        self, X: np.ndarray, sample_weight: np.ndarray | None, starts: range
-    ) -> bool:
-        if len(starts) < GROUPING_MIN_CHUNKS or len(self._blocks) < len(starts):
-            return False
-        copy_bytes = X.nbytes + (0 if sample_weight is None else sample_weight.nbytes)
-        return self._block_bytes + copy_bytes <= self.limit_bytes
+    def _drop_block(self, start: int) -> None:
+        block = self._blocks.pop(start, None)
+        if block is not None:
+            self._kept_bytes -= block.nbytes
 
-    def _group(
-        self,
-        kernel: ChunkKernel,
-        X: np.ndarray,
-        sample_weight: np.ndarray | None,
-        starts: range,
-    ) -> None:
-        labels = []
-        for start in starts:
-            # a kernel declines on the first chunk where grouping would not pay
-            part = kernel.likeliest_components(self._blocks[start])
-            if part is None:
-                return
-            labels.append(part)
-        # small unsigned labels: numpy's stable sort is a radix sort
-        order = np.argsort(np.concatenate(labels), kind="stable")
-        weights = None
-        if sample_weight is not None:
-            weights = np.asarray(sample_weight)[order]
-        # the blocks are rebuilt, in the new order, as the pass reaches them
-        self._blocks = {}
-        self._block_bytes = 0
-        self._grouped = (X[order], weights)
+    def _drop_copy(self, start: int) -> None:
+        copy = self._copies.pop(start, None)
+        if copy is not None:
+            rows, weights = copy
+            self._kept_bytes -= rows.nbytes + (0 if weights is None else weights.nbytes)
 
 
-class StreamedWindows:
+class StreamedWindows(_WindowLabels):
     """What passes over streamed rows remember: the centre and window labels.
 
-    No block is kept (that would undo streaming). Kernels that do not ask
-    for grouped rows read whole chunks, about :data:`STREAM_READ_BYTES` of
-    them over all threads at once. Kernels that ask for it see each window
-    of :data:`WINDOW_CHUNKS` chunks put in order of the rows' likeliest
-    component, found in the first pass and kept (a byte per row): the order
-    stays good enough as the parameters move. Such a window is read whole,
-    and its chunks gather their rows from it in that order.
+    No block is kept (that would undo streaming). Windows that are not
+    grouped are read as whole chunks, about :data:`STREAM_READ_BYTES` of
+    them over all threads at once; a grouped window is read whole, and its
+    chunks gather their rows from it in their labels' order.
     """
 
-    #: Nothing that grows with the data is kept, and rows are never regrouped
-    #: as a whole: the same answers as :class:`KeptBlocks` gives.
+    #: Nothing that grows with the data is kept but the labels.
     kept_bytes = 0
-    grouped = False
-
-    def __init__(self) -> None:
-        self.reference: np.ndarray | None = None
-        self.passes_without_pruning = 0
-        self._window_labels: dict[tuple[int, int], np.ndarray] = {}
 
     def partial_sums(
         self,
@@ -254,19 +360,14 @@ class StreamedWindows:
         chunk_size: int,
     ) -> PartialStats:
         """The total of ``kernel``'s partial sums over all rows of ``X``."""
-        self.reference = kernel.plan.reference
-        self.passes_without_pruning = _passes_without_pruning(
-            kernel, self.passes_without_pruning
-        )
-        if kernel.plan.groups_streamed_rows:
-            window = WINDOW_CHUNKS * chunk_size
-            totals: Iterable[PartialStats] = (
-                self._window_sums(kernel, X, sample_weight, chunk_size, start)
-                for start in range(0, X.shape[0], window)
-            )
-        else:
+        asks = self._begin(kernel, chunk_size)
+        if not kernel.plan.groups_rows or (not asks and not self._labels):
             chunks = _streamed_chunk_sums(kernel, X, sample_weight, chunk_size)
-            totals = _window_totals(chunks)
+            return sum_in_order(_window_totals(chunks))
+        totals = (
+            self._window_sums(kernel, X, sample_weight, chunk_size, start, asks)
+            for start in range(0, X.shape[0], self._window)
+        )
         return sum_in_order(totals)
 
     def _window_sums(
@@ -276,20 +377,25 @@ class StreamedWindows:
         sample_weight: np.ndarray | None,
         chunk_size: int,
         start: int,
+        asks: bool,
     ) -> PartialStats:
-        """The sum, in chunk order, of one window's chunks, rows grouped.
+        """The sum, in chunk order, of one window's chunks.
 
-        Each chunk gathers its rows from the window read once, instead of
-        from a sorted copy of the whole window: the same values, so the same
-        sums, for a chunk's worth of memory per thread.
+        Each chunk of a grouped window gathers its rows from the window read
+        once, instead of from a sorted copy of the whole window: the same
+        values, so the same sums, for a chunk's worth of memory per thread.
         """
-        window = WINDOW_CHUNKS * chunk_size
-        rows, weights = _rows(X, sample_weight, slice(start, start + window))
-        parts = [
-            slice(part, part + chunk_size)
-            for part in range(0, rows.shape[0], chunk_size)
-        ]
-        labels = self._labels(kernel, rows, parts, (start, window))
+        rows, weights = _rows(X, sample_weight, slice(start, start + self._window))
+        parts = _chunk_parts(rows.shape[0], chunk_size)
+        labels = self._labels.get(start)
+        if labels is None and asks and self._may_group(rows.shape[0], chunk_size):
+            found = ordered_map(
+                lambda part: kernel.likeliest_components(kernel.prepare(rows[part])),
+                parts,
+            )
+            labels = _window_labels(found)
+            if labels is not None:
+                self._labels[start] = labels
         grouped = labels is not None
         order = None if labels is None else np.argsort(labels, kind="stable")
 
@@ -298,32 +404,6 @@ class StreamedWindows:
             return _read_chunk_sums(kernel, rows, weights, chosen, grouped)
 
         return sum_in_order(ordered_map(run, parts))
-
-    def _labels(
-        self,
-        kernel: ChunkKernel,
-        rows: np.ndarray,
-        parts: list[slice],
-        window: tuple[int, int],
-    ) -> np.ndarray | None:
-        """The window's row labels (found once), or None when not grouped."""
-        if len(parts) <= 1:
-            return None
-        labels = self._window_labels.get(window)
-        if labels is None:
-            found = list(
-                ordered_map(
-                    lambda part: kernel.likeliest_components(
-                        kernel.prepare(rows[part])
-                    ),
-                    parts,
-                )
-            )
-            if any(part is None for part in found):
-                return None
-            labels = np.concatenate(found)
-            self._window_labels[window] = labels
-        return labels
 
 
 def _streamed_chunk_sums(
@@ -362,8 +442,7 @@ def _read_chunk_sums(
 ) -> PartialStats:
     """Partial sums of the chunk ``rows[chosen]`` of a read, prepared afresh
     and detached from the read (see :func:`_detached`)."""
-    chunk = rows[chosen]
-    chunk_weights = None if weights is None else weights[chosen]
+    chunk, chunk_weights = _rows(rows, weights, chosen)
     sums = kernel.chunk(kernel.prepare(chunk), chunk, chunk_weights, grouped)
     return _detached(sums)
 
@@ -379,10 +458,3 @@ def _detached(partial: PartialStats) -> PartialStats:
     if point is None or point.base is None:
         return partial
     return replace(partial, sums=replace(partial.sums, worst_point=point.copy()))
-
-
-def _window_totals(chunk_sums: Iterator[PartialStats]) -> Iterator[PartialStats]:
-    """Totals of consecutive windows of :data:`WINDOW_CHUNKS` chunk sums,
-    each added in chunk order, as a pass over grouped windows adds them."""
-    while (total := sum_in_order(islice(chunk_sums, WINDOW_CHUNKS))) is not None:
-        yield total

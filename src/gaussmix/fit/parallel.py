@@ -6,7 +6,8 @@ fit, are the same whatever the number of threads. The worker count follows
 the BLAS thread count (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
 ``threadpoolctl.threadpool_limits`` all apply), and while the workers run
 BLAS is held to one thread each so that the two levels do not oversubscribe
-the cores.
+the cores; a single item runs on one BLAS thread too, so that an item's
+result never depends on how many others there are.
 """
 
 from __future__ import annotations
@@ -68,7 +69,12 @@ def ordered_map(
         return
     second = next(items, _END)
     if second is _END:
-        yield function(first)
+        # one BLAS thread as for many items: a GEMM split over threads may
+        # round differently, and a chunk's sums must not depend on how many
+        # chunks there are
+        with one_blas_thread():
+            result = function(first)
+        yield result
         return
     pool = _pool(n_threads)
     with one_blas_thread():

@@ -58,9 +58,10 @@ class BlockPlan:
     reference : ndarray of shape (n_features,) or None
         The centre the blocks are taken about, to offer the next pass's
         kernel so that kept blocks stay valid; None when there is none.
-    groups_streamed_rows : bool
-        Whether streamed rows are worth putting in order of their likeliest
-        components, at the cost of preparing their blocks twice.
+    groups_rows : bool
+        Whether rows are worth putting in order of their likeliest
+        components, window by window, at the cost of preparing the blocks
+        of a window twice in the pass that finds its labels.
     prunes : bool or None
         Whether the kernel looks for (component, row) pairs to skip in this
         pass, as measured on the data; None for kernels that never do.
@@ -69,7 +70,7 @@ class BlockPlan:
     chunk_rows: int
     preparation_key: Hashable | None = None
     reference: np.ndarray | None = None
-    groups_streamed_rows: bool = False
+    groups_rows: bool = False
     prunes: bool | None = None
 
     @classmethod
@@ -79,7 +80,7 @@ class BlockPlan:
         chunk_elements: int,
         preparation_key: Hashable | None = None,
         reference: np.ndarray | None = None,
-        groups_streamed_rows: bool = False,
+        groups_rows: bool = False,
     ) -> BlockPlan:
         """A plan whose chunks hold about ``chunk_elements`` numbers in blocks.
 
@@ -87,7 +88,7 @@ class BlockPlan:
         chunks keep at least 256 rows so that per-call overheads vanish.
         """
         chunk_rows = int(max(256, chunk_elements // max(1, row_elements)))
-        return cls(chunk_rows, preparation_key, reference, groups_streamed_rows)
+        return cls(chunk_rows, preparation_key, reference, groups_rows)
 
 
 class ChunkKernel(Protocol):

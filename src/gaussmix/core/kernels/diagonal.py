@@ -120,6 +120,9 @@ class DiagonalKernel(KernelBase):
             chunk_elements=self.chunk_elements,
             preparation_key=("diagonal", self.compute_dtype.str, centre.tobytes()),
             reference=centre,
+            # a chunk whose rows share their likeliest component normalises
+            # and sums only the components that matter to them
+            groups_rows=True,
         )
 
     def prepare(self, rows: np.ndarray) -> np.ndarray:

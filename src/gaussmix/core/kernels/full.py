@@ -147,7 +147,7 @@ class FullKernel(KernelBase):
             preparation_key=("full", np.dtype(dtype).str, centre.tobytes()),
             reference=centre,
             # whitening costs D^2 per pair, preparing a block D per row
-            groups_streamed_rows=True,
+            groups_rows=True,
         )
         self.bounds: DensityBounds | None = None
         # a pass after one that found pruning would not pay measures again
@@ -166,7 +166,7 @@ class FullKernel(KernelBase):
                 chunk_rows=BlockPlan.sized(
                     self.quadratic.n_features_out + n_components, DENSE_ELEMENTS
                 ).chunk_rows,
-                groups_streamed_rows=False,
+                groups_rows=False,
             )
         # each thread's buffer for a chunk's quadratic features
         self._local = threading.local()
