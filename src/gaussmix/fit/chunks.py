@@ -18,7 +18,12 @@ from gaussmix.core.estep import chunk_stats, default_chunk_size, responsibility_
 from gaussmix.core.kernels import ChunkKernel, fused_kernel
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import EMPTY_WEIGHT_GUARD, Stats, sum_in_order, to_float64
-from gaussmix.fit.host_pass import KeptBlocks, StreamedWindows, host_pass
+from gaussmix.fit.host_pass import (
+    KeptBlocks,
+    StreamedWindows,
+    host_pass,
+    sum_by_windows,
+)
 
 
 def row_slices(n_rows: int, chunk_size: int) -> Iterator[slice]:
@@ -80,7 +85,7 @@ def dataset_stats(
     width = params.family.row_width(params.n_components, params.n_features)
     size = resolve_chunk_size(chunk_size, width, 1, X)
     compute_params = params.cast(X)
-    return sum_in_order(
+    return sum_by_windows(
         chunk_stats(*_read(X, sample_weight, rows), compute_params, shift)
         for rows in row_slices(X.shape[0], size)
     )

@@ -1,7 +1,16 @@
-"""EM on Dask arrays: Stats per block on the workers, summed in a tree.
+"""EM on Dask arrays: Stats per window of rows on the workers, added in order.
+
+The rows are cut into the chunks, and the chunks into the windows of
+:data:`~gaussmix.fit.host_pass.WINDOW_CHUNKS` chunks, that a fit of the same
+rows in memory or from a file uses, whatever the Dask array's own blocks; a
+task computes one window (a window across two blocks joins its two pieces)
+and the windows' totals are added in order, as there. Grouping kernels' row
+labels are found by the same rule and stay on the workers. So a fit on a
+Dask array gives the bits of the same fit in memory (with one BLAS thread
+per task, as Dask's distributed workers run).
 
 Only parameters (to the workers) and Stats (back) move each iteration:
-O(K * D^2) numbers, whatever the number of rows. Computations run on the
+O(K * D^2) numbers per window, whatever the number of rows. Computations run on the
 scheduler Dask would use anyway: the current ``dask.distributed.Client`` if
 there is one, else Dask's default.
 
@@ -15,13 +24,23 @@ assigns every row to its nearest centre.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from gaussmix.core.blas_threads import one_blas_thread
+from gaussmix.core.estep import chunk_stats
+from gaussmix.core.kernels import fused_kernel
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.stats import Stats, sum_in_order
-from gaussmix.fit.chunks import dataset_stats, resolve_chunk_size, row_slices
+from gaussmix.fit.chunks import resolve_chunk_size, row_slices
+from gaussmix.fit.host_pass import (
+    WINDOW_CHUNKS,
+    WindowRule,
+    find_window_labels,
+    window_sums,
+)
 from gaussmix.fit.sources import (
     assignment_chunk_stats,
     check_weight_layout,
@@ -53,37 +72,91 @@ def is_dask_array(X: Any) -> bool:
     return type(X).__module__.startswith("dask.array")
 
 
-def _tree_sum(parts: list) -> Any:
-    """Pairwise sum of delayed values: depth log2(n) instead of n."""
+def _chain(parts: list) -> Any:
+    """The delayed sum of ``parts``, added left to right as every storage
+    adds its windows' totals; the windows themselves compute in parallel."""
     dask = import_dask()
-    while len(parts) > 1:
-        paired = [
-            dask.delayed(_add)(parts[i], parts[i + 1])
-            for i in range(0, len(parts) - 1, 2)
-        ]
-        if len(parts) % 2:
-            paired.append(parts[-1])
-        parts = paired
-    return parts[0]
+    total = parts[0]
+    for part in parts[1:]:
+        total = dask.delayed(_add)(total, part)
+    return total
 
 
-def _add(a: Stats, b: Stats) -> Stats:
+def _add(a: Any, b: Any) -> Any:
     return a + b
 
 
-def _block_stats(block, weights, params, chunk_size) -> Stats:
-    block = np.asarray(block)
-    return dataset_stats(block, weights, params, chunk_size)
+def _compute(*values: Any) -> tuple:
+    """``dask.compute`` with BLAS on one thread while it runs: Dask's local
+    schedulers run tasks on this process's threads, and a product split
+    over BLAS threads may round differently from the one-thread products of
+    a fit in memory (or of a distributed worker, which runs BLAS on one
+    thread per task)."""
+    with one_blas_thread():
+        return import_dask().compute(*values, **UNOPTIMISED)
 
 
-def _block_chunk_sums(block, weights, function, n_components, chunk_size, args):
-    block = np.asarray(block)
+def _joined(*pieces: Any) -> np.ndarray:
+    """One window's rows (or weights) from the pieces of the blocks it spans."""
+    if len(pieces) == 1:
+        return np.asarray(pieces[0])
+    return np.concatenate([np.asarray(piece) for piece in pieces])
+
+
+def _window_chunk_sums(rows, weights, parts, function, args) -> Any:
+    """``function`` over the chunks ``parts`` of one window, added in order."""
+    rows = np.asarray(rows)
     weights = None if weights is None else np.asarray(weights)
-    size = resolve_chunk_size(chunk_size, n_components, block.shape[1])
     return sum_in_order(
-        function(block[rows], None if weights is None else weights[rows], *args)
-        for rows in row_slices(block.shape[0], size)
+        function(rows[part], None if weights is None else weights[part], *args)
+        for part in parts
     )
+
+
+def _generic_chunk(rows, weights, params, shift) -> Stats:
+    """The E-step of a chunk for families without a fused kernel."""
+    return chunk_stats(rows, weights, params.cast(rows), shift)
+
+
+@dataclass(frozen=True)
+class _KernelSpec:
+    """What builds a pass's fused kernel, the same on the client and workers."""
+
+    params: MixtureParams
+    shift: np.ndarray
+    dtype: np.dtype
+    reference: np.ndarray | None
+    passes_without_pruning: int
+    first_rows: dict[int, np.ndarray | None]
+
+    def build(self) -> Any:
+        return fused_kernel(
+            self.params,
+            self.shift,
+            self.dtype,
+            self.reference,
+            self.first_rows.__getitem__,
+            self.passes_without_pruning,
+        )
+
+
+def _kernel_window(rows, weights, spec, chunk_size, labels, asks) -> tuple:
+    """(partial sums, labels) of one window under the spec's kernel; the
+    labels are found here when ``asks`` and none were kept."""
+    kernel = spec.build()
+    rows = np.asarray(rows)
+    weights = None if weights is None else np.asarray(weights)
+    if labels is None and asks:
+        labels = find_window_labels(kernel, rows, chunk_size)
+    return window_sums(kernel, rows, weights, chunk_size, labels), labels
+
+
+def _part(pair: tuple, index: int) -> Any:
+    return pair[index]
+
+
+def _has_labels(pair: tuple) -> bool:
+    return pair[1] is not None
 
 
 def _row_weights(sample_weight: Any, n_samples: int) -> Any:
@@ -140,31 +213,25 @@ class DaskSource:
         self.has_nan = False
         #: The columns' minima and maxima in float64, once validated.
         self.column_range: tuple[np.ndarray, np.ndarray] | None = None
+        #: The kernels' centre and the windows' labels, between passes.
+        # (the labels as delayed values, held on the workers)
+        self.windows = WindowRule()
+        self._first_rows_read: dict[int, np.ndarray | None] = {}
 
     def rescaled(self, units: np.ndarray) -> DaskSource:
         """The same rows divided by ``units``, in float64, on the cluster."""
         X = self.X.astype(np.float64) / units
         return DaskSource(X, self.sample_weight, self.chunk_size)
 
-    def _blocks(self) -> list[tuple[Any, Any]]:
-        blocks = list(self.X.to_delayed(**UNOPTIMISED).ravel())
-        if self.sample_weight is None:
-            return [(b, None) for b in blocks]
-        return list(
-            zip(
-                blocks,
-                self.sample_weight.to_delayed(**UNOPTIMISED).ravel(),
-                strict=True,
-            )
-        )
-
-    def validate(self, allow_nan: bool = False) -> None:
+    def validate(self, allow_nan: bool = False, normalise_weights: bool = True) -> None:
         """Check on the cluster that every value (and weight) is usable.
 
         The same pass records the columns' ranges (``column_range``), which
         tell the fit whether the rows' squares fit their dtype. With
         ``allow_nan``, NaN marks a missing value (``has_nan`` says whether
-        there is one); rows with every value missing are refused.
+        there is one); rows with every value missing are refused. The
+        weights are then taken as weights in memory are: in float64, divided
+        by the largest with ``normalise_weights``, in the compute dtype.
         """
         dask = import_dask()
         da = dask.array
@@ -179,7 +246,8 @@ class DaskSource:
         ]
         if self.sample_weight is not None:
             w = self.sample_weight
-            checks += [da.isfinite(w).all(), (w >= 0).all(), w.sum()]
+            w = w.astype(np.float64)
+            checks += [da.isfinite(w).all(), (w >= 0).all(), w.max()]
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             # a column without any observed value is named by the fit
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -203,8 +271,19 @@ class DaskSource:
                 raise ValueError("sample_weight contains NaN or infinity.")
             if not results[1]:
                 raise ValueError("sample_weight contains negative values.")
-            if not results[2] > 0:
+            largest = float(results[2])
+            if not largest > 0:
                 raise ValueError("sample_weight sums to zero.")
+            weights = self.sample_weight.astype(np.float64)
+            if normalise_weights:
+                weights = weights / largest
+            elif largest > np.finfo(self.dtype).max / max(self.n_samples, 1):
+                raise ValueError(
+                    f"sample_weight holds values up to {largest:.3g}, whose sum "
+                    f"overflows {self.dtype.name}; divide the weights by a "
+                    "common factor."
+                )
+            self.sample_weight = weights.astype(self.dtype)
 
     def filled(self, values: np.ndarray) -> DaskSource:
         """The rows with each NaN replaced by its column's entry of ``values``."""
@@ -212,19 +291,108 @@ class DaskSource:
         X = da.where(da.isnan(self.X), values.astype(self.dtype), self.X)
         return DaskSource(X, self.sample_weight, self.chunk_size)
 
-    def _map(self, function, *args) -> Stats:
+    def _window_rows(self, start: int, stop: int) -> tuple[Any, Any]:
+        """Delayed numpy rows ``start:stop`` (and their weights)."""
         dask = import_dask()
-        parts = [dask.delayed(function)(b, w, *args) for b, w in self._blocks()]
-        return _tree_sum(parts).compute(**UNOPTIMISED)
+
+        def joined(array: Any) -> Any:
+            pieces = array[start:stop].to_delayed(**UNOPTIMISED).ravel()
+            return dask.delayed(_joined)(*pieces)
+
+        weights = None if self.sample_weight is None else joined(self.sample_weight)
+        return joined(self.X), weights
+
+    def _sliced(self, size: int, function, *args) -> Any:
+        """``function(rows, weights, *args)`` over the chunks an in-memory fit
+        cuts (:func:`row_slices` of ``size``), added window by window."""
+        dask = import_dask()
+        slices = list(row_slices(self.n_samples, size))
+        totals = []
+        for first in range(0, len(slices), WINDOW_CHUNKS):
+            window = slices[first : first + WINDOW_CHUNKS]
+            start, stop = window[0].start, window[-1].stop
+            parts = [slice(p.start - start, p.stop - start) for p in window]
+            rows, weights = self._window_rows(start, stop)
+            totals.append(
+                dask.delayed(_window_chunk_sums)(rows, weights, parts, function, args)
+            )
+        return _compute(_chain(totals))[0]
 
     def chunk_sums(self, function: Any, n_components: int, *args: Any) -> Any:
-        """``function(rows, weights, *args)`` over every chunk of every block."""
-        return self._map(
-            _block_chunk_sums, function, n_components, self.chunk_size, args
-        )
+        """``function(rows, weights, *args)`` over every chunk, added in order."""
+        size = resolve_chunk_size(self.chunk_size, n_components, self.n_features)
+        return self._sliced(size, function, *args)
 
     def stats(self, params: MixtureParams) -> Stats:
-        return self._map(_block_stats, params.to_numpy(), self.chunk_size)
+        params = params.to_numpy(np.float64)
+        shift = np.asarray(params.means, dtype=np.float64)
+        spec = _KernelSpec(
+            params,
+            shift,
+            self.dtype,
+            self.windows.reference,
+            self.windows.passes_without_pruning,
+            {},
+        )
+        kernel = fused_kernel(
+            params,
+            shift,
+            self.dtype,
+            spec.reference,
+            lambda preferred: self._first_rows(spec.first_rows, preferred),
+            spec.passes_without_pruning,
+        )
+        if kernel is None:
+            width = params.family.row_width(params.n_components, params.n_features)
+            size = resolve_chunk_size(self.chunk_size, width, 1)
+            return self._sliced(size, _generic_chunk, params, shift)
+        return kernel.finish(self._kernel_pass(kernel, spec))
+
+    def _first_rows(
+        self, found: dict[int, np.ndarray | None], preferred_rows: int
+    ) -> np.ndarray | None:
+        """The data's first chunk, as a pass in memory offers its kernel."""
+        n_rows = min(self.chunk_size or preferred_rows, self.n_samples)
+        if n_rows not in self._first_rows_read:
+            # read once: the kernels of later passes ask for the same rows
+            rows = None
+            if n_rows:
+                rows = np.asarray(self.X[:n_rows].compute(**UNOPTIMISED))
+            self._first_rows_read[n_rows] = rows
+        found[preferred_rows] = self._first_rows_read[n_rows]
+        return found[preferred_rows]
+
+    def _kernel_pass(self, kernel: Any, spec: _KernelSpec) -> Any:
+        """The partial sums of every window under ``kernel``, with labels
+        kept (and looked for) by the rule rows in memory follow."""
+        dask = import_dask()
+        size = self.chunk_size or kernel.plan.chunk_rows
+        keeps = kernel.plan.preparation_key is not None
+        asks = keeps and self.windows.begin_pass(kernel, size)
+        labels = self.windows.labels if keeps else {}
+        window = WINDOW_CHUNKS * size
+        tasks = {}
+        for start in range(0, self.n_samples, window):
+            rows, weights = self._window_rows(
+                start, min(start + window, self.n_samples)
+            )
+            tasks[start] = dask.delayed(_kernel_window)(
+                rows, weights, spec, size, labels.get(start), asks
+            )
+        if asks:
+            starts = list(tasks)
+            with one_blas_thread():
+                persisted = dask.persist(*tasks.values(), **UNOPTIMISED)
+            kept = dict(zip(starts, persisted, strict=True))
+            totals = [dask.delayed(_part)(kept[start], 0) for start in starts]
+            found = [dask.delayed(_has_labels)(kept[start]) for start in starts]
+            total, *flags = _compute(_chain(totals), *found)
+            for start, flag in zip(starts, flags, strict=True):
+                if flag and start not in labels:
+                    labels[start] = dask.delayed(_part)(kept[start], 1)
+            return total
+        totals = [dask.delayed(_part)(task, 0) for task in tasks.values()]
+        return _compute(_chain(totals))[0]
 
     def initial_stats(self, method, n_components, scatter_kind, random_state) -> Stats:
         return seed_stats(self, method, n_components, scatter_kind, random_state)
@@ -240,11 +408,8 @@ class DaskSource:
         return np.asarray(rows), np.asarray(weights)
 
     def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
-        return self._map(_assignment, centers, scatter_kind)
-
-
-def _assignment(block, weights, centers, scatter_kind) -> Stats:
-    return assignment_chunk_stats(np.asarray(block), weights, centers, scatter_kind)
+        size = resolve_chunk_size(self.chunk_size, len(centers), 1)
+        return self._sliced(size, assignment_chunk_stats, centers, scatter_kind)
 
 
 def map_rows(X: Any, function, n_outputs: int | None, dtype) -> Any:

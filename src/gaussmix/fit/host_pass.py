@@ -26,14 +26,14 @@ passes compute the same way.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from itertools import islice
 
 import numpy as np
 
 from gaussmix.core.kernels import ChunkKernel, PartialStats
-from gaussmix.core.stats import Stats, sum_in_order
+from gaussmix.core.stats import Stats, Summable, sum_in_order
 from gaussmix.fit.parallel import host_threads, ordered_map
 
 #: Bytes of blocks (and grouped copies of windows) kept at most.
@@ -97,7 +97,7 @@ def fresh_partial_sums(
         return kernel.chunk(kernel.prepare(rows), rows, weights)
 
     chunks = ordered_map(run, range(0, X.shape[0], chunk_size))
-    return sum_in_order(_window_totals(chunks))
+    return sum_by_windows(chunks)
 
 
 def _rows(
@@ -113,11 +113,19 @@ def _rows(
     return np.asarray(np.take(X, rows, axis=0)), weights
 
 
-def _window_totals(chunk_sums: Iterator[PartialStats]) -> Iterator[PartialStats]:
+def window_totals(chunk_sums: Iterable[Summable]) -> Iterator[Summable]:
     """Totals of consecutive windows of :data:`WINDOW_CHUNKS` chunk sums,
     each added in chunk order."""
+    chunk_sums = iter(chunk_sums)
     while (total := sum_in_order(islice(chunk_sums, WINDOW_CHUNKS))) is not None:
         yield total
+
+
+def sum_by_windows(chunk_sums: Iterable[Summable]) -> Summable | None:
+    """The total of chunk sums, added in order within windows of
+    :data:`WINDOW_CHUNKS` chunks, then the windows' totals in order: the one
+    association every storage of the rows (memory, files, Dask) follows."""
+    return sum_in_order(window_totals(chunk_sums))
 
 
 def _chunk_parts(n_rows: int, chunk_size: int) -> list[slice]:
@@ -142,26 +150,32 @@ def _window_labels(found: Iterator[np.ndarray | None]) -> np.ndarray | None:
     return np.concatenate(labels)
 
 
-class _WindowLabels:
+def may_group(n_rows: int, chunk_size: int) -> bool:
+    """Whether a window of ``n_rows`` rows holds enough chunks to group."""
+    return -(-n_rows // chunk_size) >= GROUPING_MIN_CHUNKS
+
+
+class WindowRule:
     """Which windows of rows are grouped, and when to look for more.
 
-    The one rule both memories follow, so that a chunk holds the same rows
-    whether the rows are in memory or streamed.
+    The one rule every storage follows (in memory, streamed, on Dask), so
+    that a chunk holds the same rows wherever the rows live. ``labels``
+    maps a grouped window's first row to its rows' labels.
     """
 
     def __init__(self) -> None:
         self.reference: np.ndarray | None = None
         self.passes_without_pruning = 0
-        self._labels: dict[int, np.ndarray] = {}
+        self.labels: dict[int, np.ndarray] = {}
         self._window = 0
         self._grouping_passes = 0
 
     @property
     def grouped(self) -> bool:
         """Whether the rows of some window are put in order of their labels."""
-        return bool(self._labels)
+        return bool(self.labels)
 
-    def _begin(self, kernel: ChunkKernel, chunk_size: int) -> bool:
+    def begin_pass(self, kernel: ChunkKernel, chunk_size: int) -> bool:
         """Note the pass's kernel; whether it looks for windows' labels."""
         self.reference = kernel.plan.reference
         if kernel.plan.prunes is False:
@@ -181,13 +195,10 @@ class _WindowLabels:
         return asks
 
     def _forget_windows(self) -> None:
-        self._labels = {}
-
-    def _may_group(self, n_rows: int, chunk_size: int) -> bool:
-        return -(-n_rows // chunk_size) >= GROUPING_MIN_CHUNKS
+        self.labels = {}
 
 
-class KeptBlocks(_WindowLabels):
+class KeptBlocks(WindowRule):
     """Blocks of one in-memory array's chunks, kept between passes.
 
     Blocks are kept as long as successive kernels report the same
@@ -225,7 +236,7 @@ class KeptBlocks(_WindowLabels):
         chunk_size: int,
     ) -> PartialStats:
         """The total of ``kernel``'s partial sums over all rows of ``X``."""
-        asks = self._begin(kernel, chunk_size)
+        asks = self.begin_pass(kernel, chunk_size)
         key = (kernel.plan.preparation_key, chunk_size)
         if key != self._key:
             self._key = key
@@ -235,20 +246,18 @@ class KeptBlocks(_WindowLabels):
         if asks:
             for start in range(0, n_rows, window):
                 stop = min(start + window, n_rows)
-                if start not in self._labels and self._may_group(
-                    stop - start, chunk_size
-                ):
+                if start not in self.labels and may_group(stop - start, chunk_size):
                     self._label(kernel, X, sample_weight, start, stop, chunk_size)
 
         def run(start: int) -> PartialStats:
             origin = start - start % window
-            grouped = origin in self._labels
+            grouped = origin in self.labels
             chunk, weights = self._chunk_rows(X, sample_weight, start, chunk_size)
             block = self._block(kernel, start, chunk)
             return kernel.chunk(block, chunk, weights, grouped)
 
         chunks = ordered_map(run, range(0, n_rows, chunk_size))
-        return sum_in_order(_window_totals(chunks))
+        return sum_by_windows(chunks)
 
     def _label(
         self,
@@ -275,7 +284,7 @@ class KeptBlocks(_WindowLabels):
         labels = _window_labels(found)
         if labels is None:
             return
-        self._labels[start] = labels
+        self.labels[start] = labels
         # the window's blocks were of its rows in their old order
         for part in parts:
             self._drop_block(start + part.start)
@@ -296,7 +305,7 @@ class KeptBlocks(_WindowLabels):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """The rows (and weights) of the chunk that starts at row ``start``."""
         origin = start - start % self._window
-        labels = self._labels.get(origin)
+        labels = self.labels.get(origin)
         if labels is None:
             return _rows(X, sample_weight, slice(start, start + chunk_size))
         part = slice(start - origin, start - origin + chunk_size)
@@ -340,7 +349,7 @@ class KeptBlocks(_WindowLabels):
             self._kept_bytes -= rows.nbytes + (0 if weights is None else weights.nbytes)
 
 
-class StreamedWindows(_WindowLabels):
+class StreamedWindows(WindowRule):
     """What passes over streamed rows remember: the centre and window labels.
 
     No block is kept (that would undo streaming). Windows that are not
@@ -360,10 +369,10 @@ class StreamedWindows(_WindowLabels):
         chunk_size: int,
     ) -> PartialStats:
         """The total of ``kernel``'s partial sums over all rows of ``X``."""
-        asks = self._begin(kernel, chunk_size)
-        if not kernel.plan.groups_rows or (not asks and not self._labels):
+        asks = self.begin_pass(kernel, chunk_size)
+        if not kernel.plan.groups_rows or (not asks and not self.labels):
             chunks = _streamed_chunk_sums(kernel, X, sample_weight, chunk_size)
-            return sum_in_order(_window_totals(chunks))
+            return sum_by_windows(chunks)
         totals = (
             self._window_sums(kernel, X, sample_weight, chunk_size, start, asks)
             for start in range(0, X.shape[0], self._window)
@@ -379,31 +388,52 @@ class StreamedWindows(_WindowLabels):
         start: int,
         asks: bool,
     ) -> PartialStats:
-        """The sum, in chunk order, of one window's chunks.
-
-        Each chunk of a grouped window gathers its rows from the window read
-        once, instead of from a sorted copy of the whole window: the same
-        values, so the same sums, for a chunk's worth of memory per thread.
-        """
+        """The sum, in chunk order, of one window's chunks, read whole."""
         rows, weights = _rows(X, sample_weight, slice(start, start + self._window))
-        parts = _chunk_parts(rows.shape[0], chunk_size)
-        labels = self._labels.get(start)
-        if labels is None and asks and self._may_group(rows.shape[0], chunk_size):
-            found = ordered_map(
-                lambda part: kernel.likeliest_components(kernel.prepare(rows[part])),
-                parts,
-            )
-            labels = _window_labels(found)
+        labels = self.labels.get(start)
+        if labels is None and asks:
+            labels = find_window_labels(kernel, rows, chunk_size)
             if labels is not None:
-                self._labels[start] = labels
-        grouped = labels is not None
-        order = None if labels is None else np.argsort(labels, kind="stable")
+                self.labels[start] = labels
+        return window_sums(kernel, rows, weights, chunk_size, labels)
 
-        def run(part: slice) -> PartialStats:
-            chosen = part if order is None else order[part]
-            return _read_chunk_sums(kernel, rows, weights, chosen, grouped)
 
-        return sum_in_order(ordered_map(run, parts))
+def find_window_labels(
+    kernel: ChunkKernel, rows: np.ndarray, chunk_size: int
+) -> np.ndarray | None:
+    """The labels of a window's rows, if it may be grouped and the kernel
+    offers them for every chunk; None otherwise."""
+    if not may_group(rows.shape[0], chunk_size):
+        return None
+    found = ordered_map(
+        lambda part: kernel.likeliest_components(kernel.prepare(rows[part])),
+        _chunk_parts(rows.shape[0], chunk_size),
+    )
+    return _window_labels(found)
+
+
+def window_sums(
+    kernel: ChunkKernel,
+    rows: np.ndarray,
+    weights: np.ndarray | None,
+    chunk_size: int,
+    labels: np.ndarray | None,
+) -> PartialStats:
+    """The sum, in chunk order, of the chunks of one window's ``rows``, put
+    in order of their ``labels`` first (None: left in place).
+
+    Each chunk of a grouped window gathers its rows from the window,
+    instead of from a sorted copy of the whole window: the same values, so
+    the same sums, for a chunk's worth of memory per thread.
+    """
+    grouped = labels is not None
+    order = None if labels is None else np.argsort(labels, kind="stable")
+
+    def run(part: slice) -> PartialStats:
+        chosen = part if order is None else order[part]
+        return _read_chunk_sums(kernel, rows, weights, chosen, grouped)
+
+    return sum_in_order(ordered_map(run, _chunk_parts(rows.shape[0], chunk_size)))
 
 
 def _streamed_chunk_sums(

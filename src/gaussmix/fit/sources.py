@@ -17,14 +17,14 @@ from gaussmix.core.estep import responsibility_stats
 from gaussmix.core.kmeans import kmeans, squared_distances
 from gaussmix.core.params import MixtureParams
 from gaussmix.core.seeding import initial_responsibilities
-from gaussmix.core.stats import Stats, sum_in_order
+from gaussmix.core.stats import Stats
 from gaussmix.fit.chunks import (
     dataset_stats,
     resolve_chunk_size,
     responsibilities_stats,
     row_slices,
 )
-from gaussmix.fit.host_pass import KeptBlocks, StreamedWindows
+from gaussmix.fit.host_pass import KeptBlocks, StreamedWindows, sum_by_windows
 from gaussmix.fit.parallel import ordered_map
 from gaussmix.fit.storage import RowReader
 
@@ -117,7 +117,7 @@ class InMemorySource:
             weights = None if self.sample_weight is None else self.sample_weight[rows]
             return function(_host(self.X[rows]), _host_or_none(weights), *args)
 
-        return sum_in_order(ordered_map(run, row_slices(self.n_samples, size)))
+        return sum_by_windows(ordered_map(run, row_slices(self.n_samples, size)))
 
     def rows(self, chosen: np.ndarray | None) -> tuple[Any, Any]:
         if chosen is None:
@@ -131,7 +131,7 @@ class InMemorySource:
 
     def assignment_stats(self, centers: np.ndarray, scatter_kind: str) -> Stats:
         size = resolve_chunk_size(self.chunk_size, len(centers), 1)
-        return sum_in_order(
+        return sum_by_windows(
             assignment_chunk_stats(
                 _host(self.X[rows]),
                 _host_or_none(
@@ -222,7 +222,7 @@ class StreamingSource:
     def chunk_sums(self, function: ChunkFunction, n_components: int, *args: Any):
         # the chunks of an in-memory fit, so that both add the same partial sums
         size = resolve_chunk_size(self.chunk_size, n_components, self.n_features)
-        return sum_in_order(
+        return sum_by_windows(
             function(chunk, self._weights(rows), *args)
             for rows, chunk in self.chunks(size)
         )
@@ -234,7 +234,7 @@ class StreamingSource:
             assignment_chunk_stats(chunk, self._weights(rows), centers, scatter_kind)
             for rows, chunk in self.chunks(size)
         )
-        return sum_in_order(parts)
+        return sum_by_windows(parts)
 
     def _weights(self, rows: slice) -> np.ndarray | None:
         return None if self.sample_weight is None else self.sample_weight[rows]

@@ -113,7 +113,7 @@ def make_source(
     """
     if is_dask_array(X):
         source = DaskSource(X, sample_weight, chunk_size)
-        source.validate(allow_nan=allow_nan)
+        source.validate(allow_nan=allow_nan, normalise_weights=normalise_weights)
     elif is_out_of_core(X):
         reader = RowReader(X)
         n_samples = reader.shape[0]
