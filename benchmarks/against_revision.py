@@ -13,8 +13,10 @@ ratio new / old per configuration.
 
 ``--bench-configs close,digits`` times bench_em.py's configurations
 instead (its data, from its shared start; ``--scale`` then multiplies its
-rows), and ``--cpu`` counts the process's CPU seconds instead of wall-clock
-seconds, which a machine shared with other work disturbs less.
+rows), ``--cpu`` counts the process's CPU seconds instead of wall-clock
+seconds, which a machine shared with other work disturbs less, and
+``--memmap`` fits the rows from a ``.npy`` file opened as a memory map
+(streamed, as out-of-core fits are) instead of from memory.
 """
 
 from __future__ import annotations
@@ -112,6 +114,14 @@ def blob_problems(prefixes: tuple[str, ...], scale: float, new):
             yield name, X, start
 
 
+def on_disk(X: np.ndarray, folder: Path) -> np.ndarray:
+    """``X`` written to a .npy file in ``folder``, opened as a memory map:
+    both revisions then stream it in chunks instead of holding it."""
+    path = folder / f"rows-{X.dtype.name}.npy"
+    np.save(path, X)
+    return np.load(path, mmap_mode="r")
+
+
 def bench_problems(names: list[str], scale: float):
     """(name, rows, start) of bench_em.py's configurations, each dtype."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -160,6 +170,11 @@ def main() -> None:
     parser.add_argument(
         "--cpu", action="store_true", help="CPU seconds instead of wall-clock"
     )
+    parser.add_argument(
+        "--memmap",
+        action="store_true",
+        help="fit the rows streamed from a .npy file opened as a memory map",
+    )
     args = parser.parse_args()
     prefixes = tuple(p for p in args.configs.split(",") if p)
     clock = time.process_time if args.cpu else time.perf_counter
@@ -180,6 +195,8 @@ def main() -> None:
             else:
                 problems = blob_problems(prefixes, args.scale, new)
             for name, X, start in problems:
+                if args.memmap:
+                    X = on_disk(X, Path(folder))
                 seconds = {}
                 timings = {"new": {2: [], 10: []}, "old": {2: [], 10: []}}
                 for _ in range(args.repeats):
