@@ -160,7 +160,8 @@ class WindowRule:
 
     The one rule every storage follows (in memory, streamed, on Dask), so
     that a chunk holds the same rows wherever the rows live. ``labels``
-    maps a grouped window's first row to its rows' labels.
+    maps a grouped window's first row to its rows' labels (on Dask, to the
+    delayed labels, which stay on the workers).
     """
 
     def __init__(self) -> None:
@@ -316,8 +317,9 @@ class KeptBlocks(WindowRule):
         return _rows(X, sample_weight, origin + self._order(origin, labels)[part])
 
     def _order(self, origin: int, labels: np.ndarray) -> np.ndarray:
-        """The order of a grouped window without a copy, sorted once per
-        pass: chunks run in order, so two windows' orders serve all threads."""
+        """The order of a grouped window without a copy. Chunks run in
+        order, so the orders of the last two windows sorted serve every
+        thread; an older one is sorted again when its window comes up."""
         with self._lock:
             order = self._orders.get(origin)
             if order is None:
