@@ -128,7 +128,7 @@ def sum_by_windows(chunk_sums: Iterable[Summable]) -> Summable | None:
     return sum_in_order(window_totals(chunk_sums))
 
 
-def _chunk_parts(n_rows: int, chunk_size: int) -> list[slice]:
+def chunk_parts(n_rows: int, chunk_size: int) -> list[slice]:
     """The chunks of a window of ``n_rows`` rows, relative to its start."""
     return [slice(s, min(s + chunk_size, n_rows)) for s in range(0, n_rows, chunk_size)]
 
@@ -278,7 +278,7 @@ class KeptBlocks(WindowRule):
                 return kept
             return kernel.prepare(np.asarray(X[chunk_start : start + part.stop]))
 
-        parts = _chunk_parts(stop - start, chunk_size)
+        parts = chunk_parts(stop - start, chunk_size)
         found = ordered_map(
             lambda part: kernel.likeliest_components(block(part)), parts
         )
@@ -409,7 +409,7 @@ def find_window_labels(
         return None
     found = ordered_map(
         lambda part: kernel.likeliest_components(kernel.prepare(rows[part])),
-        _chunk_parts(rows.shape[0], chunk_size),
+        chunk_parts(rows.shape[0], chunk_size),
     )
     return _window_labels(found)
 
@@ -433,9 +433,9 @@ def window_sums(
 
     def run(part: slice) -> PartialStats:
         chosen = part if order is None else order[part]
-        return _read_chunk_sums(kernel, rows, weights, chosen, grouped)
+        return read_chunk_sums(kernel, rows, weights, chosen, grouped)
 
-    return sum_in_order(ordered_map(run, _chunk_parts(rows.shape[0], chunk_size)))
+    return sum_in_order(ordered_map(run, chunk_parts(rows.shape[0], chunk_size)))
 
 
 def _streamed_chunk_sums(
@@ -457,7 +457,7 @@ def _streamed_chunk_sums(
     def run(start: int) -> list[PartialStats]:
         rows, weights = _rows(X, sample_weight, slice(start, start + span))
         return [
-            _read_chunk_sums(kernel, rows, weights, slice(part, part + chunk_size))
+            read_chunk_sums(kernel, rows, weights, slice(part, part + chunk_size))
             for part in range(0, rows.shape[0], chunk_size)
         ]
 
@@ -465,7 +465,7 @@ def _streamed_chunk_sums(
         yield from sums
 
 
-def _read_chunk_sums(
+def read_chunk_sums(
     kernel: ChunkKernel,
     rows: np.ndarray,
     weights: np.ndarray | None,
