@@ -358,6 +358,8 @@ class DaskSource:
         dask = import_dask()
         slices = list(row_slices(self.n_samples, size))
         shares = _shares(-(-len(slices) // WINDOW_CHUNKS))
+        # one copy of the arguments in the graph, however many tasks
+        args = dask.delayed(args, traverse=False)
         totals = []
         for first in range(0, len(slices), WINDOW_CHUNKS):
             window = slices[first : first + WINDOW_CHUNKS]
@@ -418,7 +420,7 @@ class DaskSource:
         found[preferred_rows] = self._first_rows_read[n_rows]
         return found[preferred_rows]
 
-    def _kernel_pass(self, kernel: Any, spec: _KernelSpec) -> Any:
+    def _kernel_pass(self, kernel: Any, spec: Any) -> Any:
         """The partial sums of every window under ``kernel``, with labels
         kept (and looked for) by the rule rows in memory follow."""
         dask = import_dask()
@@ -428,6 +430,8 @@ class DaskSource:
         labels = dict(self.windows.labels) if keeps else {}
         window = WINDOW_CHUNKS * size
         starts = range(0, self.n_samples, window)
+        # one copy of the kernel's inputs in the graph, however many tasks
+        spec = dask.delayed(spec, traverse=False)
         found = {}
         if asks:
             looked_for = {
