@@ -182,3 +182,26 @@ def test_tied_start_in_float32_is_the_float64_start():
     assert narrow.n_iter_ == wide.n_iter_
     assert narrow.lower_bounds_[0] == pytest.approx(wide.lower_bounds_[0], rel=1e-6)
     np.testing.assert_allclose(narrow.covariances_, wide.covariances_, rtol=1e-5)
+
+
+def test_a_pass_that_does_not_group_takes_the_rows_in_place_everywhere(rng):
+    # full covariances, explicit chunks: separated components group the
+    # windows' rows; then one cloud, where skipping components would not
+    # pay (the kernel goes dense and groups nothing), then the blobs again
+    X = _blobs(rng, np.float64)
+    separated = _params_along_a_fit(X, "full")[-1]
+    cloud = MixtureParams(
+        separated.weights,
+        np.repeat(X.mean(0, keepdims=True), 4, axis=0),
+        np.repeat(100.0 * np.cov(X.T)[None], 4, axis=0),
+        np.repeat(np.linalg.cholesky(np.linalg.inv(100.0 * np.cov(X.T)))[None], 4, 0),
+        "full",
+    )
+    kept, streamed = KeptBlocks(), StreamedWindows()
+    for params in (separated, cloud, separated, cloud):
+        in_memory = dataset_stats(X, None, params, 20, kept)
+        from_disk = dataset_stats(X, None, params, 20, streamed)
+        assert _stats_bits(in_memory) == _stats_bits(from_disk)
+        fresh = dataset_stats(X, None, params, 20)
+        np.testing.assert_allclose(in_memory.resp_sum, fresh.resp_sum, rtol=1e-12)
+    assert kept.grouped and streamed.grouped

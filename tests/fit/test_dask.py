@@ -264,3 +264,39 @@ def test_a_slice_of_a_dask_array_keeps_one_definition_per_key(client, data):
         expected.means_,
         rtol=1e-10,
     )
+
+
+def test_passes_that_group_and_do_not_give_the_bits_of_memory(client):
+    from gaussmix.core.params import MixtureParams
+    from gaussmix.fit.chunks import dataset_stats
+    from gaussmix.fit.dask import DaskSource
+    from gaussmix.fit.host_pass import KeptBlocks
+
+    # separated blobs group each window's rows; one cloud (the kernel goes
+    # dense) takes them in place; 20-row chunks, blocks across windows
+    rows, _ = make_blobs(n_samples=6000, centers=4, n_features=5, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = GaussianMixture(4, max_iter=3, random_state=0).fit(rows)
+    separated = MixtureParams(
+        fit.weights_, fit.means_, fit.covariances_, fit.precisions_cholesky_, "full"
+    )
+    wide = 100.0 * np.cov(rows.T)
+    cloud = MixtureParams(
+        fit.weights_,
+        np.repeat(rows.mean(0, keepdims=True), 4, axis=0),
+        np.repeat(wide[None], 4, axis=0),
+        np.repeat(np.linalg.cholesky(np.linalg.inv(wide))[None], 4, axis=0),
+        "full",
+    )
+    source = DaskSource(da.from_array(rows, chunks=(777, 5)), None, 20)
+    kept = KeptBlocks()
+    for params in (separated, cloud, separated, cloud, separated):
+        on_dask = source.stats(params)
+        in_memory = dataset_stats(rows, None, params, 20, kept)
+        for name in ("resp_sum", "centred_sum", "scatter"):
+            np.testing.assert_array_equal(
+                getattr(on_dask, name), getattr(in_memory, name)
+            )
+        assert on_dask.log_likelihood == in_memory.log_likelihood
+    assert source.windows.grouped and kept.grouped

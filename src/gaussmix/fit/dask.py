@@ -427,7 +427,8 @@ class DaskSource:
         size = self.chunk_size or kernel.plan.chunk_rows
         keeps = kernel.plan.preparation_key is not None
         asks = keeps and self.windows.begin_pass(kernel, size)
-        labels = dict(self.windows.labels) if keeps else {}
+        grouping = keeps and kernel.plan.groups_rows
+        labels = dict(self.windows.labels) if grouping else {}
         window = WINDOW_CHUNKS * size
         starts = range(0, self.n_samples, window)
         # one copy of the kernel's inputs in the graph, however many tasks

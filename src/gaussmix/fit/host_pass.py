@@ -159,7 +159,9 @@ class WindowRule:
     """Which windows of rows are grouped, and when to look for more.
 
     The one rule every storage follows (in memory, streamed, on Dask), so
-    that a chunk holds the same rows wherever the rows live. ``labels``
+    that a chunk holds the same rows wherever the rows live: a pass takes a
+    window's rows in their labels' order when its kernel groups rows
+    (``plan.groups_rows``) and the window has labels. ``labels``
     maps a grouped window's first row to its rows' labels (on Dask, to the
     delayed labels, which stay on the workers).
     """
@@ -238,7 +240,9 @@ class KeptBlocks(WindowRule):
     ) -> PartialStats:
         """The total of ``kernel``'s partial sums over all rows of ``X``."""
         asks = self.begin_pass(kernel, chunk_size)
-        key = (kernel.plan.preparation_key, chunk_size)
+        groups = kernel.plan.groups_rows
+        # a kept block holds its chunk's rows in the order the pass takes them
+        key = (kernel.plan.preparation_key, chunk_size, groups)
         if key != self._key:
             self._key = key
             for start in list(self._blocks):
@@ -252,8 +256,10 @@ class KeptBlocks(WindowRule):
 
         def run(start: int) -> PartialStats:
             origin = start - start % window
-            grouped = origin in self.labels
-            chunk, weights = self._chunk_rows(X, sample_weight, start, chunk_size)
+            grouped = groups and origin in self.labels
+            chunk, weights = self._chunk_rows(
+                X, sample_weight, start, chunk_size, grouped
+            )
             block = self._block(kernel, start, chunk)
             return kernel.chunk(block, chunk, weights, grouped)
 
@@ -303,12 +309,14 @@ class KeptBlocks(WindowRule):
         sample_weight: np.ndarray | None,
         start: int,
         chunk_size: int,
+        grouped: bool,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The rows (and weights) of the chunk that starts at row ``start``."""
-        origin = start - start % self._window
-        labels = self.labels.get(origin)
-        if labels is None:
+        """The rows (and weights) of the chunk that starts at row ``start``,
+        from its window's rows in their labels' order if ``grouped``."""
+        if not grouped:
             return _rows(X, sample_weight, slice(start, start + chunk_size))
+        origin = start - start % self._window
+        labels = self.labels[origin]
         part = slice(start - origin, start - origin + chunk_size)
         copy = self._copies.get(origin)
         if copy is not None:
