@@ -83,3 +83,31 @@ def test_dask_blocks_give_the_bits_of_memory(client, case, block_rows):
         weights = da.from_array(weights, chunks=max(1, block_rows // 2 + 3))
     on_dask = _fit(blocks, settings_, weights)
     assert_same_bits(on_dask, _fit(rows, settings_))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "VEV"])
+def test_scores_from_a_file_and_dask_blocks_are_those_in_memory(
+    client, tmp_path, covariance_type
+):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.RandomState(0)
+    rows = rng.normal(size=(9000, 4)) + 6.0 * rng.randint(5, size=(9000, 1))
+    # 700-row slices: blocks of 1,777 rows end inside them
+    model = _fit(
+        rows,
+        dict(
+            n_components=5,
+            covariance_type=covariance_type,
+            chunk_size=700,
+            random_state=0,
+        ),
+    )
+    np.save(tmp_path / "rows.npy", rows)
+    stored = np.load(tmp_path / "rows.npy", mmap_mode="r")
+    blocks = da.from_array(rows, chunks=(1777, 4))
+    for method in ("score_samples", "predict_proba", "predict"):
+        expected = getattr(model, method)(rows)
+        np.testing.assert_array_equal(getattr(model, method)(stored), expected)
+        np.testing.assert_array_equal(
+            getattr(model, method)(blocks).compute(), expected
+        )

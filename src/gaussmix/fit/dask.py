@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Any
 
 import numpy as np
@@ -493,12 +493,51 @@ class DaskSource:
         return self._sliced(size, assignment_chunk_stats, centers, scatter_kind)
 
 
-def map_rows(X: Any, function, n_outputs: int | None, dtype) -> Any:
+def map_rows(
+    X: Any, function, n_outputs: int | None, dtype, chunk_rows: int | None = None
+) -> Any:
     """Apply a numpy row function block by block, returning a dask array.
 
     ``n_outputs`` is the width of a 2-D result, None for one value per row.
+    With ``chunk_rows``, the blocks are recut to end where the rows' own
+    :func:`row_slices` of that size end, and ``function`` gets one slice at
+    a time: each row is computed among the rows an in-memory call puts
+    beside it, so it gives the same bits.
     """
     X = X.rechunk({1: -1})
+    if chunk_rows is not None and X.shape[0]:
+        slices = list(row_slices(X.shape[0], chunk_rows))
+        X = X.rechunk({0: _whole_slices(slices, max(X.chunks[0]))})
+        function = _slice_by_slice(function, slices)
     if n_outputs is None:
         return X.map_blocks(function, drop_axis=1, dtype=dtype)
     return X.map_blocks(function, chunks=(X.chunks[0], (n_outputs,)), dtype=dtype)
+
+
+def _whole_slices(slices: list[slice], block_rows: int) -> tuple[int, ...]:
+    """Block lengths of at most about ``block_rows`` rows (at least one
+    slice each) that end where ``slices`` end."""
+    lengths, current = [], 0
+    for part in slices:
+        size = part.stop - part.start
+        if current and current + size > block_rows:
+            lengths.append(current)
+            current = 0
+        current += size
+    lengths.append(current)
+    return tuple(lengths)
+
+
+def _slice_by_slice(function, slices: list[slice]):
+    """``function`` applied to each of ``slices`` within a block (which
+    holds whole slices) and the results joined."""
+    bounds = np.array([part.start for part in slices] + [slices[-1].stop])
+
+    def on_block(block: np.ndarray, block_info=None) -> np.ndarray:
+        start = block_info[0]["array-location"][0][0]
+        first, last = np.searchsorted(bounds, [start, start + block.shape[0]])
+        edges = bounds[first : last + 1] - start
+        parts = [function(block[a:b]) for a, b in pairwise(edges)]
+        return np.concatenate(parts, axis=0)
+
+    return on_block

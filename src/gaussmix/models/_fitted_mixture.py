@@ -162,12 +162,13 @@ class FittedMixtureMixin:
 
         model_dtype = np.dtype(numpy_dtype(self.means_))
 
+        width = family.row_width(n_components, self.means_.shape[1])
+
         def on_array(A: Array) -> Array:
             if isinstance(A, np.ndarray) and A.dtype.itemsize < model_dtype.itemsize:
                 # a float64 model scores float32 rows in float64, as numpy
                 # promotes them: its parameters may not fit float32
                 A = A.astype(model_dtype)
-            width = family.row_width(n_components, A.shape[1])
             size = resolve_chunk_size(self.chunk_size, width, 1, A)
             params = self._fitted_params(A)
             parts = [
@@ -176,7 +177,22 @@ class FittedMixtureMixin:
             return get_backend(A).concatenate(parts, axis=0)
 
         n_outputs = n_components + extra_columns if per_component else None
-        return apply_by_rows(self, X, on_array, n_outputs, model_dtype)
+        # rows from files and dask arrays come in the slices numpy rows in
+        # memory are cut into, so that each row gives the same bits
+        return apply_by_rows(
+            self,
+            X,
+            on_array,
+            n_outputs,
+            model_dtype,
+            chunk_rows=self._host_chunk_rows(),
+        )
+
+    def _host_chunk_rows(self) -> int:
+        """Rows per slice of numpy rows scored in memory."""
+        family = get_family(self._fitted_covariance_type())
+        width = family.row_width(len(self.weights_), self.means_.shape[1])
+        return resolve_chunk_size(self.chunk_size, width, 1)
 
     def _estimate_weighted_log_prob(self, X: Array) -> Any:
         return self._apply(X, weighted_log_prob, per_component=True)

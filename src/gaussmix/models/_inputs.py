@@ -154,6 +154,7 @@ def apply_by_rows(
     n_outputs: int | None,
     dtype: Any,
     allow_nan: bool = False,
+    chunk_rows: int | None = None,
 ) -> Any:
     """``function`` of validated rows, returned as the caller's kind of array.
 
@@ -161,7 +162,11 @@ def apply_by_rows(
 
     ``function`` takes an in-memory 2-D array and returns one value per row
     (``n_outputs=None``) or ``n_outputs`` values per row. With ``allow_nan``,
-    the rows it gets may hold NaN (missing values).
+    the rows it gets may hold NaN (missing values). ``chunk_rows`` says that
+    ``function`` cuts the rows it gets into :func:`row_slices` of that size:
+    rows from a file or a dask array then reach it in whole slices of the
+    rows' own cut, so that every row is computed among the same rows (and
+    gives the same bits) wherever the rows live.
     """
     if is_dask_array(X):
         _check_n_features(estimator, X.shape[1])
@@ -169,13 +174,14 @@ def apply_by_rows(
         def on_block(block: np.ndarray) -> np.ndarray:
             return function(_checked_block(np.asarray(block), allow_nan))
 
-        return map_rows(X, on_block, n_outputs, dtype)
+        return map_rows(X, on_block, n_outputs, dtype, chunk_rows)
     if is_out_of_core(X):
         reader = RowReader(X)
         _check_n_features(estimator, reader.shape[1])
         source = StreamingSource(reader, None, None)
         parts = [
-            function(_checked_block(chunk, allow_nan)) for _, chunk in source.chunks()
+            function(_checked_block(chunk, allow_nan))
+            for _, chunk in source.chunks(chunk_rows)
         ]
         return np.concatenate(parts, axis=0)
     rows = validate_in_memory(estimator, X, reset=False, allow_nan=allow_nan)

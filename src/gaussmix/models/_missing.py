@@ -289,8 +289,16 @@ class MissingValuesMixin:
             def on_block(rows: np.ndarray) -> np.ndarray:
                 return missing(rows) if np.isnan(rows).any() else complete(rows)
 
+            # the slices rows in memory are cut into: complete rows give the
+            # bits they give in memory
             return apply_by_rows(
-                self, X, on_block, n_outputs, self._dtype(), allow_nan=True
+                self,
+                X,
+                on_block,
+                n_outputs,
+                self._dtype(),
+                allow_nan=True,
+                chunk_rows=self._host_chunk_rows(),
             )
         if _rows_with_nan(X):
             return _like_input(missing(X), X)
