@@ -111,3 +111,23 @@ def test_scores_from_a_file_and_dask_blocks_are_those_in_memory(
         np.testing.assert_array_equal(
             getattr(model, method)(blocks).compute(), expected
         )
+
+
+def test_scores_of_rows_with_missing_values_are_those_in_memory(client, tmp_path):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.RandomState(1)
+    rows = rng.normal(size=(6000, 4)) + 6.0 * rng.randint(4, size=(6000, 1))
+    # NaN in some 500-row slices only: the others take the complete path
+    holed = rows.copy()
+    holed[rng.randint(1000, 2000, size=40), rng.randint(4, size=40)] = np.nan
+    model = _fit(rows, dict(n_components=4, chunk_size=500, random_state=0))
+    np.save(tmp_path / "rows.npy", holed)
+    stored = np.load(tmp_path / "rows.npy", mmap_mode="r")
+    blocks = da.from_array(holed, chunks=(1234, 4))
+    for method in ("score_samples", "predict_proba", "predict"):
+        expected = getattr(model, method)(holed)
+        assert np.isfinite(np.asarray(expected, dtype=float)).all()
+        np.testing.assert_array_equal(getattr(model, method)(stored), expected)
+        np.testing.assert_array_equal(
+            getattr(model, method)(blocks).compute(), expected
+        )

@@ -34,6 +34,7 @@ from gaussmix.fit.batch import (
     fit_with_progress,
     maximum_likelihood_update,
 )
+from gaussmix.fit.chunks import row_slices
 from gaussmix.fit.dask import is_dask_array
 from gaussmix.fit.initialise import initial_params
 from gaussmix.fit.sources import InMemorySource
@@ -284,11 +285,11 @@ class MissingValuesMixin:
         """``complete(rows)`` where no value is missing, ``missing(rows)``
         where some are; block by block for files and dask arrays."""
         check_is_fitted(self)
+
+        def on_block(rows: np.ndarray) -> np.ndarray:
+            return missing(rows) if np.isnan(rows).any() else complete(rows)
+
         if is_dask_array(X) or is_out_of_core(X):
-
-            def on_block(rows: np.ndarray) -> np.ndarray:
-                return missing(rows) if np.isnan(rows).any() else complete(rows)
-
             # the slices rows in memory are cut into: complete rows give the
             # bits they give in memory
             return apply_by_rows(
@@ -300,9 +301,15 @@ class MissingValuesMixin:
                 allow_nan=True,
                 chunk_rows=self._host_chunk_rows(),
             )
-        if _rows_with_nan(X):
+        if not _rows_with_nan(X):
+            return complete(X)
+        if is_tensor(X):
             return _like_input(missing(X), X)
-        return complete(X)
+        # slice by slice, as rows from files and dask arrays are: a slice
+        # without NaN takes the complete rows' path there too
+        rows = X if isinstance(X, np.ndarray) else np.asarray(X)
+        slices = row_slices(rows.shape[0], self._host_chunk_rows())
+        return np.concatenate([on_block(rows[part]) for part in slices], axis=0)
 
     def _missing_scores(self, X: Any) -> np.ndarray:
         return self._observed_log_responsibilities(X)[0].astype(self._dtype())
