@@ -49,6 +49,7 @@ CONFIGS = {
     "overlapping, 200,000 x 64, K=64 diag": (200_000, 64, 64, "diag", 0.5),
     "few components, 200,000 x 16, K=5 full": (200_000, 16, 5, "full", 0.5),
     "few components, 400,000 x 32, K=8 diag": (400_000, 32, 8, "diag", 0.5),
+    "many components, 200,000 x 16, K=64 full": (200_000, 16, 64, "full", 10.0),
 }
 OLD_NAME = "gaussmix_at_revision"
 
