@@ -68,6 +68,19 @@ def test_default_initialisation_on_dask_finds_the_blobs(client, data):
     assert model.score(data) == pytest.approx(reference.score(data), abs=0.02)
 
 
+def _weighted_fits(rows, weights, row_block, weight_block, **settings):
+    """The same weighted fit on dask arrays (rows and weights each in blocks
+    of their own) and in memory, convergence warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        on_dask = GaussianMixture(**settings).fit(
+            da.from_array(rows, chunks=(row_block, rows.shape[1])),
+            sample_weight=da.from_array(weights, chunks=weight_block),
+        )
+        in_memory = GaussianMixture(**settings).fit(rows, sample_weight=weights)
+    return on_dask, in_memory
+
+
 @pytest.mark.parametrize("sampled", [False, True], ids=["all rows", "sampled"])
 @pytest.mark.parametrize(
     "init_params", ["kmeans", "k-means++", "random", "random_from_data", "hc"]
@@ -84,14 +97,7 @@ def test_same_seed_gives_the_in_memory_fit(
     data = data[:1000]
     weights = np.random.RandomState(2).randint(1, 3, size=len(data)).astype(float)
     kwargs = dict(init_params=init_params, random_state=5, tol=0.0, max_iter=3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        distributed_fit = GaussianMixture(4, **kwargs).fit(
-            da.from_array(data, chunks=(300, 3)),
-            sample_weight=da.from_array(weights, chunks=300),
-        )
-        in_memory = GaussianMixture(4, **kwargs).fit(data, sample_weight=weights)
-    assert_same_bits(distributed_fit, in_memory)
+    assert_same_bits(*_weighted_fits(data, weights, 300, 300, n_components=4, **kwargs))
 
 
 @pytest.mark.parametrize("covariance_type", [*COVARIANCE_TYPES, "VEV", "EII"])
@@ -102,14 +108,9 @@ def test_blocks_across_windows_give_the_bits_of_memory(client, covariance_type):
     kwargs = dict(covariance_type=covariance_type, chunk_size=60, random_state=0)
     kwargs.update(max_iter=12)
     weights = np.random.RandomState(4).uniform(0.5, 2.0, size=len(rows))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        on_dask = GaussianMixture(8, **kwargs).fit(
-            da.from_array(rows, chunks=(1777, 5)),
-            sample_weight=da.from_array(weights, chunks=2500),
-        )
-        in_memory = GaussianMixture(8, **kwargs).fit(rows, sample_weight=weights)
-    assert_same_bits(on_dask, in_memory)
+    assert_same_bits(
+        *_weighted_fits(rows, weights, 1777, 2500, n_components=8, **kwargs)
+    )
 
 
 def test_infinity_in_a_dask_array_is_refused(client, data):

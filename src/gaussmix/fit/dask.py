@@ -42,7 +42,7 @@ from gaussmix.fit.host_pass import (
     WindowRule,
     chunk_parts,
     find_window_labels,
-    read_chunk_sums,
+    window_chunk_sums,
 )
 from gaussmix.fit.sources import (
     assignment_chunk_stats,
@@ -189,24 +189,13 @@ def _kernel_chunk_sums(rows, weights, labels, spec, parts) -> list:
     """Partial sums of the chunks ``parts`` of ``rows`` under the spec's
     kernel, one each; with ``labels`` (a whole window's), each chunk takes
     its rows in their order."""
-    kernel = spec.build()
     rows = np.asarray(rows)
     weights = None if weights is None else np.asarray(weights)
-    order = None if labels is None else np.argsort(labels, kind="stable")
-    return [
-        read_chunk_sums(
-            kernel,
-            rows,
-            weights,
-            part if order is None else order[part],
-            order is not None,
-        )
-        for part in parts
-    ]
+    return list(window_chunk_sums(spec.build(), rows, weights, parts, labels))
 
 
-def _is_array(value: Any) -> bool:
-    return value is not None
+def _offered(labels: Any) -> bool:
+    return labels is not None
 
 
 def _row_weights(sample_weight: Any, n_samples: int) -> Any:
@@ -428,7 +417,7 @@ class DaskSource:
         keeps = kernel.plan.preparation_key is not None
         asks = keeps and self.windows.begin_pass(kernel, size)
         grouping = keeps and kernel.plan.groups_rows
-        labels = dict(self.windows.labels) if grouping else {}
+        labels = self.windows.labels if grouping else {}
         window = WINDOW_CHUNKS * size
         starts = range(0, self.n_samples, window)
         # one copy of the kernel's inputs in the graph, however many tasks
@@ -468,7 +457,7 @@ class DaskSource:
                     )
                 )
             totals.append(dask.delayed(_sum_lists)(*pieces))
-        flags = [dask.delayed(_is_array)(value) for value in found.values()]
+        flags = [dask.delayed(_offered)(value) for value in found.values()]
         total, *offered = _compute(_chain(totals), *flags)
         for start, offers in zip(found, offered, strict=True):
             if offers:

@@ -26,7 +26,7 @@ passes compute the same way.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from itertools import islice
 
@@ -133,9 +133,13 @@ def chunk_parts(n_rows: int, chunk_size: int) -> list[slice]:
     return [slice(s, min(s + chunk_size, n_rows)) for s in range(0, n_rows, chunk_size)]
 
 
-def _window_labels(found: Iterator[np.ndarray | None]) -> np.ndarray | None:
-    """A window's row labels from its chunks' (in order); None, as soon as
-    one chunk declines, unless the kernel offers them for every chunk."""
+def _window_labels(
+    kernel: ChunkKernel, parts: list[slice], block: Callable[[slice], np.ndarray]
+) -> np.ndarray | None:
+    """A window's row labels from its chunks' blocks (``block(part)``, in
+    order); None, as soon as one chunk declines, unless the kernel offers
+    them for every chunk."""
+    found = ordered_map(lambda part: kernel.likeliest_components(block(part)), parts)
     labels = []
     try:
         for part in found:
@@ -144,9 +148,7 @@ def _window_labels(found: Iterator[np.ndarray | None]) -> np.ndarray | None:
             labels.append(part)
     finally:
         # stop the chunks still running: the window will not be grouped
-        close = getattr(found, "close", None)
-        if close is not None:
-            close()
+        found.close()
     return np.concatenate(labels)
 
 
@@ -285,10 +287,7 @@ class KeptBlocks(WindowRule):
             return kernel.prepare(np.asarray(X[chunk_start : start + part.stop]))
 
         parts = chunk_parts(stop - start, chunk_size)
-        found = ordered_map(
-            lambda part: kernel.likeliest_components(block(part)), parts
-        )
-        labels = _window_labels(found)
+        labels = _window_labels(kernel, parts, block)
         if labels is None:
             return
         self.labels[start] = labels
@@ -405,7 +404,8 @@ class StreamedWindows(WindowRule):
             labels = find_window_labels(kernel, rows, chunk_size)
             if labels is not None:
                 self.labels[start] = labels
-        return window_sums(kernel, rows, weights, chunk_size, labels)
+        parts = chunk_parts(rows.shape[0], chunk_size)
+        return sum_in_order(window_chunk_sums(kernel, rows, weights, parts, labels))
 
 
 def find_window_labels(
@@ -415,22 +415,20 @@ def find_window_labels(
     offers them for every chunk; None otherwise."""
     if not may_group(rows.shape[0], chunk_size):
         return None
-    found = ordered_map(
-        lambda part: kernel.likeliest_components(kernel.prepare(rows[part])),
-        chunk_parts(rows.shape[0], chunk_size),
-    )
-    return _window_labels(found)
+    parts = chunk_parts(rows.shape[0], chunk_size)
+    return _window_labels(kernel, parts, lambda part: kernel.prepare(rows[part]))
 
 
-def window_sums(
+def window_chunk_sums(
     kernel: ChunkKernel,
     rows: np.ndarray,
     weights: np.ndarray | None,
-    chunk_size: int,
+    parts: list[slice],
     labels: np.ndarray | None,
-) -> PartialStats:
-    """The sum, in chunk order, of the chunks of one window's ``rows``, put
-    in order of their ``labels`` first (None: left in place).
+) -> Iterator[PartialStats]:
+    """Partial sums of the chunks ``parts`` of one window's ``rows``, in
+    order, the rows put in order of their ``labels`` first (None: left in
+    place).
 
     Each chunk of a grouped window gathers its rows from the window,
     instead of from a sorted copy of the whole window: the same values, so
@@ -441,9 +439,9 @@ def window_sums(
 
     def run(part: slice) -> PartialStats:
         chosen = part if order is None else order[part]
-        return read_chunk_sums(kernel, rows, weights, chosen, grouped)
+        return _read_chunk_sums(kernel, rows, weights, chosen, grouped)
 
-    return sum_in_order(ordered_map(run, chunk_parts(rows.shape[0], chunk_size)))
+    return ordered_map(run, parts)
 
 
 def _streamed_chunk_sums(
@@ -465,7 +463,7 @@ def _streamed_chunk_sums(
     def run(start: int) -> list[PartialStats]:
         rows, weights = _rows(X, sample_weight, slice(start, start + span))
         return [
-            read_chunk_sums(kernel, rows, weights, slice(part, part + chunk_size))
+            _read_chunk_sums(kernel, rows, weights, slice(part, part + chunk_size))
             for part in range(0, rows.shape[0], chunk_size)
         ]
 
@@ -473,7 +471,7 @@ def _streamed_chunk_sums(
         yield from sums
 
 
-def read_chunk_sums(
+def _read_chunk_sums(
     kernel: ChunkKernel,
     rows: np.ndarray,
     weights: np.ndarray | None,
