@@ -503,6 +503,21 @@ def test_one_feature_data_cluster_on_the_line():
     assert adjusted_rand_score(labels, model.labels_) == 1.0
 
 
+@pytest.mark.parametrize("scale, shift", [(1e-6, 3e-4), (1e6, -2e8)])
+def test_a_change_of_units_moves_only_the_bound(blobs, fitted, scale, shift):
+    # the rows are centred and divided by one common scale inside the
+    # networks, so new units give the same clusters, and the density of the
+    # rescaled rows differs by the Jacobian, -n_features * log(scale)
+    X = blobs[0] * scale + shift
+    model = DeepGaussianMixtureClustering(3, random_state=0, **FAST).fit(X)
+    assert adjusted_rand_score(fitted.labels_, model.labels_) == 1.0
+    jacobian = -X.shape[1] * np.log(scale)
+    assert model.lower_bound_ == pytest.approx(fitted.lower_bound_ + jacobian, abs=1e-3)
+    np.testing.assert_allclose(
+        model.score_samples(X), fitted.score_samples(blobs[0]) + jacobian, atol=1e-3
+    )
+
+
 def test_a_dataframe_fits_without_a_feature_name_warning(blobs):
     pandas = pytest.importorskip("pandas")
     frame = pandas.DataFrame(blobs[0], columns=[f"f{i}" for i in range(5)])
