@@ -384,8 +384,9 @@ def warn_dominant_reg_covar(
     more = "" if dominated.size <= 5 else f" and {dominated.size - 5} more"
     warnings.warn(
         f"reg_covar={reg_covar:.3g} is at least {REG_COVAR_FRACTION:.0%} of the "
-        f"variance of column(s) {shown}{more} (range down to "
-        f"{2 * float(half_range[dominated].min()):.3g}): it dominates their "
+        f"variance of column(s) {shown}{more} (the narrowest spans "
+        f"{2 * float(half_range[dominated].min()):.3g} from its smallest value "
+        "to its largest): it dominates their "
         "covariances and may merge clusters. Set reg_covar_scale='variance' "
         "(reg_covar relative to each column's variance), scale those columns "
         "(for example with sklearn.preprocessing.StandardScaler) or lower "
