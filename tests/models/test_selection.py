@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from gaussmix import ModelSelectionResult, select_model
+from gaussmix import GaussianMixture, ModelSelectionResult, select_model
 from gaussmix.core.covariance.mclust_parts import MCLUST_MODELS
 from tests.conftest import DATASETS
 
@@ -69,14 +69,56 @@ def test_faithful_selects_mclusts_model(faithful):
 
 
 def test_faithful_converges_to_mclusts_maximum(faithful):
-    from gaussmix import GaussianMixture
-
     model = GaussianMixture(
         3, covariance_type="EEE", tol=1e-12, max_iter=10_000, n_init=3, random_state=0
     ).fit(faithful)
     assert model.converged_
     log_likelihood = model.score(faithful) * len(faithful)
     assert log_likelihood == pytest.approx(MCLUST_FAITHFUL_CONVERGED, abs=1e-5)
+
+
+# mclust 6, densityMclust(faithful$waiting): E with 2 components
+MCLUST_WAITING = {
+    "bic": -2090.427,
+    "icl": -2099.576,
+    "log_likelihood": -1034.002,
+    "df": 4,
+    "weights": [0.3609461, 0.6390539],
+    "means": [54.61675, 80.09239],
+    "variance": 34.44093,
+}
+
+
+def test_one_feature_is_fitted_with_mclusts_univariate_models(faithful):
+    waiting = faithful[:, 1:]
+    result = select_model(waiting, range(1, 10))
+    assert tuple(result.covariance_types) == ("E", "V")
+    assert (result.best_covariance_type, result.best_n_components) == ("E", 2)
+    expected = MCLUST_WAITING
+    assert result.n_parameters[0, 1] == expected["df"]
+    assert result.mclust_bic[0, 1] == pytest.approx(expected["bic"], abs=0.01)
+    assert result.mclust_icl[0, 1] == pytest.approx(expected["icl"], abs=0.05)
+    assert result.log_likelihood[0, 1] == pytest.approx(
+        expected["log_likelihood"], abs=0.01
+    )
+    model = result.best_model
+    order = np.argsort(model.means_.ravel())
+    # mclust stops at its default tolerance: parameters agree to about 1e-4
+    np.testing.assert_allclose(model.weights_[order], expected["weights"], rtol=1e-3)
+    np.testing.assert_allclose(
+        model.means_.ravel()[order], expected["means"], rtol=1e-4
+    )
+    np.testing.assert_allclose(model.covariances_, expected["variance"], rtol=1e-3)
+
+
+@pytest.mark.parametrize(("univariate", "model"), [("E", "EII"), ("V", "VII")])
+def test_univariate_names_are_their_models(univariate, model):
+    X = DATASETS["iris"]
+    by_name = GaussianMixture(3, covariance_type=univariate, random_state=0).fit(X)
+    by_model = GaussianMixture(3, covariance_type=model, random_state=0).fit(X)
+    np.testing.assert_array_equal(by_name.covariances_, by_model.covariances_)
+    np.testing.assert_array_equal(by_name.means_, by_model.means_)
+    assert by_name.n_parameters() == by_model.n_parameters()
 
 
 def test_tables_hold_both_conventions(iris_selection):

@@ -28,7 +28,7 @@ from sklearn.utils import check_array, check_random_state
 from gaussmix._typing import Array, RandomStateLike
 from gaussmix.core.conjugate_prior import ConjugatePrior, default_prior
 from gaussmix.core.covariance import get_family
-from gaussmix.core.covariance.mclust_parts import MCLUST_MODELS
+from gaussmix.core.covariance.mclust_parts import MCLUST_MODELS, UNIVARIATE_MODELS
 from gaussmix.core.criteria import bic, icl
 from gaussmix.core.hierarchical import hierarchical_tree, partition_responsibilities
 from gaussmix.core.mstep import DegenerateComponentWarning, m_step
@@ -200,7 +200,7 @@ class ModelSelectionResult:
 def select_model(
     X: Array,
     n_components: int | Iterable[int] = range(1, 10),
-    covariance_types: str | Sequence[str] = MCLUST_MODELS,
+    covariance_types: str | Sequence[str] | None = None,
     *,
     init_params: str | Sequence[str] = "hc",
     sample_weight: Array | None = None,
@@ -249,8 +249,11 @@ def select_model(
         float32 rows whose squares would overflow float32 (a column spanning
         beyond about 4e9) are fitted, and the best model returned, in float64.
     n_components : int or iterable of int, default=range(1, 10)
-    covariance_types : str or sequence of str, default=all 14 mclust models
-        Registered covariance families (mclust or scikit-learn names).
+    covariance_types : str or sequence of str, default=None
+        Registered covariance families (mclust or scikit-learn names). None
+        is mclust's choice: its 14 models, or on one feature its two
+        univariate models, ``'E'`` (equal variances) and ``'V'`` (varying),
+        to which the 14 reduce there.
     init_params : str or sequence of str, default="hc"
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the rows; n in the BIC is their sum.
@@ -335,14 +338,14 @@ def select_model(
             param_grid,
             sample_weight=sample_weight,
             random_state=random_state,
-            covariance_types=covariance_types is not MCLUST_MODELS,
+            covariance_types=covariance_types is not None,
             noise=noise is not False or noise_init is not None,
             prior=prior is not None and prior is not False,
         )
     # every argument is checked before any fit, so that a bad one is named
     # rather than reported as a grid on which nothing could be fitted
     counts = _check_counts(n_components)
-    models = _check_models(covariance_types)
+    models = None if covariance_types is None else _check_models(covariance_types)
     starts = _check_starts(init_params)
     reg_covar = check.check_float("reg_covar", reg_covar, 0.0, True, owner=_OWNER)
     tol = check.check_float("tol", tol, 0.0, True, owner=_OWNER)
@@ -365,6 +368,8 @@ def select_model(
         ensure_min_samples=2,
         ensure_all_finite="allow-nan",
     )
+    if models is None:
+        models = list(UNIVARIATE_MODELS if X.shape[1] == 1 else MCLUST_MODELS)
     # missing values (NaN) are marginalised by every fit; the starts and the
     # checks on the data's spread see them filled by their column's mean
     complete = column_mean_filled(X) if np.isnan(X).any() else X

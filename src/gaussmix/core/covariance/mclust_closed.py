@@ -23,10 +23,12 @@ from gaussmix.core.stats import Stats
 class EII(SphericalRepresentation):
     """One variance shared by all components: ``Sigma_k = lambda I``.
 
-    Stored in the spherical layout (K,), every entry equal.
+    Stored in the spherical layout (K,), every entry equal. ``'E'``, mclust's
+    name for equal variances on one feature, is this model.
     """
 
     name = "EII"
+    aliases = ("E",)
     shared_covariance = True
 
     @classmethod

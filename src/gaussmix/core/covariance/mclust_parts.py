@@ -126,3 +126,8 @@ MCLUST_MODELS = (
     "EVV",
     "VVV",
 )
+
+#: mclust's models of one feature: equal variances (E) or varying (V). On
+#: one feature the 14 models above reduce to these two, E being EII and V
+#: being VII under their univariate names.
+UNIVARIATE_MODELS = ("E", "V")

@@ -55,10 +55,11 @@ class SphericalRepresentation(DiagRepresentation):
 
 @register
 class Spherical(SphericalRepresentation):
-    """Each component has its own single variance."""
+    """Each component has its own single variance (mclust's VII; ``'V'``,
+    its name for varying variances on one feature)."""
 
     name = "spherical"
-    aliases = ("VII",)
+    aliases = ("VII", "V")
 
     @classmethod
     def estimate(cls, stats: Stats, means: np.ndarray, reg_covar: float) -> np.ndarray:
