@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from gaussmix import GaussianMixture, ModelSelectionResult, select_model
+from gaussmix import GaussianMixture, ModelSelectionResult, select_model, summary
 from gaussmix.core.covariance.mclust_parts import MCLUST_MODELS
 from tests.conftest import DATASETS
 
@@ -109,6 +109,9 @@ def test_one_feature_is_fitted_with_mclusts_univariate_models(faithful):
         model.means_.ravel()[order], expected["means"], rtol=1e-4
     )
     np.testing.assert_allclose(model.covariances_, expected["variance"], rtol=1e-3)
+    assert "E (univariate, equal variance) model with 2 components" in str(
+        summary(model, waiting)
+    )
 
 
 @pytest.mark.parametrize(("univariate", "model"), [("E", "EII"), ("V", "VII")])

@@ -44,6 +44,8 @@ MODEL_DESCRIPTIONS = {
     "tied": "ellipsoidal, equal volume, shape and orientation",
     "diag": "diagonal, varying volume and shape",
     "spherical": "spherical, unequal volume",
+    "E": "univariate, equal variance",
+    "V": "univariate, unequal variance",
 }
 
 _RULE = "-" * 52
