@@ -148,6 +148,13 @@ def _split(chunks: list, shares: int) -> list[list]:
     return [chunks[first : first + size] for first in range(0, len(chunks), size)]
 
 
+def _relative(chunks: list[slice]) -> tuple[int, int, list[slice]]:
+    """The first and last row of consecutive ``chunks``, and the chunks
+    relative to the first."""
+    first, last = chunks[0].start, chunks[-1].stop
+    return first, last, [slice(p.start - first, p.stop - first) for p in chunks]
+
+
 def _sum_lists(*lists: list) -> Any:
     """The results of a window's tasks, added in chunk order."""
     return sum_in_order(chain.from_iterable(lists))
@@ -169,13 +176,15 @@ class _KernelSpec:
     passes_without_pruning: int
     first_rows: dict[int, np.ndarray | None]
 
-    def build(self) -> Any:
+    def build(self, first_rows: Any = None) -> Any:
+        """The kernel; ``first_rows(preferred_rows)`` reads the data's first
+        chunk (default: the rows the client's kernel read, recorded)."""
         return fused_kernel(
             self.params,
             self.shift,
             self.dtype,
             self.reference,
-            self.first_rows.__getitem__,
+            first_rows or self.first_rows.__getitem__,
             self.passes_without_pruning,
         )
 
@@ -354,8 +363,7 @@ class DaskSource:
             window = slices[first : first + WINDOW_CHUNKS]
             pieces = []
             for chunks in _split(window, shares):
-                start, stop = chunks[0].start, chunks[-1].stop
-                parts = [slice(p.start - start, p.stop - start) for p in chunks]
+                start, stop, parts = _relative(chunks)
                 rows, weights = self._window_rows(start, stop)
                 pieces.append(
                     dask.delayed(_listed_chunk_sums)(
@@ -381,13 +389,8 @@ class DaskSource:
             self.windows.passes_without_pruning,
             {},
         )
-        kernel = fused_kernel(
-            params,
-            shift,
-            self.dtype,
-            spec.reference,
-            lambda preferred: self._first_rows(spec.first_rows, preferred),
-            spec.passes_without_pruning,
+        kernel = spec.build(
+            lambda preferred: self._first_rows(spec.first_rows, preferred)
         )
         if kernel is None:
             width = params.family.row_width(params.n_components, params.n_features)
@@ -446,9 +449,8 @@ class DaskSource:
             for chunks in _split(parts, shares):
                 if window_labels is None:
                     # its own rows only
-                    first, last = chunks[0].start, chunks[-1].stop
+                    first, last, chunks = _relative(chunks)
                     rows, weights = self._window_rows(start + first, start + last)
-                    chunks = [slice(p.start - first, p.stop - first) for p in chunks]
                 else:
                     rows, weights = self._window_rows(start, stop)
                 pieces.append(

@@ -260,7 +260,7 @@ class KeptBlocks(WindowRule):
             origin = start - start % window
             grouped = groups and origin in self.labels
             chunk, weights = self._chunk_rows(
-                X, sample_weight, start, chunk_size, grouped
+                X, sample_weight, start, chunk_size, origin if grouped else None
             )
             block = self._block(kernel, start, chunk)
             return kernel.chunk(block, chunk, weights, grouped)
@@ -296,7 +296,7 @@ class KeptBlocks(WindowRule):
             self._drop_block(start + part.start)
         order = start + np.argsort(labels, kind="stable")
         rows, weights = _rows(X, sample_weight, order)
-        copy_bytes = rows.nbytes + (0 if weights is None else weights.nbytes)
+        copy_bytes = _nbytes(rows, weights)
         with self._lock:
             if self._kept_bytes + copy_bytes <= self.limit_bytes:
                 self._copies[start] = (rows, weights)
@@ -308,13 +308,13 @@ class KeptBlocks(WindowRule):
         sample_weight: np.ndarray | None,
         start: int,
         chunk_size: int,
-        grouped: bool,
+        origin: int | None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The rows (and weights) of the chunk that starts at row ``start``,
-        from its window's rows in their labels' order if ``grouped``."""
-        if not grouped:
+        """The rows (and weights) of the chunk that starts at row ``start``;
+        with ``origin``, the first row of its grouped window, from the
+        window's rows in their labels' order."""
+        if origin is None:
             return _rows(X, sample_weight, slice(start, start + chunk_size))
-        origin = start - start % self._window
         labels = self.labels[origin]
         part = slice(start - origin, start - origin + chunk_size)
         copy = self._copies.get(origin)
@@ -354,8 +354,12 @@ class KeptBlocks(WindowRule):
     def _drop_copy(self, start: int) -> None:
         copy = self._copies.pop(start, None)
         if copy is not None:
-            rows, weights = copy
-            self._kept_bytes -= rows.nbytes + (0 if weights is None else weights.nbytes)
+            self._kept_bytes -= _nbytes(*copy)
+
+
+def _nbytes(rows: np.ndarray, weights: np.ndarray | None) -> int:
+    """Bytes of a copy of rows and their weights."""
+    return rows.nbytes + (0 if weights is None else weights.nbytes)
 
 
 class StreamedWindows(WindowRule):

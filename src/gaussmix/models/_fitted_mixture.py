@@ -157,12 +157,8 @@ class FittedMixtureMixin:
         """
         check_is_fitted(self)
         n_components = len(self.weights_)
-
-        family = get_family(self._fitted_covariance_type())
-
         model_dtype = np.dtype(numpy_dtype(self.means_))
-
-        width = family.row_width(n_components, self.means_.shape[1])
+        width = self._row_width()
 
         def on_array(A: Array) -> Array:
             if isinstance(A, np.ndarray) and A.dtype.itemsize < model_dtype.itemsize:
@@ -188,11 +184,14 @@ class FittedMixtureMixin:
             chunk_rows=self._host_chunk_rows(),
         )
 
+    def _row_width(self) -> int:
+        """Numbers a scored row takes in the fitted family's E-step."""
+        family = get_family(self._fitted_covariance_type())
+        return family.row_width(len(self.weights_), self.means_.shape[1])
+
     def _host_chunk_rows(self) -> int:
         """Rows per slice of numpy rows scored in memory."""
-        family = get_family(self._fitted_covariance_type())
-        width = family.row_width(len(self.weights_), self.means_.shape[1])
-        return resolve_chunk_size(self.chunk_size, width, 1)
+        return resolve_chunk_size(self.chunk_size, self._row_width(), 1)
 
     def _estimate_weighted_log_prob(self, X: Array) -> Any:
         return self._apply(X, weighted_log_prob, per_component=True)
